@@ -1,0 +1,134 @@
+package abi
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Ref is an Object reference as it travels inside arguments: MessagePack extension type ExtRef
+// whose payload is the Object's key. Host types that stand for Objects embed a Ref so that
+// encoding them as arguments writes a reference.
+type Ref struct {
+	key Key
+}
+
+// NewRef returns a reference to the Object with key k.
+func NewRef(k Key) Ref { return Ref{key: k} }
+
+// Key returns the key of the referenced Object.
+func (r Ref) Key() Key { return r.key }
+
+// EncodeMsgpack writes r as a fixext16 of type ExtRef.
+func (r Ref) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if err := enc.EncodeExtHeader(ExtRef, KeySize); err != nil {
+		return err
+	}
+	_, err := enc.Writer().Write(r.key[:])
+	return err
+}
+
+var encPool = sync.Pool{New: func() any {
+	buf := new(bytes.Buffer)
+	enc := msgpack.NewEncoder(buf)
+	enc.UseCompactInts(true)
+	enc.SetSortMapKeys(true)
+	return &encoder{buf: buf, enc: enc}
+}}
+
+type encoder struct {
+	buf *bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+// Marshal encodes v as MessagePack the way the host writes values: shortest integers,
+// float64 kept as float64, string-keyed maps in key order, structs as maps of their fields.
+func Marshal(v any) ([]byte, error) {
+	e := encPool.Get().(*encoder)
+	defer encPool.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(e.buf.Bytes()), nil
+}
+
+// EncodeFrame encodes an argument frame [positional, keyword] (ABI.md section 3) in canonical
+// form. A nil keyword map is written as an empty map.
+func EncodeFrame(args []any, kwargs map[string]any) ([]byte, error) {
+	e := encPool.Get().(*encoder)
+	defer encPool.Put(e)
+	e.buf.Reset()
+	if err := e.enc.EncodeArrayLen(2); err != nil {
+		return nil, err
+	}
+	if err := e.enc.EncodeArrayLen(len(args)); err != nil {
+		return nil, err
+	}
+	for i, a := range args {
+		if err := e.enc.Encode(a); err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i, err)
+		}
+	}
+	if err := e.enc.EncodeMapLen(len(kwargs)); err != nil {
+		return nil, err
+	}
+	for _, k := range sortedKeys(kwargs) {
+		if err := e.enc.EncodeString(k); err != nil {
+			return nil, err
+		}
+		if err := e.enc.Encode(kwargs[k]); err != nil {
+			return nil, fmt.Errorf("keyword argument %q: %w", k, err)
+		}
+	}
+	return Canonical(e.buf.Bytes())
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	// Canonical sorts by encoded bytes; this order only makes the encoder's output stable.
+	slices.Sort(keys)
+	return keys
+}
+
+// Unmarshal decodes the single MessagePack value in b into v. Decoding into an interface gives
+// nil, bool, int64, uint64 (above MaxInt64), float64, string, []byte, []any, map[string]any
+// (map[any]any when keys are not strings), and Ref for Object references.
+func Unmarshal(b []byte, v any) error {
+	if err := Validate(b); err != nil {
+		return err
+	}
+	dec := msgpack.NewDecoder(bytes.NewReader(b))
+	dec.UseLooseInterfaceDecoding(true)
+	return dec.Decode(v)
+}
+
+// Decode is Unmarshal into a fresh interface value.
+func Decode(b []byte) (any, error) {
+	var v any
+	if err := Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func init() {
+	msgpack.RegisterExtDecoder(ExtRef, Ref{}, func(dec *msgpack.Decoder, v reflect.Value, extLen int) error {
+		if extLen != KeySize {
+			return fmt.Errorf("%w: object reference of %d bytes, want %d", ErrMalformed, extLen, KeySize)
+		}
+		var k Key
+		if err := dec.ReadFull(k[:]); err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(Ref{key: k}))
+		return nil
+	})
+}

@@ -1,0 +1,488 @@
+// Package dag is the mrun execution engine: the Mars remote programming model over
+// WebAssembly functions.
+//
+// Spawn returns a lazy *Object whose key is derived from its content; nothing runs until
+// Engine.Execute is called on one Object or several. Objects passed as arguments, at any depth
+// inside slices, maps and structs, are dependencies: the engine runs their producers first and
+// hands the function their values. Independent calls run in parallel on the engine's slots.
+// Values travel between calls as the MessagePack bytes their producers returned, never decoded
+// on the way; Engine.Fetch decodes them for the caller.
+//
+// The engine schedules; an Executor runs one ready call; a Store holds results by key. The
+// defaults run calls in this process and keep results in memory.
+package dag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+// Config configures an Engine. The zero value is ready to use.
+type Config struct {
+	// Slots is how many calls run at once. Zero means the number of CPUs.
+	Slots int
+	// Executor runs ready calls. Nil means InProcess.
+	Executor Executor
+	// Store keeps results by key. Nil means a new in-memory store.
+	Store Store
+	// Events, when set, is called as calls start and end, from the goroutine that runs the
+	// call. It must be fast and safe for concurrent use.
+	Events func(Event)
+}
+
+// Executor runs one call whose dependencies have all produced their values.
+type Executor interface {
+	Run(ctx context.Context, t *Task) (runtime.Result, error)
+}
+
+// Task is a call ready to run, as handed to an Executor.
+type Task struct {
+	Key      abi.Key
+	Func     *runtime.Function
+	NOutput  int
+	Template *abi.Template
+	// Inputs holds the value of each reference in Template, aligned with Template.Deps().
+	Inputs [][]byte
+}
+
+// Frame returns the task's argument frame, with every reference replaced by its value.
+func (t *Task) Frame() []byte {
+	return t.Template.AppendFrame(make([]byte, 0, t.Template.Size(t.Inputs)), t.Inputs)
+}
+
+// InProcess is the Executor that runs calls in this process's runtime, building each
+// argument frame directly inside the guest's argument buffer.
+type InProcess struct{}
+
+// Run calls t.Func with t's argument frame.
+func (InProcess) Run(ctx context.Context, t *Task) (runtime.Result, error) {
+	n := t.Template.Size(t.Inputs)
+	return t.Func.CallFill(ctx, n, func(dst []byte) { t.Template.AppendFrame(dst[:0], t.Inputs) })
+}
+
+// Store keeps results by Object key. Values are MessagePack bytes and are never modified after
+// Put. Implementations must be safe for concurrent use.
+type Store interface {
+	Get(key abi.Key) ([]byte, bool)
+	Put(key abi.Key, value []byte)
+	Delete(key abi.Key)
+}
+
+// NewMemoryStore returns a Store that keeps values in a map.
+func NewMemoryStore() Store { return &memStore{m: map[abi.Key][]byte{}} }
+
+type memStore struct {
+	mu sync.RWMutex
+	m  map[abi.Key][]byte
+}
+
+func (s *memStore) Get(k abi.Key) ([]byte, bool) {
+	s.mu.RLock()
+	v, ok := s.m[k]
+	s.mu.RUnlock()
+	return v, ok
+}
+
+func (s *memStore) Put(k abi.Key, v []byte) {
+	s.mu.Lock()
+	s.m[k] = v
+	s.mu.Unlock()
+}
+
+func (s *memStore) Delete(k abi.Key) {
+	s.mu.Lock()
+	delete(s.m, k)
+	s.mu.Unlock()
+}
+
+// EventKind says what happened to a call.
+type EventKind int
+
+// The kinds of Event.
+const (
+	EventStart  EventKind = iota // the call was handed to the executor
+	EventFinish                  // the call produced its value
+	EventFail                    // the call failed (Err is set)
+	EventSkip                    // the call will not run because a dependency failed (Err is set)
+)
+
+// Event reports progress of one call.
+type Event struct {
+	Kind     EventKind
+	Key      abi.Key
+	Func     *runtime.Function
+	Time     time.Time
+	Err      error
+	Stdout   []byte // on EventFinish and EventFail: what the call wrote (capped)
+	Stderr   []byte
+	Parallel int // on EventStart: how many calls of this execution were running, this one included
+}
+
+// Engine schedules spawned calls. It is safe for concurrent use; concurrent Executes share its
+// slots and its store.
+type Engine struct {
+	slots  chan struct{}
+	exec   Executor
+	store  Store
+	events func(Event)
+
+	mu   sync.Mutex
+	errs map[abi.Key]error // failures, so Fetch can report them
+}
+
+// New returns an Engine.
+func New(cfg Config) *Engine {
+	if cfg.Slots <= 0 {
+		cfg.Slots = goruntime.NumCPU()
+	}
+	if cfg.Executor == nil {
+		cfg.Executor = InProcess{}
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	return &Engine{
+		slots:  make(chan struct{}, cfg.Slots),
+		exec:   cfg.Executor,
+		store:  cfg.Store,
+		events: cfg.Events,
+		errs:   map[abi.Key]error{},
+	}
+}
+
+// Slots returns how many calls the engine runs at once.
+func (e *Engine) Slots() int { return cap(e.slots) }
+
+// Sentinel errors of the engine.
+var (
+	// ErrNotExecuted is returned by Fetch for an Object that has no value yet.
+	ErrNotExecuted = errors.New("object has not been executed")
+	// ErrDependencyFailed is wrapped by the error of a call that did not run because a call it
+	// depends on failed.
+	ErrDependencyFailed = errors.New("dependency failed")
+)
+
+// TaskError reports a call that failed or could not run. Err is the cause: a
+// *runtime.CallError, a split error, or ErrDependencyFailed wrapping the dependency's
+// *TaskError.
+type TaskError struct {
+	Key    abi.Key
+	Module string
+	Func   string
+	Err    error
+}
+
+// Error names the function, key and module, then the cause.
+func (e *TaskError) Error() string {
+	cause := e.Err
+	if ce, ok := cause.(*runtime.CallError); ok {
+		cause = ce.Err // the call error would repeat the function and module
+	}
+	return fmt.Sprintf("task %s (key %s, module %s): %v", e.Func, e.Key, e.Module, cause)
+}
+
+// Unwrap returns the cause.
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// Execute runs every call needed to produce objs, in parallel where dependencies allow, and
+// waits for them. Calls whose values are already in the store are not run again. A failed call
+// fails the calls that depend on it; calls that do not depend on it still run. The returned
+// error joins the *TaskError of every requested Object that has no value; cancelling ctx stops
+// queued calls and interrupts running ones.
+func (e *Engine) Execute(ctx context.Context, objs ...*Object) error {
+	for i, o := range objs {
+		if o == nil {
+			return fmt.Errorf("execute: object %d is nil", i)
+		}
+		if o.t.err != nil {
+			return o.t.err
+		}
+	}
+	r := e.plan(objs)
+	if len(r.nodes) > 0 {
+		r.run(ctx)
+	}
+	return e.outcome(ctx, r, objs)
+}
+
+// node is a call in one execution.
+type node struct {
+	t          *task
+	pending    int // dependencies not yet finished
+	dependents []*node
+	done       bool
+	err        error
+}
+
+// run is the state of one Execute.
+type run struct {
+	e         *Engine
+	nodes     map[abi.Key]*node
+	ready     chan *node
+	mu        sync.Mutex
+	remaining int
+	running   int
+	finished  chan struct{}
+}
+
+func (e *Engine) plan(objs []*Object) *run {
+	r := &run{e: e, nodes: map[abi.Key]*node{}, finished: make(chan struct{})}
+	for _, o := range objs {
+		if !r.stored(o.t) {
+			r.add(o.t)
+		}
+	}
+	r.remaining = len(r.nodes)
+	r.ready = make(chan *node, len(r.nodes))
+	for _, n := range r.nodes {
+		if n.pending == 0 {
+			r.ready <- n
+		}
+	}
+	return r
+}
+
+// stored reports whether every output of t is already in the store.
+func (r *run) stored(t *task) bool {
+	for _, o := range t.outputs {
+		if _, ok := r.e.store.Get(o.Key()); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) add(t *task) *node {
+	if n, ok := r.nodes[t.key]; ok {
+		return n
+	}
+	n := &node{t: t}
+	r.nodes[t.key] = n
+	for _, d := range t.deps {
+		if r.stored(d) {
+			continue
+		}
+		dn := r.add(d)
+		dn.dependents = append(dn.dependents, n)
+		n.pending++
+	}
+	return n
+}
+
+func (r *run) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range min(cap(r.e.slots), len(r.nodes)) {
+		wg.Go(func() { r.worker(ctx) })
+	}
+	wg.Wait()
+}
+
+func (r *run) worker(ctx context.Context) {
+	for {
+		select {
+		case <-r.finished:
+			return
+		case <-ctx.Done():
+			return
+		case n := <-r.ready:
+			select {
+			case r.e.slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			r.execute(ctx, n)
+			<-r.e.slots
+		}
+	}
+}
+
+// execute runs one ready node and records its outcome.
+func (r *run) execute(ctx context.Context, n *node) {
+	t := n.t
+	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
+	for i, o := range t.holes {
+		v, ok := r.e.store.Get(o.Key())
+		if !ok { // removed from the store while this execution ran
+			r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(),
+				Err: fmt.Errorf("value of dependency %s is no longer in the store", o)})
+			return
+		}
+		task.Inputs[i] = v
+	}
+	r.mu.Lock()
+	r.running++
+	par := r.running
+	r.mu.Unlock()
+	if r.e.events != nil {
+		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Parallel: par})
+	}
+	res, err := r.e.exec.Run(ctx, task)
+	if err == nil && t.nOutput > 1 {
+		var parts [][]byte
+		if parts, err = abi.SplitArray(res.Value, t.nOutput); err == nil {
+			for i, p := range parts {
+				r.e.store.Put(t.outputs[i].Key(), p)
+			}
+		}
+	} else if err == nil {
+		r.e.store.Put(t.key, res.Value)
+	}
+	r.mu.Lock()
+	r.running--
+	r.mu.Unlock()
+	if err != nil {
+		if r.e.events != nil {
+			var ce *runtime.CallError
+			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Time: time.Now(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
+			if errors.As(err, &ce) {
+				ev.Stdout, ev.Stderr = ce.Stdout, ce.Stderr
+			}
+			r.e.events(ev)
+		}
+		r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: err})
+		return
+	}
+	if r.e.events != nil {
+		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Stdout: res.Stdout, Stderr: res.Stderr})
+	}
+	r.mu.Lock()
+	n.done = true
+	for _, d := range n.dependents {
+		d.pending--
+		if d.pending == 0 && d.err == nil {
+			r.ready <- d // never blocks: the channel holds every node
+		}
+	}
+	r.finishLocked(1)
+	r.mu.Unlock()
+}
+
+// fail records n's error and fails everything that depends on it, transitively.
+func (r *run) fail(n *node, err *TaskError) {
+	var skipped []*node
+	r.mu.Lock()
+	n.err = err
+	count := 1
+	stack := []*node{n}
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range f.dependents {
+			if d.err != nil {
+				continue
+			}
+			d.err = &TaskError{Key: d.t.key, Module: d.t.fn.Module().Name(), Func: d.t.fn.Name(),
+				Err: fmt.Errorf("%w: %w", ErrDependencyFailed, f.err)}
+			count++
+			skipped = append(skipped, d)
+			stack = append(stack, d)
+		}
+	}
+	r.finishLocked(count)
+	r.mu.Unlock()
+	if r.e.events != nil {
+		for _, d := range skipped {
+			r.e.events(Event{Kind: EventSkip, Key: d.t.key, Func: d.t.fn, Time: time.Now(), Err: d.err})
+		}
+	}
+}
+
+func (r *run) finishLocked(count int) {
+	r.remaining -= count
+	if r.remaining == 0 {
+		close(r.finished)
+	}
+}
+
+// outcome turns the state of an execution into Execute's error and remembers failures.
+func (e *Engine) outcome(ctx context.Context, r *run, objs []*Object) error {
+	e.mu.Lock()
+	for key, n := range r.nodes {
+		if n.err != nil {
+			e.errs[key] = n.err
+		} else if n.done {
+			delete(e.errs, key)
+		}
+	}
+	e.mu.Unlock()
+
+	var errs []error
+	seen := map[*node]bool{}
+	cancelled := false
+	for _, o := range objs {
+		n, ok := r.nodes[o.t.key]
+		if !ok || seen[n] {
+			continue
+		}
+		seen[n] = true
+		switch {
+		case n.err != nil:
+			errs = append(errs, n.err)
+		case !n.done:
+			cancelled = true
+		}
+	}
+	if cancelled {
+		errs = append(errs, fmt.Errorf("execute: %w", context.Cause(ctx)))
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// Value returns the MessagePack bytes of o's value. It fails with ErrNotExecuted if o has not
+// been executed, and with o's *TaskError if its execution failed.
+func (e *Engine) Value(o *Object) ([]byte, error) {
+	if o.t.err != nil {
+		return nil, o.t.err
+	}
+	if v, ok := e.store.Get(o.Key()); ok {
+		return v, nil
+	}
+	e.mu.Lock()
+	err := e.errs[o.t.key]
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("fetch %s: %w", o, ErrNotExecuted)
+}
+
+// Fetch decodes o's value into v, which must be a pointer, like json.Unmarshal.
+func (e *Engine) Fetch(o *Object, v any) error {
+	b, err := e.Value(o)
+	if err != nil {
+		return err
+	}
+	if err := abi.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("fetch %s: %w", o, err)
+	}
+	return nil
+}
+
+// FetchAll decodes the values of objs: integers as int64 (uint64 above MaxInt64), floats as
+// float64, arrays as []any, maps as map[string]any.
+func (e *Engine) FetchAll(objs ...*Object) ([]any, error) {
+	out := make([]any, len(objs))
+	for i, o := range objs {
+		if err := e.Fetch(o, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Forget drops the values of objs from the store, so they are computed again if executed.
+func (e *Engine) Forget(objs ...*Object) {
+	for _, o := range objs {
+		e.store.Delete(o.Key())
+	}
+}

@@ -1,0 +1,258 @@
+package dag
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+// ref is embedded in Object so that an Object inside arguments encodes as an abi reference.
+type ref = abi.Ref
+
+// Object is the lazy result of a spawned call, or one output of a call spawned with several
+// outputs. Nothing runs when an Object is created; Engine.Execute runs it. An Object passed as
+// an argument to another spawn, directly or nested at any depth in slices, arrays, maps and
+// struct fields, makes that call depend on it: the function receives the Object's value.
+//
+// Objects are immutable and may be shared between goroutines and engines.
+type Object struct {
+	ref
+	t     *task
+	index int // output index within t, 0 when t has one output
+}
+
+// Key returns the Object's content-derived key (see abi.TaskKey and abi.OutputKey).
+// Promoted from the embedded reference; documented here for readers of Object.
+
+// Func returns the function that produces the Object.
+func (o *Object) Func() *runtime.Function { return o.t.fn }
+
+// Output returns which output of its call the Object is (0-based), and how many there are.
+func (o *Object) Output() (index, of int) { return o.index, o.t.nOutput }
+
+// Err returns the error that made spawning the Object impossible (for example an argument
+// that cannot be encoded), or nil. Execute reports the same error.
+func (o *Object) Err() error { return o.t.err }
+
+// String formats the Object like Mars: Object <op=inc, key=e0b3…>.
+func (o *Object) String() string {
+	op := "?"
+	if o.t.fn != nil {
+		op = o.t.fn.Name()
+	}
+	if o.t.nOutput > 1 {
+		return fmt.Sprintf("Object <op=%s, output=%d/%d, key=%s>", op, o.index, o.t.nOutput, o.Key())
+	}
+	return fmt.Sprintf("Object <op=%s, key=%s>", op, o.Key())
+}
+
+// Tuple is a list of Objects executed and fetched together, like Mars's ExecutableTuple.
+type Tuple []*Object
+
+// Keys returns the keys of the Objects in order.
+func (t Tuple) Keys() []abi.Key {
+	keys := make([]abi.Key, len(t))
+	for i, o := range t {
+		keys[i] = o.Key()
+	}
+	return keys
+}
+
+// task is one spawned call: the unit the engine schedules.
+type task struct {
+	fn      *runtime.Function
+	key     abi.Key
+	nOutput int
+	tmpl    *abi.Template
+	holes   []*Object // aligned with tmpl.Deps(): the Object each reference names
+	deps    []*task   // distinct producer tasks of holes
+	outputs []*Object
+	err     error // spawn-time failure
+}
+
+// Call is the full form of a spawn: a function, positional and keyword arguments, and the
+// number of outputs. Spawn and SpawnN cover the common cases.
+type Call struct {
+	Func    *runtime.Function
+	Args    []any
+	Kwargs  map[string]any
+	NOutput int // 0 or 1: the call has one output; k ≥ 2: the result is split into k Objects
+}
+
+// Spawn returns a lazy Object for fn(args...). Nothing runs until the Object is executed.
+func Spawn(fn *runtime.Function, args ...any) *Object {
+	return Call{Func: fn, Args: args}.Spawn()[0]
+}
+
+// SpawnN is Spawn with n outputs: fn must return an array of n values, and output i becomes
+// the i-th Object of the returned Tuple.
+func SpawnN(fn *runtime.Function, n int, args ...any) Tuple {
+	return Call{Func: fn, Args: args, NOutput: n}.Spawn()
+}
+
+// ErrSpawn is wrapped by errors about calls that could not be spawned.
+var ErrSpawn = errors.New("cannot spawn")
+
+// Spawn returns the call's outputs: one Object, or NOutput Objects. Problems with the call
+// (no function, an argument that cannot be encoded, a nil Object argument, a negative
+// NOutput) do not panic: the Objects carry the error, and executing them returns it.
+func (c Call) Spawn() Tuple {
+	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1)}
+	t.err = t.init(c)
+	if t.err != nil {
+		name := "<nil>"
+		if c.Func != nil {
+			name = c.Func.Name()
+		}
+		t.err = fmt.Errorf("%w %s: %w", ErrSpawn, name, t.err)
+	}
+	t.outputs = make([]*Object, t.nOutput)
+	for i := range t.outputs {
+		o := &Object{t: t, index: i}
+		switch {
+		case t.err != nil: // no key: executing the Object reports t.err before anything runs
+		case t.nOutput == 1:
+			o.ref = abi.NewRef(t.key)
+		default:
+			o.ref = abi.NewRef(abi.OutputKey(t.key, i))
+		}
+		t.outputs[i] = o
+	}
+	return t.outputs
+}
+
+func (t *task) init(c Call) error {
+	if c.Func == nil {
+		return errors.New("no function")
+	}
+	if c.NOutput < 0 {
+		return fmt.Errorf("n_output must be at least 1, got %d", c.NOutput)
+	}
+	var objs []*Object
+	for i, a := range c.Args {
+		if err := collect(reflect.ValueOf(a), &objs, 0); err != nil {
+			return fmt.Errorf("argument %d: %w", i, err)
+		}
+	}
+	for k, a := range c.Kwargs {
+		if err := collect(reflect.ValueOf(a), &objs, 0); err != nil {
+			return fmt.Errorf("keyword argument %q: %w", k, err)
+		}
+	}
+	byKey := make(map[abi.Key]*Object, len(objs))
+	for _, o := range objs {
+		if o.t.err != nil {
+			return fmt.Errorf("argument depends on an Object that could not be spawned: %w", o.t.err)
+		}
+		byKey[o.Key()] = o
+	}
+	frame, err := abi.EncodeFrame(c.Args, c.Kwargs)
+	if err != nil {
+		return err
+	}
+	if t.tmpl, err = abi.NewTemplate(frame); err != nil {
+		return err
+	}
+	seen := map[*task]bool{}
+	for _, k := range t.tmpl.Deps() {
+		o, ok := byKey[k]
+		if !ok {
+			return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", k)
+		}
+		t.holes = append(t.holes, o)
+		if !seen[o.t] {
+			seen[o.t] = true
+			t.deps = append(t.deps, o.t)
+		}
+	}
+	t.key = abi.TaskKey(c.Func.Module().Sum(), c.Func.Name(), t.nOutput, t.tmpl)
+	return nil
+}
+
+var objectType = reflect.TypeFor[*Object]()
+
+// holdsObjects caches, per type, whether a value of that type can contain an *Object, so that
+// large plain data (a []float64 tensor, say) is not walked.
+var holdsObjects sync.Map // reflect.Type -> bool
+
+func mayHold(t reflect.Type) bool {
+	if v, ok := holdsObjects.Load(t); ok {
+		return v.(bool)
+	}
+	holdsObjects.Store(t, true) // provisional: breaks recursion on self-referential types
+	var r bool
+	switch t.Kind() {
+	case reflect.Interface:
+		r = true
+	case reflect.Pointer:
+		r = t == objectType || mayHold(t.Elem())
+	case reflect.Slice, reflect.Array:
+		r = mayHold(t.Elem())
+	case reflect.Map:
+		r = mayHold(t.Key()) || mayHold(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); f.IsExported() && mayHold(f.Type) {
+				r = true
+				break
+			}
+		}
+	}
+	holdsObjects.Store(t, r)
+	return r
+}
+
+// collect appends every *Object reachable from v to objs.
+func collect(v reflect.Value, objs *[]*Object, depth int) error {
+	if !v.IsValid() || !mayHold(v.Type()) {
+		return nil
+	}
+	if depth > abi.MaxDepth {
+		return fmt.Errorf("arguments nest deeper than %d (is there a cycle?)", abi.MaxDepth)
+	}
+	switch v.Kind() {
+	case reflect.Interface:
+		return collect(v.Elem(), objs, depth+1)
+	case reflect.Pointer:
+		if v.Type() == objectType {
+			if v.IsNil() {
+				return errors.New("nil *Object")
+			}
+			*objs = append(*objs, v.Interface().(*Object))
+			return nil
+		}
+		if v.IsNil() {
+			return nil
+		}
+		return collect(v.Elem(), objs, depth+1)
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := collect(v.Index(i), objs, depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if err := collect(it.Key(), objs, depth+1); err != nil {
+				return err
+			}
+			if err := collect(it.Value(), objs, depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				if err := collect(v.Field(i), objs, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package runtime
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Result is what a successful call produced.
+type Result struct {
+	// Value is the result frame: exactly one well-formed MessagePack value, owned by the caller.
+	Value []byte
+	// Stdout and Stderr hold what the call wrote to those streams (nil when nothing, capped).
+	Stdout, Stderr []byte
+}
+
+// Call runs f with the given argument frame (ABI.md section 3) in a pooled instance.
+// Errors are *CallError; the frame is not retained.
+func (f *Function) Call(ctx context.Context, frame []byte) (Result, error) {
+	return f.CallFill(ctx, len(frame), func(dst []byte) { copy(dst, frame) })
+}
+
+// CallFill is Call for callers that build the argument frame in place: fill receives a slice
+// of exactly n bytes inside the guest's argument buffer and must write the whole frame into it
+// without keeping the slice. This saves a copy when a frame is assembled from several pieces.
+func (f *Function) CallFill(ctx context.Context, n int, fill func(dst []byte)) (Result, error) {
+	m := f.mod
+	if err := ctx.Err(); err != nil {
+		return Result{}, &CallError{Module: m.name, Function: f.name, Err: interrupted(ctx)}
+	}
+	inst, err := m.pool.get(ctx)
+	if err != nil {
+		return Result{}, &CallError{Module: m.name, Function: f.name, Err: err}
+	}
+	value, fail := inst.run(ctx, f, n, fill)
+	res := Result{Value: value, Stdout: inst.stdout.take(), Stderr: inst.stderr.take()}
+	if fail == nil {
+		m.pool.put(inst)
+		return res, nil
+	}
+	if fail.discard {
+		inst.close()
+	} else {
+		m.pool.put(inst)
+	}
+	return Result{}, &CallError{Module: m.name, Function: f.name, Err: fail.err, Stdout: res.Stdout, Stderr: res.Stderr}
+}
+
+func interrupted(ctx context.Context) error {
+	return &interruptError{cause: context.Cause(ctx)}
+}
+
+type interruptError struct{ cause error }
+
+func (e *interruptError) Error() string   { return ErrInterrupted.Error() + ": " + e.cause.Error() }
+func (e *interruptError) Unwrap() []error { return []error{ErrInterrupted, e.cause} }
+
+// instantiateHost defines module "mrun" with the host functions of ABI.md section 2.1.
+func instantiateHost(ctx context.Context, wz wazero.Runtime) error {
+	_, err := wz.NewHostModuleBuilder(abi.ImportModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(setError), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, nil).
+		WithParameterNames("msg_ptr", "msg_len").
+		Export(abi.ImportSetError).
+		Instantiate(ctx)
+	return err
+}
+
+// setError implements mrun.set_error: it records the message of the running call.
+func setError(ctx context.Context, mod api.Module, stack []uint64) {
+	inst := instanceFrom(ctx)
+	if inst == nil {
+		return // outside a call, e.g. from _initialize: ignored by the ABI
+	}
+	ptr, n := uint32(stack[0]), uint32(stack[1])
+	keep := min(n, abi.MaxErrorMessage)
+	msg, ok := mod.Memory().Read(ptr, keep)
+	inst.failed = true
+	if !ok {
+		inst.errMsg = "set_error: message lies outside guest memory"
+		return
+	}
+	s := string(msg)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	inst.errMsg = s
+}

@@ -1,0 +1,96 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors a module can fail to load with. They are wrapped in a *ModuleError; match them with
+// errors.Is.
+var (
+	// ErrNotWasm means the bytes are not a WebAssembly binary module.
+	ErrNotWasm = errors.New("not a WebAssembly module")
+	// ErrNotMrun means the module has no ABI version marker export.
+	ErrNotMrun = errors.New("not an mrun module")
+	// ErrVersion means the module was built for an ABI version this host does not implement.
+	ErrVersion = errors.New("unsupported ABI version")
+	// ErrNoMemory means the module does not export its linear memory as "memory".
+	ErrNoMemory = errors.New("no exported memory")
+	// ErrNoAlloc means the module does not export the allocator "mrun_alloc".
+	ErrNoAlloc = errors.New("missing allocator")
+	// ErrBadExport means an export the ABI gives meaning to has the wrong type or name.
+	ErrBadExport = errors.New("invalid export")
+	// ErrBadImport means the module imports something the host does not provide.
+	ErrBadImport = errors.New("invalid import")
+)
+
+// ErrUnknownFunction is returned when a module has no user function of the requested name.
+var ErrUnknownFunction = errors.New("unknown function")
+
+// ModuleError reports a module that cannot be loaded or instantiated.
+type ModuleError struct {
+	Module string // the module's name (file base name, or the name given to Load)
+	Err    error  // wraps one of the Err* sentinels or a wazero error
+}
+
+// Error returns "module NAME: cause".
+func (e *ModuleError) Error() string { return fmt.Sprintf("module %s: %v", e.Module, e.Err) }
+
+// Unwrap returns the cause.
+func (e *ModuleError) Unwrap() error { return e.Err }
+
+// Sentinels for how a call failed, wrapped by the error inside a *CallError.
+var (
+	// ErrTrap means the guest trapped (unreachable, out-of-bounds access, stack overflow,
+	// proc_exit, a Go panic, ...). The instance was discarded.
+	ErrTrap = errors.New("trap")
+	// ErrMalformedResult means the guest returned a result frame that breaks the ABI.
+	ErrMalformedResult = errors.New("malformed result")
+	// ErrInterrupted means the call's context was cancelled or timed out while the guest ran.
+	ErrInterrupted = errors.New("interrupted")
+)
+
+// CallError reports a call that did not produce a result. Err is a *GuestError, a *TrapError,
+// or an error wrapping ErrMalformedResult, ErrInterrupted or an instantiation failure.
+type CallError struct {
+	Module   string // module name
+	Function string // function name, without the export prefix
+	Err      error
+	Stdout   []byte // what the call wrote to stdout before it failed (capped)
+	Stderr   []byte // what the call wrote to stderr before it failed (capped)
+}
+
+// Error returns "NAME (module MOD): cause".
+func (e *CallError) Error() string {
+	return fmt.Sprintf("%s (module %s): %v", e.Function, e.Module, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *CallError) Unwrap() error { return e.Err }
+
+// GuestError is an error the guest reported with set_error. Message is exactly what the guest
+// wrote (invalid UTF-8 replaced, capped at 64 KiB).
+type GuestError struct {
+	Message string
+}
+
+// Error returns the guest's message verbatim.
+func (e *GuestError) Error() string { return e.Message }
+
+// TrapError describes a trap. It matches ErrTrap with errors.Is.
+type TrapError struct {
+	Reason   string // the runtime's description, e.g. "wasm error: unreachable"
+	ExitCode uint32 // the code passed to proc_exit, when that is how the guest ended
+	Exited   bool   // whether the guest called proc_exit
+}
+
+// Error returns "trap: reason".
+func (e *TrapError) Error() string {
+	if e.Exited {
+		return fmt.Sprintf("trap: guest exited with code %d", e.ExitCode)
+	}
+	return "trap: " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrTrap) true.
+func (e *TrapError) Is(target error) bool { return target == ErrTrap }

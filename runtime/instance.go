@@ -1,0 +1,254 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// instance is one instantiated guest. It runs one call at a time.
+type instance struct {
+	mod   *Module
+	guest api.Module
+	mem   api.Memory
+	alloc api.Function
+	fns   []api.Function // per Module.funcs index, looked up on first use
+	stack []uint64
+
+	buf, bufCap uint32 // the argument buffer the guest handed over (ABI.md 1.3)
+
+	stdout, stderr capBuffer
+	errMsg         string // set by set_error during the current call
+	failed         bool
+}
+
+// callCtx is the context of a running call: it carries the instance to the host functions.
+// A fresh one is made per call, because wazero's interruption watchdog may still hold the
+// previous call's context after the call returned.
+type callCtx struct {
+	context.Context
+	inst *instance
+}
+
+type instanceKey struct{}
+
+// Value returns the instance for instanceKey and defers everything else to the parent.
+func (c *callCtx) Value(key any) any {
+	if key == (instanceKey{}) {
+		return c.inst
+	}
+	return c.Context.Value(key)
+}
+
+// instanceFrom returns the instance whose call is running in ctx, or nil.
+func instanceFrom(ctx context.Context) *instance {
+	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	return inst
+}
+
+// capBuffer keeps the first max bytes written to it and counts the rest.
+type capBuffer struct {
+	b       []byte
+	max     int
+	dropped int
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	room := c.max - len(c.b)
+	if room >= len(p) {
+		c.b = append(c.b, p...)
+	} else {
+		if room > 0 {
+			c.b = append(c.b, p[:room]...)
+		}
+		c.dropped += len(p) - max(room, 0)
+	}
+	return len(p), nil
+}
+
+// take returns a copy of what was captured (nil when nothing was) and empties the buffer.
+func (c *capBuffer) take() []byte {
+	if len(c.b) == 0 && c.dropped == 0 {
+		return nil
+	}
+	out := append([]byte(nil), c.b...)
+	if c.dropped > 0 {
+		out = fmt.Appendf(out, "\n[mrun: %d more bytes dropped]\n", c.dropped)
+	}
+	c.b, c.dropped = c.b[:0], 0
+	return out
+}
+
+func (c *capBuffer) reset() { c.b, c.dropped = c.b[:0], 0 }
+
+// newInstance instantiates m's compiled module in the sandbox and runs _initialize.
+func newInstance(ctx context.Context, m *Module) (*instance, error) {
+	inst := &instance{mod: m, fns: make([]api.Function, len(m.funcs)), stack: make([]uint64, 2)}
+	inst.stdout.max = m.rt.cfg.MaxOutput
+	inst.stderr.max = m.rt.cfg.MaxOutput
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module coexist
+		WithStartFunctions().
+		WithStdin(strings.NewReader("")).
+		WithStdout(&inst.stdout).
+		WithStderr(&inst.stderr).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	guest, err := m.rt.wz.InstantiateModule(ctx, m.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst.guest = guest
+	inst.mem = guest.Memory()
+	inst.alloc = guest.ExportedFunction(abi.ExportAlloc)
+	if m.hasInit {
+		_, err := guest.ExportedFunction(abi.ExportInitialize).Call(&callCtx{Context: ctx, inst: inst})
+		inst.errMsg, inst.failed = "", false
+		if err != nil {
+			guest.Close(context.Background())
+			return nil, fmt.Errorf("%s: %w", abi.ExportInitialize, classify(ctx, err, &inst.stderr))
+		}
+	}
+	inst.stdout.reset()
+	inst.stderr.reset()
+	return inst, nil
+}
+
+func (inst *instance) close() { inst.guest.Close(context.Background()) }
+
+// errDiscard marks call failures after which the instance must not be reused.
+type callFailure struct {
+	err     error
+	discard bool
+}
+
+// call runs function f with an argument frame of n bytes that fill writes. On success it
+// returns a copy of the result frame.
+func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]byte)) ([]byte, *callFailure) {
+	if uint64(n) > 1<<32-1 {
+		return nil, &callFailure{err: fmt.Errorf("argument frame of %d bytes exceeds the 4 GiB address space", n)}
+	}
+	cctx := &callCtx{Context: ctx, inst: inst}
+	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
+		want := max(uint32(n), 256)
+		inst.stack[0] = uint64(want)
+		if err := inst.alloc.CallWithStack(cctx, inst.stack); err != nil {
+			return nil, &callFailure{err: fmt.Errorf("%s: %w", abi.ExportAlloc, classify(ctx, err, &inst.stderr)), discard: true}
+		}
+		ptr := uint32(inst.stack[0])
+		if ptr == 0 || uint64(ptr)+uint64(want) > uint64(inst.mem.Size()) {
+			return nil, &callFailure{err: fmt.Errorf("%w: %s(%d) returned %d: out of guest memory", ErrMalformedResult, abi.ExportAlloc, want, ptr), discard: true}
+		}
+		inst.buf, inst.bufCap = ptr, want
+	}
+	dst, _ := inst.mem.Read(inst.buf, uint32(n)) // in bounds: checked when the buffer was handed over
+	fill(dst)
+
+	fn := inst.fns[f.index]
+	if fn == nil {
+		fn = inst.guest.ExportedFunction(f.export)
+		inst.fns[f.index] = fn
+	}
+	inst.errMsg, inst.failed = "", false
+	inst.stack[0], inst.stack[1] = uint64(inst.buf), uint64(n)
+	if err := fn.CallWithStack(cctx, inst.stack); err != nil {
+		return nil, &callFailure{err: classify(ctx, err, &inst.stderr), discard: true}
+	}
+	if inst.failed {
+		return nil, &callFailure{err: &GuestError{Message: inst.errMsg}}
+	}
+	packed := inst.stack[0]
+	ptr, size := uint32(packed>>32), uint32(packed)
+	view, ok := inst.mem.Read(ptr, size)
+	if !ok {
+		return nil, &callFailure{err: fmt.Errorf("%w: frame [%d, %d) lies outside guest memory of %d bytes", ErrMalformedResult, ptr, uint64(ptr)+uint64(size), inst.mem.Size()), discard: true}
+	}
+	if err := abi.Validate(view); err != nil {
+		return nil, &callFailure{err: fmt.Errorf("%w: %w", ErrMalformedResult, err), discard: true}
+	}
+	return append([]byte(nil), view...), nil
+}
+
+// classify turns an error from a guest call into an interruption or a *TrapError.
+func classify(ctx context.Context, err error, stderr *capBuffer) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeContextCanceled, sys.ExitCodeDeadlineExceeded:
+			if cause := context.Cause(ctx); cause != nil {
+				return fmt.Errorf("%w: %w", ErrInterrupted, cause)
+			}
+			return fmt.Errorf("%w: %v", ErrInterrupted, err)
+		}
+		return &TrapError{Exited: true, ExitCode: exit.ExitCode(), Reason: err.Error()}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))
+	}
+	reason := err.Error()
+	if i := strings.Index(reason, "\nwasm stack trace:"); i >= 0 {
+		reason = reason[:i]
+	}
+	return &TrapError{Reason: reason}
+}
+
+// pool keeps idle instances of one module.
+type pool struct {
+	mod     *Module
+	maxIdle int
+	mu      sync.Mutex
+	idle    []*instance
+	closed  bool
+}
+
+func newPool(m *Module, maxIdle int) *pool { return &pool{mod: m, maxIdle: maxIdle} }
+
+func (p *pool) get(ctx context.Context) (*instance, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		inst := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return inst, nil
+	}
+	p.mu.Unlock()
+	return newInstance(ctx, p.mod)
+}
+
+func (p *pool) put(inst *instance) {
+	p.mu.Lock()
+	if !p.closed && len(p.idle) < p.maxIdle {
+		p.idle = append(p.idle, inst)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	inst.close()
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, inst := range p.idle {
+		inst.close()
+	}
+	p.idle = nil
+}
+
+// Idle returns how many ready instances the module's pool holds.
+func (m *Module) Idle() int {
+	m.pool.mu.Lock()
+	defer m.pool.mu.Unlock()
+	return len(m.pool.idle)
+}

@@ -1,0 +1,168 @@
+// Package runtime loads mrun guest modules with wazero and runs their functions in sandboxed,
+// pooled instances.
+//
+// A Runtime compiles each distinct module once (identified by the SHA-256 of its bytes),
+// validates it against the ABI without running it, and keeps a pool of ready instances per
+// module. A call takes an instance from the pool, writes the argument frame into the
+// instance's argument buffer, calls the function export once, copies the result frame out and
+// returns the instance, unless the call trapped, was interrupted or returned a malformed
+// result, in which case the instance is closed.
+//
+// Guests run with no filesystem, no environment, no arguments and no network; what they write
+// to stdout and stderr is captured per call.
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// Config configures a Runtime. The zero value is ready to use.
+type Config struct {
+	// MemoryLimitPages caps every instance's linear memory, in 64 KiB pages. Zero means the
+	// WebAssembly maximum (4 GiB). A module whose declared minimum exceeds the cap fails to
+	// load; growth beyond it fails inside the guest (memory.grow returns -1).
+	MemoryLimitPages uint32
+	// CacheDir, when set, persists compiled machine code there so later processes load the
+	// same module much faster. Empty means compile in memory only.
+	CacheDir string
+	// MaxIdle is how many idle instances each module's pool keeps. Zero means
+	// 2 × GOMAXPROCS, at least 4. Instances above the cap are closed when returned.
+	MaxIdle int
+	// MaxOutput caps what one call may write to stdout, and separately to stderr; the rest is
+	// dropped. Zero means 1 MiB.
+	MaxOutput int
+}
+
+// Runtime compiles modules and runs their functions. It is safe for concurrent use.
+type Runtime struct {
+	cfg   Config
+	wz    wazero.Runtime
+	cache wazero.CompilationCache
+
+	mu      sync.Mutex
+	modules map[[32]byte]*Module
+	closed  bool
+}
+
+// New starts a Runtime: a wazero runtime with WASI preview 1 and the mrun host functions.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	if cfg.MaxIdle <= 0 {
+		cfg.MaxIdle = max(4, 2*goruntime.GOMAXPROCS(0))
+	}
+	if cfg.MaxOutput <= 0 {
+		cfg.MaxOutput = 1 << 20
+	}
+	if cfg.MemoryLimitPages > 65536 {
+		return nil, fmt.Errorf("runtime: memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", cfg.MemoryLimitPages)
+	}
+	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	if cfg.MemoryLimitPages > 0 {
+		wcfg = wcfg.WithMemoryLimitPages(cfg.MemoryLimitPages)
+	}
+	rt := &Runtime{cfg: cfg, modules: map[[32]byte]*Module{}}
+	if cfg.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		rt.cache = cache
+		wcfg = wcfg.WithCompilationCache(cache)
+	}
+	rt.wz = wazero.NewRuntimeWithConfig(ctx, wcfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt.wz); err != nil {
+		rt.wz.Close(ctx)
+		return nil, fmt.Errorf("runtime: instantiate WASI: %w", err)
+	}
+	if err := instantiateHost(ctx, rt.wz); err != nil {
+		rt.wz.Close(ctx)
+		return nil, fmt.Errorf("runtime: instantiate host module: %w", err)
+	}
+	return rt, nil
+}
+
+// Close closes every instance and compiled module. Calls running at the time fail.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	for _, m := range rt.modules {
+		m.pool.close()
+	}
+	rt.mu.Unlock()
+	err := rt.wz.Close(ctx)
+	if rt.cache != nil {
+		err = errors.Join(err, rt.cache.Close(ctx))
+	}
+	return err
+}
+
+// LoadFile reads a module from path and loads it under the file's base name without the
+// ".wasm" extension.
+func (rt *Runtime) LoadFile(ctx context.Context, path string) (*Module, error) {
+	name := strings.TrimSuffix(filepath.Base(path), ".wasm")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ModuleError{Module: name, Err: err}
+	}
+	return rt.Load(ctx, name, b)
+}
+
+// Load compiles and validates a module. Loading the same bytes again returns the Module
+// already loaded (under its first name); the bytes are not retained.
+func (rt *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
+	sum := sha256.Sum256(wasm)
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil, &ModuleError{Module: name, Err: errors.New("runtime is closed")}
+	}
+	if m, ok := rt.modules[sum]; ok {
+		rt.mu.Unlock()
+		return m, nil
+	}
+	rt.mu.Unlock()
+
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: missing the \\0asm magic number", ErrNotWasm)}
+	}
+	compiled, err := rt.wz.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
+	}
+	m, err := newModule(rt, name, sum, len(wasm), compiled)
+	if err != nil {
+		compiled.Close(ctx)
+		return nil, &ModuleError{Module: name, Err: err}
+	}
+
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if prev, ok := rt.modules[sum]; ok { // lost a race with another Load of the same bytes
+		compiled.Close(ctx)
+		return prev, nil
+	}
+	rt.modules[sum] = m
+	return m, nil
+}
+
+// Module returns the loaded module with the given SHA-256, if any.
+func (rt *Runtime) Module(sum [32]byte) (*Module, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	m, ok := rt.modules[sum]
+	return m, ok
+}
