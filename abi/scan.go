@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"reflect"
 	"slices"
 )
 
@@ -428,4 +429,101 @@ func appendLenHeader(dst []byte, k kind, n uint64, ext int8) []byte {
 		return binary.BigEndian.AppendUint16(append(dst, 0xde), uint16(n))
 	}
 	return binary.BigEndian.AppendUint32(append(dst, 0xdf), uint32(n))
+}
+
+// Ext is an extension value mrun gives no meaning to, decoded as its type and payload.
+type Ext struct {
+	Type int8
+	Data []byte
+}
+
+// decodeAny decodes the value at b[i] into the generic Go form documented on Unmarshal.
+func decodeAny(b []byte, i, depth int) (any, int, error) {
+	h, err := readHeader(b, i)
+	if err != nil {
+		return nil, 0, err
+	}
+	j := i + h.size
+	switch h.kind {
+	case kNil:
+		return nil, j, nil
+	case kBool:
+		return h.n == 1, j, nil
+	case kUint:
+		if h.n <= math.MaxInt64 {
+			return int64(h.n), j, nil
+		}
+		return h.n, j, nil
+	case kInt:
+		return int64(h.n), j, nil
+	case kFloat32:
+		return float64(math.Float32frombits(uint32(h.n))), j, nil
+	case kFloat64:
+		return math.Float64frombits(h.n), j, nil
+	case kStr, kBin, kExt:
+		if h.n > uint64(len(b)-j) {
+			return nil, 0, malformed(i, "length %d runs past the end of the frame", h.n)
+		}
+		end := j + int(h.n)
+		switch h.kind {
+		case kStr:
+			return string(b[j:end]), end, nil
+		case kBin:
+			return bytes.Clone(b[j:end]), end, nil
+		}
+		if h.ext == ExtRef && h.n == KeySize {
+			var k Key
+			copy(k[:], b[j:end])
+			return Ref{key: k}, end, nil
+		}
+		return Ext{Type: h.ext, Data: bytes.Clone(b[j:end])}, end, nil
+	}
+	if depth >= MaxDepth {
+		return nil, 0, malformed(i, "nesting deeper than %d", MaxDepth)
+	}
+	n := h.n
+	if h.kind == kMap {
+		n *= 2
+	}
+	if n > uint64(len(b)-j) {
+		return nil, 0, malformed(i, "%d elements cannot fit in %d bytes", n, len(b)-j)
+	}
+	if h.kind == kArray {
+		out := make([]any, h.n)
+		for k := range out {
+			if out[k], j, err = decodeAny(b, j, depth+1); err != nil {
+				return nil, 0, err
+			}
+		}
+		return out, j, nil
+	}
+	strMap := make(map[string]any, h.n)
+	var anyMap map[any]any
+	for e := uint64(0); e < h.n; e++ {
+		var k, v any
+		if k, j, err = decodeAny(b, j, depth+1); err != nil {
+			return nil, 0, err
+		}
+		if v, j, err = decodeAny(b, j, depth+1); err != nil {
+			return nil, 0, err
+		}
+		if s, ok := k.(string); ok && anyMap == nil {
+			strMap[s] = v
+			continue
+		}
+		if anyMap == nil {
+			anyMap = make(map[any]any, h.n)
+			for s, x := range strMap {
+				anyMap[s] = x
+			}
+		}
+		if !reflect.TypeOf(k).Comparable() {
+			return nil, 0, malformed(i, "map key of type %T cannot be a Go map key", k)
+		}
+		anyMap[k] = v
+	}
+	if anyMap != nil {
+		return anyMap, j, nil
+	}
+	return strMap, j, nil
 }

@@ -98,23 +98,34 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// Unmarshal decodes the single MessagePack value in b into v. Decoding into an interface gives
-// nil, bool, int64, uint64 (above MaxInt64), float64, string, []byte, []any, map[string]any
-// (map[any]any when keys are not strings), and Ref for Object references.
+// Unmarshal decodes the single MessagePack value in b into v, which must be a pointer.
+// Decoding into an interface (a *any) gives nil, bool, int64 (uint64 above MaxInt64),
+// float64, string, []byte, []any, map[string]any (map[any]any when a key is not a string),
+// Ref for Object references, and Ext for other extension values. Other targets are decoded
+// with msgpack's rules for Go types.
 func Unmarshal(b []byte, v any) error {
+	if p, ok := v.(*any); ok {
+		x, err := Decode(b)
+		if err == nil {
+			*p = x
+		}
+		return err
+	}
 	if err := Validate(b); err != nil {
 		return err
 	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
-	dec.UseLooseInterfaceDecoding(true)
 	return dec.Decode(v)
 }
 
-// Decode is Unmarshal into a fresh interface value.
+// Decode decodes the single MessagePack value in b into its generic Go form (see Unmarshal).
 func Decode(b []byte) (any, error) {
-	var v any
-	if err := Unmarshal(b, &v); err != nil {
+	v, end, err := decodeAny(b, 0, 0)
+	if err != nil {
 		return nil, err
+	}
+	if end != len(b) {
+		return nil, malformed(end, "%d trailing bytes after the value", len(b)-end)
 	}
 	return v, nil
 }

@@ -122,13 +122,14 @@ type Event struct {
 	Err      error
 	Stdout   []byte // on EventFinish and EventFail: what the call wrote (capped)
 	Stderr   []byte
+	Slot     int // on EventStart, EventFinish and EventFail: the slot (0 to Slots-1) the call ran on
 	Parallel int // on EventStart: how many calls of this execution were running, this one included
 }
 
 // Engine schedules spawned calls. It is safe for concurrent use; concurrent Executes share its
 // slots and its store.
 type Engine struct {
-	slots  chan struct{}
+	slots  chan int // free slot numbers: taking one is acquiring that slot
 	exec   Executor
 	store  Store
 	events func(Event)
@@ -148,8 +149,12 @@ func New(cfg Config) *Engine {
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
 	}
+	slots := make(chan int, cfg.Slots)
+	for i := range cfg.Slots {
+		slots <- i
+	}
 	return &Engine{
-		slots:  make(chan struct{}, cfg.Slots),
+		slots:  slots,
 		exec:   cfg.Executor,
 		store:  cfg.Store,
 		events: cfg.Events,
@@ -225,6 +230,7 @@ type node struct {
 type run struct {
 	e         *Engine
 	nodes     map[abi.Key]*node
+	order     []*node // dependencies before dependents, in the order objects were requested
 	ready     chan *node
 	mu        sync.Mutex
 	remaining int
@@ -241,7 +247,7 @@ func (e *Engine) plan(objs []*Object) *run {
 	}
 	r.remaining = len(r.nodes)
 	r.ready = make(chan *node, len(r.nodes))
-	for _, n := range r.nodes {
+	for _, n := range r.order {
 		if n.pending == 0 {
 			r.ready <- n
 		}
@@ -273,6 +279,7 @@ func (r *run) add(t *task) *node {
 		dn.dependents = append(dn.dependents, n)
 		n.pending++
 	}
+	r.order = append(r.order, n)
 	return n
 }
 
@@ -292,19 +299,24 @@ func (r *run) worker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case n := <-r.ready:
+			var slot int
 			select {
-			case r.e.slots <- struct{}{}:
+			case slot = <-r.e.slots:
 			case <-ctx.Done():
 				return
 			}
-			r.execute(ctx, n)
-			<-r.e.slots
+			if ctx.Err() != nil { // select picks at random among ready cases
+				r.e.slots <- slot
+				return
+			}
+			r.execute(ctx, n, slot)
+			r.e.slots <- slot
 		}
 	}
 }
 
 // execute runs one ready node and records its outcome.
-func (r *run) execute(ctx context.Context, n *node) {
+func (r *run) execute(ctx context.Context, n *node, slot int) {
 	t := n.t
 	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
 	for i, o := range t.holes {
@@ -321,7 +333,7 @@ func (r *run) execute(ctx context.Context, n *node) {
 	par := r.running
 	r.mu.Unlock()
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Parallel: par})
+		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Slot: slot, Parallel: par})
 	}
 	res, err := r.e.exec.Run(ctx, task)
 	if err == nil && t.nOutput > 1 {
@@ -340,7 +352,7 @@ func (r *run) execute(ctx context.Context, n *node) {
 	if err != nil {
 		if r.e.events != nil {
 			var ce *runtime.CallError
-			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Time: time.Now(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
+			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Time: time.Now(), Slot: slot, Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
 			if errors.As(err, &ce) {
 				ev.Stdout, ev.Stderr = ce.Stdout, ce.Stderr
 			}
@@ -350,7 +362,7 @@ func (r *run) execute(ctx context.Context, n *node) {
 		return
 	}
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Stdout: res.Stdout, Stderr: res.Stderr})
+		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Slot: slot, Stdout: res.Stdout, Stderr: res.Stderr})
 	}
 	r.mu.Lock()
 	n.done = true

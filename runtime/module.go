@@ -195,7 +195,9 @@ func sameSig(def api.FunctionDefinition, params, results []api.ValueType) bool {
 	return slices.Equal(def.ParamTypes(), params) && slices.Equal(def.ResultTypes(), results)
 }
 
-func sigString(def api.FunctionDefinition) string { return sigText(def.ParamTypes(), def.ResultTypes()) }
+func sigString(def api.FunctionDefinition) string {
+	return sigText(def.ParamTypes(), def.ResultTypes())
+}
 
 func sigText(params, results []api.ValueType) string {
 	names := func(ts []api.ValueType) string {

@@ -42,6 +42,11 @@ type Config struct {
 	// MaxOutput caps what one call may write to stdout, and separately to stderr; the rest is
 	// dropped. Zero means 1 MiB.
 	MaxOutput int
+	// Uninterruptible compiles guests without the checks that let a cancelled or timed-out
+	// context stop a running call. Loops then run many times faster (see RATIONALE.md), but a
+	// call can no longer be interrupted: a guest that never returns holds its goroutine forever.
+	// Only for trusted, terminating guests.
+	Uninterruptible bool
 }
 
 // Runtime compiles modules and runs their functions. It is safe for concurrent use.
@@ -66,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages > 65536 {
 		return nil, fmt.Errorf("runtime: memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", cfg.MemoryLimitPages)
 	}
-	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(!cfg.Uninterruptible)
 	if cfg.MemoryLimitPages > 0 {
 		wcfg = wcfg.WithMemoryLimitPages(cfg.MemoryLimitPages)
 	}

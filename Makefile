@@ -1,0 +1,35 @@
+# mrun developer targets. Everything here also works as plain go commands; see README.md.
+GO ?= go
+
+.PHONY: all run test race guests bench check
+
+all: check test
+
+## run: the seed examples on the in-process engine
+run:
+	$(GO) run ./examples/embed
+
+## test: the whole test suite (host and Go guest SDK)
+test:
+	$(GO) test ./...
+
+## race: the engine and runtime under the race detector
+race:
+	$(GO) test -race ./abi/ ./runtime/ ./dag/
+
+## guests: rebuild every committed guest module under testdata/ from source
+guests:
+	bash guests/go/build.sh
+	bash guests/wat/build.sh
+
+## bench: engine benchmarks next to plain-goroutine baselines
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./dag/ | $(GO) run ./internal/benchfmt
+
+## check: formatting, vet and tidiness; fails on a dirty tree
+check:
+	test -z "$$(gofmt -l . | tee /dev/stderr)"
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guests/go/...
+	$(GO) mod tidy
+	git diff --exit-code -- go.mod go.sum

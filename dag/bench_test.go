@@ -1,0 +1,264 @@
+package dag_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+// The benchmarks run each graph on mrun and, as a baseline, the same graph as plain Go:
+// one goroutine per task, waiting on its dependencies' channels, running the same
+// computation natively. They report tasks/s and ns/task; compare the two lines of a pair.
+
+// goTask is one node of the plain-goroutine baseline.
+type goTask struct {
+	done chan struct{}
+	val  any
+}
+
+// runGo runs fn for every task once deps are done, one goroutine per task.
+func runGo(n int, deps func(i int) []int, fn func(i int, in []any) any) []*goTask {
+	tasks := make([]*goTask, n)
+	for i := range tasks {
+		tasks[i] = &goTask{done: make(chan struct{})}
+	}
+	for i := range tasks {
+		go func() {
+			d := deps(i)
+			in := make([]any, len(d))
+			for j, k := range d {
+				<-tasks[k].done
+				in[j] = tasks[k].val
+			}
+			tasks[i].val = fn(i, in)
+			close(tasks[i].done)
+		}()
+	}
+	return tasks
+}
+
+func report(b *testing.B, tasks int) {
+	b.Helper()
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(tasks)
+	b.ReportMetric(per, "ns/task")
+	b.ReportMetric(1e9/per, "tasks/s")
+}
+
+// mustExecute executes with a cancellable context, as real callers (the CLI, servers) do:
+// that is what arms interruption of running guests.
+func mustExecute(b *testing.B, e *dag.Engine, objs ...*dag.Object) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := e.Execute(ctx, objs...); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkFanOut10k: 10,000 inc calls and a sum_all over all of them.
+func BenchmarkFanOut10k(b *testing.B) {
+	const n = 10_000
+	fanout := func(b *testing.B, m *runtime.Module) {
+		inc, sumAll := fn(b, m, "inc"), fn(b, m, "sum_all")
+		for b.Loop() {
+			objs := make(dag.Tuple, n)
+			for i := range objs {
+				objs[i] = dag.Spawn(inc, i)
+			}
+			total := dag.Spawn(sumAll, objs)
+			e := dag.New(dag.Config{})
+			mustExecute(b, e, total)
+			var got int
+			if err := e.Fetch(total, &got); err != nil || got != 50_005_000 {
+				b.Fatalf("sum = %d, %v", got, err)
+			}
+		}
+		report(b, n+1)
+	}
+	b.Run("mrun", func(b *testing.B) { fanout(b, seed) })
+	b.Run("mrun-uninterruptible", func(b *testing.B) { fanout(b, fastSeed()) })
+	b.Run("goroutines", func(b *testing.B) {
+		for b.Loop() {
+			tasks := runGo(n+1, func(i int) []int {
+				if i < n {
+					return nil
+				}
+				d := make([]int, n)
+				for j := range d {
+					d[j] = j
+				}
+				return d
+			}, func(i int, in []any) any {
+				if i < n {
+					return i + 1
+				}
+				s := 0
+				for _, v := range in {
+					s += v.(int)
+				}
+				return s
+			})
+			<-tasks[n].done
+			if tasks[n].val.(int) != 50_005_000 {
+				b.Fatal("wrong sum")
+			}
+		}
+		report(b, n+1)
+	})
+}
+
+// BenchmarkChain1000: inc applied 1,000 times, each call depending on the previous one.
+func BenchmarkChain1000(b *testing.B) {
+	const n = 1000
+	b.Run("mrun", func(b *testing.B) {
+		inc := fn(b, seed, "inc")
+		for b.Loop() {
+			obj := dag.Spawn(inc, 0)
+			for range n - 1 {
+				obj = dag.Spawn(inc, obj)
+			}
+			e := dag.New(dag.Config{})
+			mustExecute(b, e, obj)
+			var got int
+			if err := e.Fetch(obj, &got); err != nil || got != n {
+				b.Fatalf("chain = %d, %v", got, err)
+			}
+		}
+		report(b, n)
+	})
+	b.Run("goroutines", func(b *testing.B) {
+		for b.Loop() {
+			tasks := runGo(n, func(i int) []int {
+				if i == 0 {
+					return nil
+				}
+				return []int{i - 1}
+			}, func(i int, in []any) any {
+				if i == 0 {
+					return 1
+				}
+				return in[0].(int) + 1
+			})
+			<-tasks[n-1].done
+		}
+		report(b, n)
+	})
+}
+
+// burnIters makes one burn call take roughly 20 ms in the default (interruptible) runtime;
+// the same call takes ≈1.5 ms uninterruptible and less natively.
+const burnIters = 650_000
+
+// burnNative is the seed guest's burn, compiled natively (TestBurnNativeMatchesGuest checks
+// that both compute the same checksum).
+func burnNative(n int) int {
+	x, sum := uint64(0x9e3779b97f4a7c15), uint64(0)
+	for range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		sum += x
+	}
+	return int(sum >> 1)
+}
+
+func TestBurnNativeMatchesGuest(t *testing.T) {
+	obj := dag.Spawn(fn(t, seed, "burn"), 1000)
+	if got := execute(t, dag.New(dag.Config{}), obj)[0]; got != int64(burnNative(1000)) {
+		t.Fatalf("guest burn(1000) = %v, native %d: the benchmark baseline computes something else", got, burnNative(1000))
+	}
+}
+
+// fastSeed is the seed module in a runtime compiled without interruption checks.
+var fastSeed = sync.OnceValue(func() *runtime.Module {
+	ctx := context.Background()
+	fast, err := runtime.New(ctx, runtime.Config{Uninterruptible: true})
+	if err != nil {
+		panic(err)
+	}
+	m, err := fast.LoadFile(ctx, "../testdata/seed.wasm")
+	if err != nil {
+		panic(err)
+	}
+	return m
+})
+
+// BenchmarkCPU64: 64 independent CPU-bound calls of about 20 ms each, on all slots.
+func BenchmarkCPU64(b *testing.B) {
+	const n = 64
+	cpu := func(b *testing.B, m *runtime.Module) {
+		burn := fn(b, m, "burn")
+		for b.Loop() {
+			objs := make(dag.Tuple, n)
+			for i := range objs {
+				objs[i] = dag.Spawn(burn, burnIters+i)
+			}
+			mustExecute(b, dag.New(dag.Config{}), objs...)
+		}
+		report(b, n)
+	}
+	b.Run("mrun", func(b *testing.B) { cpu(b, seed) })
+	b.Run("mrun-uninterruptible", func(b *testing.B) { cpu(b, fastSeed()) })
+	b.Run("goroutines", func(b *testing.B) {
+		for b.Loop() {
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, 2*n) // unbounded in practice: the Go scheduler shares the CPUs
+			for i := range n {
+				wg.Go(func() {
+					sem <- struct{}{}
+					burnNative(burnIters + i)
+					<-sem
+				})
+			}
+			wg.Wait()
+		}
+		report(b, n)
+	})
+}
+
+// BenchmarkTriage: the seed's triage split with n_output=2 feeding two sum_all calls.
+func BenchmarkTriage(b *testing.B) {
+	data := []float64{0.4, 0.7, 0.2, 0.8}
+	b.Run("mrun", func(b *testing.B) {
+		triage, sumAll := fn(b, seed, "triage"), fn(b, seed, "sum_all")
+		for b.Loop() {
+			parts := dag.SpawnN(triage, 2, data)
+			sa, sb := dag.Spawn(sumAll, parts[0]), dag.Spawn(sumAll, parts[1])
+			e := dag.New(dag.Config{})
+			mustExecute(b, e, sa, sb)
+		}
+		report(b, 3)
+	})
+	b.Run("goroutines", func(b *testing.B) {
+		for b.Loop() {
+			tasks := runGo(3, func(i int) []int {
+				if i == 0 {
+					return nil
+				}
+				return []int{0}
+			}, func(i int, in []any) any {
+				if i == 0 {
+					var lo, hi []float64
+					for _, v := range data {
+						if v < 0.5 {
+							lo = append(lo, v)
+						} else {
+							hi = append(hi, v)
+						}
+					}
+					return [2][]float64{lo, hi}
+				}
+				s := 0.0
+				for _, v := range in[0].([2][]float64)[i-1] {
+					s += v
+				}
+				return s
+			})
+			<-tasks[1].done
+			<-tasks[2].done
+		}
+		report(b, 3)
+	})
+}

@@ -1,0 +1,76 @@
+package dag_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+// Example embeds the engine in a Go program: load a module, spawn calls lazily, execute them
+// together, and fetch their values.
+func Example() {
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	mod, err := rt.LoadFile(ctx, "../testdata/seed.wasm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	inc, _ := mod.Func("inc")
+	sumAll, _ := mod.Func("sum_all")
+
+	// Ten independent calls, and one that depends on all of them. Nothing runs yet.
+	incs := make(dag.Tuple, 10)
+	for i := range incs {
+		incs[i] = dag.Spawn(inc, i)
+	}
+	total := dag.Spawn(sumAll, incs)
+
+	eng := dag.New(dag.Config{})
+	if err := eng.Execute(ctx, total); err != nil {
+		log.Fatal(err)
+	}
+	values, _ := eng.FetchAll(incs...)
+	var sum int
+	if err := eng.Fetch(total, &sum); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(values)
+	fmt.Println(sum)
+	// Output:
+	// [1 2 3 4 5 6 7 8 9 10]
+	// 55
+}
+
+// ExampleSpawnN splits one call's result into two Objects that feed different calls.
+func ExampleSpawnN() {
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	mod, err := rt.LoadFile(ctx, "../testdata/seed.wasm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	triage, _ := mod.Func("triage")
+	sumAll, _ := mod.Func("sum_all")
+
+	parts := dag.SpawnN(triage, 2, []float64{0.4, 0.7, 0.2, 0.8})
+	sa, sb := dag.Spawn(sumAll, parts[0]), dag.Spawn(sumAll, parts[1])
+
+	eng := dag.New(dag.Config{})
+	if err := eng.Execute(ctx, sa, sb); err != nil {
+		log.Fatal(err)
+	}
+	values, _ := eng.FetchAll(sa, sb)
+	fmt.Println(values)
+	// Output: [0.6000000000000001 1.5]
+}

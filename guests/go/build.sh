@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# build.sh builds the seed guest, guests/go/examples/seed, to testdata/seed.wasm at the root of
+# the repository. The build is reproducible: the same sources and Go version give the same bytes.
+#
+#   guests/go/build.sh          build testdata/seed.wasm
+#   guests/go/build.sh --check  fail if testdata/seed.wasm differs from a fresh build
+#
+# Flags, and why:
+#   GOOS=wasip1 GOARCH=wasm -buildmode=c-shared  a reactor: exports _initialize, main never runs
+#   -trimpath -buildvcs=false                    no local paths or VCS state in the output
+#   GOTOOLCHAIN=local GOWORK=off GOFLAGS=        this Go and this module only, whatever the env
+# The module keeps its symbol names (no -ldflags=-s): stripping saves only ~2% and would turn the
+# wasm stack traces in trap messages into numbers.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="$root/testdata/seed.wasm"
+
+build() {
+	(
+		cd "$here"
+		GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS= \
+			go build -trimpath -buildvcs=false -buildmode=c-shared -o "$1" ./examples/seed
+	)
+}
+
+tmp="$(mktemp "$root/testdata/.seed.wasm.XXXXXX")"
+trap 'rm -f "$tmp"' EXIT
+build "$tmp"
+
+case "${1:-}" in
+--check)
+	if ! cmp -s "$tmp" "$out"; then
+		echo "build.sh: $out is stale: run guests/go/build.sh" >&2
+		exit 1
+	fi
+	echo "build.sh: $out is up to date"
+	;;
+"")
+	chmod 0644 "$tmp"
+	mv "$tmp" "$out"
+	echo "build.sh: wrote $out ($(wc -c <"$out") bytes, sha256 $(sha256sum "$out" | cut -d' ' -f1))"
+	;;
+*)
+	echo "usage: build.sh [--check]" >&2
+	exit 2
+	;;
+esac

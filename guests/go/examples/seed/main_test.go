@@ -1,0 +1,78 @@
+package main
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/mrun-dev/mrun/guests/go/mrun"
+)
+
+// The seed functions are plain Go, so they are tested as such; the wasm module built from
+// them is exercised by the host's tests.
+
+func TestSumAll(t *testing.T) {
+	tests := []struct {
+		xs   []any
+		want any
+	}{
+		{nil, int64(0)},
+		{[]any{int64(1), int64(2), int64(3), int64(4), int64(5), int64(6), int64(7), int64(8), int64(9), int64(10)}, int64(55)},
+		{[]any{0.4, 0.2}, 0.6000000000000001},
+		{[]any{0.7, 0.8}, 1.5},
+		{[]any{int64(1), 2.5, int64(200)}, 203.5},
+	}
+	for _, tt := range tests {
+		got, err := sum_all(tt.xs)
+		if err != nil || got != tt.want {
+			t.Errorf("sum_all(%v) = %#v, %v; want %#v", tt.xs, got, err, tt.want)
+		}
+	}
+	for _, xs := range [][]any{{int64(1), "a"}, {1.5, true}, {int64(1<<63 - 1), int64(1)}} {
+		if got, err := sum_all(xs); err == nil {
+			t.Errorf("sum_all(%v) = %v, want an error", xs, got)
+		}
+	}
+}
+
+func TestTriage(t *testing.T) {
+	low, high := triage([]float64{0.4, 0.7, 0.2, 0.8})
+	if !reflect.DeepEqual(low, []float64{0.4, 0.2}) || !reflect.DeepEqual(high, []float64{0.7, 0.8}) {
+		t.Errorf("triage = %v, %v", low, high)
+	}
+	if low, high := triage(nil); low == nil || high == nil {
+		t.Error("triage(nil) returned nil lists: they must encode as empty arrays")
+	}
+}
+
+func TestFail(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "fail: asked to fail"},
+		{[]string{"Exact message."}, "Exact message."},
+		{[]string{"a", "b"}, "fail: takes at most 1 positional argument but 2 were given"},
+	} {
+		if err := fail(tt.args...); err == nil || err.Error() != tt.want {
+			t.Errorf("fail(%q) = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestBurn(t *testing.T) {
+	a, _ := burn(1000)
+	b, _ := burn(1000)
+	c, _ := burn(1001)
+	if a != b || a == c || a < 0 {
+		t.Errorf("burn: %d, %d, %d", a, b, c)
+	}
+	if _, err := burn(-1); err == nil {
+		t.Error("burn(-1) succeeded")
+	}
+}
+
+func TestPow(t *testing.T) {
+	if got, err := pow(3, mrun.Kwargs{}); got != 9 || err != nil {
+		t.Errorf("pow(3) = %v, %v", got, err)
+	}
+}

@@ -1,0 +1,113 @@
+// Package mrun is the Go SDK for writing mrun functions: Go functions compiled to a WebAssembly
+// module that mrun spawns, runs in parallel and chains through their results.
+//
+// Importing the package makes a wasip1 reactor an mrun module: the package exports the ABI
+// marker mrun_abi_v1 and the allocator mrun_alloc itself. Each function is then exposed by a
+// one-line export that hands its argument frame to [Call]:
+//
+//	package main
+//
+//	import (
+//		"errors"
+//		"math"
+//
+//		"github.com/mrun-dev/mrun/guests/go/mrun"
+//	)
+//
+//	func main() {} // a reactor: mrun calls the exports, main never runs
+//
+//	//go:wasmexport mrun_fn_inc
+//	func incExport(p, n uint32) uint64 { return mrun.Call(p, n, inc) }
+//
+//	func inc(x int) int { return x + 1 }
+//
+//	//go:wasmexport mrun_fn_divmod
+//	func divmodExport(p, n uint32) uint64 { return mrun.Call(p, n, divmod) }
+//
+//	// divmod has two outputs: spawn it with n_output=2.
+//	func divmod(a, b int) (int, int, error) {
+//		if b == 0 {
+//			return 0, 0, errors.New("divmod: division by zero")
+//		}
+//		return a / b, a % b, nil
+//	}
+//
+//	//go:wasmexport mrun_fn_pow
+//	func powExport(p, n uint32) uint64 { return mrun.Call(p, n, pow) }
+//
+//	// pow(2, exp=10) is 1024.
+//	func pow(x float64, kw mrun.Kwargs) (float64, error) {
+//		exp, err := mrun.Kwarg(kw, "exp", 2.0)
+//		return math.Pow(x, exp), err
+//	}
+//
+// Build it as a reactor, so that main does not run and exit:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o fns.wasm .
+//
+// # Parameters
+//
+// The positional arguments are decoded into the function's parameters, in order, and their
+// number must match (Python's wording reports a mismatch: "inc: takes 1 positional argument but
+// 2 were given"). A final variadic parameter ...T takes any number of further arguments, which
+// is how a function has optional positional arguments. A final parameter of type [Kwargs]
+// receives the keyword arguments; a function without one fails when called with keywords.
+// (Go allows only one of the two to be last.)
+//
+// A parameter may be of any type msgpack can decode into. Integers are range-checked (300 does
+// not fit an int8), an integer argument converts to a float parameter, and nil only fits
+// pointers, slices, maps and interfaces. An any parameter receives nil, bool, int64 (uint64 only
+// above math.MaxInt64), float64, string, []byte, []any, map[string]any (map[any]any if a key is
+// not a string) or time.Time. (In a struct field of type any, a map decodes the same way, but
+// another value follows msgpack's loose decoding, where an unsigned integer format gives
+// uint64.) An ext value other than a timestamp does not fit any: a [Raw] parameter receives any
+// argument's bytes untouched.
+//
+// An argument that does not fit is an error naming the function, by its Go name, and the
+// argument, by its position from 1 and its path inside: "inc: argument 1: cannot decode string
+// into int", "triage: argument 1[2]: cannot decode string into float64".
+//
+// # Results
+//
+// The function may return:
+//
+//   - nothing, or only an error: the result is nil;
+//   - R, or (R, error): the result is R;
+//   - several values, optionally followed by an error: the result is an array of those values,
+//     which is what a spawn with n_output=k expects from a function with k outputs.
+//
+// Integers are written in their shortest form and map entries sorted by their encoded keys, so
+// a value always encodes to the same bytes (msgpack encodes structs, and sorts only some map
+// types inside them). Go's nil slices and maps encode as nil, not as empty arrays and maps:
+// return make([]T, 0) for an empty list.
+//
+// # Errors and panics
+//
+// A non-nil error returned by the function fails the call, and the caller sees err.Error()
+// verbatim. Errors found by the SDK (arguments, unsupported function types, encoding) fail the
+// call the same way, with a message that starts with the function's Go name. The instance stays
+// usable after an error.
+//
+// A panic in the function is not recovered: the Go runtime prints it to stderr and aborts, the
+// call fails as a trap ("wasm error: unreachable", with the stack) and the host discards the
+// instance. Use errors for failures a caller should handle, and let panics mean bugs.
+//
+// # Performance
+//
+// Functions with at most one parameter and one result (plus an optional error) among int,
+// float64, string, bool, any and []any are called directly; every other shape goes through
+// reflect.Value.Call, which works the same but costs several microseconds more per call in a
+// wasm guest. For small functions called very often, prefer those shapes.
+//
+// # Lifetime
+//
+// The functions run one call at a time on an instance that may serve many calls, so package
+// variables persist between calls, like a reused worker process; do not rely on that either way.
+// The result frame is owned by the package and overwritten by the next call.
+//
+// # Nested spawn
+//
+// A later revision of the ABI lets a function spawn other functions and wait for them (the
+// reserved imports mrun.spawn, execute, fetch, ...). They will arrive here as new functions
+// (Spawn, Execute, Fetch) that are valid during a call; nothing in the present API changes.
+package mrun
