@@ -43,8 +43,8 @@ const MaxFuncName = 128
 // MaxErrorMessage is how many bytes of a guest error message the host keeps.
 const MaxErrorMessage = 64 << 10
 
-// ReservedImports are names in ImportModule that ABI.md sets aside for guest-initiated spawn.
-var ReservedImports = []string{"spawn", "execute", "fetch", "read", "release", "last_error"}
+// ReservedImports are names in ImportModule that ABI.md sets aside for later use.
+var ReservedImports = []string{"read", "release"}
 
 // Marker returns the name of the version marker export for the version this host implements.
 func Marker() string { return fmt.Sprintf("%s%d", MarkerPrefix, Version) }

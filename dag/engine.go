@@ -124,6 +124,11 @@ type Event struct {
 	Stderr   []byte
 	Slot     int // on EventStart, EventFinish and EventFail: the slot (0 to Slots-1) the call ran on
 	Parallel int // on EventStart: how many calls of this execution were running, this one included
+	// Parent is the key of the task whose guest spawned this one (nested spawn), or the zero
+	// key for a task spawned by the host program. Depth is 0 for host-level tasks and the
+	// parent's depth plus one for nested ones.
+	Parent abi.Key
+	Depth  int
 }
 
 // Engine schedules spawned calls. It is safe for concurrent use; concurrent Executes share its
