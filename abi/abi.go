@@ -53,6 +53,11 @@ func Marker() string { return fmt.Sprintf("%s%d", MarkerPrefix, Version) }
 const (
 	// ExtRef is the MessagePack extension type of an Object reference; the payload is a Key.
 	ExtRef int8 = 1
+	// ExtHandle is a guest-side Object handle; the payload is a 4-byte big-endian number.
+	ExtHandle int8 = 2
+	// ExtByRef is an Object passed by reference: the callee receives a handle, not the value.
+	// The payload is a Key on the host side and a 4-byte handle on the guest side.
+	ExtByRef int8 = 3
 	// ExtReservedMax is the highest extension type reserved by mrun; 1 through it are mrun's.
 	ExtReservedMax int8 = 15
 )

@@ -177,6 +177,10 @@ func FuzzValidateCanonical(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		verr := abi.Validate(b)
 		c, cerr := abi.Canonical(b)
+		if _, derr := abi.Decode(b); verr != nil && derr == nil {
+			t.Fatalf("Decode accepted what Validate rejects: %v", verr)
+		}
+		_, _ = abi.ResolveHandles(b, func(h uint32) (abi.Key, error) { return abi.Key{byte(h)}, nil })
 		if verr != nil {
 			if cerr == nil {
 				t.Fatalf("Canonical accepted what Validate rejects: %v", verr)

@@ -7,8 +7,9 @@ import (
 )
 
 // Template is a canonical argument frame whose Object references are holes to be filled with
-// the values of the Objects they name. It is built once, when a call is spawned, and filled each
-// time the call runs, by copying bytes: values are never decoded on the way.
+// the values of the Objects they name (ext 1), or with handles for Objects passed by reference
+// (ext 3). It is built once, when a call is spawned, and filled each time the call runs, by
+// copying bytes: values are never decoded on the way.
 type Template struct {
 	frame []byte
 	holes []hole
@@ -17,12 +18,23 @@ type Template struct {
 type hole struct {
 	start, end int // the reference's bytes in frame
 	key        Key
+	byRef      bool
 }
 
-// NewTemplate canonicalises frame and records where its Object references are.
+// Hole describes one Object reference in a Template.
+type Hole struct {
+	Key   Key  // the referenced Object
+	ByRef bool // the callee receives a handle (ext 2) instead of the value
+}
+
+// NewTemplate canonicalises frame, which must be an argument frame [positional, keyword], and
+// records where its Object references are.
 func NewTemplate(frame []byte) (*Template, error) {
 	c, err := Canonical(frame)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFrameShape(c); err != nil {
 		return nil, err
 	}
 	t := &Template{frame: c}
@@ -30,6 +42,23 @@ func NewTemplate(frame []byte) (*Template, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// checkFrameShape reports whether b (one valid value) is an array of an array and a map.
+func checkFrameShape(b []byte) error {
+	h, _ := readHeader(b, 0)
+	if h.kind != kArray || h.n != 2 {
+		return malformed(0, "argument frame must be an array [positional, keyword]")
+	}
+	p, _ := readHeader(b, h.size)
+	if p.kind != kArray {
+		return malformed(h.size, "positional arguments must be an array")
+	}
+	end, _ := skip(b, h.size, 1, false)
+	if k, _ := readHeader(b, end); k.kind != kMap {
+		return malformed(end, "keyword arguments must be a map")
+	}
+	return nil
 }
 
 func (t *Template) findRefs(i, depth int) error {
@@ -42,14 +71,15 @@ func (t *Template) findRefs(i, depth int) error {
 	switch h.kind {
 	case kExt:
 		end := j + int(h.n)
-		if h.ext == ExtRef {
+		switch {
+		case h.ext == ExtRef || h.ext == ExtByRef:
 			if h.n != KeySize {
 				return malformed(i, "object reference of %d bytes, want %d", h.n, KeySize)
 			}
 			var k Key
 			copy(k[:], b[j:end])
-			t.holes = append(t.holes, hole{start: i, end: end, key: k})
-		} else if h.ext > 0 && h.ext <= ExtReservedMax {
+			t.holes = append(t.holes, hole{start: i, end: end, key: k, byRef: h.ext == ExtByRef})
+		case h.ext > 0 && h.ext <= ExtReservedMax:
 			return malformed(i, "extension type %d is reserved by mrun", h.ext)
 		}
 		return nil
@@ -62,7 +92,7 @@ func (t *Template) findRefs(i, depth int) error {
 			if err := t.findRefs(j, depth+1); err != nil {
 				return err
 			}
-			if j, err = skip(b, j, depth+1); err != nil {
+			if j, err = skip(b, j, depth+1, false); err != nil {
 				return err
 			}
 		}
@@ -70,10 +100,83 @@ func (t *Template) findRefs(i, depth int) error {
 	return nil
 }
 
+// Holes returns the template's references in frame order, with repeats.
+func (t *Template) Holes() []Hole {
+	hs := make([]Hole, len(t.holes))
+	for i, h := range t.holes {
+		hs[i] = Hole{Key: h.key, ByRef: h.byRef}
+	}
+	return hs
+}
+
+// ResolveHandles turns an argument frame written by a guest for nested spawn (ABI.md section
+// 2.2) into the form the host stores: each handle (ext 2) becomes a reference by key (ext 1)
+// and each by-reference handle (ext 3 with 4 bytes) a by-reference key (ext 3 with 16 bytes),
+// using key to look handles up. The result is canonical. Guests may not write keys.
+func ResolveHandles(frame []byte, key func(handle uint32) (Key, error)) ([]byte, error) {
+	c, err := Canonical(frame)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFrameShape(c); err != nil {
+		return nil, err
+	}
+	out, _, err := resolve(make([]byte, 0, len(c)+64), c, 0, key)
+	return out, err
+}
+
+func resolve(dst, b []byte, i int, key func(uint32) (Key, error)) ([]byte, int, error) {
+	h, _ := readHeader(b, i) // b is canonical, hence valid
+	j := i + h.size
+	switch h.kind {
+	case kExt:
+		end := j + int(h.n)
+		if h.ext <= 0 || h.ext > ExtReservedMax {
+			return append(dst, b[i:end]...), end, nil
+		}
+		if (h.ext != ExtHandle && h.ext != ExtByRef) || h.n != 4 {
+			return nil, 0, fmt.Errorf("argument holds extension type %d with %d bytes: guests name Objects only by handle (ext 2 or 3 with a 4-byte handle)", h.ext, h.n)
+		}
+		k, err := key(binary.BigEndian.Uint32(b[j:end]))
+		if err != nil {
+			return nil, 0, err
+		}
+		ext := ExtRef
+		if h.ext == ExtByRef {
+			ext = ExtByRef
+		}
+		dst = append(dst, 0xd8, byte(ext))
+		return append(dst, k[:]...), end, nil
+	case kStr, kBin:
+		end := j + int(h.n)
+		return append(dst, b[i:end]...), end, nil
+	case kArray, kMap:
+		dst = append(dst, b[i:j]...)
+		n := h.n
+		if h.kind == kMap {
+			n *= 2
+		}
+		var err error
+		for ; n > 0; n-- {
+			if dst, j, err = resolve(dst, b, j, key); err != nil {
+				return nil, 0, err
+			}
+		}
+		return dst, j, nil
+	}
+	return append(dst, b[i:j]...), j, nil
+}
+
+// AppendHandle appends the encoding of handle h (ext 2 with a 4-byte big-endian payload).
+func AppendHandle(dst []byte, h uint32) []byte {
+	return binary.BigEndian.AppendUint32(append(dst, 0xd6, byte(ExtHandle)), h)
+}
+
 // Canonical returns the canonical frame with references in place. It must not be modified.
 func (t *Template) Canonical() []byte { return t.frame }
 
-// Deps returns the keys of the referenced Objects in the order they appear, with repeats.
+// Deps returns the keys of the referenced Objects in the order they appear, with repeats,
+// whether they are passed by value or by reference.
 func (t *Template) Deps() []Key {
 	keys := make([]Key, len(t.holes))
 	for i, h := range t.holes {
@@ -83,7 +186,8 @@ func (t *Template) Deps() []Key {
 }
 
 // Size returns the length of the frame once reference i is replaced by values[i], where
-// values is aligned with Deps.
+// values is aligned with Deps: the Object's value for a reference by value, an encoded handle
+// (AppendHandle) for a reference by reference.
 func (t *Template) Size(values [][]byte) int {
 	n := len(t.frame)
 	for i, h := range t.holes {

@@ -153,11 +153,37 @@ func readHeader(b []byte, i int) (header, error) {
 	}
 }
 
+// payloadEnd returns the end of the payload of the str, bin or ext value at b[i].
+func payloadEnd(b []byte, i int, h header) (int, error) {
+	j := i + h.size
+	if h.n > uint64(len(b)-j) {
+		return 0, malformed(i, "length %d runs past the end of the frame", h.n)
+	}
+	return j + int(h.n), nil
+}
+
+// elements returns how many values follow the array or map header at b[i] (two per map
+// entry), after checking the nesting depth and that they can fit in what is left of b.
+func elements(b []byte, i int, h header, depth int) (uint64, error) {
+	if depth >= MaxDepth {
+		return 0, malformed(i, "nesting deeper than %d", MaxDepth)
+	}
+	n := h.n
+	if h.kind == kMap {
+		n *= 2
+	}
+	if left := len(b) - i - h.size; n > uint64(left) { // every value takes at least one byte
+		return 0, malformed(i, "%d elements cannot fit in %d bytes", n, left)
+	}
+	return n, nil
+}
+
 // payload reports whether values of kind k carry n bytes after their header.
 func (k kind) payload() bool { return k == kStr || k == kBin || k == kExt }
 
-// skip returns the offset just past the value that starts at b[i].
-func skip(b []byte, i, depth int) (int, error) {
+// skip returns the offset just past the value that starts at b[i]. With noReserved, extension
+// types reserved by mrun are rejected.
+func skip(b []byte, i, depth int, noReserved bool) (int, error) {
 	h, err := readHeader(b, i)
 	if err != nil {
 		return 0, err
@@ -165,23 +191,17 @@ func skip(b []byte, i, depth int) (int, error) {
 	j := i + h.size
 	switch {
 	case h.kind.payload():
-		if h.n > uint64(len(b)-j) {
-			return 0, malformed(i, "length %d runs past the end of the frame", h.n)
+		if noReserved && h.kind == kExt && h.ext > 0 && h.ext <= ExtReservedMax {
+			return 0, malformed(i, "extension type %d is reserved by mrun", h.ext)
 		}
-		return j + int(h.n), nil
+		return payloadEnd(b, i, h)
 	case h.kind == kArray || h.kind == kMap:
-		if depth >= MaxDepth {
-			return 0, malformed(i, "nesting deeper than %d", MaxDepth)
-		}
-		n := h.n
-		if h.kind == kMap {
-			n *= 2
-		}
-		if n > uint64(len(b)-j) { // every element takes at least one byte
-			return 0, malformed(i, "%d elements cannot fit in %d bytes", n, len(b)-j)
+		n, err := elements(b, i, h, depth)
+		if err != nil {
+			return 0, err
 		}
 		for ; n > 0; n-- {
-			if j, err = skip(b, j, depth+1); err != nil {
+			if j, err = skip(b, j, depth+1, noReserved); err != nil {
 				return 0, err
 			}
 		}
@@ -190,9 +210,15 @@ func skip(b []byte, i, depth int) (int, error) {
 	return j, nil
 }
 
-// Validate reports whether b holds exactly one well-formed MessagePack value (ABI.md section 4).
-func Validate(b []byte) error {
-	end, err := skip(b, 0, 0)
+// Validate reports whether b holds exactly one well-formed MessagePack value.
+func Validate(b []byte) error { return validate(b, false) }
+
+// ValidateResult reports whether b is an acceptable result frame (ABI.md section 4): exactly
+// one well-formed MessagePack value with no extension types reserved by mrun.
+func ValidateResult(b []byte) error { return validate(b, true) }
+
+func validate(b []byte, noReserved bool) error {
+	end, err := skip(b, 0, 0, noReserved)
 	if err != nil {
 		return err
 	}
@@ -218,7 +244,7 @@ func SplitArray(b []byte, n int) ([][]byte, error) {
 	out := make([][]byte, n)
 	j := h.size
 	for k := range out {
-		end, _ := skip(b, j, 1) // validated above
+		end, _ := skip(b, j, 1, false) // validated above
 		out[k] = b[j:end:end]
 		j = end
 	}
@@ -283,23 +309,17 @@ func canon(dst, b []byte, i, depth int) ([]byte, int, error) {
 		}
 		return appendNegInt(dst, int64(h.n)), j, nil
 	case kStr, kBin, kExt:
-		if h.n > uint64(len(b)-j) {
-			return nil, 0, malformed(i, "length %d runs past the end of the frame", h.n)
+		end, err := payloadEnd(b, i, h)
+		if err != nil {
+			return nil, 0, err
 		}
-		end := j + int(h.n)
 		dst = appendLenHeader(dst, h.kind, h.n, h.ext)
 		return append(dst, b[j:end]...), end, nil
 	}
 	// array or map
-	if depth >= MaxDepth {
-		return nil, 0, malformed(i, "nesting deeper than %d", MaxDepth)
-	}
-	n := h.n
-	if h.kind == kMap {
-		n *= 2
-	}
-	if n > uint64(len(b)-j) {
-		return nil, 0, malformed(i, "%d elements cannot fit in %d bytes", n, len(b)-j)
+	n, err := elements(b, i, h, depth)
+	if err != nil {
+		return nil, 0, err
 	}
 	dst = appendLenHeader(dst, h.kind, h.n, 0)
 	if h.kind == kArray {
@@ -461,10 +481,10 @@ func decodeAny(b []byte, i, depth int) (any, int, error) {
 	case kFloat64:
 		return math.Float64frombits(h.n), j, nil
 	case kStr, kBin, kExt:
-		if h.n > uint64(len(b)-j) {
-			return nil, 0, malformed(i, "length %d runs past the end of the frame", h.n)
+		end, err := payloadEnd(b, i, h)
+		if err != nil {
+			return nil, 0, err
 		}
-		end := j + int(h.n)
 		switch h.kind {
 		case kStr:
 			return string(b[j:end]), end, nil
@@ -478,15 +498,8 @@ func decodeAny(b []byte, i, depth int) (any, int, error) {
 		}
 		return Ext{Type: h.ext, Data: bytes.Clone(b[j:end])}, end, nil
 	}
-	if depth >= MaxDepth {
-		return nil, 0, malformed(i, "nesting deeper than %d", MaxDepth)
-	}
-	n := h.n
-	if h.kind == kMap {
-		n *= 2
-	}
-	if n > uint64(len(b)-j) {
-		return nil, 0, malformed(i, "%d elements cannot fit in %d bytes", n, len(b)-j)
+	if _, err := elements(b, i, h, depth); err != nil {
+		return nil, 0, err
 	}
 	if h.kind == kArray {
 		out := make([]any, h.n)
@@ -517,7 +530,7 @@ func decodeAny(b []byte, i, depth int) (any, int, error) {
 				anyMap[s] = x
 			}
 		}
-		if !reflect.TypeOf(k).Comparable() {
+		if k != nil && !reflect.TypeOf(k).Comparable() {
 			return nil, 0, malformed(i, "map key of type %T cannot be a Go map key", k)
 		}
 		anyMap[k] = v

@@ -32,6 +32,27 @@ func (r Ref) EncodeMsgpack(enc *msgpack.Encoder) error {
 	return err
 }
 
+// ByRef is an Object passed by reference (ext type ExtByRef with the Object's key): the
+// callee receives a handle it can fetch or pass on, not the value.
+type ByRef struct {
+	key Key
+}
+
+// NewByRef returns a by-reference argument for the Object with key k.
+func NewByRef(k Key) ByRef { return ByRef{key: k} }
+
+// Key returns the key of the referenced Object.
+func (r ByRef) Key() Key { return r.key }
+
+// EncodeMsgpack writes r as a fixext16 of type ExtByRef.
+func (r ByRef) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if err := enc.EncodeExtHeader(ExtByRef, KeySize); err != nil {
+		return err
+	}
+	_, err := enc.Writer().Write(r.key[:])
+	return err
+}
+
 var encPool = sync.Pool{New: func() any {
 	buf := new(bytes.Buffer)
 	enc := msgpack.NewEncoder(buf)

@@ -262,3 +262,44 @@ func BenchmarkTriage(b *testing.B) {
 		report(b, 3)
 	})
 }
+
+// BenchmarkNested20x100: 20 driver tasks in parallel, each spawning about 100 inc children
+// from inside the guest (100 to 119, so that the drivers' keys differ and all of them run),
+// executing them and fetching their values. Reported per child.
+func BenchmarkNested20x100(b *testing.B) {
+	const drivers, children = 20, 100
+	const total = drivers*children + drivers*(drivers-1)/2
+	reportChildren := func(b *testing.B) {
+		per := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(total)
+		b.ReportMetric(per, "ns/task")
+		b.ReportMetric(1e9/per, "tasks/s")
+	}
+	b.Run("mrun", func(b *testing.B) {
+		driverN := fn(b, seed, "driver_n")
+		for b.Loop() {
+			objs := make(dag.Tuple, drivers)
+			for i := range objs {
+				objs[i] = dag.Spawn(driverN, children+i)
+			}
+			mustExecute(b, dag.New(dag.Config{}), objs...)
+		}
+		reportChildren(b)
+	})
+	b.Run("goroutines", func(b *testing.B) {
+		for b.Loop() {
+			var wg sync.WaitGroup
+			for d := range drivers {
+				wg.Go(func() {
+					kids := runGo(children+d, func(int) []int { return nil }, func(i int, _ []any) any { return i + 1 })
+					out := make([]any, len(kids))
+					for i, k := range kids {
+						<-k.done
+						out[i] = k.val
+					}
+				})
+			}
+			wg.Wait()
+		}
+		reportChildren(b)
+	})
+}

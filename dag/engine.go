@@ -18,6 +18,7 @@ import (
 	"fmt"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -35,6 +36,12 @@ type Config struct {
 	// Events, when set, is called as calls start and end, from the goroutine that runs the
 	// call. It must be fast and safe for concurrent use.
 	Events func(Event)
+	// MaxDepth limits how deeply guests may nest spawns: host-level tasks have depth 0.
+	// Zero means 100.
+	MaxDepth int
+	// MaxTasks limits how many tasks guests may spawn under one host-level Execute, so that a
+	// spawn bomb fails with an error instead of exhausting memory. Zero means 1,000,000.
+	MaxTasks int
 }
 
 // Executor runs one call whose dependencies have all produced their values.
@@ -134,10 +141,11 @@ type Event struct {
 // Engine schedules spawned calls. It is safe for concurrent use; concurrent Executes share its
 // slots and its store.
 type Engine struct {
-	slots  chan int // free slot numbers: taking one is acquiring that slot
-	exec   Executor
-	store  Store
-	events func(Event)
+	slots              chan int // free slot numbers: taking one is acquiring that slot
+	maxDepth, maxTasks int
+	exec               Executor
+	store              Store
+	events             func(Event)
 
 	mu   sync.Mutex
 	errs map[abi.Key]error // failures, so Fetch can report them
@@ -154,16 +162,24 @@ func New(cfg Config) *Engine {
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
 	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = 100
+	}
+	if cfg.MaxTasks <= 0 {
+		cfg.MaxTasks = 1_000_000
+	}
 	slots := make(chan int, cfg.Slots)
 	for i := range cfg.Slots {
 		slots <- i
 	}
 	return &Engine{
-		slots:  slots,
-		exec:   cfg.Executor,
-		store:  cfg.Store,
-		events: cfg.Events,
-		errs:   map[abi.Key]error{},
+		slots:    slots,
+		maxDepth: cfg.MaxDepth,
+		maxTasks: cfg.MaxTasks,
+		exec:     cfg.Executor,
+		store:    cfg.Store,
+		events:   cfg.Events,
+		errs:     map[abi.Key]error{},
 	}
 }
 
@@ -215,7 +231,7 @@ func (e *Engine) Execute(ctx context.Context, objs ...*Object) error {
 			return o.t.err
 		}
 	}
-	r := e.plan(objs)
+	r := e.plan(objs, 0, abi.Key{}, new(atomic.Int64))
 	if len(r.nodes) > 0 {
 		r.run(ctx)
 	}
@@ -234,6 +250,9 @@ type node struct {
 // run is the state of one Execute.
 type run struct {
 	e         *Engine
+	depth     int           // 0 for a host-level execution, parent's depth + 1 when nested
+	parent    abi.Key       // the task whose guest started this execution, when nested
+	budget    *atomic.Int64 // nested tasks created under the host-level execution
 	nodes     map[abi.Key]*node
 	order     []*node // dependencies before dependents, in the order objects were requested
 	ready     chan *node
@@ -243,8 +262,8 @@ type run struct {
 	finished  chan struct{}
 }
 
-func (e *Engine) plan(objs []*Object) *run {
-	r := &run{e: e, nodes: map[abi.Key]*node{}, finished: make(chan struct{})}
+func (e *Engine) plan(objs []*Object, depth int, parent abi.Key, budget *atomic.Int64) *run {
+	r := &run{e: e, depth: depth, parent: parent, budget: budget, nodes: map[abi.Key]*node{}, finished: make(chan struct{})}
 	for _, o := range objs {
 		if !r.stored(o.t) {
 			r.add(o.t)
@@ -304,27 +323,37 @@ func (r *run) worker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case n := <-r.ready:
-			var slot int
+			s := &slot{}
 			select {
-			case slot = <-r.e.slots:
+			case s.n = <-r.e.slots:
+				s.held = true
 			case <-ctx.Done():
 				return
 			}
 			if ctx.Err() != nil { // select picks at random among ready cases
-				r.e.slots <- slot
+				s.release(r.e)
 				return
 			}
-			r.execute(ctx, n, slot)
-			r.e.slots <- slot
+			r.execute(ctx, n, s)
+			s.release(r.e)
 		}
 	}
 }
 
 // execute runs one ready node and records its outcome.
-func (r *run) execute(ctx context.Context, n *node, slot int) {
+func (r *run) execute(ctx context.Context, n *node, sl *slot) {
 	t := n.t
 	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
+	var sc *scope
+	if t.fn.Module().Nested() || t.anyByRef {
+		sc = &scope{r: r, key: t.key, fn: t.fn, depth: r.depth, slot: sl}
+		ctx = runtime.WithNested(ctx, sc)
+	}
 	for i, o := range t.holes {
+		if t.byRef[i] {
+			task.Inputs[i] = abi.AppendHandle(nil, sc.add(o))
+			continue
+		}
 		v, ok := r.e.store.Get(o.Key())
 		if !ok { // removed from the store while this execution ran
 			r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(),
@@ -338,7 +367,7 @@ func (r *run) execute(ctx context.Context, n *node, slot int) {
 	par := r.running
 	r.mu.Unlock()
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Slot: slot, Parallel: par})
+		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Parallel: par, Parent: r.parent, Depth: r.depth})
 	}
 	res, err := r.e.exec.Run(ctx, task)
 	if err == nil && t.nOutput > 1 {
@@ -357,7 +386,7 @@ func (r *run) execute(ctx context.Context, n *node, slot int) {
 	if err != nil {
 		if r.e.events != nil {
 			var ce *runtime.CallError
-			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Time: time.Now(), Slot: slot, Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
+			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Err: err, Stdout: res.Stdout, Stderr: res.Stderr, Parent: r.parent, Depth: r.depth}
 			if errors.As(err, &ce) {
 				ev.Stdout, ev.Stderr = ce.Stdout, ce.Stderr
 			}
@@ -367,7 +396,7 @@ func (r *run) execute(ctx context.Context, n *node, slot int) {
 		return
 	}
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Slot: slot, Stdout: res.Stdout, Stderr: res.Stderr})
+		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Stdout: res.Stdout, Stderr: res.Stderr, Parent: r.parent, Depth: r.depth})
 	}
 	r.mu.Lock()
 	n.done = true
@@ -406,7 +435,7 @@ func (r *run) fail(n *node, err *TaskError) {
 	r.mu.Unlock()
 	if r.e.events != nil {
 		for _, d := range skipped {
-			r.e.events(Event{Kind: EventSkip, Key: d.t.key, Func: d.t.fn, Time: time.Now(), Err: d.err})
+			r.e.events(Event{Kind: EventSkip, Key: d.t.key, Func: d.t.fn, Time: time.Now(), Err: d.err, Parent: r.parent, Depth: r.depth})
 		}
 	}
 }

@@ -64,14 +64,16 @@ func (t Tuple) Keys() []abi.Key {
 
 // task is one spawned call: the unit the engine schedules.
 type task struct {
-	fn      *runtime.Function
-	key     abi.Key
-	nOutput int
-	tmpl    *abi.Template
-	holes   []*Object // aligned with tmpl.Deps(): the Object each reference names
-	deps    []*task   // distinct producer tasks of holes
-	outputs []*Object
-	err     error // spawn-time failure
+	fn       *runtime.Function
+	key      abi.Key
+	nOutput  int
+	tmpl     *abi.Template
+	holes    []*Object // aligned with tmpl.Holes(): the Object each reference names
+	byRef    []bool    // aligned with holes: passed by reference
+	anyByRef bool
+	deps     []*task // distinct producer tasks of holes
+	outputs  []*Object
+	err      error // spawn-time failure
 }
 
 // Call is the full form of a spawn: a function, positional and keyword arguments, and the
@@ -110,6 +112,11 @@ func (c Call) Spawn() Tuple {
 		}
 		t.err = fmt.Errorf("%w %s: %w", ErrSpawn, name, t.err)
 	}
+	t.makeOutputs()
+	return t.outputs
+}
+
+func (t *task) makeOutputs() {
 	t.outputs = make([]*Object, t.nOutput)
 	for i := range t.outputs {
 		o := &Object{t: t, index: i}
@@ -122,7 +129,6 @@ func (c Call) Spawn() Tuple {
 		}
 		t.outputs[i] = o
 	}
-	return t.outputs
 }
 
 func (t *task) init(c Call) error {
@@ -154,24 +160,53 @@ func (t *task) init(c Call) error {
 	if err != nil {
 		return err
 	}
-	if t.tmpl, err = abi.NewTemplate(frame); err != nil {
+	tmpl, err := abi.NewTemplate(frame)
+	if err != nil {
 		return err
 	}
+	return t.link(tmpl, byKey)
+}
+
+// link attaches the template to t: it finds the Object of every reference, the distinct
+// producer tasks t depends on, and derives t's key.
+func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
+	t.tmpl = tmpl
 	seen := map[*task]bool{}
-	for _, k := range t.tmpl.Deps() {
-		o, ok := byKey[k]
+	for _, h := range tmpl.Holes() {
+		o, ok := byKey[h.Key]
 		if !ok {
-			return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", k)
+			return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", h.Key)
 		}
 		t.holes = append(t.holes, o)
+		t.byRef = append(t.byRef, h.ByRef)
+		t.anyByRef = t.anyByRef || h.ByRef
 		if !seen[o.t] {
 			seen[o.t] = true
 			t.deps = append(t.deps, o.t)
 		}
 	}
-	t.key = abi.TaskKey(c.Func.Module().Sum(), c.Func.Name(), t.nOutput, t.tmpl)
+	t.key = abi.TaskKey(t.fn.Module().Sum(), t.fn.Name(), t.nOutput, tmpl)
 	return nil
 }
+
+// Ref passes o by reference: the function receives a handle to o (ABI.md section 2.2) that
+// it can fetch, or forward to tasks it spawns, instead of o's value. o still runs first.
+func Ref(o *Object) any {
+	if o == nil {
+		return objectByRef{}
+	}
+	return objectByRef{byRef: abi.NewByRef(o.Key()), o: o}
+}
+
+// objectByRef is what Ref returns; the embedded abi.ByRef encodes it as ext type 3.
+type objectByRef struct {
+	byRef
+	o *Object
+}
+
+type byRef = abi.ByRef
+
+var byRefType = reflect.TypeFor[objectByRef]()
 
 var objectType = reflect.TypeFor[*Object]()
 
@@ -190,17 +225,21 @@ func mayHold(t reflect.Type) bool {
 		r = true
 	case reflect.Pointer:
 		r = t == objectType || mayHold(t.Elem())
-	case reflect.Slice, reflect.Array:
-		r = mayHold(t.Elem())
-	case reflect.Map:
-		r = mayHold(t.Key()) || mayHold(t.Elem())
 	case reflect.Struct:
+		if t == byRefType {
+			r = true
+			break
+		}
 		for i := 0; i < t.NumField(); i++ {
 			if f := t.Field(i); f.IsExported() && mayHold(f.Type) {
 				r = true
 				break
 			}
 		}
+	case reflect.Slice, reflect.Array:
+		r = mayHold(t.Elem())
+	case reflect.Map:
+		r = mayHold(t.Key()) || mayHold(t.Elem())
 	}
 	holdsObjects.Store(t, r)
 	return r
@@ -246,6 +285,14 @@ func collect(v reflect.Value, objs *[]*Object, depth int) error {
 			}
 		}
 	case reflect.Struct:
+		if v.Type() == byRefType {
+			o := v.Interface().(objectByRef).o
+			if o == nil {
+				return errors.New("Ref of a nil *Object")
+			}
+			*objs = append(*objs, o)
+			return nil
+		}
 		for i := 0; i < v.NumField(); i++ {
 			if v.Type().Field(i).IsExported() {
 				if err := collect(v.Field(i), objs, depth+1); err != nil {

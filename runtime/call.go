@@ -59,14 +59,17 @@ type interruptError struct{ cause error }
 func (e *interruptError) Error() string   { return ErrInterrupted.Error() + ": " + e.cause.Error() }
 func (e *interruptError) Unwrap() []error { return []error{ErrInterrupted, e.cause} }
 
-// instantiateHost defines module "mrun" with the host functions of ABI.md section 2.1.
+// instantiateHost defines module "mrun" with the host functions of ABI.md section 2.
 func instantiateHost(ctx context.Context, wz wazero.Runtime) error {
-	_, err := wz.NewHostModuleBuilder(abi.ImportModule).
-		NewFunctionBuilder().
+	b := wz.NewHostModuleBuilder(abi.ImportModule)
+	b.NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(setError), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, nil).
 		WithParameterNames("msg_ptr", "msg_len").
-		Export(abi.ImportSetError).
-		Instantiate(ctx)
+		Export(abi.ImportSetError)
+	for _, imp := range nestedImports {
+		b.NewFunctionBuilder().WithGoModuleFunction(imp.fn, imp.params, imp.results).Export(imp.name)
+	}
+	_, err := b.Instantiate(ctx)
 	return err
 }
 

@@ -68,14 +68,19 @@ func (e *CallError) Error() string {
 // Unwrap returns the cause.
 func (e *CallError) Unwrap() error { return e.Err }
 
-// GuestError is an error the guest reported with set_error. Message is exactly what the guest
-// wrote (invalid UTF-8 replaced, capped at 64 KiB).
+// GuestError is an error the guest reported with set_error or fail_with. Message is exactly
+// what the guest wrote (invalid UTF-8 replaced, capped at 64 KiB).
 type GuestError struct {
 	Message string
+	// Cause is the error of the failed child task the guest named with fail_with, or nil.
+	Cause error
 }
 
 // Error returns the guest's message verbatim.
 func (e *GuestError) Error() string { return e.Message }
+
+// Unwrap returns Cause, so errors.As finds the child's error through the parent's.
+func (e *GuestError) Unwrap() error { return e.Cause }
 
 // TrapError describes a trap. It matches ErrTrap with errors.Is.
 type TrapError struct {

@@ -28,6 +28,8 @@ type instance struct {
 	stdout, stderr capBuffer
 	errMsg         string // set by set_error during the current call
 	failed         bool
+	cause          error  // set by fail_with: the failed child the guest gave up on
+	lastErr        string // message of the last failed nested-spawn import of the call
 }
 
 // callCtx is the context of a running call: it carries the instance to the host functions.
@@ -162,13 +164,13 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 		fn = inst.guest.ExportedFunction(f.export)
 		inst.fns[f.index] = fn
 	}
-	inst.errMsg, inst.failed = "", false
+	inst.errMsg, inst.failed, inst.cause, inst.lastErr = "", false, nil, ""
 	inst.stack[0], inst.stack[1] = uint64(inst.buf), uint64(n)
 	if err := fn.CallWithStack(cctx, inst.stack); err != nil {
 		return nil, &callFailure{err: classify(ctx, err, &inst.stderr), discard: true}
 	}
 	if inst.failed {
-		return nil, &callFailure{err: &GuestError{Message: inst.errMsg}}
+		return nil, &callFailure{err: &GuestError{Message: inst.errMsg, Cause: inst.cause}}
 	}
 	packed := inst.stack[0]
 	ptr, size := uint32(packed>>32), uint32(packed)
@@ -176,7 +178,7 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	if !ok {
 		return nil, &callFailure{err: fmt.Errorf("%w: frame [%d, %d) lies outside guest memory of %d bytes", ErrMalformedResult, ptr, uint64(ptr)+uint64(size), inst.mem.Size()), discard: true}
 	}
-	if err := abi.Validate(view); err != nil {
+	if err := abi.ValidateResult(view); err != nil {
 		return nil, &callFailure{err: fmt.Errorf("%w: %w", ErrMalformedResult, err), discard: true}
 	}
 	return append([]byte(nil), view...), nil

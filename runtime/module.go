@@ -26,6 +26,7 @@ type Module struct {
 	memMax   uint32
 	hasMax   bool
 	hasInit  bool
+	nested   bool // imports nested-spawn host functions
 	pool     *pool
 }
 
@@ -57,6 +58,13 @@ func (m *Module) Size() int { return m.size }
 
 // ABIVersion returns the ABI version the module declares.
 func (m *Module) ABIVersion() int { return abi.Version }
+
+// Nested reports whether the module imports the nested-spawn host functions, so that its
+// calls can spawn tasks of their own.
+func (m *Module) Nested() bool { return m.nested }
+
+// Runtime returns the runtime the module was loaded in.
+func (m *Module) Runtime() *Runtime { return m.rt }
 
 // Imports returns the functions the module imports, as "module.name", in declaration order.
 func (m *Module) Imports() []string { return slices.Clone(m.imports) }
@@ -92,9 +100,13 @@ var (
 )
 
 // hostImports lists the functions of module "mrun" the host provides, with their types.
-var hostImports = map[string][2][]api.ValueType{
-	abi.ImportSetError: {sigFn, nil},
-}
+var hostImports = func() map[string][2][]api.ValueType {
+	m := map[string][2][]api.ValueType{abi.ImportSetError: {sigFn, nil}}
+	for _, imp := range nestedImports {
+		m[imp.name] = [2][]api.ValueType{imp.params, imp.results}
+	}
+	return m
+}()
 
 // newModule validates compiled against the ABI (ABI.md sections 1 and 2) without running it.
 func newModule(rt *Runtime, name string, sum [32]byte, size int, compiled wazero.CompiledModule) (*Module, error) {
@@ -171,7 +183,7 @@ func newModule(rt *Runtime, name string, sum [32]byte, size int, compiled wazero
 			sig, ok := hostImports[n]
 			if !ok {
 				if slices.Contains(abi.ReservedImports, n) {
-					return nil, fmt.Errorf("%w: %s.%s is reserved for nested spawn, which this host does not implement", ErrBadImport, mod, n)
+					return nil, fmt.Errorf("%w: %s.%s is reserved for a later revision of the ABI", ErrBadImport, mod, n)
 				}
 				return nil, fmt.Errorf("%w: %s.%s is not a host function", ErrBadImport, mod, n)
 			}
@@ -187,6 +199,7 @@ func newModule(rt *Runtime, name string, sum [32]byte, size int, compiled wazero
 		mod, n, _ := mems[0].Import()
 		return nil, fmt.Errorf("%w: memory %s.%s (a guest must define and export its own memory)", ErrBadImport, mod, n)
 	}
+	m.nested = importsNested(m.imports)
 	m.pool = newPool(m, rt.cfg.MaxIdle)
 	return m, nil
 }

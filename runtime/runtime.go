@@ -171,3 +171,26 @@ func (rt *Runtime) Module(sum [32]byte) (*Module, bool) {
 	m, ok := rt.modules[sum]
 	return m, ok
 }
+
+// Lookup returns the loaded module whose name (as given to Load or LoadFile) or SHA-256 in hex
+// is ref. A name shared by several modules is ambiguous: use the hash.
+func (rt *Runtime) Lookup(ref string) (*Module, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var found *Module
+	for _, m := range rt.modules {
+		if m.SumHex() == ref {
+			return m, nil
+		}
+		if m.name == ref {
+			if found != nil {
+				return nil, fmt.Errorf("module name %q is ambiguous: loaded from %s and %s; use the SHA-256", ref, found.SumHex(), m.SumHex())
+			}
+			found = m
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no module %q is loaded", ref)
+	}
+	return found, nil
+}

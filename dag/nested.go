@@ -1,0 +1,177 @@
+package dag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+// slot is the slot a worker holds while its task runs. A task blocked in a nested execute
+// gives its slot back and takes one (perhaps another) again before it continues.
+type slot struct {
+	n    int
+	held bool
+}
+
+func (s *slot) release(e *Engine) {
+	if s.held {
+		s.held = false
+		e.slots <- s.n
+	}
+}
+
+func (s *slot) acquire(ctx context.Context, e *Engine) error {
+	select {
+	case s.n = <-e.slots:
+		s.held = true
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// scope is one running task's view of the engine for nested spawn: its handle table and its
+// place in the tree. It implements runtime.Nested. A task's guest runs one call at a time,
+// so a scope is used by one goroutine.
+type scope struct {
+	r       *run // the execution the task belongs to
+	key     abi.Key
+	fn      *runtime.Function
+	depth   int
+	slot    *slot
+	handles []*Object // handle h names handles[h-1]
+}
+
+var _ runtime.Nested = (*scope)(nil)
+
+// add gives o the next handle of the scope.
+func (s *scope) add(o *Object) uint32 {
+	s.handles = append(s.handles, o)
+	return uint32(len(s.handles))
+}
+
+// object returns the Object of handle h.
+func (s *scope) object(h uint32) (*Object, error) {
+	if h == 0 || uint64(h) > uint64(len(s.handles)) {
+		if len(s.handles) == 0 {
+			return nil, fmt.Errorf("%w: handle %d is not a handle of this task, which holds none", runtime.ErrInvalid, h)
+		}
+		return nil, fmt.Errorf("%w: handle %d is not a handle of this task, which holds handles 1 to %d", runtime.ErrInvalid, h, len(s.handles))
+	}
+	return s.handles[h-1], nil
+}
+
+// Spawn implements runtime.Nested.
+func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput int) (uint32, error) {
+	e := s.r.e
+	m := s.fn.Module()
+	if mod != "" {
+		var err error
+		if m, err = m.Runtime().Lookup(mod); err != nil {
+			return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
+		}
+	}
+	f, err := m.Func(fn)
+	if err != nil {
+		return 0, fmt.Errorf("%w: spawn: %w", runtime.ErrInvalid, err)
+	}
+	if s.depth+1 > e.maxDepth {
+		return 0, fmt.Errorf("%w: spawn %s: nesting depth %d exceeds the limit of %d", runtime.ErrLimit, fn, s.depth+1, e.maxDepth)
+	}
+	if n := s.r.budget.Add(1); n > int64(e.maxTasks) {
+		return 0, fmt.Errorf("%w: spawn %s: this execution already created %d nested tasks, the limit", runtime.ErrLimit, fn, e.maxTasks)
+	}
+	byKey := map[abi.Key]*Object{}
+	resolved, err := abi.ResolveHandles(frame, func(h uint32) (abi.Key, error) {
+		o, err := s.object(h)
+		if err != nil {
+			return abi.Key{}, err
+		}
+		byKey[o.Key()] = o
+		return o.Key(), nil
+	})
+	if err != nil {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			err = fmt.Errorf("%w: %w", runtime.ErrInvalid, err)
+		}
+		return 0, fmt.Errorf("spawn %s: %w", fn, err)
+	}
+	tmpl, err := abi.NewTemplate(resolved)
+	if err != nil {
+		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
+	}
+	t := &task{fn: f, nOutput: nOutput}
+	if err := t.link(tmpl, byKey); err != nil {
+		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
+	}
+	t.makeOutputs()
+	first := uint32(len(s.handles) + 1)
+	s.handles = append(s.handles, t.outputs...)
+	return first, nil
+}
+
+// Execute implements runtime.Nested: it runs the Objects of handles as a nested execution,
+// without holding a slot while it waits.
+func (s *scope) Execute(ctx context.Context, handles []uint32) (bool, error) {
+	objs := make([]*Object, len(handles))
+	for i, h := range handles {
+		o, err := s.object(h)
+		if err != nil {
+			return false, err
+		}
+		objs[i] = o
+	}
+	e := s.r.e
+	r := e.plan(objs, s.depth+1, s.key, s.r.budget)
+	if len(r.nodes) > 0 {
+		s.slot.release(e)
+		r.run(ctx)
+		if err := s.slot.acquire(ctx, e); err != nil {
+			return false, err
+		}
+	}
+	if ctx.Err() != nil {
+		return false, context.Cause(ctx)
+	}
+	return e.outcome(ctx, r, objs) == nil, nil
+}
+
+// Fetch implements runtime.Nested.
+func (s *scope) Fetch(ctx context.Context, h uint32) ([]byte, error) {
+	o, err := s.object(h)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := s.r.e.store.Get(o.Key()); ok {
+		return v, nil
+	}
+	if err := s.r.e.failure(o); err != nil {
+		return nil, taskFailed{err}
+	}
+	return nil, fmt.Errorf("%w: %s (handle %d) has not been executed", runtime.ErrNotReady, o, h)
+}
+
+// Cause implements runtime.Nested.
+func (s *scope) Cause(h uint32) error {
+	o, err := s.object(h)
+	if err != nil {
+		return nil
+	}
+	return s.r.e.failure(o)
+}
+
+// taskFailed reports a child's failure to the guest with the child's own message.
+type taskFailed struct{ err error }
+
+func (f taskFailed) Error() string   { return f.err.Error() }
+func (f taskFailed) Unwrap() []error { return []error{runtime.ErrTaskFailed, f.err} }
+
+// failure returns the error o's execution failed with, or nil.
+func (e *Engine) failure(o *Object) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.errs[o.t.key]
+}
