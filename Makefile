@@ -15,7 +15,7 @@ test:
 
 ## race: the engine and runtime under the race detector
 race:
-	$(GO) test -race ./abi/ ./runtime/ ./dag/
+	$(GO) test -race -short ./abi/ ./runtime/ ./dag/
 
 ## guests: rebuild every committed guest module under testdata/ from source
 guests:

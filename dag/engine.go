@@ -40,8 +40,12 @@ type Config struct {
 	// Zero means 100.
 	MaxDepth int
 	// MaxTasks limits how many tasks guests may spawn under one host-level Execute, so that a
-	// spawn bomb fails with an error instead of exhausting memory. Zero means 1,000,000.
+	// spawn bomb fails with an error instead of exhausting memory. Zero means 100,000.
 	MaxTasks int
+	// MaxWaiting limits how many tasks may be blocked in a nested execute at once, engine-wide.
+	// Each one holds its guest instance (several MiB for a Go guest) while its slot serves
+	// others. Zero means 128.
+	MaxWaiting int
 }
 
 // Executor runs one call whose dependencies have all produced their values.
@@ -143,12 +147,15 @@ type Event struct {
 type Engine struct {
 	slots              chan int // free slot numbers: taking one is acquiring that slot
 	maxDepth, maxTasks int
+	maxWait            int64
+	waiting            atomic.Int64 // tasks blocked in a nested execute
 	exec               Executor
 	store              Store
 	events             func(Event)
 
-	mu   sync.Mutex
-	errs map[abi.Key]error // failures, so Fetch can report them
+	mu       sync.Mutex
+	errs     map[abi.Key]error   // failures, so Fetch can report them
+	inflight map[abi.Key]*flight // calls running now, in any execution
 }
 
 // New returns an Engine.
@@ -166,7 +173,10 @@ func New(cfg Config) *Engine {
 		cfg.MaxDepth = 100
 	}
 	if cfg.MaxTasks <= 0 {
-		cfg.MaxTasks = 1_000_000
+		cfg.MaxTasks = 100_000
+	}
+	if cfg.MaxWaiting <= 0 {
+		cfg.MaxWaiting = 128
 	}
 	slots := make(chan int, cfg.Slots)
 	for i := range cfg.Slots {
@@ -176,10 +186,12 @@ func New(cfg Config) *Engine {
 		slots:    slots,
 		maxDepth: cfg.MaxDepth,
 		maxTasks: cfg.MaxTasks,
+		maxWait:  int64(cfg.MaxWaiting),
 		exec:     cfg.Executor,
 		store:    cfg.Store,
 		events:   cfg.Events,
 		errs:     map[abi.Key]error{},
+		inflight: map[abi.Key]*flight{},
 	}
 }
 
@@ -241,7 +253,9 @@ func (e *Engine) Execute(ctx context.Context, objs ...*Object) error {
 // node is a call in one execution.
 type node struct {
 	t          *task
-	pending    int // dependencies not yet finished
+	flight     *flight // while this node's call runs here (guarded by Engine.mu)
+	waitingOn  *flight // while this node waits for another execution's run (Engine.mu)
+	pending    int     // dependencies not yet finished
 	dependents []*node
 	done       bool
 	err        error
@@ -250,6 +264,7 @@ type node struct {
 // run is the state of one Execute.
 type run struct {
 	e         *Engine
+	owner     *flight       // the call whose guest started this execution, when nested
 	depth     int           // 0 for a host-level execution, parent's depth + 1 when nested
 	parent    abi.Key       // the task whose guest started this execution, when nested
 	budget    *atomic.Int64 // nested tasks created under the host-level execution
@@ -343,10 +358,62 @@ func (r *run) worker(ctx context.Context) {
 // execute runs one ready node and records its outcome.
 func (r *run) execute(ctx context.Context, n *node, sl *slot) {
 	t := n.t
+	for {
+		f, wait, err := r.e.claim(r, n)
+		switch {
+		case err != nil:
+			r.fail(n, err)
+			return
+		case f == nil: // produced by another execution in the meantime
+			r.succeed(n)
+			return
+		case !wait:
+			err := r.call(ctx, n, sl, f)
+			r.e.land(n, f, err)
+			return
+		}
+		// Another execution is running this very call: wait for it without holding a slot.
+		sl.release(r.e)
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			r.e.unwait(n)
+			return
+		}
+		r.e.unwait(n)
+		switch {
+		case f.err == nil:
+			r.succeed(n)
+			return
+		case errors.Is(f.err, runtime.ErrInterrupted) && ctx.Err() == nil:
+			// Its execution was cancelled, this one was not: run the call here.
+			if sl.acquire(ctx, r.e) != nil {
+				return
+			}
+			continue
+		}
+		r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: unwrapTask(f.err)})
+		return
+	}
+}
+
+// unwrapTask returns the cause inside a *TaskError for the same call, so that a call that
+// waited on another execution's run of it reports the cause once.
+func unwrapTask(err error) error {
+	if te, ok := err.(*TaskError); ok {
+		return te.Err
+	}
+	return err
+}
+
+// call runs n's task on this worker and records its outcome, returning the error it failed
+// with.
+func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) error {
+	t := n.t
 	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
 	var sc *scope
 	if t.fn.Module().Nested() || t.anyByRef {
-		sc = &scope{r: r, key: t.key, fn: t.fn, depth: r.depth, slot: sl}
+		sc = &scope{r: r, key: t.key, fn: t.fn, depth: r.depth, slot: sl, flight: f}
 		ctx = runtime.WithNested(ctx, sc)
 	}
 	for i, o := range t.holes {
@@ -356,9 +423,10 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) {
 		}
 		v, ok := r.e.store.Get(o.Key())
 		if !ok { // removed from the store while this execution ran
-			r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(),
-				Err: fmt.Errorf("value of dependency %s is no longer in the store", o)})
-			return
+			te := &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(),
+				Err: fmt.Errorf("value of dependency %s is no longer in the store", o)}
+			r.fail(n, te)
+			return te
 		}
 		task.Inputs[i] = v
 	}
@@ -392,12 +460,19 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) {
 			}
 			r.e.events(ev)
 		}
-		r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: err})
-		return
+		te := &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: err}
+		r.fail(n, te)
+		return te
 	}
 	if r.e.events != nil {
 		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Stdout: res.Stdout, Stderr: res.Stderr, Parent: r.parent, Depth: r.depth})
 	}
+	r.succeed(n)
+	return nil
+}
+
+// succeed marks n done and readies the dependents that were waiting only for it.
+func (r *run) succeed(n *node) {
 	r.mu.Lock()
 	n.done = true
 	for _, d := range n.dependents {

@@ -42,6 +42,7 @@ type scope struct {
 	fn      *runtime.Function
 	depth   int
 	slot    *slot
+	flight  *flight   // the running call this scope belongs to
 	handles []*Object // handle h names handles[h-1]
 }
 
@@ -126,9 +127,17 @@ func (s *scope) Execute(ctx context.Context, handles []uint32) (bool, error) {
 	}
 	e := s.r.e
 	r := e.plan(objs, s.depth+1, s.key, s.r.budget)
+	r.owner = s.flight
 	if len(r.nodes) > 0 {
+		if w := e.waiting.Add(1); w > e.maxWait {
+			e.waiting.Add(-1)
+			return false, fmt.Errorf("%w: execute: %d tasks are already waiting on nested executions, the limit", runtime.ErrLimit, e.maxWait)
+		}
+		defer e.waiting.Add(-1)
 		s.slot.release(e)
+		e.setWaits(s.flight, r)
 		r.run(ctx)
+		e.setWaits(s.flight, nil)
 		if err := s.slot.acquire(ctx, e); err != nil {
 			return false, err
 		}

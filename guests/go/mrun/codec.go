@@ -31,6 +31,14 @@ type codec struct {
 	out buffer // the result frame; valid until the next call
 	enc *msgpack.Encoder
 
+	// Nested spawn (spawn.go): the spawn argument frame, the handles of an execute, the buffer
+	// values are fetched into and the one last_error messages are read into. All stay nil in a
+	// function that does not spawn.
+	spawnBuf []byte
+	handles  []uint32
+	fetchBuf []byte
+	msgBuf   []byte
+
 	plans    map[planKey]*plan
 	recent   [8]recentPlan // the plans of recently called function values
 	decoders map[reflect.Type]decodeFunc

@@ -108,8 +108,11 @@ func (c *codec) decoderFor(t reflect.Type) decodeFunc {
 }
 
 func (c *codec) buildDecoder(t reflect.Type) decodeFunc {
-	if t == rawType {
+	switch t {
+	case rawType:
 		return decodeRaw
+	case objectType:
+		return decodeObject
 	}
 	if t == timeType || customDecoding(t) {
 		return msgpackDecoder(t)
@@ -374,7 +377,8 @@ func msgpackDecoder(t reflect.Type) decodeFunc {
 
 // decodeAny decodes the next value into the types documented for an any parameter: nil, bool,
 // int64 (uint64 only above math.MaxInt64), float64, string, []byte, []any, map[string]any
-// (map[any]any when a key is not a string), time.Time.
+// (map[any]any when a key is not a string), time.Time, and Object for a handle (an Object
+// passed by reference).
 func (c *codec) decodeAny() (any, error) {
 	b, err := c.peek()
 	if err != nil {
@@ -414,6 +418,9 @@ func (c *codec) decodeAny() (any, error) {
 		c.off = start
 		if err != nil {
 			return nil, err
+		}
+		if id == extHandle {
+			return c.readObject()
 		}
 		if id != -1 {
 			return nil, &decodeError{msg: fmt.Sprintf("cannot decode ext type %d into a Go value (declare the parameter as mrun.Raw to pass it through)", id)}

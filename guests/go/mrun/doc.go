@@ -60,8 +60,9 @@
 // above math.MaxInt64), float64, string, []byte, []any, map[string]any (map[any]any if a key is
 // not a string) or time.Time. (In a struct field of type any, a map decodes the same way, but
 // another value follows msgpack's loose decoding, where an unsigned integer format gives
-// uint64.) An ext value other than a timestamp does not fit any: a [Raw] parameter receives any
-// argument's bytes untouched.
+// uint64.) An Object passed by reference (a handle, ext type 2) fits a parameter of type
+// [Object], and decodes to an Object in an any parameter. Any other ext value but a timestamp
+// does not fit any: a [Raw] parameter receives any argument's bytes untouched.
 //
 // An argument that does not fit is an error naming the function, by its Go name, and the
 // argument, by its position from 1 and its path inside: "inc: argument 1: cannot decode string
@@ -107,7 +108,47 @@
 //
 // # Nested spawn
 //
-// A later revision of the ABI lets a function spawn other functions and wait for them (the
-// reserved imports mrun.spawn, execute, fetch, ...). They will arrive here as new functions
-// (Spawn, Execute, Fetch) that are valid during a call; nothing in the present API changes.
+// A function can spawn functions itself while it runs, execute them and fetch their values,
+// like a Mars driver. This driver spawns inc(i) for i in 0..9, executes the ten children
+// together and returns their values, [1, 2, ..., 10]:
+//
+//	//go:wasmexport mrun_fn_driver
+//	func driverExport(p, n uint32) uint64 { return mrun.Call(p, n, driver) }
+//
+//	// In Python: results = [mr.spawn(inc, args=(i,)) for i in range(10)]
+//	//            mr.ExecutableTuple(results).execute().fetch()
+//	func driver() ([]any, error) {
+//		results := make(mrun.Tuple, 10)
+//		for i := range results {
+//			results[i] = mrun.Spawn("inc", i)
+//		}
+//		return results.ExecuteFetch()
+//	}
+//
+// [Spawn] records a lazy task and returns its [Object]; [SpawnIn] names another module,
+// [SpawnN] splits a result into several Objects, and [Task] is the complete form with keyword
+// arguments. An Object among the arguments of a spawn, at any depth, is a dependency: the child
+// receives its value. [ByRef] passes the Object itself instead, and the child receives it in a
+// parameter of type Object, which it can fetch, or pass on without fetching. [Tuple.Execute]
+// and [Object.Execute] run tasks with everything they depend on and wait for them (the slot
+// of the waiting call goes to other tasks meanwhile, so any depth of nesting completes);
+// [Object.Fetch] and [Tuple.Fetch] decode values.
+//
+// Objects are valid only during the call that made them: handles are numbered afresh in each
+// call. Functions that do not spawn pay nothing for nested spawn, and a module none of whose
+// functions spawns imports only set_error from the host.
+//
+// # Errors of nested spawn
+//
+// A failed spawn returns no error: its Object carries it ([Object.Err]), and it comes out of
+// the first Execute or Fetch that involves the Object, or out of any spawn that takes the
+// Object as an argument. Loops of spawns need no checks, and the error is not lost.
+//
+// A child that fails is a [*TaskError] from Execute and Fetch: Message is the host's account of
+// the failure, verbatim. Other failures of the host's functions are of type [*HostError], which
+// errors.Is matches against [ErrInvalid], [ErrNotExecuted], [ErrLimit] (depth or task budget
+// exhausted), [ErrCancelled] (the execution is being cancelled: return at once) and
+// [ErrUnsupported]. A function that returns an error wrapping a TaskError fails with the
+// host's fail_with instead of set_error, which records the child as the cause: the host's
+// error chain then reads parent → child → the child's cause.
 package mrun

@@ -44,6 +44,12 @@ func (c *codec) encoderFor(t reflect.Type) encodeFunc {
 }
 
 func (c *codec) buildEncoder(t reflect.Type) encodeFunc {
+	switch t {
+	case objectType:
+		return func(c *codec, v reflect.Value) error { return c.writeObject(valueOf[Object](v), extHandle) }
+	case refType:
+		return func(c *codec, v reflect.Value) error { return c.writeObject(valueOf[Ref](v).obj, extByRef) }
+	}
 	if t == rawType || t == timeType || t.Implements(customEncoderType) || t.Implements(marshalerType) {
 		return encodeReflect
 	}
@@ -116,6 +122,14 @@ func (c *codec) buildEncoder(t reflect.Type) encodeFunc {
 }
 
 func encodeReflect(c *codec, v reflect.Value) error { return c.enc.EncodeValue(v) }
+
+// valueOf returns the T that v holds, without boxing it when v is addressable.
+func valueOf[T any](v reflect.Value) T {
+	if v.CanAddr() {
+		return *(*T)(v.Addr().UnsafePointer())
+	}
+	return v.Interface().(T)
+}
 
 // mapEncoder writes a map with its entries sorted by their encoded keys.
 func mapEncoder(key, val encodeFunc) encodeFunc {
@@ -218,6 +232,21 @@ func (c *codec) encodeAny(x any) error {
 			c.writeNil()
 		} else {
 			c.out.b = append(c.out.b, x...)
+		}
+	case Object:
+		return c.writeObject(x, extHandle)
+	case Ref:
+		return c.writeObject(x.obj, extByRef)
+	case Tuple:
+		if x == nil {
+			c.writeNil()
+			return nil
+		}
+		c.writeHeader(famArray, len(x))
+		for _, o := range x {
+			if err := c.writeObject(o, extHandle); err != nil {
+				return err
+			}
 		}
 	default:
 		t := reflect.TypeOf(x)

@@ -2,7 +2,9 @@ package mrun_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 
 	"github.com/mrun-dev/mrun/guests/go/mrun"
 )
@@ -43,4 +45,54 @@ func ExampleKwarg() {
 func ExampleRaw() {
 	passthrough := func(v mrun.Raw) mrun.Raw { return v }
 	_ = passthrough
+}
+
+// A driver spawns functions while it runs: here ten incs, executed together, whose values it
+// returns. Spawn only works inside a wasm guest called by mrun, so this example has no output.
+func ExampleSpawn() {
+	// In the guest's main package:
+	//
+	//	//go:wasmexport mrun_fn_driver
+	//	func driverExport(p, n uint32) uint64 { return mrun.Call(p, n, driver) }
+	driver := func() ([]any, error) {
+		results := make(mrun.Tuple, 10)
+		for i := range results {
+			results[i] = mrun.Spawn("inc", i)
+		}
+		return results.ExecuteFetch() // [1, 2, ..., 10]
+	}
+	_ = driver
+}
+
+// A parent can inspect a failed child, or fail with it: wrapping the child's TaskError makes
+// the host record the child as the cause of the parent's failure.
+func ExampleTaskError() {
+	parent := func(msg string) (string, error) {
+		err := mrun.Spawn("fail", msg).Execute()
+		var te *mrun.TaskError
+		if errors.As(err, &te) && strings.HasPrefix(te.Message, "retry") {
+			return "gave up: " + te.Message, nil // inspect, and carry on
+		}
+		if err != nil {
+			return "", fmt.Errorf("parent: %w", err) // fail, naming the child
+		}
+		return "ok", nil
+	}
+	_ = parent
+}
+
+// An Object received by reference can be handed on without fetching it: each child add(obj, i)
+// receives obj's value.
+func ExampleByRef() {
+	forward := func(obj mrun.Object, n int) ([]any, error) {
+		sums := make(mrun.Tuple, n)
+		for i := range sums {
+			sums[i] = mrun.Spawn("add", obj, i)
+		}
+		return sums.ExecuteFetch()
+	}
+	// And passing it on by reference again, to a function that takes an mrun.Object:
+	//
+	//	mrun.Spawn("forward", mrun.ByRef(obj), 3)
+	_ = forward
 }

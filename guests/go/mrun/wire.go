@@ -401,8 +401,12 @@ func (c *codec) anyMapHook(*msgpack.Decoder) (any, error) {
 	return m, err
 }
 
-// buffer is the result frame being built; msgpack's Encoder writes to it too.
-type buffer struct{ b []byte }
+// buffer is the result frame being built; msgpack's Encoder writes to it too. While a spawn's
+// argument frame borrows it, spawning is true: only there may Objects be encoded.
+type buffer struct {
+	b        []byte
+	spawning bool
+}
 
 func (w *buffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 

@@ -30,3 +30,41 @@ func powExport(p, n uint32) uint64 { return mrun.Call(p, n, pow) }
 
 //go:wasmexport mrun_fn_hello
 func helloExport(p, n uint32) uint64 { return mrun.Call(p, n, hello) }
+
+// Nested spawn (nested.go).
+
+//go:wasmexport mrun_fn_driver
+func driverExport(p, n uint32) uint64 { return mrun.Call(p, n, driver) }
+
+//go:wasmexport mrun_fn_driver_n
+func driverNExport(p, n uint32) uint64 { return mrun.Call(p, n, driver_n) }
+
+//go:wasmexport mrun_fn_fib
+func fibExport(p, n uint32) uint64 { return mrun.Call(p, n, fib) }
+
+//go:wasmexport mrun_fn_fanout
+func fanoutExport(p, n uint32) uint64 { return mrun.Call(p, n, fanout) }
+
+//go:wasmexport mrun_fn_parent_fail
+func parentFailExport(p, n uint32) uint64 { return mrun.Call(p, n, parent_fail) }
+
+//go:wasmexport mrun_fn_catch
+func catchExport(p, n uint32) uint64 { return mrun.Call(p, n, catch) }
+
+//go:wasmexport mrun_fn_add
+func addExport(p, n uint32) uint64 { return mrun.Call(p, n, add) }
+
+//go:wasmexport mrun_fn_forward
+func forwardExport(p, n uint32) uint64 { return mrun.Call(p, n, forward) }
+
+//go:wasmexport mrun_fn_bogus
+func bogusExport(p, n uint32) uint64 { return mrun.Call(p, n, bogus) }
+
+//go:wasmexport mrun_fn_bomb
+func bombExport(p, n uint32) uint64 { return mrun.Call(p, n, bomb) }
+
+//go:wasmexport mrun_fn_deep
+func deepExport(p, n uint32) uint64 { return mrun.Call(p, n, deep) }
+
+//go:wasmexport mrun_fn_again
+func againExport(p, n uint32) uint64 { return mrun.Call(p, n, again) }

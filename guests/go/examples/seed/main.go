@@ -1,6 +1,8 @@
 // Command seed is the mrun module of the seed functions from the Mars remote API guide: inc,
-// sum_all and triage, plus the functions the host's tests need (fail, trap, identity, burn,
-// pow, hello). build.sh compiles it to testdata/seed.wasm.
+// sum_all, triage and driver, plus the functions the host's tests need (fail, trap, identity,
+// burn, pow, hello, and in nested.go the functions that spawn: driver_n, fib, fanout,
+// parent_fail, catch, add, forward, bogus, bomb, deep). build.sh compiles it to
+// testdata/seed.wasm.
 //
 // Every function is an ordinary Go function; exports.go exposes each one as mrun_fn_<name>.
 package main

@@ -76,3 +76,24 @@ func TestPow(t *testing.T) {
 		t.Errorf("pow(3) = %v, %v", got, err)
 	}
 }
+
+// The functions of nested.go spawn, which only works in a guest; the host's tests run them.
+// Their argument checks come before any spawn.
+func TestNestedArguments(t *testing.T) {
+	if add(2, 3) != 5 {
+		t.Error("add(2, 3) != 5")
+	}
+	for name, err := range map[string]error{
+		"driver_n": second(driver_n(-1)),
+		"fanout":   second(fanout(-1)),
+		"forward":  second(forward(mrun.Object{}, -1)),
+		"bogus":    second(bogus(-1)),
+		"bomb":     second(bomb(0)),
+	} {
+		if err == nil {
+			t.Errorf("%s accepted a bad argument", name)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }

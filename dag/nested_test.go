@@ -1,0 +1,232 @@
+package dag_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+func ints(from, to int) []any {
+	var out []any
+	for i := from; i <= to; i++ {
+		out = append(out, int64(i))
+	}
+	return out
+}
+
+func TestNested_Driver(t *testing.T) {
+	got := execute(t, dag.New(dag.Config{}), dag.Spawn(fn(t, seed, "driver")))[0]
+	if !reflect.DeepEqual(got, ints(1, 10)) {
+		t.Fatalf("driver = %v", got)
+	}
+}
+
+func TestNested_FibOneSlot(t *testing.T) {
+	var nested atomic.Int32
+	e := dag.New(dag.Config{Slots: 1, Events: func(ev dag.Event) {
+		if ev.Kind == dag.EventStart && ev.Depth > 0 {
+			nested.Add(1)
+		}
+	}})
+	if got := execute(t, e, dag.Spawn(fn(t, seed, "fib"), 15))[0]; got != int64(610) {
+		t.Fatalf("fib(15) = %v", got)
+	}
+	// fib(15) makes 1972 calls below the root; identical calls share a key and run once,
+	// so 15 distinct nested calls (fib(0) .. fib(14)) is the least, and every one ran.
+	if n := nested.Load(); n != 15 {
+		t.Fatalf("%d nested calls ran", n)
+	}
+}
+
+func TestNested_ManyDrivers(t *testing.T) {
+	driverN := fn(t, seed, "driver_n")
+	objs := make(dag.Tuple, 20)
+	for i := range objs {
+		objs[i] = dag.Spawn(driverN, 100+i) // distinct keys: 20 drivers really run
+	}
+	got := execute(t, dag.New(dag.Config{Slots: 4}), objs...)
+	for i, v := range got {
+		if !reflect.DeepEqual(v, ints(1, 100+i)) {
+			t.Fatalf("driver_n(%d) = %v", 100+i, v)
+		}
+	}
+}
+
+func TestNested_Fanout(t *testing.T) {
+	if got := execute(t, dag.New(dag.Config{}), dag.Spawn(fn(t, seed, "fanout"), 10_000))[0]; got != int64(50_005_000) {
+		t.Fatalf("fanout(10000) = %v", got)
+	}
+}
+
+// chain returns the TaskErrors in err's chain, outermost first.
+func chain(err error) []*dag.TaskError {
+	var out []*dag.TaskError
+	for err != nil {
+		if te, ok := err.(*dag.TaskError); ok {
+			out = append(out, te)
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			errs := u.Unwrap()
+			if len(errs) == 0 {
+				return out
+			}
+			err = errs[len(errs)-1]
+		default:
+			return out
+		}
+	}
+	return out
+}
+
+func TestNested_ChildFailure(t *testing.T) {
+	parent := dag.Spawn(fn(t, seed, "parent_fail"), "disk on fire")
+	err := dag.New(dag.Config{}).Execute(context.Background(), parent)
+	tes := chain(err)
+	if len(tes) != 2 || tes[0].Func != "parent_fail" || tes[1].Func != "fail" {
+		t.Fatalf("error chain %q has tasks %v, want parent_fail then fail", err, tes)
+	}
+	var ge *runtime.GuestError
+	if !errors.As(tes[1], &ge) || ge.Message != "disk on fire" {
+		t.Fatalf("child cause = %v", ge)
+	}
+	if !strings.HasSuffix(err.Error(), "disk on fire") || !strings.Contains(err.Error(), "task parent_fail (key ") {
+		t.Fatalf("message %q", err)
+	}
+
+	// A parent can also inspect the child's error and carry on.
+	got := execute(t, dag.New(dag.Config{}), dag.Spawn(fn(t, seed, "catch"), "no more cake"))[0]
+	if s, ok := got.(string); !ok || !strings.HasPrefix(s, "task fail (key ") || !strings.HasSuffix(s, "module seed): no more cake") {
+		t.Fatalf("catch = %q", got)
+	}
+}
+
+func TestNested_SpawnBomb(t *testing.T) {
+	e := dag.New(dag.Config{MaxTasks: 500})
+	err := e.Execute(context.Background(), dag.Spawn(fn(t, seed, "bomb"), 10))
+	if err == nil || !strings.Contains(err.Error(), "this execution already created 500 nested tasks, the limit") {
+		t.Fatalf("err = %v", err)
+	}
+	// The host is healthy afterwards, and the budget is per execution.
+	if got := execute(t, e, dag.Spawn(fn(t, seed, "driver")))[0]; !reflect.DeepEqual(got, ints(1, 10)) {
+		t.Fatalf("driver after the bomb = %v", got)
+	}
+}
+
+func TestNested_DepthLimit(t *testing.T) {
+	err := dag.New(dag.Config{MaxDepth: 5}).Execute(context.Background(), dag.Spawn(fn(t, seed, "fib"), 10))
+	if err == nil || !strings.Contains(err.Error(), "nesting depth 6 exceeds the limit of 5") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestNested_BogusHandle(t *testing.T) {
+	got := execute(t, dag.New(dag.Config{}), dag.Spawn(fn(t, seed, "bogus"), 7))[0]
+	if want := "invalid request: handle 7 is not a handle of this task, which holds none"; got != want {
+		t.Fatalf("bogus(7) = %q, want %q", got, want)
+	}
+}
+
+func TestNested_ForwardByReference(t *testing.T) {
+	var runs atomic.Int32
+	e := dag.New(dag.Config{Events: func(ev dag.Event) {
+		if ev.Kind == dag.EventStart {
+			runs.Add(1)
+		}
+	}})
+	inc, add := fn(t, seed, "inc"), fn(t, seed, "add")
+	x := dag.Spawn(inc, 41)
+	got := execute(t, e, dag.Spawn(fn(t, seed, "forward"), dag.Ref(x), 3))[0]
+	if !reflect.DeepEqual(got, []any{int64(42), int64(43), int64(44)}) {
+		t.Fatalf("forward = %v", got)
+	}
+	before := runs.Load() // inc, forward, 3 adds
+	if before != 5 {
+		t.Fatalf("%d calls ran, want 5", before)
+	}
+	// A host-level spawn of the same call as a nested one has the same key: nothing reruns.
+	same := dag.Spawn(add, x, 2)
+	if got := execute(t, e, same)[0]; got != int64(44) {
+		t.Fatalf("add(x, 2) = %v", got)
+	}
+	if runs.Load() != before {
+		t.Fatalf("add(x, 2) ran again: nested results are not keyed like host-level ones")
+	}
+}
+
+func TestNested_CancelDeepTree(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := dag.New(dag.Config{Slots: 2}).Execute(ctx, dag.Spawn(fn(t, seed, "deep"), 20))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("cancelled tree took %v to return", d)
+	}
+	// Healthy afterwards.
+	if got := execute(t, dag.New(dag.Config{Slots: 1}), dag.Spawn(fn(t, seed, "fib"), 10))[0]; got != int64(55) {
+		t.Fatalf("fib(10) = %v", got)
+	}
+}
+
+func TestNested_WithoutEngine(t *testing.T) {
+	f := fn(t, seed, "driver")
+	_, err := f.Call(context.Background(), []byte{0x92, 0x90, 0x80})
+	var ge *runtime.GuestError
+	if !errors.As(err, &ge) || !strings.Contains(ge.Message, "nested spawn needs an engine") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+
+func TestNested_FibAnySlots(t *testing.T) {
+	for _, slots := range []int{1, 2, 4} {
+		var starts atomic.Int32
+		e := dag.New(dag.Config{Slots: slots, Events: func(ev dag.Event) {
+			if ev.Kind == dag.EventStart {
+				starts.Add(1)
+			}
+		}})
+		if got := execute(t, e, dag.Spawn(fn(t, seed, "fib"), 15))[0]; got != int64(610) {
+			t.Fatalf("fib(15) on %d slots = %v", slots, got)
+		}
+		// fib(15) spawns fib(0) .. fib(14) many times over; each distinct call runs once,
+		// even when sibling subtrees want it at the same time.
+		if n := starts.Load(); n != 16 {
+			t.Fatalf("fib(15) on %d slots ran %d calls, want 16", slots, n)
+		}
+	}
+}
+
+func TestNested_Cycle(t *testing.T) {
+	err := dag.New(dag.Config{Slots: 2}).Execute(context.Background(), dag.Spawn(fn(t, seed, "again"), 1))
+	if !errors.Is(err, dag.ErrCycle) {
+		t.Fatalf("err = %v, want ErrCycle", err)
+	}
+	if !strings.Contains(err.Error(), "again: task again (key ") || !strings.HasSuffix(err.Error(), "call depends on itself through nested spawn: it is already running further up this graph") {
+		t.Fatalf("message %q", err)
+	}
+}
+
+func TestNested_SpawnBombDefaultLimits(t *testing.T) {
+	// With the default limits a spawn bomb stops long before it exhausts memory (about 2 GB of
+	// Go guest instances and 7 s here, hence not in -short runs).
+	if testing.Short() {
+		t.Skip("instantiates about a thousand Go guest instances")
+	}
+	err := dag.New(dag.Config{}).Execute(context.Background(), dag.Spawn(fn(t, seed, "bomb"), 10))
+	if err == nil || !strings.HasSuffix(err.Error(), "limit exceeded: execute: 128 tasks are already waiting on nested executions, the limit") {
+		t.Fatalf("err = %v, want the waiting limit", err)
+	}
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/mrun-dev/mrun/guests/go/mrun"
+)
+
+// The functions below spawn functions of their own module while they run (nested spawn,
+// ABI.md section 2.2). The host's tests assert their exact values and messages.
+
+// driver is the driver of the Mars guide: it spawns inc(i) for i in 0..9, executes the ten
+// children together and returns their values, [1, 2, ..., 10].
+func driver() ([]any, error) {
+	results := make(mrun.Tuple, 10)
+	for i := range results {
+		results[i] = mrun.Spawn("inc", i)
+	}
+	return results.ExecuteFetch()
+}
+
+// driver_n is driver with m children: it returns [1, 2, ..., m].
+func driver_n(m int) ([]any, error) {
+	if m < 0 {
+		return nil, fmt.Errorf("driver_n: m must not be negative, got %d", m)
+	}
+	results := make(mrun.Tuple, m)
+	for i := range results {
+		results[i] = mrun.Spawn("inc", i)
+	}
+	return results.ExecuteFetch()
+}
+
+// fib is the Fibonacci number n, computed by spawning fib(n-1) and fib(n-2) and executing
+// both together: fib(15) is 610. Equal calls have equal keys, so the host runs each fib(k)
+// once however often it is spawned.
+func fib(n int) (int, error) {
+	if n < 2 {
+		return n, nil
+	}
+	t := mrun.Tuple{mrun.Spawn("fib", n-1), mrun.Spawn("fib", n-2)}
+	if err := t.Execute(); err != nil {
+		return 0, err
+	}
+	var a, b int
+	if err := t[0].Fetch(&a); err != nil {
+		return 0, err
+	}
+	if err := t[1].Fetch(&b); err != nil {
+		return 0, err
+	}
+	return a + b, nil
+}
+
+// fanout spawns inc(i) for i in 0..n-1 and sum_all over the list of those n Objects, executes
+// only the sum (its dependencies run first) and returns it: fanout(10000) is 50005000.
+func fanout(n int) (int, error) {
+	if n < 0 {
+		return 0, fmt.Errorf("fanout: n must not be negative, got %d", n)
+	}
+	incs := make(mrun.Tuple, n)
+	for i := range incs {
+		incs[i] = mrun.Spawn("inc", i)
+	}
+	total := mrun.Spawn("sum_all", incs) // one argument: a list of n dependencies
+	if err := total.Execute(); err != nil {
+		return 0, err
+	}
+	var sum int
+	err := total.Fetch(&sum)
+	return sum, err
+}
+
+// parent_fail spawns fail(msg), executes and fetches it, and fails with the child's error
+// wrapped: "parent_fail: " and the child's message. Because the error wraps the child's
+// *mrun.TaskError, the SDK fails the call with fail_with, and the host's chain reads
+// parent_fail → fail → msg.
+func parent_fail(msg string) (any, error) {
+	child := mrun.Spawn("fail", msg)
+	err := child.Execute()
+	var v any
+	if err == nil {
+		err = child.Fetch(&v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parent_fail: %w", err)
+	}
+	return v, nil
+}
+
+// catch spawns fail(msg), executes it and returns the child's error message (the host's text,
+// verbatim) as its value: a parent that inspects a failure instead of failing.
+func catch(msg string) (string, error) {
+	err := mrun.Spawn("fail", msg).Execute()
+	var te *mrun.TaskError
+	if errors.As(err, &te) {
+		return te.Message, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "", errors.New("catch: the child did not fail")
+}
+
+// add returns a + b.
+func add(a, b int) int { return a + b }
+
+// forward receives obj by reference (the host test passes it with ext type 3) and spawns
+// add(obj, i) for i in 0..n-1, with obj as a dependency: each child receives obj's value. It
+// returns their values, [obj, obj+1, ..., obj+n-1], without ever fetching obj itself.
+func forward(obj mrun.Object, n int) ([]any, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("forward: n must not be negative, got %d", n)
+	}
+	sums := make(mrun.Tuple, n)
+	for i := range sums {
+		sums[i] = mrun.Spawn("add", obj, i)
+	}
+	return sums.ExecuteFetch()
+}
+
+// bogus fetches handle h, which the host never issued in this call, and returns the host's
+// message for the failure (from last_error, verbatim), so that a host test can check it.
+func bogus(h int) (string, error) {
+	if h < 0 || h > math.MaxUint32 {
+		return "", fmt.Errorf("bogus: handle %d is not a u32", h)
+	}
+	var v any
+	err := mrun.FromHandle(uint32(h)).Fetch(&v)
+	var he *mrun.HostError
+	if errors.As(err, &he) {
+		return he.Message, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("bogus: handle %d has a value: %v", h, v)
+}
+
+// bomb is a spawn bomb: bomb(n, path...) spawns n children bomb(n, path..., i) for i in
+// 0..n-1 (distinct arguments, so the host cannot merge them), executes them and returns the
+// number of its descendants. It never ends on its own: the tree has n, n², n³, ... tasks per
+// level until the host's depth limit or task budget refuses a spawn, and then it fails with
+// that error (mrun.ErrLimit) at once, without spawning more.
+func bomb(n int, path ...int) (int, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("bomb: n must be positive, got %d", n)
+	}
+	kids := make(mrun.Tuple, n)
+	args := make([]any, 0, len(path)+2)
+	args = append(args, n)
+	for _, p := range path {
+		args = append(args, p)
+	}
+	for i := range kids {
+		// append reuses args's spare slot: Spawn encodes its arguments before it returns.
+		kids[i] = mrun.Spawn("bomb", append(args, i)...)
+		if err := kids[i].Err(); err != nil {
+			return 0, err
+		}
+	}
+	if err := kids.Execute(); err != nil {
+		return 0, err
+	}
+	count := n
+	for _, k := range kids {
+		var c int
+		if err := k.Fetch(&c); err != nil {
+			return 0, err
+		}
+		count += c
+	}
+	return count, nil
+}
+
+// spins is what deep's innermost call counts, so that its loop has an effect and stays.
+var spins uint64
+
+// deep(n) spawns deep(n-1), executes it and returns its value; deep(0) spins forever, until
+// the host interrupts it. A host test cancels a deep tree and checks that it returns promptly.
+func deep(n int) (int, error) {
+	if n <= 0 {
+		for {
+			spins++
+		}
+	}
+	child := mrun.Spawn("deep", n-1)
+	if err := child.Execute(); err != nil {
+		return 0, err
+	}
+	var v int
+	err := child.Fetch(&v)
+	return v, err
+}
+
+// again spawns again(x) (the very same call) and returns its value. It can never finish: the
+// host detects that the call waits for itself and fails the child with a cycle error, which
+// again returns.
+func again(x int) (any, error) {
+	child := mrun.Spawn("again", x)
+	if err := child.Execute(); err != nil {
+		return nil, fmt.Errorf("again: %w", err)
+	}
+	var v any
+	err := child.Fetch(&v)
+	return v, err
+}
