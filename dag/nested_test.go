@@ -230,3 +230,17 @@ func TestNested_SpawnBombDefaultLimits(t *testing.T) {
 		t.Fatalf("err = %v, want the waiting limit", err)
 	}
 }
+
+func TestNested_OtherModule(t *testing.T) {
+	relay := fn(t, seed, "relay")
+	e := dag.New(dag.Config{})
+	got := execute(t, e, dag.Spawn(relay, "fixtures", "const"), dag.Spawn(relay, fixtures.SumHex(), "pair"), dag.Spawn(relay, "", "inc", 1))
+	want := []any{[]any{int64(1), "two", 3.5}, []any{int64(10), int64(20)}, int64(2)}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	err := e.Execute(context.Background(), dag.Spawn(relay, "nope", "x"))
+	if err == nil || !strings.HasSuffix(err.Error(), `relay: invalid request: spawn x: no module "nope" is loaded`) {
+		t.Fatalf("err = %v", err)
+	}
+}

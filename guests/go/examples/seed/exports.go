@@ -68,3 +68,6 @@ func deepExport(p, n uint32) uint64 { return mrun.Call(p, n, deep) }
 
 //go:wasmexport mrun_fn_again
 func againExport(p, n uint32) uint64 { return mrun.Call(p, n, again) }
+
+//go:wasmexport mrun_fn_relay
+func relayExport(p, n uint32) uint64 { return mrun.Call(p, n, relay) }

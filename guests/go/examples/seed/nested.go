@@ -207,3 +207,16 @@ func again(x int) (any, error) {
 	err := child.Fetch(&v)
 	return v, err
 }
+
+// relay spawns fn(args...) of module (empty: this module; otherwise the name or SHA-256 of
+// another module loaded in the same runtime), executes it and returns its value: it shows a
+// guest calling into another module.
+func relay(module, fn string, args ...any) (any, error) {
+	child := mrun.SpawnIn(module, fn, args...)
+	if err := child.Execute(); err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	var v any
+	err := child.Fetch(&v)
+	return v, err
+}
