@@ -244,3 +244,33 @@ func TestNested_OtherModule(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestNested_BadGuestInput drives the nested-spawn imports with bad arguments from raw WAT:
+// each gets its documented code (ABI.md section 2.2) and the host carries on.
+func TestNested_BadGuestInput(t *testing.T) {
+	m, err := rt.LoadFile(context.Background(), "../testdata/wat/nested.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		fn   string
+		want any
+	}{
+		{"spawn_oob", int64(-1)},
+		{"spawn_badframe", int64(-1)},
+		{"spawn_unknown", int64(-1)},
+		{"spawn_nout0", int64(-1)},
+		{"execute_huge", int64(-1)},
+		{"fetch_bogus", int64(-1)},
+		{"fetch_early", int64(-3)},
+		{"fetch_oob", int64(-1)},
+		{"roundtrip", int64(1)},
+		{"lasterr", "invalid request: handle 99 is not a handle of this task, which holds none"},
+	}
+	for _, tt := range tests {
+		got := execute(t, dag.New(dag.Config{}), dag.Spawn(fn(t, m, tt.fn)))[0]
+		if got != tt.want {
+			t.Errorf("%s() = %#v, want %#v", tt.fn, got, tt.want)
+		}
+	}
+}
