@@ -5,9 +5,9 @@ GO ?= go
 
 all: check test
 
-## run: the seed examples on the in-process engine
+## run: the seed graph on the in-process engine (README's first command)
 run:
-	$(GO) run ./examples/embed
+	$(GO) run ./cmd/mrun run examples/seed.yaml
 
 ## test: the whole test suite (host and Go guest SDK)
 test:

@@ -189,7 +189,6 @@ func TestNested_WithoutEngine(t *testing.T) {
 	}
 }
 
-
 func TestNested_FibAnySlots(t *testing.T) {
 	for _, slots := range []int{1, 2, 4} {
 		var starts atomic.Int32

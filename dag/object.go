@@ -28,6 +28,11 @@ type Object struct {
 // Key returns the Object's content-derived key (see abi.TaskKey and abi.OutputKey).
 // Promoted from the embedded reference; documented here for readers of Object.
 
+// TaskKey returns the key of the call that produces the Object: the Object's own key when the
+// call has one output, and the key its output keys derive from otherwise. Events and
+// TaskErrors name calls by this key.
+func (o *Object) TaskKey() abi.Key { return o.t.key }
+
 // Func returns the function that produces the Object.
 func (o *Object) Func() *runtime.Function { return o.t.fn }
 

@@ -22,6 +22,8 @@ var (
 	ErrBadExport = errors.New("invalid export")
 	// ErrBadImport means the module imports something the host does not provide.
 	ErrBadImport = errors.New("invalid import")
+	// ErrMemoryLimit means the module declares more initial memory than Config.MemoryLimitPages.
+	ErrMemoryLimit = errors.New("memory limit too low for this module")
 )
 
 // ErrUnknownFunction is returned when a module has no user function of the requested name.

@@ -146,6 +146,10 @@ func (rt *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module,
 	}
 	compiled, err := rt.wz.CompileModule(ctx, wasm)
 	if err != nil {
+		if rt.cfg.MemoryLimitPages > 0 && strings.Contains(err.Error(), "over limit of") {
+			// wazero rejects a declared minimum above the limit at compile time.
+			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w (%d pages of 64 KiB): %v", ErrMemoryLimit, rt.cfg.MemoryLimitPages, err)}
+		}
 		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
 	}
 	m, err := newModule(rt, name, sum, len(wasm), compiled)

@@ -383,3 +383,11 @@ func TestCall_Concurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestLoad_MemoryLimitBelowMinimum(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{MemoryLimitPages: 16})
+	_, err := rt.LoadFile(context.Background(), "../testdata/seed.wasm")
+	if !errors.Is(err, runtime.ErrMemoryLimit) || !strings.HasPrefix(err.Error(), "module seed: memory limit too low for this module (16 pages of 64 KiB): ") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,49 +1,67 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"math"
-	"strconv"
+	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/spf13/cobra"
 )
 
 type callOptions struct {
-	*globalOptions
+	io       streams
+	global   *globalOptions
+	exec     execOptions
 	module   string
 	function string
 	args     []string
+	kwargs   string
+	nOutput  int
 }
 
 func newCallCmd(g *globalOptions, io streams) *cobra.Command {
-	o := &callOptions{globalOptions: g}
-	return &cobra.Command{
+	o := &callOptions{io: io, global: g}
+	cmd := &cobra.Command{
 		Use:   "call MODULE FUNCTION [ARG...]",
 		Short: "Call one function of a module and print its result as JSON",
 		Long: `Call one function of a WebAssembly module and print the result as JSON.
 
 Each ARG is one JSON value (quote it for the shell). Integers stay integers;
-numbers with a fraction or exponent are floats.`,
+numbers with a fraction or exponent are floats. --kwargs passes keyword
+arguments as a JSON object. With --n-output K the function must return a list
+of K values, and they print as a JSON list.
+
+What the function writes to stdout and stderr is shown on stderr (stdout holds
+only the result), unless --quiet.`,
 		Example: `  mrun call testdata/seed.wasm inc 0
-  mrun call testdata/seed.wasm triage '[0.4,0.7,0.2,0.8]'`,
+  mrun call testdata/seed.wasm triage '[0.4,0.7,0.2,0.8]' --n-output 2
+  mrun call testdata/seed.wasm pow 2 --kwargs '{"exp": 10}'
+  mrun call testdata/seed.wasm burn 100000000 --timeout 1s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usagef("call needs a MODULE and a FUNCTION (see 'mrun call --help')")
 			}
 			return nil
 		},
+		ValidArgsFunction: completeCall(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.module, o.function, o.args = args[0], args[1], args[2:]
-			return runCall(cmd.Context(), o, io)
+			if err := o.exec.parsed(cmd); err != nil {
+				return err
+			}
+			if o.nOutput < 1 {
+				return usagef("--n-output must be at least 1, got %d", o.nOutput)
+			}
+			return runCall(cmd.Context(), o)
 		},
 	}
+	cmd.Flags().StringVar(&o.kwargs, "kwargs", "", "keyword arguments as a `JSON` object, as in '{\"exp\": 10}'")
+	cmd.Flags().IntVarP(&o.nOutput, "n-output", "n", 1, "split the result, a list of K values, into K outputs")
+	o.exec.addFlags(cmd.Flags())
+	return cmd
 }
 
-func runCall(ctx context.Context, o *callOptions, io streams) error {
+func runCall(ctx context.Context, o *callOptions) error {
 	args := make([]any, len(o.args))
 	for i, s := range o.args {
 		v, err := parseJSON(s)
@@ -52,7 +70,16 @@ func runCall(ctx context.Context, o *callOptions, io streams) error {
 		}
 		args[i] = v
 	}
-	rt, err := newRuntime(ctx, o.globalOptions, 0)
+	var kwargs map[string]any
+	if o.kwargs != "" {
+		v, err := parseJSON(o.kwargs)
+		m, ok := v.(map[string]any)
+		if err != nil || !ok {
+			return usagef("--kwargs %q is not a JSON object", o.kwargs)
+		}
+		kwargs = m
+	}
+	rt, err := newRuntime(ctx, o.global, o.exec.memoryLimit.pages)
 	if err != nil {
 		return err
 	}
@@ -65,106 +92,50 @@ func runCall(ctx context.Context, o *callOptions, io streams) error {
 	if err != nil {
 		return &usageError{err}
 	}
-	eng := dag.New(dag.Config{Events: func(ev dag.Event) {
-		io.Err.Write(ev.Stdout)
-		io.Err.Write(ev.Stderr)
-	}})
-	obj := dag.Spawn(fn, args...)
-	if err := obj.Err(); err != nil {
+	objs := dag.Call{Func: fn, Args: args, Kwargs: kwargs, NOutput: o.nOutput}.Spawn()
+	if err := objs[0].Err(); err != nil {
 		return &usageError{err}
 	}
-	if err := eng.Execute(ctx, obj); err != nil {
-		return err
-	}
-	var v any
-	if err := eng.Fetch(obj, &v); err != nil {
-		return err
-	}
-	return printJSON(io, v)
-}
-
-// parseJSON decodes one JSON value, keeping integers as int64 (uint64 when larger).
-func parseJSON(s string) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("more than one value")
-	}
-	return fromJSON(v), nil
-}
-
-func fromJSON(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i
-		}
-		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
-			return u
-		}
-		f, _ := v.Float64()
-		return f
-	case []any:
-		for i := range v {
-			v[i] = fromJSON(v[i])
-		}
-	case map[string]any:
-		for k := range v {
-			v[k] = fromJSON(v[k])
-		}
-	}
-	return v
-}
-
-// toJSON turns a decoded value into something encoding/json prints faithfully.
-func toJSON(v any) (any, error) {
-	switch v := v.(type) {
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("result holds %v, which JSON cannot represent", v)
-		}
-	case float32:
-		return toJSON(float64(v))
-	case []any:
-		for i := range v {
-			x, err := toJSON(v[i])
-			if err != nil {
-				return nil, err
-			}
-			v[i] = x
-		}
-	case map[string]any:
-		for k := range v {
-			x, err := toJSON(v[k])
-			if err != nil {
-				return nil, err
-			}
-			v[k] = x
-		}
-	case map[any]any:
-		m := make(map[string]any, len(v))
-		for k, x := range v {
-			j, err := toJSON(x)
-			if err != nil {
-				return nil, err
-			}
-			m[fmt.Sprint(k)] = j
-		}
-		return m, nil
-	}
-	return v, nil
-}
-
-func printJSON(io streams, v any) error {
-	v, err := toJSON(v)
+	x := newExecution(&o.exec, o.io, false, "mrun call "+strings.Join(append([]string{o.module, o.function}, o.args...), " "))
+	x.add(nil, fn.Name(), objs)
+	eng, err := x.execute(ctx, objs)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(io.Out)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	vals, err := eng.FetchAll(objs...)
+	if err != nil {
+		return err
+	}
+	if o.nOutput == 1 {
+		return writeJSON(o.io.Out, vals[0])
+	}
+	return writeJSON(o.io.Out, vals)
+}
+
+// completeCall completes a module file, then the names of its functions.
+func completeCall(g *globalOptions) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		switch len(args) {
+		case 0:
+			return []string{"wasm"}, cobra.ShellCompDirectiveFilterFileExt
+		case 1:
+			rt, err := newRuntime(cmd.Context(), g, 0)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			defer rt.Close(context.Background())
+			mod, err := rt.LoadFile(cmd.Context(), args[0])
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			var names []string
+			for _, f := range mod.Functions() {
+				if strings.HasPrefix(f.Name(), toComplete) {
+					names = append(names, f.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		}
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
 }

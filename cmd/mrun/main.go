@@ -6,11 +6,20 @@ import (
 	"context"
 	"os"
 	"os/signal"
+
+	"golang.org/x/term"
 )
 
-func main() {
+func main() { os.Exit(mainExit()) }
+
+// mainExit runs the command line of the process and returns its exit code.
+func mainExit() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], streams{
+		In:     os.Stdin,
+		Out:    os.Stdout,
+		Err:    os.Stderr,
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+	})
 }

@@ -16,15 +16,18 @@ import (
 
 // Exit codes, mapped in one place (exitCode).
 const (
-	exitOK       = 0
-	exitTaskFail = 1 // a task failed: the message names the task, function and cause
-	exitUsage    = 2 // bad command line or bad input (module, graph, arguments)
+	exitOK          = 0
+	exitTaskFail    = 1   // a task failed or timed out: the message names the task, function and cause
+	exitUsage       = 2   // bad command line or bad input (module, graph file, arguments)
+	exitInterrupted = 130 // interrupted (Ctrl-C), as shells report SIGINT
 )
 
 // streams are the command's I/O, injected so commands are tested without a subprocess.
 type streams struct {
 	In       io.Reader
 	Out, Err io.Writer
+	// ErrTTY reports whether Err is a terminal: the live progress line is drawn only there.
+	ErrTTY bool
 }
 
 // usageError marks errors in what the user typed.
@@ -36,6 +39,9 @@ func (e *usageError) Unwrap() error { return e.err }
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
+
+// errInterrupted is returned when the user interrupts a run.
+var errInterrupted = errors.New("interrupted")
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
@@ -50,20 +56,48 @@ func run(ctx context.Context, args []string, io streams) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(io.Err, "mrun: "+oneLine(err.Error()))
+	if ctx.Err() != nil { // whatever was interrupted (a compile, a task) failed because of it
+		err = errInterrupted
+	}
+	fmt.Fprintln(io.Err, "mrun: "+oneLine(errorText(err)))
 	return exitCode(err)
 }
 
+// exitCode maps an error to the process exit code. It is the only place that does.
 func exitCode(err error) int {
-	var te *dag.TaskError
-	var ce *runtime.CallError
+	var (
+		tf *taskFailure
+		te *dag.TaskError
+		ce *runtime.CallError
+		to *timeoutError
+	)
 	switch {
-	case errors.As(err, &te), errors.As(err, &ce):
-		return exitTaskFail
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
+	case errors.As(err, &tf), errors.As(err, &te), errors.As(err, &ce), errors.As(err, &to):
 		return exitTaskFail
 	}
 	return exitUsage
+}
+
+// errorText is the message for err, with cobra's multi-line messages made into one line.
+func errorText(err error) string {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "unknown command ") {
+		return msg
+	}
+	// cobra: `unknown command "rnu" for "mrun"` + "\n\nDid you mean this?\n\trun\n"
+	first, rest, _ := strings.Cut(msg, "\n")
+	var names []string
+	for _, l := range strings.Split(rest, "\n") {
+		if strings.HasPrefix(l, "\t") {
+			names = append(names, fmt.Sprintf("%q", strings.TrimSpace(l)))
+		}
+	}
+	if len(names) > 0 {
+		return fmt.Sprintf("%s (did you mean %s?) (see 'mrun --help')", first, strings.Join(names, " or "))
+	}
+	return first + " (see 'mrun --help')"
 }
 
 // oneLine keeps an error on a single line of stderr.
@@ -77,20 +111,65 @@ func newRootCmd(io streams) *cobra.Command {
 		Long: `mrun runs functions compiled to WebAssembly as a graph of parallel, sandboxed tasks.
 
 Functions are exports of mrun guest modules (see abi/ABI.md); values cross the
-host/guest boundary as MessagePack and print as JSON.`,
+host/guest boundary as MessagePack and print as JSON. Results go to stdout;
+guest output, progress and errors go to stderr.
+
+Exit status: 0 success, 1 a task failed or timed out, 2 bad command line or
+bad input (module, graph file, arguments), 130 interrupted.`,
+		Example: `  # run the seed graph and print its outputs as JSON
+  mrun run examples/seed.yaml
+
+  # call one function
+  mrun call testdata/seed.wasm inc 41
+
+  # what does a module export?
+  mrun inspect testdata/seed.wasm`,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
+	root.SetVersionTemplate("mrun {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(),
-		"directory for compiled module code (empty: no cache)")
-	root.AddCommand(newCallCmd(g, io))
+		"cache compiled module code in `DIR`, shared by runs (empty: no cache; env MRUN_CACHE_DIR)")
+	root.AddCommand(
+		newRunCmd(g, io),
+		newCallCmd(g, io),
+		newInspectCmd(g, io),
+		newGraphCmd(io),
+		newVersionCmd(io),
+	)
+	addBuiltinExamples(root)
 	return root
+}
+
+// addBuiltinExamples gives cobra's own help and completion commands examples, like the rest.
+func addBuiltinExamples(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	examples := map[string]string{
+		"help":       "  mrun help run",
+		"completion": "  source <(mrun completion bash)\n  mrun completion zsh > \"${fpath[1]}/_mrun\"",
+		"bash":       "  source <(mrun completion bash)",
+		"zsh":        "  mrun completion zsh > \"${fpath[1]}/_mrun\"",
+		"fish":       "  mrun completion fish > ~/.config/fish/completions/mrun.fish",
+		"powershell": "  mrun completion powershell | Out-String | Invoke-Expression",
+	}
+	var visit func(c *cobra.Command)
+	visit = func(c *cobra.Command) {
+		if ex, ok := examples[c.Name()]; ok && c.Example == "" {
+			c.Example = ex
+		}
+		for _, sub := range c.Commands() {
+			visit(sub)
+		}
+	}
+	visit(root)
 }
 
 func defaultCacheDir() string {
@@ -115,4 +194,17 @@ func newRuntime(ctx context.Context, g *globalOptions, memoryLimitPages uint32) 
 		return nil, &usageError{err}
 	}
 	return rt, nil
+}
+
+// oneArg accepts exactly one positional argument, what the command calls it (a GRAPH file).
+func oneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return usagef("%s needs %s (see '%s --help')", cmd.Name(), what, cmd.CommandPath())
+		case len(args) > 1:
+			return usagef("%s takes one argument, %s; unexpected %q (see '%s --help')", cmd.Name(), what, args[1], cmd.CommandPath())
+		}
+		return nil
+	}
 }

@@ -1,0 +1,375 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// execOptions are the flags of the verbs that run tasks: call and run.
+type execOptions struct {
+	workers     int
+	timeout     time.Duration
+	memoryLimit memSize
+	quiet       bool
+	progress    bool
+	progressSet bool // --progress was given: otherwise progress follows whether stderr is a terminal
+	trace       string
+}
+
+func (o *execOptions) addFlags(fs *pflag.FlagSet) {
+	fs.IntVarP(&o.workers, "workers", "w", 0, "how many tasks run at once (default: the number of CPUs)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "fail if the tasks take longer than this, as in 30s or 5m (default: no limit)")
+	fs.Var(&o.memoryLimit, "memory-limit", "cap each instance's linear memory, as in 64MiB or 1GiB (default: 4GiB, the WebAssembly maximum)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not show what guests write to stdout and stderr")
+	fs.BoolVar(&o.progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
+	fs.StringVar(&o.trace, "trace", "", "write a Chrome trace-event `FILE` of the execution (open it in ui.perfetto.dev)")
+}
+
+// parsed completes the options once cobra has parsed the flags.
+func (o *execOptions) parsed(cmd *cobra.Command) error {
+	o.progressSet = cmd.Flags().Changed("progress")
+	switch {
+	case o.workers < 0:
+		return usagef("--workers must be at least 1, got %d", o.workers)
+	case o.timeout < 0:
+		return usagef("--timeout must not be negative, got %s", o.timeout)
+	}
+	return nil
+}
+
+// memSize is a flag holding a memory size, stored in 64 KiB WebAssembly pages.
+type memSize struct {
+	pages uint32
+	text  string
+}
+
+const pageSize = 64 << 10
+
+func (m *memSize) String() string { return m.text }
+func (m *memSize) Type() string   { return "size" }
+
+// Set parses sizes like 65536, 512KiB, 64MiB, 4GiB (K, M, G and KB, MB, GB mean the same
+// powers of 1024) and rounds down to whole pages.
+func (m *memSize) Set(s string) error {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.TrimSpace(s[len(num):])
+	mult := map[string]uint64{"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KiB": 1 << 10,
+		"M": 1 << 20, "MB": 1 << 20, "MiB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GiB": 1 << 30}[unit]
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || mult == 0 {
+		return fmt.Errorf("%q is not a size like 64MiB or 1GiB", s)
+	}
+	if n > (1<<32)/mult {
+		return fmt.Errorf("%s is more than 4GiB, the WebAssembly maximum", s)
+	}
+	pages := n * mult / pageSize
+	if pages == 0 {
+		return fmt.Errorf("%s is less than one 64KiB page", s)
+	}
+	m.pages, m.text = uint32(pages), s
+	return nil
+}
+
+// timeoutError is the cause of a context cancelled by --timeout.
+type timeoutError struct{ d time.Duration }
+
+func (e *timeoutError) Error() string { return fmt.Sprintf("timed out after %s", e.d) }
+
+// taskFailure is the error of an execution in which a task failed. It names the first failed
+// task in the order the user wrote them, its function, key and cause, and counts the rest.
+type taskFailure struct {
+	label    string // the task as the user names it: incs[3], or the function for call
+	function string // module.function
+	key      abi.Key
+	cause    error
+	others   int // other tasks that failed
+	notRun   int // tasks that never started
+}
+
+func (e *taskFailure) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "task %s (%s, key %s): %s", e.label, e.function, e.key, causeText(e.cause))
+	var more []string
+	if e.others > 0 {
+		more = append(more, fmt.Sprintf("%s failed", plural(e.others, "other task")))
+	}
+	if e.notRun > 0 {
+		more = append(more, fmt.Sprintf("%d did not run", e.notRun))
+	}
+	if len(more) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(more, ", "))
+	}
+	return b.String()
+}
+
+func (e *taskFailure) Unwrap() error { return e.cause }
+
+// causeText is a failed call's error without the parts the message already says.
+func causeText(err error) string {
+	var ce *runtime.CallError
+	if errors.As(err, &ce) && ce == err {
+		return ce.Err.Error()
+	}
+	return err.Error()
+}
+
+// execution runs spawned Objects on an engine and reports on them as events arrive: guest
+// output, progress, the trace, and failures.
+type execution struct {
+	opts *execOptions
+	io   streams
+	// tasks names the host-level tasks by task key and orders them as the user wrote them. It
+	// is filled before the execution starts and only read while it runs.
+	tasks map[abi.Key]hostTask
+	// prefix marks guest output lines with the task's label ([incs[3]] ...); call prints
+	// the output of its single task as it is.
+	prefix bool
+	// command is the command line, recorded in the trace.
+	command string
+
+	prog  *progress
+	trace *tracer
+
+	mu       sync.Mutex
+	nested   map[abi.Key]string // labels of tasks spawned by guests
+	failures []failedTask
+}
+
+// hostTask is a task the user spawned: a call of a graph file, or the call of mrun call.
+// Labels are made when needed, so that a 100,000-call graph does not format 100,000 names.
+type hostTask struct {
+	call *callInst // nil for mrun call
+	name string    // the label when call is nil
+	rank int
+}
+
+func (h hostTask) label() string {
+	if h.call != nil {
+		return h.call.label()
+	}
+	return h.name
+}
+
+type failedTask struct {
+	key      abi.Key
+	fn       *runtime.Function
+	err      error
+	sequence int // order of failure, for tasks the user did not spawn
+}
+
+func newExecution(opts *execOptions, io streams, prefix bool, command string) *execution {
+	return &execution{
+		opts: opts, io: io, prefix: prefix, command: command,
+		tasks: map[abi.Key]hostTask{}, nested: map[abi.Key]string{},
+	}
+}
+
+// add records the host-level task that produces objs: c, or the function call named name. The
+// first task given a key keeps it: identical calls are one task.
+func (x *execution) add(c *callInst, name string, objs dag.Tuple) {
+	k := objs[0].TaskKey()
+	if _, ok := x.tasks[k]; !ok {
+		x.tasks[k] = hostTask{call: c, name: name, rank: len(x.tasks)}
+	}
+}
+
+// label names the task with key k.
+func (x *execution) label(k abi.Key, fn *runtime.Function) string {
+	if t, ok := x.tasks[k]; ok {
+		return t.label()
+	}
+	x.mu.Lock()
+	l, ok := x.nested[k]
+	x.mu.Unlock()
+	if ok {
+		return l
+	}
+	if fn != nil {
+		return fn.Name()
+	}
+	return k.String()
+}
+
+// execute runs objs and waits for them. It returns the engine, to fetch values from, and a
+// *taskFailure if a task failed.
+func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engine, error) {
+	eng := dag.New(dag.Config{Slots: x.opts.workers, Events: x.event})
+	var traceFile *os.File
+	if x.opts.trace != "" { // created now, so that a bad path fails before anything runs
+		f, err := os.Create(x.opts.trace)
+		if err != nil {
+			return nil, usagef("--trace: %v", err)
+		}
+		traceFile = f
+		defer traceFile.Close()
+	}
+	runCtx := ctx
+	if x.opts.timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(ctx, x.opts.timeout, &timeoutError{x.opts.timeout})
+		defer cancel()
+	}
+	show := x.opts.progress
+	if !x.opts.progressSet {
+		show = x.io.ErrTTY
+	}
+	start := time.Now()
+	x.prog = newProgress(x.io.Err, x.io.ErrTTY, show, x.opts.progressSet, len(x.tasks), start)
+	if traceFile != nil {
+		x.trace = newTracer(start, eng.Slots())
+	}
+	x.prog.start()
+	err := eng.Execute(runCtx, objs...)
+	x.prog.stop()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		err = errInterrupted
+	case err != nil:
+		err = x.failure(runCtx, err)
+	}
+	if traceFile != nil { // written when tasks failed too: that is when it helps most
+		werr := x.trace.write(traceFile, x.command)
+		if cerr := traceFile.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil && err == nil {
+			err = usagef("--trace: %v", werr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return eng, nil
+}
+
+// failure turns the error of Execute into the error the user sees: the first failed task in
+// the order of the graph, with counts of the others.
+func (x *execution) failure(ctx context.Context, err error) error {
+	x.mu.Lock()
+	fs := slices.Clone(x.failures)
+	x.mu.Unlock()
+	var timedOut *timeoutError
+	errors.As(context.Cause(ctx), &timedOut)
+	notRun := int(x.prog.total.Load() - x.prog.started.Load())
+	if len(fs) == 0 {
+		if timedOut != nil {
+			return fmt.Errorf("%w (%d of %d tasks did not run)", timedOut, notRun, x.prog.total.Load())
+		}
+		return err
+	}
+	slices.SortStableFunc(fs, func(a, b failedTask) int {
+		ta, oka := x.tasks[a.key]
+		tb, okb := x.tasks[b.key]
+		switch {
+		case oka && okb:
+			return ta.rank - tb.rank
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return a.sequence - b.sequence
+	})
+	f := fs[0]
+	return &taskFailure{
+		label:    x.label(f.key, f.fn),
+		function: f.fn.Module().Name() + "." + f.fn.Name(),
+		key:      f.key,
+		cause:    f.err,
+		others:   len(fs) - 1,
+		notRun:   notRun,
+	}
+}
+
+// event receives the engine's events, from the goroutines that run the tasks.
+func (x *execution) event(ev dag.Event) {
+	switch ev.Kind {
+	case dag.EventStart:
+		if ev.Depth > 0 {
+			x.nestedStarted(ev)
+		}
+		x.prog.started.Add(1)
+		if x.trace != nil {
+			parent := ""
+			if ev.Depth > 0 {
+				parent = x.label(ev.Parent, nil)
+			}
+			x.trace.start(ev, x.label(ev.Key, ev.Func), parent)
+		}
+	case dag.EventFinish:
+		x.prog.done.Add(1)
+		if x.trace != nil {
+			x.trace.end(ev, "done")
+		}
+		x.guestOutput(ev)
+	case dag.EventFail:
+		x.prog.failed.Add(1)
+		if x.trace != nil {
+			x.trace.end(ev, "failed")
+		}
+		x.guestOutput(ev)
+		x.mu.Lock()
+		x.failures = append(x.failures, failedTask{key: ev.Key, fn: ev.Func, err: ev.Err, sequence: len(x.failures)})
+		x.mu.Unlock()
+	case dag.EventSkip:
+		if ev.Depth > 0 {
+			x.prog.total.Add(1)
+		}
+		x.prog.skipped.Add(1)
+		if x.trace != nil {
+			x.trace.skip(ev, x.label(ev.Key, ev.Func))
+		}
+	}
+}
+
+// nestedStarted names a task spawned by a guest after its parent, and counts it.
+func (x *execution) nestedStarted(ev dag.Event) {
+	x.prog.total.Add(1)
+	if _, ok := x.tasks[ev.Key]; ok {
+		return
+	}
+	parent := x.label(ev.Parent, nil)
+	x.mu.Lock()
+	if _, ok := x.nested[ev.Key]; !ok {
+		x.nested[ev.Key] = parent + "/" + ev.Func.Name()
+	}
+	x.mu.Unlock()
+}
+
+// guestOutput shows what a call wrote, on stderr: stdout holds only results.
+func (x *execution) guestOutput(ev dag.Event) {
+	if x.opts.quiet || len(ev.Stdout)+len(ev.Stderr) == 0 {
+		return
+	}
+	var b bytes.Buffer
+	if !x.prefix && ev.Depth == 0 {
+		b.Write(ev.Stdout)
+		b.Write(ev.Stderr)
+	} else {
+		p := "[" + x.label(ev.Key, ev.Func) + "] "
+		for _, out := range [][]byte{ev.Stdout, ev.Stderr} {
+			for line := range bytes.Lines(out) {
+				b.WriteString(p)
+				b.Write(line)
+			}
+			if len(out) > 0 && out[len(out)-1] != '\n' {
+				b.WriteByte('\n')
+			}
+		}
+	}
+	x.prog.Write(b.Bytes())
+}

@@ -1,0 +1,671 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mrun-dev/mrun/dag"
+)
+
+// This file reads a graph file into a graphSpec: modules, tasks expanded into calls, outputs,
+// with every reference resolved. It checks everything that can be checked without loading a
+// module; docs/graph-format.md is the user's description of the same rules.
+
+// graphSpec is a checked graph file.
+type graphSpec struct {
+	file    string // the file as the user named it, for messages
+	dir     string // module paths are relative to it
+	modules []*moduleSpec
+	tasks   []*taskSpec // file order
+	order   []*taskSpec // dependencies before dependents
+	outputs []*outputSpec
+	calls   int // task instances in all
+}
+
+// moduleSpec is one entry of modules:.
+type moduleSpec struct {
+	name, path string
+	pos        pos
+}
+
+// taskSpec is one entry of tasks:.
+type taskSpec struct {
+	name     string
+	pos      pos
+	module   *moduleSpec
+	function string
+	callPos  pos
+	args     *vnode // a vList, or nil
+	kwargs   *vnode // a vMap, or nil
+	nOutput  int
+	foreach  *vnode // nil when the task is a single call
+	deps     []*taskSpec
+
+	insts []*callInst // one per foreach element, or one
+	shape sval        // what $name means: see instShape
+}
+
+// callInst is one call of a task: the task itself, or one element of its foreach.
+type callInst struct {
+	task   *taskSpec
+	index  int
+	args   []sval
+	kwargs sval // a vMap, or the zero sval when the task has none
+
+	objs dag.Tuple // the call's outputs, once spawned
+}
+
+// label names the call in messages, progress and traces: incs[3], or sum.
+func (c *callInst) label() string {
+	if c.task.foreach == nil {
+		return c.task.name
+	}
+	return fmt.Sprintf("%s[%d]", c.task.name, c.index)
+}
+
+// outputSpec is one entry of outputs:.
+type outputSpec struct {
+	name  string
+	pos   pos
+	value sval
+}
+
+// sval is a resolved value: a literal, a list, a map, or one output of a call.
+type sval struct {
+	kind  vkind
+	lit   any
+	items []sval   // vList items; vMap values
+	keys  []string // vMap keys
+	call  *callInst
+	out   int // the output of call, or -1 when the call has a single output
+}
+
+var (
+	topFields  = []string{"modules", "tasks", "outputs"}
+	taskFields = []string{"call", "args", "kwargs", "n_output", "foreach"}
+	// loopNames are the references a foreach task's arguments may use besides task names.
+	loopNames = []string{"item", "index"}
+)
+
+// parseGraph reads and checks a graph file. dir is the directory module paths are relative to.
+func parseGraph(file string, src []byte, dir string) (*graphSpec, error) {
+	root, err := parseYAML(file, src)
+	if err != nil {
+		return nil, err
+	}
+	g := &graphSpec{file: file, dir: dir}
+	if root.kind != vMap {
+		return nil, g.errorf(root.pos, "a graph file is a mapping with the keys modules, tasks and outputs")
+	}
+	for i, k := range root.keys {
+		if !slices.Contains(topFields, k) {
+			return nil, g.errorf(root.keyPos[i], "unknown key %q%s (a graph file has %s)", k, suggest(k, topFields), strings.Join(topFields, ", "))
+		}
+	}
+	if err := g.readModules(root); err != nil {
+		return nil, err
+	}
+	if err := g.readTasks(root); err != nil {
+		return nil, err
+	}
+	if err := g.link(); err != nil {
+		return nil, err
+	}
+	if err := g.sort(); err != nil {
+		return nil, err
+	}
+	if err := g.expand(); err != nil {
+		return nil, err
+	}
+	if err := g.readOutputs(root); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *graphSpec) errorf(p pos, format string, args ...any) error {
+	return &fileError{file: g.file, pos: p, msg: fmt.Sprintf(format, args...)}
+}
+
+func (g *graphSpec) module(name string) *moduleSpec {
+	for _, m := range g.modules {
+		if m.name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func (g *graphSpec) task(name string) *taskSpec {
+	for _, t := range g.tasks {
+		if t.name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func (g *graphSpec) readModules(root *vnode) error {
+	mods := root.get("modules")
+	if mods == nil {
+		return g.errorf(root.pos, "no modules: name the WebAssembly modules the tasks call, as in modules: {seed: seed.wasm}")
+	}
+	if mods.kind != vMap || len(mods.keys) == 0 {
+		return g.errorf(mods.pos, "modules must map names to module files, as in modules: {seed: seed.wasm}")
+	}
+	for i, name := range mods.keys {
+		p := mods.keyPos[i]
+		if !refName.MatchString(name) {
+			return g.errorf(p, "module name %q: use letters, digits, _ and - (tasks call MODULE.FUNCTION)", name)
+		}
+		v := mods.items[i]
+		path, ok := v.lit.(string)
+		if v.kind != vLit || !ok || path == "" {
+			return g.errorf(v.pos, "module %q: the value must be the path of a .wasm file", name)
+		}
+		g.modules = append(g.modules, &moduleSpec{name: name, path: path, pos: p})
+	}
+	return nil
+}
+
+func (g *graphSpec) readTasks(root *vnode) error {
+	tasks := root.get("tasks")
+	if tasks == nil {
+		return g.errorf(root.pos, "no tasks: a graph file needs tasks:")
+	}
+	if tasks.kind != vMap || len(tasks.keys) == 0 {
+		return g.errorf(tasks.pos, "tasks must map task names to tasks, as in tasks: {one: {call: seed.inc, args: [0]}}")
+	}
+	for i, name := range tasks.keys {
+		p := tasks.keyPos[i]
+		switch {
+		case slices.Contains(loopNames, name):
+			return g.errorf(p, "task name %q is reserved: $%s means the current foreach element", name, name)
+		case !refName.MatchString(name):
+			return g.errorf(p, "task name %q: use letters, digits, _ and -, starting with a letter or _", name)
+		}
+		t, err := g.readTask(name, p, tasks.items[i])
+		if err != nil {
+			return err
+		}
+		g.tasks = append(g.tasks, t)
+	}
+	return nil
+}
+
+func (g *graphSpec) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
+	t := &taskSpec{name: name, pos: p, nOutput: 1}
+	if v.kind != vMap {
+		return nil, g.errorf(v.pos, "task %q: a task is a mapping with call and optionally args, kwargs, n_output, foreach", name)
+	}
+	for i, k := range v.keys {
+		if !slices.Contains(taskFields, k) {
+			return nil, g.errorf(v.keyPos[i], "task %q: unknown field %q%s (a task has %s)", name, k, suggest(k, taskFields), strings.Join(taskFields, ", "))
+		}
+	}
+	call := v.get("call")
+	if call == nil {
+		return nil, g.errorf(p, "task %q: missing call: MODULE.FUNCTION", name)
+	}
+	t.callPos = call.pos
+	s, ok := call.lit.(string)
+	if call.kind != vLit || !ok {
+		return nil, g.errorf(call.pos, "task %q: call must be a string MODULE.FUNCTION", name)
+	}
+	modName, fn, ok := strings.Cut(s, ".")
+	if !ok || modName == "" || fn == "" {
+		return nil, g.errorf(call.pos, "task %q: call %q must name MODULE.FUNCTION (modules: %s)", name, s, g.moduleNames())
+	}
+	if t.module = g.module(modName); t.module == nil {
+		return nil, g.errorf(call.pos, "task %q: unknown module %q in call %q%s (modules: %s)", name, modName, s, suggest(modName, g.moduleList()), g.moduleNames())
+	}
+	t.function = fn
+	if t.args = v.get("args"); t.args != nil && t.args.kind != vList {
+		return nil, g.errorf(t.args.pos, "task %q: args must be a list", name)
+	}
+	if t.kwargs = v.get("kwargs"); t.kwargs != nil && t.kwargs.kind != vMap {
+		return nil, g.errorf(t.kwargs.pos, "task %q: kwargs must be a mapping of names to values", name)
+	}
+	if n := v.get("n_output"); n != nil {
+		k, ok := n.lit.(int64)
+		if n.kind != vLit || !ok || k < 1 || k > 1<<20 {
+			return nil, g.errorf(n.pos, "task %q: n_output must be a whole number from 1 to %d", name, 1<<20)
+		}
+		t.nOutput = int(k)
+	}
+	t.foreach = v.get("foreach")
+	return t, nil
+}
+
+func (g *graphSpec) moduleList() []string {
+	names := make([]string, len(g.modules))
+	for i, m := range g.modules {
+		names[i] = m.name
+	}
+	return names
+}
+
+func (g *graphSpec) moduleNames() string { return strings.Join(g.moduleList(), ", ") }
+
+func (g *graphSpec) taskNames() []string {
+	names := make([]string, len(g.tasks))
+	for i, t := range g.tasks {
+		names[i] = t.name
+	}
+	return names
+}
+
+// link finds each task's dependencies and rejects references to unknown tasks and loop
+// names used outside a foreach task's arguments.
+func (g *graphSpec) link() error {
+	for _, t := range g.tasks {
+		seen := map[*taskSpec]bool{}
+		visit := func(n *vnode, loop bool) error {
+			return walkRefs(n, func(r *vnode) error {
+				if slices.Contains(loopNames, r.ref.name) {
+					if !loop {
+						return g.errorf(r.pos, "task %q: $%s is only defined in the args and kwargs of a task with foreach", t.name, r.ref.name)
+					}
+					return nil
+				}
+				d := g.task(r.ref.name)
+				if d == nil {
+					return g.errorf(r.pos, "task %q: %s: no task named %q%s", t.name, r.ref.raw, r.ref.name, suggest(r.ref.name, g.taskNames()))
+				}
+				if !seen[d] {
+					seen[d] = true
+					t.deps = append(t.deps, d)
+				}
+				return nil
+			})
+		}
+		if err := visit(t.foreach, false); err != nil {
+			return err
+		}
+		if err := visit(t.args, t.foreach != nil); err != nil {
+			return err
+		}
+		if err := visit(t.kwargs, t.foreach != nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkRefs calls f for every reference in n.
+func walkRefs(n *vnode, f func(*vnode) error) error {
+	if n == nil {
+		return nil
+	}
+	switch n.kind {
+	case vRef:
+		return f(n)
+	case vList, vMap:
+		for _, x := range n.items {
+			if err := walkRefs(x, f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sort orders the tasks dependencies first, keeping file order where the graph allows, and
+// reports the first cycle it finds.
+func (g *graphSpec) sort() error {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := make(map[*taskSpec]int, len(g.tasks))
+	var stack []*taskSpec
+	var visit func(t *taskSpec) error
+	visit = func(t *taskSpec) error {
+		switch state[t] {
+		case done:
+			return nil
+		case active:
+			i := slices.Index(stack, t)
+			path := make([]string, 0, len(stack)-i+1)
+			for _, s := range stack[i:] {
+				path = append(path, s.name)
+			}
+			path = append(path, t.name)
+			return g.errorf(t.pos, "task %q: dependency cycle: %s", t.name, strings.Join(path, " -> "))
+		}
+		state[t] = active
+		stack = append(stack, t)
+		for _, d := range t.deps {
+			if err := visit(d); err != nil {
+				return err
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[t] = done
+		g.order = append(g.order, t)
+		return nil
+	}
+	for _, t := range g.tasks {
+		if err := visit(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loopEnv holds the current element of a foreach.
+type loopEnv struct {
+	item  sval
+	index int
+}
+
+// expand turns each task into its calls, dependencies first, resolving every reference.
+func (g *graphSpec) expand() error {
+	for _, t := range g.order {
+		owner := fmt.Sprintf("task %q", t.name)
+		var items []sval
+		n := 1
+		if t.foreach != nil {
+			var err error
+			if items, err = g.foreachItems(t); err != nil {
+				return err
+			}
+			n = len(items)
+		}
+		if g.calls += n; g.calls > maxCalls || n*t.nOutput > maxCalls {
+			return g.errorf(t.pos, "task %q: the graph expands to more than %d calls or outputs", t.name, maxCalls)
+		}
+		t.insts = make([]*callInst, n)
+		for i := range n {
+			c := &callInst{task: t, index: i}
+			var env *loopEnv
+			if t.foreach != nil {
+				env = &loopEnv{item: items[i], index: i}
+			}
+			if t.args != nil {
+				c.args = make([]sval, len(t.args.items))
+				for j, a := range t.args.items {
+					v, err := g.resolve(a, owner, env)
+					if err != nil {
+						return err
+					}
+					c.args[j] = v
+				}
+			}
+			if t.kwargs != nil {
+				v, err := g.resolve(t.kwargs, owner, env)
+				if err != nil {
+					return err
+				}
+				c.kwargs = v
+			}
+			t.insts[i] = c
+		}
+		if t.foreach != nil {
+			t.shape = sval{kind: vList, items: make([]sval, n)}
+			for i, c := range t.insts {
+				t.shape.items[i] = callShape(c)
+			}
+		} else {
+			t.shape = callShape(t.insts[0])
+		}
+	}
+	return nil
+}
+
+// callShape is what a reference to one call means: its single output, or the list of its
+// n_output outputs.
+func callShape(c *callInst) sval {
+	if c.task.nOutput == 1 {
+		return sval{kind: vRef, call: c, out: -1}
+	}
+	s := sval{kind: vList, items: make([]sval, c.task.nOutput)}
+	for i := range s.items {
+		s.items[i] = sval{kind: vRef, call: c, out: i}
+	}
+	return s
+}
+
+// foreachItems returns the elements a foreach task iterates over.
+func (g *graphSpec) foreachItems(t *taskSpec) ([]sval, error) {
+	f := t.foreach
+	if f.kind == vMap {
+		if len(f.keys) != 1 || f.keys[0] != "range" {
+			return nil, g.errorf(f.pos, "task %q: foreach takes a list, a reference, or {range: N} / {range: [START, STOP, STEP]}", t.name)
+		}
+		return g.rangeItems(t, f.items[0])
+	}
+	v, err := g.resolve(f, fmt.Sprintf("task %q", t.name), nil)
+	if err != nil {
+		return nil, err
+	}
+	if v.kind != vList {
+		what := "a single value"
+		if f.kind == vRef {
+			what = f.ref.raw + " is one value"
+			if d := g.task(f.ref.name); d != nil && len(f.ref.steps) == 0 {
+				what = fmt.Sprintf("%s is one value (task %q has no foreach and one output)", f.ref.raw, d.name)
+			}
+		}
+		return nil, g.errorf(f.pos, "task %q: foreach needs a list, and %s", t.name, what)
+	}
+	return v.items, nil
+}
+
+func (g *graphSpec) rangeItems(t *taskSpec, r *vnode) ([]sval, error) {
+	bad := g.errorf(r.pos, "task %q: range takes N, [START, STOP] or [START, STOP, STEP], whole numbers", t.name)
+	var start, stop, step int64 = 0, 0, 1
+	switch r.kind {
+	case vLit:
+		n, ok := r.lit.(int64)
+		if !ok {
+			return nil, bad
+		}
+		stop = n
+	case vList:
+		if len(r.items) < 2 || len(r.items) > 3 {
+			return nil, bad
+		}
+		var xs [3]int64
+		for i, x := range r.items {
+			n, ok := x.lit.(int64)
+			if x.kind != vLit || !ok {
+				return nil, bad
+			}
+			xs[i] = n
+		}
+		start, stop = xs[0], xs[1]
+		if len(r.items) == 3 {
+			step = xs[2]
+		}
+	default:
+		return nil, bad
+	}
+	if step == 0 {
+		return nil, g.errorf(r.pos, "task %q: range step must not be 0", t.name)
+	}
+	var n int64
+	switch {
+	case step > 0 && stop > start:
+		n = (stop-start-1)/step + 1
+	case step < 0 && stop < start:
+		n = (start-stop-1)/(-step) + 1
+	}
+	if n < 0 || n > int64(maxCalls) {
+		return nil, g.errorf(r.pos, "task %q: the range has more than %d elements", t.name, maxCalls)
+	}
+	items := make([]sval, n)
+	for i := range items {
+		items[i] = sval{kind: vLit, lit: start + int64(i)*step}
+	}
+	return items, nil
+}
+
+// resolve turns a value of the file into an sval. owner names the task or output it belongs
+// to, for messages; env is the current foreach element, or nil.
+func (g *graphSpec) resolve(n *vnode, owner string, env *loopEnv) (sval, error) {
+	switch n.kind {
+	case vLit:
+		return sval{kind: vLit, lit: n.lit}, nil
+	case vList, vMap:
+		if n.cache != nil { // a value without references is resolved once, however many calls share it
+			return *n.cache, nil
+		}
+		s := sval{kind: n.kind, keys: n.keys, items: make([]sval, len(n.items))}
+		for i, x := range n.items {
+			v, err := g.resolve(x, owner, env)
+			if err != nil {
+				return sval{}, err
+			}
+			s.items[i] = v
+		}
+		if !n.hasRef {
+			n.cache = &s
+		}
+		return s, nil
+	}
+	r := n.ref
+	switch r.name {
+	case "item", "index":
+		if env == nil {
+			return sval{}, g.errorf(n.pos, "%s: $%s is only defined in the args and kwargs of a task with foreach", owner, r.name)
+		}
+		base := env.item
+		if r.name == "index" {
+			base = sval{kind: vLit, lit: int64(env.index)}
+		}
+		return g.index(n, owner, base, r.steps, nil, 0)
+	}
+	t := g.task(r.name)
+	if t == nil { // link reported these for tasks; outputs get here
+		return sval{}, g.errorf(n.pos, "%s: %s: no task named %q%s", owner, r.raw, r.name, suggest(r.name, g.taskNames()))
+	}
+	return g.index(n, owner, t.shape, r.steps, t, 0)
+}
+
+// index applies the index steps of reference n to v. When the reference names a task t, level
+// is how many of its levels (foreach instances, then outputs) have been indexed already.
+func (g *graphSpec) index(n *vnode, owner string, v sval, steps []int, t *taskSpec, level int) (sval, error) {
+	if len(steps) == 0 {
+		return v, nil
+	}
+	what := func() string { // what the list at this level holds
+		if t == nil {
+			return fmt.Sprintf("$%s has %s", n.ref.name, plural(len(v.items), "element"))
+		}
+		levels := taskLevels(t)
+		if level < len(levels) && levels[level] == "instances" {
+			return fmt.Sprintf("task %q has %s (foreach)", t.name, plural(len(v.items), "instance"))
+		}
+		return fmt.Sprintf("task %q has %s (n_output: %d)", t.name, plural(len(v.items), "output"), t.nOutput)
+	}
+	if v.kind != vList {
+		msg := fmt.Sprintf("$%s is not a list", n.ref.name)
+		if t != nil {
+			switch levels := taskLevels(t); {
+			case len(levels) == 0:
+				msg = fmt.Sprintf("task %q has one output and no foreach; indexes select outputs and foreach instances, not parts of a value", t.name)
+			default:
+				what := strings.NewReplacer("instances", "foreach instance", "outputs", "output").Replace(strings.Join(levels, ", then "))
+				msg = fmt.Sprintf("too many indexes: task %q takes %d (%s); indexes select outputs and foreach instances, not parts of a value", t.name, len(levels), what)
+			}
+		}
+		return sval{}, g.errorf(n.pos, "%s: %s: %s", owner, n.ref.raw, msg)
+	}
+	if steps[0] < 0 { // [*]: apply the rest to every element
+		out := sval{kind: vList, items: make([]sval, len(v.items))}
+		for i, x := range v.items {
+			y, err := g.index(n, owner, x, steps[1:], t, level+1)
+			if err != nil {
+				return sval{}, err
+			}
+			out.items[i] = y
+		}
+		return out, nil
+	}
+	if steps[0] >= len(v.items) {
+		return sval{}, g.errorf(n.pos, "%s: %s: index %d out of range: %s", owner, n.ref.raw, steps[0], what())
+	}
+	return g.index(n, owner, v.items[steps[0]], steps[1:], t, level+1)
+}
+
+// taskLevels names the list levels a reference to t has: its foreach instances, then its
+// outputs.
+func taskLevels(t *taskSpec) []string {
+	var l []string
+	if t.foreach != nil {
+		l = append(l, "instances")
+	}
+	if t.nOutput > 1 {
+		l = append(l, "outputs")
+	}
+	return l
+}
+
+func (g *graphSpec) readOutputs(root *vnode) error {
+	outs := root.get("outputs")
+	if outs == nil { // every task is an output
+		for _, t := range g.tasks {
+			g.outputs = append(g.outputs, &outputSpec{name: t.name, pos: t.pos, value: t.shape})
+		}
+		return nil
+	}
+	if outs.kind != vMap {
+		return g.errorf(outs.pos, "outputs must map names to values, as in outputs: {total: $total}")
+	}
+	for i, name := range outs.keys {
+		v, err := g.resolve(outs.items[i], fmt.Sprintf("output %q", name), nil)
+		if err != nil {
+			return err
+		}
+		g.outputs = append(g.outputs, &outputSpec{name: name, pos: outs.keyPos[i], value: v})
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// suggest returns ` (did you mean "x"?)` when one of names is close to s.
+func suggest(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD && d < len(s) {
+			best, bestD = n, d
+		}
+	}
+	if best == "" || best == s {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

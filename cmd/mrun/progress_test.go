@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of the live line.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The live line, drawn as on a terminal: guest output written while it is drawn is kept, and
+// the summary line ends the output.
+func TestProgress_Live(t *testing.T) {
+	var w syncBuffer
+	p := newProgress(&w, true, true, true, 3, time.Now())
+	p.start()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(w.String(), "running") && time.Now().Before(deadline) {
+		p.started.Add(1)
+		p.done.Add(1)
+		p.total.Add(1)
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Write([]byte("[t] guest line\n"))
+	p.failed.Add(1)
+	p.stop()
+	out := w.String()
+	if !strings.Contains(out, "running") {
+		t.Errorf("no live line drawn:\n%q", out)
+	}
+	if !strings.Contains(out, "[t] guest line\n") {
+		t.Errorf("guest output lost:\n%q", out)
+	}
+	last := out[strings.LastIndex(strings.TrimSuffix(out, "\n"), "\n")+1:]
+	if !regexp.MustCompile(`^\d+/\d+ done · 1 failed · \d+ tasks/s · \S+\n$`).MatchString(last) {
+		t.Errorf("last line %q is not the summary", last)
+	}
+}
+
+// Without --progress and off a terminal, progress prints nothing and passes guest output on.
+func TestProgress_Off(t *testing.T) {
+	var w syncBuffer
+	p := newProgress(&w, false, false, false, 1, time.Now())
+	p.start()
+	p.Write([]byte("out\n"))
+	p.done.Add(1)
+	p.stop()
+	if got := w.String(); got != "out\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestRoundDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		123456 * time.Nanosecond:           "123µs",
+		812345678 * time.Nanosecond:        "812ms",
+		1523456789 * time.Nanosecond:       "1.52s",
+		123*time.Second + time.Millisecond: "2m3s",
+	} {
+		if got := roundDuration(d).String(); got != want {
+			t.Errorf("roundDuration(%v) = %s, want %s", d, got, want)
+		}
+	}
+}

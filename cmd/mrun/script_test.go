@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mrun-dev/mrun/runtime"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// The end-to-end tests run the real command on the scripts in testdata/script: each script
+// runs mrun as a separate process (exec mrun ...) and checks its stdout, stderr and exit
+// status. The test binary is the mrun binary (testscript.Main), so nothing is built twice,
+// and every process shares one compilation cache, warmed once, so that the 4 MB Go guest is
+// compiled once per test run rather than once per command.
+
+var update = flag.Bool("update", false, "rewrite the cmp files of failing scripts with the actual output")
+
+func TestMain(m *testing.M) {
+	testscript.Main(cleanupM{m}, map[string]func(){"mrun": main})
+}
+
+// cleanupM removes the shared cache once the tests have run.
+type cleanupM struct{ m *testing.M }
+
+func (c cleanupM) Run() int {
+	code := c.m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	return code
+}
+
+var shared struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// sharedCache returns the compilation cache every test shares, with the test modules in it.
+func sharedCache(t testing.TB) string {
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "mrun-test-cache-")
+		if shared.err != nil {
+			return
+		}
+		ctx := context.Background()
+		rt, err := runtime.New(ctx, runtime.Config{CacheDir: shared.dir})
+		if err != nil {
+			shared.err = err
+			return
+		}
+		defer rt.Close(ctx)
+		for _, m := range []string{"seed.wasm", "wat/fixtures.wasm", "wat/abi_example.wasm"} {
+			if _, err := rt.LoadFile(ctx, filepath.Join("..", "..", "testdata", m)); err != nil {
+				shared.err = err
+				return
+			}
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.dir
+}
+
+func TestScripts(t *testing.T) {
+	cache := sharedCache(t)
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("MRUN_CACHE_DIR", cache)
+			// Scripts see the repository's modules and examples at the same relative paths.
+			for _, dir := range []string{"testdata", "examples"} {
+				if err := os.Symlink(filepath.Join(repo, dir), filepath.Join(env.WorkDir, dir)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"jsoneq":     cmdJSONEq,
+			"tracecheck": cmdTraceCheck,
+		},
+	})
+}
+
+func decodeJSON(ts *testscript.TestScript, name, text string) any {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		ts.Fatalf("%s is not JSON: %v\n%s", name, err, text)
+	}
+	if dec.More() {
+		ts.Fatalf("%s holds more than one JSON value", name)
+	}
+	return v
+}
+
+// cmdJSONEq: jsoneq A B — A and B (stdout, stderr or files) hold equal JSON values.
+func cmdJSONEq(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: jsoneq stdout|stderr|FILE stdout|stderr|FILE")
+	}
+	a := decodeJSON(ts, args[0], ts.ReadFile(args[0]))
+	b := decodeJSON(ts, args[1], ts.ReadFile(args[1]))
+	eq := reflect.DeepEqual(a, b)
+	if eq == neg {
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if neg {
+			ts.Fatalf("%s and %s are equal JSON: %s", args[0], args[1], ja)
+		}
+		ts.Fatalf("%s and %s differ:\n%s\n%s", args[0], args[1], ja, jb)
+	}
+}
+
+// cmdTraceCheck: tracecheck FILE N [TASK...] — FILE is a Chrome trace-event JSON object whose
+// complete events are exactly one per task, N of them, each on a slot lane with its key and
+// function in args; the named tasks are among them.
+func cmdTraceCheck(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: tracecheck FILE N [TASK...]")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	var trace struct {
+		TraceEvents []struct {
+			Name string         `json:"name"`
+			Ph   string         `json:"ph"`
+			Ts   *float64       `json:"ts"`
+			Dur  *float64       `json:"dur"`
+			Pid  *int           `json:"pid"`
+			Tid  *int           `json:"tid"`
+			Args map[string]any `json:"args"`
+		} `json:"traceEvents"`
+		DisplayTimeUnit string `json:"displayTimeUnit"`
+	}
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &trace); err != nil {
+		ts.Fatalf("%s is not trace-event JSON: %v", args[0], err)
+	}
+	lanes := map[int]string{}
+	for _, ev := range trace.TraceEvents {
+		if ev.Ph == "M" && ev.Name == "thread_name" {
+			lanes[*ev.Tid], _ = ev.Args["name"].(string)
+		}
+	}
+	keys := map[string]bool{}
+	names := map[string]bool{}
+	for _, ev := range trace.TraceEvents {
+		if ev.Ph != "X" {
+			continue
+		}
+		switch {
+		case ev.Ts == nil || ev.Dur == nil || ev.Pid == nil || ev.Tid == nil:
+			ts.Fatalf("complete event %q lacks ts, dur, pid or tid", ev.Name)
+		case *ev.Dur < 0 || *ev.Ts < 0:
+			ts.Fatalf("complete event %q has a negative time", ev.Name)
+		case !strings.HasPrefix(lanes[*ev.Tid], "slot "):
+			ts.Fatalf("complete event %q is on lane %d (%q), not a slot's", ev.Name, *ev.Tid, lanes[*ev.Tid])
+		}
+		key, _ := ev.Args["key"].(string)
+		fn, _ := ev.Args["function"].(string)
+		if len(key) != 32 || fn == "" || ev.Args["task"] != ev.Name {
+			ts.Fatalf("complete event %q: args want key, function and task, got %v", ev.Name, ev.Args)
+		}
+		if keys[key] {
+			ts.Fatalf("task %s has two complete events", key)
+		}
+		keys[key] = true
+		names[ev.Name] = true
+	}
+	if len(keys) != want {
+		ts.Fatalf("%s has %d complete events, want %d", args[0], len(keys), want)
+	}
+	for _, n := range args[2:] {
+		if !names[n] {
+			ts.Fatalf("%s has no complete event for task %q", args[0], n)
+		}
+	}
+	fmt.Fprintf(ts.Stdout(), "%d tasks traced\n", len(keys))
+}
