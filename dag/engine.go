@@ -331,46 +331,50 @@ func (r *run) run(ctx context.Context) {
 }
 
 func (r *run) worker(ctx context.Context) {
+	var s slot
 	for {
+		var n *node
 		select {
 		case <-r.finished:
 			return
 		case <-ctx.Done():
 			return
-		case n := <-r.ready:
-			s := &slot{}
-			select {
-			case s.n = <-r.e.slots:
-				s.held = true
-			case <-ctx.Done():
-				return
+		case n = <-r.ready:
+		}
+		// Run n, then whatever dependent its success made ready, on the same slot: a chain
+		// runs on one worker without a hand-off between goroutines at each link.
+		for n != nil {
+			if !s.held {
+				if s.acquire(ctx, r.e) != nil {
+					return
+				}
 			}
 			if ctx.Err() != nil { // select picks at random among ready cases
 				s.release(r.e)
 				return
 			}
-			r.execute(ctx, n, s)
-			s.release(r.e)
+			n = r.execute(ctx, n, &s)
 		}
+		s.release(r.e)
 	}
 }
 
-// execute runs one ready node and records its outcome.
-func (r *run) execute(ctx context.Context, n *node, sl *slot) {
+// execute runs one ready node and records its outcome. It returns a dependent that became
+// ready and that the caller should run next, if any.
+func (r *run) execute(ctx context.Context, n *node, sl *slot) *node {
 	t := n.t
 	for {
 		f, wait, err := r.e.claim(r, n)
 		switch {
 		case err != nil:
 			r.fail(n, err)
-			return
+			return nil
 		case f == nil: // produced by another execution in the meantime
-			r.succeed(n)
-			return
+			return r.succeed(n)
 		case !wait:
-			err := r.call(ctx, n, sl, f)
+			next, err := r.call(ctx, n, sl, f)
 			r.e.land(n, f, err)
-			return
+			return next
 		}
 		// Another execution is running this very call: wait for it without holding a slot.
 		sl.release(r.e)
@@ -378,22 +382,21 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) {
 		case <-f.done:
 		case <-ctx.Done():
 			r.e.unwait(n)
-			return
+			return nil
 		}
 		r.e.unwait(n)
 		switch {
 		case f.err == nil:
-			r.succeed(n)
-			return
+			return r.succeed(n)
 		case errors.Is(f.err, runtime.ErrInterrupted) && ctx.Err() == nil:
 			// Its execution was cancelled, this one was not: run the call here.
 			if sl.acquire(ctx, r.e) != nil {
-				return
+				return nil
 			}
 			continue
 		}
 		r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: unwrapTask(f.err)})
-		return
+		return nil
 	}
 }
 
@@ -406,9 +409,9 @@ func unwrapTask(err error) error {
 	return err
 }
 
-// call runs n's task on this worker and records its outcome, returning the error it failed
-// with.
-func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) error {
+// call runs n's task on this worker and records its outcome. It returns the dependent to run
+// next (see succeed), or the error the call failed with.
+func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, error) {
 	t := n.t
 	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
 	var sc *scope
@@ -426,7 +429,7 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) error {
 			te := &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(),
 				Err: fmt.Errorf("value of dependency %s is no longer in the store", o)}
 			r.fail(n, te)
-			return te
+			return nil, te
 		}
 		task.Inputs[i] = v
 	}
@@ -462,27 +465,33 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) error {
 		}
 		te := &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: err}
 		r.fail(n, te)
-		return te
+		return nil, te
 	}
 	if r.e.events != nil {
 		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Stdout: res.Stdout, Stderr: res.Stderr, Parent: r.parent, Depth: r.depth})
 	}
-	r.succeed(n)
-	return nil
+	return r.succeed(n), nil
 }
 
-// succeed marks n done and readies the dependents that were waiting only for it.
-func (r *run) succeed(n *node) {
+// succeed marks n done and readies the dependents that were waiting only for it. The first of
+// them is returned for the caller to run next; the others are queued.
+func (r *run) succeed(n *node) *node {
+	var next *node
 	r.mu.Lock()
 	n.done = true
 	for _, d := range n.dependents {
 		d.pending--
 		if d.pending == 0 && d.err == nil {
+			if next == nil {
+				next = d
+				continue
+			}
 			r.ready <- d // never blocks: the channel holds every node
 		}
 	}
 	r.finishLocked(1)
 	r.mu.Unlock()
+	return next
 }
 
 // fail records n's error and fails everything that depends on it, transitively.
