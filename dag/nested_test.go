@@ -273,3 +273,21 @@ func TestNested_BadGuestInput(t *testing.T) {
 		}
 	}
 }
+
+func TestNested_ManyDriversFewSlots(t *testing.T) {
+	// 300 drivers on 2 slots: an execution runs at most one task per slot on its own workers,
+	// so a blocked driver holds back the next one and the number of drivers blocked at once
+	// stays near the number of slots, far below MaxWaiting, instead of reaching 300.
+	driverN := fn(t, seed, "driver_n")
+	objs := make(dag.Tuple, 300)
+	for i := range objs {
+		objs[i] = dag.Spawn(driverN, 1+i) // distinct keys; children inc(j) are shared
+	}
+	e := dag.New(dag.Config{Slots: 2, MaxWaiting: 16})
+	got := execute(t, e, objs...)
+	for i, v := range got {
+		if !reflect.DeepEqual(v, ints(1, 1+i)) {
+			t.Fatalf("driver_n(%d) = %v", 1+i, v)
+		}
+	}
+}
