@@ -26,7 +26,14 @@ import (
 var update = flag.Bool("update", false, "rewrite the cmp files of failing scripts with the actual output")
 
 func TestMain(m *testing.M) {
-	testscript.Main(cleanupM{m}, map[string]func(){"mrun": main})
+	testscript.Main(cleanupM{m}, map[string]func(){"mrun": func() {
+		code := mainExit()
+		// Leave the exit status where the "status" script command can check it.
+		if work := os.Getenv("WORK"); work != "" {
+			os.WriteFile(filepath.Join(work, ".mrun-status"), []byte(strconv.Itoa(code)), 0o644)
+		}
+		os.Exit(code)
+	}})
 }
 
 // cleanupM removes the shared cache once the tests have run.
@@ -97,6 +104,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"jsoneq":     cmdJSONEq,
 			"tracecheck": cmdTraceCheck,
+			"status":     cmdStatus,
 		},
 	})
 }
@@ -196,4 +204,29 @@ func cmdTraceCheck(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	fmt.Fprintf(ts.Stdout(), "%d tasks traced\n", len(keys))
+}
+
+// cmdStatus implements "status N": the last mrun run exited with status N. testscript's
+// "! exec" only tells failure from success; mrun's exit codes mean something (1: a task
+// failed, 2: bad input), so scripts pin them. The mrun wrapper in TestMain records each exit
+// status in $WORK/.mrun-status.
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: status N")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("status: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(ts.Getenv("WORK"), ".mrun-status"))
+	if err != nil {
+		ts.Fatalf("status: no exit status recorded: %v", err)
+	}
+	got, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		ts.Fatalf("status: no exit status recorded: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
+	}
 }
