@@ -42,6 +42,13 @@ type Config struct {
 	// MaxTasks limits how many tasks guests may spawn under one host-level Execute, so that a
 	// spawn bomb fails with an error instead of exhausting memory. Zero means 100,000.
 	MaxTasks int
+	// Timeout is the wall-clock limit of one attempt of a call, unless its Call sets one. The
+	// guest is interrupted when it passes, even in a tight loop. Zero means no limit.
+	Timeout time.Duration
+	// Retries is how many times a failed call is run again, unless its Call says otherwise.
+	// Guest errors, traps, malformed results and timeouts are retried on a fresh instance
+	// (a trapped one is discarded); cancellation is not. Zero means none.
+	Retries int
 	// MaxWaiting limits how many tasks may be blocked in a nested execute at once, engine-wide.
 	// Each one holds its guest instance (several MiB for a Go guest) while its slot serves
 	// others. Zero means 128.
@@ -122,6 +129,7 @@ const (
 	EventFinish                  // the call produced its value
 	EventFail                    // the call failed (Err is set)
 	EventSkip                    // the call will not run because a dependency failed (Err is set)
+	EventRetry                   // an attempt failed and the call runs again (Err, Attempt are set)
 )
 
 // Event reports progress of one call.
@@ -140,6 +148,8 @@ type Event struct {
 	// parent's depth plus one for nested ones.
 	Parent abi.Key
 	Depth  int
+	// Attempt is, on EventRetry, the number of the attempt that failed (1 for the first).
+	Attempt int
 }
 
 // Engine schedules spawned calls. It is safe for concurrent use; concurrent Executes share its
@@ -148,6 +158,8 @@ type Engine struct {
 	slots              chan int // free slot numbers: taking one is acquiring that slot
 	maxDepth, maxTasks int
 	maxWait            int64
+	timeout            time.Duration
+	retries            int
 	waiting            atomic.Int64 // tasks blocked in a nested execute
 	exec               Executor
 	store              Store
@@ -187,6 +199,8 @@ func New(cfg Config) *Engine {
 		maxDepth: cfg.MaxDepth,
 		maxTasks: cfg.MaxTasks,
 		maxWait:  int64(cfg.MaxWaiting),
+		timeout:  cfg.Timeout,
+		retries:  cfg.Retries,
 		exec:     cfg.Executor,
 		store:    cfg.Store,
 		events:   cfg.Events,
@@ -219,11 +233,7 @@ type TaskError struct {
 
 // Error names the function, key and module, then the cause.
 func (e *TaskError) Error() string {
-	cause := e.Err
-	if ce, ok := cause.(*runtime.CallError); ok {
-		cause = ce.Err // the call error would repeat the function and module
-	}
-	return fmt.Sprintf("task %s (key %s, module %s): %v", e.Func, e.Key, e.Module, cause)
+	return fmt.Sprintf("task %s (key %s, module %s): %v", e.Func, e.Key, e.Module, withoutCall(e.Err))
 }
 
 // Unwrap returns the cause.
@@ -413,25 +423,12 @@ func unwrapTask(err error) error {
 // next (see succeed), or the error the call failed with.
 func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, error) {
 	t := n.t
-	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
-	var sc *scope
-	if t.fn.Module().Nested() || t.anyByRef {
-		sc = &scope{r: r, key: t.key, fn: t.fn, depth: r.depth, slot: sl, flight: f}
-		ctx = runtime.WithNested(ctx, sc)
+	retries, timeout := t.retries, t.timeout
+	if retries < 0 {
+		retries = r.e.retries
 	}
-	for i, o := range t.holes {
-		if t.byRef[i] {
-			task.Inputs[i] = abi.AppendHandle(nil, sc.add(o))
-			continue
-		}
-		v, ok := r.e.store.Get(o.Key())
-		if !ok { // removed from the store while this execution ran
-			te := &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(),
-				Err: fmt.Errorf("value of dependency %s is no longer in the store", o)}
-			r.fail(n, te)
-			return nil, te
-		}
-		task.Inputs[i] = v
+	if timeout < 0 {
+		timeout = r.e.timeout
 	}
 	r.mu.Lock()
 	r.running++
@@ -440,7 +437,21 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	if r.e.events != nil {
 		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Parallel: par, Parent: r.parent, Depth: r.depth})
 	}
-	res, err := r.e.exec.Run(ctx, task)
+	var res runtime.Result
+	var err error
+	attempt := 1
+	for ; ; attempt++ {
+		res, err = r.attempt(ctx, n, sl, f, timeout)
+		if err == nil || attempt > retries || ctx.Err() != nil || !retryable(err) {
+			break
+		}
+		if r.e.events != nil {
+			r.e.events(Event{Kind: EventRetry, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Err: err, Attempt: attempt, Parent: r.parent, Depth: r.depth})
+		}
+	}
+	if err != nil && attempt > 1 {
+		err = &RetryError{Attempts: attempt, Err: err}
+	}
 	if err == nil && t.nOutput > 1 {
 		var parts [][]byte
 		if parts, err = abi.SplitArray(res.Value, t.nOutput); err == nil {
@@ -472,6 +483,83 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	}
 	return r.succeed(n), nil
 }
+
+// attempt runs n's call once: it builds the argument frame (and, for guests that spawn, a fresh
+// handle scope) and hands the task to the executor, under the per-task timeout if any.
+func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout time.Duration) (runtime.Result, error) {
+	t := n.t
+	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &TimeoutError{Timeout: timeout})
+		defer cancel()
+	}
+	var sc *scope
+	if t.fn.Module().Nested() || t.anyByRef {
+		sc = &scope{r: r, key: t.key, fn: t.fn, depth: r.depth, slot: sl, flight: f}
+		ctx = runtime.WithNested(ctx, sc)
+	}
+	for i, o := range t.holes {
+		if t.byRef[i] {
+			task.Inputs[i] = abi.AppendHandle(nil, sc.add(o))
+			continue
+		}
+		v, ok := r.e.store.Get(o.Key())
+		if !ok { // removed from the store while this execution ran
+			return runtime.Result{}, fmt.Errorf("value of dependency %s is no longer in the store", o)
+		}
+		task.Inputs[i] = v
+	}
+	return r.e.exec.Run(ctx, task)
+}
+
+// retryable reports whether a failed attempt may succeed if run again: guest errors, traps,
+// malformed results and per-task timeouts may; cancellation and bad requests do not.
+func retryable(err error) bool {
+	var ce *runtime.CallError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	if errors.Is(err, runtime.ErrInterrupted) {
+		var te *TimeoutError
+		return errors.As(err, &te)
+	}
+	return true
+}
+
+// TimeoutError is the cause of a call interrupted because it ran longer than its task's
+// timeout (Call.Timeout or Config.Timeout).
+type TimeoutError struct {
+	Timeout time.Duration
+}
+
+// Error says which limit was hit and how to change it.
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("task timeout of %v exceeded (raise it with dag.Call.Timeout or dag.Config.Timeout)", e.Timeout)
+}
+
+// RetryError reports a call that failed on every one of its attempts; Err is the last failure.
+type RetryError struct {
+	Attempts int
+	Err      error
+}
+
+// Error names the number of attempts, then the last cause.
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("failed %d attempts, last: %v", e.Attempts, withoutCall(e.Err))
+}
+
+// withoutCall drops a *runtime.CallError's own prefix (function and module), which the task
+// error around it already names.
+func withoutCall(err error) error {
+	if ce, ok := err.(*runtime.CallError); ok {
+		return ce.Err
+	}
+	return err
+}
+
+// Unwrap returns the last attempt's error.
+func (e *RetryError) Unwrap() error { return e.Err }
 
 // succeed marks n done and readies the dependents that were waiting only for it. The first of
 // them is returned for the caller to run next; the others are queued.

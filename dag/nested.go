@@ -104,7 +104,7 @@ func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput
 	if err != nil {
 		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
 	}
-	t := &task{fn: f, nOutput: nOutput}
+	t := &task{fn: f, nOutput: nOutput, timeout: -1, retries: -1} // the engine's defaults
 	if err := t.link(tmpl, byKey); err != nil {
 		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -78,7 +79,9 @@ type task struct {
 	anyByRef bool
 	deps     []*task // distinct producer tasks of holes
 	outputs  []*Object
-	err      error // spawn-time failure
+	err      error         // spawn-time failure
+	timeout  time.Duration // per attempt; -1: the engine's default
+	retries  int           // -1: the engine's default
 }
 
 // Call is the full form of a spawn: a function, positional and keyword arguments, and the
@@ -88,6 +91,12 @@ type Call struct {
 	Args    []any
 	Kwargs  map[string]any
 	NOutput int // 0 or 1: the call has one output; k ≥ 2: the result is split into k Objects
+	// Timeout limits the wall-clock time of each attempt; zero means the engine's
+	// Config.Timeout. The guest is interrupted when it passes.
+	Timeout time.Duration
+	// Retries is how many times to run the call again if it fails; zero means the engine's
+	// Config.Retries, a negative number means never.
+	Retries int
 }
 
 // Spawn returns a lazy Object for fn(args...). Nothing runs until the Object is executed.
@@ -108,7 +117,19 @@ var ErrSpawn = errors.New("cannot spawn")
 // (no function, an argument that cannot be encoded, a nil Object argument, a negative
 // NOutput) do not panic: the Objects carry the error, and executing them returns it.
 func (c Call) Spawn() Tuple {
-	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1)}
+	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1), timeout: c.Timeout, retries: c.Retries}
+	switch {
+	case c.Timeout == 0:
+		t.timeout = -1 // the engine's default
+	case c.Timeout < 0:
+		t.timeout = 0
+	}
+	switch {
+	case c.Retries == 0:
+		t.retries = -1 // the engine's default
+	case c.Retries < 0:
+		t.retries = 0
+	}
 	t.err = t.init(c)
 	if t.err != nil {
 		name := "<nil>"
