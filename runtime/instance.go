@@ -101,12 +101,12 @@ func newInstance(ctx context.Context, m *Module) (*instance, error) {
 		WithStartFunctions().
 		WithStdin(strings.NewReader("")).
 		WithStdout(&inst.stdout).
-		WithStderr(&inst.stderr).
-		WithSysWalltime().
-		WithSysNanotime().
-		WithSysNanosleep().
-		WithRandSource(rand.Reader)
-	guest, err := m.rt.wz.InstantiateModule(ctx, m.compiled, cfg)
+		WithStderr(&inst.stderr)
+	if !m.config.Deterministic {
+		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+	}
+	cfg = m.config.apply(cfg)
+	guest, err := m.wz.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
@@ -177,6 +177,9 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	view, ok := inst.mem.Read(ptr, size)
 	if !ok {
 		return nil, &callFailure{err: fmt.Errorf("%w: frame [%d, %d) lies outside guest memory of %d bytes", ErrMalformedResult, ptr, uint64(ptr)+uint64(size), inst.mem.Size()), discard: true}
+	}
+	if limit := inst.mod.rt.cfg.MaxResult; uint64(size) > uint64(limit) {
+		return nil, &callFailure{err: fmt.Errorf("%w: result of %d bytes is over the limit of %d bytes (raise it with runtime.Config.MaxResult)", ErrLimit, size, limit)}
 	}
 	if err := abi.ValidateResult(view); err != nil {
 		return nil, &callFailure{err: fmt.Errorf("%w: %w", ErrMalformedResult, err), discard: true}

@@ -26,7 +26,9 @@ type Module struct {
 	memMax   uint32
 	hasMax   bool
 	hasInit  bool
-	nested   bool // imports nested-spawn host functions
+	nested   bool           // imports nested-spawn host functions
+	wz       wazero.Runtime // the runtime that compiled it: its own when it has its own memory cap
+	config   ModuleConfig
 	pool     *pool
 }
 

@@ -42,6 +42,9 @@ type Config struct {
 	// MaxOutput caps what one call may write to stdout, and separately to stderr; the rest is
 	// dropped. Zero means 1 MiB.
 	MaxOutput int
+	// MaxResult caps the size of one result frame, in bytes; a larger result fails the call
+	// (the instance is kept). Zero means 256 MiB.
+	MaxResult int
 	// Uninterruptible compiles guests without the checks that let a cancelled or timed-out
 	// context stop a running call. Loops then run many times faster (see RATIONALE.md), but a
 	// call can no longer be interrupted: a guest that never returns holds its goroutine forever.
@@ -68,12 +71,11 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MaxOutput <= 0 {
 		cfg.MaxOutput = 1 << 20
 	}
+	if cfg.MaxResult <= 0 {
+		cfg.MaxResult = 256 << 20
+	}
 	if cfg.MemoryLimitPages > 65536 {
 		return nil, fmt.Errorf("runtime: memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", cfg.MemoryLimitPages)
-	}
-	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(!cfg.Uninterruptible)
-	if cfg.MemoryLimitPages > 0 {
-		wcfg = wcfg.WithMemoryLimitPages(cfg.MemoryLimitPages)
 	}
 	rt := &Runtime{cfg: cfg, modules: map[[32]byte]*Module{}}
 	if cfg.CacheDir != "" {
@@ -82,18 +84,34 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("runtime: compilation cache %s: %w", cfg.CacheDir, err)
 		}
 		rt.cache = cache
-		wcfg = wcfg.WithCompilationCache(cache)
 	}
-	rt.wz = wazero.NewRuntimeWithConfig(ctx, wcfg)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt.wz); err != nil {
-		rt.wz.Close(ctx)
+	wz, err := rt.newWazero(ctx, cfg.MemoryLimitPages)
+	if err != nil {
+		return nil, err
+	}
+	rt.wz = wz
+	return rt, nil
+}
+
+// newWazero starts a wazero runtime with the host modules, sharing the compilation cache.
+func (rt *Runtime) newWazero(ctx context.Context, memoryLimitPages uint32) (wazero.Runtime, error) {
+	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(!rt.cfg.Uninterruptible)
+	if memoryLimitPages > 0 {
+		wcfg = wcfg.WithMemoryLimitPages(memoryLimitPages)
+	}
+	if rt.cache != nil {
+		wcfg = wcfg.WithCompilationCache(rt.cache)
+	}
+	wz := wazero.NewRuntimeWithConfig(ctx, wcfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wz); err != nil {
+		wz.Close(ctx)
 		return nil, fmt.Errorf("runtime: instantiate WASI: %w", err)
 	}
-	if err := instantiateHost(ctx, rt.wz); err != nil {
-		rt.wz.Close(ctx)
+	if err := instantiateHost(ctx, wz); err != nil {
+		wz.Close(ctx)
 		return nil, fmt.Errorf("runtime: instantiate host module: %w", err)
 	}
-	return rt, nil
+	return wz, nil
 }
 
 // Close closes every instance and compiled module. Calls running at the time fail.
@@ -104,11 +122,18 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	rt.closed = true
+	var own []wazero.Runtime
 	for _, m := range rt.modules {
 		m.pool.close()
+		if m.wz != rt.wz {
+			own = append(own, m.wz)
+		}
 	}
 	rt.mu.Unlock()
 	err := rt.wz.Close(ctx)
+	for _, wz := range own {
+		err = errors.Join(err, wz.Close(ctx))
+	}
 	if rt.cache != nil {
 		err = errors.Join(err, rt.cache.Close(ctx))
 	}
@@ -126,9 +151,19 @@ func (rt *Runtime) LoadFile(ctx context.Context, path string) (*Module, error) {
 	return rt.Load(ctx, name, b)
 }
 
-// Load compiles and validates a module. Loading the same bytes again returns the Module
-// already loaded (under its first name); the bytes are not retained.
+// Load compiles and validates a module with no capabilities and the runtime's limits. Loading
+// the same bytes again returns the Module already loaded (under its first name); the bytes are
+// not retained.
 func (rt *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
+	return rt.LoadWith(ctx, name, wasm, ModuleConfig{})
+}
+
+// LoadWith is Load with capabilities and limits for this module's instances. Loading bytes
+// that are already loaded with a different ModuleConfig is an error.
+func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc ModuleConfig) (*Module, error) {
+	if err := mc.check(); err != nil {
+		return nil, &ModuleError{Module: name, Err: err}
+	}
 	sum := sha256.Sum256(wasm)
 	rt.mu.Lock()
 	if rt.closed {
@@ -137,32 +172,50 @@ func (rt *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module,
 	}
 	if m, ok := rt.modules[sum]; ok {
 		rt.mu.Unlock()
-		return m, nil
+		return m.sameConfig(mc)
 	}
 	rt.mu.Unlock()
 
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: missing the \\0asm magic number", ErrNotWasm)}
 	}
-	compiled, err := rt.wz.CompileModule(ctx, wasm)
+	wz, limit := rt.wz, rt.cfg.MemoryLimitPages
+	var err error
+	if mc.MemoryLimitPages != 0 && mc.MemoryLimitPages != rt.cfg.MemoryLimitPages {
+		// wazero caps memory per runtime, so a module with its own cap gets its own.
+		if wz, err = rt.newWazero(ctx, mc.MemoryLimitPages); err != nil {
+			return nil, &ModuleError{Module: name, Err: err}
+		}
+		limit = mc.MemoryLimitPages
+	}
+	closeOwn := func() {
+		if wz != rt.wz {
+			wz.Close(ctx)
+		}
+	}
+	compiled, err := wz.CompileModule(ctx, wasm)
 	if err != nil {
-		if rt.cfg.MemoryLimitPages > 0 && strings.Contains(err.Error(), "over limit of") {
+		closeOwn()
+		if limit > 0 && strings.Contains(err.Error(), "over limit of") {
 			// wazero rejects a declared minimum above the limit at compile time.
-			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w (%d pages of 64 KiB): %v", ErrMemoryLimit, rt.cfg.MemoryLimitPages, err)}
+			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w (%d pages of 64 KiB): %v", ErrMemoryLimit, limit, err)}
 		}
 		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
 	}
 	m, err := newModule(rt, name, sum, len(wasm), compiled)
 	if err != nil {
 		compiled.Close(ctx)
+		closeOwn()
 		return nil, &ModuleError{Module: name, Err: err}
 	}
+	m.wz, m.config = wz, mc
 
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if prev, ok := rt.modules[sum]; ok { // lost a race with another Load of the same bytes
 		compiled.Close(ctx)
-		return prev, nil
+		closeOwn()
+		return prev.sameConfig(mc)
 	}
 	rt.modules[sum] = m
 	return m, nil

@@ -71,3 +71,15 @@ func againExport(p, n uint32) uint64 { return mrun.Call(p, n, again) }
 
 //go:wasmexport mrun_fn_relay
 func relayExport(p, n uint32) uint64 { return mrun.Call(p, n, relay) }
+
+//go:wasmexport mrun_fn_getenv
+func getenvExport(p, n uint32) uint64 { return mrun.Call(p, n, getenv) }
+
+//go:wasmexport mrun_fn_readfile
+func readfileExport(p, n uint32) uint64 { return mrun.Call(p, n, readfile) }
+
+//go:wasmexport mrun_fn_writefile
+func writefileExport(p, n uint32) uint64 { return mrun.Call(p, n, writefile) }
+
+//go:wasmexport mrun_fn_clock
+func clockExport(p, n uint32) uint64 { return mrun.Call(p, n, clock) }

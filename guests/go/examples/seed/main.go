@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
+	"time"
 
 	"github.com/mrun-dev/mrun/guests/go/mrun"
 )
@@ -154,4 +156,29 @@ func hello(name string) string {
 	fmt.Fprintln(os.Stdout, greeting)
 	fmt.Fprintln(os.Stderr, "to stderr")
 	return greeting
+}
+
+// getenv returns the value of the environment variable name, and whether it is set: guests
+// see only the variables their module was granted (runtime.ModuleConfig.Env).
+func getenv(name string) ([]any, error) {
+	v, ok := os.LookupEnv(name)
+	return []any{v, ok}, nil
+}
+
+// readfile returns the contents of the file at path, which exists only inside a read-only
+// mount granted to the module (runtime.ModuleConfig.Mounts).
+func readfile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
+}
+
+// writefile tries to create a file at path with the given contents; mounts are read-only.
+func writefile(path, contents string) error {
+	return os.WriteFile(path, []byte(contents), 0o644)
+}
+
+// clock returns the wall clock as Unix nanoseconds and a random 63-bit number: both differ
+// between calls unless the module is deterministic (runtime.ModuleConfig.Deterministic).
+func clock() ([]any, error) {
+	return []any{time.Now().UnixNano(), rand.Int64()}, nil
 }

@@ -1,0 +1,91 @@
+package runtime
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// ModuleConfig grants a module's instances capabilities beyond the default sandbox (no
+// filesystem, no environment, real clocks and randomness) and sets limits for this module
+// only. The zero value is the default sandbox.
+type ModuleConfig struct {
+	// Env is the environment the guest sees (WASI environ). Nothing else leaks in.
+	Env map[string]string
+	// Mounts are host directories the guest may read (never write), at the guest paths given.
+	Mounts []Mount
+	// Deterministic replaces the wall clock, the monotonic clock and sleep with wazero's fake
+	// ones (the clock starts at a fixed instant and advances 1 ms per read; sleep returns at
+	// once) and randomness with a fixed-seed stream, so that the same inputs give the same
+	// outputs bit for bit.
+	Deterministic bool
+	// MemoryLimitPages caps this module's linear memory, in 64 KiB pages, instead of
+	// Config.MemoryLimitPages. Zero means the runtime's limit.
+	MemoryLimitPages uint32
+}
+
+// Mount maps a host directory into the guest's filesystem, read-only.
+type Mount struct {
+	HostDir   string // an existing directory on the host
+	GuestPath string // an absolute path in the guest, e.g. "/data"
+}
+
+func (mc ModuleConfig) check() error {
+	if mc.MemoryLimitPages > 65536 {
+		return fmt.Errorf("memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", mc.MemoryLimitPages)
+	}
+	for _, m := range mc.Mounts {
+		if !path.IsAbs(m.GuestPath) {
+			return fmt.Errorf("mount %s: guest path %q must be absolute", m.HostDir, m.GuestPath)
+		}
+		st, err := os.Stat(m.HostDir)
+		if err != nil {
+			return fmt.Errorf("mount %s: %w", m.HostDir, err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("mount %s: not a directory", m.HostDir)
+		}
+	}
+	for k := range mc.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fmt.Errorf("environment variable name %q is not valid", k)
+		}
+	}
+	return nil
+}
+
+func (mc ModuleConfig) equal(o ModuleConfig) bool {
+	return maps.Equal(mc.Env, o.Env) && slices.Equal(mc.Mounts, o.Mounts) &&
+		mc.Deterministic == o.Deterministic && mc.MemoryLimitPages == o.MemoryLimitPages
+}
+
+// sameConfig returns m if it was loaded with mc, else an error.
+func (m *Module) sameConfig(mc ModuleConfig) (*Module, error) {
+	if !m.config.equal(mc) {
+		return nil, &ModuleError{Module: m.name, Err: fmt.Errorf("already loaded with a different ModuleConfig; load a copy of it under other bytes, or use one configuration")}
+	}
+	return m, nil
+}
+
+// Config returns the capabilities and limits the module was loaded with.
+func (m *Module) Config() ModuleConfig { return m.config }
+
+// apply adds the module's capabilities to an instance's configuration.
+func (mc ModuleConfig) apply(cfg wazero.ModuleConfig) wazero.ModuleConfig {
+	for _, k := range slices.Sorted(maps.Keys(mc.Env)) {
+		cfg = cfg.WithEnv(k, mc.Env[k])
+	}
+	if len(mc.Mounts) > 0 {
+		fs := wazero.NewFSConfig()
+		for _, m := range mc.Mounts {
+			fs = fs.WithReadOnlyDirMount(m.HostDir, m.GuestPath)
+		}
+		cfg = cfg.WithFSConfig(fs)
+	}
+	return cfg
+}
