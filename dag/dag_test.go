@@ -13,6 +13,7 @@ import (
 
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
+	"go.uber.org/goleak"
 )
 
 // Modules shared by the tests: compiling the Go seed guest takes a second or two.
@@ -39,6 +40,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	rt.Close(ctx)
+	// No goroutine outlives the executions, including cancelled and failed ones.
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
