@@ -80,10 +80,10 @@ func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput
 		return 0, fmt.Errorf("%w: spawn: %w", runtime.ErrInvalid, err)
 	}
 	if s.depth+1 > e.maxDepth {
-		return 0, fmt.Errorf("%w: spawn %s: nesting depth %d exceeds the limit of %d", runtime.ErrLimit, fn, s.depth+1, e.maxDepth)
+		return 0, fmt.Errorf("%w: spawn %s: nesting depth %d exceeds the limit of %d (raise it with dag.Config.MaxDepth)", runtime.ErrLimit, fn, s.depth+1, e.maxDepth)
 	}
 	if n := s.r.budget.Add(1); n > int64(e.maxTasks) {
-		return 0, fmt.Errorf("%w: spawn %s: this execution already created %d nested tasks, the limit", runtime.ErrLimit, fn, e.maxTasks)
+		return 0, fmt.Errorf("%w: spawn %s: this execution already created %d nested tasks, the limit (raise it with dag.Config.MaxTasks)", runtime.ErrLimit, fn, e.maxTasks)
 	}
 	byKey := map[abi.Key]*Object{}
 	resolved, err := abi.ResolveHandles(frame, func(h uint32) (abi.Key, error) {
@@ -131,7 +131,7 @@ func (s *scope) Execute(ctx context.Context, handles []uint32) (bool, error) {
 	if len(r.nodes) > 0 {
 		if w := e.waiting.Add(1); w > e.maxWait {
 			e.waiting.Add(-1)
-			return false, fmt.Errorf("%w: execute: %d tasks are already waiting on nested executions, the limit", runtime.ErrLimit, e.maxWait)
+			return false, fmt.Errorf("%w: execute: %d tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)", runtime.ErrLimit, e.maxWait)
 		}
 		defer e.waiting.Add(-1)
 		s.slot.release(e)

@@ -151,3 +151,14 @@ func TestLimits_MaxResult(t *testing.T) {
 		t.Fatalf("const after a too-large result = %v, %v", got, err)
 	}
 }
+
+func TestLimits_MemoryTrapNamesTheLimit(t *testing.T) {
+	m := loadSeed(t, newRuntime(t, runtime.Config{}), runtime.ModuleConfig{MemoryLimitPages: 64})
+	_, err := call(t, m, "identity", strings.Repeat("x", 8<<20))
+	if !errors.Is(err, runtime.ErrTrap) || !strings.Contains(err.Error(), "-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)") {
+		t.Fatalf("err = %v", err)
+	}
+	if got, err := call(t, m, "inc", 1); err != nil || got != int64(2) {
+		t.Fatalf("inc(1) after the memory trap = %v, %v", got, err)
+	}
+}

@@ -148,7 +148,11 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 		want := max(uint32(n), 256)
 		inst.stack[0] = uint64(want)
 		if err := inst.alloc.CallWithStack(cctx, inst.stack); err != nil {
-			return nil, &callFailure{err: fmt.Errorf("%s: %w", abi.ExportAlloc, classify(ctx, err, &inst.stderr)), discard: true}
+			err = classify(ctx, err, &inst.stderr)
+			if te, ok := err.(*TrapError); ok {
+				inst.noteMemoryLimit(te)
+			}
+			return nil, &callFailure{err: fmt.Errorf("%s: %w", abi.ExportAlloc, err), discard: true}
 		}
 		ptr := uint32(inst.stack[0])
 		if ptr == 0 || uint64(ptr)+uint64(want) > uint64(inst.mem.Size()) {
@@ -167,7 +171,11 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	inst.errMsg, inst.failed, inst.cause, inst.lastErr = "", false, nil, ""
 	inst.stack[0], inst.stack[1] = uint64(inst.buf), uint64(n)
 	if err := fn.CallWithStack(cctx, inst.stack); err != nil {
-		return nil, &callFailure{err: classify(ctx, err, &inst.stderr), discard: true}
+		err = classify(ctx, err, &inst.stderr)
+		if te, ok := err.(*TrapError); ok {
+			inst.noteMemoryLimit(te)
+		}
+		return nil, &callFailure{err: err, discard: true}
 	}
 	if inst.failed {
 		return nil, &callFailure{err: &GuestError{Message: inst.errMsg, Cause: inst.cause}}
@@ -185,6 +193,23 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 		return nil, &callFailure{err: fmt.Errorf("%w: %w", ErrMalformedResult, err), discard: true}
 	}
 	return append([]byte(nil), view...), nil
+}
+
+// noteMemoryLimit adds to a trap the likely reason when the guest's memory had reached its cap:
+// most guests trap (a Go guest panics "out of memory") when memory.grow fails.
+func (inst *instance) noteMemoryLimit(te *TrapError) {
+	limit := inst.mod.config.MemoryLimitPages
+	if limit == 0 {
+		limit = inst.mod.rt.cfg.MemoryLimitPages
+	}
+	if limit == 0 || inst.guest.IsClosed() {
+		return
+	}
+	// Guests grow memory in chunks (a Go guest by several MiB), so a failed grow can leave
+	// some pages unused: count within 16 MiB of the cap as at the cap.
+	if pages := inst.mem.Size() / 65536; pages+256 > limit {
+		te.Reason += fmt.Sprintf(" (memory was at %d of its %d-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", pages, limit)
+	}
 }
 
 // classify turns an error from a guest call into an interruption or a *TrapError.
