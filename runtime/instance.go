@@ -206,8 +206,8 @@ func (inst *instance) noteMemoryLimit(te *TrapError) {
 		return
 	}
 	// Guests grow memory in chunks (a Go guest by several MiB), so a failed grow can leave
-	// some pages unused: count within 16 MiB of the cap as at the cap.
-	if pages := inst.mem.Size() / 65536; pages+256 > limit {
+	// some pages unused: count within an eighth of the cap (at most 16 MiB) as at the cap.
+	if pages := inst.mem.Size() / 65536; pages+min(limit/8, 256) >= limit {
 		te.Reason += fmt.Sprintf(" (memory was at %d of its %d-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", pages, limit)
 	}
 }

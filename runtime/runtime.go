@@ -179,6 +179,9 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: missing the \\0asm magic number", ErrNotWasm)}
 	}
+	if err := precheck(wasm); err != nil {
+		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
+	}
 	wz, limit := rt.wz, rt.cfg.MemoryLimitPages
 	var err error
 	if mc.MemoryLimitPages != 0 && mc.MemoryLimitPages != rt.cfg.MemoryLimitPages {

@@ -1,0 +1,116 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// maxLocals bounds the locals one function may declare, as web engines do.
+const maxLocals = 50_000
+
+// precheck rejects module bytes whose declared vector lengths cannot fit in the bytes that
+// follow them. wazero v1.12.0 allocates a vector as soon as it reads its length, so a few bytes
+// claiming 2³² imports, function bodies or parameters would make it allocate until the process
+// dies; checking the counts first turns such input into an ordinary error. It is not a
+// validator: whatever passes goes on to wazero's decoder.
+func precheck(wasm []byte) error {
+	b := wasm[8:] // after magic and version, checked by the caller
+	off := 8
+	for len(b) > 0 {
+		id := b[0]
+		size, n := binary.Uvarint(b[1:min(len(b), 6)])
+		if n <= 0 || size > uint64(len(b)-1-n) {
+			return fmt.Errorf("section %d at byte %d: size runs past the end of the module", id, off)
+		}
+		body := b[1+n : 1+n+int(size)]
+		if err := precheckSection(id, body); err != nil {
+			return fmt.Errorf("section %d at byte %d: %w", id, off, err)
+		}
+		off += 1 + n + int(size)
+		b = b[1+n+int(size):]
+	}
+	return nil
+}
+
+// vecLen reads a vector length and checks that that many elements of at least min bytes each
+// fit in what follows.
+func vecLen(b []byte, minSize uint64, what string) (uint64, []byte, error) {
+	count, n := binary.Uvarint(b[:min(len(b), 5)])
+	if n <= 0 {
+		return 0, nil, fmt.Errorf("bad %s count", what)
+	}
+	b = b[n:]
+	if count > uint64(len(b))/max(minSize, 1) {
+		return 0, nil, fmt.Errorf("declares %d %s in %d bytes", count, what, len(b))
+	}
+	return count, b, nil
+}
+
+func precheckSection(id byte, b []byte) error {
+	switch id {
+	case 0: // custom: only the name section is decoded, and only its top-level counts matter
+		return nil
+	case 8: // start: no vector
+		return nil
+	case 12: // data count
+		return nil
+	case 1:
+		return precheckTypes(b)
+	case 10:
+		return precheckCode(b)
+	}
+	_, _, err := vecLen(b, 1, "entries")
+	return err
+}
+
+func precheckTypes(b []byte) error {
+	count, b, err := vecLen(b, 3, "types")
+	if err != nil {
+		return err
+	}
+	for range count {
+		if len(b) == 0 || b[0] != 0x60 {
+			return nil // not a function type: leave the error to the decoder
+		}
+		b = b[1:]
+		for _, what := range []string{"parameters", "results"} {
+			var k uint64
+			if k, b, err = vecLen(b, 1, what); err != nil {
+				return err
+			}
+			b = b[k:]
+		}
+	}
+	return nil
+}
+
+func precheckCode(b []byte) error {
+	count, b, err := vecLen(b, 2, "function bodies")
+	if err != nil {
+		return err
+	}
+	for range count {
+		size, n := binary.Uvarint(b[:min(len(b), 5)])
+		if n <= 0 || size > uint64(len(b)-n) {
+			return nil // the decoder reports it
+		}
+		body := b[n : n+int(size)]
+		b = b[n+int(size):]
+		groups, rest, err := vecLen(body, 2, "local groups")
+		if err != nil {
+			return err
+		}
+		var total uint64
+		for range groups {
+			k, m := binary.Uvarint(rest[:min(len(rest), 5)])
+			if m <= 0 || len(rest) < m+1 {
+				return nil
+			}
+			if total += k; total > maxLocals {
+				return fmt.Errorf("a function declares more than %d locals", maxLocals)
+			}
+			rest = rest[m+1:]
+		}
+	}
+	return nil
+}
