@@ -46,8 +46,10 @@ type Config struct {
 	// guest is interrupted when it passes, even in a tight loop. Zero means no limit.
 	Timeout time.Duration
 	// Retries is how many times a failed call is run again, unless its Call says otherwise.
-	// Guest errors, traps, malformed results and timeouts are retried on a fresh instance
-	// (a trapped one is discarded); cancellation is not. Zero means none.
+	// Guest errors, traps, malformed results and timeouts are retried; cancellation is not.
+	// An instance that trapped, timed out or returned a malformed result was discarded, so
+	// such a retry runs on a fresh one; after a guest error the instance may be reused.
+	// Zero means none.
 	Retries int
 	// MaxWaiting limits how many tasks may be blocked in a nested execute at once, engine-wide.
 	// Each one holds its guest instance (several MiB for a Go guest) while its slot serves
