@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
 
@@ -17,6 +22,11 @@ type callOptions struct {
 	args     []string
 	kwargs   string
 	nOutput  int
+
+	env           []string // K=V
+	mounts        []string // HOST:GUEST
+	deterministic bool
+	modConfig     runtime.ModuleConfig // from env, mounts and deterministic
 }
 
 func newCallCmd(g *globalOptions, io streams) *cobra.Command {
@@ -32,11 +42,21 @@ arguments as a JSON object. With --n-output K the function must return a list
 of K values, and they print as a JSON list.
 
 What the function writes to stdout and stderr is shown on stderr (stdout holds
-only the result), unless --quiet.`,
+only the result), unless --quiet.
+
+The function runs sandboxed: no files, no environment, real clocks. --env gives
+it environment variables, --mount lets it read (never write) a host directory
+at a path of its own, and --deterministic gives it a fixed clock and seeded
+randomness, so the same inputs give the same outputs.
+
+--timeout bounds the whole command; --task-timeout bounds each attempt of the
+call, and with --retries N a failed attempt runs again, up to N more times.`,
 		Example: `  mrun call testdata/seed.wasm inc 0
   mrun call testdata/seed.wasm triage '[0.4,0.7,0.2,0.8]' --n-output 2
   mrun call testdata/seed.wasm pow 2 --kwargs '{"exp": 10}'
-  mrun call testdata/seed.wasm burn 100000000 --timeout 1s`,
+  mrun call testdata/seed.wasm burn 100000000 --timeout 1s
+  mrun call testdata/seed.wasm getenv '"HOME"' --env HOME=/home/ann
+  mrun call testdata/seed.wasm readfile '"/data/in.txt"' --mount ./data:/data`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usagef("call needs a MODULE and a FUNCTION (see 'mrun call --help')")
@@ -52,11 +72,17 @@ only the result), unless --quiet.`,
 			if o.nOutput < 1 {
 				return usagef("--n-output must be at least 1, got %d", o.nOutput)
 			}
+			if err := o.parseModuleConfig(); err != nil {
+				return err
+			}
 			return runCall(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.kwargs, "kwargs", "", "keyword arguments as a `JSON` object, as in '{\"exp\": 10}'")
 	cmd.Flags().IntVarP(&o.nOutput, "n-output", "n", 1, "split the result, a list of K values, into K outputs")
+	cmd.Flags().StringArrayVar(&o.env, "env", nil, "set the guest's environment variable `K=V` (repeatable; default: an empty environment)")
+	cmd.Flags().StringArrayVar(&o.mounts, "mount", nil, "let the guest read the host directory HOST at GUEST, an absolute path: `HOST:GUEST` (repeatable, read-only)")
+	cmd.Flags().BoolVar(&o.deterministic, "deterministic", false, "give the guest a fixed clock and seeded randomness instead of real ones")
 	o.exec.addFlags(cmd.Flags())
 	return cmd
 }
@@ -79,12 +105,12 @@ func runCall(ctx context.Context, o *callOptions) error {
 		}
 		kwargs = m
 	}
-	rt, err := newRuntime(ctx, o.global, o.exec.memoryLimit.pages)
+	rt, err := newRuntime(ctx, o.global, o.exec.runtimeConfig())
 	if err != nil {
 		return err
 	}
 	defer rt.Close(context.Background())
-	mod, err := rt.LoadFile(ctx, o.module)
+	mod, err := loadModuleFile(ctx, rt, o.module, o.modConfig)
 	if err != nil {
 		return &usageError{err}
 	}
@@ -112,6 +138,57 @@ func runCall(ctx context.Context, o *callOptions) error {
 	return writeJSON(o.io.Out, vals)
 }
 
+// parseModuleConfig reads --env, --mount and --deterministic.
+func (o *callOptions) parseModuleConfig() error {
+	mc := runtime.ModuleConfig{Deterministic: o.deterministic}
+	for _, e := range o.env {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok || k == "" {
+			return usagef("--env %q: want NAME=VALUE, as in --env HOME=/home/ann", e)
+		}
+		if mc.Env == nil {
+			mc.Env = map[string]string{}
+		}
+		mc.Env[k] = v
+	}
+	for _, m := range o.mounts {
+		i := strings.LastIndex(m, ":")
+		if i <= 0 || !path.IsAbs(m[i+1:]) {
+			return usagef("--mount %q: want HOST:GUEST with GUEST an absolute path, as in --mount ./data:/data", m)
+		}
+		host, guest := m[:i], m[i+1:]
+		if err := checkDir(host); err != nil {
+			return usagef("--mount %q: %v", m, err)
+		}
+		mc.Mounts = append(mc.Mounts, runtime.Mount{HostDir: host, GuestPath: guest})
+	}
+	o.modConfig = mc
+	return nil
+}
+
+// checkDir reports why dir cannot be mounted, if it cannot.
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
+}
+
+// loadModuleFile loads the module file at path with capabilities mc, under the file's base
+// name, as runtime.LoadFile names it.
+func loadModuleFile(ctx context.Context, rt *runtime.Runtime, file string, mc runtime.ModuleConfig) (*runtime.Module, error) {
+	name := strings.TrimSuffix(filepath.Base(file), ".wasm")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, &runtime.ModuleError{Module: name, Err: err}
+	}
+	return rt.LoadWith(ctx, name, b, mc)
+}
+
 // completeCall completes a module file, then the names of its functions.
 func completeCall(g *globalOptions) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -119,7 +196,7 @@ func completeCall(g *globalOptions) cobra.CompletionFunc {
 		case 0:
 			return []string{"wasm"}, cobra.ShellCompDirectiveFilterFileExt
 		case 1:
-			rt, err := newRuntime(cmd.Context(), g, 0)
+			rt, err := newRuntime(cmd.Context(), g, runtime.Config{})
 			if err != nil {
 				return nil, cobra.ShellCompDirectiveError
 			}

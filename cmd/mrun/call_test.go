@@ -51,6 +51,16 @@ func TestCall(t *testing.T) {
 		{"bad n-output", []string{"call", "--n-output", "0", fixtures, "pair"}, "", "mrun: --n-output must be at least 1, got 0\n", 2},
 		{"bad memory limit", []string{"call", "--memory-limit", "lots", fixtures, "pair"}, "",
 			"mrun: invalid argument \"lots\" for \"--memory-limit\" flag: \"lots\" is not a size like 64MiB or 1GiB (see 'mrun call --help')\n", 2},
+		{"retries", []string{"call", "../../testdata/wat/flaky.wasm", "flaky", "--retries", "2"}, "3\n", "", 0},
+		{"too few retries", []string{"call", "../../testdata/wat/flaky.wasm", "flaky", "--retries", "1"}, "",
+			"mrun: task flaky (flaky.flaky, key 3ba8c96577b41da8985ad5aa05a50ebb): failed 2 attempts, last: flaky: not yet\n", 1},
+		{"task timeout", []string{"call", fixtures, "loop", "--task-timeout", "50ms"}, "",
+			"mrun: task loop (fixtures.loop, key 2b71bde084676e41e9610a5cee12db09): interrupted: task timeout of 50ms exceeded (raise it with --task-timeout, or timeout: in a graph file)\n", 1},
+		{"env", []string{"call", "../../testdata/seed.wasm", "getenv", `"K"`, "--env", "K=v=w"}, `["v=w",true]` + "\n", "", 0},
+		{"bad env", []string{"call", fixtures, "pair", "--env", "K"}, "", "mrun: --env \"K\": want NAME=VALUE, as in --env HOME=/home/ann\n", 2},
+		{"bad mount", []string{"call", fixtures, "pair", "--mount", "/tmp"}, "",
+			"mrun: --mount \"/tmp\": want HOST:GUEST with GUEST an absolute path, as in --mount ./data:/data\n", 2},
+		{"bad retries", []string{"call", "--retries", "-1", fixtures, "pair"}, "", "mrun: --retries must not be negative, got -1\n", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,6 +69,34 @@ func TestCall(t *testing.T) {
 				t.Fatalf("got stdout %q stderr %q exit %d\nwant stdout %q stderr %q exit %d", out, errText, code, tt.out, tt.errText, tt.code)
 			}
 		})
+	}
+}
+
+func TestByteSize_Set(t *testing.T) {
+	tests := []struct {
+		in  string
+		n   int
+		err string
+	}{
+		{"1", 1, ""},
+		{"100000", 100000, ""},
+		{"1KiB", 1024, ""},
+		{"1MB", 1 << 20, ""},
+		{"4GiB", 4 << 30, ""},
+		{"0", 0, "0 is too small: the smallest result is 1 byte"},
+		{"5GiB", 0, "5GiB is more than 4GiB, the WebAssembly maximum"},
+		{"-1", 0, `"-1" is not a size like 64MiB or 1GiB`},
+	}
+	for _, tt := range tests {
+		var b byteSize
+		err := b.Set(tt.in)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.err || b.n != tt.n {
+			t.Errorf("Set(%q): %d bytes, error %q; want %d, %q", tt.in, b.n, got, tt.n, tt.err)
+		}
 	}
 }
 

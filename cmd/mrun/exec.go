@@ -22,8 +22,11 @@ import (
 // execOptions are the flags of the verbs that run tasks: call and run.
 type execOptions struct {
 	workers     int
-	timeout     time.Duration
+	timeout     time.Duration // the whole command
+	taskTimeout time.Duration // each attempt of each task, unless the graph file says otherwise
+	retries     int
 	memoryLimit memSize
+	maxResult   byteSize
 	quiet       bool
 	progress    bool
 	progressSet bool // --progress was given: otherwise progress follows whether stderr is a terminal
@@ -32,8 +35,11 @@ type execOptions struct {
 
 func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVarP(&o.workers, "workers", "w", 0, "how many tasks run at once (default: the number of CPUs)")
-	fs.DurationVar(&o.timeout, "timeout", 0, "fail if the tasks take longer than this, as in 30s or 5m (default: no limit)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "stop the whole command after this long, as in 30s or 5m (default: no limit)")
+	fs.DurationVar(&o.taskTimeout, "task-timeout", 0, "interrupt an attempt of a task that runs longer than this, unless the task sets timeout: (default: no limit)")
+	fs.IntVar(&o.retries, "retries", 0, "run a failed task again up to `N` times, unless the task sets retries: (default: 0)")
 	fs.Var(&o.memoryLimit, "memory-limit", "cap each instance's linear memory, as in 64MiB or 1GiB (default: 4GiB, the WebAssembly maximum)")
+	fs.Var(&o.maxResult, "max-result", "fail a call whose result is larger than this, as in 1MiB (default: 256MiB)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not show what guests write to stdout and stderr")
 	fs.BoolVar(&o.progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
 	fs.StringVar(&o.trace, "trace", "", "write a Chrome trace-event `FILE` of the execution (open it in ui.perfetto.dev)")
@@ -47,8 +53,17 @@ func (o *execOptions) parsed(cmd *cobra.Command) error {
 		return usagef("--workers must be at least 1, got %d", o.workers)
 	case o.timeout < 0:
 		return usagef("--timeout must not be negative, got %s", o.timeout)
+	case o.taskTimeout < 0:
+		return usagef("--task-timeout must not be negative, got %s", o.taskTimeout)
+	case o.retries < 0:
+		return usagef("--retries must not be negative, got %d", o.retries)
 	}
 	return nil
+}
+
+// runtimeConfig is the runtime configuration the flags ask for.
+func (o *execOptions) runtimeConfig() runtime.Config {
+	return runtime.Config{MemoryLimitPages: o.memoryLimit.pages, MaxResult: o.maxResult.n}
 }
 
 // memSize is a flag holding a memory size, stored in 64 KiB WebAssembly pages.
@@ -62,26 +77,57 @@ const pageSize = 64 << 10
 func (m *memSize) String() string { return m.text }
 func (m *memSize) Type() string   { return "size" }
 
-// Set parses sizes like 65536, 512KiB, 64MiB, 4GiB (K, M, G and KB, MB, GB mean the same
-// powers of 1024) and rounds down to whole pages.
+// Set parses sizes like 65536, 512KiB, 64MiB, 4GiB (see parseSize) and rounds down to whole
+// pages.
 func (m *memSize) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	pages := n / pageSize
+	if pages == 0 {
+		return fmt.Errorf("%s is less than one 64KiB page", s)
+	}
+	m.pages, m.text = uint32(pages), s
+	return nil
+}
+
+// byteSize is a flag holding a size in bytes.
+type byteSize struct {
+	n    int
+	text string
+}
+
+func (b *byteSize) String() string { return b.text }
+func (b *byteSize) Type() string   { return "size" }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s is too small: the smallest result is 1 byte", s)
+	}
+	b.n, b.text = int(n), s
+	return nil
+}
+
+// parseSize parses sizes like 65536, 512KiB, 64MiB, 4GiB, in bytes (K, M, G and KB, MB, GB
+// mean the same powers of 1024), up to 4GiB: nothing in a guest is larger than its memory.
+func parseSize(s string) (uint64, error) {
 	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
 	unit := strings.TrimSpace(s[len(num):])
 	mult := map[string]uint64{"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KiB": 1 << 10,
 		"M": 1 << 20, "MB": 1 << 20, "MiB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GiB": 1 << 30}[unit]
 	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil || mult == 0 {
-		return fmt.Errorf("%q is not a size like 64MiB or 1GiB", s)
+		return 0, fmt.Errorf("%q is not a size like 64MiB or 1GiB", s)
 	}
 	if n > (1<<32)/mult {
-		return fmt.Errorf("%s is more than 4GiB, the WebAssembly maximum", s)
+		return 0, fmt.Errorf("%s is more than 4GiB, the WebAssembly maximum", s)
 	}
-	pages := n * mult / pageSize
-	if pages == 0 {
-		return fmt.Errorf("%s is less than one 64KiB page", s)
-	}
-	m.pages, m.text = uint32(pages), s
-	return nil
+	return n * mult, nil
 }
 
 // timeoutError is the cause of a context cancelled by --timeout.
@@ -118,14 +164,22 @@ func (e *taskFailure) Error() string {
 
 func (e *taskFailure) Unwrap() error { return e.cause }
 
-// causeText is a failed call's error without the parts the message already says.
+// causeText is a failed call's error without the parts the message already says, with the
+// engine's advice on raising a limit given in terms of mrun's flags and fields.
 func causeText(err error) string {
 	var ce *runtime.CallError
 	if errors.As(err, &ce) && ce == err {
-		return ce.Err.Error()
+		return cliHints.Replace(ce.Err.Error())
 	}
-	return err.Error()
+	return cliHints.Replace(err.Error())
 }
+
+// cliHints turns the Go API's "raise it with" advice into the command's.
+var cliHints = strings.NewReplacer(
+	"(raise it with dag.Call.Timeout or dag.Config.Timeout)", "(raise it with --task-timeout, or timeout: in a graph file)",
+	"(raise it with runtime.Config.MaxResult)", "(raise it with --max-result)",
+	"raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", "raise it with --memory-limit, or memory_limit: in a graph file)",
+)
 
 // execution runs spawned Objects on an engine and reports on them as events arrive: guest
 // output, progress, the trace, and failures.
@@ -207,7 +261,7 @@ func (x *execution) label(k abi.Key, fn *runtime.Function) string {
 // execute runs objs and waits for them. It returns the engine, to fetch values from, and a
 // *taskFailure if a task failed.
 func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engine, error) {
-	eng := dag.New(dag.Config{Slots: x.opts.workers, Events: x.event})
+	eng := dag.New(dag.Config{Slots: x.opts.workers, Events: x.event, Timeout: x.opts.taskTimeout, Retries: x.opts.retries})
 	var traceFile *os.File
 	if x.opts.trace != "" { // created now, so that a bad path fails before anything runs
 		f, err := os.Create(x.opts.trace)
@@ -325,6 +379,11 @@ func (x *execution) event(ev dag.Event) {
 		x.mu.Lock()
 		x.failures = append(x.failures, failedTask{key: ev.Key, fn: ev.Func, err: ev.Err, sequence: len(x.failures)})
 		x.mu.Unlock()
+	case dag.EventRetry:
+		x.prog.retried.Add(1)
+		if x.trace != nil {
+			x.trace.retry(ev)
+		}
 	case dag.EventSkip:
 		if ev.Depth > 0 {
 			x.prog.total.Add(1)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mrun-dev/mrun/dag"
 )
@@ -27,6 +28,17 @@ type graphSpec struct {
 type moduleSpec struct {
 	name, path string
 	pos        pos
+	// The capabilities and limits of the long form; the path form has none.
+	env           map[string]string
+	mounts        []mountSpec
+	deterministic bool
+	memoryPages   uint32
+}
+
+// mountSpec is one entry of a module's mounts: a host directory the guest may read.
+type mountSpec struct {
+	guest, host string // host as written: relative to the graph file's directory
+	pos         pos    // of the host directory, which is what can be wrong when loading
 }
 
 // taskSpec is one entry of tasks:.
@@ -41,6 +53,8 @@ type taskSpec struct {
 	nOutput  int
 	foreach  *vnode // nil when the task is a single call
 	deps     []*taskSpec
+	timeout  time.Duration // 0: the engine's (--task-timeout)
+	retries  int           // dag.Call.Retries: 0 is the engine's (--retries), -1 never
 
 	insts []*callInst // one per foreach element, or one
 	shape sval        // what $name means: see instShape
@@ -82,8 +96,9 @@ type sval struct {
 }
 
 var (
-	topFields  = []string{"modules", "tasks", "outputs"}
-	taskFields = []string{"call", "args", "kwargs", "n_output", "foreach"}
+	topFields    = []string{"modules", "tasks", "outputs"}
+	taskFields   = []string{"call", "args", "kwargs", "n_output", "foreach", "timeout", "retries"}
+	moduleFields = []string{"path", "env", "mounts", "deterministic", "memory_limit"}
 	// loopNames are the references a foreach task's arguments may use besides task names.
 	loopNames = []string{"item", "index"}
 )
@@ -159,14 +174,104 @@ func (g *graphSpec) readModules(root *vnode) error {
 		if !refName.MatchString(name) {
 			return g.errorf(p, "module name %q: use letters, digits, _ and - (tasks call MODULE.FUNCTION)", name)
 		}
-		v := mods.items[i]
-		path, ok := v.lit.(string)
-		if v.kind != vLit || !ok || path == "" {
-			return g.errorf(v.pos, "module %q: the value must be the path of a .wasm file", name)
+		m, err := g.readModule(name, p, mods.items[i])
+		if err != nil {
+			return err
 		}
-		g.modules = append(g.modules, &moduleSpec{name: name, path: path, pos: p})
+		g.modules = append(g.modules, m)
 	}
 	return nil
+}
+
+// readModule reads a module's path, or the long form {path: ..., env: ..., mounts: ...,
+// deterministic: ..., memory_limit: ...}.
+func (g *graphSpec) readModule(name string, p pos, v *vnode) (*moduleSpec, error) {
+	m := &moduleSpec{name: name, pos: p}
+	if v.kind != vMap {
+		path, ok := v.lit.(string)
+		if v.kind != vLit || !ok || path == "" {
+			return nil, g.errorf(v.pos, "module %q: the value must be the path of a .wasm file, or a mapping with path and optionally %s", name, strings.Join(moduleFields[1:], ", "))
+		}
+		m.path = path
+		return m, nil
+	}
+	for i, k := range v.keys {
+		if !slices.Contains(moduleFields, k) {
+			return nil, g.errorf(v.keyPos[i], "module %q: unknown field %q%s (a module has %s)", name, k, suggest(k, moduleFields), strings.Join(moduleFields, ", "))
+		}
+	}
+	path := v.get("path")
+	if path == nil {
+		return nil, g.errorf(v.pos, "module %q: missing path: the .wasm file", name)
+	}
+	if s, ok := path.lit.(string); path.kind == vLit && ok && s != "" {
+		m.path = s
+	} else {
+		return nil, g.errorf(path.pos, "module %q: path must be the path of a .wasm file", name)
+	}
+	if env := v.get("env"); env != nil {
+		if env.kind != vMap {
+			return nil, g.errorf(env.pos, "module %q: env must map variable names to values, as in env: {HOME: /home/ann}", name)
+		}
+		m.env = make(map[string]string, len(env.keys))
+		for i, k := range env.keys {
+			if strings.ContainsAny(k, "=\x00") {
+				return nil, g.errorf(env.keyPos[i], "module %q: env: %q is not a variable name", name, k)
+			}
+			x := env.items[i]
+			val, ok := "", x.kind == vLit
+			switch lit := x.lit.(type) {
+			case string:
+				val = lit
+			case int64, uint64, bool:
+				val = fmt.Sprint(lit)
+			default:
+				ok = false
+			}
+			if !ok {
+				return nil, g.errorf(x.pos, "module %q: env %s: the value must be a string", name, k)
+			}
+			m.env[k] = val
+		}
+	}
+	if mounts := v.get("mounts"); mounts != nil {
+		if mounts.kind != vMap {
+			return nil, g.errorf(mounts.pos, "module %q: mounts must map guest paths to host directories, as in mounts: {/data: ./data}", name)
+		}
+		for i, guest := range mounts.keys {
+			if !strings.HasPrefix(guest, "/") {
+				return nil, g.errorf(mounts.keyPos[i], "module %q: mount %q: the guest path must be absolute, as in /data", name, guest)
+			}
+			x := mounts.items[i]
+			host, ok := x.lit.(string)
+			if x.kind != vLit || !ok || host == "" {
+				return nil, g.errorf(x.pos, "module %q: mount %s: the value must be a host directory", name, guest)
+			}
+			m.mounts = append(m.mounts, mountSpec{guest: guest, host: host, pos: x.pos})
+		}
+	}
+	if d := v.get("deterministic"); d != nil {
+		b, ok := d.lit.(bool)
+		if d.kind != vLit || !ok {
+			return nil, g.errorf(d.pos, "module %q: deterministic must be true or false", name)
+		}
+		m.deterministic = b
+	}
+	if ml := v.get("memory_limit"); ml != nil {
+		var size memSize
+		err := fmt.Errorf("the value must be a size like 64MiB or 1GiB")
+		switch lit := ml.lit.(type) {
+		case string:
+			err = size.Set(lit)
+		case int64:
+			err = size.Set(fmt.Sprint(lit))
+		}
+		if ml.kind != vLit || err != nil {
+			return nil, g.errorf(ml.pos, "module %q: memory_limit: %v", name, err)
+		}
+		m.memoryPages = size.pages
+	}
+	return m, nil
 }
 
 func (g *graphSpec) readTasks(root *vnode) error {
@@ -197,7 +302,7 @@ func (g *graphSpec) readTasks(root *vnode) error {
 func (g *graphSpec) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 	t := &taskSpec{name: name, pos: p, nOutput: 1}
 	if v.kind != vMap {
-		return nil, g.errorf(v.pos, "task %q: a task is a mapping with call and optionally args, kwargs, n_output, foreach", name)
+		return nil, g.errorf(v.pos, "task %q: a task is a mapping with call and optionally args, kwargs, n_output, foreach, timeout, retries", name)
 	}
 	for i, k := range v.keys {
 		if !slices.Contains(taskFields, k) {
@@ -235,6 +340,27 @@ func (g *graphSpec) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 		t.nOutput = int(k)
 	}
 	t.foreach = v.get("foreach")
+	if to := v.get("timeout"); to != nil {
+		s, _ := to.lit.(string)
+		d, err := time.ParseDuration(s)
+		switch {
+		case to.kind != vLit || s == "" || err != nil:
+			return nil, g.errorf(to.pos, "task %q: timeout must be a duration with a unit, as in 500ms, 30s or 5m", name)
+		case d <= 0:
+			return nil, g.errorf(to.pos, "task %q: timeout must be more than 0, got %s", name, s)
+		}
+		t.timeout = d
+	}
+	if r := v.get("retries"); r != nil {
+		k, ok := r.lit.(int64)
+		if r.kind != vLit || !ok || k < 0 || k > 1000 {
+			return nil, g.errorf(r.pos, "task %q: retries must be a whole number from 0 to 1000", name)
+		}
+		t.retries = int(k)
+		if k == 0 { // none, whatever --retries says
+			t.retries = -1
+		}
+	}
 	return t, nil
 }
 

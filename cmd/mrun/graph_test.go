@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const graphHead = "modules: {seed: seed.wasm}\ntasks:\n"
@@ -24,12 +27,19 @@ func TestParseGraph_Errors(t *testing.T) {
 		{"unknown top-level key", graphHead + "  a: {call: seed.inc}\noutput: {}\n", `g.yaml:4:1: unknown key "output" (did you mean "outputs"?) (a graph file has modules, tasks, outputs)`},
 		{"no modules", "tasks: {a: {call: seed.inc}}\n", "g.yaml:1:1: no modules: name the WebAssembly modules the tasks call, as in modules: {seed: seed.wasm}"},
 		{"no tasks", "modules: {seed: seed.wasm}\n", "g.yaml:1:1: no tasks: a graph file needs tasks:"},
-		{"module path", "modules: {seed: 3}\ntasks: {a: {call: seed.inc}}\n", `g.yaml:1:17: module "seed": the value must be the path of a .wasm file`},
+		{"module path", "modules: {seed: 3}\ntasks: {a: {call: seed.inc}}\n", `g.yaml:1:17: module "seed": the value must be the path of a .wasm file, or a mapping with path and optionally env, mounts, deterministic, memory_limit`},
 		{"module name", "modules: {se.ed: seed.wasm}\ntasks: {a: {call: seed.inc}}\n", `g.yaml:1:11: module name "se.ed": use letters, digits, _ and - (tasks call MODULE.FUNCTION)`},
 		{"reserved task name", graphHead + "  item: {call: seed.inc}\n", `g.yaml:3:3: task name "item" is reserved: $item means the current foreach element`},
 		{"bad task name", graphHead + "  a.b: {call: seed.inc}\n", `g.yaml:3:3: task name "a.b": use letters, digits, _ and -, starting with a letter or _`},
-		{"task not a mapping", graphHead + "  a: seed.inc\n", `g.yaml:3:6: task "a": a task is a mapping with call and optionally args, kwargs, n_output, foreach`},
-		{"unknown field", graphHead + "  a: {call: seed.inc, arg: [1]}\n", `g.yaml:3:23: task "a": unknown field "arg" (did you mean "args"?) (a task has call, args, kwargs, n_output, foreach)`},
+		{"task not a mapping", graphHead + "  a: seed.inc\n", `g.yaml:3:6: task "a": a task is a mapping with call and optionally args, kwargs, n_output, foreach, timeout, retries`},
+		{"unknown field", graphHead + "  a: {call: seed.inc, arg: [1]}\n", `g.yaml:3:23: task "a": unknown field "arg" (did you mean "args"?) (a task has call, args, kwargs, n_output, foreach, timeout, retries)`},
+		{"timeout without unit", graphHead + "  a: {call: seed.inc, timeout: 30}\n", `g.yaml:3:32: task "a": timeout must be a duration with a unit, as in 500ms, 30s or 5m`},
+		{"negative timeout", graphHead + "  a: {call: seed.inc, timeout: -1s}\n", `g.yaml:3:32: task "a": timeout must be more than 0, got -1s`},
+		{"negative retries", graphHead + "  a: {call: seed.inc, retries: -1}\n", `g.yaml:3:32: task "a": retries must be a whole number from 0 to 1000`},
+		{"module unknown field", "modules: {seed: {path: s.wasm, mount: {}}}\ntasks: {a: {call: seed.inc}}\n", `g.yaml:1:32: module "seed": unknown field "mount" (did you mean "mounts"?) (a module has path, env, mounts, deterministic, memory_limit)`},
+		{"module env reference", "modules: {seed: {path: s.wasm, env: {A: $b}}}\ntasks: {a: {call: seed.inc}}\n", `g.yaml:1:41: module "seed": env A: the value must be a string`},
+		{"module mount guest path", "modules: {seed: {path: s.wasm, mounts: {data: d}}}\ntasks: {a: {call: seed.inc}}\n", `g.yaml:1:41: module "seed": mount "data": the guest path must be absolute, as in /data`},
+		{"module memory limit", "modules: {seed: {path: s.wasm, memory_limit: 0}}\ntasks: {a: {call: seed.inc}}\n", `g.yaml:1:46: module "seed": memory_limit: 0 is less than one 64KiB page`},
 		{"missing call", graphHead + "  a: {args: [1]}\n", `g.yaml:3:3: task "a": missing call: MODULE.FUNCTION`},
 		{"call without module", graphHead + "  a: {call: inc}\n", `g.yaml:3:13: task "a": call "inc" must name MODULE.FUNCTION (modules: seed)`},
 		{"unknown module", graphHead + "  a: {call: sed.inc}\n", `g.yaml:3:13: task "a": unknown module "sed" in call "sed.inc" (did you mean "seed"?) (modules: seed)`},
@@ -222,4 +232,36 @@ func FuzzParseGraph(f *testing.F) {
 		writeDot(&b, g, g.nodes(true))
 		writeMermaid(&b, g, g.nodes(false))
 	})
+}
+
+func TestParseGraph_Capabilities(t *testing.T) {
+	src := `modules:
+  seed: {path: s.wasm, env: {A: x, N: 3, B: true}, mounts: {/data: d, /abs: /tmp}, deterministic: true, memory_limit: 1MiB}
+  plain: p.wasm
+tasks:
+  a: {call: seed.inc, timeout: 1.5s, retries: 2}
+  b: {call: plain.inc, retries: 0}
+  c: {call: plain.dec}
+`
+	g, err := parseGraph("g.yaml", []byte(src), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := g.modules[0]
+	if m.path != "s.wasm" || !m.deterministic || m.memoryPages != 16 ||
+		!maps.Equal(m.env, map[string]string{"A": "x", "N": "3", "B": "true"}) ||
+		!slices.Equal(m.mounts, []mountSpec{{guest: "/data", host: "d", pos: pos{2, 68}}, {guest: "/abs", host: "/tmp", pos: pos{2, 77}}}) {
+		t.Errorf("module seed = %+v", m)
+	}
+	if p := g.modules[1]; p.path != "p.wasm" || p.env != nil || p.mounts != nil || p.deterministic || p.memoryPages != 0 {
+		t.Errorf("module plain = %+v", p)
+	}
+	for i, want := range []struct {
+		timeout time.Duration
+		retries int
+	}{{1500 * time.Millisecond, 2}, {0, -1}, {0, 0}} {
+		if tk := g.tasks[i]; tk.timeout != want.timeout || tk.retries != want.retries {
+			t.Errorf("task %s: timeout %v, retries %d; want %v, %d", tk.name, tk.timeout, tk.retries, want.timeout, want.retries)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
 
@@ -57,7 +58,7 @@ type memoryInfo struct {
 }
 
 func runInspect(ctx context.Context, o *inspectOptions) error {
-	rt, err := newRuntime(ctx, o.global, 0)
+	rt, err := newRuntime(ctx, o.global, runtime.Config{})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type progress struct {
 	finished time.Time
 
 	total, started, done, failed, skipped atomic.Int64
+	retried                               atomic.Int64 // failed attempts that ran again: not tasks
 
 	mu     sync.Mutex // guards the fields below and writes to w
 	p      *mpb.Progress
@@ -135,6 +136,13 @@ func (p *progress) line(now time.Time, running bool) string {
 	s += fmt.Sprintf(" · %d failed", failed)
 	if skipped > 0 {
 		s += fmt.Sprintf(" · %d skipped", skipped)
+	}
+	if r := p.retried.Load(); r > 0 {
+		if r == 1 {
+			s += " · 1 retry"
+		} else {
+			s += fmt.Sprintf(" · %d retries", r)
+		}
 	}
 	rate := 0.0
 	if elapsed > 0 {

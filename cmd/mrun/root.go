@@ -183,12 +183,14 @@ func defaultCacheDir() string {
 	return filepath.Join(d, "mrun", "wazero")
 }
 
-// newRuntime starts a runtime with the shared options.
-func newRuntime(ctx context.Context, g *globalOptions, memoryLimitPages uint32) (*runtime.Runtime, error) {
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: g.cacheDir, MemoryLimitPages: memoryLimitPages})
+// newRuntime starts a runtime configured as cfg, with the shared options.
+func newRuntime(ctx context.Context, g *globalOptions, cfg runtime.Config) (*runtime.Runtime, error) {
+	cfg.CacheDir = g.cacheDir
+	rt, err := runtime.New(ctx, cfg)
 	if err != nil && g.cacheDir != "" {
 		// An unusable cache directory must not stop the work: compile in memory instead.
-		rt, err = runtime.New(ctx, runtime.Config{MemoryLimitPages: memoryLimitPages})
+		cfg.CacheDir = ""
+		rt, err = runtime.New(ctx, cfg)
 	}
 	if err != nil {
 		return nil, &usageError{err}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,12 @@ into one call per element of a list or range. See docs/graph-format.md.
 The whole file is checked, and its modules loaded, before any task runs;
 mistakes are reported as FILE:LINE:COLUMN. Independent tasks run in parallel.
 If a task fails, the tasks that depend on it do not run, the others finish, and
-mrun exits with status 1 naming the first failed task (in file order).`,
+mrun exits with status 1 naming the first failed task (in file order).
+
+Two different clocks: --timeout stops the whole command, --task-timeout
+interrupts any one attempt of a task (a task's timeout: in the file overrides
+it). With --retries N, or a task's retries:, a failed attempt runs again up to
+N more times; the task fails only when the last attempt does.`,
 		Example: `  # the seed examples: ten incs, their sum, triage of a list
   mrun run examples/seed.yaml
 
@@ -44,6 +50,9 @@ mrun exits with status 1 naming the first failed task (in file order).`,
 
   # two workers, no guest output, give up after a minute
   mrun run --workers 2 --quiet --timeout 1m examples/pipeline.yaml
+
+  # no task may run longer than 10s; a failed one gets two more tries
+  mrun run --task-timeout 10s --retries 2 examples/pipeline.yaml
 
   # a graph on stdin
   echo '{"modules": {"seed": "testdata/seed.wasm"},
@@ -67,7 +76,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	rt, err := newRuntime(ctx, o.global, o.exec.memoryLimit.pages)
+	rt, err := newRuntime(ctx, o.global, o.exec.runtimeConfig())
 	if err != nil {
 		return err
 	}
@@ -120,7 +129,21 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 		if err != nil {
 			return nil, g.errorf(m.pos, "module %q: %v", m.name, err)
 		}
-		mod, err := rt.Load(ctx, m.name, b)
+		mc := runtime.ModuleConfig{Env: m.env, Deterministic: m.deterministic, MemoryLimitPages: m.memoryPages}
+		for _, mt := range m.mounts {
+			host := mt.host
+			if !filepath.IsAbs(host) {
+				host = filepath.Join(g.dir, host)
+			}
+			if err := checkDir(host); err != nil {
+				return nil, g.errorf(mt.pos, "module %q: mount %s: %v", m.name, mt.guest, err)
+			}
+			mc.Mounts = append(mc.Mounts, runtime.Mount{HostDir: host, GuestPath: mt.guest})
+		}
+		mod, err := rt.LoadWith(ctx, m.name, b, mc)
+		if other := g.sameBytes(mods, b); err != nil && other != nil {
+			return nil, g.errorf(m.pos, "module %q: %s holds the same module as %q, with other env, mounts, deterministic or memory_limit: one module has one configuration per run", m.name, m.path, other.name)
+		}
 		if err != nil {
 			var me *runtime.ModuleError
 			if errors.As(err, &me) {
@@ -145,7 +168,7 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 			if c.kwargs.kind == vMap {
 				kwargs, _ = c.kwargs.goValue().(map[string]any)
 			}
-			c.objs = dag.Call{Func: fn, Args: args, Kwargs: kwargs, NOutput: t.nOutput}.Spawn()
+			c.objs = dag.Call{Func: fn, Args: args, Kwargs: kwargs, NOutput: t.nOutput, Timeout: t.timeout, Retries: t.retries}.Spawn()
 			if err := c.objs[0].Err(); err != nil {
 				return nil, g.errorf(t.pos, "task %q: %v", c.label(), err)
 			}
@@ -154,6 +177,17 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 		}
 	}
 	return objs, nil
+}
+
+// sameBytes returns the first module already loaded from the bytes b, if any.
+func (g *graphSpec) sameBytes(mods map[*moduleSpec]*runtime.Module, b []byte) *moduleSpec {
+	sum := sha256.Sum256(b)
+	for _, spec := range g.modules { // the first in file order
+		if mod, ok := mods[spec]; ok && mod.Sum() == sum {
+			return spec
+		}
+	}
+	return nil
 }
 
 // goValue is the value to spawn with: Objects in place of references.

@@ -20,7 +20,8 @@ import (
 // Each task is one complete event ("ph":"X") on the lane of the slot it ran on, named by its
 // label, with its key and function in args. A task spawned by a guest is linked to its parent
 // by a flow arrow and names it in args. Tasks that never ran because a dependency failed are
-// instant events on a lane of their own.
+// instant events on a lane of their own. A failed attempt that runs again (a retry) is an
+// instant event on its task's lane, and the task's args count its attempts.
 type tracer struct {
 	begin time.Time
 	slots int
@@ -39,6 +40,14 @@ type span struct {
 	start, end        time.Time
 	status, err       string
 	lane              int
+	retries           []retry
+}
+
+// retry is an attempt of a task that failed and ran again.
+type retry struct {
+	at      time.Time
+	attempt int
+	err     string
 }
 
 type skipped struct {
@@ -90,10 +99,19 @@ func (t *tracer) end(ev dag.Event, status string) {
 	}
 }
 
+func (t *tracer) retry(ev dag.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if open := t.open[ev.Key]; len(open) > 0 {
+		s := open[0]
+		s.retries = append(s.retries, retry{at: ev.Time, attempt: ev.Attempt, err: causeText(ev.Err)})
+	}
+}
+
 func (t *tracer) skip(ev dag.Event, label string) {
 	sk := skipped{key: ev.Key, label: label, function: funcName(ev), at: ev.Time}
 	if ev.Err != nil {
-		sk.err = ev.Err.Error()
+		sk.err = cliHints.Replace(ev.Err.Error())
 	}
 	t.mu.Lock()
 	t.skips = append(t.skips, sk)
@@ -173,6 +191,9 @@ func (t *tracer) write(w io.Writer, command string) error {
 		if s.err != "" {
 			args["error"] = s.err
 		}
+		if len(s.retries) > 0 {
+			args["attempts"] = len(s.retries) + 1
+		}
 		if s.depth > 0 {
 			args["depth"] = s.depth
 			args["parent"] = s.parent.String()
@@ -181,6 +202,10 @@ func (t *tracer) write(w io.Writer, command string) error {
 		if err := emit(traceEvent{Name: s.label, Cat: "task", Ph: "X", Ts: t.micros(s.start), Dur: &dur,
 			Pid: tracePid, Tid: s.lane + 1, Args: args}); err != nil {
 			return err
+		}
+		for _, r := range s.retries {
+			emit(traceEvent{Name: "retry", Cat: "retry", Ph: "i", S: "t", Ts: t.micros(r.at), Pid: tracePid, Tid: s.lane + 1,
+				Args: map[string]any{"task": s.label, "attempt": r.attempt, "error": r.err}})
 		}
 		if p, ok := byKey[s.parent]; ok && s.depth > 0 {
 			flow++
