@@ -381,6 +381,13 @@ func (c *codec) viaMsgpack(decode func(*msgpack.Decoder) error) (err error) {
 			err = fmt.Errorf("msgpack: %v", r)
 		}
 	}()
+	// msgpack allocates containers by their declared length: check first that every length
+	// fits in the bytes that follow, as the codec's own decoders do.
+	start := c.off
+	if err := c.skip(); err != nil {
+		return err
+	}
+	c.off = start
 	c.rdBase = c.off
 	c.rd.Reset(c.in[c.off:])
 	// ResetReader keeps the decoder's flags (Reset would clear loose decoding) but forgets the
