@@ -83,7 +83,7 @@ func TestByteSize_Set(t *testing.T) {
 		{"1KiB", 1024, ""},
 		{"1MB", 1 << 20, ""},
 		{"4GiB", 4 << 30, ""},
-		{"0", 0, "0 is too small: the smallest result is 1 byte"},
+		{"0", 0, "0 is too small: the limit must be at least 1 byte"},
 		{"5GiB", 0, "5GiB is more than 4GiB, the WebAssembly maximum"},
 		{"-1", 0, `"-1" is not a size like 64MiB or 1GiB`},
 	}

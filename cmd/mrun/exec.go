@@ -27,6 +27,10 @@ type execOptions struct {
 	retries     int
 	memoryLimit memSize
 	maxResult   byteSize
+	maxOutput   byteSize
+	maxDepth    int
+	maxTasks    int
+	maxWaiting  int
 	quiet       bool
 	progress    bool
 	progressSet bool // --progress was given: otherwise progress follows whether stderr is a terminal
@@ -40,6 +44,10 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.retries, "retries", 0, "run a failed task again up to `N` times, unless the task sets retries: (default: 0)")
 	fs.Var(&o.memoryLimit, "memory-limit", "cap each instance's linear memory, as in 64MiB or 1GiB (default: 4GiB, the WebAssembly maximum)")
 	fs.Var(&o.maxResult, "max-result", "fail a call whose result is larger than this, as in 1MiB (default: 256MiB)")
+	fs.Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
+	fs.IntVar(&o.maxDepth, "max-depth", 0, "how deeply guests may nest spawns (default: 100)")
+	fs.IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks guests may spawn in one run (default: 100000)")
+	fs.IntVar(&o.maxWaiting, "max-waiting", 0, "how many tasks may wait on nested spawns at once (default: 128)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not show what guests write to stdout and stderr")
 	fs.BoolVar(&o.progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
 	fs.StringVar(&o.trace, "trace", "", "write a Chrome trace-event `FILE` of the execution (open it in ui.perfetto.dev)")
@@ -57,13 +65,19 @@ func (o *execOptions) parsed(cmd *cobra.Command) error {
 		return usagef("--task-timeout must not be negative, got %s", o.taskTimeout)
 	case o.retries < 0:
 		return usagef("--retries must not be negative, got %d", o.retries)
+	case o.maxDepth < 0:
+		return usagef("--max-depth must not be negative, got %d", o.maxDepth)
+	case o.maxTasks < 0:
+		return usagef("--max-tasks must not be negative, got %d", o.maxTasks)
+	case o.maxWaiting < 0:
+		return usagef("--max-waiting must not be negative, got %d", o.maxWaiting)
 	}
 	return nil
 }
 
 // runtimeConfig is the runtime configuration the flags ask for.
 func (o *execOptions) runtimeConfig() runtime.Config {
-	return runtime.Config{MemoryLimitPages: o.memoryLimit.pages, MaxResult: o.maxResult.n}
+	return runtime.Config{MemoryLimitPages: o.memoryLimit.pages, MaxResult: o.maxResult.n, MaxOutput: o.maxOutput.n}
 }
 
 // memSize is a flag holding a memory size, stored in 64 KiB WebAssembly pages.
@@ -107,7 +121,7 @@ func (b *byteSize) Set(s string) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("%s is too small: the smallest result is 1 byte", s)
+		return fmt.Errorf("%s is too small: the limit must be at least 1 byte", s)
 	}
 	b.n, b.text = int(n), s
 	return nil
@@ -178,6 +192,9 @@ func causeText(err error) string {
 var cliHints = strings.NewReplacer(
 	"(raise it with dag.Call.Timeout or dag.Config.Timeout)", "(raise it with --task-timeout, or timeout: in a graph file)",
 	"(raise it with runtime.Config.MaxResult)", "(raise it with --max-result)",
+	"(raise it with dag.Config.MaxDepth)", "(raise it with --max-depth)",
+	"(raise it with dag.Config.MaxTasks)", "(raise it with --max-tasks)",
+	"(raise it with dag.Config.MaxWaiting)", "(raise it with --max-waiting)",
 	"raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", "raise it with --memory-limit, or memory_limit: in a graph file)",
 )
 
@@ -261,7 +278,8 @@ func (x *execution) label(k abi.Key, fn *runtime.Function) string {
 // execute runs objs and waits for them. It returns the engine, to fetch values from, and a
 // *taskFailure if a task failed.
 func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engine, error) {
-	eng := dag.New(dag.Config{Slots: x.opts.workers, Events: x.event, Timeout: x.opts.taskTimeout, Retries: x.opts.retries})
+	eng := dag.New(dag.Config{Slots: x.opts.workers, Events: x.event, Timeout: x.opts.taskTimeout, Retries: x.opts.retries,
+		MaxDepth: x.opts.maxDepth, MaxTasks: x.opts.maxTasks, MaxWaiting: x.opts.maxWaiting})
 	var traceFile *os.File
 	if x.opts.trace != "" { // created now, so that a bad path fails before anything runs
 		f, err := os.Create(x.opts.trace)
