@@ -48,8 +48,8 @@ func vecLen(b []byte, minSize uint64, what string) (uint64, []byte, error) {
 
 func precheckSection(id byte, b []byte) error {
 	switch id {
-	case 0: // custom: only the name section is decoded, and only its top-level counts matter
-		return nil
+	case 0: // custom: only the name section is decoded
+		return precheckCustom(b)
 	case 8: // start: no vector
 		return nil
 	case 12: // data count
@@ -110,6 +110,71 @@ func precheckCode(b []byte) error {
 				return fmt.Errorf("a function declares more than %d locals", maxLocals)
 			}
 			rest = rest[m+1:]
+		}
+	}
+	return nil
+}
+
+// uleb reads an unsigned LEB128 of at most 5 bytes.
+func uleb(b []byte) (uint64, []byte, bool) {
+	v, n := binary.Uvarint(b[:min(len(b), 5)])
+	if n <= 0 {
+		return 0, nil, false
+	}
+	return v, b[n:], true
+}
+
+// skipName skips a length-prefixed name.
+func skipName(b []byte) ([]byte, bool) {
+	n, rest, ok := uleb(b)
+	if !ok || n > uint64(len(rest)) {
+		return nil, false
+	}
+	return rest[n:], true
+}
+
+// precheckCustom checks the counts inside the "name" custom section, which wazero decodes
+// (function names and local names, each a vector of at least 2 bytes per entry).
+func precheckCustom(b []byte) error {
+	n, rest, ok := uleb(b)
+	if !ok || n > uint64(len(rest)) || string(rest[:n]) != "name" {
+		return nil
+	}
+	b = rest[n:]
+	for len(b) > 0 {
+		id := b[0]
+		size, rest, ok := uleb(b[1:])
+		if !ok || size > uint64(len(rest)) {
+			return nil // the decoder reports it
+		}
+		sub := rest[:size]
+		b = rest[size:]
+		if id != 1 && id != 2 {
+			continue
+		}
+		count, entries, err := vecLen(sub, 2, "names")
+		if err != nil {
+			return fmt.Errorf("name section: %w", err)
+		}
+		if id == 1 {
+			continue
+		}
+		for range count { // local names: index, then a vector of (index, name)
+			if _, entries, ok = uleb(entries); !ok {
+				return nil
+			}
+			var locals uint64
+			if locals, entries, err = vecLen(entries, 2, "local names"); err != nil {
+				return fmt.Errorf("name section: %w", err)
+			}
+			for range locals {
+				if _, entries, ok = uleb(entries); !ok {
+					return nil
+				}
+				if entries, ok = skipName(entries); !ok {
+					return nil
+				}
+			}
 		}
 	}
 	return nil
