@@ -72,11 +72,6 @@ type Task struct {
 	Inputs [][]byte
 }
 
-// Frame returns the task's argument frame, with every reference replaced by its value.
-func (t *Task) Frame() []byte {
-	return t.Template.AppendFrame(make([]byte, 0, t.Template.Size(t.Inputs)), t.Inputs)
-}
-
 // InProcess is the Executor that runs calls in this process's runtime, building each
 // argument frame directly inside the guest's argument buffer.
 type InProcess struct{}
@@ -241,6 +236,11 @@ func (e *TaskError) Error() string {
 // Unwrap returns the cause.
 func (e *TaskError) Unwrap() error { return e.Err }
 
+// error returns a *TaskError naming t with the given cause.
+func (t *task) error(err error) *TaskError {
+	return &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: err}
+}
+
 // Execute runs every call needed to produce objs, in parallel where dependencies allow, and
 // waits for them. Calls whose values are already in the store are not run again. A failed call
 // fails the calls that depend on it; calls that do not depend on it still run. The returned
@@ -285,7 +285,7 @@ type run struct {
 	ready     chan *node
 	mu        sync.Mutex
 	remaining int
-	running   int
+	running   atomic.Int32 // calls of this execution in the executor, for Event.Parallel
 	finished  chan struct{}
 }
 
@@ -407,7 +407,7 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) *node {
 			}
 			continue
 		}
-		r.fail(n, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: unwrapTask(f.err)})
+		r.fail(n, t.error(unwrapTask(f.err)))
 		return nil
 	}
 }
@@ -432,12 +432,9 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	if timeout < 0 {
 		timeout = r.e.timeout
 	}
-	r.mu.Lock()
-	r.running++
-	par := r.running
-	r.mu.Unlock()
+	par := r.running.Add(1)
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Parallel: par, Parent: r.parent, Depth: r.depth})
+		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Parallel: int(par), Parent: r.parent, Depth: r.depth})
 	}
 	var res runtime.Result
 	var err error
@@ -464,9 +461,7 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	} else if err == nil {
 		r.e.store.Put(t.key, res.Value)
 	}
-	r.mu.Lock()
-	r.running--
-	r.mu.Unlock()
+	r.running.Add(-1)
 	if err != nil {
 		if r.e.events != nil {
 			var ce *runtime.CallError
@@ -476,7 +471,7 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 			}
 			r.e.events(ev)
 		}
-		te := &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(), Err: err}
+		te := t.error(err)
 		r.fail(n, te)
 		return nil, te
 	}
@@ -551,6 +546,9 @@ func (e *RetryError) Error() string {
 	return fmt.Sprintf("failed %d attempts, last: %v", e.Attempts, withoutCall(e.Err))
 }
 
+// Unwrap returns the last attempt's error.
+func (e *RetryError) Unwrap() error { return e.Err }
+
 // withoutCall drops a *runtime.CallError's own prefix (function and module), which the task
 // error around it already names.
 func withoutCall(err error) error {
@@ -559,9 +557,6 @@ func withoutCall(err error) error {
 	}
 	return err
 }
-
-// Unwrap returns the last attempt's error.
-func (e *RetryError) Unwrap() error { return e.Err }
 
 // succeed marks n done and readies the dependents that were waiting only for it. The first of
 // them is returned for the caller to run next; the others are queued.
@@ -598,8 +593,7 @@ func (r *run) fail(n *node, err *TaskError) {
 			if d.err != nil {
 				continue
 			}
-			d.err = &TaskError{Key: d.t.key, Module: d.t.fn.Module().Name(), Func: d.t.fn.Name(),
-				Err: fmt.Errorf("%w: %w", ErrDependencyFailed, f.err)}
+			d.err = d.t.error(fmt.Errorf("%w: %w", ErrDependencyFailed, f.err))
 			count++
 			skipped = append(skipped, d)
 			stack = append(stack, d)

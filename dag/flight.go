@@ -30,9 +30,7 @@ func (e *Engine) claim(r *run, n *node) (*flight, bool, *TaskError) {
 	}
 	if f, ok := e.inflight[n.t.key]; ok {
 		if r.owner != nil && e.reaches(f, r.owner, map[*flight]bool{}) {
-			t := n.t
-			return nil, false, &TaskError{Key: t.key, Module: t.fn.Module().Name(), Func: t.fn.Name(),
-				Err: fmt.Errorf("%w: it is already running further up this graph", ErrCycle)}
+			return nil, false, n.t.error(fmt.Errorf("%w: it is already running further up this graph", ErrCycle))
 		}
 		n.waitingOn = f
 		return f, true, nil
