@@ -112,21 +112,18 @@ func (t *Template) Holes() []Hole {
 // ResolveHandles turns an argument frame written by a guest for nested spawn (ABI.md section
 // 2.2) into the form the host stores: each handle (ext 2) becomes a reference by key (ext 1)
 // and each by-reference handle (ext 3 with 4 bytes) a by-reference key (ext 3 with 16 bytes),
-// using key to look handles up. The result is canonical. Guests may not write keys.
+// using key to look handles up. Guests may not write keys. The result is not canonical yet:
+// NewTemplate canonicalises it and checks its shape.
 func ResolveHandles(frame []byte, key func(handle uint32) (Key, error)) ([]byte, error) {
-	c, err := Canonical(frame)
-	if err != nil {
+	if err := Validate(frame); err != nil {
 		return nil, err
 	}
-	if err := checkFrameShape(c); err != nil {
-		return nil, err
-	}
-	out, _, err := resolve(make([]byte, 0, len(c)+64), c, 0, key)
+	out, _, err := resolve(make([]byte, 0, len(frame)+64), frame, 0, key)
 	return out, err
 }
 
 func resolve(dst, b []byte, i int, key func(uint32) (Key, error)) ([]byte, int, error) {
-	h, _ := readHeader(b, i) // b is canonical, hence valid
+	h, _ := readHeader(b, i) // b was validated
 	j := i + h.size
 	switch h.kind {
 	case kExt:

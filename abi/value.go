@@ -56,26 +56,13 @@ func (r ByRef) EncodeMsgpack(enc *msgpack.Encoder) error {
 var encPool = sync.Pool{New: func() any {
 	buf := new(bytes.Buffer)
 	enc := msgpack.NewEncoder(buf)
-	enc.UseCompactInts(true)
-	enc.SetSortMapKeys(true)
+	enc.UseCompactInts(true) // Canonical fixes map order and integer widths anyway
 	return &encoder{buf: buf, enc: enc}
 }}
 
 type encoder struct {
 	buf *bytes.Buffer
 	enc *msgpack.Encoder
-}
-
-// Marshal encodes v as MessagePack the way the host writes values: shortest integers,
-// float64 kept as float64, string-keyed maps in key order, structs as maps of their fields.
-func Marshal(v any) ([]byte, error) {
-	e := encPool.Get().(*encoder)
-	defer encPool.Put(e)
-	e.buf.Reset()
-	if err := e.enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.Clone(e.buf.Bytes()), nil
 }
 
 // EncodeFrame encodes an argument frame [positional, keyword] (ABI.md section 3) in canonical
@@ -114,7 +101,8 @@ func sortedKeys(m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	// Canonical sorts by encoded bytes; this order only makes the encoder's output stable.
+	// Canonical orders map entries by their encoded bytes; sorting here only makes the first
+	// keyword argument that fails to encode the same from run to run.
 	slices.Sort(keys)
 	return keys
 }
