@@ -128,31 +128,26 @@ func newInstance(ctx context.Context, m *Module) (*instance, error) {
 
 func (inst *instance) close() { inst.guest.Close(context.Background()) }
 
-// errDiscard marks call failures after which the instance must not be reused.
+// callFailure is a failed call; discard says the instance must not be reused.
 type callFailure struct {
 	err     error
 	discard bool
 }
 
-// call runs function f with an argument frame of n bytes that fill writes. On success it
+// run calls function f with an argument frame of n bytes that fill writes. On success it
 // returns a copy of the result frame.
 func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]byte)) ([]byte, *callFailure) {
 	if uint64(n) > 1<<32-1 {
 		return nil, &callFailure{err: fmt.Errorf("argument frame of %d bytes exceeds the 4 GiB address space", n)}
 	}
 	// A cancellable ctx arms wazero's per-call watchdog (WithCloseOnContextDone), which stops
-	// the guest at its next loop check. Closing the instance from context.AfterFunc instead
-	// measured slower (contention on the parent context) and closes resources under the guest.
+	// the guest at its next loop check (RATIONALE.md: why guests are interruptible).
 	cctx := &callCtx{Context: ctx, inst: inst}
 	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
 		want := max(uint32(n), 256)
 		inst.stack[0] = uint64(want)
 		if err := inst.alloc.CallWithStack(cctx, inst.stack); err != nil {
-			err = classify(ctx, err, &inst.stderr)
-			if te, ok := err.(*TrapError); ok {
-				inst.noteMemoryLimit(te)
-			}
-			return nil, &callFailure{err: fmt.Errorf("%s: %w", abi.ExportAlloc, err), discard: true}
+			return nil, &callFailure{err: fmt.Errorf("%s: %w", abi.ExportAlloc, inst.callError(ctx, err)), discard: true}
 		}
 		ptr := uint32(inst.stack[0])
 		if ptr == 0 || uint64(ptr)+uint64(want) > uint64(inst.mem.Size()) {
@@ -171,11 +166,7 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	inst.errMsg, inst.failed, inst.cause, inst.lastErr = "", false, nil, ""
 	inst.stack[0], inst.stack[1] = uint64(inst.buf), uint64(n)
 	if err := fn.CallWithStack(cctx, inst.stack); err != nil {
-		err = classify(ctx, err, &inst.stderr)
-		if te, ok := err.(*TrapError); ok {
-			inst.noteMemoryLimit(te)
-		}
-		return nil, &callFailure{err: err, discard: true}
+		return nil, &callFailure{err: inst.callError(ctx, err), discard: true}
 	}
 	if inst.failed {
 		return nil, &callFailure{err: &GuestError{Message: inst.errMsg, Cause: inst.cause}}
@@ -193,6 +184,16 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 		return nil, &callFailure{err: fmt.Errorf("%w: %w", ErrMalformedResult, err), discard: true}
 	}
 	return append([]byte(nil), view...), nil
+}
+
+// callError classifies an error returned by a call into the guest, adding to a trap the
+// likely reason when memory had reached its cap.
+func (inst *instance) callError(ctx context.Context, err error) error {
+	err = classify(ctx, err, &inst.stderr)
+	if te, ok := err.(*TrapError); ok {
+		inst.noteMemoryLimit(te)
+	}
+	return err
 }
 
 // noteMemoryLimit adds to a trap the likely reason when the guest's memory had reached its cap:

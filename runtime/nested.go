@@ -53,6 +53,9 @@ const (
 // i32result encodes v as an i32 result on the wazero stack.
 func i32result(v int32) uint64 { return uint64(uint32(v)) }
 
+// i64result encodes v as an i64 result on the wazero stack.
+func i64result(v int64) uint64 { return uint64(v) }
+
 type nestedKey struct{}
 
 // WithNested returns a context whose calls can spawn nested tasks through n.
@@ -103,16 +106,15 @@ func (inst *instance) fail(ctx context.Context, err error) int32 {
 }
 
 // nestedCall returns the running call's instance and engine, or records why there are none.
-func nestedCall(ctx context.Context, stack []uint64) (*instance, Nested, bool) {
+// When there are none, the import returns codeUnsupported.
+func nestedCall(ctx context.Context) (*instance, Nested, bool) {
 	inst := instanceFrom(ctx)
 	if inst == nil {
-		stack[0] = i32result(codeUnsupported)
 		return nil, nil, false
 	}
 	n := nestedFrom(ctx)
 	if n == nil {
 		inst.lastErr = "nested spawn needs an engine: this call was not started by one"
-		stack[0] = i32result(codeUnsupported)
 		return nil, nil, false
 	}
 	return inst, n, true
@@ -130,8 +132,9 @@ func readString(mem api.Memory, ptr, n uint32, what string) (string, error) {
 }
 
 func hostSpawn(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, n, ok := nestedCall(ctx, stack)
+	inst, n, ok := nestedCall(ctx)
 	if !ok {
+		stack[0] = i32result(codeUnsupported)
 		return
 	}
 	mem := mod.Memory()
@@ -165,8 +168,9 @@ func hostSpawn(ctx context.Context, mod api.Module, stack []uint64) {
 }
 
 func hostExecute(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, n, ok := nestedCall(ctx, stack)
+	inst, n, ok := nestedCall(ctx)
 	if !ok {
+		stack[0] = i32result(codeUnsupported)
 		return
 	}
 	ret := func(v int32) { stack[0] = i32result(v) }
@@ -196,12 +200,12 @@ func hostExecute(ctx context.Context, mod api.Module, stack []uint64) {
 }
 
 func hostFetch(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, n, ok := nestedCall(ctx, stack)
+	inst, n, ok := nestedCall(ctx)
 	if !ok {
-		stack[0] = uint64(int64(int32(uint32(stack[0]))))
+		stack[0] = i64result(int64(codeUnsupported))
 		return
 	}
-	ret := func(v int64) { stack[0] = uint64(v) }
+	ret := func(v int64) { stack[0] = i64result(v) }
 	handle, ptr, capacity := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	v, err := n.Fetch(ctx, handle)
 	if err != nil {
