@@ -159,6 +159,11 @@ func payloadEnd(b []byte, i int, h header) (int, error) {
 	if h.n > uint64(len(b)-j) {
 		return 0, malformed(i, "length %d runs past the end of the frame", h.n)
 	}
+	if h.kind == kExt && h.ext == ExtTensor {
+		if _, _, _, err := parseTensor(b[j : j+int(h.n)]); err != nil {
+			return 0, malformed(i, "%v", err)
+		}
+	}
 	return j + int(h.n), nil
 }
 
@@ -191,7 +196,7 @@ func skip(b []byte, i, depth int, noReserved bool) (int, error) {
 	j := i + h.size
 	switch {
 	case h.kind.payload():
-		if noReserved && h.kind == kExt && h.ext > 0 && h.ext <= ExtReservedMax {
+		if noReserved && h.kind == kExt && h.ext > 0 && h.ext <= ExtReservedMax && h.ext != ExtTensor {
 			return 0, malformed(i, "extension type %d is reserved by mrun", h.ext)
 		}
 		return payloadEnd(b, i, h)
@@ -214,7 +219,8 @@ func skip(b []byte, i, depth int, noReserved bool) (int, error) {
 func Validate(b []byte) error { return validate(b, false) }
 
 // ValidateResult reports whether b is an acceptable result frame (ABI.md section 4): exactly
-// one well-formed MessagePack value with no extension types reserved by mrun.
+// one well-formed MessagePack value with no extension types reserved by mrun other than
+// tensors.
 func ValidateResult(b []byte) error { return validate(b, true) }
 
 func validate(b []byte, noReserved bool) error {
@@ -495,6 +501,10 @@ func decodeAny(b []byte, i, depth int) (any, int, error) {
 			var k Key
 			copy(k[:], b[j:end])
 			return Ref{key: k}, end, nil
+		}
+		if h.ext == ExtTensor {
+			d, shape, data, _ := parseTensor(b[j:end]) // checked by payloadEnd
+			return Tensor{DType: d, Shape: shape, Data: bytes.Clone(data)}, end, nil
 		}
 		return Ext{Type: h.ext, Data: bytes.Clone(b[j:end])}, end, nil
 	}

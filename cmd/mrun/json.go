@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/mrun-dev/mrun/abi"
 )
 
 // parseJSON decodes one JSON value, keeping integers as int64 (uint64 when larger).
@@ -55,6 +57,8 @@ func toJSON(v any) (any, error) {
 		}
 	case float32:
 		return toJSON(float64(v))
+	case abi.Tensor:
+		return tensorJSON(v)
 	case []any:
 		for i := range v {
 			x, err := toJSON(v[i])
@@ -145,4 +149,86 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// tensorJSON prints a tensor as {"dtype": …, "shape": […], "data": nested lists}, the data
+// nested like NumPy's tolist().
+func tensorJSON(t abi.Tensor) (any, error) {
+	flat, err := tensorValues(t)
+	if err != nil {
+		return nil, err
+	}
+	var nest func(shape []int, xs []any) []any
+	nest = func(shape []int, xs []any) []any {
+		if len(shape) <= 1 {
+			return xs
+		}
+		out := make([]any, shape[0])
+		step := 0
+		if shape[0] > 0 {
+			step = len(xs) / shape[0]
+		}
+		for i := range out {
+			out[i] = nest(shape[1:], xs[i*step:(i+1)*step])
+		}
+		return out
+	}
+	var data any
+	if len(t.Shape) == 0 {
+		data = flat[0]
+	} else {
+		data = nest(t.Shape, flat)
+	}
+	o := &jsonObject{}
+	o.add("dtype", t.DType.String())
+	o.add("shape", append([]int{}, t.Shape...))
+	o.add("data", data)
+	return toJSON(o)
+}
+
+// tensorValues returns the elements of t as JSON-ready values, in row-major order.
+func tensorValues(t abi.Tensor) ([]any, error) {
+	var out []any
+	add := func(xs []any) { out = xs }
+	var err error
+	switch t.DType {
+	case abi.Int8:
+		err = each[int8](t, add)
+	case abi.Int16:
+		err = each[int16](t, add)
+	case abi.Int32:
+		err = each[int32](t, add)
+	case abi.Int64:
+		err = each[int64](t, add)
+	case abi.Uint8:
+		err = each[uint8](t, add)
+	case abi.Uint16:
+		err = each[uint16](t, add)
+	case abi.Uint32:
+		err = each[uint32](t, add)
+	case abi.Uint64:
+		err = each[uint64](t, add)
+	case abi.Float32:
+		err = each[float32](t, add)
+	case abi.Float64:
+		err = each[float64](t, add)
+	case abi.Bool:
+		err = each[bool](t, add)
+	default:
+		err = t.Validate()
+	}
+	return out, err
+}
+
+func each[T abi.Element](t abi.Tensor, f func([]any)) error {
+	xs, err := abi.Elements[T](t)
+	if err != nil {
+		return err
+	}
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	f(out)
+	return nil
 }
