@@ -1,7 +1,7 @@
 # mrun developer targets. Everything here also works as plain go commands; see README.md.
 GO ?= go
 
-.PHONY: all run test race guests bench check
+.PHONY: all run test race guests toolchains bench check
 
 all: check test
 
@@ -17,10 +17,13 @@ test:
 race:
 	$(GO) test -race -short ./abi/ ./runtime/ ./dag/
 
-## guests: rebuild every committed guest module under testdata/ from source
+## guests: rebuild every committed guest module under testdata/ from source (installs toolchains)
 guests:
-	bash guests/go/build.sh
-	bash guests/wat/build.sh
+	bash guests/build.sh
+
+## toolchains: install the C, Rust, AssemblyScript, Zig and WAT compilers the guests need
+toolchains:
+	bash guests/toolchains.sh
 
 ## bench: engine benchmarks next to plain-goroutine baselines
 bench:

@@ -1,32 +1,49 @@
 #!/usr/bin/env bash
-# Compile every guests/wat/*.wat to testdata/wat/<name>.wasm.
-# Works from any directory. Output is deterministic (wat2wasm writes no
-# timestamps or paths, and no name section unless asked), so rebuilding
-# leaves the committed .wasm files byte-identical.
+# build.sh compiles every guests/wat/*.wat to testdata/wat/<name>.wasm, from any directory.
+# The output is deterministic (wat2wasm writes no timestamps or paths, and no name section
+# unless asked), so rebuilding leaves the committed modules byte-identical.
+#
+#   guests/wat/build.sh          build every module
+#   guests/wat/build.sh --check  build into a temporary directory; fail if a committed module
+#                                differs from its rebuild or is missing
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="$root/testdata/wat"
 
-if ! command -v wat2wasm >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
-  echo "build.sh: wat2wasm not found, installing wabt" >&2
-  if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y wabt; then
-    $sudo apt-get -o DPkg::Lock::Timeout=600 update
-    $sudo apt-get -o DPkg::Lock::Timeout=600 install -y wabt
-  fi
-fi
+case "${1:-}" in
+--check | "") ;;
+*)
+	echo "usage: build.sh [--check]" >&2
+	exit 2
+	;;
+esac
 
-mkdir -p "$out"
+bash "$here/toolchain.sh"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
 shopt -s nullglob
 n=0
+stale=0
 for src in "$here"/*.wat; do
-  name="$(basename "$src" .wat)"
-  tmp="$out/.$name.wasm.tmp"
-  wat2wasm "$src" -o "$tmp"
-  mv -f "$tmp" "$out/$name.wasm"
-  n=$((n + 1))
+	name="$(basename "$src" .wat)"
+	wat2wasm "$src" -o "$tmp/$name.wasm"
+	if [ "${1:-}" = --check ]; then
+		if ! cmp -s "$tmp/$name.wasm" "$out/$name.wasm"; then
+			echo "build.sh: testdata/wat/$name.wasm is stale or missing: run guests/wat/build.sh" >&2
+			stale=1
+		fi
+	else
+		mkdir -p "$out"
+		mv -f "$tmp/$name.wasm" "$out/$name.wasm"
+	fi
+	n=$((n + 1))
 done
-echo "build.sh: built $n modules into ${out#"$root"/}"
+if [ "${1:-}" = --check ]; then
+	[ "$stale" -eq 0 ] || exit 1
+	echo "build.sh: $n modules in testdata/wat are up to date"
+else
+	echo "build.sh: built $n modules into testdata/wat"
+fi
