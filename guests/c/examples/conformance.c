@@ -1,0 +1,438 @@
+/*
+ * conformance.c: the functions of guests/CONFORMANCE.md, written with the C SDK (mrun.h).
+ * guests/c/build.sh builds it to testdata/c/conformance.wasm.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "mrun.h"
+
+/* ---- Values ----------------------------------------------------------------------------- */
+
+/* inc returns x + 1. */
+static void inc(mrun_args *a, mrun_writer *out)
+{
+	int64_t x = mrun_arg_int(a, "x");
+	if (mrun_failed())
+		return;
+	if (x == INT64_MAX) {
+		mrun_error("inc: %lld + 1 overflows int64", (long long)x);
+		return;
+	}
+	mrun_write_int(out, x + 1);
+}
+MRUN_EXPORT(inc)
+
+/* add returns a + b. */
+static void add(mrun_args *a, mrun_writer *out)
+{
+	int64_t x = mrun_arg_int(a, "a");
+	int64_t y = mrun_arg_int(a, "b");
+	int64_t sum;
+	if (mrun_failed())
+		return;
+	if (__builtin_add_overflow(x, y, &sum)) {
+		mrun_error("add: %lld + %lld overflows int64", (long long)x, (long long)y);
+		return;
+	}
+	mrun_write_int(out, sum);
+}
+MRUN_EXPORT(add)
+
+/* sum_all is Python's sum(xs): integers add up to an integer; from the first float on, the
+ * total is a float64 added left to right. */
+static void sum_all(mrun_args *a, mrun_writer *out)
+{
+	mrun_reader items;
+	uint32_t n = mrun_arg_array(a, "xs", &items);
+	int64_t total = 0;
+	double ftotal = 0;
+	bool is_float = false;
+	for (uint32_t i = 0; i < n && !mrun_failed(); i++) {
+		int64_t x;
+		double f;
+		if (!is_float && mrun_read_int(&items, &x)) {
+			if (__builtin_add_overflow(total, x, &total))
+				mrun_error("sum_all: integer overflow at element %u", i);
+		} else if (mrun_read_double(&items, &f)) {
+			if (!is_float)
+				ftotal = (double)total, is_float = true;
+			ftotal += f;
+		} else {
+			mrun_error("sum_all: element %u is %s, not a number", i, mrun_type_name(&items));
+		}
+	}
+	if (mrun_failed())
+		return;
+	if (is_float)
+		mrun_write_double(out, ftotal);
+	else
+		mrun_write_int(out, total);
+}
+MRUN_EXPORT(sum_all)
+
+/* triage splits xs into the values below 0.5 and the others: spawn it with n_output = 2. */
+static void triage(mrun_args *a, mrun_writer *out)
+{
+	mrun_reader items;
+	uint32_t n = mrun_arg_array(a, "xs", &items);
+	/* first pass: check the elements and count the low ones */
+	mrun_reader scan = items;
+	uint32_t low = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		double x;
+		if (!mrun_read_double(&scan, &x)) {
+			mrun_error("triage: element %u is %s, not a float", i, mrun_type_name(&scan));
+			return;
+		}
+		low += x < 0.5;
+	}
+	if (mrun_failed())
+		return;
+	mrun_write_array(out, 2); /* [low, high]: the two outputs */
+	for (int side = 0; side < 2; side++) {
+		mrun_write_array(out, side == 0 ? low : n - low);
+		mrun_reader r = items;
+		for (uint32_t i = 0; i < n; i++) {
+			double x;
+			mrun_read_double(&r, &x);
+			if ((x < 0.5) == (side == 0))
+				mrun_write_double(out, x);
+		}
+	}
+}
+MRUN_EXPORT(triage)
+
+/* identity returns v, decoded and encoded again. */
+static void identity(mrun_args *a, mrun_writer *out)
+{
+	mrun_reader v;
+	if (mrun_arg_value(a, "v", &v))
+		mrun_write_value(out, &v);
+}
+MRUN_EXPORT(identity)
+
+/* concat returns a + b. */
+static void concat(mrun_args *a, mrun_writer *out)
+{
+	mrun_str x = mrun_arg_str(a, "a");
+	mrun_str y = mrun_arg_str(a, "b");
+	if (mrun_failed())
+		return;
+	char *s = mrun_write_str_reserve(out, x.len + y.len);
+	if (s) {
+		memcpy(s, x.ptr, x.len);
+		memcpy(s + x.len, y.ptr, y.len);
+	}
+}
+MRUN_EXPORT(concat)
+
+/* rev_bytes returns the bytes of b in reverse order. */
+static void rev_bytes(mrun_args *a, mrun_writer *out)
+{
+	mrun_bytes b = mrun_arg_bin(a, "b");
+	if (mrun_failed())
+		return;
+	uint8_t *r = mrun_write_bin_reserve(out, b.len);
+	for (size_t i = 0; r && i < b.len; i++)
+		r[i] = b.ptr[b.len - 1 - i];
+}
+MRUN_EXPORT(rev_bytes)
+
+/* ints returns [i, u] for an int64 i and a uint64 u. */
+static void ints(mrun_args *a, mrun_writer *out)
+{
+	int64_t i = mrun_arg_int(a, "i");
+	uint64_t u = mrun_arg_uint(a, "u");
+	if (mrun_failed())
+		return;
+	mrun_write_array(out, 2);
+	mrun_write_int(out, i);
+	mrun_write_uint(out, u);
+}
+MRUN_EXPORT(ints)
+
+/* fdiv returns a / b in IEEE 754: 1/0 is +Inf, 0/0 is NaN. */
+static void fdiv(mrun_args *a, mrun_writer *out)
+{
+	double x = mrun_arg_double(a, "a");
+	double y = mrun_arg_double(a, "b");
+	mrun_write_double(out, x / y);
+}
+MRUN_EXPORT(fdiv)
+
+/* greet(name, greeting="hello", punct="!") returns greeting + ", " + name + punct. */
+static void greet(mrun_args *a, mrun_writer *out)
+{
+	mrun_str name = mrun_arg_str(a, "name");
+	mrun_str greeting = mrun_kwarg_str(a, "greeting", "hello");
+	mrun_str punct = mrun_kwarg_str(a, "punct", "!");
+	if (mrun_failed())
+		return;
+	char *s = mrun_write_str_reserve(out, greeting.len + 2 + name.len + punct.len);
+	if (s) {
+		memcpy(s, greeting.ptr, greeting.len), s += greeting.len;
+		memcpy(s, ", ", 2), s += 2;
+		memcpy(s, name.ptr, name.len), s += name.len;
+		memcpy(s, punct.ptr, punct.len);
+	}
+}
+MRUN_EXPORT(greet)
+
+/* nothing returns nil: a function that writes no result returns nil. */
+static void nothing(mrun_args *a, mrun_writer *out)
+{
+	(void)a, (void)out;
+}
+MRUN_EXPORT(nothing)
+
+/* empties returns ["", b"", [], {}]. */
+static void empties(mrun_args *a, mrun_writer *out)
+{
+	(void)a;
+	mrun_write_array(out, 4);
+	mrun_write_str(out, "");
+	mrun_write_bin(out, "", 0);
+	mrun_write_array(out, 0);
+	mrun_write_map(out, 0);
+}
+MRUN_EXPORT(empties)
+
+/* fail fails with msg, verbatim. */
+static void fail(mrun_args *a, mrun_writer *out)
+{
+	(void)out;
+	mrun_str msg = mrun_arg_str(a, "msg");
+	if (!mrun_failed())
+		mrun_error_str(msg.ptr, msg.len);
+}
+MRUN_EXPORT(fail)
+
+/* ---- Nested spawn ----------------------------------------------------------------------- */
+
+/* driver spawns inc(i) for i in 0..9, executes the ten together and returns their values. */
+static void driver(mrun_args *a, mrun_writer *out)
+{
+	(void)a;
+	mrun_handle incs[10];
+	for (int i = 0; i < 10; i++) {
+		mrun_writer *args = mrun_spawn_args(1);
+		mrun_write_int(args, i);
+		incs[i] = mrun_spawn(NULL, "inc", args, 1);
+		if (incs[i] < 0) {
+			mrun_error("driver: spawn inc(%d): %s", i, mrun_last_error());
+			return;
+		}
+	}
+	if (mrun_execute(incs, 10) != 0) {
+		mrun_error("driver: execute: %s", mrun_last_error());
+		return;
+	}
+	mrun_write_array(out, 10);
+	for (int i = 0; i < 10; i++) {
+		mrun_reader v;
+		if (mrun_fetch(incs[i], &v) != 0) {
+			mrun_fail_with(incs[i], "driver: inc(%d): %s", i, mrun_last_error());
+			return;
+		}
+		mrun_write_value(out, &v);
+	}
+}
+MRUN_EXPORT(driver)
+
+/* divmod returns [a / b, a % b], truncating: spawn it with n_output = 2. */
+static void divmod(mrun_args *a, mrun_writer *out)
+{
+	int64_t x = mrun_arg_int(a, "a");
+	int64_t y = mrun_arg_int(a, "b");
+	if (mrun_failed())
+		return;
+	if (y == 0 || (x == INT64_MIN && y == -1)) {
+		mrun_error("divmod: cannot divide %lld by %lld", (long long)x, (long long)y);
+		return;
+	}
+	mrun_write_array(out, 2);
+	mrun_write_int(out, x / y);
+	mrun_write_int(out, x % y);
+}
+MRUN_EXPORT(divmod)
+
+/* nested_split spawns divmod(a, b) with two outputs and add(q, r) on them, executes only the
+ * add, and returns [q, r, q + r]. */
+static void nested_split(mrun_args *a, mrun_writer *out)
+{
+	int64_t x = mrun_arg_int(a, "a");
+	int64_t y = mrun_arg_int(a, "b");
+	if (mrun_failed())
+		return;
+
+	mrun_writer *args = mrun_spawn_args(2);
+	mrun_write_int(args, x);
+	mrun_write_int(args, y);
+	mrun_handle q = mrun_spawn(NULL, "divmod", args, 2); /* outputs q and q + 1 */
+	if (q < 0) {
+		mrun_error("nested_split: spawn divmod: %s", mrun_last_error());
+		return;
+	}
+	mrun_handle r = q + 1;
+
+	args = mrun_spawn_args(2);
+	mrun_write_handle(args, q); /* dependencies: add receives their values */
+	mrun_write_handle(args, r);
+	mrun_handle sum = mrun_spawn(NULL, "add", args, 1);
+	if (sum < 0) {
+		mrun_error("nested_split: spawn add: %s", mrun_last_error());
+		return;
+	}
+
+	if (mrun_execute(&sum, 1) < 0) { /* runs divmod first */
+		mrun_error("nested_split: execute: %s", mrun_last_error());
+		return;
+	}
+	mrun_handle results[3] = {q, r, sum};
+	mrun_write_array(out, 3);
+	for (int i = 0; i < 3; i++) {
+		mrun_reader v;
+		if (mrun_fetch(results[i], &v) != 0) {
+			mrun_fail_with(results[i], "nested_split: %s", mrun_last_error());
+			return;
+		}
+		mrun_write_value(out, &v);
+	}
+}
+MRUN_EXPORT(nested_split)
+
+/* parent_fail spawns fail(msg) and fails because its child failed, naming it as the cause. */
+static void parent_fail(mrun_args *a, mrun_writer *out)
+{
+	mrun_str msg = mrun_arg_str(a, "msg");
+	if (mrun_failed())
+		return;
+	mrun_writer *args = mrun_spawn_args(1);
+	mrun_write_strn(args, msg.ptr, msg.len);
+	mrun_handle child = mrun_spawn(NULL, "fail", args, 1);
+	if (child < 0 || mrun_execute(&child, 1) < 0) {
+		mrun_error("parent_fail: %s", mrun_last_error());
+		return;
+	}
+	mrun_reader v;
+	int rc = mrun_fetch(child, &v);
+	if (rc == MRUN_EFAILED) {
+		mrun_fail_with(child, "parent_fail: %s", mrun_last_error());
+		return;
+	}
+	if (rc < 0) {
+		mrun_error("parent_fail: fetch: %s", mrun_last_error());
+		return;
+	}
+	mrun_write_value(out, &v); /* the child did not fail after all */
+}
+MRUN_EXPORT(parent_fail)
+
+/* ---- Tensors ---------------------------------------------------------------------------- */
+
+/* tensor_sum returns the sum of the elements of a float64 tensor, in row-major order. */
+static void tensor_sum(mrun_args *a, mrun_writer *out)
+{
+	mrun_tensor t;
+	if (!mrun_arg_tensor(a, "t", MRUN_FLOAT64, &t))
+		return;
+	double sum = 0;
+	for (size_t i = 0; i < t.size; i++)
+		sum += t.f64[i];
+	mrun_write_double(out, sum);
+}
+MRUN_EXPORT(tensor_sum)
+
+/* matmul returns the matrix product of a (m×k) and b (k×n), both float64. */
+static void matmul(mrun_args *a, mrun_writer *out)
+{
+	mrun_tensor x, y;
+	if (!mrun_arg_tensor(a, "a", MRUN_FLOAT64, &x) || !mrun_arg_tensor(a, "b", MRUN_FLOAT64, &y))
+		return;
+	if (x.ndim != 2 || y.ndim != 2 || x.shape[1] != y.shape[0]) {
+		mrun_error("matmul: cannot multiply a %u-d tensor (%llu×%llu) by a %u-d tensor "
+			   "(%llu×%llu): want m×k and k×n",
+			   x.ndim, (unsigned long long)x.shape[0], (unsigned long long)x.shape[1],
+			   y.ndim, (unsigned long long)y.shape[0], (unsigned long long)y.shape[1]);
+		return;
+	}
+	size_t m = x.shape[0], k = x.shape[1], n = y.shape[1];
+	if (n != 0 && m > SIZE_MAX / sizeof(double) / n) {
+		mrun_error("matmul: a %zu×%zu result is too large", m, n);
+		return;
+	}
+	double *c = mrun_scratch(m * n * sizeof(double));
+	if (!c)
+		return;
+	memset(c, 0, m * n * sizeof(double));
+	for (size_t i = 0; i < m; i++)
+		for (size_t p = 0; p < k; p++) {
+			double aip = x.f64[i * k + p];
+			for (size_t j = 0; j < n; j++)
+				c[i * n + j] += aip * y.f64[p * n + j];
+		}
+	uint64_t shape[2] = {m, n};
+	mrun_write_tensor(out, MRUN_FLOAT64, 2, shape, c);
+}
+MRUN_EXPORT(matmul)
+
+/* rand_matrix returns an r×c float64 tensor of pseudo-random numbers in [0, 1). The numbers
+ * depend only on r and c, as a task's result should depend only on its arguments. */
+static void rand_matrix(mrun_args *a, mrun_writer *out)
+{
+	int64_t r = mrun_arg_int(a, "r");
+	int64_t c = mrun_arg_int(a, "c");
+	if (mrun_failed())
+		return;
+	if (r < 0 || c < 0 || (c != 0 && r > (1 << 26) / c)) {
+		mrun_error("rand_matrix: want 0 <= r, c and r*c <= 2^26, got %lld×%lld",
+			   (long long)r, (long long)c);
+		return;
+	}
+	size_t size = (size_t)(r * c);
+	double *m = mrun_scratch(size * sizeof(double));
+	if (!m)
+		return;
+	uint64_t state = 0x6d72756e00000000u ^ (uint64_t)r << 24 ^ (uint64_t)c; /* splitmix64 */
+	for (size_t i = 0; i < size; i++) {
+		uint64_t z = (state += 0x9e3779b97f4a7c15u);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+		z ^= z >> 31;
+		m[i] = (double)(z >> 11) * 0x1p-53;
+	}
+	uint64_t shape[2] = {(uint64_t)r, (uint64_t)c};
+	mrun_write_tensor(out, MRUN_FLOAT64, 2, shape, m);
+}
+MRUN_EXPORT(rand_matrix)
+
+/* driver2 is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10) and tensor_sum of
+ * it, executes the sum and returns it. */
+static void driver2(mrun_args *a, mrun_writer *out)
+{
+	(void)a;
+	mrun_writer *args = mrun_spawn_args(2);
+	mrun_write_int(args, 10);
+	mrun_write_int(args, 10);
+	mrun_handle m = mrun_spawn(NULL, "rand_matrix", args, 1);
+	args = mrun_spawn_args(1);
+	mrun_write_handle(args, m); /* tensor_sum receives the matrix itself */
+	mrun_handle sum = m < 0 ? m : mrun_spawn(NULL, "tensor_sum", args, 1);
+	if (sum < 0 || mrun_execute(&sum, 1) < 0) {
+		mrun_error("driver2: %s", mrun_last_error());
+		return;
+	}
+	mrun_reader v;
+	double total;
+	if (mrun_fetch(sum, &v) != 0) {
+		mrun_fail_with(sum, "driver2: %s", mrun_last_error());
+		return;
+	}
+	if (!mrun_read_double(&v, &total)) {
+		mrun_error("driver2: tensor_sum returned %s", mrun_type_name(&v));
+		return;
+	}
+	mrun_write_double(out, total);
+}
+MRUN_EXPORT(driver2)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# toolchain.sh installs what guests/c/build.sh needs, and does nothing when it is all there:
+# clang and wasm-ld, the WASI libc (sysroot /usr), and the wasm32 compiler runtime
+# (libclang_rt.builtins-wasm32.a), all from Debian.
+set -euo pipefail
+
+have_toolchain() {
+	command -v clang >/dev/null 2>&1 &&
+		command -v wasm-ld >/dev/null 2>&1 &&
+		[ -f /usr/lib/wasm32-wasi/crt1-reactor.o ] &&
+		[ -f /usr/include/wasm32-wasi/stdio.h ] &&
+		compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null
+}
+
+if have_toolchain; then
+	exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+fi
+packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+echo "toolchain.sh: installing ${packages[*]}" >&2
+if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y "${packages[@]}"; then
+	$sudo apt-get -o DPkg::Lock::Timeout=600 update
+	$sudo apt-get -o DPkg::Lock::Timeout=600 install -y "${packages[@]}"
+fi
+if ! have_toolchain; then
+	echo "toolchain.sh: clang, wasm-ld, wasi-libc or the wasm32 compiler runtime is still missing" >&2
+	exit 1
+fi
