@@ -79,6 +79,10 @@ func (t *Template) findRefs(i, depth int) error {
 			var k Key
 			copy(k[:], b[j:end])
 			t.holes = append(t.holes, hole{start: i, end: end, key: k, byRef: h.ext == ExtByRef})
+		case h.ext == ExtTensor:
+			if _, err := payloadEnd(b, i, h); err != nil {
+				return err
+			}
 		case h.ext > 0 && h.ext <= ExtReservedMax:
 			return malformed(i, "extension type %d is reserved by mrun", h.ext)
 		}
@@ -128,7 +132,7 @@ func resolve(dst, b []byte, i int, key func(uint32) (Key, error)) ([]byte, int, 
 	switch h.kind {
 	case kExt:
 		end := j + int(h.n)
-		if h.ext <= 0 || h.ext > ExtReservedMax {
+		if h.ext <= 0 || h.ext > ExtReservedMax || h.ext == ExtTensor { // a value, checked by Validate
 			return append(dst, b[i:end]...), end, nil
 		}
 		if (h.ext != ExtHandle && h.ext != ExtByRef) || h.n != 4 {

@@ -69,7 +69,7 @@ func TestParseGraph_Errors(t *testing.T) {
 		{"item in outputs", graphHead + "  t: {call: seed.inc, args: [1]}\noutputs: {x: $item}\n", `g.yaml:4:14: output "x": $item is only defined in the args and kwargs of a task with foreach`},
 		{"outputs not a map", graphHead + "  t: {call: seed.inc, args: [1]}\noutputs: [$t]\n", `g.yaml:4:10: outputs must map names to values, as in outputs: {total: $total}`},
 		{"unknown alias", graphHead + "  t: {call: seed.inc, args: *nope}\n", `g.yaml:3:29: unknown YAML alias *nope`},
-		{"unknown tag", graphHead + "  t: {call: seed.inc, args: [!thing 1]}\n", `g.yaml:3:30: unsupported YAML tag !thing (mrun knows !!binary and !!str)`},
+		{"unknown tag", graphHead + "  t: {call: seed.inc, args: [!thing 1]}\n", `g.yaml:3:30: unsupported YAML tag !thing (mrun knows !tensor, !!binary and !!str)`},
 		{"json trailing garbage", `{"modules": {"seed": "seed.wasm"}, "tasks": {"a": {"call": "seed.inc", "args": [1}}}`, `g.yaml:1:82: ',' or ']' must be specified`},
 	}
 	for _, tt := range tests {

@@ -278,8 +278,18 @@ func (r *yamlReader) tagged(n *ast.TagNode, depth int, viaAlias bool) (*vnode, e
 		return &vnode{kind: vLit, pos: posOf(n), lit: b, literal: true}, nil
 	case "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq":
 		return r.node(n.Value, depth, viaAlias)
+	case "!tensor":
+		v, err := r.node(n.Value, depth, viaAlias)
+		if err != nil {
+			return nil, err
+		}
+		t, err := tensorLiteral(v)
+		if err != nil {
+			return nil, r.errorf(n, "%v", err)
+		}
+		return &vnode{kind: vLit, pos: posOf(n), lit: t, literal: true}, nil
 	}
-	return nil, r.errorf(n, "unsupported YAML tag %s (mrun knows !!binary and !!str)", tag)
+	return nil, r.errorf(n, "unsupported YAML tag %s (mrun knows !tensor, !!binary and !!str)", tag)
 }
 
 func scalarText(n ast.Node) (string, bool) {

@@ -95,16 +95,23 @@
     (i64.store offset=14 (local.get $o) (i64.extend_i32_u (local.get $n)))
     (i64.or (i64.shl (i64.extend_i32_u (local.get $o)) (i64.const 32)) (i64.extend_i32_u (local.get $size))))
 
-  ;; consume(t): frame 92 91 c9 <len> 04 0a 01 00*6 <n u64 LE> <data> 80; returns n as uint32
+;; consume(t): frame 92 91 <ext header> 0a 01 00*6 <n u64 LE> <data> 80, where the ext header
+  ;; is c7 LL 04, c8 LLLL 04 or c9 LLLLLLLL 04; returns n as a uint32
   (func (export "mrun_fn_consume") (param $p i32) (param $len i32) (result i64)
-    (if (i32.or
-          (i32.or (i32.lt_u (local.get $len) (i32.const 25))
-                  (i32.ne (i32.load16_u (local.get $p)) (i32.const 0x9192)))
-          (i32.or (i32.ne (i32.load8_u offset=2 (local.get $p)) (i32.const 0xc9))
-                  (i64.ne (i64.load offset=8 (local.get $p)) (i64.const 0x010a))))
+    (local $c i32) (local $t i32)
+    (if (i32.or (i32.lt_u (local.get $len) (i32.const 25))
+                (i32.ne (i32.load16_u (local.get $p)) (i32.const 0x9192)))
       (then (call $set_error (i32.const 96) (i32.const 49)) (return (i64.const 0))))
-    (if (i32.ne (i32.load8_u offset=7 (local.get $p)) (i32.const 4))
+    ;; $t: the offset of the ext type byte; the payload follows it
+    (local.set $c (i32.load8_u offset=2 (local.get $p)))
+    (local.set $t (select (i32.const 4) (i32.const 0) (i32.eq (local.get $c) (i32.const 0xc7))))
+    (if (i32.eq (local.get $c) (i32.const 0xc8)) (then (local.set $t (i32.const 5))))
+    (if (i32.eq (local.get $c) (i32.const 0xc9)) (then (local.set $t (i32.const 7))))
+    (local.set $t (i32.add (local.get $p) (local.get $t)))
+    (if (i32.or (i32.eq (local.get $t) (local.get $p))
+          (i32.or (i32.ne (i32.load8_u (local.get $t)) (i32.const 4))
+                  (i64.ne (i64.load offset=1 (local.get $t)) (i64.const 0x010a))))
       (then (call $set_error (i32.const 96) (i32.const 49)) (return (i64.const 0))))
     (i32.store8 (i32.const 512) (i32.const 0xce))
-    (call $be32 (i32.const 513) (i32.load offset=16 (local.get $p)))
+    (call $be32 (i32.const 513) (i32.load offset=9 (local.get $t)))
     (i64.or (i64.shl (i64.const 512) (i64.const 32)) (i64.const 5))))
