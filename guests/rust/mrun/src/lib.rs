@@ -1,0 +1,84 @@
+//! `mrun` turns ordinary Rust functions into an [mrun](../../../README.md) module: a
+//! WebAssembly reactor that implements the guest ABI of `abi/ABI.md`. You write typed
+//! functions; the crate exports `mrun_abi_v1` and `mrun_alloc`, decodes argument frames into
+//! your parameters, encodes your results and reports errors with `set_error`.
+//!
+//! ```ignore
+//! mrun::export! {
+//!     /// inc(x) is x + 1.
+//!     fn inc(x: i64) -> i64 {
+//!         x + 1
+//!     }
+//! }
+//! ```
+//!
+//! - Parameters are any [`Decode`] type (integers, floats, `bool`, `String`, `&str`,
+//!   `Vec<u8>` for bytes, `Vec<T>`, `Option<T>`, tuples, [`Value`], [`Tensor`], [`Object`]),
+//!   bound to positional arguments in order, plus a final [`Kwargs`] for keyword arguments.
+//! - The result is any [`Encode`] type, or `Result<T, E>` with `E: Display`: an `Err` fails
+//!   the call with its text. A tuple is an array: the outputs of a spawn with `n_output` equal
+//!   to its length.
+//! - [`spawn`], [`spawn_n`], [`Task`], [`execute`] and [`Object::fetch`] are nested spawn.
+//!
+//! The crate has its own MessagePack codec ([`Reader`], [`Writer`]) and no dependencies.
+
+#![warn(missing_docs)]
+
+mod codec;
+mod error;
+mod host;
+#[doc(hidden)]
+pub mod rt;
+mod spawn;
+mod tensor;
+mod value;
+
+pub use codec::{family, from_slice, to_vec, Decode, DecodeError, DecodeOwned, Encode, Int, Reader, Writer, MAX_DEPTH};
+pub use error::{Error, ErrorKind, HostCode};
+pub use rt::{IntoResult, Kwargs, Param};
+pub use spawn::{execute, spawn, spawn_n, ArgList, ByRef, Object, Task, EXT_BY_REF, EXT_HANDLE, MAX_OUTPUTS};
+pub use tensor::{DType, Element, Tensor, EXT_TENSOR, MAX_NDIM};
+pub use value::Value;
+
+/// export! defines functions and exports each as the mrun function of the same name
+/// (`mrun_fn_<name>`). Write ordinary Rust functions inside it, with doc comments if you like:
+///
+/// ```ignore
+/// mrun::export! {
+///     /// add(a, b) is a + b.
+///     fn add(a: i64, b: i64) -> i64 {
+///         a + b
+///     }
+///
+///     /// concat(a, b) joins two strings.
+///     fn concat(a: &str, b: &str) -> String {
+///         format!("{}{}", a, b)
+///     }
+/// }
+/// ```
+///
+/// Each parameter takes the next positional argument ([`Decode`]), except a [`Kwargs`]
+/// parameter, which takes the keyword arguments. Missing, superfluous and ill-typed
+/// arguments fail the call with a message naming the function and the parameter, such as
+/// `inc: argument 1 (x): expected int, got str`. The return type implements [`IntoResult`].
+#[macro_export]
+macro_rules! export {
+    ($(
+        $(#[$attr:meta])*
+        $vis:vis fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)? $body:block
+    )*) => {$(
+        $(#[$attr])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? $body
+
+        const _: () = {
+            #[export_name = concat!("mrun_fn_", stringify!($name))]
+            extern "C" fn export(p: u32, n: u32) -> u64 {
+                $crate::rt::call(stringify!($name), p, n, |_args, _out| {
+                    $(let $arg: $ty = $crate::Param::extract(_args, stringify!($arg))?;)*
+                    _args.finish()?;
+                    $crate::IntoResult::write($name($($arg),*), _out)
+                })
+            }
+        };
+    )*};
+}

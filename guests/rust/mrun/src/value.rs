@@ -1,0 +1,183 @@
+//! The generic value type.
+
+use crate::codec::{Decode, DecodeError, Encode, Int, Reader, Writer, MAX_DEPTH};
+use crate::tensor::{Tensor, EXT_TENSOR};
+
+/// Value is any MessagePack value, for arguments and results whose type varies. Integers
+/// from −2⁶³ to 2⁶³−1 are `Int`, larger ones `Uint`; float32 and float64 keep their width;
+/// maps keep their order and may have keys of any type; a tensor (ext type 4) is `Tensor`;
+/// any other extension value is `Ext`. Decoding then encoding a Value gives the same value
+/// in its shortest encoding.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// nil (None).
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer that fits an i64.
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    Uint(u64),
+    /// A float32.
+    F32(f32),
+    /// A float64.
+    F64(f64),
+    /// A str.
+    Str(String),
+    /// Bytes (a bin).
+    Bin(Vec<u8>),
+    /// An array (a list).
+    Array(Vec<Value>),
+    /// A map, as its entries in order.
+    Map(Vec<(Value, Value)>),
+    /// A tensor.
+    Tensor(Tensor<'static>),
+    /// An extension value other than a tensor: its type and payload.
+    Ext(i8, Vec<u8>),
+}
+
+impl Value {
+    /// as_i64 is the integer, if the Value is an `Int`.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// as_f64 is the number as a float64, if the Value is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(v) => Some(v as f64),
+            Value::Uint(v) => Some(v as f64),
+            Value::F32(v) => Some(v as f64),
+            Value::F64(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// as_str is the text, if the Value is a `Str`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// get is the value of key `k` of a map with str keys.
+    pub fn get(&self, k: &str) -> Option<&Value> {
+        match self {
+            Value::Map(m) => m.iter().find(|(key, _)| key.as_str() == Some(k)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn read(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> {
+        if depth > MAX_DEPTH {
+            return Err(DecodeError::new(format!("nesting deeper than {} levels", MAX_DEPTH)));
+        }
+        let m = r.peek()?;
+        Ok(match m {
+            0xc0 => {
+                r.read_nil()?;
+                Value::Nil
+            }
+            0xc2 | 0xc3 => Value::Bool(r.read_bool()?),
+            0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3 => match r.read_int()? {
+                Int::Neg(v) => Value::Int(v),
+                Int::Pos(v) if v <= i64::MAX as u64 => Value::Int(v as i64),
+                Int::Pos(v) => Value::Uint(v),
+            },
+            0xca => Value::F32(r.read_f64()? as f32),
+            0xcb => Value::F64(r.read_f64()?),
+            0xa0..=0xbf | 0xd9..=0xdb => Value::Str(r.read_str()?.to_owned()),
+            0xc4..=0xc6 => Value::Bin(r.read_bin()?.to_vec()),
+            0x90..=0x9f | 0xdc | 0xdd => {
+                let n = r.read_array_len()?;
+                let mut v = Vec::with_capacity(n);
+                for i in 0..n {
+                    v.push(Value::read(r, depth + 1).map_err(|e| e.at_index(i))?);
+                }
+                Value::Array(v)
+            }
+            0x80..=0x8f | 0xde | 0xdf => {
+                let n = r.read_map_len()?;
+                let mut v = Vec::with_capacity(n);
+                for i in 0..n {
+                    let k = Value::read(r, depth + 1).map_err(|e| e.at_index(i))?;
+                    let x = Value::read(r, depth + 1).map_err(|e| match k.as_str() {
+                        Some(s) => e.at_key(s),
+                        None => e.at_index(i),
+                    })?;
+                    v.push((k, x));
+                }
+                Value::Map(v)
+            }
+            0xc7..=0xc9 | 0xd4..=0xd8 => match r.read_ext()? {
+                (EXT_TENSOR, p) => Value::Tensor(Tensor::parse(p)?.into_owned()),
+                (t, p) => Value::Ext(t, p.to_vec()),
+            },
+            _ => return Err(DecodeError::new("reserved byte 0xc1")),
+        })
+    }
+}
+
+impl<'a> Decode<'a> for Value {
+    fn decode(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        Value::read(r, 0)
+    }
+}
+
+impl Encode for Value {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Value::Nil => w.nil(),
+            Value::Bool(b) => w.bool(*b),
+            Value::Int(v) => w.int(*v),
+            Value::Uint(v) => w.uint(*v),
+            Value::F32(v) => w.f32(*v),
+            Value::F64(v) => w.f64(*v),
+            Value::Str(s) => w.str(s),
+            Value::Bin(b) => w.bin(b),
+            Value::Array(a) => {
+                w.array_len(a.len());
+                for x in a {
+                    x.encode(w)
+                }
+            }
+            Value::Map(m) => {
+                w.map_len(m.len());
+                for (k, v) in m {
+                    k.encode(w);
+                    v.encode(w);
+                }
+            }
+            Value::Tensor(t) => t.encode(w),
+            Value::Ext(t, p) => w.ext(*t, p),
+        }
+    }
+}
+
+macro_rules! from_impls {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
+        impl From<$t> for Value {
+            fn from($v: $t) -> Value {
+                $e
+            }
+        }
+    )*};
+}
+
+from_impls! {
+    bool => |v| Value::Bool(v);
+    i64 => |v| Value::Int(v);
+    i32 => |v| Value::Int(v as i64);
+    u64 => |v| if v <= i64::MAX as u64 { Value::Int(v as i64) } else { Value::Uint(v) };
+    f64 => |v| Value::F64(v);
+    f32 => |v| Value::F32(v);
+    String => |v| Value::Str(v);
+    &str => |v| Value::Str(v.to_owned());
+    Vec<u8> => |v| Value::Bin(v);
+    Vec<Value> => |v| Value::Array(v);
+    Tensor<'static> => |v| Value::Tensor(v);
+}
