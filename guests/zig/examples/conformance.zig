@@ -1,0 +1,246 @@
+//! conformance.zig implements every function of guests/CONFORMANCE.md with the Zig SDK.
+//! Build it with guests/zig/build.sh; it becomes testdata/zig/conformance.wasm.
+
+const std = @import("std");
+const mrun = @import("mrun");
+
+// ---- Values ----------------------------------------------------------------------------------
+
+// A typed function: the SDK decodes x from the frame and encodes the result.
+fn inc(x: i64) !i64 {
+    return std.math.add(i64, x, 1);
+}
+export fn mrun_fn_inc(p: u32, n: u32) u64 {
+    return mrun.call(inc, p, n);
+}
+
+fn add(a: i64, b: i64) !i64 {
+    return std.math.add(i64, a, b);
+}
+export fn mrun_fn_add(p: u32, n: u32) u64 {
+    return mrun.call(add, p, n);
+}
+
+/// sum_all is an int when every element is an int, otherwise a float added left to right.
+fn sum_all(xs: []const mrun.Value) !mrun.Value {
+    var int_sum: i128 = 0;
+    var float_sum: f64 = 0;
+    var all_ints = true;
+    for (xs, 0..) |x, i| {
+        const f: f64 = switch (x) {
+            .int => |v| @floatFromInt(v),
+            .uint => |v| @floatFromInt(v),
+            .float => |v| v,
+            .float32 => |v| v,
+            else => return mrun.fail("sum_all: element {d} is a {s}, not a number", .{ i, @tagName(x) }),
+        };
+        switch (x) {
+            .int => |v| int_sum += v,
+            .uint => |v| int_sum += v,
+            else => all_ints = false,
+        }
+        float_sum += f;
+    }
+    if (!all_ints) return .{ .float = float_sum };
+    if (std.math.cast(i64, int_sum)) |v| return .{ .int = v };
+    if (std.math.cast(u64, int_sum)) |v| return .{ .uint = v };
+    return mrun.fail("sum_all: the sum does not fit 64 bits", .{});
+}
+export fn mrun_fn_sum_all(p: u32, n: u32) u64 {
+    return mrun.call(sum_all, p, n);
+}
+
+/// triage splits xs into the elements below 0.5 and the others; spawn it with n_output = 2.
+fn triage(xs: []const f64) !struct { []f64, []f64 } {
+    const a = mrun.allocator();
+    var low = try std.ArrayList(f64).initCapacity(a, xs.len);
+    var high = try std.ArrayList(f64).initCapacity(a, xs.len);
+    for (xs) |x| {
+        if (x < 0.5) low.appendAssumeCapacity(x) else high.appendAssumeCapacity(x);
+    }
+    return .{ low.items, high.items };
+}
+export fn mrun_fn_triage(p: u32, n: u32) u64 {
+    return mrun.call(triage, p, n);
+}
+
+fn identity(v: mrun.Value) mrun.Value {
+    return v;
+}
+export fn mrun_fn_identity(p: u32, n: u32) u64 {
+    return mrun.call(identity, p, n);
+}
+
+fn concat(a: []const u8, b: []const u8) ![]const u8 {
+    return std.mem.concat(mrun.allocator(), u8, &.{ a, b });
+}
+export fn mrun_fn_concat(p: u32, n: u32) u64 {
+    return mrun.call(concat, p, n);
+}
+
+/// rev_bytes reverses b in place: a []u8 parameter points into the argument frame.
+fn rev_bytes(b: []u8) mrun.Bytes {
+    std.mem.reverse(u8, b);
+    return .{ .data = b };
+}
+export fn mrun_fn_rev_bytes(p: u32, n: u32) u64 {
+    return mrun.call(rev_bytes, p, n);
+}
+
+fn ints(i: i64, u: u64) struct { i64, u64 } {
+    return .{ i, u };
+}
+export fn mrun_fn_ints(p: u32, n: u32) u64 {
+    return mrun.call(ints, p, n);
+}
+
+fn fdiv(a: f64, b: f64) f64 {
+    return a / b;
+}
+export fn mrun_fn_fdiv(p: u32, n: u32) u64 {
+    return mrun.call(fdiv, p, n);
+}
+
+// Keyword arguments: the last parameter is a struct, one field per keyword, with defaults.
+const GreetOptions = struct {
+    greeting: []const u8 = "hello",
+    punct: []const u8 = "!",
+};
+
+fn greet(name: []const u8, opts: GreetOptions) ![]const u8 {
+    return std.fmt.allocPrint(mrun.allocator(), "{s}, {s}{s}", .{ opts.greeting, name, opts.punct });
+}
+export fn mrun_fn_greet(p: u32, n: u32) u64 {
+    return mrun.callKw(greet, p, n);
+}
+
+fn nothing() void {}
+export fn mrun_fn_nothing(p: u32, n: u32) u64 {
+    return mrun.call(nothing, p, n);
+}
+
+// empties returns ["", b"", [], {}]: an empty slice is an empty list, and the empty map is
+// spelled as a Value (Zig 0.11 cannot hold a struct without fields in a tuple).
+fn empties() struct { []const u8, mrun.Bytes, []const i64, mrun.Value } {
+    return .{ "", .{ .data = "" }, &.{}, .{ .map = &.{} } };
+}
+export fn mrun_fn_empties(p: u32, n: u32) u64 {
+    return mrun.call(empties, p, n);
+}
+
+// Returning an error: mrun.fail records the message and returns error.Failed.
+fn fail(msg: []const u8) !void {
+    return mrun.fail("{s}", .{msg});
+}
+export fn mrun_fn_fail(p: u32, n: u32) u64 {
+    return mrun.call(fail, p, n);
+}
+
+// ---- Nested spawn ----------------------------------------------------------------------------
+
+// driver spawns inc(i) for i in 0..9, executes the ten together and fetches their values.
+fn driver() ![10]i64 {
+    var kids: [10]mrun.Object = undefined;
+    for (&kids, 0..) |*kid, i| kid.* = try mrun.spawn("inc", .{i});
+    try mrun.execute(&kids);
+    var out: [10]i64 = undefined;
+    for (kids, &out) |kid, *o| o.* = try kid.fetch(i64);
+    return out;
+}
+export fn mrun_fn_driver(p: u32, n: u32) u64 {
+    return mrun.call(driver, p, n);
+}
+
+fn divmod(a: i64, b: i64) !struct { i64, i64 } {
+    if (b == 0) return mrun.fail("divmod: division by zero", .{});
+    if (b == -1) return .{ try std.math.negate(a), 0 };
+    return .{ @divTrunc(a, b), @rem(a, b) };
+}
+export fn mrun_fn_divmod(p: u32, n: u32) u64 {
+    return mrun.call(divmod, p, n);
+}
+
+// nested_split spawns divmod with two outputs and add over both handles (dependencies),
+// executes only the add, then fetches all three.
+fn nested_split(a: i64, b: i64) ![3]i64 {
+    const qr = try mrun.spawnN("divmod", 2, .{ a, b });
+    const sum = try mrun.spawn("add", .{ qr[0], qr[1] });
+    try sum.execute();
+    return .{ try qr[0].fetch(i64), try qr[1].fetch(i64), try sum.fetch(i64) };
+}
+export fn mrun_fn_nested_split(p: u32, n: u32) u64 {
+    return mrun.call(nested_split, p, n);
+}
+
+// parent_fail gives up because its child failed: failWith names the child as the cause.
+fn parent_fail(msg: []const u8) !void {
+    const child = try mrun.spawn("fail", .{msg});
+    child.execute() catch |err| switch (err) {
+        error.TaskFailed => {
+            _ = child.fetchRaw() catch {}; // -2: lastError() is the child's error
+            return mrun.failWith(child, "parent_fail: {s}", .{mrun.lastError()});
+        },
+        else => return err,
+    };
+}
+export fn mrun_fn_parent_fail(p: u32, n: u32) u64 {
+    return mrun.call(parent_fail, p, n);
+}
+
+// ---- Tensors ---------------------------------------------------------------------------------
+
+// tensor_sum reads the elements in place: t.data is a []const f64 view of the frame.
+fn tensor_sum(t: mrun.Tensor(f64)) f64 {
+    var s: f64 = 0;
+    for (t.data) |x| s += x;
+    return s;
+}
+export fn mrun_fn_tensor_sum(p: u32, n: u32) u64 {
+    return mrun.call(tensor_sum, p, n);
+}
+
+fn matmul(a: mrun.Tensor(f64), b: mrun.Tensor(f64)) !mrun.Tensor(f64) {
+    if (a.shape.len != 2 or b.shape.len != 2 or a.shape[1] != b.shape[0])
+        return mrun.fail("matmul: shapes {any} and {any} do not fit", .{ a.shape, b.shape });
+    const m: usize = @intCast(a.shape[0]);
+    const k: usize = @intCast(a.shape[1]);
+    const cols: usize = @intCast(b.shape[1]);
+    const out = try mrun.allocator().alloc(f64, m * cols);
+    @memset(out, 0);
+    for (0..m) |i| {
+        for (0..k) |l| {
+            const x = a.data[i * k + l];
+            const row = b.data[l * cols ..][0..cols];
+            for (out[i * cols ..][0..cols], row) |*o, y| o.* += x * y;
+        }
+    }
+    const shape = try mrun.allocator().dupe(u64, &.{ a.shape[0], b.shape[1] });
+    return .{ .shape = shape, .data = out };
+}
+export fn mrun_fn_matmul(p: u32, n: u32) u64 {
+    return mrun.call(matmul, p, n);
+}
+
+/// rand_matrix is an r×c tensor of pseudo-random numbers in [0, 1), from a fixed seed.
+fn rand_matrix(r: u32, c: u32) !mrun.Tensor(f64) {
+    const count = std.math.mul(usize, r, c) catch return mrun.fail("rand_matrix: {d}×{d} is too large", .{ r, c });
+    const data = try mrun.allocator().alloc(f64, count);
+    var rng = std.rand.DefaultPrng.init(0x6d72756e);
+    for (data) |*x| x.* = rng.random().float(f64);
+    const shape = try mrun.allocator().dupe(u64, &.{ r, c });
+    return .{ .shape = shape, .data = data };
+}
+export fn mrun_fn_rand_matrix(p: u32, n: u32) u64 {
+    return mrun.call(rand_matrix, p, n);
+}
+
+// driver2 passes the rand_matrix handle to tensor_sum: a dependency, so the sum gets the tensor.
+fn driver2() !f64 {
+    const m = try mrun.spawn("rand_matrix", .{ 10, 10 });
+    const s = try mrun.spawn("tensor_sum", .{m});
+    try s.execute();
+    return s.fetch(f64);
+}
+export fn mrun_fn_driver2(p: u32, n: u32) u64 {
+    return mrun.call(driver2, p, n);
+}

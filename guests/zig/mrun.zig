@@ -1,0 +1,1381 @@
+//! The mrun guest SDK for Zig.
+//!
+//! A module built with this file implements the guest ABI of mrun (abi/ABI.md): it exports
+//! `mrun_abi_v1` and `mrun_alloc`, decodes MessagePack argument frames into the parameters of
+//! ordinary Zig functions, encodes their results, and reports their errors with `set_error`.
+//! Each user function is exported in one line:
+//!
+//!     export fn mrun_fn_inc(p: u32, n: u32) u64 {
+//!         return mrun.call(inc, p, n);
+//!     }
+//!
+//! Everything a call decodes or allocates lives in a per-call arena (`mrun.allocator()`), which
+//! is reset, keeping its memory, when the next call starts. The argument buffer, the result
+//! buffer and the fetch buffer are kept and reused from call to call.
+
+const std = @import("std");
+const builtin = @import("builtin");
+const Allocator = std.mem.Allocator;
+
+// ---------------------------------------------------------------------------------------------
+// Host imports (ABI.md section 2). An import that no function reaches is left out of the module
+// by the compiler, so a module that never spawns imports only set_error.
+
+const host = struct {
+    extern "mrun" fn set_error(msg_ptr: [*]const u8, msg_len: u32) void;
+    extern "mrun" fn fail_with(handle: u32, msg_ptr: [*]const u8, msg_len: u32) void;
+    extern "mrun" fn spawn(mod_ptr: [*]const u8, mod_len: u32, fn_ptr: [*]const u8, fn_len: u32, args_ptr: [*]const u8, args_len: u32, n_output: u32) i32;
+    extern "mrun" fn execute(handles_ptr: [*]const u32, count: u32) i32;
+    extern "mrun" fn fetch(handle: u32, buf_ptr: [*]u8, buf_cap: u32) i64;
+    extern "mrun" fn last_error(buf_ptr: [*]u8, buf_cap: u32) i32;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Instance state. A wasm instance runs one call at a time, so nothing here is locked.
+
+/// The allocator behind every buffer of the SDK: memory.grow on wasm, pages elsewhere (so the
+/// codec can be unit-tested on the host).
+const gpa: Allocator = if (builtin.target.isWasm()) std.heap.wasm_allocator else std.heap.page_allocator;
+
+var arena_state = std.heap.ArenaAllocator.init(gpa);
+/// The arena keeps at most this much memory from one call to the next.
+const arena_keep = 1 << 20;
+
+var args_buf: []align(8) u8 = &.{}; // the argument buffer the host currently holds
+var result_buf = std.ArrayList(u8).init(gpa); // the result frame of the running call
+var spawn_buf = std.ArrayList(u8).init(gpa); // spawn argument frames
+var fetch_buf = std.ArrayList(u8).init(gpa); // fetched values
+var message = std.ArrayList(u8).init(gpa); // the error message of the running call
+var host_message = std.ArrayList(u8).init(gpa); // the host's text for the last failed import
+
+/// How the running call's recorded message is reported if the function fails with `message_err`.
+const MessageKind = enum { none, verbatim, prefixed };
+var message_kind: MessageKind = .none;
+var message_err: anyerror = error.Failed;
+var failed_handle: u32 = 0; // a failed child to name with fail_with, or 0
+
+comptime {
+    @export(abiMarker, .{ .name = "mrun_abi_v1" });
+    @export(alloc, .{ .name = "mrun_alloc" });
+}
+
+fn abiMarker() callconv(.C) void {}
+
+/// mrun_alloc (ABI.md section 1.3): hands the host a new argument buffer of at least `size`
+/// bytes and takes the previous one back. Returns 0 when memory is exhausted.
+fn alloc(size: u32) callconv(.C) u32 {
+    if (args_buf.len > 0 and args_buf.len >= size) return @intCast(@intFromPtr(args_buf.ptr));
+    if (args_buf.len > 0) gpa.free(args_buf);
+    args_buf = &.{};
+    // Round up, so that a frame that grows a little does not cost another crossing.
+    const want = @max(@as(usize, size), 256);
+    const cap = std.math.ceilPowerOfTwo(usize, want) catch want;
+    args_buf = gpa.alignedAlloc(u8, 8, cap) catch return 0;
+    return @intCast(@intFromPtr(args_buf.ptr));
+}
+
+/// allocator returns the per-call arena: memory from it stays valid until the function returns
+/// (results may point into it) and is reused by the next call. Use it for anything a function
+/// builds, such as strings and result slices.
+pub fn allocator() Allocator {
+    return arena_state.allocator();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Failed is the error that `fail` and `failWith` return: the call fails with their message.
+pub const Failure = error{Failed};
+
+/// NestedError is the error set of spawn, execute and fetch, one error per return code of the
+/// host (ABI.md section 2.2), plus the codec's. After any of them, `lastError()` is the host's
+/// message (or the SDK's, for OutOfMemory and BadValue); if a function returns the error, the
+/// call fails with `"<function>: <message>"`, and with `fail_with` for TaskFailed, so the host's
+/// error chain names the child.
+pub const NestedError = error{
+    /// -1: a bad handle, unknown module or function, malformed frame, or bad n_output.
+    Invalid,
+    /// -2 (or execute's status 1): the child's task failed; lastError() has its error chain.
+    TaskFailed,
+    /// -3: the Object has no value yet: execute it first.
+    NotExecuted,
+    /// -4: the nesting depth or task budget of the execution would be exceeded.
+    Limit,
+    /// -5: the execution is being cancelled: return as soon as possible.
+    Cancelled,
+    /// -6: the call was not started by an engine.
+    Unsupported,
+    /// Memory for a frame or a value could not be allocated.
+    OutOfMemory,
+    /// A fetched value does not fit the requested type; lastError() says why.
+    BadValue,
+    /// An argument of a spawn cannot be encoded (an integer beyond 64 bits, a bad tensor).
+    BadArgument,
+};
+
+/// fail records a message and returns `error.Failed`: a function that returns it fails with
+/// exactly that message, as in `return mrun.fail("matmul: {d} columns but {d} rows", .{k, k2});`.
+pub fn fail(comptime fmt: []const u8, args: anytype) Failure {
+    recordMessage(.verbatim, error.Failed, fmt, args);
+    failed_handle = 0;
+    return error.Failed;
+}
+
+/// failWith is `fail` for a parent giving up because `child` failed: the call fails through the
+/// host's fail_with, which records the child's error as the cause of this call's error.
+pub fn failWith(child: Object, comptime fmt: []const u8, args: anytype) Failure {
+    recordMessage(.verbatim, error.Failed, fmt, args);
+    failed_handle = child.handle;
+    return error.Failed;
+}
+
+/// lastError returns the message of the last failed spawn, execute or fetch of the running
+/// call: the host's text verbatim (for a failed child, its whole error chain). It is valid until
+/// the next nested operation.
+pub fn lastError() []const u8 {
+    return host_message.items;
+}
+
+fn recordMessage(kind: MessageKind, err: anyerror, comptime fmt: []const u8, args: anytype) void {
+    message.clearRetainingCapacity();
+    message.writer().print(fmt, args) catch {
+        message.clearRetainingCapacity();
+        message.appendSlice("out of memory while formatting an error message") catch {};
+    };
+    message_kind = kind;
+    message_err = err;
+}
+
+fn setError(msg: []const u8) void {
+    host.set_error(msg.ptr, @intCast(@min(msg.len, std.math.maxInt(u32))));
+}
+
+/// report fails the running call of function `name` with error `err`.
+fn report(name: []const u8, err: anyerror) void {
+    const own = message_kind != .none and err == message_err;
+    if (own and message_kind == .verbatim) {
+        if (failed_handle != 0) {
+            host.fail_with(failed_handle, message.items.ptr, @intCast(message.items.len));
+        } else setError(message.items);
+        return;
+    }
+    var buf: [256]u8 = undefined;
+    var text: []const u8 = undefined;
+    var list = std.ArrayList(u8).init(gpa);
+    defer list.deinit();
+    if (own) {
+        list.writer().print("{s}: {s}", .{ name, message.items }) catch {};
+        text = if (list.items.len > 0) list.items else name;
+    } else {
+        text = std.fmt.bufPrint(&buf, "{s}: {s}", .{ name, @errorName(err) }) catch name;
+    }
+    if (own and err == error.TaskFailed and failed_handle != 0) {
+        host.fail_with(failed_handle, text.ptr, @intCast(text.len));
+    } else setError(text);
+}
+
+fn beginCall() void {
+    _ = arena_state.reset(.{ .retain_with_limit = arena_keep });
+    result_buf.clearRetainingCapacity();
+    message.clearRetainingCapacity();
+    host_message.clearRetainingCapacity();
+    message_kind = .none;
+    failed_handle = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling user functions
+
+/// call runs the Zig function `f` on the argument frame `[args_ptr, args_ptr + args_len)` and
+/// returns the packed result (ABI.md section 1.4); it is the whole body of an export:
+///
+///     export fn mrun_fn_add(p: u32, n: u32) u64 { return mrun.call(add, p, n); }
+///
+/// The positional arguments are decoded into `f`'s parameters, in order; trailing optional
+/// (`?T`) parameters may be left out and are then null. A function called with keyword
+/// arguments fails (use `callKw`). The result is encoded with `Writer.write`; a function that
+/// returns an error union fails with the message of `fail`, or with `"<name>: <ErrorName>"`.
+/// Error messages name the function by its Zig name.
+pub fn call(comptime f: anytype, args_ptr: u32, args_len: u32) u64 {
+    return invoke(comptime fnName(f), f, false, args_ptr, args_len);
+}
+
+/// callKw is `call` for a function whose last parameter is a struct of keyword arguments: each
+/// field is one keyword, and a field's default value is the keyword's default; a field without
+/// a default is a required keyword. Unknown keywords fail the call.
+///
+///     const GreetOptions = struct { greeting: []const u8 = "hello" };
+///     fn greet(name: []const u8, opts: GreetOptions) ![]const u8 { ... }
+///     export fn mrun_fn_greet(p: u32, n: u32) u64 { return mrun.callKw(greet, p, n); }
+pub fn callKw(comptime f: anytype, args_ptr: u32, args_len: u32) u64 {
+    return invoke(comptime fnName(f), f, true, args_ptr, args_len);
+}
+
+/// callNamed is `call` (or `callKw` when `kw` is true) with the name that error messages use
+/// given explicitly.
+pub fn callNamed(comptime name: []const u8, comptime f: anytype, comptime kw: bool, args_ptr: u32, args_len: u32) u64 {
+    return invoke(name, f, kw, args_ptr, args_len);
+}
+
+fn NameOf(comptime f: anytype) type {
+    _ = f;
+    return struct {};
+}
+
+/// fnName is the Zig name of function f: Zig 0.11 names a type made from a function value
+/// `NameOf((function 'inc'))`.
+fn fnName(comptime f: anytype) []const u8 {
+    comptime {
+        @setEvalBranchQuota(10_000);
+        const full = @typeName(NameOf(f));
+        const tag = "(function '";
+        const start = std.mem.indexOf(u8, full, tag) orelse return "function";
+        const rest = full[start + tag.len ..];
+        const end = std.mem.indexOfScalar(u8, rest, '\'') orelse return "function";
+        return rest[0..end];
+    }
+}
+
+fn invoke(comptime name: []const u8, comptime f: anytype, comptime kw: bool, args_ptr: u32, args_len: u32) u64 {
+    beginCall();
+    const F = @TypeOf(f);
+    const info = @typeInfo(F).Fn;
+    const frame: []const u8 = if (args_len == 0) &.{} else @as([*]const u8, @ptrFromInt(args_ptr))[0..args_len];
+    var args: std.meta.ArgsTuple(F) = undefined;
+    decodeArgs(F, kw, &args, frame) catch |err| {
+        report(name, err);
+        return 0;
+    };
+    const R = info.return_type orelse @compileError("mrun: generic return types are not supported");
+    const ret = @call(.auto, f, args);
+    const value = switch (@typeInfo(R)) {
+        .ErrorUnion => ret catch |err| {
+            report(name, err);
+            return 0;
+        },
+        else => ret,
+    };
+    var w = Writer{ .list = &result_buf, .allow_handles = false };
+    w.write(value) catch |err| {
+        recordMessage(.prefixed, err, "cannot encode the result: {s}", .{@errorName(err)});
+        report(name, err);
+        return 0;
+    };
+    return (@as(u64, @intFromPtr(result_buf.items.ptr)) << 32) | result_buf.items.len;
+}
+
+fn decodeArgs(comptime F: type, comptime kw: bool, args: *std.meta.ArgsTuple(F), frame: []const u8) DecodeError!void {
+    const params = @typeInfo(F).Fn.params;
+    const n_pos = if (kw) params.len - 1 else params.len;
+    if (kw and (params.len == 0 or @typeInfo(params[params.len - 1].type.?) != .Struct))
+        @compileError("mrun.callKw: the last parameter must be a struct of keyword arguments");
+    // Trailing optional parameters may be left out.
+    comptime var min_pos = n_pos;
+    inline while (min_pos > 0 and @typeInfo(params[min_pos - 1].type.?) == .Optional) min_pos -= 1;
+
+    var r = Reader{ .buf = frame };
+    var d = Decoder{ .root = .frame };
+    const top = r.readArrayLen() catch return d.fail("malformed argument frame", .{});
+    if (top != 2) return d.fail("malformed argument frame", .{});
+    const given = r.readArrayLen() catch return d.fail("malformed argument frame", .{});
+    if (given < min_pos or given > n_pos) {
+        if (min_pos == n_pos)
+            return d.fail("takes {d} positional argument{s} but {d} {s} given", .{ n_pos, plural(n_pos), given, if (given == 1) "was" else "were" });
+        return d.fail("takes {d} to {d} positional arguments but {d} {s} given", .{ min_pos, n_pos, given, if (given == 1) "was" else "were" });
+    }
+    inline for (0..n_pos) |i| {
+        if (i < given) {
+            d.root = .{ .arg = i + 1 };
+            args[i] = try d.decode(&r, params[i].type.?);
+        } else if (comptime @typeInfo(params[i].type.?) == .Optional) {
+            args[i] = null;
+        } else unreachable;
+    }
+    d.root = .frame;
+    const n_kw = r.readMapLen() catch return d.fail("malformed argument frame", .{});
+    if (kw) {
+        args[params.len - 1] = try d.decodeKeywords(&r, params[params.len - 1].type.?, n_kw, true);
+    } else if (n_kw > 0) {
+        const key = r.readStr() catch return d.fail("unexpected keyword arguments", .{});
+        return d.fail("unexpected keyword argument \"{s}\"", .{key});
+    }
+}
+
+fn plural(n: usize) []const u8 {
+    return if (n == 1) "" else "s";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+/// Bytes is a MessagePack bin value. A `[]const u8` is encoded as a str; wrap it in Bytes to
+/// return bytes. As a parameter, Bytes takes a bin or a str.
+pub const Bytes = struct {
+    data: []const u8,
+};
+
+/// Raw is one MessagePack value, passed through byte for byte: as a parameter it is the
+/// encoded argument, as a result it is written as is (it must be one well-formed value).
+pub const Raw = struct {
+    bytes: []const u8,
+};
+
+/// Ext is a MessagePack extension value other than a tensor.
+pub const Ext = struct {
+    type: i8,
+    data: []const u8,
+};
+
+/// Value is any MessagePack value, the SDK's generic type: a parameter of type Value takes any
+/// argument, and a Value result is encoded as it is. Integers are `.int` when they fit an i64 and
+/// `.uint` above; strings, bytes and extension payloads point into the argument frame (or the
+/// arena, for fetched values).
+pub const Value = union(enum) {
+    nil,
+    bool: bool,
+    int: i64,
+    uint: u64,
+    float: f64,
+    float32: f32,
+    str: []const u8,
+    bin: []const u8,
+    array: []const Value,
+    map: []const Entry,
+    ext: Ext,
+
+    /// Entry is one key/value pair of a map, in the order of the encoding.
+    pub const Entry = struct { key: Value, value: Value };
+};
+
+/// Tensor(T) is an n-dimensional array of `T` (ABI.md section 5.3, ext type 4): `shape` holds the
+/// sizes, outermost first, and `data` the elements in row-major order. As a parameter, `data`
+/// points into the argument frame when the elements are aligned and into one copy otherwise;
+/// no element is decoded. As a result it is written with one copy. `T` is one of i8, i16, i32,
+/// i64, u8, u16, u32, u64, f32, f64 and bool.
+pub fn Tensor(comptime T: type) type {
+    return struct {
+        const Self = @This();
+        /// The dtype code of T (ABI.md section 5.3).
+        pub const dtype: u8 = dtypeOf(T);
+        /// Elem is the element type.
+        pub const Elem = T;
+
+        /// The sizes of the dimensions, outermost first; empty for a scalar.
+        shape: []const u64,
+        /// The elements in row-major order.
+        data: []const T,
+
+        /// numel returns the number of elements the shape describes.
+        pub fn numel(self: Self) u64 {
+            var n: u64 = 1;
+            for (self.shape) |s| n *%= s;
+            return n;
+        }
+    };
+}
+
+fn dtypeOf(comptime T: type) u8 {
+    return switch (T) {
+        i8 => 1,
+        i16 => 2,
+        i32 => 3,
+        i64 => 4,
+        u8 => 5,
+        u16 => 6,
+        u32 => 7,
+        u64 => 8,
+        f32 => 9,
+        f64 => 10,
+        bool => 11,
+        else => @compileError("mrun.Tensor: no tensor dtype for " ++ @typeName(T)),
+    };
+}
+
+const dtype_names = [_][]const u8{ "?", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "bool" };
+const dtype_sizes = [_]u8{ 0, 1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1 };
+
+fn isTensor(comptime T: type) bool {
+    return @typeInfo(T) == .Struct and @hasDecl(T, "dtype") and @hasDecl(T, "Elem") and T == Tensor(T.Elem);
+}
+
+/// ext types of ABI.md section 5.1 and 5.3.
+const ext_handle: i8 = 2;
+const ext_byref: i8 = 3;
+const ext_tensor: i8 = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+/// Reader reads MessagePack values from a byte slice, checking every length against the end
+/// of the slice: malformed input gives an error, never a trap.
+pub const Reader = struct {
+    buf: []const u8,
+    pos: usize = 0,
+
+    /// Error: the input ends early (EndOfInput), holds something other than the requested
+    /// family (WrongType), an invalid byte (Malformed), or an integer out of the target's range
+    /// (OutOfRange).
+    pub const Error = error{ EndOfInput, WrongType, Malformed, OutOfRange };
+
+    /// Family is the kind of the next value, as `family` reports it.
+    pub const Family = enum {
+        nil,
+        bool,
+        int,
+        float,
+        str,
+        bin,
+        array,
+        map,
+        ext,
+        invalid,
+        end,
+
+        /// name returns the family's name for messages.
+        pub fn name(f: Family) []const u8 {
+            return switch (f) {
+                .nil => "nil",
+                .bool => "bool",
+                .int => "int",
+                .float => "float",
+                .str => "str",
+                .bin => "bin",
+                .array => "list",
+                .map => "map",
+                .ext => "ext",
+                .invalid => "an invalid byte",
+                .end => "the end of the frame",
+            };
+        }
+    };
+
+    /// family returns the family of the next value without consuming it.
+    pub fn family(r: *const Reader) Family {
+        if (r.pos >= r.buf.len) return .end;
+        const b = r.buf[r.pos];
+        return switch (b) {
+            0x00...0x7f, 0xe0...0xff, 0xcc...0xd3 => .int,
+            0x80...0x8f, 0xde, 0xdf => .map,
+            0x90...0x9f, 0xdc, 0xdd => .array,
+            0xa0...0xbf, 0xd9...0xdb => .str,
+            0xc0 => .nil,
+            0xc2, 0xc3 => .bool,
+            0xc4...0xc6 => .bin,
+            0xc7...0xc9, 0xd4...0xd8 => .ext,
+            0xca, 0xcb => .float,
+            0xc1 => .invalid,
+        };
+    }
+
+    /// atEnd reports whether every byte has been read.
+    pub fn atEnd(r: *const Reader) bool {
+        return r.pos >= r.buf.len;
+    }
+
+    fn take(r: *Reader, n: usize) Error![]const u8 {
+        if (n > r.buf.len - r.pos) return error.EndOfInput;
+        const s = r.buf[r.pos .. r.pos + n];
+        r.pos += n;
+        return s;
+    }
+
+    fn byte(r: *Reader) Error!u8 {
+        if (r.pos >= r.buf.len) return error.EndOfInput;
+        r.pos += 1;
+        return r.buf[r.pos - 1];
+    }
+
+    fn be(r: *Reader, comptime T: type) Error!T {
+        const s = try r.take(@sizeOf(T));
+        return std.mem.readInt(T, s[0..@sizeOf(T)], .Big);
+    }
+
+    /// readNil reads a nil.
+    pub fn readNil(r: *Reader) Error!void {
+        if (r.family() != .nil) return error.WrongType;
+        r.pos += 1;
+    }
+
+    /// readBool reads a bool.
+    pub fn readBool(r: *Reader) Error!bool {
+        if (r.family() != .bool) return error.WrongType;
+        r.pos += 1;
+        return r.buf[r.pos - 1] == 0xc3;
+    }
+
+    /// readInt reads an integer of any encoding into a T, or fails with OutOfRange.
+    pub fn readInt(r: *Reader, comptime T: type) Error!T {
+        if (r.family() != .int) return error.WrongType;
+        const start = r.pos;
+        errdefer r.pos = start;
+        const b = try r.byte();
+        const v: union(enum) { s: i64, u: u64 } = switch (b) {
+            0x00...0x7f => .{ .u = b },
+            0xe0...0xff => .{ .s = @as(i8, @bitCast(b)) },
+            0xcc => .{ .u = try r.be(u8) },
+            0xcd => .{ .u = try r.be(u16) },
+            0xce => .{ .u = try r.be(u32) },
+            0xcf => .{ .u = try r.be(u64) },
+            0xd0 => .{ .s = try r.be(i8) },
+            0xd1 => .{ .s = try r.be(i16) },
+            0xd2 => .{ .s = try r.be(i32) },
+            0xd3 => .{ .s = try r.be(i64) },
+            else => unreachable,
+        };
+        return switch (v) {
+            .s => |x| std.math.cast(T, x),
+            .u => |x| std.math.cast(T, x),
+        } orelse error.OutOfRange;
+    }
+
+    /// readFloat reads a float32, a float64 or an integer as an f64.
+    pub fn readFloat(r: *Reader) Error!f64 {
+        switch (r.family()) {
+            .float => {
+                if (r.buf[r.pos] == 0xca) {
+                    r.pos += 1;
+                    return @as(f32, @bitCast(try r.be(u32)));
+                }
+                r.pos += 1;
+                return @bitCast(try r.be(u64));
+            },
+            .int => {
+                if (r.buf[r.pos] == 0xcf) return @floatFromInt(try r.readInt(u64));
+                return @floatFromInt(try r.readInt(i64));
+            },
+            else => return error.WrongType,
+        }
+    }
+
+    /// readStr reads a str and returns its bytes, which point into the input.
+    pub fn readStr(r: *Reader) Error![]const u8 {
+        if (r.family() != .str) return error.WrongType;
+        const b = r.buf[r.pos];
+        r.pos += 1;
+        const n: usize = switch (b) {
+            0xa0...0xbf => b & 0x1f,
+            0xd9 => try r.be(u8),
+            0xda => try r.be(u16),
+            else => try r.be(u32),
+        };
+        return r.take(n);
+    }
+
+    /// readBin reads a bin and returns its bytes, which point into the input.
+    pub fn readBin(r: *Reader) Error![]const u8 {
+        if (r.family() != .bin) return error.WrongType;
+        const b = r.buf[r.pos];
+        r.pos += 1;
+        const n: usize = switch (b) {
+            0xc4 => try r.be(u8),
+            0xc5 => try r.be(u16),
+            else => try r.be(u32),
+        };
+        return r.take(n);
+    }
+
+    /// readArrayLen reads an array header and returns the number of elements that follow.
+    pub fn readArrayLen(r: *Reader) Error!u32 {
+        if (r.family() != .array) return error.WrongType;
+        const b = r.buf[r.pos];
+        r.pos += 1;
+        return switch (b) {
+            0x90...0x9f => b & 0x0f,
+            0xdc => try r.be(u16),
+            else => try r.be(u32),
+        };
+    }
+
+    /// readMapLen reads a map header and returns the number of key/value pairs that follow.
+    pub fn readMapLen(r: *Reader) Error!u32 {
+        if (r.family() != .map) return error.WrongType;
+        const b = r.buf[r.pos];
+        r.pos += 1;
+        return switch (b) {
+            0x80...0x8f => b & 0x0f,
+            0xde => try r.be(u16),
+            else => try r.be(u32),
+        };
+    }
+
+    /// readExt reads an extension value of any type, tensors included.
+    pub fn readExt(r: *Reader) Error!Ext {
+        if (r.family() != .ext) return error.WrongType;
+        const b = r.buf[r.pos];
+        r.pos += 1;
+        const n: usize = switch (b) {
+            0xd4 => 1,
+            0xd5 => 2,
+            0xd6 => 4,
+            0xd7 => 8,
+            0xd8 => 16,
+            0xc7 => try r.be(u8),
+            0xc8 => try r.be(u16),
+            else => try r.be(u32),
+        };
+        const t: i8 = @bitCast(try r.byte());
+        return .{ .type = t, .data = try r.take(n) };
+    }
+
+    /// skip reads one value of any kind and depth, without recursion.
+    pub fn skip(r: *Reader) Error!void {
+        var pending: u64 = 1;
+        while (pending > 0) : (pending -= 1) {
+            switch (r.family()) {
+                .nil, .bool => r.pos += 1,
+                .int => _ = try r.readInt(i128),
+                .float => _ = try r.readFloat(),
+                .str => _ = try r.readStr(),
+                .bin => _ = try r.readBin(),
+                .ext => _ = try r.readExt(),
+                .array => pending += try r.readArrayLen(),
+                .map => pending += 2 * @as(u64, try r.readMapLen()),
+                .invalid => return error.Malformed,
+                .end => return error.EndOfInput,
+            }
+        }
+    }
+
+    /// readRaw reads one value and returns its encoding.
+    pub fn readRaw(r: *Reader) Error![]const u8 {
+        const start = r.pos;
+        try r.skip();
+        return r.buf[start..r.pos];
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decoding into Zig types
+
+const DecodeError = error{BadValue};
+const max_depth = 512;
+
+/// Decoder decodes values into Zig types and, on failure, records a message that says where
+/// (`argument 2[3]`, `keyword argument "greeting"`, `the value of handle 4`) and why.
+const Decoder = struct {
+    root: Root,
+    path: [16]Seg = undefined,
+    depth: usize = 0,
+
+    const Root = union(enum) { frame, arg: usize, kw: []const u8, fetched: u32 };
+    const Seg = union(enum) { index: u32, key: []const u8 };
+
+    fn fail(d: *Decoder, comptime fmt: []const u8, args: anytype) DecodeError {
+        message.clearRetainingCapacity();
+        const w = message.writer();
+        (blk: {
+            switch (d.root) {
+                .frame => {},
+                .arg => |i| w.print("argument {d}", .{i}) catch |e| break :blk e,
+                .kw => |k| w.print("keyword argument \"{s}\"", .{k}) catch |e| break :blk e,
+                .fetched => |h| w.print("the value of handle {d}", .{h}) catch |e| break :blk e,
+            }
+            for (d.path[0..@min(d.depth, d.path.len)]) |s| switch (s) {
+                .index => |i| w.print("[{d}]", .{i}) catch |e| break :blk e,
+                .key => |k| w.print(".{s}", .{k}) catch |e| break :blk e,
+            };
+            if (d.root != .frame) w.writeAll(": ") catch |e| break :blk e;
+            w.print(fmt, args) catch |e| break :blk e;
+        }) catch {};
+        message_kind = .prefixed;
+        message_err = error.BadValue;
+        return error.BadValue;
+    }
+
+    fn push(d: *Decoder, s: Seg) DecodeError!void {
+        if (d.depth >= max_depth) return d.fail("nested deeper than {d} levels", .{max_depth});
+        if (d.depth < d.path.len) d.path[d.depth] = s;
+        d.depth += 1;
+    }
+
+    fn pop(d: *Decoder) void {
+        d.depth -= 1;
+    }
+
+    fn setIndex(d: *Decoder, i: u32) void {
+        if (d.depth - 1 < d.path.len) d.path[d.depth - 1] = .{ .index = i };
+    }
+
+    fn readErr(d: *Decoder, r: *Reader, err: Reader.Error, comptime want: []const u8) DecodeError {
+        return switch (err) {
+            error.WrongType => d.fail("expected " ++ want ++ ", got {s}", .{r.family().name()}),
+            error.OutOfRange => d.fail("integer out of range for " ++ want, .{}),
+            error.EndOfInput => d.fail("truncated value", .{}),
+            error.Malformed => d.fail("malformed value", .{}),
+        };
+    }
+
+    fn oom(d: *Decoder) DecodeError {
+        return d.fail("out of memory", .{});
+    }
+
+    fn decode(d: *Decoder, r: *Reader, comptime T: type) DecodeError!T {
+        if (T == Value) return d.decodeValue(r);
+        if (T == Raw) return .{ .bytes = r.readRaw() catch |e| return d.readErr(r, e, "a value") };
+        if (T == Bytes) {
+            if (r.family() == .str) return .{ .data = r.readStr() catch |e| return d.readErr(r, e, "bytes") };
+            return .{ .data = r.readBin() catch |e| return d.readErr(r, e, "bytes") };
+        }
+        if (T == Object) return d.decodeObject(r);
+        if (comptime isTensor(T)) return d.decodeTensor(r, T);
+        switch (@typeInfo(T)) {
+            .Bool => return r.readBool() catch |e| d.readErr(r, e, "a bool"),
+            .Int => return r.readInt(T) catch |e| d.readErr(r, e, "an integer (" ++ @typeName(T) ++ ")"),
+            .Float => {
+                const x = r.readFloat() catch |e| return d.readErr(r, e, "a float");
+                return @floatCast(x);
+            },
+            .Optional => |o| {
+                if (r.family() == .nil) {
+                    r.pos += 1;
+                    return null;
+                }
+                return try d.decode(r, o.child);
+            },
+            .Enum => {
+                const s = r.readStr() catch |e| return d.readErr(r, e, "a str naming a " ++ @typeName(T));
+                return std.meta.stringToEnum(T, s) orelse d.fail("\"{s}\" is not a " ++ @typeName(T), .{s});
+            },
+            .Pointer => |p| {
+                if (p.sentinel != null) @compileError("mrun: cannot decode sentinel-terminated " ++ @typeName(T));
+                switch (p.size) {
+                    .Slice => {
+                        if (p.child == u8) {
+                            const s = switch (r.family()) {
+                                .bin => r.readBin(),
+                                else => r.readStr(),
+                            } catch |e| return d.readErr(r, e, "a str");
+                            // The frame is this call's own memory: a []u8 may be changed in place.
+                            return @constCast(s);
+                        }
+                        const n = r.readArrayLen() catch |e| return d.readErr(r, e, "a list");
+                        if (n > r.buf.len - r.pos) return d.fail("truncated list", .{});
+                        const out = allocator().alloc(p.child, n) catch return d.oom();
+                        try d.push(.{ .index = 0 });
+                        for (out, 0..) |*e, i| {
+                            d.setIndex(@intCast(i));
+                            e.* = try d.decode(r, p.child);
+                        }
+                        d.pop();
+                        return out;
+                    },
+                    .One => {
+                        const out = allocator().create(p.child) catch return d.oom();
+                        out.* = try d.decode(r, p.child);
+                        return out;
+                    },
+                    else => @compileError("mrun: cannot decode " ++ @typeName(T)),
+                }
+            },
+            .Array => |a| {
+                const n = r.readArrayLen() catch |e| return d.readErr(r, e, "a list");
+                if (n != a.len) return d.fail("expected a list of {d}, got {d} elements", .{ a.len, n });
+                var out: T = undefined;
+                try d.push(.{ .index = 0 });
+                for (&out, 0..) |*e, i| {
+                    d.setIndex(@intCast(i));
+                    e.* = try d.decode(r, a.child);
+                }
+                d.pop();
+                return out;
+            },
+            .Struct => |s| {
+                if (s.is_tuple) {
+                    const n = r.readArrayLen() catch |e| return d.readErr(r, e, "a list");
+                    if (n != s.fields.len) return d.fail("expected a list of {d}, got {d} elements", .{ s.fields.len, n });
+                    var out: T = undefined;
+                    try d.push(.{ .index = 0 });
+                    inline for (s.fields, 0..) |f, i| {
+                        d.setIndex(i);
+                        @field(out, f.name) = try d.decode(r, f.type);
+                    }
+                    d.pop();
+                    return out;
+                }
+                const n = r.readMapLen() catch |e| return d.readErr(r, e, "a map");
+                return d.decodeKeywords(r, T, n, false);
+            },
+            else => @compileError("mrun: cannot decode " ++ @typeName(T)),
+        }
+    }
+
+    /// decodeKeywords decodes `n` map entries with str keys into the fields of struct T;
+    /// fields missing from the map take their default values. As keyword arguments (`kw`),
+    /// each value is reported as a keyword argument.
+    fn decodeKeywords(d: *Decoder, r: *Reader, comptime T: type, n: u32, comptime kw: bool) DecodeError!T {
+        const fields = @typeInfo(T).Struct.fields;
+        var out: T = undefined;
+        var seen = [_]bool{false} ** fields.len;
+        const outer = d.root;
+        if (!kw) try d.push(.{ .key = "" });
+        for (0..n) |_| {
+            const key = r.readStr() catch |e| return d.readErr(r, e, "str keys");
+            var found = false;
+            inline for (fields, 0..) |f, i| {
+                if (!found and std.mem.eql(u8, key, f.name)) {
+                    found = true;
+                    if (seen[i]) return d.fail("duplicate key \"{s}\"", .{key});
+                    seen[i] = true;
+                    if (kw) d.root = .{ .kw = f.name } else d.path[@min(d.depth - 1, d.path.len - 1)] = .{ .key = f.name };
+                    @field(out, f.name) = try d.decode(r, f.type);
+                    d.root = outer;
+                }
+            }
+            if (!found) {
+                if (kw) return d.fail("unexpected keyword argument \"{s}\"", .{key});
+                return d.fail("unexpected key \"{s}\"", .{key});
+            }
+        }
+        if (!kw) d.pop();
+        inline for (fields, 0..) |f, i| {
+            if (!seen[i]) {
+                if (f.default_value) |dv| {
+                    @field(out, f.name) = @as(*const f.type, @ptrCast(@alignCast(dv))).*;
+                } else if (kw) {
+                    return d.fail("missing keyword argument \"" ++ f.name ++ "\"", .{});
+                } else {
+                    return d.fail("missing key \"" ++ f.name ++ "\"", .{});
+                }
+            }
+        }
+        return out;
+    }
+
+    fn decodeValue(d: *Decoder, r: *Reader) DecodeError!Value {
+        switch (r.family()) {
+            .nil => {
+                r.pos += 1;
+                return .nil;
+            },
+            .bool => return .{ .bool = r.readBool() catch unreachable },
+            .int => {
+                if (r.buf[r.pos] == 0xcf) {
+                    const u = r.readInt(u64) catch |e| return d.readErr(r, e, "an integer");
+                    if (u <= std.math.maxInt(i64)) return .{ .int = @intCast(u) };
+                    return .{ .uint = u };
+                }
+                return .{ .int = r.readInt(i64) catch |e| return d.readErr(r, e, "an integer") };
+            },
+            .float => {
+                if (r.buf[r.pos] == 0xca) {
+                    const x = r.readFloat() catch |e| return d.readErr(r, e, "a float");
+                    return .{ .float32 = @floatCast(x) };
+                }
+                return .{ .float = r.readFloat() catch |e| return d.readErr(r, e, "a float") };
+            },
+            .str => return .{ .str = r.readStr() catch |e| return d.readErr(r, e, "a str") },
+            .bin => return .{ .bin = r.readBin() catch |e| return d.readErr(r, e, "bytes") },
+            .ext => return .{ .ext = r.readExt() catch |e| return d.readErr(r, e, "an ext") },
+            .array => {
+                const n = r.readArrayLen() catch |e| return d.readErr(r, e, "a list");
+                if (n > r.buf.len - r.pos) return d.fail("truncated list", .{});
+                const out = allocator().alloc(Value, n) catch return d.oom();
+                try d.push(.{ .index = 0 });
+                for (out, 0..) |*e, i| {
+                    d.setIndex(@intCast(i));
+                    e.* = try d.decodeValue(r);
+                }
+                d.pop();
+                return .{ .array = out };
+            },
+            .map => {
+                const n = r.readMapLen() catch |e| return d.readErr(r, e, "a map");
+                if (n > (r.buf.len - r.pos) / 2) return d.fail("truncated map", .{});
+                const out = allocator().alloc(Value.Entry, n) catch return d.oom();
+                try d.push(.{ .index = 0 });
+                for (out, 0..) |*e, i| {
+                    d.setIndex(@intCast(i));
+                    e.key = try d.decodeValue(r);
+                    e.value = try d.decodeValue(r);
+                }
+                d.pop();
+                return .{ .map = out };
+            },
+            .invalid => return d.fail("malformed value", .{}),
+            .end => return d.fail("truncated value", .{}),
+        }
+    }
+
+    fn decodeObject(d: *Decoder, r: *Reader) DecodeError!Object {
+        const e = r.readExt() catch |err| return d.readErr(r, err, "an Object passed by reference");
+        if (e.type != ext_handle or e.data.len != 4) return d.fail("expected an Object passed by reference, got ext type {d}", .{e.type});
+        return .{ .handle = std.mem.readInt(u32, e.data[0..4], .Big) };
+    }
+
+    fn decodeTensor(d: *Decoder, r: *Reader, comptime T: type) DecodeError!T {
+        const E = T.Elem;
+        const e = r.readExt() catch |err| return d.readErr(r, err, "a " ++ dtype_names[T.dtype] ++ " tensor");
+        if (e.type != ext_tensor) return d.fail("expected a " ++ dtype_names[T.dtype] ++ " tensor, got ext type {d}", .{e.type});
+        const p = e.data;
+        if (p.len < 8) return d.fail("malformed tensor: {d}-byte payload", .{p.len});
+        if (p[0] != T.dtype) {
+            const got = if (p[0] < dtype_names.len) dtype_names[p[0]] else "unknown";
+            return d.fail("expected a " ++ dtype_names[T.dtype] ++ " tensor, got a {s} tensor", .{got});
+        }
+        const ndim = p[1];
+        if (ndim > 32) return d.fail("malformed tensor: {d} dimensions", .{ndim});
+        if (!std.mem.allEqual(u8, p[2..8], 0)) return d.fail("malformed tensor: nonzero padding", .{});
+        const head = 8 + 8 * @as(usize, ndim);
+        if (p.len < head) return d.fail("malformed tensor: truncated shape", .{});
+        const shape = allocator().alloc(u64, ndim) catch return d.oom();
+        var count: u64 = 1;
+        for (shape, 0..) |*s, i| {
+            s.* = std.mem.readInt(u64, p[8 + 8 * i ..][0..8], .Little);
+            count = std.math.mul(u64, count, s.*) catch return d.fail("malformed tensor: shape overflows", .{});
+        }
+        const bytes = p[head..];
+        if (count > bytes.len or count * @sizeOf(E) != bytes.len)
+            return d.fail("malformed tensor: shape needs {d} elements, payload has {d} bytes", .{ count, bytes.len });
+        if (bytes.len == 0) return .{ .shape = shape, .data = &.{} };
+        if (@intFromPtr(bytes.ptr) % @alignOf(E) == 0) {
+            const ptr: [*]const E = @ptrCast(@alignCast(bytes.ptr));
+            return .{ .shape = shape, .data = ptr[0..@intCast(count)] };
+        }
+        // Unaligned: one copy.
+        const copy = allocator().alloc(E, @intCast(count)) catch return d.oom();
+        @memcpy(std.mem.sliceAsBytes(copy), bytes);
+        return .{ .shape = shape, .data = copy };
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+/// Writer appends MessagePack values to a byte list. Integers use their shortest encoding, so
+/// equal values always encode to equal bytes.
+pub const Writer = struct {
+    list: *std.ArrayList(u8),
+    /// Whether Objects (handles) may be written: true for spawn arguments, false for results,
+    /// which must not contain them (ABI.md section 5.1).
+    allow_handles: bool = true,
+
+    /// Error: memory ran out, an integer does not fit 64 bits, a tensor's data does not match
+    /// its shape, or an Object was written into a result.
+    pub const Error = error{ OutOfMemory, IntegerOutOfRange, BadTensor, ObjectInResult };
+
+    fn put(w: *Writer, bytes: []const u8) Error!void {
+        try w.list.appendSlice(bytes);
+    }
+
+    fn head(w: *Writer, b: u8, comptime T: type, n: anytype) Error!void {
+        var buf: [1 + @sizeOf(T)]u8 = undefined;
+        buf[0] = b;
+        std.mem.writeInt(T, buf[1..], @as(T, @intCast(n)), .Big);
+        try w.put(&buf);
+    }
+
+    /// writeNil writes nil.
+    pub fn writeNil(w: *Writer) Error!void {
+        try w.list.append(0xc0);
+    }
+
+    /// writeBool writes a bool.
+    pub fn writeBool(w: *Writer, v: bool) Error!void {
+        try w.list.append(if (v) 0xc3 else 0xc2);
+    }
+
+    /// writeInt writes an integer of any Zig integer type in its shortest encoding.
+    pub fn writeInt(w: *Writer, v: anytype) Error!void {
+        if (@TypeOf(v) == comptime_int) {
+            if (v < 0) return w.writeNegative(v);
+            return w.writeUnsigned(v);
+        }
+        if (v < 0) return w.writeNegative(std.math.cast(i64, v) orelse return error.IntegerOutOfRange);
+        return w.writeUnsigned(std.math.cast(u64, v) orelse return error.IntegerOutOfRange);
+    }
+
+    fn writeUnsigned(w: *Writer, v: u64) Error!void {
+        if (v <= 0x7f) return w.list.append(@intCast(v));
+        if (v <= 0xff) return w.head(0xcc, u8, v);
+        if (v <= 0xffff) return w.head(0xcd, u16, v);
+        if (v <= 0xffff_ffff) return w.head(0xce, u32, v);
+        return w.head(0xcf, u64, v);
+    }
+
+    fn writeNegative(w: *Writer, v: i64) Error!void {
+        if (v >= -32) return w.list.append(@bitCast(@as(i8, @intCast(v))));
+        if (v >= -128) return w.head(0xd0, i8, v);
+        if (v >= -32768) return w.head(0xd1, i16, v);
+        if (v >= -2147483648) return w.head(0xd2, i32, v);
+        return w.head(0xd3, i64, v);
+    }
+
+    /// writeFloat writes a float64.
+    pub fn writeFloat(w: *Writer, v: f64) Error!void {
+        return w.head(0xcb, u64, @as(u64, @bitCast(v)));
+    }
+
+    /// writeFloat32 writes a float32.
+    pub fn writeFloat32(w: *Writer, v: f32) Error!void {
+        return w.head(0xca, u32, @as(u32, @bitCast(v)));
+    }
+
+    fn lenHead(w: *Writer, fix: u8, fix_max: usize, b8: ?u8, b16: u8, b32: u8, n: usize) Error!void {
+        if (n <= fix_max) return w.list.append(fix | @as(u8, @intCast(n)));
+        if (b8 != null and n <= 0xff) return w.head(b8.?, u8, n);
+        if (n <= 0xffff) return w.head(b16, u16, n);
+        return w.head(b32, u32, std.math.cast(u32, n) orelse return error.OutOfMemory);
+    }
+
+    /// writeStr writes a str.
+    pub fn writeStr(w: *Writer, s: []const u8) Error!void {
+        try w.lenHead(0xa0, 31, 0xd9, 0xda, 0xdb, s.len);
+        try w.put(s);
+    }
+
+    /// writeBin writes a bin.
+    pub fn writeBin(w: *Writer, s: []const u8) Error!void {
+        if (s.len <= 0xff) {
+            try w.head(0xc4, u8, s.len);
+        } else try w.lenHead(0, 0xff, null, 0xc5, 0xc6, s.len);
+        try w.put(s);
+    }
+
+    /// writeArrayLen writes the header of an array of n elements; the elements follow.
+    pub fn writeArrayLen(w: *Writer, n: usize) Error!void {
+        return w.lenHead(0x90, 15, null, 0xdc, 0xdd, n);
+    }
+
+    /// writeMapLen writes the header of a map of n pairs; the keys and values follow.
+    pub fn writeMapLen(w: *Writer, n: usize) Error!void {
+        return w.lenHead(0x80, 15, null, 0xde, 0xdf, n);
+    }
+
+    /// writeExtHead writes the header of an extension value of type t with an n-byte payload
+    /// (fixext when n is 1, 2, 4, 8 or 16); the payload follows.
+    pub fn writeExtHead(w: *Writer, t: i8, n: usize) Error!void {
+        switch (n) {
+            1 => try w.list.append(0xd4),
+            2 => try w.list.append(0xd5),
+            4 => try w.list.append(0xd6),
+            8 => try w.list.append(0xd7),
+            16 => try w.list.append(0xd8),
+            else => if (n <= 0xff) {
+                try w.head(0xc7, u8, n);
+            } else if (n <= 0xffff) {
+                try w.head(0xc8, u16, n);
+            } else {
+                try w.head(0xc9, u32, std.math.cast(u32, n) orelse return error.OutOfMemory);
+            },
+        }
+        try w.list.append(@bitCast(t));
+    }
+
+    /// writeRaw writes bytes that already are one encoded value.
+    pub fn writeRaw(w: *Writer, bytes: []const u8) Error!void {
+        return w.put(bytes);
+    }
+
+    /// writeTensor writes an n-dimensional array (ext type 4): a header, the shape, and the
+    /// elements with one copy.
+    pub fn writeTensor(w: *Writer, comptime E: type, shape: []const u64, data: []const E) Error!void {
+        if (shape.len > 32) return error.BadTensor;
+        var count: u64 = 1;
+        for (shape) |s| count = std.math.mul(u64, count, s) catch return error.BadTensor;
+        if (count != data.len) return error.BadTensor;
+        const bytes = std.mem.sliceAsBytes(data);
+        try w.writeExtHead(ext_tensor, 8 + 8 * shape.len + bytes.len);
+        const hdr = try w.list.addManyAsSlice(8 + 8 * shape.len);
+        @memset(hdr[0..8], 0);
+        hdr[0] = dtypeOf(E);
+        hdr[1] = @intCast(shape.len);
+        for (shape, 0..) |s, i| std.mem.writeInt(u64, hdr[8 + 8 * i ..][0..8], s, .Little);
+        try w.put(bytes);
+    }
+
+    /// write encodes any value: nil for void and null, bool, integers, floats (f32 as float32,
+    /// others as float64), strings (`[]const u8`, string literals and `[N]u8` as str; `Bytes` as
+    /// bin), slices, arrays and tuples as arrays, structs as maps from field names, enums as
+    /// the str of their tag, optionals, and `Value`, `Raw`, `Tensor(T)` and, in spawn arguments,
+    /// `Object` and `ByRef`.
+    pub fn write(w: *Writer, v: anytype) Error!void {
+        const T = @TypeOf(v);
+        if (T == Value) return w.writeValue(v);
+        if (T == Raw) return w.writeRaw(v.bytes);
+        if (T == Bytes) return w.writeBin(v.data);
+        if (T == Ext) {
+            try w.writeExtHead(v.type, v.data.len);
+            return w.put(v.data);
+        }
+        if (T == Object or T == ByRef) {
+            if (!w.allow_handles) return error.ObjectInResult;
+            const h = if (T == Object) v.handle else v.object.handle;
+            try w.writeExtHead(if (T == Object) ext_handle else ext_byref, 4);
+            var b: [4]u8 = undefined;
+            std.mem.writeInt(u32, &b, h, .Big);
+            return w.put(&b);
+        }
+        if (comptime isTensor(T)) return w.writeTensor(T.Elem, v.shape, v.data);
+        switch (@typeInfo(T)) {
+            .Void, .Null => return w.writeNil(),
+            .Bool => return w.writeBool(v),
+            .Int, .ComptimeInt => return w.writeInt(v),
+            .Float => |f| return if (f.bits == 32) w.writeFloat32(v) else w.writeFloat(@floatCast(v)),
+            .ComptimeFloat => return w.writeFloat(v),
+            .Optional => return if (v) |x| w.write(x) else w.writeNil(),
+            .Enum => return w.writeStr(@tagName(v)),
+            .EnumLiteral => return w.writeStr(@tagName(v)),
+            .Pointer => |p| switch (p.size) {
+                .One => switch (@typeInfo(p.child)) {
+                    .Array => return w.write(v.*),
+                    else => return w.write(v.*),
+                },
+                .Slice => {
+                    if (p.child == u8) return w.writeStr(v);
+                    try w.writeArrayLen(v.len);
+                    for (v) |e| try w.write(e);
+                },
+                else => @compileError("mrun: cannot encode " ++ @typeName(T)),
+            },
+            .Array => |a| {
+                if (a.child == u8) return w.writeStr(&v);
+                try w.writeArrayLen(a.len);
+                for (v) |e| try w.write(e);
+            },
+            .Struct => |s| {
+                if (s.is_tuple) {
+                    try w.writeArrayLen(s.fields.len);
+                    inline for (s.fields) |f| try w.write(@field(v, f.name));
+                } else {
+                    try w.writeMapLen(s.fields.len);
+                    inline for (s.fields) |f| {
+                        try w.writeStr(f.name);
+                        try w.write(@field(v, f.name));
+                    }
+                }
+            },
+            else => @compileError("mrun: cannot encode " ++ @typeName(T)),
+        }
+    }
+
+    fn writeValue(w: *Writer, v: Value) Error!void {
+        switch (v) {
+            .nil => try w.writeNil(),
+            .bool => |b| try w.writeBool(b),
+            .int => |i| try w.writeInt(i),
+            .uint => |u| try w.writeInt(u),
+            .float => |f| try w.writeFloat(f),
+            .float32 => |f| try w.writeFloat32(f),
+            .str => |s| try w.writeStr(s),
+            .bin => |s| try w.writeBin(s),
+            .ext => |e| {
+                try w.writeExtHead(e.type, e.data.len);
+                try w.put(e.data);
+            },
+            .array => |a| {
+                try w.writeArrayLen(a.len);
+                for (a) |e| try w.writeValue(e);
+            },
+            .map => |m| {
+                try w.writeMapLen(m.len);
+                for (m) |e| {
+                    try w.writeValue(e.key);
+                    try w.writeValue(e.value);
+                }
+            },
+        }
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Nested spawn (ABI.md section 2.2)
+
+/// Object names the result of a task in the running call: a spawned child, or an Object passed
+/// to the function by reference (a parameter of type Object). It is valid only during the call.
+/// As a spawn argument it is a dependency: the child runs after it and receives its value.
+pub const Object = extern struct {
+    /// The handle number, ≥ 1.
+    handle: u32,
+
+    /// execute runs the Object's task, and everything it depends on, and waits for it.
+    pub fn execute(o: Object) NestedError!void {
+        return executeAll(&.{o});
+    }
+
+    /// fetch returns the Object's value decoded as a T (as a parameter of type T would be).
+    /// Slices in the value live in the call's arena. The Object must have been executed.
+    pub fn fetch(o: Object, comptime T: type) NestedError!T {
+        const bytes = try fetchBytes(o.handle, comptime needsCopy(T));
+        var r = Reader{ .buf = bytes };
+        var d = Decoder{ .root = .{ .fetched = o.handle } };
+        return d.decode(&r, T);
+    }
+
+    /// fetchRaw returns the Object's value as the bytes of one MessagePack value, in the arena.
+    pub fn fetchRaw(o: Object) NestedError!Raw {
+        return .{ .bytes = try fetchBytes(o.handle, true) };
+    }
+
+    /// output returns output i of a task spawned with `n_output` > 1, where o is output 0.
+    pub fn output(o: Object, i: u32) Object {
+        return .{ .handle = o.handle + i };
+    }
+};
+
+/// ByRef passes an Object by reference as a spawn argument (ext type 3): the child receives the
+/// Object itself, as a handle of its own, instead of its value.
+pub const ByRef = struct {
+    object: Object,
+};
+
+/// byRef wraps o to be passed by reference: `mrun.spawn("train", .{ mrun.byRef(data) })`.
+pub fn byRef(o: Object) ByRef {
+    return .{ .object = o };
+}
+
+/// SpawnOptions are the less common parts of a spawn.
+pub const SpawnOptions = struct {
+    /// The module: "" for the caller's own, else a module name or SHA-256 in hex.
+    module: []const u8 = "",
+    /// The number of outputs: 1, or k ≥ 2 to split the result, an array of k values.
+    n_output: u32 = 1,
+};
+
+/// spawn records a call of function `func` of the caller's own module with the positional
+/// arguments `args` (a tuple, `.{ a, b }`) and returns its Object; nothing runs until it is
+/// executed. Objects among the arguments, at any depth, are dependencies.
+pub fn spawn(func: []const u8, args: anytype) NestedError!Object {
+    return spawnWith(func, args, .{}, .{});
+}
+
+/// spawnN is spawn for a function with n outputs (n_output = n): it returns the n Objects.
+pub fn spawnN(func: []const u8, comptime n: u32, args: anytype) NestedError![n]Object {
+    const first = try spawnWith(func, args, .{}, .{ .n_output = n });
+    var out: [n]Object = undefined;
+    for (&out, 0..) |*o, i| o.* = first.output(@intCast(i));
+    return out;
+}
+
+/// spawnWith is the complete spawn: keyword arguments `kwargs` (a struct, `.{ .greeting = "hi" }`,
+/// or `.{}`), another module, several outputs. It returns output 0; see `Object.output`.
+pub fn spawnWith(func: []const u8, args: anytype, kwargs: anytype, opts: SpawnOptions) NestedError!Object {
+    spawn_buf.clearRetainingCapacity();
+    var w = Writer{ .list = &spawn_buf };
+    encodeFrame(&w, args, kwargs) catch |err| {
+        const e: NestedError = if (err == error.OutOfMemory) error.OutOfMemory else error.BadArgument;
+        recordHost(e, "spawn {s}: cannot encode the arguments: {s}", .{ func, @errorName(err) });
+        return e;
+    };
+    const h = host.spawn(opts.module.ptr, @intCast(opts.module.len), func.ptr, @intCast(func.len), spawn_buf.items.ptr, @intCast(spawn_buf.items.len), opts.n_output);
+    if (h < 0) return hostFailure(h);
+    return .{ .handle = @intCast(h) };
+}
+
+fn encodeFrame(w: *Writer, args: anytype, kwargs: anytype) Writer.Error!void {
+    try w.writeArrayLen(2);
+    const A = @TypeOf(args);
+    if (@typeInfo(A) == .Struct and !@typeInfo(A).Struct.is_tuple) @compileError("mrun.spawn: positional arguments are a tuple, .{ a, b }");
+    try w.write(args);
+    const K = @TypeOf(kwargs);
+    const ks = @typeInfo(K).Struct;
+    try w.writeMapLen(ks.fields.len);
+    if (ks.is_tuple and ks.fields.len > 0) @compileError("mrun.spawnWith: keyword arguments are a struct, .{ .name = value }");
+    inline for (ks.fields) |f| {
+        try w.writeStr(f.name);
+        try w.write(@field(kwargs, f.name));
+    }
+}
+
+/// execute runs the tasks of `objects`, with everything they depend on, in parallel where the
+/// graph allows, and waits until all have finished. If some failed, it returns
+/// `error.TaskFailed` after recording the first failed Object's error (see `lastError`);
+/// the values of the others can still be fetched.
+pub fn execute(objects: []const Object) NestedError!void {
+    return executeAll(objects);
+}
+
+fn executeAll(objects: []const Object) NestedError!void {
+    if (objects.len == 0) return;
+    const rc = host.execute(@ptrCast(objects.ptr), @intCast(objects.len));
+    if (rc == 0) return;
+    if (rc != 1) return hostFailure(rc);
+    // Find the first failed Object: fetch with no room copies nothing and says -2 for it.
+    var empty: [0]u8 = .{};
+    for (objects) |o| {
+        if (host.fetch(o.handle, &empty, 0) == -2) {
+            _ = hostFailure(-2) catch {};
+            failed_handle = o.handle;
+            return error.TaskFailed;
+        }
+    }
+    recordHost(error.TaskFailed, "execute: a task failed", .{});
+    return error.TaskFailed;
+}
+
+/// fetchBytes fetches a value into the reused fetch buffer, growing it if the value does not
+/// fit, and returns it, copied into the arena when `copy` is true.
+fn fetchBytes(handle: u32, copy: bool) NestedError![]const u8 {
+    if (fetch_buf.capacity < 4096) fetch_buf.ensureTotalCapacity(4096) catch return oomNested();
+    var n = host.fetch(handle, fetch_buf.items.ptr, @intCast(fetch_buf.capacity));
+    if (n > fetch_buf.capacity) {
+        fetch_buf.ensureTotalCapacity(@intCast(n)) catch return oomNested();
+        n = host.fetch(handle, fetch_buf.items.ptr, @intCast(fetch_buf.capacity));
+        if (n > fetch_buf.capacity) n = -1;
+    }
+    if (n < 0) {
+        const err = hostFailure(n);
+        if (err == error.TaskFailed) failed_handle = handle;
+        return err;
+    }
+    const bytes = fetch_buf.items.ptr[0..@intCast(n)];
+    if (!copy) return bytes;
+    const out = allocator().alignedAlloc(u8, 8, bytes.len) catch return oomNested();
+    @memcpy(out, bytes);
+    return out;
+}
+
+fn oomNested() NestedError {
+    recordHost(error.OutOfMemory, "out of memory", .{});
+    return error.OutOfMemory;
+}
+
+/// needsCopy reports whether a decoded T may point into the bytes it was decoded from.
+fn needsCopy(comptime T: type) bool {
+    return switch (@typeInfo(T)) {
+        .Bool, .Int, .Float, .Enum, .Void => false,
+        .Optional => |o| needsCopy(o.child),
+        .Array => |a| needsCopy(a.child),
+        .Struct => |s| blk: {
+            if (T == Object) break :blk false;
+            for (s.fields) |f| if (needsCopy(f.type)) break :blk true;
+            break :blk isTensor(T);
+        },
+        else => true,
+    };
+}
+
+fn recordHost(err: anyerror, comptime fmt: []const u8, args: anytype) void {
+    host_message.clearRetainingCapacity();
+    host_message.writer().print(fmt, args) catch {};
+    message.clearRetainingCapacity();
+    message.appendSlice(host_message.items) catch {};
+    message_kind = .prefixed;
+    message_err = err;
+    failed_handle = 0;
+}
+
+/// hostFailure turns a negative return code into its error and records the host's message.
+fn hostFailure(code: i64) NestedError {
+    const err: NestedError = switch (code) {
+        -2 => error.TaskFailed,
+        -3 => error.NotExecuted,
+        -4 => error.Limit,
+        -5 => error.Cancelled,
+        -6 => error.Unsupported,
+        else => error.Invalid,
+    };
+    host_message.clearRetainingCapacity();
+    var n: usize = @intCast(@max(0, host.last_error(host_message.items.ptr, 0)));
+    if (n > 0) {
+        if (host_message.ensureTotalCapacity(n)) |_| {
+            n = @intCast(@max(0, host.last_error(host_message.items.ptr, @intCast(host_message.capacity))));
+            host_message.items.len = @min(n, host_message.capacity);
+        } else |_| {}
+    }
+    message.clearRetainingCapacity();
+    message.appendSlice(host_message.items) catch {};
+    message_kind = .prefixed;
+    message_err = err;
+    failed_handle = 0;
+    return err;
+}
