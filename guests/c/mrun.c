@@ -14,7 +14,11 @@
 
 /* ---- Imports (ABI.md section 2.1) ------------------------------------------------------- */
 
+#ifdef __wasm__
 #define MRUN_IMPORT(name) __attribute__((import_module("mrun"), import_name(#name)))
+#else
+#define MRUN_IMPORT(name) /* the native tests define the host's functions */
+#endif
 
 MRUN_IMPORT(set_error) void host_set_error(const char *msg, size_t len);
 MRUN_IMPORT(fail_with) void host_fail_with(mrun_handle h, const char *msg, size_t len);
@@ -27,8 +31,8 @@ MRUN_IMPORT(last_error) int32_t host_last_error(char *buf, size_t cap);
 
 /* ---- Exports (ABI.md section 1) --------------------------------------------------------- */
 
-__attribute__((export_name("mrun_abi_v1"))) void mrun_abi_v1(void);
-__attribute__((export_name("mrun_alloc"))) void *mrun_alloc(size_t size);
+MRUN_WASM_EXPORT("mrun_abi_v1") void mrun_abi_v1(void);
+MRUN_WASM_EXPORT("mrun_alloc") void *mrun_alloc(size_t size);
 
 /* mrun_abi_v1 is the ABI version marker; the host never calls it. */
 void mrun_abi_v1(void) {}
@@ -149,23 +153,22 @@ void *mrun_scratch(size_t size)
 	return p;
 }
 
+/* set_message records msg as the call's error; short of memory, it keeps what fits. */
 static void set_message(const char *msg, size_t len)
 {
+	static char fallback[sizeof oom_msg];
 	if (len + 1 > call.msg_cap) {
-		char *m = realloc(call.msg, len + 1);
-		if (!m) {
-			msg = oom_msg, len = sizeof oom_msg - 1;
-		} else {
+		char *m = call.msg_cap ? realloc(call.msg, len + 1) : malloc(len + 1);
+		if (m)
 			call.msg = m, call.msg_cap = len + 1;
-		}
+		else if (call.msg_cap)
+			len = call.msg_cap - 1;
+		else
+			call.msg = fallback, msg = oom_msg, len = sizeof oom_msg - 1;
 	}
-	if (call.msg_cap >= len + 1) {
-		memcpy(call.msg, msg, len);
-		call.msg[len] = 0;
-		call.msg_len = len;
-	} else {
-		call.msg = (char *)oom_msg, call.msg_len = sizeof oom_msg - 1, call.msg_cap = 0;
-	}
+	memmove(call.msg, msg, len);
+	call.msg[len] = 0;
+	call.msg_len = len;
 	call.failed = true;
 }
 
@@ -1002,7 +1005,9 @@ static void check_unused(const mrun_args *a)
 	}
 }
 
-uint64_t mrun_call(const char *name, mrun_fn *f, uint32_t p, uint32_t n)
+/* call_run runs f on the frame [p, p+n): on success the result is in result, otherwise the
+ * host has been told the error. It returns whether the call succeeded. */
+static bool call_run(const char *name, mrun_fn *f, const uint8_t *p, size_t n)
 {
 	call.name = name;
 	call.failed = false;
@@ -1013,32 +1018,33 @@ uint64_t mrun_call(const char *name, mrun_fn *f, uint32_t p, uint32_t n)
 	mrun_writer_reset(&result);
 
 	mrun_args a = {.fn = name};
-	if (!parse_frame(&a, (const uint8_t *)(uintptr_t)p, n))
+	if (!parse_frame(&a, p, n))
 		mrun_error("%s: malformed argument frame", name);
 	else
 		f(&a, &result);
 	if (!call.failed)
 		check_unused(&a);
+	if (!call.failed && result.len == 0)
+		mrun_write_nil(&result);
 	if (!call.failed && result.oom)
 		mrun_error("%s: out of memory writing the result", name);
 
-	uint64_t packed = 0;
 	if (call.failed) {
 		if (call.cause > 0)
 			host_fail_with(call.cause, call.msg, call.msg_len);
 		else
 			host_set_error(call.msg, call.msg_len);
-	} else {
-		if (result.len == 0)
-			mrun_write_nil(&result);
-		if (result.oom)
-			host_set_error(oom_msg, sizeof oom_msg - 1);
-		else
-			packed = (uint64_t)(uintptr_t)result.buf << 32 | (uint64_t)result.len;
 	}
 	arena_reset();
 	call.name = NULL;
-	return packed;
+	return !call.failed;
+}
+
+uint64_t mrun_call(const char *name, mrun_fn *f, uint32_t p, uint32_t n)
+{
+	if (!call_run(name, f, (const uint8_t *)(uintptr_t)p, n))
+		return 0;
+	return (uint64_t)(uintptr_t)result.buf << 32 | (uint64_t)result.len;
 }
 
 /* arg_at returns whether a positional argument is there to read, failing the call if not. */
