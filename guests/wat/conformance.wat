@@ -511,14 +511,15 @@
     (local $i i32)
     (if (i32.ne (local.get $n) (i32.load8_u (local.get $s)))
       (then (return (i32.const 0))))
-    (block $differ
+    (block $equal
       (loop $next
-        (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
-        (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $p) (local.get $i)))
-                               (i32.load8_u (i32.add (i32.add (local.get $s) (i32.const 1)) (local.get $i)))))
+        (br_if $equal (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.ne (i32.load8_u (i32.add (local.get $p) (local.get $i)))
+                    (i32.load8_u (i32.add (i32.add (local.get $s) (i32.const 1)) (local.get $i))))
+          (then (return (i32.const 0))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
-    (i32.const 0))
+    (i32.const 1))
 
   ;; ---------------------------------------------------------------------------------------
   ;; 5. The MessagePack writer
