@@ -22,6 +22,10 @@ const maxKeptResult = 4 << 20
 type codec struct {
 	in  []byte // input being decoded: an argument frame, or a keyword's value
 	off int    // offset of the next unread byte of in
+	// borrow says whether decoded values may refer to in rather than copy it: true for the
+	// argument frame (valid until the call returns) and a call's keyword arguments, false for a
+	// fetched value in the reusable fetch buffer. Only tensors borrow.
+	borrow bool
 
 	rd     bytes.Reader // in[rdBase:], while msgpack's decoder reads (viaMsgpack)
 	rdBase int
@@ -222,7 +226,7 @@ func (c *codec) call(frame []byte, fn any) ([]byte, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	c.in, c.off = frame, 0
+	c.in, c.off, c.borrow = frame, 0, true
 	if cap(c.out.b) > maxKeptResult {
 		c.out.b = nil
 	}

@@ -113,6 +113,8 @@ func (c *codec) buildDecoder(t reflect.Type) decodeFunc {
 		return decodeRaw
 	case objectType:
 		return decodeObject
+	case tensorType:
+		return slotDecoder(slotTypes[t])
 	}
 	if t == timeType || customDecoding(t) {
 		return msgpackDecoder(t)
@@ -419,8 +421,11 @@ func (c *codec) decodeAny() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if id == extHandle {
+		switch id {
+		case extHandle:
 			return c.readObject()
+		case extTensor:
+			return c.readTensor()
 		}
 		if id != -1 {
 			return nil, &decodeError{msg: fmt.Sprintf("cannot decode ext type %d into a Go value (declare the parameter as mrun.Raw to pass it through)", id)}

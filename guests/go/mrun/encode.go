@@ -49,6 +49,8 @@ func (c *codec) buildEncoder(t reflect.Type) encodeFunc {
 		return func(c *codec, v reflect.Value) error { return c.writeObject(valueOf[Object](v), extHandle) }
 	case refType:
 		return func(c *codec, v reflect.Value) error { return c.writeObject(valueOf[Ref](v).obj, extByRef) }
+	case tensorType:
+		return func(c *codec, v reflect.Value) error { return c.writeTensor(valueOf[Tensor](v)) }
 	}
 	if t == rawType || t == timeType || t.Implements(customEncoderType) || t.Implements(marshalerType) {
 		return encodeReflect
@@ -233,6 +235,14 @@ func (c *codec) encodeAny(x any) error {
 		} else {
 			c.out.b = append(c.out.b, x...)
 		}
+	case Tensor:
+		return c.writeTensor(x)
+	case *Tensor:
+		if x == nil {
+			c.writeNil()
+			return nil
+		}
+		return c.writeTensor(*x)
 	case Object:
 		return c.writeObject(x, extHandle)
 	case Ref:

@@ -53,7 +53,10 @@ var (
 )
 
 // slotTypes are the parameter and result types of the direct call path, plus map[string]any and
-// []float64, whose slot codecs serve the reflective path (see slotDecoder).
+// []float64 and Tensor, whose slot codecs serve the reflective path (see slotDecoder). Tensor
+// has no invokers: a function of tensors does work in proportion to their elements, next to
+// which the reflective call's few microseconds are small, and each invoker's code and data
+// also make every instance's memory larger.
 var slotTypes = map[reflect.Type]*slotCodec{
 	intType: {
 		read: func(c *codec, p unsafe.Pointer) error {
@@ -125,6 +128,17 @@ var slotTypes = map[reflect.Type]*slotCodec{
 			x := *(*map[string]any)(p)
 			*(*map[string]any)(p) = nil
 			return c.encodeAny(x)
+		},
+	},
+	tensorType: {
+		read: func(c *codec, p unsafe.Pointer) (err error) {
+			*(*Tensor)(p), err = c.readTensor()
+			return err
+		},
+		write: func(c *codec, p unsafe.Pointer) error {
+			x := *(*Tensor)(p)
+			*(*Tensor)(p) = Tensor{}
+			return c.writeTensor(x)
 		},
 	},
 	float64sType: {

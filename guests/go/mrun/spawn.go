@@ -436,10 +436,11 @@ func (c *codec) execute(objs []Object) error {
 // exact size, which is kept for later fetches up to maxKeptResult.
 const fetchBufSize = 64 << 10
 
-// fetchValue returns o's value: a view of the fetch buffer, valid until the next fetch.
-func (c *codec) fetchValue(o Object) ([]byte, error) {
+// fetchValue returns o's value: a view of the fetch buffer, valid until the next fetch, or
+// (owned) a buffer of its own when it is too large for the buffer that is kept.
+func (c *codec) fetchValue(o Object) (val []byte, owned bool, err error) {
 	if err := o.check(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if c.fetchBuf == nil {
 		c.fetchBuf = make([]byte, fetchBufSize)
@@ -447,34 +448,38 @@ func (c *codec) fetchValue(o Object) ([]byte, error) {
 	buf := c.fetchBuf
 	n := importFetch(o.h, buf)
 	if n < 0 {
-		return nil, c.importError("fetch", o.h, n)
+		return nil, false, c.importError("fetch", o.h, n)
 	}
 	if n > int64(len(buf)) {
 		if n > math.MaxUint32 {
-			return nil, fmt.Errorf("mrun: the value of Object %d is %d bytes, more than a wasm32 memory holds", o.h, n)
+			return nil, false, fmt.Errorf("mrun: the value of Object %d is %d bytes, more than a wasm32 memory holds", o.h, n)
 		}
 		buf = make([]byte, n)
 		if n <= maxKeptResult {
 			c.fetchBuf = buf
+		} else {
+			owned = true
 		}
 		switch m := importFetch(o.h, buf); {
 		case m < 0:
-			return nil, c.importError("fetch", o.h, m)
+			return nil, false, c.importError("fetch", o.h, m)
 		case m != n:
-			return nil, fmt.Errorf("mrun: the value of Object %d changed from %d to %d bytes", o.h, n, m)
+			return nil, false, fmt.Errorf("mrun: the value of Object %d changed from %d to %d bytes", o.h, n, m)
 		}
 	}
-	return buf[:n], nil
+	return buf[:n], owned, nil
 }
 
 // fetch decodes o's value into *ptr.
 func (c *codec) fetch(o Object, ptr any) error {
-	val, err := c.fetchValue(o)
+	val, owned, err := c.fetchValue(o)
 	if err != nil {
 		return err
 	}
-	in, off := c.in, c.off
-	c.in, c.off = val, 0
+	// A tensor may refer to a value in a buffer of its own; one in the reused fetch buffer is
+	// copied.
+	in, off, borrow := c.in, c.off, c.borrow
+	c.in, c.off, c.borrow = val, 0, owned
 	switch p := ptr.(type) {
 	case *any: // Tuple.Fetch, and the commonest target
 		*p, err = c.decodeAny()
@@ -485,17 +490,17 @@ func (c *codec) fetch(o Object, ptr any) error {
 	default:
 		rv := reflect.ValueOf(ptr)
 		if rv.Kind() != reflect.Pointer || rv.IsNil() {
-			c.in, c.off = in, off
+			c.in, c.off, c.borrow = in, off, borrow
 			return fmt.Errorf("mrun: Fetch needs a non-nil pointer, got %T", ptr)
 		}
 		dec := c.decoderFor(rv.Elem().Type())
 		if dec == nil {
-			c.in, c.off = in, off
+			c.in, c.off, c.borrow = in, off, borrow
 			return fmt.Errorf("mrun: Fetch cannot decode into %s", typeString(rv.Elem().Type()))
 		}
 		err = dec(c, rv.Elem())
 	}
-	c.in, c.off = in, off
+	c.in, c.off, c.borrow = in, off, borrow
 	if err != nil {
 		path, msg := splitPath(err)
 		return fmt.Errorf("mrun: fetch of Object %d%s: %s", o.h, path, msg)

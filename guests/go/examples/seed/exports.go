@@ -83,3 +83,44 @@ func writefileExport(p, n uint32) uint64 { return mrun.Call(p, n, writefile) }
 
 //go:wasmexport mrun_fn_clock
 func clockExport(p, n uint32) uint64 { return mrun.Call(p, n, clock) }
+
+// The rest of the conformance contract, guests/CONFORMANCE.md (main.go, nested.go, tensors.go).
+
+//go:wasmexport mrun_fn_concat
+func concatExport(p, n uint32) uint64 { return mrun.Call(p, n, concat) }
+
+//go:wasmexport mrun_fn_rev_bytes
+func revBytesExport(p, n uint32) uint64 { return mrun.Call(p, n, rev_bytes) }
+
+//go:wasmexport mrun_fn_ints
+func intsExport(p, n uint32) uint64 { return mrun.Call(p, n, ints) }
+
+//go:wasmexport mrun_fn_fdiv
+func fdivExport(p, n uint32) uint64 { return mrun.Call(p, n, fdiv) }
+
+//go:wasmexport mrun_fn_greet
+func greetExport(p, n uint32) uint64 { return mrun.Call(p, n, greet) }
+
+//go:wasmexport mrun_fn_nothing
+func nothingExport(p, n uint32) uint64 { return mrun.Call(p, n, nothing) }
+
+//go:wasmexport mrun_fn_empties
+func emptiesExport(p, n uint32) uint64 { return mrun.Call(p, n, empties) }
+
+//go:wasmexport mrun_fn_divmod
+func divmodExport(p, n uint32) uint64 { return mrun.Call(p, n, divmod) }
+
+//go:wasmexport mrun_fn_nested_split
+func nestedSplitExport(p, n uint32) uint64 { return mrun.Call(p, n, nested_split) }
+
+//go:wasmexport mrun_fn_tensor_sum
+func tensorSumExport(p, n uint32) uint64 { return mrun.Call(p, n, tensor_sum) }
+
+//go:wasmexport mrun_fn_matmul
+func matmulExport(p, n uint32) uint64 { return mrun.Call(p, n, matmul) }
+
+//go:wasmexport mrun_fn_rand_matrix
+func randMatrixExport(p, n uint32) uint64 { return mrun.Call(p, n, rand_matrix) }
+
+//go:wasmexport mrun_fn_driver2
+func driver2Export(p, n uint32) uint64 { return mrun.Call(p, n, driver2) }

@@ -182,3 +182,43 @@ func writefile(path, contents string) error {
 func clock() ([]any, error) {
 	return []any{time.Now().UnixNano(), rand.Int64()}, nil
 }
+
+// concat returns a + b.
+func concat(a, b string) string { return a + b }
+
+// rev_bytes returns the bytes of b in reverse order, as bytes.
+func rev_bytes(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, x := range b {
+		out[len(b)-1-i] = x
+	}
+	return out
+}
+
+// ints returns [i, u]: both arguments go through native 64-bit integers, so -2^63 and 2^64-1
+// come back unchanged.
+func ints(i int64, u uint64) []any { return []any{i, u} }
+
+// fdiv returns a / b in IEEE 754 arithmetic: fdiv(1, 0) is +Inf and fdiv(0, 0) is NaN.
+func fdiv(a, b float64) float64 { return a / b }
+
+// greet returns greeting + ", " + name + punct, with the keyword arguments greeting (default
+// "hello") and punct (default "!"): greet("bob", greeting="hi") is "hi, bob!".
+func greet(name string, kw mrun.Kwargs) (string, error) {
+	greeting, err := mrun.Kwarg(kw, "greeting", "hello")
+	if err != nil {
+		return "", err
+	}
+	punct, err := mrun.Kwarg(kw, "punct", "!")
+	if err != nil {
+		return "", err
+	}
+	return greeting + ", " + name + punct, nil
+}
+
+// nothing takes no arguments and returns nil.
+func nothing() {}
+
+// empties returns one empty value of each container family: ["", b"", [], {}]. Go's nil
+// slices and maps would be nil, so each is made empty.
+func empties() []any { return []any{"", []byte{}, []any{}, map[string]any{}} }

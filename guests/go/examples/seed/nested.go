@@ -107,6 +107,26 @@ func catch(msg string) (string, error) {
 // add returns a + b.
 func add(a, b int) int { return a + b }
 
+// divmod returns the truncated quotient and the remainder of a / b as two outputs: spawn it
+// with n_output=2.
+func divmod(a, b int) (int, int, error) {
+	if b == 0 {
+		return 0, 0, errors.New("divmod: division by zero")
+	}
+	return a / b, a % b, nil
+}
+
+// nested_split spawns divmod(a, b) with two outputs and add(q, r) over them, executes only the
+// add (its dependencies run first), and fetches all three: [a / b, a % b, a/b + a%b].
+func nested_split(a, b int) ([]any, error) {
+	qr := mrun.SpawnN("divmod", 2, a, b)
+	sum := mrun.Spawn("add", qr[0], qr[1])
+	if err := sum.Execute(); err != nil {
+		return nil, err
+	}
+	return mrun.Tuple{qr[0], qr[1], sum}.Fetch()
+}
+
 // forward receives obj by reference (the host test passes it with ext type 3) and spawns
 // add(obj, i) for i in 0..n-1, with obj as a dependency: each child receives obj's value. It
 // returns their values, [obj, obj+1, ..., obj+n-1], without ever fetching obj itself.
