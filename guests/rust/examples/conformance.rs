@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 
 mrun::export! {
     /// inc(x) is x + 1.
-    fn inc(x: i64) -> i64 {
-        x + 1
+    fn inc(x: i64) -> Result<i64, String> {
+        x.checked_add(1).ok_or_else(|| format!("inc: {} + 1 overflows int64", x))
     }
 
     /// add(a, b) is a + b.
-    fn add(a: i64, b: i64) -> i64 {
-        a + b
+    fn add(a: i64, b: i64) -> Result<i64, String> {
+        a.checked_add(b).ok_or_else(|| format!("add: {} + {} overflows int64", a, b))
     }
 
     /// concat(a, b) is the two strings joined.
