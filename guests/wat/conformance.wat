@@ -52,6 +52,7 @@
   ;;   0x2100  0x2117   scratch for decimal numbers
   ;;   0x2200  0x22ff   name of each kind of value, 32-byte slots (section 2)
   ;;   0x2300  0x235f   name of each tensor dtype, 8-byte slots (section 2)
+  ;;   0x2360  0x236b   element size of each tensor dtype (section 2)
   ;;   0x4000  0xffff   the first result buffer, 48 KiB
   ;;   0x10000 ...      the heap: argument buffers and larger result buffers
   (memory (export "memory") 2)
@@ -60,6 +61,7 @@
   (global $DIGITS i32 (i32.const 0x2100))
   (global $KINDS i32 (i32.const 0x2200))
   (global $DTYPES i32 (i32.const 0x2300))
+  (global $ESIZE i32 (i32.const 0x2360))
 
   ;; The version marker (ABI.md 1.1): its name is what counts; it is never called.
   (func (export "mrun_abi_v1"))
@@ -169,11 +171,12 @@
   (global $s_oom i32 (i32.const 0x0533)) (data (i32.const 0x0533) "\1cout of memory for the result")
   (global $s_a_map i32 (i32.const 0x0550)) (data (i32.const 0x0550) "\05a map")
   (global $s_holds_ext i32 (i32.const 0x0556)) (data (i32.const 0x0556) "\0fholds ext type ")
-  (global $s_not_result i32 (i32.const 0x0566)) (data (i32.const 0x0566) "\20, which a result may not contain")
+  (global $s_holds_bad_tensor i32 (i32.const 0x0566)) (data (i32.const 0x0566) "\18holds a malformed tensor")
+  (global $s_not_result i32 (i32.const 0x057f)) (data (i32.const 0x057f) "\20, which a result may not contain")
   ;; STRINGS END
 
   ;; What $w_got calls each kind of value, by kind code (section 4), in 32-byte slots.
-  (data (i32.const 0x2200) "\13a malformed value")
+  (data (i32.const 0x2200) "\11a malformed value")
   (data (i32.const 0x2220) "\03nil")
   (data (i32.const 0x2240) "\06a bool")
   (data (i32.const 0x2260) "\06an int")
@@ -195,6 +198,9 @@
   (data (i32.const 0x2348) "\07float32")
   (data (i32.const 0x2350) "\07float64")
   (data (i32.const 0x2358) "\04bool")
+
+  ;; The size in bytes of one element of each dtype, by code (byte 0 is unused).
+  (data (i32.const 0x2360) "\00\01\02\04\08\01\02\04\08\04\08\01")
 
   ;; ---------------------------------------------------------------------------------------
   ;; 3. Memory: the heap, the argument buffer, the result buffer
@@ -471,8 +477,9 @@
 
   ;; $skip moves the cursor past one whole value, however deeply nested, without recursion:
   ;; it counts the values still to skip, adding each container's elements as it enters it.
-  ;; Returns 1, or 0 when the bytes are not one well-formed value. With $strict it also stops
-  ;; at an ext type that a result may not contain, and returns 2 ($vt says which).
+  ;; Returns 1, or 0 when the bytes are not one well-formed value. With $strict it also checks
+  ;; what a result may contain: it returns 2 at a reserved ext type ($vt says which), and 3
+  ;; at a malformed tensor.
   (func $skip (param $strict i32) (result i32)
     (local $left i64) (local $k i32)
     (local.set $left (i64.const 1))
@@ -487,8 +494,12 @@
         (then (local.set $left (i64.add (local.get $left)
                  (i64.shl (i64.extend_i32_u (global.get $vn)) (i64.const 1))))))
       (if (i32.and (local.get $strict) (i32.eq (local.get $k) (global.get $K_EXT)))
-        (then (if (call $reserved_ext (global.get $vt))
-          (then (return (i32.const 2))))))
+        (then
+          (if (call $reserved_ext (global.get $vt))
+            (then (return (i32.const 2))))
+          (if (i32.eq (global.get $vt) (i32.const 4))
+            (then (if (i32.eqz (call $tensor (global.get $vp) (global.get $vn)))
+              (then (return (i32.const 3))))))))
       ;; every value takes at least one byte: a count larger than what is left is a lie
       (if (i64.gt_u (local.get $left) (i64.extend_i32_u (i32.sub (global.get $re) (global.get $rp))))
         (then (return (i32.const 0))))
@@ -859,70 +870,81 @@
   (func $arg_list (param $fn i32) (param $i i32) (param $name i32) (result i32)
     (call $arg_kind (local.get $fn) (local.get $i) (local.get $name) (global.get $K_ARRAY) (global.get $s_a_list)))
 
-  ;; A tensor (ABI.md 5.3) is ext type 4 whose payload is
+;; A tensor (ABI.md 5.3) is ext type 4 whose payload is
   ;;   dtype u8 | ndim u8 | 6 zero bytes | ndim u64 LE sizes | the elements, row-major, LE
-  ;; $arg_tensor takes a float64 tensor and leaves, without copying anything:
-  (global $tndim (mut i32) (i32.const 0))   ;; number of dimensions
+  ;; $tensor checks the payload [$p, $p + $n) by the rules the host applies, and leaves,
+  ;; without copying anything:
+  (global $tdtype (mut i32) (i32.const 0))  ;; dtype code, 1 to 11
+  (global $tndim (mut i32) (i32.const 0))   ;; number of dimensions, 0 to 32
   (global $tshape (mut i32) (i32.const 0))  ;; address of the sizes (u64 LE each)
   (global $tdata (mut i32) (i32.const 0))   ;; address of the first element
-  (global $tcount (mut i32) (i32.const 0))  ;; number of elements
+  (global $tcount (mut i32) (i32.const 0))  ;; number of elements, below 2^32
+  ;; Returns 1, or 0 if the payload is not a valid tensor.
+  (func $tensor (param $p i32) (param $n i32) (result i32)
+    (local $ndim i32) (local $head i32) (local $d i32) (local $size i64) (local $count i64)
+    (if (i32.lt_u (local.get $n) (i32.const 8))
+      (then (return (i32.const 0))))
+    (global.set $tdtype (i32.load8_u (local.get $p)))
+    (if (i32.or (i32.lt_u (global.get $tdtype) (i32.const 1)) (i32.gt_u (global.get $tdtype) (i32.const 11)))
+      (then (return (i32.const 0))))
+    (local.set $ndim (i32.load8_u offset=1 (local.get $p)))
+    (if (i32.gt_u (local.get $ndim) (i32.const 32))
+      (then (return (i32.const 0))))
+    ;; bytes 2 to 7 are zero: the top 48 bits of the first 8 bytes read little-endian
+    (if (i64.ne (i64.shr_u (i64.load (local.get $p)) (i64.const 16)) (i64.const 0))
+      (then (return (i32.const 0))))
+    (local.set $head (i32.add (i32.const 8) (i32.shl (local.get $ndim) (i32.const 3))))
+    (if (i32.lt_u (local.get $n) (local.get $head))
+      (then (return (i32.const 0))))
+    ;; every size, and the running product, stay below 2^32, so the product never overflows
+    (local.set $count (i64.const 1))
+    (block $sized
+      (loop $next
+        (br_if $sized (i32.ge_u (local.get $d) (local.get $ndim)))
+        (local.set $size (i64.load offset=8 (i32.add (local.get $p) (i32.shl (local.get $d) (i32.const 3)))))
+        (if (i64.gt_u (local.get $size) (i64.const 0xffffffff))
+          (then (return (i32.const 0))))
+        (local.set $count (i64.mul (local.get $count) (local.get $size)))
+        (if (i64.gt_u (local.get $count) (i64.const 0xffffffff))
+          (then (return (i32.const 0))))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br $next)))
+    ;; the elements take exactly count times the element size
+    (if (i64.ne (i64.mul (local.get $count) (i64.load8_u (i32.add (global.get $ESIZE) (global.get $tdtype))))
+                (i64.extend_i32_u (i32.sub (local.get $n) (local.get $head))))
+      (then (return (i32.const 0))))
+    (global.set $tndim (local.get $ndim))
+    (global.set $tshape (i32.add (local.get $p) (i32.const 8)))
+    (global.set $tdata (i32.add (local.get $p) (local.get $head)))
+    (global.set $tcount (i32.wrap_i64 (local.get $count)))
+    (i32.const 1))
 
-  ;; The elements are read in place: a WebAssembly load has no alignment requirement (its
+  ;; $arg_tensor takes a float64 tensor, described by the $t* globals.
+  ;; Its elements are read in place: a WebAssembly load has no alignment requirement (its
   ;; align immediate is only a hint), so even a payload at an odd address is read correctly,
-  ;; and there is nothing to gain from copying it.
+  ;; and there is nothing to gain from copying it first.
   (func $arg_tensor (param $fn i32) (param $i i32) (param $name i32) (result i32)
-    (local $k i32) (local $p i32) (local $n i32) (local $ndim i32) (local $d i32)
-    (local $count i64) (local $size i64)
+    (local $k i32)
     (local.set $k (call $head))
     (if (i32.or (i32.ne (local.get $k) (global.get $K_EXT)) (i32.ne (global.get $vt) (i32.const 4)))
       (then (call $type_error (local.get $fn) (local.get $i) (local.get $name) (global.get $s_f64_tensor) (local.get $k))
             (return (i32.const 0))))
-    (local.set $p (global.get $vp))
-    (local.set $n (global.get $vn))
-    (block $malformed
-      (br_if $malformed (i32.lt_u (local.get $n) (i32.const 8)))
-      (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 10)) ;; dtype 10 is float64
-        (then
-          (call $err_arg (local.get $fn) (local.get $i) (local.get $name))
-          (call $w_s (global.get $s_want))
-          (call $w_s (global.get $s_f64_tensor))
-          (call $w_s (global.get $s_got))
-          (call $w_s (global.get $s_tensor_of))
-          (if (i32.and (i32.ge_u (i32.load8_u (local.get $p)) (i32.const 1))
-                       (i32.le_u (i32.load8_u (local.get $p)) (i32.const 11)))
-            (then (call $w_s (i32.add (global.get $DTYPES) (i32.shl (i32.load8_u (local.get $p)) (i32.const 3)))))
-            (else (call $w_dec (i64.load8_u (local.get $p)))))
-          (call $err_set)
-          (return (i32.const 0))))
-      (local.set $ndim (i32.load8_u offset=1 (local.get $p)))
-      (br_if $malformed (i32.gt_u (local.get $ndim) (i32.const 32)))
-      ;; bytes 2 to 7 are zero: the top 48 bits of the first 8 bytes read little-endian
-      (br_if $malformed (i64.ne (i64.shr_u (i64.load (local.get $p)) (i64.const 16)) (i64.const 0)))
-      (br_if $malformed (i32.lt_u (local.get $n) (i32.add (i32.const 8) (i32.shl (local.get $ndim) (i32.const 3)))))
-      ;; the number of elements is the product of the sizes; anything that could not fit in
-      ;; a 4 GiB memory is malformed here, so the product never overflows
-      (local.set $count (i64.const 1))
-      (block $sized
-        (loop $next
-          (br_if $sized (i32.ge_u (local.get $d) (local.get $ndim)))
-          (local.set $size (i64.load offset=8 (i32.add (local.get $p) (i32.shl (local.get $d) (i32.const 3)))))
-          (if (i64.ne (local.get $count) (i64.const 0))
-            (then (br_if $malformed (i64.gt_u (local.get $size)
-                    (i64.div_u (i64.const 0x100000000) (local.get $count))))))
-          (local.set $count (i64.mul (local.get $count) (local.get $size)))
-          (local.set $d (i32.add (local.get $d) (i32.const 1)))
-          (br $next)))
-      (br_if $malformed (i64.ne (i64.shl (local.get $count) (i64.const 3))
-        (i64.extend_i32_u (i32.sub (local.get $n) (i32.add (i32.const 8) (i32.shl (local.get $ndim) (i32.const 3)))))))
-      (global.set $tndim (local.get $ndim))
-      (global.set $tshape (i32.add (local.get $p) (i32.const 8)))
-      (global.set $tdata (i32.add (local.get $p) (i32.add (i32.const 8) (i32.shl (local.get $ndim) (i32.const 3)))))
-      (global.set $tcount (i32.wrap_i64 (local.get $count)))
-      (return (i32.const 1)))
-    (call $err_arg (local.get $fn) (local.get $i) (local.get $name))
-    (call $w_s (global.get $s_bad_tensor))
-    (call $err_set)
-    (i32.const 0))
+    (if (i32.eqz (call $tensor (global.get $vp) (global.get $vn)))
+      (then (call $err_arg (local.get $fn) (local.get $i) (local.get $name))
+            (call $w_s (global.get $s_bad_tensor))
+            (call $err_set)
+            (return (i32.const 0))))
+    (if (i32.ne (global.get $tdtype) (i32.const 10)) ;; 10 is float64
+      (then ;; "want a float64 tensor, got a tensor of dtype int32"
+        (call $err_arg (local.get $fn) (local.get $i) (local.get $name))
+        (call $w_s (global.get $s_want))
+        (call $w_s (global.get $s_f64_tensor))
+        (call $w_s (global.get $s_got))
+        (call $w_s (global.get $s_tensor_of))
+        (call $w_s (i32.add (global.get $DTYPES) (i32.shl (global.get $tdtype) (i32.const 3))))
+        (call $err_set)
+        (return (i32.const 0))))
+    (i32.const 1))
 
   ;; ---------------------------------------------------------------------------------------
   ;; 8a. Values
@@ -1007,6 +1029,12 @@
           (call $w_s (global.get $s_holds_ext))
           (call $w_dec (i64.extend_i32_s (global.get $vt)))
           (call $w_s (global.get $s_not_result))
+          (call $err_set)
+          (br $fail)))
+      (if (i32.eq (local.get $r) (i32.const 3))
+        (then
+          (call $err_arg (global.get $s_identity) (i32.const 1) (global.get $s_v))
+          (call $w_s (global.get $s_holds_bad_tensor))
           (call $err_set)
           (br $fail)))
       (br_if $fail (i32.eqz (if (result i32) (local.get $r)
