@@ -31,6 +31,8 @@ mod host;
 pub mod rt;
 mod spawn;
 mod tensor;
+#[cfg(test)]
+mod tests;
 mod value;
 
 pub use codec::{family, from_slice, to_vec, Decode, DecodeError, DecodeOwned, Encode, Int, Reader, Writer, MAX_DEPTH};

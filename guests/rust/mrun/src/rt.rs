@@ -99,7 +99,7 @@ pub struct Args<'a> {
 }
 
 impl<'a> Args<'a> {
-    fn new(func: &'static str, frame: &'a [u8]) -> Result<Args<'a>, Error> {
+    pub(crate) fn new(func: &'static str, frame: &'a [u8]) -> Result<Args<'a>, Error> {
         let bad = |e: DecodeError| Error::with_kind(ErrorKind::Argument, format!("{}: malformed argument frame: {}", func, e));
         let mut r = Reader::new(frame);
         let n = r.read_array_len().map_err(bad)?;
