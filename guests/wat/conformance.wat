@@ -53,6 +53,7 @@
   ;;   0x2200  0x22ff   name of each kind of value, 32-byte slots (section 2)
   ;;   0x2300  0x235f   name of each tensor dtype, 8-byte slots (section 2)
   ;;   0x2360  0x236b   element size of each tensor dtype (section 2)
+  ;;   0x2400  0x33ff   the stack of $skip: 512 levels of nesting, 8 bytes each
   ;;   0x4000  0xffff   the first result buffer, 48 KiB
   ;;   0x10000 ...      the heap: argument buffers and larger result buffers
   (memory (export "memory") 2)
@@ -62,6 +63,7 @@
   (global $KINDS i32 (i32.const 0x2200))
   (global $DTYPES i32 (i32.const 0x2300))
   (global $ESIZE i32 (i32.const 0x2360))
+  (global $STACK i32 (i32.const 0x2400))
 
   ;; The version marker (ABI.md 1.1): its name is what counts; it is never called.
   (func (export "mrun_abi_v1"))
@@ -475,24 +477,35 @@
     (i32.and (i32.and (i32.ge_s (local.get $t) (i32.const 1)) (i32.le_s (local.get $t) (i32.const 15)))
              (i32.ne (local.get $t) (i32.const 4))))
 
-  ;; $skip moves the cursor past one whole value, however deeply nested, without recursion:
-  ;; it counts the values still to skip, adding each container's elements as it enters it.
-  ;; Returns 1, or 0 when the bytes are not one well-formed value. With $strict it also checks
-  ;; what a result may contain: it returns 2 at a reserved ext type ($vt says which), and 3
-  ;; at a malformed tensor.
+;; $skip moves the cursor past one whole value, however deeply nested, without recursion.
+  ;; $left counts the values still to skip in the container being walked; entering a container
+  ;; pushes that count on a stack in memory ($STACK, one i64 per level) and starts counting
+  ;; the container's elements; a count that reaches zero pops the level above. Returns
+  ;;   1  done: the cursor is after the value
+  ;;   0  the bytes are not one well-formed value
+  ;;   4  containers nest 512 deep, which no frame may (ABI.md 4): the host never sends
+  ;;      such a frame, and a value read from a frame it sent is always shallow enough to
+  ;;      be returned
+  ;; and, with $strict, which checks what a result may hold (ABI.md 4 and 5.1):
+  ;;   2  a reserved ext type ($vt says which)
+  ;;   3  a malformed tensor
   (func $skip (param $strict i32) (result i32)
-    (local $left i64) (local $k i32)
+    (local $left i64) (local $depth i32) (local $k i32) (local $n i64)
     (local.set $left (i64.const 1))
-    (loop $next
+    (block $done
+     (loop $next
+      ;; leave every container whose elements are all skipped
+      (block $ready
+        (loop $pop
+          (br_if $ready (i64.ne (local.get $left) (i64.const 0)))
+          (br_if $done (i32.eqz (local.get $depth)))
+          (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+          (local.set $left (i64.load (i32.add (global.get $STACK) (i32.shl (local.get $depth) (i32.const 3)))))
+          (br $pop)))
       (local.set $k (call $head))
       (if (i32.eqz (local.get $k))
         (then (return (i32.const 0))))
       (local.set $left (i64.sub (local.get $left) (i64.const 1)))
-      (if (i32.eq (local.get $k) (global.get $K_ARRAY))
-        (then (local.set $left (i64.add (local.get $left) (i64.extend_i32_u (global.get $vn))))))
-      (if (i32.eq (local.get $k) (global.get $K_MAP))
-        (then (local.set $left (i64.add (local.get $left)
-                 (i64.shl (i64.extend_i32_u (global.get $vn)) (i64.const 1))))))
       (if (i32.and (local.get $strict) (i32.eq (local.get $k) (global.get $K_EXT)))
         (then
           (if (call $reserved_ext (global.get $vt))
@@ -500,10 +513,22 @@
           (if (i32.eq (global.get $vt) (i32.const 4))
             (then (if (i32.eqz (call $tensor (global.get $vp) (global.get $vn)))
               (then (return (i32.const 3))))))))
-      ;; every value takes at least one byte: a count larger than what is left is a lie
-      (if (i64.gt_u (local.get $left) (i64.extend_i32_u (i32.sub (global.get $re) (global.get $rp))))
-        (then (return (i32.const 0))))
-      (br_if $next (i64.ne (local.get $left) (i64.const 0))))
+      (if (i32.or (i32.eq (local.get $k) (global.get $K_ARRAY)) (i32.eq (local.get $k) (global.get $K_MAP)))
+        (then
+          (if (i32.ge_u (local.get $depth) (i32.const 512))
+            (then (return (i32.const 4))))
+          (local.set $n (i64.extend_i32_u (global.get $vn)))
+          (if (i32.eq (local.get $k) (global.get $K_MAP))
+            (then (local.set $n (i64.shl (local.get $n) (i64.const 1)))))
+          ;; every value takes at least one byte: a count larger than what is left is a lie
+          (if (i64.gt_u (local.get $n) (i64.extend_i32_u (i32.sub (global.get $re) (global.get $rp))))
+            (then (return (i32.const 0))))
+          (if (i64.ne (local.get $n) (i64.const 0))
+            (then
+              (i64.store (i32.add (global.get $STACK) (i32.shl (local.get $depth) (i32.const 3))) (local.get $left))
+              (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+              (local.set $left (local.get $n))))))
+      (br $next)))
     (i32.const 1))
 
   ;; $num reads the next value as a number: an int or a float becomes the float64 $vf.
@@ -1037,7 +1062,7 @@
           (call $w_s (global.get $s_holds_bad_tensor))
           (call $err_set)
           (br $fail)))
-      (br_if $fail (i32.eqz (if (result i32) (local.get $r)
+      (br_if $fail (i32.eqz (if (result i32) (i32.eq (local.get $r) (i32.const 1))
         (then (i32.const 1))
         (else (call $fail_msg (global.get $s_identity) (global.get $s_malformed))))))
       (br_if $fail (i32.eqz (if (result i32) (call $reserve (i64.extend_i32_u (i32.sub (global.get $rp) (local.get $start))))
