@@ -693,7 +693,12 @@ const Decoder = struct {
     }
 
     fn setIndex(d: *Decoder, i: u32) void {
-        if (d.depth - 1 < d.path.len) d.path[d.depth - 1] = .{ .index = i };
+        d.setSeg(.{ .index = i });
+    }
+
+    /// setSeg replaces the innermost path segment.
+    fn setSeg(d: *Decoder, s: Seg) void {
+        if (d.depth - 1 < d.path.len) d.path[d.depth - 1] = s;
     }
 
     fn readErr(d: *Decoder, r: *Reader, err: Reader.Error, comptime want: []const u8) DecodeError {
@@ -816,7 +821,7 @@ const Decoder = struct {
                     found = true;
                     if (seen[i]) return d.fail("duplicate key \"{s}\"", .{key});
                     seen[i] = true;
-                    if (kw) d.root = .{ .kw = f.name } else d.path[@min(d.depth - 1, d.path.len - 1)] = .{ .key = f.name };
+                    if (kw) d.root = .{ .kw = f.name } else d.setSeg(.{ .key = f.name });
                     @field(out, f.name) = try d.decode(r, f.type);
                     d.root = outer;
                 }
@@ -1378,4 +1383,134 @@ fn hostFailure(code: i64) NestedError {
     message_err = err;
     failed_handle = 0;
     return err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests: zig test guests/zig/mrun.zig (on the host; nothing here calls the imports).
+
+const testing = std.testing;
+
+fn encodeForTest(v: anytype) ![]u8 {
+    var list = std.ArrayList(u8).init(testing.allocator);
+    errdefer list.deinit();
+    var w = Writer{ .list = &list };
+    try w.write(v);
+    return list.toOwnedSlice();
+}
+
+fn expectEncoding(v: anytype, want: []const u8) !void {
+    const got = try encodeForTest(v);
+    defer testing.allocator.free(got);
+    try testing.expectEqualSlices(u8, want, got);
+}
+
+test "Writer: integers in their shortest encoding" {
+    try expectEncoding(@as(i64, 0), &.{0x00});
+    try expectEncoding(@as(u8, 127), &.{0x7f});
+    try expectEncoding(@as(i32, 128), &.{ 0xcc, 0x80 });
+    try expectEncoding(@as(i64, -1), &.{0xff});
+    try expectEncoding(@as(i64, -32), &.{0xe0});
+    try expectEncoding(@as(i64, -33), &.{ 0xd0, 0xdf });
+    try expectEncoding(@as(u16, 0xffff), &.{ 0xcd, 0xff, 0xff });
+    try expectEncoding(@as(i64, -32769), &.{ 0xd2, 0xff, 0xff, 0x7f, 0xff });
+    try expectEncoding(@as(u64, std.math.maxInt(u64)), &.{ 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff });
+    try expectEncoding(@as(i64, std.math.minInt(i64)), &.{ 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0 });
+    try testing.expectError(error.IntegerOutOfRange, encodeForTest(@as(i128, 1) << 64));
+}
+
+test "Writer: strings, bytes, lists, maps, tuples" {
+    try expectEncoding("hi", &.{ 0xa2, 'h', 'i' });
+    try expectEncoding(Bytes{ .data = "hi" }, &.{ 0xc4, 0x02, 'h', 'i' });
+    try expectEncoding(@as([]const i64, &.{ 1, 2 }), &.{ 0x92, 0x01, 0x02 });
+    try expectEncoding(.{ true, null, {} }, &.{ 0x93, 0xc3, 0xc0, 0xc0 });
+    try expectEncoding(struct { a: u8 = 1 }{}, &.{ 0x81, 0xa1, 'a', 0x01 });
+    try expectEncoding(@as(f64, 1.5), &.{ 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0 });
+    try expectEncoding(@as(f32, 1.5), &.{ 0xca, 0x3f, 0xc0, 0, 0 });
+    try expectEncoding(Tensor(f64){ .shape = &.{}, .data = &.{1.0} }, &[_]u8{ 0xd8, 4, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f });
+    try testing.expectError(error.BadTensor, encodeForTest(Tensor(f64){ .shape = &.{2}, .data = &.{1.0} }));
+    var list = std.ArrayList(u8).init(testing.allocator);
+    defer list.deinit();
+    var w = Writer{ .list = &list, .allow_handles = false };
+    try testing.expectError(error.ObjectInResult, w.write(Object{ .handle = 1 }));
+}
+
+test "Reader: integers are range-checked" {
+    var r = Reader{ .buf = &.{ 0xcd, 0x01, 0x00 } };
+    try testing.expectError(error.OutOfRange, r.readInt(u8));
+    try testing.expectEqual(@as(u16, 256), try r.readInt(u16));
+    r = Reader{ .buf = &.{0xff} };
+    try testing.expectError(error.OutOfRange, r.readInt(u64));
+    try testing.expectEqual(@as(i8, -1), try r.readInt(i8));
+    r = Reader{ .buf = &.{ 0xce, 0x01 } };
+    try testing.expectError(error.EndOfInput, r.readInt(u32));
+    r = Reader{ .buf = &.{0xa1} };
+    try testing.expectError(error.WrongType, r.readInt(u32));
+}
+
+test "Reader: skip does not recurse and stops at the end" {
+    var deep: [2000]u8 = undefined;
+    @memset(deep[0..1999], 0x91);
+    deep[1999] = 0xc0;
+    var r = Reader{ .buf = &deep };
+    try r.skip();
+    try testing.expect(r.atEnd());
+    r = Reader{ .buf = &.{ 0xdd, 0xff, 0xff, 0xff, 0xff } };
+    try testing.expectError(error.EndOfInput, r.skip());
+}
+
+fn decodeForTest(comptime T: type, bytes: []const u8) DecodeError!T {
+    var r = Reader{ .buf = bytes };
+    var d = Decoder{ .root = .{ .arg = 1 } };
+    return d.decode(&r, T);
+}
+
+test "Decoder: typed values and messages with paths" {
+    defer _ = arena_state.reset(.free_all);
+    const xs = try decodeForTest([]const f64, &.{ 0x92, 0x01, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0 });
+    try testing.expectEqualSlices(f64, &.{ 1, 1.5 }, xs);
+    try testing.expectError(error.BadValue, decodeForTest([]const f64, &.{ 0x92, 0x01, 0xa1, 'x' }));
+    try testing.expectEqualStrings("argument 1[1]: expected a float, got str", message.items);
+    const S = struct { a: i64, b: []const u8 = "dflt" };
+    const s = try decodeForTest(S, &.{ 0x81, 0xa1, 'a', 0x05 });
+    try testing.expectEqual(@as(i64, 5), s.a);
+    try testing.expectEqualStrings("dflt", s.b);
+    try testing.expectError(error.BadValue, decodeForTest(S, &.{ 0x81, 0xa1, 'b', 0x05 }));
+    try testing.expectEqualStrings("argument 1.b: expected a str, got int", message.items);
+    try testing.expectError(error.BadValue, decodeForTest(S, &.{0x80}));
+    try testing.expectEqualStrings("argument 1: missing key \"a\"", message.items);
+    const o = try decodeForTest(Object, &.{ 0xd6, 0x02, 0, 0, 0, 7 });
+    try testing.expectEqual(@as(u32, 7), o.handle);
+    try testing.expectEqual(@as(?u8, null), try decodeForTest(?u8, &.{0xc0}));
+}
+
+test "Decoder: tensors in place when aligned, copied otherwise" {
+    defer _ = arena_state.reset(.free_all);
+    var buf: [64]u8 align(8) = undefined;
+    const payload = [_]u8{ 10, 1, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 } ++
+        std.mem.toBytes(@as(f64, 1.5)) ++ std.mem.toBytes(@as(f64, 2.5));
+    // c7 len 04 at offset 5: the payload is at 8, aligned.
+    @memcpy(buf[5..8], &[_]u8{ 0xc7, payload.len, 4 });
+    @memcpy(buf[8..][0..payload.len], &payload);
+    const t = try decodeForTest(Tensor(f64), buf[5 .. 8 + payload.len]);
+    try testing.expectEqualSlices(u64, &.{2}, t.shape);
+    try testing.expectEqualSlices(f64, &.{ 1.5, 2.5 }, t.data);
+    try testing.expectEqual(@intFromPtr(&buf[24]), @intFromPtr(t.data.ptr));
+    // The same at offset 6: copied once.
+    std.mem.copyBackwards(u8, buf[6 .. 9 + payload.len], buf[5 .. 8 + payload.len]);
+    const u = try decodeForTest(Tensor(f64), buf[6 .. 9 + payload.len]);
+    try testing.expectEqualSlices(f64, &.{ 1.5, 2.5 }, u.data);
+    try testing.expect(@intFromPtr(u.data.ptr) % 8 == 0);
+    try testing.expectError(error.BadValue, decodeForTest(Tensor(f32), buf[6 .. 9 + payload.len]));
+    try testing.expectEqualStrings("argument 1: expected a float32 tensor, got a float64 tensor", message.items);
+}
+
+test "Value: decode and encode again gives the same bytes" {
+    defer _ = arena_state.reset(.free_all);
+    const frame = [_]u8{ 0x85, 0xa1, 'a', 0x93, 0xc0, 0xc3, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa1, 'b', 0xc4, 0x00, 0xa1, 'c', 0xca, 0x7f, 0xc0, 0, 0, 0xa1, 'd', 0x80, 0xa1, 'e', 0xd4, 0x05, 0x01 };
+    const v = try decodeForTest(Value, &frame);
+    try expectEncoding(v, &frame);
+}
+
+test "fnName: the Zig name of a function" {
+    try testing.expectEqualStrings("plural", comptime fnName(plural));
 }
