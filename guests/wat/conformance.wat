@@ -71,10 +71,9 @@
   ;; ---------------------------------------------------------------------------------------
   ;; 2. The string table
   ;; ---------------------------------------------------------------------------------------
-  ;; Each $s_<name> is the address of a length-prefixed string. The addresses are laid out by
-  ;; hand, one after the other: a new entry goes at the end, at the previous address plus one
-  ;; plus the previous length.
-  ;; STRINGS BEGIN
+  ;; Each $s_<name> is the address of a length-prefixed string: the first byte is the length
+  ;; (in hex, as WAT string escapes are), the text follows. Entries are packed one after the
+  ;; other, so a new one goes at the end: at the last address, plus one, plus the last length.
   (global $s_inc i32 (i32.const 0x0100)) (data (i32.const 0x0100) "\03inc")
   (global $s_add i32 (i32.const 0x0104)) (data (i32.const 0x0104) "\03add")
   (global $s_fail i32 (i32.const 0x0108)) (data (i32.const 0x0108) "\04fail")
@@ -175,7 +174,6 @@
   (global $s_holds_ext i32 (i32.const 0x0556)) (data (i32.const 0x0556) "\0fholds ext type ")
   (global $s_holds_bad_tensor i32 (i32.const 0x0566)) (data (i32.const 0x0566) "\18holds a malformed tensor")
   (global $s_not_result i32 (i32.const 0x057f)) (data (i32.const 0x057f) "\20, which a result may not contain")
-  ;; STRINGS END
 
   ;; What $w_got calls each kind of value, by kind code (section 4), in 32-byte slots.
   (data (i32.const 0x2200) "\11a malformed value")
