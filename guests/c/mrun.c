@@ -361,7 +361,7 @@ container:
 
 mrun_reader mrun_reader_init(const void *data, size_t len)
 {
-	mrun_reader r = {data, (const uint8_t *)data + len};
+	mrun_reader r = {data, data ? (const uint8_t *)data + len : NULL};
 	return r;
 }
 
@@ -902,7 +902,8 @@ bool mrun_write_tensor(mrun_writer *w, mrun_dtype dtype, uint32_t ndim, const ui
 		return true; /* out of memory: the writer remembers it */
 	memset(p, 0, 8);
 	p[0] = (uint8_t)dtype, p[1] = (uint8_t)ndim;
-	memcpy(p + 8, shape, 8 * (size_t)ndim); /* little-endian, like WebAssembly */
+	if (ndim)
+		memcpy(p + 8, shape, 8 * (size_t)ndim); /* little-endian, like WebAssembly */
 	if (nbytes)
 		memcpy(p + 8 + 8 * (size_t)ndim, data, nbytes);
 	return true;

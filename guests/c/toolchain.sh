@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
 # toolchain.sh installs what guests/c/build.sh needs, and does nothing when it is all there:
 # clang and wasm-ld, the WASI libc (sysroot /usr), and the wasm32 compiler runtime
-# (libclang_rt.builtins-wasm32.a), all from Debian.
+# (libclang_rt.builtins-wasm32.a), all from Debian. With --test it also installs the compiler
+# runtime for the machine itself (sanitizers and libFuzzer), which test.sh needs.
+#
+#   guests/c/toolchain.sh          what build.sh needs
+#   guests/c/toolchain.sh --test   ... and what test.sh needs
 set -euo pipefail
+
+test_too=""
+case "${1:-}" in
+"") ;;
+--test) test_too=1 ;;
+*)
+	echo "usage: toolchain.sh [--test]" >&2
+	exit 2
+	;;
+esac
 
 have_toolchain() {
 	command -v clang >/dev/null 2>&1 &&
 		command -v wasm-ld >/dev/null 2>&1 &&
 		[ -f /usr/lib/wasm32-wasi/crt1-reactor.o ] &&
 		[ -f /usr/include/wasm32-wasi/stdio.h ] &&
-		compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null
+		compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null &&
+		{ [ -z "$test_too" ] ||
+			compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null; }
 }
 
 if have_toolchain; then
@@ -21,6 +37,9 @@ if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
 	sudo="sudo"
 fi
 packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+if [ -n "$test_too" ]; then
+	packages+=(libclang-rt-14-dev)
+fi
 echo "toolchain.sh: installing ${packages[*]}" >&2
 if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y "${packages[@]}"; then
 	$sudo apt-get -o DPkg::Lock::Timeout=600 update
