@@ -15,8 +15,12 @@ func sumInts(xs []any) (any, error) {
 // benchmarkCall measures the SDK's side of calls of fn: decode the frame, call, encode the
 // result. The wasm build adds the host crossing, and runs the same code several times slower.
 func benchmarkCall(b *testing.B, fn any, args []any, kw map[string]any) {
+	benchmarkFrame(b, fn, frame(b, args, kw))
+}
+
+// benchmarkFrame is benchmarkCall on a frame encoded by hand.
+func benchmarkFrame(b *testing.B, fn any, fr []byte) {
 	c := newCodec()
-	fr := frame(b, args, kw)
 	if _, err := c.call(fr, fn); err != nil {
 		b.Fatal(err)
 	}

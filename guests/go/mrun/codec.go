@@ -22,10 +22,15 @@ const maxKeptResult = 4 << 20
 type codec struct {
 	in  []byte // input being decoded: an argument frame, or a keyword's value
 	off int    // offset of the next unread byte of in
-	// borrow says whether decoded values may refer to in rather than copy it: true for the
-	// argument frame (valid until the call returns) and a call's keyword arguments, false for a
-	// fetched value in the reusable fetch buffer. Only tensors borrow.
-	borrow bool
+	// src says how long in lives, and so whether a decoded tensor may refer to it (see
+	// inputLife): the argument frame and the keyword arguments live for the call, a fetched
+	// value in the fetch buffer until the next fetch.
+	src inputLife
+
+	// scratch holds the call's tensor arguments whose elements are not aligned in the frame:
+	// each is copied once to an aligned place here, reused by the next call.
+	scratch     []byte
+	scratchUsed int
 
 	rd     bytes.Reader // in[rdBase:], while msgpack's decoder reads (viaMsgpack)
 	rdBase int
@@ -226,10 +231,14 @@ func (c *codec) call(frame []byte, fn any) ([]byte, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	c.in, c.off, c.borrow = frame, 0, true
+	c.in, c.off, c.src = frame, 0, inputCall
 	if cap(c.out.b) > maxKeptResult {
 		c.out.b = nil
 	}
+	if len(c.scratch) > maxKeptResult {
+		c.scratch = nil
+	}
+	c.scratchUsed = 0
 	c.out.b = c.out.b[:0]
 	n, err := p.beginArgs(c)
 	if err == nil {

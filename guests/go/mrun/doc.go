@@ -61,8 +61,10 @@
 // not a string) or time.Time. (In a struct field of type any, a map decodes the same way, but
 // another value follows msgpack's loose decoding, where an unsigned integer format gives
 // uint64.) An Object passed by reference (a handle, ext type 2) fits a parameter of type
-// [Object], and decodes to an Object in an any parameter. Any other ext value but a timestamp
-// does not fit any: a [Raw] parameter receives any argument's bytes untouched.
+// [Object], and decodes to an Object in an any parameter; a tensor (ext type 4) fits a
+// parameter of type [Tensor] or *Tensor, and decodes to a Tensor in an any parameter. Any
+// other ext value but a timestamp does not fit any: a [Raw] parameter receives any argument's
+// bytes untouched.
 //
 // An argument that does not fit is an error naming the function, by its Go name, and the
 // argument, by its position from 1 and its path inside: "inc: argument 1: cannot decode string
@@ -105,6 +107,29 @@
 // The functions run one call at a time on an instance that may serve many calls, so package
 // variables persist between calls, like a reused worker process; do not rely on that either way.
 // The result frame is owned by the package and overwritten by the next call.
+//
+// # Tensors
+//
+// A [Tensor] is an n-dimensional array of numbers (ABI.md section 5.3): a [DType], a shape and
+// the elements in row-major order, which cross the boundary as raw little-endian bytes. A
+// function takes and returns tensors like any other value:
+//
+//	func tensor_sum(t mrun.Tensor) (float64, error) {
+//		if t.DType() != mrun.Float64 {
+//			return 0, fmt.Errorf("tensor_sum: want a float64 tensor, got a %s", t)
+//		}
+//		var sum float64
+//		for _, x := range t.Float64s() {
+//			sum += x
+//		}
+//		return sum, nil
+//	}
+//
+// The typed views ([Tensor.Float64s], [Tensor.Int32s], ..., and [Elements]) are slices over the
+// elements themselves: an argument's elements are read in place when they are aligned in the
+// argument frame and copied once otherwise, never decoded one by one, and a result's are
+// copied once into the result frame. [NewTensor] makes a tensor of a Go slice without copying
+// it. A tensor argument is valid only until the function returns (see [Tensor]).
 //
 // # Nested spawn
 //

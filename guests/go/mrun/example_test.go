@@ -96,3 +96,31 @@ func ExampleByRef() {
 	//	mrun.Spawn("forward", mrun.ByRef(obj), 3)
 	_ = forward
 }
+
+// NewTensor makes a tensor of a Go slice, without copying it; the typed views read the
+// elements in place.
+func ExampleNewTensor() {
+	m, err := mrun.NewTensor([]int{2, 3}, []float64{1, 2, 3, 4, 5, 6})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m, m.Shape(), m.Float64s())
+
+	_, err = mrun.NewTensor([]int{2, 2}, []int32{1, 2, 3})
+	fmt.Println(err)
+	// Output:
+	// float64 tensor [2 3] [2 3] [1 2 3 4 5 6]
+	// mrun: a tensor of shape [2 2] has 4 elements, got 3
+}
+
+// Elements is the typed view that checks the dtype and returns an error instead of panicking.
+func ExampleElements() {
+	t, _ := mrun.NewTensor([]int{3}, []uint8{7, 8, 9})
+	bytes, err := mrun.Elements[uint8](t)
+	fmt.Println(bytes, err)
+	_, err = mrun.Elements[float64](t)
+	fmt.Println(err)
+	// Output:
+	// [7 8 9] <nil>
+	// mrun: a uint8 tensor [3] is not a float64 tensor
+}

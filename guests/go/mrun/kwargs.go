@@ -78,10 +78,10 @@ func (k Kwargs) Get(name string, ptr any) (bool, error) {
 	if dec == nil {
 		return true, fmt.Errorf("mrun: Kwargs.Get cannot decode into %s", rv.Elem().Type())
 	}
-	in, off, borrow := c.in, c.off, c.borrow
-	c.in, c.off, c.borrow = k.kw.raw[a.start:a.end], 0, true // raw belongs to this call's Kwargs
+	in, off, src := c.in, c.off, c.src
+	c.in, c.off, c.src = k.kw.raw[a.start:a.end], 0, inputCall
 	err := dec(c, rv.Elem())
-	c.in, c.off, c.borrow = in, off, borrow
+	c.in, c.off, c.src = in, off, src
 	if err != nil {
 		path, msg := splitPath(err)
 		return true, fmt.Errorf("%s: keyword argument %q%s: %s", k.kw.fn, name, path, msg)

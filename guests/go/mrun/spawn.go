@@ -478,8 +478,11 @@ func (c *codec) fetch(o Object, ptr any) error {
 	}
 	// A tensor may refer to a value in a buffer of its own; one in the reused fetch buffer is
 	// copied.
-	in, off, borrow := c.in, c.off, c.borrow
-	c.in, c.off, c.borrow = val, 0, owned
+	in, off, src := c.in, c.off, c.src
+	c.in, c.off, c.src = val, 0, inputShared
+	if owned {
+		c.src = inputOwned
+	}
 	switch p := ptr.(type) {
 	case *any: // Tuple.Fetch, and the commonest target
 		*p, err = c.decodeAny()
@@ -490,17 +493,17 @@ func (c *codec) fetch(o Object, ptr any) error {
 	default:
 		rv := reflect.ValueOf(ptr)
 		if rv.Kind() != reflect.Pointer || rv.IsNil() {
-			c.in, c.off, c.borrow = in, off, borrow
+			c.in, c.off, c.src = in, off, src
 			return fmt.Errorf("mrun: Fetch needs a non-nil pointer, got %T", ptr)
 		}
 		dec := c.decoderFor(rv.Elem().Type())
 		if dec == nil {
-			c.in, c.off, c.borrow = in, off, borrow
+			c.in, c.off, c.src = in, off, src
 			return fmt.Errorf("mrun: Fetch cannot decode into %s", typeString(rv.Elem().Type()))
 		}
 		err = dec(c, rv.Elem())
 	}
-	c.in, c.off, c.borrow = in, off, borrow
+	c.in, c.off, c.src = in, off, src
 	if err != nil {
 		path, msg := splitPath(err)
 		return fmt.Errorf("mrun: fetch of Object %d%s: %s", o.h, path, msg)

@@ -129,10 +129,11 @@ func dtypeOf[T Element]() DType {
 //
 //	func tensor_sum(t mrun.Tensor) (float64, error) // an error unless t is float64
 //
-// Lifetime: a Tensor parameter refers to the argument frame itself when its elements are
-// aligned there, and the frame is reused by the next call. So a Tensor received as an
-// argument (or keyword argument) is valid only until the function returns: [Tensor.Clone] it
-// to keep it longer. Tensors from [NewTensor] and from [Object.Fetch] own their memory.
+// Lifetime: a Tensor received as an argument (or keyword argument) is valid only until the
+// function returns, because its elements are read where the host wrote them when they are
+// aligned there, and are otherwise copied once to a buffer of the SDK; the next call reuses
+// both. [Tensor.Clone] it to keep it longer (in a package variable, say). Tensors from
+// [NewTensor], [TensorFromBytes] and [Object.Fetch] have no such limit.
 //
 // The zero Tensor holds nothing: its DType is 0, and it is encoded as nil.
 type Tensor struct {
@@ -180,7 +181,12 @@ func TensorFromBytes(dtype DType, shape []int, data []byte) (Tensor, error) {
 	if dtype == Bool && !boolBytes(data) {
 		return Tensor{}, fmt.Errorf("mrun: a bool tensor holds a byte other than 0 and 1")
 	}
-	return Tensor{dtype: dtype, shape: append(make([]int, 0, len(shape)), shape...), data: aligned(data, dtype, true)}, nil
+	if len(data) == 0 {
+		data = []byte{}
+	} else if !isAligned(data, dtype) {
+		data = alignedCopy(data)
+	}
+	return Tensor{dtype: dtype, shape: append(make([]int, 0, len(shape)), shape...), data: data}, nil
 }
 
 // checkShape validates a dtype and a shape and returns the number of elements.
@@ -337,16 +343,56 @@ func alignedBytes(n int) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), n)
 }
 
-// aligned returns data if it may be kept (borrow) and is aligned for dtype, and otherwise an
-// aligned copy of it: the one copy a tensor argument may cost.
-func aligned(data []byte, dtype DType, borrow bool) []byte {
-	if len(data) == 0 {
-		return []byte{}
-	}
-	if borrow && uintptr(unsafe.Pointer(unsafe.SliceData(data)))%uintptr(dtype.Size()) == 0 {
-		return data
-	}
+// isAligned reports whether data's elements are aligned for dtype.
+func isAligned(data []byte, dtype DType) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(data)))%uintptr(dtype.Size()) == 0
+}
+
+// alignedCopy returns a copy of data aligned for any dtype.
+func alignedCopy(data []byte) []byte {
 	b := alignedBytes(len(data))
+	copy(b, data)
+	return b
+}
+
+// inputLife is how long the codec's input lives, which decides where a tensor's elements go.
+type inputLife uint8
+
+const (
+	// inputCall is the argument frame, or the keyword arguments, of the running call: a tensor
+	// refers to its elements where they are if they are aligned, and otherwise to a copy in the
+	// codec's scratch buffer. Both are valid until the call returns, as the ABI allows.
+	inputCall inputLife = iota
+	// inputOwned is a buffer nothing else uses: a tensor refers to its elements when they are
+	// aligned, and to a copy of its own otherwise.
+	inputOwned
+	// inputShared is a buffer that is reused (the fetch buffer): a tensor copies its elements.
+	inputShared
+)
+
+// tensorData returns where the elements data of a tensor of dtype are kept: in place, in the
+// scratch buffer or in a copy, according to c.src.
+func (c *codec) tensorData(data []byte, dtype DType) []byte {
+	switch {
+	case len(data) == 0:
+		return []byte{}
+	case c.src != inputShared && isAligned(data, dtype):
+		return data
+	case c.src == inputCall:
+		return c.scratchCopy(data)
+	}
+	return alignedCopy(data)
+}
+
+// scratchCopy copies data to the next aligned place of the scratch buffer. A full buffer is
+// replaced by a larger one; the tensors of this call that refer to the old one keep it alive.
+func (c *codec) scratchCopy(data []byte) []byte {
+	n := (len(data) + 7) &^ 7
+	if len(c.scratch)-c.scratchUsed < n {
+		c.scratch, c.scratchUsed = alignedBytes(max(n, 2*len(c.scratch), 4096)), 0
+	}
+	b := c.scratch[c.scratchUsed : c.scratchUsed+len(data) : c.scratchUsed+len(data)]
+	c.scratchUsed += n
 	copy(b, data)
 	return b
 }
@@ -360,9 +406,9 @@ func boolBytes(p []byte) bool {
 	return or <= 1
 }
 
-// parseTensor checks an ext-4 payload against ABI.md section 5.3 and returns its tensor. The
-// elements refer to p when borrow is true and they are aligned; otherwise they are copied.
-func parseTensor(p []byte, borrow bool) (Tensor, error) {
+// parseTensor checks an ext-4 payload against ABI.md section 5.3 and returns its tensor, whose
+// elements are still in p, aligned or not: the caller decides where they go.
+func parseTensor(p []byte) (Tensor, error) {
 	bad := func(format string, a ...any) (Tensor, error) {
 		return Tensor{}, &decodeError{msg: "malformed tensor: " + fmt.Sprintf(format, a...)}
 	}
@@ -401,7 +447,7 @@ func parseTensor(p []byte, borrow bool) (Tensor, error) {
 	if dtype == Bool && !boolBytes(data) {
 		return bad("a bool element is neither 0 nor 1")
 	}
-	return Tensor{dtype: dtype, shape: shape, data: aligned(data, dtype, borrow)}, nil
+	return Tensor{dtype: dtype, shape: shape, data: data}, nil
 }
 
 // shapeOfPayload formats the shape of a payload whose sizes may not fit an int.
@@ -424,8 +470,8 @@ func leUint64(p []byte) uint64 {
 		uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
 }
 
-// readTensor consumes a tensor. Its elements refer to the input when the codec may borrow it
-// (c.borrow) and they are aligned.
+// readTensor consumes a tensor. Its elements are read in place when the input lives long
+// enough and they are aligned, and copied once otherwise (see tensorData).
 func (c *codec) readTensor() (Tensor, error) {
 	b, err := c.peek()
 	if err != nil {
@@ -447,7 +493,12 @@ func (c *codec) readTensor() (Tensor, error) {
 	if err != nil {
 		return Tensor{}, err
 	}
-	return parseTensor(p, c.borrow)
+	t, err := parseTensor(p)
+	if err != nil {
+		return Tensor{}, err
+	}
+	t.data = c.tensorData(t.data, t.dtype)
+	return t, nil
 }
 
 func decodeTensor(c *codec, v reflect.Value) error {
@@ -528,9 +579,14 @@ func (t *Tensor) DecodeMsgpack(dec *msgpack.Decoder) error {
 	if err := dec.ReadFull(p); err != nil {
 		return err
 	}
-	x, err := parseTensor(p, true) // p is t's own
+	x, err := parseTensor(p)
 	if err != nil {
 		return err
+	}
+	if len(x.data) == 0 {
+		x.data = []byte{}
+	} else if !isAligned(x.data, x.dtype) { // p is x's own: it needs a copy only to align it
+		x.data = alignedCopy(x.data)
 	}
 	*t = x
 	return nil

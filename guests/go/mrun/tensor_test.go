@@ -1,5 +1,3 @@
-//go:build !wasip1
-
 package mrun
 
 import (
@@ -8,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -334,47 +333,6 @@ func TestCodec_call_tensorKwarg(t *testing.T) {
 	}
 }
 
-// TestTensor_spawnFetch checks tensors as spawn arguments and as fetched values, which are
-// copied out of the reused fetch buffer.
-func TestTensor_spawnFetch(t *testing.T) {
-	h := newFakeHost(t)
-	m, _ := NewTensor([]int{2, 2}, []float64{1, 2, 3, 4})
-	h.fns["matrix"] = func([]any) (any, error) { return m, nil }
-
-	frame, err := guest.spawnFrame("f", []any{m, &m, (*Tensor)(nil)}, nil)
-	if err != nil || hex.EncodeToString(frame) != "9293"+matrixHex+matrixHex+"c080" {
-		t.Fatalf("spawn frame %x, %v", frame, err)
-	}
-
-	o := Spawn("matrix")
-	if err := o.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	var got Tensor
-	if err := o.Fetch(&got); err != nil || !reflect.DeepEqual(got.Float64s(), []float64{1, 2, 3, 4}) {
-		t.Fatalf("Fetch(*Tensor) = %v, %v", got, err)
-	}
-	var v any
-	if err := o.Fetch(&v); err != nil {
-		t.Fatal(err)
-	}
-	again, ok := v.(Tensor)
-	if !ok || !reflect.DeepEqual(again.Shape(), []int{2, 2}) {
-		t.Fatalf("Fetch(*any) = %#v", v)
-	}
-	buf := guest.fetchBuf
-	for _, x := range []Tensor{got, again} {
-		p := uintptr(unsafe.Pointer(&x.Bytes()[0]))
-		if base := uintptr(unsafe.Pointer(&buf[0])); p >= base && p < base+uintptr(len(buf)) {
-			t.Error("a fetched tensor refers to the fetch buffer")
-		}
-	}
-	var f float64
-	if err := o.Fetch(&f); err == nil || err.Error() != "mrun: fetch of Object 1: cannot decode ext into float64" {
-		t.Errorf("Fetch(*float64) of a tensor: %v", err)
-	}
-}
-
 // TestTensor_msgpack checks the msgpack methods that serve tensors inside structs.
 func TestTensor_msgpack(t *testing.T) {
 	type pair struct {
@@ -391,5 +349,69 @@ func TestTensor_msgpack(t *testing.T) {
 	res, err := c.call(fr, swapName)
 	if err != nil || !bytes.Equal(res, encode(t, pair{"a!", m})) {
 		t.Errorf("got %x, %v", res, err)
+	}
+}
+
+// BenchmarkCall_tensorSum is a tensor parameter of 1000 float64s, aligned in the frame (read in
+// place) or not (copied once), on the reflective call path.
+func BenchmarkCall_tensorSum(b *testing.B) {
+	payload := tensorPayload(Float64, []uint64{1000}, make([]byte, 8000))
+	// The elements are at byte 22 of the frame: 92 91, the ext 16 header c8 1f 50 04, 16 bytes
+	// of tensor header. So the frame at offset 2 of an aligned buffer has them aligned.
+	for _, at := range []struct {
+		name string
+		off  int
+	}{{"aligned", 2}, {"unaligned", 3}} {
+		b.Run(at.name, func(b *testing.B) {
+			fr := alignedBytes(8100)[at.off:at.off]
+			fr = append(fr, 0x92, 0x91)
+			fr = append(fr, payload...)
+			fr = append(fr, 0x80)
+			benchmarkFrame(b, tensorSum, fr)
+		})
+	}
+}
+
+// TestCodec_call_tensorScratch checks that unaligned tensor arguments are copied to the
+// scratch buffer, without overlapping when there are several or the buffer has to grow, and
+// that the buffer serves the next call.
+func TestCodec_call_tensorScratch(t *testing.T) {
+	elems := func(n int, v float64) []byte {
+		m, _ := NewTensor([]int{n}, slices.Repeat([]float64{v}, n))
+		return m.Bytes()
+	}
+	small := tensorPayload(Float64, []uint64{3}, elems(3, 1))       // c7 28 04: elements at +19
+	large := tensorPayload(Float64, []uint64{1000}, elems(1000, 2)) // c8 1f50 04: elements at +20
+	fr := alignedBytes(9000)[:0]
+	fr = append(fr, 0x92, 0x92) // elements of small at 21, of large at 2+3+24+20 = 49: both unaligned
+	fr = append(fr, small...)
+	fr = append(fr, large...)
+	fr = append(fr, 0x80)
+	var kept [][]byte
+	both := func(a, b Tensor) []float64 {
+		kept = append(kept, a.Bytes(), b.Bytes())
+		x, _ := tensorSum(a)
+		y, _ := tensorSum(b)
+		return []float64{x, y, a.Float64s()[2]}
+	}
+	c := newCodec()
+	for range 3 {
+		res, err := c.call(fr, both)
+		if err != nil || !bytes.Equal(res, encode(t, []float64{3, 2000, 1})) {
+			t.Fatalf("got %x, %v", res, err)
+		}
+	}
+	base := uintptr(unsafe.Pointer(&fr[0]))
+	for _, k := range kept {
+		if p := uintptr(unsafe.Pointer(&k[0])); p%8 != 0 || (p >= base && p < base+uintptr(len(fr))) {
+			t.Fatalf("an unaligned argument was not copied to an aligned place: %#x", p)
+		}
+	}
+	// The third call reuses the scratch buffer the first two grew.
+	if &kept[4][0] != &kept[2][0] || &kept[5][0] != &kept[3][0] {
+		t.Error("the scratch buffer was not reused")
+	}
+	if n := testing.AllocsPerRun(10, func() { _, _ = c.call(fr, both) }); n > 8 {
+		t.Errorf("%v allocations per call", n)
 	}
 }

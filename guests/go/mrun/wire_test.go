@@ -153,12 +153,15 @@ func FuzzCodec_call(f *testing.F) {
 		f.Add(frame(f, []any{v}, nil))
 		f.Add(frame(f, []any{v, v}, map[string]any{"exp": v}))
 	}
+	m, _ := NewTensor([]int{2, 2}, []float64{1, 2, 3, 4})
+	f.Add(frame(f, []any{m}, nil))
+	f.Add(frame(f, []any{[]any{m, m}}, map[string]any{"exp": m}))
 	for _, s := range []string{"92910080", "9291d4050180", "92ddffffffff80", "929100dfffffffff", "9291c180", "9291826230a1623780"} {
 		b, _ := hex.DecodeString(s)
 		f.Add(b)
 	}
 	type slowAny func(any) any
-	fns := []any{inc, identity, rawID, rawIn, floats, swap, powKw, join, sumMap, narrow, nested, unix, divmod}
+	fns := []any{inc, identity, rawID, rawIn, floats, swap, powKw, join, sumMap, narrow, nested, unix, divmod, tensorSum, maybe, weighted}
 	f.Fuzz(func(t *testing.T, fr []byte) {
 		c := newCodec()
 		for _, fn := range fns {

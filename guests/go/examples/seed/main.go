@@ -1,8 +1,9 @@
-// Command seed is the mrun module of the seed functions from the Mars remote API guide: inc,
-// sum_all, triage and driver, plus the functions the host's tests need (fail, trap, identity,
-// burn, pow, hello, and in nested.go the functions that spawn: driver_n, fib, fanout,
-// parent_fail, catch, add, forward, bogus, bomb, deep). build.sh compiles it to
-// testdata/seed.wasm.
+// Command seed is the Go SDK's example module, built by build.sh to testdata/seed.wasm: the
+// functions of the Mars remote API guide (inc, sum_all, triage, driver), every function of the
+// guest conformance contract (guests/CONFORMANCE.md: the values here, the nested spawns in
+// nested.go, the tensors in tensors.go), and the functions the host's tests need (trap, burn,
+// pow, hello, getenv, readfile, writefile, clock, and in nested.go driver_n, fib, fanout,
+// catch, forward, bogus, bomb, deep, again, relay).
 //
 // Every function is an ordinary Go function; exports.go exposes each one as mrun_fn_<name>.
 package main

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
@@ -97,3 +98,61 @@ func TestNestedArguments(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestValues(t *testing.T) {
+	if got := concat("ab", "cd"); got != "abcd" {
+		t.Errorf("concat = %q", got)
+	}
+	if got := rev_bytes([]byte{1, 2, 3}); !reflect.DeepEqual(got, []byte{3, 2, 1}) {
+		t.Errorf("rev_bytes = %v", got)
+	}
+	if got := rev_bytes([]byte{}); got == nil {
+		t.Error("rev_bytes(b\"\") is nil: it must encode as empty bytes")
+	}
+	if !math.IsInf(fdiv(1, 0), 1) || !math.IsNaN(fdiv(0, 0)) {
+		t.Error("fdiv is not IEEE 754 division")
+	}
+	if got, err := greet("bob", mrun.Kwargs{}); got != "hello, bob!" || err != nil {
+		t.Errorf("greet = %q, %v", got, err)
+	}
+	e := empties()
+	if e[1] == nil || e[2] == nil || e[3] == nil {
+		t.Errorf("empties has nil containers: %#v", e)
+	}
+	if q, r, err := divmod(17, 5); q != 3 || r != 2 || err != nil {
+		t.Errorf("divmod(17, 5) = %d, %d, %v", q, r, err)
+	}
+}
+
+func TestTensors(t *testing.T) {
+	a, _ := mrun.NewTensor([]int{2, 3}, []float64{1, 2, 3, 4, 5, 6})
+	b, _ := mrun.NewTensor([]int{3, 2}, []float64{7, 8, 9, 10, 11, 12})
+	if s, err := tensor_sum(a); s != 21 || err != nil {
+		t.Errorf("tensor_sum = %v, %v", s, err)
+	}
+	p, err := matmul(a, b)
+	if err != nil || !reflect.DeepEqual(p.Shape(), []int{2, 2}) || !reflect.DeepEqual(p.Float64s(), []float64{58, 64, 139, 154}) {
+		t.Errorf("matmul = %v %v, %v", p, p.Bytes(), err)
+	}
+	if _, err := matmul(a, a); err == nil || err.Error() != "matmul: shapes [2 3] and [2 3] do not fit: 3 columns against 2 rows" {
+		t.Errorf("matmul of unfit shapes: %v", err)
+	}
+	ints, _ := mrun.NewTensor([]int{1}, []int32{1})
+	if _, err := tensor_sum(ints); err == nil {
+		t.Error("tensor_sum accepted an int32 tensor")
+	}
+	r, err := rand_matrix(3, 4)
+	if err != nil || !reflect.DeepEqual(r.Shape(), []int{3, 4}) {
+		t.Fatalf("rand_matrix = %v, %v", r, err)
+	}
+	for _, x := range r.Float64s() {
+		if x < 0 || x >= 1 {
+			t.Errorf("rand_matrix element %v is outside [0, 1)", x)
+		}
+	}
+	for _, rc := range [][2]int{{-1, 2}, {1 << 20, 1 << 20}} {
+		if _, err := rand_matrix(rc[0], rc[1]); err == nil {
+			t.Errorf("rand_matrix(%d, %d) succeeded", rc[0], rc[1])
+		}
+	}
+}
