@@ -11,7 +11,9 @@ mrun::export! {
     fn inc(x: i64) -> Result<i64, String> {
         x.checked_add(1).ok_or_else(|| format!("inc: {} + 1 overflows int64", x))
     }
+}
 
+mrun::export! {
     /// add(a, b) is a + b.
     fn add(a: i64, b: i64) -> Result<i64, String> {
         a.checked_add(b).ok_or_else(|| format!("add: {} + {} overflows int64", a, b))
@@ -58,21 +60,19 @@ mrun::export! {
     /// sum_all(xs) is the sum of a list of numbers: an int when all are ints, otherwise a
     /// float64 added left to right.
     fn sum_all(xs: Vec<Value>) -> Result<Value, String> {
-        let mut int: i64 = 0;
-        let mut float: Option<f64> = None;
-        for (i, x) in xs.iter().enumerate() {
-            match (x, float.as_mut()) {
-                (Value::Int(v), None) => {
-                    int = int.checked_add(*v).ok_or("sum_all: integer overflow")?;
-                }
-                (x, _) => {
-                    let v = x.as_f64().ok_or_else(|| format!("sum_all: element {} is not a number", i))?;
-                    let f = float.get_or_insert(int as f64);
-                    *f += v;
-                }
-            }
+        let ints: Option<i128> = xs.iter().try_fold(0i128, |sum, x| match *x {
+            Value::Int(v) => Some(sum + v as i128),
+            Value::Uint(v) => Some(sum + v as i128),
+            _ => None,
+        });
+        if let Some(sum) = ints {
+            return Value::try_from(sum).map_err(|_| format!("sum_all: the sum {} overflows 64 bits", sum));
         }
-        Ok(float.map_or(Value::Int(int), Value::F64))
+        let mut sum = 0.0;
+        for (i, x) in xs.iter().enumerate() {
+            sum += x.as_f64().ok_or_else(|| format!("sum_all: element {} is a {}, not a number", i, x.kind()))?;
+        }
+        Ok(Value::F64(sum))
     }
 
     /// triage(xs) splits xs into the elements below 0.5 and the others: two outputs.

@@ -37,6 +37,24 @@ pub enum Value {
 }
 
 impl Value {
+    /// kind names the Value's family for messages: "nil", "bool", "int", "float32", "float",
+    /// "str", "bytes", "list", "map", "tensor" or "ext".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Nil => "nil",
+            Value::Bool(_) => "bool",
+            Value::Int(_) | Value::Uint(_) => "int",
+            Value::F32(_) => "float32",
+            Value::F64(_) => "float",
+            Value::Str(_) => "str",
+            Value::Bin(_) => "bytes",
+            Value::Array(_) => "list",
+            Value::Map(_) => "map",
+            Value::Tensor(_) => "tensor",
+            Value::Ext(..) => "ext",
+        }
+    }
+
     /// as_i64 is the integer, if the Value is an `Int`.
     pub fn as_i64(&self) -> Option<i64> {
         match *self {
@@ -154,6 +172,17 @@ impl Encode for Value {
             }
             Value::Tensor(t) => t.encode(w),
             Value::Ext(t, p) => w.ext(*t, p),
+        }
+    }
+}
+
+/// An integer is an `Int` or, above `i64::MAX`, a `Uint`; outside −2⁶³ … 2⁶⁴−1 it has no Value.
+impl TryFrom<i128> for Value {
+    type Error = std::num::TryFromIntError;
+    fn try_from(v: i128) -> Result<Value, Self::Error> {
+        match i64::try_from(v) {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => u64::try_from(v).map(Value::Uint),
         }
     }
 }
