@@ -808,14 +808,12 @@ void mrun_write_strf(mrun_writer *w, const char *fmt, ...)
 	if (n < 0) {
 		w->oom = true;
 	} else {
-		char *p = mrun_write_str_reserve(w, (size_t)n);
+		put_len(w, 0xa0, 31, 0xd9, 0xda, 0xdb, (size_t)n);
+		/* vsnprintf wants room for a NUL: reserve it too, then drop it */
+		char *p = (char *)put(w, (size_t)n + 1);
 		if (p) {
-			/* vsnprintf wants room for a NUL: write one byte past, then put it back */
-			uint8_t *after = put(w, 1);
-			if (after) {
-				vsnprintf(p, (size_t)n + 1, fmt, ap2);
-				w->len--;
-			}
+			vsnprintf(p, (size_t)n + 1, fmt, ap2);
+			w->len--;
 		}
 	}
 	va_end(ap2);
@@ -1195,10 +1193,9 @@ bool mrun_arg_tensor(mrun_args *a, const char *name, mrun_dtype dtype, mrun_tens
 	memset(t, 0, sizeof *t);
 	if (!arg_at(a, name))
 		return false;
-	char want[32];
-	snprintf(want, sizeof want, "a %s tensor", dtype ? mrun_dtype_name(dtype) : "");
-	if (!dtype)
-		memcpy(want, "a tensor", sizeof "a tensor");
+	char want[32] = "a tensor";
+	if (dtype)
+		snprintf(want, sizeof want, "a %s tensor", mrun_dtype_name(dtype));
 	item it;
 	if (!decode(r.p, r.end, &it) || it.type != MRUN_EXT || it.ext != 4) {
 		arg_wrong(a, name, want);
@@ -1431,12 +1428,13 @@ const char *mrun_last_error(void)
 		return call.local_err;
 	size_t room;
 	char *buf = (char *)arena_room(&room);
-	if (!buf || room == 0)
+	if (!buf)
 		return oom_msg;
-	int32_t n = host_last_error(buf, room - 1);
+	size_t cap = room ? room - 1 : 0; /* keep a byte for the NUL */
+	int32_t n = host_last_error(buf, cap);
 	if (n <= 0)
 		return "";
-	if ((size_t)n > room - 1) {
+	if ((size_t)n > cap) {
 		buf = arena_alloc((size_t)n + 1);
 		if (!buf)
 			return oom_msg;

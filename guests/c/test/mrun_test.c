@@ -271,6 +271,14 @@ static void test_lengths(void)
 	}
 	free(big);
 	mrun_writer_free(&w);
+
+	/* strf grows a fresh writer past its first buffer */
+	mrun_write_strf(&w, "%0300d", 7);
+	mrun_reader r = mrun_reader_init(w.buf, w.len);
+	mrun_str s;
+	CHECK(w.len == 303 && w.buf[0] == 0xda && mrun_read_str(&r, &s) && s.len == 300);
+	CHECK(s.ptr[0] == '0' && s.ptr[299] == '7' && mrun_at_end(&r));
+	mrun_writer_free(&w);
 }
 
 static void test_ext(void)
@@ -530,6 +538,15 @@ static void test_nested(void)
 	CHECK(mrun_fetch(9999, &v) == MRUN_EINVALID);
 	CHECK(strcmp(mrun_last_error(), "fetch: bad handle") == 0);
 	CHECK(mrun_spawn(NULL, "nope", NULL, 1) == MRUN_EINVALID);
+
+	/* a host message longer than the free scratch space */
+	char *long_err = malloc(100001);
+	memset(long_err, 'e', 100000);
+	long_err[100000] = 0;
+	objects[h].err = long_err;
+	CHECK(mrun_fetch(h, &v) == MRUN_EFAILED && strcmp(mrun_last_error(), long_err) == 0);
+	objects[h].err = NULL;
+	free(long_err);
 	arena_reset();
 	mrun_writer_free(&w);
 }
