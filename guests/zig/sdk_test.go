@@ -199,6 +199,8 @@ func BenchmarkCall(b *testing.B) {
 		frame    []byte
 	}{
 		{"inc", "inc", []byte{0x92, 0x91, 0x29, 0x80}},
+		{"nothing", "nothing", []byte{0x92, 0x90, 0x80}},
+		{"fdiv", "fdiv", []byte{0x92, 0x92, 0x01, 0x02, 0x80}},
 		{"identity", "identity", []byte{0x92, 0x91, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x80}},
 		{"sum_all", "sum_all", append(ten, 0x80)},
 		{"greet_kw", "greet", []byte{0x92, 0x91, 0xa3, 'b', 'o', 'b', 0x81, 0xa8, 'g', 'r', 'e', 'e', 't', 'i', 'n', 'g', 0xa2, 'h', 'i'}},
