@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The deepest nesting of arrays and maps that [`Reader::skip`] and [`crate::Value`] accept,
-/// as in the host (ABI.md section 4). Deeper input is an error, never a stack overflow.
+/// The deepest nesting of arrays and maps that [`crate::Value`] decodes, as in the host
+/// (ABI.md section 4). Deeper input is an error, never a stack overflow.
 pub const MAX_DEPTH: usize = 512;
 
 /// DecodeError says why a value could not be decoded, and where: the path of array indices
@@ -348,36 +348,17 @@ impl<'a> Reader<'a> {
         Ok((t, self.take(n)?))
     }
 
-    /// skip consumes one value of any type, nested at most [`MAX_DEPTH`] deep.
+    /// skip consumes one value of any type. It keeps a count of the values still to skip
+    /// instead of recursing, so no nesting overflows the stack, and allocates nothing.
     pub fn skip(&mut self) -> Result<(), DecodeError> {
-        // Containers are skipped with a counter of values still to skip, not by recursion.
         let mut todo: usize = 1;
-        let mut stack: Vec<usize> = Vec::new();
-        while todo > 0 || !stack.is_empty() {
-            if todo == 0 {
-                todo = stack.pop().unwrap_or(0);
-                continue;
-            }
+        while todo > 0 {
             todo -= 1;
             let m = self.peek()?;
             match m {
-                0x90..=0x9f | 0xdc | 0xdd => {
-                    let n = self.read_array_len()?;
-                    stack.push(todo);
-                    todo = n;
-                }
-                0x80..=0x8f | 0xde | 0xdf => {
-                    let n = self.read_map_len()?;
-                    stack.push(todo);
-                    todo = n * 2;
-                }
-                _ => {
-                    self.skip_scalar(m)?;
-                    continue;
-                }
-            }
-            if stack.len() > MAX_DEPTH {
-                return Err(DecodeError::new(format!("nesting deeper than {} levels", MAX_DEPTH)));
+                0x90..=0x9f | 0xdc | 0xdd => todo += self.read_array_len()?,
+                0x80..=0x8f | 0xde | 0xdf => todo += 2 * self.read_map_len()?,
+                _ => self.skip_scalar(m)?,
             }
         }
         Ok(())

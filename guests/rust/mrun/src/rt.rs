@@ -211,15 +211,23 @@ impl<'a> Kwargs<'a> {
 
     /// names lists the keywords, in the order of the frame (ascending).
     pub fn names(&self) -> Vec<&'a str> {
-        let mut r = self.map.clone();
         let mut v = Vec::with_capacity(self.n);
+        self.each_name(|k| {
+            v.push(k);
+            true
+        });
+        v
+    }
+
+    /// each_name calls f with each keyword until f returns false.
+    fn each_name(&self, mut f: impl FnMut(&'a str) -> bool) {
+        let mut r = self.map.clone();
         for _ in 0..self.n {
-            match (r.read_str(), r.skip()) {
-                (Ok(k), Ok(())) => v.push(k),
+            match r.read_str() {
+                Ok(k) if f(k) && r.skip().is_ok() => {}
                 _ => break,
             }
         }
-        v
     }
 
     /// get decodes the keyword argument `name` as a `T`, or gives None when it is absent.
@@ -244,7 +252,15 @@ impl<'a> Kwargs<'a> {
     /// allow fails, naming the function and the keyword, if there is a keyword argument that
     /// is not in `names`.
     pub fn allow(&self, names: &[&str]) -> Result<(), Error> {
-        match self.names().into_iter().find(|k| !names.contains(k)) {
+        let mut unknown = None;
+        self.each_name(|k| {
+            if names.contains(&k) {
+                return true;
+            }
+            unknown = Some(k);
+            false
+        });
+        match unknown {
             Some(k) => Err(Error::with_kind(
                 ErrorKind::Argument,
                 format!("{}: unexpected keyword argument {:?}", self.func, k),

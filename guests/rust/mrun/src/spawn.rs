@@ -144,24 +144,29 @@ fn host_error(code: i64, handle: u32) -> Error {
     }
 }
 
-/// An Object as a spawn argument is a dependency (ext type 2).
-impl Encode for Object {
-    fn encode(&self, w: &mut Writer) {
-        let h = match self.check() {
+impl Object {
+    /// arg_handle is the handle to write when the Object is a spawn argument. Encoding cannot
+    /// fail, so an unusable Object is written as handle 0 and its error is kept for the spawn
+    /// that encodes it to report.
+    fn arg_handle(&self) -> u32 {
+        match self.check() {
             Ok(h) => h,
             Err(e) => {
-                // Encoding cannot fail; the spawn that encodes this argument reports it.
                 // Safety: single-threaded.
-                unsafe {
-                    let bad = &mut *std::ptr::addr_of_mut!(BAD_ARG);
-                    if bad.is_none() {
-                        *bad = Some(e);
-                    }
+                let bad = unsafe { &mut *std::ptr::addr_of_mut!(BAD_ARG) };
+                if bad.is_none() {
+                    *bad = Some(e);
                 }
                 0
             }
-        };
-        w.ext(EXT_HANDLE, &h.to_be_bytes())
+        }
+    }
+}
+
+/// An Object as a spawn argument is a dependency (ext type 2).
+impl Encode for Object {
+    fn encode(&self, w: &mut Writer) {
+        w.ext(EXT_HANDLE, &self.arg_handle().to_be_bytes())
     }
 }
 
@@ -185,10 +190,7 @@ pub struct ByRef<'o>(&'o Object);
 
 impl Encode for ByRef<'_> {
     fn encode(&self, w: &mut Writer) {
-        let mut tmp = Writer::new();
-        self.0.encode(&mut tmp);
-        let h = &tmp.as_bytes()[2..];
-        w.ext(EXT_BY_REF, h)
+        w.ext(EXT_BY_REF, &self.0.arg_handle().to_be_bytes())
     }
 }
 
