@@ -9,8 +9,11 @@
 #
 # Flags, and why:
 #   -O3                                 optimise for speed (-Oz saves ~15% of the size)
-#   --runtime incremental               the collector frees what a call allocated, so memory
-#                                       does not grow across calls; globals stay valid
+#   --runtime minimal                   TLSF and a collector that runs only when called: the SDK
+#                                       collects at the start of every call, when nothing of the
+#                                       previous call is in use, so memory holds at most what
+#                                       one call needs; no shadow stack, so calls are cheaper
+#                                       (inc: ≈0.9 µs against ≈1.7 µs with incremental)
 #   --exportStart _initialize           a reactor: the host runs the top-level code once
 #                                       per instance, before any other export
 #   --use abort=assembly/mrun/call/onAbort
@@ -38,7 +41,7 @@ build() {
 	(
 		cd "$here"
 		node node_modules/assemblyscript/bin/asc.js assembly/conformance.ts -O3 \
-			--runtime incremental --exportStart _initialize \
+			--runtime minimal --exportStart _initialize \
 			--use abort=assembly/mrun/call/onAbort -o "$1"
 	)
 }

@@ -63,6 +63,11 @@ export function failed(): bool {
 // begin starts a call of `name` on the frame of `n` bytes at `p`: it clears the error and
 // indexes the frame. It returns null when the frame is malformed (the call has failed).
 function begin(p: usize, n: usize, name: string): Args | null {
+  // Everything the previous call allocated is garbage now: collect it, so that memory holds
+  // at most what one call needs. The module is built with the minimal runtime, whose
+  // collector runs only when called and must not run while objects are referenced only from
+  // locals: here, before the call has made any, is such a point.
+  __collect();
   errMsg = null;
   errHandle = 0;
   const b = argBuf;

@@ -273,7 +273,7 @@ export class Reader {
       case Kind.Uint: return Value.uint(<u64>this.int);
       case Kind.Float32: return Value.float32(<f32>this.float);
       case Kind.Float64: return Value.float(this.float);
-      case Kind.Str: return Value.str(this.string());
+      case Kind.Str: return Value.strUTF8(this.bytes());
       case Kind.Bytes: return Value.bytes(this.bytes());
       case Kind.Handle: return Value.handle(<u32>this.int);
       case Kind.ByRef: return Value.byRef(<u32>this.int);

@@ -121,6 +121,17 @@ export class Value {
     return x;
   }
 
+  /**
+   * strUTF8 is a string given as UTF-8 bytes (the value keeps `utf8`): it is encoded again by
+   * copying those bytes, and decoded only if `asStr` is called. Decoded values use it, so
+   * that passing a long string through costs one copy.
+   */
+  static strUTF8(utf8: Uint8Array): Value {
+    const x = new Value(Kind.Str);
+    x.b = utf8;
+    return x;
+  }
+
   /** bytes is a byte string (MessagePack bin); the value keeps `v`, it does not copy it. */
   static bytes(v: Uint8Array): Value {
     const x = new Value(Kind.Bytes);
@@ -224,13 +235,25 @@ export class Value {
 
   /** asStr is the string ("" unless Str). */
   asStr(): string {
-    return this.kind == Kind.Str ? this.s! : "";
+    if (this.kind != Kind.Str) return "";
+    let s = this.s;
+    if (s === null) {
+      const b = this.b!;
+      s = String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+      this.s = s;
+    }
+    return s;
+  }
+
+  /** utf8 is the UTF-8 bytes of a Str made by `strUTF8`, or null. */
+  get utf8(): Uint8Array | null {
+    return this.kind == Kind.Str ? this.b : null;
   }
 
   /** asBytes is the bytes, or the payload of an Ext (empty otherwise). */
   asBytes(): Uint8Array {
     const b = this.b;
-    return b ? b : new Uint8Array(0);
+    return b !== null && (this.kind == Kind.Bytes || this.kind == Kind.Ext) ? b : new Uint8Array(0);
   }
 
   /** asList is the elements of a List, or the keys of a Map (empty otherwise). */
@@ -256,7 +279,7 @@ export class Value {
     const keys = this.items!;
     for (let i = 0; i < keys.length; i++) {
       const k = unchecked(keys[i]);
-      if (k.kind == Kind.Str && k.s! == key) return unchecked(this.vals![i]);
+      if (k.kind == Kind.Str && k.asStr() == key) return unchecked(this.vals![i]);
     }
     return null;
   }
@@ -266,7 +289,7 @@ export class Value {
     switch (this.kind) {
       case Kind.List:
       case Kind.Map: return this.items!.length;
-      case Kind.Str: return String.UTF8.byteLength(this.s!);
+      case Kind.Str: return this.b !== null ? this.b!.length : String.UTF8.byteLength(this.s!);
       case Kind.Bytes:
       case Kind.Ext: return this.b!.length;
       default: return 0;

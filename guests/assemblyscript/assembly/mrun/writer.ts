@@ -235,7 +235,16 @@ export class Writer {
       case Kind.Uint: this.uint(v.asU64()); break;
       case Kind.Float32: this.float32(<f32>v.asF64()); break;
       case Kind.Float64: this.float(v.asF64()); break;
-      case Kind.Str: this.str(v.asStr()); break;
+      case Kind.Str: {
+        const u = v.utf8;
+        if (u !== null) {
+          this.strHeader(<u32>u.length);
+          this.raw(u.dataStart, u.length);
+        } else {
+          this.str(v.asStr());
+        }
+        break;
+      }
       case Kind.Bytes: this.bytes(v.asBytes()); break;
       case Kind.List: {
         const items = v.asList();
