@@ -441,6 +441,14 @@ static void test_tensors(void)
 	mrun_writer_free(&w);
 }
 
+/* echo_handle returns the number of the handle it receives. */
+static void echo_handle(mrun_args *a, mrun_writer *out)
+{
+	mrun_handle h = mrun_arg_handle(a, "obj");
+	if (!mrun_failed())
+		mrun_write_int(out, h);
+}
+
 static void test_calls(void)
 {
 	mrun_writer w = {0};
@@ -496,6 +504,15 @@ static void test_calls(void)
 	CHECK(!call_run("fn", inc, junk, sizeof junk));
 	CHECK(strcmp(host_err, "fn: malformed argument frame") == 0);
 	CHECK(!call_run("fn", inc, junk, 0));
+
+	/* an Object passed by reference arrives as a handle */
+	mrun_write_handle(frame(&w, 1), 3);
+	mrun_write_map(&w, 0);
+	CHECK(run(echo_handle, &w) && bytes_are(&result, "03"));
+	mrun_write_int(frame(&w, 1), 3);
+	mrun_write_map(&w, 0);
+	CHECK(!run(echo_handle, &w));
+	CHECK(strcmp(host_err, "fn: argument 1 (obj): expected an Object passed by reference, got an int") == 0);
 
 	frame(&w, 0);
 	mrun_write_map(&w, 0);
