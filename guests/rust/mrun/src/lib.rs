@@ -38,7 +38,7 @@ mod value;
 pub use codec::{family, from_slice, to_vec, Decode, DecodeError, DecodeOwned, Encode, Int, Reader, Writer, MAX_DEPTH};
 pub use error::{Error, ErrorKind, HostCode};
 pub use rt::{IntoResult, Kwargs, Param};
-pub use spawn::{execute, spawn, spawn_n, ArgList, ByRef, Object, Task, EXT_BY_REF, EXT_HANDLE, MAX_OUTPUTS};
+pub use spawn::{execute, spawn, spawn_n, ArgList, AsObject, ByRef, Object, Task, EXT_BY_REF, EXT_HANDLE, MAX_OUTPUTS};
 pub use tensor::{DType, Element, Tensor, EXT_TENSOR, MAX_NDIM};
 pub use value::Value;
 

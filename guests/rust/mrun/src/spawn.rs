@@ -350,8 +350,27 @@ pub fn spawn_n(func: &str, args: impl ArgList, k: u32) -> Vec<Object> {
     Task::new(func).n_output(k).spawn(args)
 }
 
-/// execute runs the tasks of `objects` (a `&Vec<Object>`, a `&[Object]` or an array of
-/// `&Object`s), with every task they depend on, in parallel where
+/// AsObject is an [`Object`] or a reference to one, so that [`execute`] takes a `&Vec<Object>`,
+/// a `&[Object]`, a `&[&Object]` or an array `[&a, &b]` alike.
+pub trait AsObject {
+    /// as_object is the Object.
+    fn as_object(&self) -> &Object;
+}
+
+impl AsObject for Object {
+    fn as_object(&self) -> &Object {
+        self
+    }
+}
+
+impl<T: AsObject + ?Sized> AsObject for &T {
+    fn as_object(&self) -> &Object {
+        (**self).as_object()
+    }
+}
+
+/// execute runs the tasks of `objects` (a `&Vec<Object>`, a `&[Object]`, a `&[&Object]` or an
+/// array of `&Object`s), with every task they depend on, in parallel where
 /// the graph allows, and waits until all have finished. Tasks that already ran are not run
 /// again.
 ///
@@ -359,12 +378,16 @@ pub fn spawn_n(func: &str, args: impl ArgList, k: u32) -> Vec<Object> {
 /// first of them in order, of kind [`ErrorKind::Task`]; the values of the others can still
 /// be fetched. An Object whose spawn failed gives its error without running anything. When
 /// the execution is being cancelled the error [`Error::is_cancelled`]: return at once.
-pub fn execute<'o>(objects: impl IntoIterator<Item = &'o Object>) -> Result<(), Error> {
+pub fn execute<I>(objects: I) -> Result<(), Error>
+where
+    I: IntoIterator,
+    I::Item: AsObject,
+{
     // Safety: single-threaded; HANDLES is used only here.
     let hs = unsafe { &mut *std::ptr::addr_of_mut!(HANDLES) };
     hs.clear();
     for o in objects {
-        hs.push(o.check()?);
+        hs.push(o.as_object().check()?);
     }
     match host::execute(hs) {
         0 => Ok(()),

@@ -186,3 +186,18 @@ fn malformed_tensors_are_errors() {
     }
     assert_eq!(from_slice::<Tensor>(&[0x01]).unwrap_err().to_string(), "expected tensor, got int");
 }
+
+#[test]
+fn execute_takes_objects_in_every_form() {
+    // Outside a wasm guest the imports answer "unsupported"; this checks the forms compile
+    // and that a spawn's error is carried by its Object.
+    let a = spawn("inc", (1,));
+    let b = spawn("inc", (2,));
+    assert_eq!(a.error().map(Error::kind), Some(ErrorKind::Host(HostCode::Unsupported)));
+    let v = vec![a.clone(), b.clone()];
+    for r in [execute(&v), execute(&v[..]), execute(&[&a, &b]), execute([&a, &b]), execute(v.clone())] {
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::Host(HostCode::Unsupported));
+    }
+    assert_eq!(spawn_n("divmod", (7, 2), 2).len(), 2);
+    assert!(spawn("add", (&a, b.by_ref())).error().is_some());
+}
