@@ -2,7 +2,7 @@
 // Built by guests/assemblyscript/build.sh into testdata/assemblyscript/conformance.wasm.
 
 import {
-  Args, Value, Kind, Tensor, DType, Obj, Task, Tuple,
+  Args, Value, Kind, Tensor, DType, Tuple,
   call, call0, call1, call2, spawn, spawnN, fail, failWith,
 } from "./mrun";
 
