@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh runs the SDK's own tests natively (codec, argument binding, tensors), with Debian's
-# rustc; the conformance suite runs the built module (go test ./guests/ ./guests/rust/).
+# rustc, and checks the documentation with rustdoc; the conformance suite runs the built
+# module (go test ./guests/ ./guests/rust/).
 #
 #   guests/rust/test.sh
 set -euo pipefail
@@ -13,3 +14,6 @@ trap 'rm -rf "$work"' EXIT
 # test thread's stack.
 /usr/bin/rustc --edition 2021 -O --test -D warnings "$here/mrun/src/lib.rs" -o "$work/mrun-test"
 "$work/mrun-test" -q
+# Every public item has a doc comment (missing_docs) and every doc link resolves.
+/usr/bin/rustdoc --edition 2021 --crate-name mrun -D warnings "$here/mrun/src/lib.rs" -o "$work/doc"
+echo "test.sh: ok"

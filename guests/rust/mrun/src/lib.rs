@@ -1,4 +1,4 @@
-//! `mrun` turns ordinary Rust functions into an [mrun](../../../README.md) module: a
+//! `mrun` turns ordinary Rust functions into an mrun module: a
 //! WebAssembly reactor that implements the guest ABI of `abi/ABI.md`. You write typed
 //! functions; the crate exports `mrun_abi_v1` and `mrun_alloc`, decodes argument frames into
 //! your parameters, encodes your results and reports errors with `set_error`.
@@ -18,7 +18,7 @@
 //! - The result is any [`Encode`] type, or `Result<T, E>` with `E: Display`: an `Err` fails
 //!   the call with its text. A tuple is an array: the outputs of a spawn with `n_output` equal
 //!   to its length.
-//! - [`spawn`], [`spawn_n`], [`Task`], [`execute`] and [`Object::fetch`] are nested spawn.
+//! - [`spawn()`], [`spawn_n`], [`Task`], [`execute`] and [`Object::fetch`] are nested spawn.
 //!
 //! The crate has its own MessagePack codec ([`Reader`], [`Writer`]) and no dependencies.
 

@@ -155,7 +155,7 @@ impl<'a> Args<'a> {
     }
 }
 
-/// colon formats a decode error after an argument's name: "[2]: expected int, got str" or
+/// colon formats a decode error after an argument's name: `[2]: expected int, got str` or
 /// ": expected int, got str".
 fn colon(e: &DecodeError) -> String {
     if e.path().is_empty() {

@@ -24,7 +24,7 @@ static mut HANDLES: Vec<u32> = Vec::new();
 static mut BAD_ARG: Option<Error> = None;
 
 /// Object is the result of a task: a child spawned by the running function, or an Object
-/// passed to it by reference. Like an Object of Mars it is lazy: [`spawn`] only records the
+/// passed to it by reference. Like an Object of Mars it is lazy: [`spawn()`] only records the
 /// task; [`Object::execute`] or [`execute`] runs it with everything it depends on, and
 /// [`Object::fetch`] reads its value.
 ///
@@ -250,7 +250,7 @@ arglist_tuples! {
 }
 
 /// Task is a spawn in its complete form: another module, keyword arguments, several
-/// outputs. [`spawn`] and [`spawn_n`] are its short forms.
+/// outputs. [`spawn()`] and [`spawn_n`] are its short forms.
 ///
 /// ```ignore
 /// let outs = mrun::Task::new("greet").kwarg("greeting", "hi").spawn(("bob",));
@@ -344,7 +344,7 @@ pub fn spawn(func: &str, args: impl ArgList) -> Object {
     v.pop().unwrap_or_else(|| Object::failed(Error::new("spawn returned no Object")))
 }
 
-/// spawn_n is [`spawn`] for a function with `k` outputs: its result, an array of `k` values,
+/// spawn_n is [`spawn()`] for a function with `k` outputs: its result, an array of `k` values,
 /// is split into `k` Objects, like a Mars spawn with `n_output=k`.
 pub fn spawn_n(func: &str, args: impl ArgList, k: u32) -> Vec<Object> {
     Task::new(func).n_output(k).spawn(args)
