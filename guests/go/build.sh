@@ -5,6 +5,9 @@
 #   guests/go/build.sh          build testdata/seed.wasm
 #   guests/go/build.sh --check  fail if testdata/seed.wasm differs from a fresh build
 #
+# toolchain.sh finds the Go to build with (the first Go of at least go.mod's version on PATH, or
+# /usr/local/go). The bytes depend on the Go version: record it with the module (README.md).
+#
 # Flags, and why:
 #   GOOS=wasip1 GOARCH=wasm -buildmode=c-shared  a reactor: exports _initialize, main never runs
 #   -trimpath -buildvcs=false                    no local paths or VCS state in the output
@@ -16,12 +19,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="$root/testdata/seed.wasm"
+go="$("$here/toolchain.sh")"
 
 build() {
 	(
 		cd "$here"
 		GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS= \
-			go build -trimpath -buildvcs=false -buildmode=c-shared -o "$1" ./examples/seed
+			"$go" build -trimpath -buildvcs=false -buildmode=c-shared -o "$1" ./examples/seed
 	)
 }
 
