@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# build.sh builds the Zig guests: examples/conformance.zig to testdata/zig/conformance.wasm at
-# the root of the repository. The build is reproducible: the same sources and Zig give the same
-# bytes (no paths, no timestamps, no debug sections), so --check can compare them.
+# build.sh builds the Zig guests, examples/<name>.zig to testdata/zig/<name>.wasm at the root of
+# the repository: conformance (every function of guests/CONFORMANCE.md) and extras (what
+# sdk_test.go tests beyond it). The build is reproducible: the same sources and Zig give the
+# same bytes (no paths, no timestamps, no debug sections), so --check can compare them.
 #
-#   guests/zig/build.sh          build testdata/zig/conformance.wasm
-#   guests/zig/build.sh --check  fail if testdata/zig/conformance.wasm differs from a fresh build
+#   guests/zig/build.sh          build testdata/zig/*.wasm
+#   guests/zig/build.sh --check  fail if a committed module differs from a fresh build
 #
 # Flags, and why:
 #   -target wasm32-wasi -dynamic -rdynamic  a library whose `export fn`s, and memory, are exported
@@ -19,7 +20,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-out="$root/testdata/zig/conformance.wasm"
+out="$root/testdata/zig"
+modules=(conformance extras)
 
 check=""
 case "${1:-}" in
@@ -37,24 +39,32 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 # Relative paths from guests/zig, so the output does not depend on where the tree is.
-(
-	cd "$here"
-	"$zig" build-lib --mod mrun::mrun.zig --deps mrun examples/conformance.zig \
-		-target wasm32-wasi -mcpu=generic+bulk_memory -dynamic -rdynamic -O ReleaseSmall -fstrip \
-		--cache-dir "$tmp/cache" --global-cache-dir "$tmp/global" \
-		--name conformance -femit-bin="$tmp/conformance.wasm" -fno-emit-implib
-)
+build() {
+	(
+		cd "$here"
+		"$zig" build-lib --mod mrun::mrun.zig --deps mrun "examples/$1.zig" \
+			-target wasm32-wasi -mcpu=generic+bulk_memory -dynamic -rdynamic -O ReleaseSmall -fstrip \
+			--cache-dir "$tmp/cache" --global-cache-dir "$tmp/global" \
+			--name "$1" -femit-bin="$tmp/$1.wasm" -fno-emit-implib
+	)
+}
 
-if [ -n "$check" ]; then
-	if ! cmp -s "$tmp/conformance.wasm" "$out"; then
-		echo "build.sh: $out is stale: run guests/zig/build.sh" >&2
-		exit 1
+stale=0
+mkdir -p "$out"
+for m in "${modules[@]}"; do
+	build "$m"
+	if [ -n "$check" ]; then
+		if ! cmp -s "$tmp/$m.wasm" "$out/$m.wasm"; then
+			echo "build.sh: $out/$m.wasm is stale: run guests/zig/build.sh" >&2
+			stale=1
+		else
+			echo "build.sh: $out/$m.wasm is up to date"
+		fi
+		continue
 	fi
-	echo "build.sh: $out is up to date"
-	exit 0
-fi
-mkdir -p "$(dirname "$out")"
-cp "$tmp/conformance.wasm" "$out.tmp"
-chmod 0644 "$out.tmp"
-mv "$out.tmp" "$out"
-echo "build.sh: wrote $out ($(wc -c <"$out") bytes, sha256 $(sha256sum "$out" | cut -d' ' -f1))"
+	cp "$tmp/$m.wasm" "$out/.$m.wasm.tmp"
+	chmod 0644 "$out/.$m.wasm.tmp"
+	mv "$out/.$m.wasm.tmp" "$out/$m.wasm"
+	echo "build.sh: wrote $out/$m.wasm ($(wc -c <"$out/$m.wasm") bytes, sha256 $(sha256sum "$out/$m.wasm" | cut -d' ' -f1))"
+done
+exit "$stale"

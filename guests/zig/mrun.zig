@@ -257,7 +257,13 @@ fn invoke(comptime name: []const u8, comptime f: anytype, comptime kw: bool, arg
     };
     var w = Writer{ .list = &result_buf, .allow_handles = false };
     w.write(value) catch |err| {
-        recordMessage(.prefixed, err, "cannot encode the result: {s}", .{@errorName(err)});
+        const why = switch (err) {
+            error.OutOfMemory => "out of memory",
+            error.IntegerOutOfRange => "an integer does not fit 64 bits",
+            error.BadTensor => "a tensor's data does not match its shape",
+            error.ObjectInResult => "an Object cannot be returned: return its fetched value",
+        };
+        recordMessage(.prefixed, err, "cannot encode the result: {s}", .{why});
         report(name, err);
         return 0;
     };
@@ -396,6 +402,15 @@ const dtype_sizes = [_]u8{ 0, 1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1 };
 
 fn isTensor(comptime T: type) bool {
     return @typeInfo(T) == .Struct and @hasDecl(T, "dtype") and @hasDecl(T, "Elem") and T == Tensor(T.Elem);
+}
+
+/// tagList lists the tags of enum T for messages: "red, green".
+fn tagList(comptime T: type) []const u8 {
+    comptime {
+        var out: []const u8 = "";
+        for (@typeInfo(T).Enum.fields, 0..) |f, i| out = out ++ (if (i > 0) ", " else "") ++ f.name;
+        return out;
+    }
 }
 
 /// ext types of ABI.md section 5.1 and 5.3.
@@ -725,7 +740,10 @@ const Decoder = struct {
         if (comptime isTensor(T)) return d.decodeTensor(r, T);
         switch (@typeInfo(T)) {
             .Bool => return r.readBool() catch |e| d.readErr(r, e, "a bool"),
-            .Int => return r.readInt(T) catch |e| d.readErr(r, e, "an integer (" ++ @typeName(T) ++ ")"),
+            .Int => return r.readInt(T) catch |e| switch (e) {
+                error.OutOfRange => d.fail("the integer does not fit " ++ @typeName(T), .{}),
+                else => d.readErr(r, e, "an integer"),
+            },
             .Float => {
                 const x = r.readFloat() catch |e| return d.readErr(r, e, "a float");
                 return @floatCast(x);
@@ -738,8 +756,8 @@ const Decoder = struct {
                 return try d.decode(r, o.child);
             },
             .Enum => {
-                const s = r.readStr() catch |e| return d.readErr(r, e, "a str naming a " ++ @typeName(T));
-                return std.meta.stringToEnum(T, s) orelse d.fail("\"{s}\" is not a " ++ @typeName(T), .{s});
+                const s = r.readStr() catch |e| return d.readErr(r, e, "a str");
+                return std.meta.stringToEnum(T, s) orelse d.fail("\"{s}\" is not one of " ++ comptime tagList(T), .{s});
             },
             .Pointer => |p| {
                 if (p.sentinel != null) @compileError("mrun: cannot decode sentinel-terminated " ++ @typeName(T));
@@ -819,7 +837,10 @@ const Decoder = struct {
             inline for (fields, 0..) |f, i| {
                 if (!found and std.mem.eql(u8, key, f.name)) {
                     found = true;
-                    if (seen[i]) return d.fail("duplicate key \"{s}\"", .{key});
+                    if (seen[i]) {
+                        if (!kw) d.pop();
+                        return d.fail("duplicate key \"{s}\"", .{key});
+                    }
                     seen[i] = true;
                     if (kw) d.root = .{ .kw = f.name } else d.setSeg(.{ .key = f.name });
                     @field(out, f.name) = try d.decode(r, f.type);
@@ -827,6 +848,7 @@ const Decoder = struct {
                 }
             }
             if (!found) {
+                if (!kw) d.pop();
                 if (kw) return d.fail("unexpected keyword argument \"{s}\"", .{key});
                 return d.fail("unexpected key \"{s}\"", .{key});
             }

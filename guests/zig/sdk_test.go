@@ -1,6 +1,7 @@
-// Package zig_test tests the Zig SDK through its conformance module, with argument frames
-// written byte by byte: the cases that the shared conformance suite cannot express (tensors
-// whose elements are not aligned, malformed frames) and the cost of a call.
+// Package zig_test tests the Zig SDK through its modules: the conformance module with argument
+// frames written byte by byte, for what the shared conformance suite cannot express (tensors
+// whose elements are not aligned, malformed frames) and the cost of a call; and the extras
+// module, for the parts of the SDK the contract does not use.
 package zig_test
 
 import (
@@ -9,15 +10,26 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
-const module = "../../testdata/zig/conformance.wasm"
+const (
+	module = "../../testdata/zig/conformance.wasm"
+	extras = "../../testdata/zig/extras.wasm"
+)
 
 func load(tb testing.TB) (*runtime.Module, func(string) *runtime.Function) {
+	return loadModule(tb, module)
+}
+
+func loadModule(tb testing.TB, path string) (*runtime.Module, func(string) *runtime.Function) {
 	tb.Helper()
 	ctx := context.Background()
 	rt, err := runtime.New(ctx, runtime.Config{})
@@ -25,7 +37,7 @@ func load(tb testing.TB) (*runtime.Module, func(string) *runtime.Function) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { rt.Close(ctx) })
-	mod, err := rt.LoadFile(ctx, module)
+	mod, err := rt.LoadFile(ctx, path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -218,4 +230,84 @@ func BenchmarkCall(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestExtras runs the functions of the extras module through the engine, so that they can
+// spawn: by-reference Objects, keyword arguments in a spawn, child errors caught or passed on,
+// host errors, struct, optional and enum parameters, and results that cannot be encoded.
+func TestExtras(t *testing.T) {
+	_, fn := loadModule(t, extras)
+	eng := dag.New(dag.Config{Slots: 2})
+	type tcase struct {
+		name   string
+		fn     string
+		args   []any
+		kwargs map[string]any
+		want   any    // the value, when the call succeeds
+		err    string // the guest's message, when it fails
+		cause  bool   // whether the failure names a child as its cause (fail_with)
+	}
+	cases := []tcase{
+		{name: "by_ref", fn: "by_ref", args: []any{int64(5)}, want: []any{int64(5), int64(6), int64(7)}},
+		{name: "forward/not_an_object", fn: "forward", args: []any{1, 2}, err: "forward: argument 1: expected an Object passed by reference, got int"},
+		{name: "spawn_kw", fn: "spawn_kw", args: []any{"bob"}, want: "hey, bob!hey, bob!"},
+		{name: "greet/kw", fn: "greet", args: []any{"x"}, kwargs: map[string]any{"times": 2}, want: "hello, x!hello, x!"},
+		{name: "greet/range", fn: "greet", args: []any{"x"}, kwargs: map[string]any{"times": 300}, err: `greet: keyword argument "times": the integer does not fit u8`},
+		{name: "greet/unknown", fn: "greet", args: []any{"x"}, kwargs: map[string]any{"tims": 2}, err: `greet: unexpected keyword argument "tims"`},
+		{name: "greet/missing", fn: "greet", err: "greet: takes 1 positional argument but 0 were given"},
+		{name: "catch_fail", fn: "catch_fail", args: []any{"Boom."}, want: "task fail (key %, module extras): Boom."},
+		{name: "pass_on", fn: "pass_on", args: []any{"Boom."}, err: "pass_on: task fail (key %, module extras): Boom.", cause: true},
+		{name: "bogus", fn: "bogus", args: []any{99}, want: "invalid request: handle 99 is not a handle of this task, which holds none"},
+		{name: "unknown", fn: "unknown", err: `unknown: invalid request: spawn: module extras: unknown function "no_such_function" (it has: %)`},
+		{name: "norm1/struct", fn: "norm1", args: []any{map[string]any{"x": -1.5, "y": 2, "label": "p"}}, want: []any{3.5, "p"}},
+		{name: "norm1/optional", fn: "norm1", args: []any{map[string]any{"x": 1}, 3}, want: []any{3.0, nil}},
+		{name: "norm1/unknown_key", fn: "norm1", args: []any{map[string]any{"z": 1}}, err: `norm1: argument 1: unexpected key "z"`},
+		{name: "norm1/bad_field", fn: "norm1", args: []any{map[string]any{"x": "a"}}, err: "norm1: argument 1.x: expected a float, got str"},
+		{name: "norm1/missing_field", fn: "norm1", args: []any{map[string]any{}}, err: `norm1: argument 1: missing key "x"`},
+		{name: "flip", fn: "flip", args: []any{"red"}, want: "green"},
+		{name: "flip/bad", fn: "flip", args: []any{"blue"}, err: `flip: argument 1: "blue" is not one of red, green`},
+		{name: "leak", fn: "leak", err: "leak: cannot encode the result: an Object cannot be returned: return its fetched value"},
+		{name: "ones", fn: "ones", args: []any{[]any{2, 1}}, want: abi.Tensor{DType: abi.Int32, Shape: []int{2, 1}, Data: []byte{1, 0, 0, 0, 1, 0, 0, 0}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obj := dag.Call{Func: fn(c.fn), Args: c.args, Kwargs: c.kwargs}.Spawn()
+			err := eng.Execute(context.Background(), obj...)
+			if c.err != "" {
+				var ge *runtime.GuestError
+				if !errors.As(err, &ge) {
+					t.Fatalf("got %v, want the guest error %q", err, c.err)
+				}
+				if !match(c.err, ge.Message) {
+					t.Errorf("got the message %q, want %q", ge.Message, c.err)
+				}
+				if (ge.Cause != nil) != c.cause {
+					t.Errorf("the cause is %v, want one: %v", ge.Cause, c.cause)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := eng.FetchAll(obj...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, ok := c.want.(string); ok && strings.Contains(s, "%") {
+				if g, ok := got[0].(string); !ok || !match(s, g) {
+					t.Errorf("got %#v, want %q", got[0], s)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got[0], c.want) {
+				t.Errorf("got %#v, want %#v", got[0], c.want)
+			}
+		})
+	}
+}
+
+// match reports whether s equals pattern, where each % in pattern stands for any text.
+func match(pattern, s string) bool {
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), "%", ".*") + "$"
+	return regexp.MustCompile(re).MatchString(s)
 }

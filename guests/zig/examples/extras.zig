@@ -1,0 +1,150 @@
+//! extras.zig exercises the parts of the Zig SDK that the conformance contract does not:
+//! Objects passed by reference, spawns with keyword arguments, errors of nested calls caught or
+//! passed on, struct and optional parameters. guests/zig/sdk_test.go calls it; build.sh makes
+//! it testdata/zig/extras.wasm.
+
+const std = @import("std");
+const mrun = @import("mrun");
+
+fn add(a: i64, b: i64) !i64 {
+    return std.math.add(i64, a, b);
+}
+export fn mrun_fn_add(p: u32, n: u32) u64 {
+    return mrun.call(add, p, n);
+}
+
+fn fail(msg: []const u8) !void {
+    return mrun.fail("{s}", .{msg});
+}
+export fn mrun_fn_fail(p: u32, n: u32) u64 {
+    return mrun.call(fail, p, n);
+}
+
+// forward receives an Object by reference and spawns add(obj, i) for i in 0..n-1 with it as a
+// dependency: [obj, obj+1, ...], without fetching obj itself.
+fn forward(obj: mrun.Object, n: u32) ![]i64 {
+    const kids = try mrun.allocator().alloc(mrun.Object, n);
+    for (kids, 0..) |*kid, i| kid.* = try mrun.spawn("add", .{ obj, i });
+    try mrun.execute(kids);
+    const out = try mrun.allocator().alloc(i64, n);
+    for (kids, out) |kid, *o| o.* = try kid.fetch(i64);
+    return out;
+}
+export fn mrun_fn_forward(p: u32, n: u32) u64 {
+    return mrun.call(forward, p, n);
+}
+
+// by_ref spawns add(x, 0) and hands it to forward by reference: [x, x+1, x+2].
+fn by_ref(x: i64) ![]const i64 {
+    const base = try mrun.spawn("add", .{ x, 0 });
+    const fw = try mrun.spawn("forward", .{ mrun.byRef(base), 3 });
+    try fw.execute();
+    return fw.fetch([]const i64);
+}
+export fn mrun_fn_by_ref(p: u32, n: u32) u64 {
+    return mrun.call(by_ref, p, n);
+}
+
+const Options = struct { greeting: []const u8 = "hello", times: u8 = 1 };
+
+fn greet(name: []const u8, opts: Options) ![]const u8 {
+    var out = std.ArrayList(u8).init(mrun.allocator());
+    for (0..opts.times) |_| try out.writer().print("{s}, {s}!", .{ opts.greeting, name });
+    return out.items;
+}
+export fn mrun_fn_greet(p: u32, n: u32) u64 {
+    return mrun.callKw(greet, p, n);
+}
+
+// spawn_kw spawns greet with keyword arguments.
+fn spawn_kw(name: []const u8) ![]const u8 {
+    const g = try mrun.spawnWith("greet", .{name}, .{ .greeting = "hey", .times = 2 }, .{});
+    try g.execute();
+    return g.fetch([]const u8);
+}
+export fn mrun_fn_spawn_kw(p: u32, n: u32) u64 {
+    return mrun.call(spawn_kw, p, n);
+}
+
+// catch_fail returns the child's error text instead of failing.
+fn catch_fail(msg: []const u8) ![]const u8 {
+    const child = try mrun.spawn("fail", .{msg});
+    child.execute() catch |err| switch (err) {
+        error.TaskFailed => return mrun.lastError(),
+        else => return err,
+    };
+    return mrun.fail("catch_fail: the child did not fail", .{});
+}
+export fn mrun_fn_catch_fail(p: u32, n: u32) u64 {
+    return mrun.call(catch_fail, p, n);
+}
+
+// pass_on lets the child's failure through with try: the SDK fails the call with fail_with.
+fn pass_on(msg: []const u8) !i64 {
+    const child = try mrun.spawn("fail", .{msg});
+    try child.execute();
+    return 0;
+}
+export fn mrun_fn_pass_on(p: u32, n: u32) u64 {
+    return mrun.call(pass_on, p, n);
+}
+
+// bogus fetches a handle that was never issued and returns the host's message.
+fn bogus(h: u32) ![]const u8 {
+    _ = (mrun.Object{ .handle = h }).fetch(mrun.Value) catch |err| switch (err) {
+        error.Invalid => return mrun.lastError(),
+        else => return err,
+    };
+    return mrun.fail("bogus: handle {d} has a value", .{h});
+}
+export fn mrun_fn_bogus(p: u32, n: u32) u64 {
+    return mrun.call(bogus, p, n);
+}
+
+// unknown spawns a function the module does not have, and passes the error on.
+fn unknown() !void {
+    _ = try mrun.spawn("no_such_function", .{});
+}
+export fn mrun_fn_unknown(p: u32, n: u32) u64 {
+    return mrun.call(unknown, p, n);
+}
+
+const Point = struct { x: f64, y: f64 = 0, label: ?[]const u8 = null };
+
+// norm1 takes a struct (a map with str keys) and an optional trailing argument.
+fn norm1(p: Point, scale: ?f64) struct { f64, ?[]const u8 } {
+    return .{ (@fabs(p.x) + @fabs(p.y)) * (scale orelse 1), p.label };
+}
+export fn mrun_fn_norm1(p: u32, n: u32) u64 {
+    return mrun.call(norm1, p, n);
+}
+
+const Color = enum { red, green };
+
+// flip takes and returns an enum, as the str of its tag.
+fn flip(c: Color) Color {
+    return if (c == .red) .green else .red;
+}
+export fn mrun_fn_flip(p: u32, n: u32) u64 {
+    return mrun.call(flip, p, n);
+}
+
+// leak tries to return an Object: a result cannot hold one.
+fn leak() !mrun.Object {
+    return mrun.spawn("add", .{ 1, 2 });
+}
+export fn mrun_fn_leak(p: u32, n: u32) u64 {
+    return mrun.call(leak, p, n);
+}
+
+// ones returns an int32 tensor of the given shape, all ones.
+fn ones(shape: []const u64) !mrun.Tensor(i32) {
+    var count: usize = 1;
+    for (shape) |s| count = try std.math.mul(usize, count, std.math.cast(usize, s) orelse return error.Overflow);
+    const data = try mrun.allocator().alloc(i32, count);
+    @memset(data, 1);
+    return .{ .shape = shape, .data = data };
+}
+export fn mrun_fn_ones(p: u32, n: u32) u64 {
+    return mrun.call(ones, p, n);
+}
