@@ -95,19 +95,32 @@ func TestMisalignedTensor(t *testing.T) {
 	}
 }
 
-// BenchmarkInc is the cost of one call of inc(41), SDK and host together.
-func BenchmarkInc(b *testing.B) {
+// BenchmarkCall is the cost of one call, SDK and host together, for a few shapes of function.
+func BenchmarkCall(b *testing.B) {
 	_, mod := load(b)
-	f, err := mod.Func("inc")
-	if err != nil {
-		b.Fatal(err)
+	ten := []byte{0x92, 0x91, 0x9a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0x80}
+	cases := []struct {
+		name, fn string
+		frame    []byte
+	}{
+		{"inc", "inc", []byte{0x92, 0x91, 41, 0x80}},
+		{"identity_str", "identity", []byte{0x92, 0x91, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x80}},
+		{"sum_all_10", "sum_all", ten},
+		{"greet_kwargs", "greet", []byte{0x92, 0x91, 0xa3, 'b', 'o', 'b', 0x81, 0xa8, 'g', 'r', 'e', 'e', 't', 'i', 'n', 'g', 0xa2, 'h', 'i'}},
 	}
-	frame := []byte{0x92, 0x91, 41, 0x80}
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.Call(ctx, frame); err != nil {
+	for _, c := range cases {
+		f, err := mod.Func(c.fn)
+		if err != nil {
 			b.Fatal(err)
 		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.Call(ctx, c.frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -246,7 +246,7 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 Ok(f32::from_bits(self.be(4)? as u32) as f64)
             }
-            m if family(m) == "int" => match self.read_int()? {
+            0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3 => match self.read_int()? {
                 Int::Neg(v) => Ok(v as f64),
                 Int::Pos(v) => Ok(v as f64),
             },
