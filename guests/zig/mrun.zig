@@ -371,6 +371,23 @@ pub fn Tensor(comptime T: type) type {
         /// The elements in row-major order.
         data: []const T,
 
+        /// alloc returns a tensor of the given shape whose shape and elements (uninitialised)
+        /// are allocated in the call's arena; fill them through `items`. It fails with
+        /// error.Overflow when the shape has more elements than memory can hold.
+        pub fn alloc(shape: []const u64) error{ OutOfMemory, Overflow }!Self {
+            var count: usize = 1;
+            for (shape) |s| count = try std.math.mul(usize, count, std.math.cast(usize, s) orelse return error.Overflow);
+            _ = try std.math.mul(usize, count, @sizeOf(T));
+            const a = allocator();
+            return .{ .shape = try a.dupe(u64, shape), .data = try a.alloc(T, count) };
+        }
+
+        /// items returns the elements, writable: a tensor's memory belongs to the running call
+        /// (the arena, or the argument frame, which a call may change while it runs).
+        pub fn items(self: Self) []T {
+            return @constCast(self.data);
+        }
+
         /// numel returns the number of elements the shape describes.
         pub fn numel(self: Self) u64 {
             var n: u64 = 1;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh runs the Zig SDK's own tests natively (the codec, decoding with messages, tensors in
+# place and copied: the `test` blocks of mrun.zig), checks formatting with `zig fmt`, and then
+# the Go tests of the built modules (sdk_test.go: unaligned tensors, malformed frames, the
+# extras module). The conformance suite is go test ./guests/ -run 'TestConformance/zig/'.
+#
+#   guests/zig/test.sh
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+zig="$("$here/toolchain.sh")"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$here"
+"$zig" fmt --check mrun.zig examples/*.zig
+"$zig" test mrun.zig --cache-dir "$work/cache" --global-cache-dir "$work/global"
+cd "$root"
+go test ./guests/zig/
+echo "test.sh: ok"
