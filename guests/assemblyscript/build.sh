@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# build.sh builds the AssemblyScript conformance guest, guests/assemblyscript/assembly/
-# conformance.ts with the SDK (assembly/mrun/), to testdata/assemblyscript/conformance.wasm at
-# the root of the repository. The build is reproducible: the same sources and compiler (pinned
-# by package-lock.json) give the same bytes.
+# build.sh builds the AssemblyScript guests, guests/assemblyscript/assembly/conformance.ts and
+# extras.ts with the SDK (assembly/mrun/), to testdata/assemblyscript/conformance.wasm and
+# extras.wasm at the root of the repository. The build is reproducible: the same sources and
+# compiler (pinned by package-lock.json) give the same bytes.
 #
-#   guests/assemblyscript/build.sh          build testdata/assemblyscript/conformance.wasm
-#   guests/assemblyscript/build.sh --check  fail if the committed module differs from a fresh build
+#   guests/assemblyscript/build.sh          build both modules
+#   guests/assemblyscript/build.sh --check  fail if a committed module differs from a fresh build
 #
 # Flags, and why:
 #   -O3                                 optimise for speed (-Oz saves ~15% of the size)
@@ -25,7 +25,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-out="$root/testdata/assemblyscript/conformance.wasm"
+outdir="$root/testdata/assemblyscript"
 
 case "${1:-}" in
 "" | --check) ;;
@@ -37,28 +37,36 @@ esac
 
 "$here/toolchain.sh"
 
+# build compiles assembly/$1.ts to the file $2.
 build() {
 	(
 		cd "$here"
-		node node_modules/assemblyscript/bin/asc.js assembly/conformance.ts -O3 \
+		node node_modules/assemblyscript/bin/asc.js "assembly/$1.ts" -O3 \
 			--runtime minimal --exportStart _initialize \
-			--use abort=assembly/mrun/call/onAbort -o "$1"
+			--use abort=assembly/mrun/call/onAbort -o "$2"
 	)
 }
 
-mkdir -p "$(dirname "$out")"
-tmp="$(mktemp "$root/testdata/assemblyscript/.conformance.wasm.XXXXXX")"
-trap 'rm -f "$tmp"' EXIT
-build "$tmp"
-
-if [ "${1:-}" = --check ]; then
-	if ! cmp -s "$tmp" "$out"; then
-		echo "build.sh: $out is stale: run guests/assemblyscript/build.sh" >&2
-		exit 1
+mkdir -p "$outdir"
+tmps=()
+trap 'rm -f "${tmps[@]}"' EXIT
+status=0
+for name in conformance extras; do
+	out="$outdir/$name.wasm"
+	tmp="$(mktemp "$outdir/.$name.wasm.XXXXXX")"
+	tmps+=("$tmp")
+	build "$name" "$tmp"
+	if [ "${1:-}" = --check ]; then
+		if cmp -s "$tmp" "$out"; then
+			echo "build.sh: $out is up to date"
+		else
+			echo "build.sh: $out is stale: run guests/assemblyscript/build.sh" >&2
+			status=1
+		fi
+		continue
 	fi
-	echo "build.sh: $out is up to date"
-	exit 0
-fi
-chmod 0644 "$tmp"
-mv "$tmp" "$out"
-echo "build.sh: wrote $out ($(wc -c <"$out") bytes, sha256 $(sha256sum "$out" | cut -d' ' -f1))"
+	chmod 0644 "$tmp"
+	mv "$tmp" "$out"
+	echo "build.sh: wrote $out ($(wc -c <"$out") bytes, sha256 $(sha256sum "$out" | cut -d' ' -f1))"
+done
+exit $status

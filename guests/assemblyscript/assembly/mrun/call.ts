@@ -1,6 +1,6 @@
 // The exports every module needs, and the wrappers that run a function on a frame.
 
-import { set_error, fail_with } from "./host";
+import { set_error, fail_with, fd_write } from "./host";
 import { Args } from "./args";
 import { Writer } from "./writer";
 import { Value, Tensor } from "./value";
@@ -189,26 +189,34 @@ export function call3<A, B, C, R>(p: usize, n: usize, name: string, fn: (a: A, b
 /**
  * onAbort replaces AssemblyScript's `env.abort` import (`--use abort=...`): a failed
  * assertion, an out-of-range index or a `throw` reports "abort: <message> at <file>:<line>"
- * through set_error and traps, so the host discards the instance.
+ * through set_error and on stderr (which the host attaches to the trap), then traps, so the
+ * host discards the instance.
  */
 export function onAbort(message: string | null, file: string | null, line: u32, column: u32): void {
-  // a static buffer: reporting the abort allocates nothing
-  const buf = memory.data(512);
+  // A static buffer, so that reporting the abort allocates nothing: an iovec at 0, the count
+  // written at 8, the message (at most 512 bytes) from 16. Constants are literals: the abort
+  // handler is compiled before any global.
+  const buf = memory.data(16 + 512);
+  const msg = buf + 16;
   let n: usize = 0;
-  n = putASCII(buf, n, "abort: ");
-  if (message !== null) n = putASCII(buf, n, message);
+  n = putASCII(msg, n, "abort: ");
+  if (message !== null) n = putASCII(msg, n, message);
   if (file !== null) {
-    n = putASCII(buf, n, " at ");
-    n = putASCII(buf, n, file);
-    n = putASCII(buf, n, ":");
-    n = putASCII(buf, n, line.toString());
+    n = putASCII(msg, n, " at ");
+    n = putASCII(msg, n, file);
+    n = putASCII(msg, n, ":");
+    n = putDecimal(msg, n, line);
   }
-  set_error(buf, n);
+  set_error(msg, n);
+  n = putASCII(msg, n, "\n");
+  store<u32>(buf, <u32>msg);
+  store<u32>(buf, <u32>n, 4);
+  fd_write(2, buf, 1, buf + 8);
   unreachable();
 }
 
-// putASCII appends `s` to the 512 bytes at `buf` from `n`, '?' for non-ASCII, and returns
-// the new length.
+// putASCII appends `s` to the buffer at `buf` from `n`, '?' for non-ASCII, and returns the
+// new length.
 function putASCII(buf: usize, n: usize, s: string): usize {
   for (let i = 0; i < s.length && n < 512; i++) {
     const c = s.charCodeAt(i);
@@ -216,4 +224,16 @@ function putASCII(buf: usize, n: usize, s: string): usize {
     n++;
   }
   return n;
+}
+
+// putDecimal appends `v` in decimal to the buffer at `buf` from `n`.
+function putDecimal(buf: usize, n: usize, v: u32): usize {
+  let digits: u32 = 1;
+  for (let x = v; x >= 10; x /= 10) digits++;
+  if (n + digits > 512) return n;
+  for (let i = digits; i > 0; i--) {
+    store<u8>(buf + n + i - 1, <u8>(0x30 + v % 10));
+    v /= 10;
+  }
+  return n + digits;
 }

@@ -33,3 +33,8 @@ export declare function fetch_(handle: u32, ptr: usize, cap: usize): i64;
 // @ts-ignore: decorator
 @external("mrun", "last_error")
 export declare function last_error(ptr: usize, cap: usize): i32;
+
+/** fd_write is WASI's write, used only to copy an abort's message to stderr. */
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "fd_write")
+export declare function fd_write(fd: u32, iovs: usize, iovsLen: usize, nwritten: usize): u16;
