@@ -2,7 +2,8 @@
 //! [`Writer`] that appends them to a buffer, and the [`Decode`] and [`Encode`] traits that
 //! connect Rust types to them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
 use std::fmt;
 
 /// The deepest nesting of arrays and maps that [`crate::Value`] decodes, as in the host
@@ -852,6 +853,34 @@ impl<K: Encode, V: Encode> Encode for BTreeMap<K, V> {
         w.map_len(self.len());
         for (k, v) in self {
             k.encode(w);
+            v.encode(w);
+        }
+    }
+}
+
+/// A map, in any order.
+impl<'a, K: Decode<'a> + Eq + Hash, V: Decode<'a>, S: BuildHasher + Default> Decode<'a> for HashMap<K, V, S> {
+    fn decode(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        let n = r.read_map_len()?;
+        let mut m = HashMap::with_capacity_and_hasher(n, S::default());
+        for i in 0..n {
+            let k = K::decode(r).map_err(|e| e.at_index(i))?;
+            let v = V::decode(r).map_err(|e| e.at_index(i))?;
+            m.insert(k, v);
+        }
+        Ok(m)
+    }
+}
+
+/// A HashMap is written with its entries ordered by the encoding of their keys, as in the
+/// canonical form (ABI.md section 5.2), so that equal maps always give the same bytes.
+impl<K: Encode, V: Encode, S> Encode for HashMap<K, V, S> {
+    fn encode(&self, w: &mut Writer) {
+        let mut keys: Vec<(Vec<u8>, &V)> = self.iter().map(|(k, v)| (to_vec(k), v)).collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        w.map_len(keys.len());
+        for (k, v) in keys {
+            w.raw(&k);
             v.encode(w);
         }
     }

@@ -201,3 +201,15 @@ fn execute_takes_objects_in_every_form() {
     assert_eq!(spawn_n("divmod", (7, 2), 2).len(), 2);
     assert!(spawn("add", (&a, b.by_ref())).error().is_some());
 }
+
+#[test]
+fn hash_maps_encode_in_key_order() {
+    let mut m = std::collections::HashMap::new();
+    for k in ["b", "a", "c", "aa"] {
+        m.insert(k.to_owned(), 1i64);
+    }
+    let b = enc(&m);
+    assert_eq!(b, [0x84, 0xa1, b'a', 1, 0xa1, b'b', 1, 0xa1, b'c', 1, 0xa2, b'a', b'a', 1]);
+    let back: std::collections::HashMap<String, i64> = from_slice(&b).unwrap();
+    assert_eq!(back, m);
+}
