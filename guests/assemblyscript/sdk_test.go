@@ -97,7 +97,7 @@ func TestBadFrames(t *testing.T) {
 		{0x92, 0x91, 0xd7, 0x04, 0x0c, 0x00, 0, 0, 0, 0, 0, 0, 0x80},       // unknown dtype
 		{0x92, 0x91, 0xd6, 0x02, 0, 0, 0, 9, 0x80},                         // a handle
 		{0x92, 0x91, 0xd5, 0x02, 0, 9, 0x80},                               // a 2-byte handle
-		frame(tensor64([]uint64{1 << 40, 1 << 40}, nil, false)),             // size overflows
+		frame(tensor64([]uint64{1 << 40, 1 << 40}, nil, false)),            // size overflows
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
