@@ -948,13 +948,14 @@ const Decoder = struct {
 
     fn decodeTensor(d: *Decoder, r: *Reader, comptime T: type) DecodeError!T {
         const E = T.Elem;
-        const e = r.readExt() catch |err| return d.readErr(r, err, "a " ++ dtype_names[T.dtype] ++ " tensor");
-        if (e.type != ext_tensor) return d.fail("expected a " ++ dtype_names[T.dtype] ++ " tensor, got ext type {d}", .{e.type});
+        const want = "a tensor of " ++ dtype_names[T.dtype];
+        const e = r.readExt() catch |err| return d.readErr(r, err, want);
+        if (e.type != ext_tensor) return d.fail("expected " ++ want ++ ", got ext type {d}", .{e.type});
         const p = e.data;
         if (p.len < 8) return d.fail("malformed tensor: {d}-byte payload", .{p.len});
         if (p[0] != T.dtype) {
             const got = if (p[0] < dtype_names.len) dtype_names[p[0]] else "unknown";
-            return d.fail("expected a " ++ dtype_names[T.dtype] ++ " tensor, got a {s} tensor", .{got});
+            return d.fail("expected " ++ want ++ ", got a tensor of {s}", .{got});
         }
         const ndim = p[1];
         if (ndim > 32) return d.fail("malformed tensor: {d} dimensions", .{ndim});
@@ -1540,7 +1541,7 @@ test "Decoder: tensors in place when aligned, copied otherwise" {
     try testing.expectEqualSlices(f64, &.{ 1.5, 2.5 }, u.data);
     try testing.expect(@intFromPtr(u.data.ptr) % 8 == 0);
     try testing.expectError(error.BadValue, decodeForTest(Tensor(f32), buf[6 .. 9 + payload.len]));
-    try testing.expectEqualStrings("argument 1: expected a float32 tensor, got a float64 tensor", message.items);
+    try testing.expectEqualStrings("argument 1: expected a tensor of float32, got a tensor of float64", message.items);
 }
 
 test "Value: decode and encode again gives the same bytes" {
