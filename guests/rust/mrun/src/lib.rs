@@ -56,6 +56,12 @@ pub use value::Value;
 ///     fn concat(a: &str, b: &str) -> String {
 ///         format!("{}{}", a, b)
 ///     }
+///
+///     /// type(v) names v's family. A name that is not a Rust identifier goes before the
+///     /// function, with `=>`.
+///     "type" => fn type_of(v: mrun::Value) -> &'static str {
+///         v.kind()
+///     }
 /// }
 /// ```
 ///
@@ -67,15 +73,16 @@ pub use value::Value;
 macro_rules! export {
     ($(
         $(#[$attr:meta])*
+        $($export:literal =>)?
         $vis:vis fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) $(-> $ret:ty)? $body:block
     )*) => {$(
         $(#[$attr])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? $body
 
         const _: () = {
-            #[export_name = concat!("mrun_fn_", stringify!($name))]
+            #[export_name = concat!("mrun_fn_", $crate::__export_name!($($export)?, $name))]
             extern "C" fn export(p: u32, n: u32) -> u64 {
-                $crate::rt::call(stringify!($name), p, n, |_args, _out| {
+                $crate::rt::call($crate::__export_name!($($export)?, $name), p, n, |_args, _out| {
                     $(let $arg: $ty = $crate::Param::extract(_args, stringify!($arg))?;)*
                     _args.finish()?;
                     $crate::IntoResult::write($name($($arg),*), _out)
@@ -83,4 +90,17 @@ macro_rules! export {
             }
         };
     )*};
+}
+
+/// __export_name! is the mrun name of an exported function: the literal given before `=>`,
+/// or the Rust name.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_name {
+    ($export:literal, $name:ident) => {
+        $export
+    };
+    (, $name:ident) => {
+        stringify!($name)
+    };
 }

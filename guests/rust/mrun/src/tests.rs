@@ -213,3 +213,23 @@ fn hash_maps_encode_in_key_order() {
     let back: std::collections::HashMap<String, i64> = from_slice(&b).unwrap();
     assert_eq!(back, m);
 }
+
+// export! compiles in all its forms (the exports themselves only run in a wasm guest).
+crate::export! {
+    /// A plain function.
+    fn plain(x: i64, s: &str, kw: Kwargs) -> Result<String, Error> {
+        let punct: &str = kw.get_or("punct", "!")?;
+        Ok(format!("{}{}{}", s, x, punct))
+    }
+
+    /// A function exported under a name that is not a Rust identifier.
+    "renamed-fn" => pub fn renamed() {}
+}
+
+#[test]
+fn exported_functions_stay_callable() {
+    let frame = [0x92, 0x90, 0x80];
+    let kw = Args::new("plain", &frame).unwrap().kwargs();
+    assert_eq!(plain(1, "a", kw).unwrap(), "a1!");
+    renamed();
+}
