@@ -1,7 +1,7 @@
 //! The conformance module of the Rust SDK: every function of guests/CONFORMANCE.md.
 //! Built by guests/rust/build.sh into testdata/rust/conformance.wasm.
 
-use mrun::{Error, Kwargs, Object, Tensor, Value};
+use mrun::{Error, Kwargs, Number, Object, Tensor, Value};
 use std::collections::BTreeMap;
 
 // Values.
@@ -59,20 +59,12 @@ mrun::export! {
 mrun::export! {
     /// sum_all(xs) is the sum of a list of numbers: an int when all are ints, otherwise a
     /// float64 added left to right.
-    fn sum_all(xs: Vec<Value>) -> Result<Value, String> {
-        let ints: Option<i128> = xs.iter().try_fold(0i128, |sum, x| match *x {
-            Value::Int(v) => Some(sum + v as i128),
-            Value::Uint(v) => Some(sum + v as i128),
-            _ => None,
-        });
-        if let Some(sum) = ints {
-            return Value::try_from(sum).map_err(|_| format!("sum_all: the sum {} overflows 64 bits", sum));
+    fn sum_all(xs: Vec<Number>) -> Result<Number, String> {
+        let ints: Option<i128> = xs.iter().map(Number::as_i128).sum();
+        match ints {
+            Some(sum) => Number::try_from(sum).map_err(|_| format!("sum_all: the sum {} overflows 64 bits", sum)),
+            None => Ok(Number::Float(xs.iter().map(Number::as_f64).sum())),
         }
-        let mut sum = 0.0;
-        for (i, x) in xs.iter().enumerate() {
-            sum += x.as_f64().ok_or_else(|| format!("sum_all: element {} is a {}, not a number", i, x.kind()))?;
-        }
-        Ok(Value::F64(sum))
     }
 
     /// triage(xs) splits xs into the elements below 0.5 and the others: two outputs.

@@ -40,7 +40,7 @@ pub use error::{Error, ErrorKind, HostCode};
 pub use rt::{IntoResult, Kwargs, Param};
 pub use spawn::{execute, spawn, spawn_n, ArgList, AsObject, ByRef, Object, Task, EXT_BY_REF, EXT_HANDLE, MAX_OUTPUTS};
 pub use tensor::{DType, Element, Tensor, EXT_TENSOR, MAX_NDIM};
-pub use value::Value;
+pub use value::{Number, Value};
 
 /// export! defines functions and exports each as the mrun function of the same name
 /// (`mrun_fn_<name>`). Write ordinary Rust functions inside it, with doc comments if you like:

@@ -233,3 +233,12 @@ fn exported_functions_stay_callable() {
     assert_eq!(plain(1, "a", kw).unwrap(), "a1!");
     renamed();
 }
+
+#[test]
+fn numbers_are_ints_or_floats() {
+    let xs: Vec<Number> = from_slice(&enc(&(1i64, 2.5f64, u64::MAX, -3i64))).unwrap();
+    assert_eq!(xs, [Number::Int(1), Number::Float(2.5), Number::Uint(u64::MAX), Number::Int(-3)]);
+    let e = from_slice::<Vec<Number>>(&enc(&(1i64, "x"))).unwrap_err();
+    assert_eq!(e.to_string(), "[1]: expected number, got str");
+    assert_eq!(enc(&Number::try_from(-5i128).unwrap()), [0xfb]);
+}

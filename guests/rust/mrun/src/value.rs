@@ -210,3 +210,76 @@ from_impls! {
     Vec<Value> => |v| Value::Array(v);
     Tensor<'static> => |v| Value::Tensor(v);
 }
+
+/// Number is an int or a float, for parameters that take either, such as a list of numbers:
+/// lighter than a [`Value`], and an argument of another type is an error naming its position.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// An integer that fits an i64.
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    Uint(u64),
+    /// A float64 (or a float32, widened).
+    Float(f64),
+}
+
+impl Number {
+    /// is_int says whether the number is an integer.
+    pub fn is_int(&self) -> bool {
+        !matches!(self, Number::Float(_))
+    }
+
+    /// as_f64 is the number as a float64.
+    pub fn as_f64(&self) -> f64 {
+        match *self {
+            Number::Int(v) => v as f64,
+            Number::Uint(v) => v as f64,
+            Number::Float(v) => v,
+        }
+    }
+
+    /// as_i128 is the integer, or None for a float.
+    pub fn as_i128(&self) -> Option<i128> {
+        match *self {
+            Number::Int(v) => Some(v as i128),
+            Number::Uint(v) => Some(v as i128),
+            Number::Float(_) => None,
+        }
+    }
+}
+
+impl<'a> Decode<'a> for Number {
+    #[inline]
+    fn decode(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        match r.peek()? {
+            0xca | 0xcb => r.read_f64().map(Number::Float),
+            0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3 => Ok(match r.read_int()? {
+                Int::Neg(v) => Number::Int(v),
+                Int::Pos(v) if v <= i64::MAX as u64 => Number::Int(v as i64),
+                Int::Pos(v) => Number::Uint(v),
+            }),
+            m => Err(DecodeError::expected("number", m)),
+        }
+    }
+}
+
+impl Encode for Number {
+    fn encode(&self, w: &mut Writer) {
+        match *self {
+            Number::Int(v) => w.int(v),
+            Number::Uint(v) => w.uint(v),
+            Number::Float(v) => w.f64(v),
+        }
+    }
+}
+
+/// An integer is an `Int` or, above `i64::MAX`, a `Uint`; outside −2⁶³ … 2⁶⁴−1 it has no Number.
+impl TryFrom<i128> for Number {
+    type Error = std::num::TryFromIntError;
+    fn try_from(v: i128) -> Result<Number, Self::Error> {
+        match i64::try_from(v) {
+            Ok(i) => Ok(Number::Int(i)),
+            Err(_) => u64::try_from(v).map(Number::Uint),
+        }
+    }
+}
