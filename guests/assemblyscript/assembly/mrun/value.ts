@@ -256,10 +256,9 @@ export class Value {
     return b !== null && (this.kind == Kind.Bytes || this.kind == Kind.Ext) ? b : new Uint8Array(0);
   }
 
-  /** asList is the elements of a List, or the keys of a Map (empty otherwise). */
+  /** asList is the elements of a List (empty otherwise). */
   asList(): Value[] {
-    const l = this.items;
-    return l ? l : [];
+    return this.kind == Kind.List ? this.items! : [];
   }
 
   /** mapKeys is the keys of a Map, in order (empty otherwise). */
@@ -384,7 +383,10 @@ export class Tensor {
     this.byteLength = byteLength;
   }
 
-  /** zeros is a new tensor of `dtype` and `shape`, every element zero. */
+  /**
+   * zeros is a new tensor of `dtype` and `shape`, every element zero. Like any allocation
+   * over 1 GiB, a larger tensor aborts (a trap): check sizes that come from arguments.
+   */
   static zeros(dtype: DType, shape: i64[]): Tensor {
     const n = shapeSize(shape) * dtypeSize(dtype);
     return new Tensor(dtype, shape, new ArrayBuffer(<i32>n), 0, <i32>n);
