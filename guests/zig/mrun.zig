@@ -84,7 +84,8 @@ pub fn allocator() Allocator {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/// Failed is the error that `fail` and `failWith` return: the call fails with their message.
+/// Failure is the error set of `fail` and `failWith`: a function that returns their
+/// error.Failed fails with the message they recorded.
 pub const Failure = error{Failed};
 
 /// NestedError is the error set of spawn, execute and fetch, one error per return code of the
@@ -317,18 +318,23 @@ fn plural(n: usize) []const u8 {
 /// Bytes is a MessagePack bin value. A `[]const u8` is encoded as a str; wrap it in Bytes to
 /// return bytes. As a parameter, Bytes takes a bin or a str.
 pub const Bytes = struct {
+    /// The bytes.
     data: []const u8,
 };
 
 /// Raw is one MessagePack value, passed through byte for byte: as a parameter it is the
 /// encoded argument, as a result it is written as is (it must be one well-formed value).
 pub const Raw = struct {
+    /// The encoding of one value.
     bytes: []const u8,
 };
 
-/// Ext is a MessagePack extension value other than a tensor.
+/// Ext is a MessagePack extension value of any type: as a `Value`, a tensor is an Ext of type 4
+/// (use `Tensor(T)` to read one).
 pub const Ext = struct {
+    /// The extension type.
     type: i8,
+    /// The payload.
     data: []const u8,
 };
 
@@ -337,16 +343,27 @@ pub const Ext = struct {
 /// `.uint` above; strings, bytes and extension payloads point into the argument frame (or the
 /// arena, for fetched values).
 pub const Value = union(enum) {
+    /// nil.
     nil,
+    /// A bool.
     bool: bool,
+    /// An integer that fits an i64.
     int: i64,
+    /// An integer above the largest i64.
     uint: u64,
+    /// A float64.
     float: f64,
+    /// A float32, kept at its width.
     float32: f32,
+    /// A str: UTF-8 text.
     str: []const u8,
+    /// A bin: bytes.
     bin: []const u8,
+    /// An array.
     array: []const Value,
+    /// A map, its pairs in the order of the encoding.
     map: []const Entry,
+    /// An extension value: a timestamp, a tensor (type 4) or another type.
     ext: Ext,
 
     /// Entry is one key/value pair of a map, in the order of the encoding.
@@ -1260,6 +1277,7 @@ pub const Object = extern struct {
 /// ByRef passes an Object by reference as a spawn argument (ext type 3): the child receives the
 /// Object itself, as a handle of its own, instead of its value.
 pub const ByRef = struct {
+    /// The Object passed.
     object: Object,
 };
 
@@ -1347,26 +1365,38 @@ fn executeAll(objects: []const Object) NestedError!void {
     return error.TaskFailed;
 }
 
-/// fetchBytes fetches a value into the reused fetch buffer, growing it if the value does not
-/// fit, and returns it, copied into the arena when `copy` is true.
+/// fetchBytes fetches a value and returns its bytes: in the reused fetch buffer when `copy` is
+/// false (the caller decodes them before the next fetch), in the arena when it is true. A value
+/// larger than the fetch buffer is fetched a second time, straight to where it is kept.
 fn fetchBytes(handle: u32, copy: bool) NestedError![]const u8 {
     if (fetch_buf.capacity < 4096) fetch_buf.ensureTotalCapacity(4096) catch return oomNested();
-    var n = host.fetch(handle, fetch_buf.items.ptr, @intCast(fetch_buf.capacity));
-    if (n > fetch_buf.capacity) {
-        fetch_buf.ensureTotalCapacity(@intCast(n)) catch return oomNested();
-        n = host.fetch(handle, fetch_buf.items.ptr, @intCast(fetch_buf.capacity));
-        if (n > fetch_buf.capacity) n = -1;
+    const cap = fetch_buf.capacity;
+    const n = host.fetch(handle, fetch_buf.items.ptr, @intCast(cap));
+    if (n < 0) return fetchFailure(handle, n);
+    const len: usize = @intCast(n);
+    if (len <= cap) {
+        const bytes = fetch_buf.items.ptr[0..len];
+        if (!copy) return bytes;
+        const out = allocator().alignedAlloc(u8, 8, len) catch return oomNested();
+        @memcpy(out, bytes);
+        return out;
     }
-    if (n < 0) {
-        const err = hostFailure(n);
-        if (err == error.TaskFailed) failed_handle = handle;
-        return err;
-    }
-    const bytes = fetch_buf.items.ptr[0..@intCast(n)];
-    if (!copy) return bytes;
-    const out = allocator().alignedAlloc(u8, 8, bytes.len) catch return oomNested();
-    @memcpy(out, bytes);
-    return out;
+    const dst: []u8 = if (copy)
+        allocator().alignedAlloc(u8, 8, len) catch return oomNested()
+    else blk: {
+        fetch_buf.ensureTotalCapacity(len) catch return oomNested();
+        break :blk fetch_buf.items.ptr[0..len];
+    };
+    const m = host.fetch(handle, dst.ptr, @intCast(len));
+    if (m < 0) return fetchFailure(handle, m);
+    if (m != n) return fetchFailure(handle, -1);
+    return dst;
+}
+
+fn fetchFailure(handle: u32, code: i64) NestedError {
+    const err = hostFailure(code);
+    if (err == error.TaskFailed) failed_handle = handle;
+    return err;
 }
 
 fn oomNested() NestedError {

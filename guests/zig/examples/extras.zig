@@ -148,3 +148,28 @@ fn ones(shape: []const u64) !mrun.Tensor(i32) {
 export fn mrun_fn_ones(p: u32, n: u32) u64 {
     return mrun.call(ones, p, n);
 }
+
+// iota returns [0, 1, ..., n-1].
+fn iota(n: u32) ![]u32 {
+    const out = try mrun.allocator().alloc(u32, n);
+    for (out, 0..) |*x, i| x.* = @intCast(i);
+    return out;
+}
+export fn mrun_fn_iota(p: u32, n: u32) u64 {
+    return mrun.call(iota, p, n);
+}
+
+// big_fetch fetches values larger than the SDK's first fetch buffer: iota(n) as a slice (kept in
+// the arena) and iota(2000) as an array (decoded from the fetch buffer). It returns both sums.
+fn big_fetch(n: u32) ![2]u64 {
+    const a = try mrun.spawn("iota", .{n});
+    const b = try mrun.spawn("iota", .{2000});
+    try mrun.execute(&.{ a, b });
+    var sums = [2]u64{ 0, 0 };
+    for (try a.fetch([]const u32)) |x| sums[0] += x;
+    for (try b.fetch([2000]u32)) |x| sums[1] += x;
+    return sums;
+}
+export fn mrun_fn_big_fetch(p: u32, n: u32) u64 {
+    return mrun.call(big_fetch, p, n);
+}
