@@ -153,8 +153,8 @@ func TestLimits_MaxResult(t *testing.T) {
 }
 
 func TestLimits_MemoryTrapNamesTheLimit(t *testing.T) {
-	m := loadSeed(t, newRuntime(t, runtime.Config{}), runtime.ModuleConfig{MemoryLimitPages: 64})
-	_, err := call(t, m, "identity", strings.Repeat("x", 8<<20))
+	m := loadSeed(t, newRuntime(t, runtime.Config{}), runtime.ModuleConfig{MemoryLimitPages: 128})
+	_, err := call(t, m, "identity", strings.Repeat("x", 16<<20))
 	if !errors.Is(err, runtime.ErrTrap) || !strings.Contains(err.Error(), "-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)") {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -207,13 +208,21 @@ func (inst *instance) noteMemoryLimit(te *TrapError) {
 		return
 	}
 	// Guests grow memory in chunks (a Go guest by several MiB), so a failed grow can leave
-	// some pages unused: count within an eighth of the cap (at most 16 MiB) as at the cap.
-	if pages := inst.mem.Size() / 65536; pages+min(limit/8, 256) >= limit {
+	// some pages unused: count within an eighth of the cap (at most 16 MiB) as at the cap. A
+	// single large allocation can fail far below the cap; the runtimes of Go ("fatal error:
+	// out of memory") and Rust ("memory allocation of N bytes failed") say so on stderr.
+	pages := inst.mem.Size() / 65536
+	if pages+min(limit/8, 256) >= limit || outOfMemory(inst.stderr.b) {
 		te.Reason += fmt.Sprintf(" (memory was at %d of its %d-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", pages, limit)
 	}
 }
 
 // classify turns an error from a guest call into an interruption or a *TrapError.
+// outOfMemory reports whether a guest's stderr says that an allocation failed.
+func outOfMemory(stderr []byte) bool {
+	return bytes.Contains(stderr, []byte("out of memory")) || bytes.Contains(stderr, []byte("memory allocation of "))
+}
+
 func classify(ctx context.Context, err error, stderr *capBuffer) error {
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
