@@ -134,7 +134,9 @@ export function write<T>(w: Writer, v: T): void {
 /**
  * call runs `fn` on the argument frame [p, p+n) and returns the packed result frame: the body
  * of an `mrun_fn_<name>` export for a function that reads its arguments through Args (any
- * number, keywords, any type). `name` is the function's name in error messages.
+ * number, keywords, any type). `name` is the function's name in error messages: a string
+ * literal, since the collection at the start of a call would free a string built at run time.
+ * Never call an export from your own code: that collection would free the caller's objects.
  *
  *     export function mrun_fn_greet(p: u32, n: u32): u64 { return call(p, n, "greet", greet); }
  */
