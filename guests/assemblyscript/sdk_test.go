@@ -146,6 +146,8 @@ func TestErrorMessages(t *testing.T) {
 		{"divmod", frame([]byte{1}, []byte{0}), "divmod: cannot divide 1 by 0"},
 		{"tensor_sum", frame([]byte{0xd7, 0x04, 0x03, 0x00, 0, 0, 0, 0, 0, 0}), "tensor_sum: argument 1: malformed tensor: tensor elements do not match its shape"},
 		{"identity", frame([]byte{0xd6, 0x02, 0, 0, 0, 1}), "identity: an Object cannot be part of a result: fetch it and return its value"},
+		{"matmul", frame(tensor64([]uint64{1 << 20, 0}, nil, false), tensor64([]uint64{0, 1 << 20}, nil, false)),
+			"matmul: a result of 1048576×1048576 is over 2^27 elements"},
 		{"inc", []byte{0x92, 0x91}, "inc: malformed argument frame: length runs past the end"},
 		{"inc", []byte{0x92, 0x91, 0x01, 0x80, 0xc0}, "inc: malformed argument frame: trailing bytes"},
 	} {

@@ -125,8 +125,13 @@ function matmul(a: Tensor, b: Tensor): Tensor | null {
     fail("matmul: want float64 matrices m×k and k×n, got " + shape(a) + " and " + shape(b));
     return null;
   }
+  const rows = a.dim(0), cols = b.dim(1);
+  if (rows < 0 || cols < 0 || (cols > 0 && rows > (<i64>1 << 27) / cols)) {
+    fail("matmul: a result of " + rows.toString() + "×" + cols.toString() + " is over 2^27 elements");
+    return null;
+  }
   const m = <i32>a.dim(0), k = <i32>a.dim(1), n = <i32>b.dim(1);
-  const c = Tensor.zeros(DType.Float64, [m, n]);
+  const c = Tensor.zeros(DType.Float64, [rows, cols]);
   const x = a.f64(), y = b.f64(), z = c.f64();
   for (let i = 0; i < m; i++) {
     for (let l = 0; l < k; l++) {
