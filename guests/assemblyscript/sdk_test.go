@@ -110,6 +110,29 @@ func TestBadFrames(t *testing.T) {
 		}
 		frames = append(frames, b)
 	}
+	// Tensors whose headers are almost right: random dtypes, shapes, padding and lengths.
+	for range 500 {
+		ndim := rng.IntN(4)
+		p := []byte{byte(rng.IntN(13)), byte(ndim), 0, 0, 0, 0, 0, 0}
+		if rng.IntN(8) == 0 {
+			p[2+rng.IntN(6)] = 1
+		}
+		n := uint64(1)
+		for range ndim {
+			d := uint64(rng.IntN(4))
+			if rng.IntN(10) == 0 {
+				d = 1 << (32 + rng.IntN(31))
+			}
+			n *= d
+			p = binary.LittleEndian.AppendUint64(p, d)
+		}
+		if n < 64 {
+			p = append(p, make([]byte, max(0, int(n)*8+rng.IntN(3)-1))...) // right, one short or one long
+		}
+		t := append([]byte{0xc9, 0, 0, 0, 0, 4}, p...)
+		binary.BigEndian.PutUint32(t[1:], uint32(len(p)))
+		frames = append(frames, frame(t), frame(t, t))
+	}
 	for _, name := range []string{"inc", "add", "sum_all", "triage", "identity", "concat", "rev_bytes",
 		"ints", "fdiv", "greet", "nothing", "empties", "fail", "divmod", "tensor_sum", "matmul", "rand_matrix"} {
 		f := fn(name)
