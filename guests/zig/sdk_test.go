@@ -313,3 +313,48 @@ func match(pattern, s string) bool {
 	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), "%", ".*") + "$"
 	return regexp.MustCompile(re).MatchString(s)
 }
+
+// BenchmarkTensorSum hands a 64 MiB float64 tensor from the WAT producer of
+// guests/tensor_bench_test.go to the Zig tensor_sum, which reads it in place; "handoff" is the
+// producer with a WAT consumer that reads nothing, for scale.
+func BenchmarkTensorSum(b *testing.B) {
+	const elems = 8 << 20
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	bench, err := rt.LoadFile(ctx, "../../testdata/wat/tensorbench.wasm")
+	if err != nil {
+		b.Skip(err)
+	}
+	zig, err := rt.LoadFile(ctx, module)
+	if err != nil {
+		b.Fatal(err)
+	}
+	make, _ := bench.Func("make")
+	consume, _ := bench.Func("consume")
+	sum, _ := zig.Func("tensor_sum")
+	eng := dag.New(dag.Config{Slots: 1})
+	for _, c := range []struct {
+		name string
+		fn   *runtime.Function
+		want any
+	}{{"handoff", consume, int64(elems)}, {"zig", sum, 0.0}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(elems * 8)
+			for i := 0; b.Loop(); i++ {
+				src := dag.Spawn(make, elems, i)
+				out := dag.Spawn(c.fn, src)
+				if err := eng.Execute(ctx, out); err != nil {
+					b.Fatal(err)
+				}
+				if v, err := eng.FetchAll(out); err != nil || v[0] != c.want {
+					b.Fatalf("%s = %v, %v", c.name, v, err)
+				}
+				eng.Forget(src, out)
+			}
+		})
+	}
+}
