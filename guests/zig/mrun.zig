@@ -1260,7 +1260,12 @@ pub const Object = extern struct {
         const bytes = try fetchBytes(o.handle, comptime needsCopy(T));
         var r = Reader{ .buf = bytes };
         var d = Decoder{ .root = .{ .fetched = o.handle } };
-        return d.decode(&r, T);
+        return d.decode(&r, T) catch |err| {
+            // lastError() explains every error of a nested operation, this one too.
+            host_message.clearRetainingCapacity();
+            host_message.appendSlice(message.items) catch {};
+            return err;
+        };
     }
 
     /// fetchRaw returns the Object's value as the bytes of one MessagePack value, in the arena.

@@ -269,6 +269,7 @@ func TestExtras(t *testing.T) {
 		{name: "leak", fn: "leak", err: "leak: cannot encode the result: an Object cannot be returned: return its fetched value"},
 		{name: "big_fetch", fn: "big_fetch", args: []any{100000}, want: []any{int64(4999950000), int64(1999000)}},
 		{name: "big_fetch/small", fn: "big_fetch", args: []any{3}, want: []any{int64(3), int64(1999000)}},
+		{name: "wrong_type", fn: "wrong_type", want: "the value of handle 1: expected a str, got int"},
 		{name: "ones", fn: "ones", args: []any{[]any{2, 1}}, want: abi.Tensor{DType: abi.Int32, Shape: []int{2, 1}, Data: []byte{1, 0, 0, 0, 1, 0, 0, 0}}},
 	}
 	for _, c := range cases {

@@ -173,3 +173,17 @@ fn big_fetch(n: u32) ![2]u64 {
 export fn mrun_fn_big_fetch(p: u32, n: u32) u64 {
     return mrun.call(big_fetch, p, n);
 }
+
+// wrong_type fetches an int as a string: the error says which handle and why.
+fn wrong_type() ![]const u8 {
+    const a = try mrun.spawn("add", .{ 1, 2 });
+    try a.execute();
+    _ = a.fetch([]const u8) catch |err| switch (err) {
+        error.BadValue => return mrun.lastError(),
+        else => return err,
+    };
+    return mrun.fail("wrong_type: the fetch succeeded", .{});
+}
+export fn mrun_fn_wrong_type(p: u32, n: u32) u64 {
+    return mrun.call(wrong_type, p, n);
+}
