@@ -5,6 +5,7 @@ import { Args } from "./args";
 import { Writer } from "./writer";
 import { Value, Tensor } from "./value";
 import { Err } from "./spawn";
+import { OBJECT, TOTAL_OVERHEAD } from "rt/common";
 
 // The argument buffer handed to the host by mrun_alloc; a global, so the collector keeps it.
 let argBuf: ArrayBuffer | null = null;
@@ -60,6 +61,22 @@ export function failed(): bool {
   return errMsg !== null;
 }
 
+// probe is the object allocated right after the last collection, so the last object of the
+// collector's list of objects (AssemblyScript 0.28, rt/tcms.ts: every new object is linked at
+// the end of that list, whose head is static).
+let probe: ArrayBuffer | null = null;
+
+// allocatedSinceCollect is false when no object was allocated since the last collection, so
+// that a call that allocates nothing (inc, say) costs no collection: then the probe is still
+// last, and its successor is the list's static head, below the heap. Half the cost of a
+// small call is the collection.
+function allocatedSinceCollect(): bool {
+  const p = probe;
+  if (p === null) return true;
+  const next = changetype<OBJECT>(changetype<usize>(p) - TOTAL_OVERHEAD).gcInfo & ~3;
+  return <usize>next >= __heap_base;
+}
+
 // begin starts a call of `name` on the frame of `n` bytes at `p`: it clears the error and
 // indexes the frame. It returns null when the frame is malformed (the call has failed).
 function begin(p: usize, n: usize, name: string): Args | null {
@@ -67,7 +84,10 @@ function begin(p: usize, n: usize, name: string): Args | null {
   // at most what one call needs. The module is built with the minimal runtime, whose
   // collector runs only when called and must not run while objects are referenced only from
   // locals: here, before the call has made any, is such a point.
-  __collect();
+  if (allocatedSinceCollect()) {
+    __collect();
+    probe = new ArrayBuffer(0);
+  }
   errMsg = null;
   errHandle = 0;
   const b = argBuf;
