@@ -89,14 +89,22 @@ type TrapError struct {
 	Reason   string // the runtime's description, e.g. "wasm error: unreachable"
 	ExitCode uint32 // the code passed to proc_exit, when that is how the guest ended
 	Exited   bool   // whether the guest called proc_exit
+	// Message is what the guest passed to set_error (or fail_with) before it trapped, if
+	// anything: runtimes that abort by trapping (AssemblyScript's abort, a panic handler)
+	// often say why first.
+	Message string
 }
 
-// Error returns "trap: reason".
+// Error returns "trap: reason", followed by the guest's own message when it set one.
 func (e *TrapError) Error() string {
+	s := "trap: " + e.Reason
 	if e.Exited {
-		return fmt.Sprintf("trap: guest exited with code %d", e.ExitCode)
+		s = fmt.Sprintf("trap: guest exited with code %d", e.ExitCode)
 	}
-	return "trap: " + e.Reason
+	if e.Message != "" {
+		s += " (the guest reported: " + e.Message + ")"
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrTrap) true.

@@ -56,6 +56,7 @@ func TestHostile_Errors(t *testing.T) {
 	}{
 		{"recurse", runtime.ErrTrap, "recurse (module hostile): trap: stack overflow", true},
 		{"exit3", runtime.ErrTrap, "exit3 (module hostile): trap: guest exited with code 3", true},
+		{"seterr_trap", runtime.ErrTrap, "seterr_trap (module hostile): trap: wasm error: unreachable (the guest reported: raw: want one bin argument)", true},
 		{"past_end", runtime.ErrMalformedResult, "past_end (module hostile): malformed result: frame [131072, 131073) lies outside guest memory of 131072 bytes", true},
 		{"huge_len", runtime.ErrMalformedResult, "huge_len (module hostile): malformed result: frame [16, 1073741840) lies outside guest memory of 131072 bytes", true},
 		{"bad_msgpack", runtime.ErrMalformedResult, "bad_msgpack (module hostile): malformed result: malformed msgpack at byte 0: length 5 runs past the end of the frame", true},

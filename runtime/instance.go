@@ -193,6 +193,9 @@ func (inst *instance) callError(ctx context.Context, err error) error {
 	err = classify(ctx, err, &inst.stderr)
 	if te, ok := err.(*TrapError); ok {
 		inst.noteMemoryLimit(te)
+		if inst.failed {
+			te.Message = inst.errMsg
+		}
 	}
 	return err
 }

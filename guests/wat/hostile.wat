@@ -224,6 +224,11 @@
     (call $set_error (i32.const 0xfffffff0) (i32.const 100))
     (call $pack (i32.const 288) (i32.const 1)))
 
+;; seterr_trap: set_error("raw: want one bin argument"), then traps: the trap carries the message
+  (func (export "mrun_fn_seterr_trap") (param i32 i32) (result i64)
+    (call $set_error (i32.const 16) (i32.const 26))
+    unreachable)
+
   ;; seterr_huge: set_error(0, 0xffffffff): the host keeps the first 64 KiB (memory is 128 KiB)
   (func (export "mrun_fn_seterr_huge") (param i32 i32) (result i64)
     (call $set_error (i32.const 0) (i32.const -1))
