@@ -317,12 +317,15 @@ func TestExtras(t *testing.T) {
 		t.Errorf("small(256, 0, 0): %v", err)
 	}
 
-	// An abort traps, with its message on stderr.
+	// An abort traps, with its message in the trap error and on stderr.
 	_, err = fn("abort_oob").Call(ctx, frame([]byte{5}))
 	var te *runtime.TrapError
 	var ce *runtime.CallError
 	if !errors.As(err, &te) || !errors.As(err, &ce) || !strings.Contains(string(ce.Stderr), "abort: Index out of range at ~lib/array.ts:") {
 		t.Errorf("abort_oob(5): %v", err)
+	}
+	if te == nil || !strings.HasPrefix(te.Message, "abort: Index out of range at ~lib/array.ts:") {
+		t.Errorf("abort_oob(5): the trap does not carry the abort message: %v", err)
 	}
 }
 
