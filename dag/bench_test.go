@@ -57,7 +57,39 @@ func mustExecute(b *testing.B, e *dag.Engine, objs ...*dag.Object) {
 	}
 }
 
-// BenchmarkFanOut10k: 10,000 inc calls and a sum_all over all of them.
+// The guests the benchmarks compare, loaded on first use: compiling each takes a while, and
+// `go test -bench X` should pay only for the modules X uses.
+var (
+	cGuest   = loadOnce(func() *runtime.Runtime { return rt }, "../testdata/c/conformance.wasm")
+	watGuest = loadOnce(func() *runtime.Runtime { return rt }, "../testdata/wat/conformance.wasm")
+	fastSeed = loadOnce(fastRuntime, "../testdata/seed.wasm")
+	fastC    = loadOnce(fastRuntime, "../testdata/c/conformance.wasm")
+)
+
+// fastRuntime is a runtime compiled without interruption checks.
+var fastRuntime = sync.OnceValue(func() *runtime.Runtime {
+	fast, err := runtime.New(context.Background(), runtime.Config{Uninterruptible: true})
+	if err != nil {
+		panic(err)
+	}
+	return fast
+})
+
+// loadOnce returns a function that loads the module at path into the runtime of rt the first
+// time it is called.
+func loadOnce(rt func() *runtime.Runtime, path string) func() *runtime.Module {
+	return sync.OnceValue(func() *runtime.Module {
+		m, err := rt().LoadFile(context.Background(), path)
+		if err != nil {
+			panic(err)
+		}
+		return m
+	})
+}
+
+// BenchmarkFanOut10k: 10,000 inc calls and a sum_all over all of them, in every guest
+// language the conformance suite builds without a runtime of its own (C, hand-written WAT)
+// and in Go.
 func BenchmarkFanOut10k(b *testing.B) {
 	const n = 10_000
 	fanout := func(b *testing.B, m *runtime.Module) {
@@ -77,8 +109,11 @@ func BenchmarkFanOut10k(b *testing.B) {
 		}
 		report(b, n+1)
 	}
-	b.Run("mrun", func(b *testing.B) { fanout(b, seed) })
-	b.Run("mrun-uninterruptible", func(b *testing.B) { fanout(b, fastSeed()) })
+	b.Run("mrun-c", func(b *testing.B) { fanout(b, cGuest()) })
+	b.Run("mrun-wat", func(b *testing.B) { fanout(b, watGuest()) })
+	b.Run("mrun-go", func(b *testing.B) { fanout(b, seed) })
+	b.Run("mrun-c-uninterruptible", func(b *testing.B) { fanout(b, fastC()) })
+	b.Run("mrun-go-uninterruptible", func(b *testing.B) { fanout(b, fastSeed()) })
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
 			tasks := runGo(n+1, func(i int) []int {
@@ -109,11 +144,12 @@ func BenchmarkFanOut10k(b *testing.B) {
 	})
 }
 
-// BenchmarkChain1000: inc applied 1,000 times, each call depending on the previous one.
+// BenchmarkChain1000: inc applied 1,000 times, each call depending on the previous one, so
+// the time per task is the latency of one hop.
 func BenchmarkChain1000(b *testing.B) {
 	const n = 1000
-	b.Run("mrun", func(b *testing.B) {
-		inc := fn(b, seed, "inc")
+	chain := func(b *testing.B, m *runtime.Module) {
+		inc := fn(b, m, "inc")
 		for b.Loop() {
 			obj := dag.Spawn(inc, 0)
 			for range n - 1 {
@@ -127,7 +163,9 @@ func BenchmarkChain1000(b *testing.B) {
 			}
 		}
 		report(b, n)
-	})
+	}
+	b.Run("mrun-c", func(b *testing.B) { chain(b, cGuest()) })
+	b.Run("mrun-go", func(b *testing.B) { chain(b, seed) })
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
 			tasks := runGo(n, func(i int) []int {
@@ -171,36 +209,25 @@ func TestBurnNativeMatchesGuest(t *testing.T) {
 	}
 }
 
-// fastSeed is the seed module in a runtime compiled without interruption checks.
-var fastSeed = sync.OnceValue(func() *runtime.Module {
-	ctx := context.Background()
-	fast, err := runtime.New(ctx, runtime.Config{Uninterruptible: true})
-	if err != nil {
-		panic(err)
-	}
-	m, err := fast.LoadFile(ctx, "../testdata/seed.wasm")
-	if err != nil {
-		panic(err)
-	}
-	return m
-})
-
-// BenchmarkCPU64: 64 independent CPU-bound calls of about 20 ms each, on all slots.
+// BenchmarkCPU64: 64 independent CPU-bound calls of about 20 ms each, on one slot and on
+// two: with two CPUs, the second should take half the time of the first. The uninterruptible
+// variant runs on two slots.
 func BenchmarkCPU64(b *testing.B) {
 	const n = 64
-	cpu := func(b *testing.B, m *runtime.Module) {
+	cpu := func(b *testing.B, m *runtime.Module, slots int) {
 		burn := fn(b, m, "burn")
 		for b.Loop() {
 			objs := make(dag.Tuple, n)
 			for i := range objs {
 				objs[i] = dag.Spawn(burn, burnIters+i)
 			}
-			mustExecute(b, dag.New(dag.Config{}), objs...)
+			mustExecute(b, dag.New(dag.Config{Slots: slots}), objs...)
 		}
 		report(b, n)
 	}
-	b.Run("mrun", func(b *testing.B) { cpu(b, seed) })
-	b.Run("mrun-uninterruptible", func(b *testing.B) { cpu(b, fastSeed()) })
+	b.Run("mrun-1slot", func(b *testing.B) { cpu(b, seed, 1) })
+	b.Run("mrun-2slots", func(b *testing.B) { cpu(b, seed, 2) })
+	b.Run("mrun-uninterruptible", func(b *testing.B) { cpu(b, fastSeed(), 2) })
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
 			var wg sync.WaitGroup
@@ -221,7 +248,7 @@ func BenchmarkCPU64(b *testing.B) {
 // BenchmarkTriage: the seed's triage split with n_output=2 feeding two sum_all calls.
 func BenchmarkTriage(b *testing.B) {
 	data := []float64{0.4, 0.7, 0.2, 0.8}
-	b.Run("mrun", func(b *testing.B) {
+	b.Run("mrun-go", func(b *testing.B) {
 		triage, sumAll := fn(b, seed, "triage"), fn(b, seed, "sum_all")
 		for b.Loop() {
 			parts := dag.SpawnN(triage, 2, data)
@@ -274,7 +301,7 @@ func BenchmarkNested20x100(b *testing.B) {
 		b.ReportMetric(per, "ns/task")
 		b.ReportMetric(1e9/per, "tasks/s")
 	}
-	b.Run("mrun", func(b *testing.B) {
+	b.Run("mrun-go", func(b *testing.B) {
 		driverN := fn(b, seed, "driver_n")
 		for b.Loop() {
 			objs := make(dag.Tuple, drivers)
