@@ -25,9 +25,19 @@ guests:
 toolchains:
 	bash guests/toolchains.sh
 
-## bench: engine benchmarks next to plain-goroutine baselines
+## bench: the performance report (about 5 minutes): every workload next to its plain-Go baseline and target
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./dag/ | $(GO) run ./internal/benchfmt
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/" ./cmd/mrun ./internal/procbench ./internal/benchfmt && \
+	{ $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./dag/ || echo FAIL dag; \
+	  $(GO) test -run '^$$' -bench 'TensorHandoff/handoff$$' -benchtime 20x -count 1 ./guests/ || echo FAIL guests; \
+	  for n in 10000 100000 1000000; do \
+	    "$$tmp/procbench" scale c=testdata/c/conformance.wasm $$n || echo FAIL scale; \
+	    "$$tmp/procbench" scale -goroutines c=testdata/c/conformance.wasm $$n || echo FAIL scale; \
+	  done; \
+	  "$$tmp/procbench" coldstart "$$tmp/mrun" c=testdata/c/conformance.wasm \
+	    wat=testdata/wat/conformance.wasm go=testdata/seed.wasm || echo FAIL coldstart; \
+	} | "$$tmp/benchfmt"
 
 ## check: formatting, vet and tidiness; fails on a dirty tree
 check:

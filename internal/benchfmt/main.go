@@ -1,86 +1,361 @@
-// Command benchfmt copies `go test -bench` output through and then prints, for every benchmark
-// that has a "goroutines" sub-benchmark, one line per other sub-benchmark comparing it with
-// that baseline: tasks per second, time per task, and how many times slower it is.
+// Command benchfmt turns the output of `make bench` into one table. It copies its input
+// through (`go test -bench` lines, and the same kind of lines from internal/procbench), then
+// prints one row per measured variant next to its plain-Go baseline, with the project's
+// targets and whether each is met. It exits non-zero when the input reports a failure.
+//
+// A benchmark named Group/variant[/rest] is compared with Group/goroutines[/rest].
 package main
 
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-type result struct{ nsPerTask, tasksPerSec float64 }
+// workloads gives the table's order and what each benchmark group measures. Groups not listed
+// follow, under their own names.
+var workloads = []struct{ group, label string }{
+	{"FanOut10k", "fan-out: 10k inc + sum_all"},
+	{"Chain1000", "chain: 1,000 inc"},
+	{"CPU64", "cpu: 64 × burn ≈20 ms"},
+	{"Nested20x100", "nested: 20 drivers × ~100 inc"},
+	{"Triage", "triage → 2 sum_all"},
+	{"Scale", "scale: N inc + sum_all"},
+	{"ColdStart", "cold start: mrun call inc 1"},
+	{"TensorHandoff", "large value: 64 MiB tensor"},
+}
+
+// Targets. Each is checked on the rows it names; change them here.
+const (
+	cpuSpeedup     = 1.9     // CPU64: time on 1 slot ÷ time on 2 slots, at least
+	scalePeakKiB   = 1 << 20 // Scale, N = 1M: peak RSS, at most
+	scaleLinearity = 1.5     // Scale: time per task at the largest N ÷ at the one before, at most
+	coldSmallNs    = 50e6    // ColdStart, C and WAT, cold and warm: at most
+	coldGoWarmNs   = 300e6   // ColdStart, Go with a warm cache: at most
+	tensorMBps     = 1000    // TensorHandoff/handoff: at least
+)
+
+// bench is one benchmark's last result: its metrics by unit.
+type bench struct {
+	name    string // without "Benchmark" and the GOMAXPROCS suffix
+	metrics map[string]float64
+}
+
+func (b *bench) get(unit string) (float64, bool) {
+	v, ok := b.metrics[unit]
+	return v, ok
+}
+
+// perTask is the time per task in ns: ns/task when reported, else ns/op (one call, one task).
+func (b *bench) perTask() float64 {
+	if v, ok := b.get("ns/task"); ok {
+		return v
+	}
+	return b.metrics["ns/op"]
+}
+
+type row struct {
+	workload, variant, wall, perTask, rate, base, ratio, rss, perTaskRSS, target string
+}
 
 func main() {
-	results := map[string]map[string]result{}
-	variants := map[string][]string{}
+	benches := map[string]*bench{}
 	var order []string
+	failed := false
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		line := sc.Text()
 		fmt.Println(line)
-		f := strings.Fields(line)
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
-			continue
+		if strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "panic:") {
+			failed = true
 		}
-		name := f[0]
-		if i := strings.LastIndexByte(name, '-'); i > 0 { // drop the GOMAXPROCS suffix
-			name = name[:i]
-		}
-		group, variant, ok := strings.Cut(strings.TrimPrefix(name, "Benchmark"), "/")
+		b, ok := parse(line)
 		if !ok {
 			continue
 		}
-		var r result
-		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
-			switch f[i+1] {
-			case "ns/task":
-				r.nsPerTask = v
-			case "tasks/s":
-				r.tasksPerSec = v
-			}
+		if _, seen := benches[b.name]; !seen {
+			order = append(order, b.name)
 		}
-		if results[group] == nil {
-			results[group] = map[string]result{}
-			order = append(order, group)
-		}
-		if _, seen := results[group][variant]; !seen {
-			variants[group] = append(variants[group], variant)
-		}
-		results[group][variant] = r
+		benches[b.name] = b
 	}
 	if err := sc.Err(); err != nil {
 		fmt.Fprintln(os.Stderr, "benchfmt:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("\n%-34s %12s %12s %14s %12s %8s\n", "graph/variant", "tasks/s", "per task", "goroutines t/s", "go per task", "ratio")
-	for _, g := range order {
-		b, ok := results[g]["goroutines"]
-		if !ok || b.nsPerTask == 0 {
-			continue
+
+	groups := map[string][]string{} // group → names in input order
+	var extra []string
+	for _, name := range order {
+		g, _, _ := strings.Cut(name, "/")
+		if groups[g] == nil && !slices.ContainsFunc(workloads, func(w struct{ group, label string }) bool { return w.group == g }) {
+			extra = append(extra, g)
 		}
-		for _, v := range variants[g] {
-			if v == "goroutines" {
+		groups[g] = append(groups[g], name)
+	}
+	var rows []row
+	addGroup := func(g, label string) {
+		first := len(rows)
+		for _, name := range groups[g] {
+			_, variant, _ := strings.Cut(name, "/")
+			if variant == "" || strings.HasPrefix(variant, "goroutines") {
 				continue
 			}
-			m := results[g][v]
-			fmt.Printf("%-34s %12.0f %12s %14.0f %12s %7.1fx\n", g+"/"+v, m.tasksPerSec, dur(m.nsPerTask), b.tasksPerSec, dur(b.nsPerTask), m.nsPerTask/b.nsPerTask)
+			rows = append(rows, measured(benches, g, variant))
 		}
+		rows = append(rows, derived(benches, g)...)
+		if len(rows) > first {
+			rows[first].workload = label
+		}
+	}
+	for _, w := range workloads {
+		addGroup(w.group, w.label)
+	}
+	for _, g := range extra {
+		addGroup(g, g)
+	}
+	printTable(rows)
+	if failed {
+		fmt.Fprintln(os.Stderr, "benchfmt: a benchmark failed (see above)")
+		os.Exit(1)
 	}
 }
 
+// parse reads one benchmark result line: name, iterations, then value-unit pairs.
+func parse(line string) (*bench, bool) {
+	f := strings.Fields(line)
+	if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+		return nil, false
+	}
+	if _, err := strconv.Atoi(f[1]); err != nil {
+		return nil, false
+	}
+	name := strings.TrimPrefix(f[0], "Benchmark")
+	if i := strings.LastIndexByte(name, '-'); i > 0 { // the GOMAXPROCS suffix, absent when it is 1
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			name = name[:i]
+		}
+	}
+	b := &bench{name: name, metrics: map[string]float64{}}
+	for i := 2; i+1 < len(f); i += 2 {
+		if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+			b.metrics[f[i+1]] = v
+		}
+	}
+	return b, true
+}
+
+// measured is the row of Group/variant, next to its baseline when there is one.
+func measured(benches map[string]*bench, g, variant string) row {
+	b := benches[g+"/"+variant]
+	r := row{variant: label(variant), wall: dur(b.metrics["ns/op"]), perTask: dur(b.perTask())}
+	unit := "tasks/s"
+	if g == "Nested20x100" {
+		unit = "children/s"
+	}
+	if v, ok := b.get("tasks/s"); ok {
+		r.rate = count(v) + " " + unit
+	}
+	if v, ok := b.get("MB/s"); ok {
+		r.rate = fmt.Sprintf("%.2f GB/s", v/1000)
+	}
+	base := g + "/goroutines"
+	if _, rest, ok := strings.Cut(variant, "/"); ok {
+		base += "/" + rest
+	}
+	if bb, ok := benches[base]; ok && bb.perTask() > 0 {
+		r.base = dur(bb.perTask())
+		r.ratio = fmt.Sprintf("%.1f×", b.perTask()/bb.perTask())
+	}
+	if v, ok := b.get("peak-KiB"); ok {
+		r.rss = fmt.Sprintf("%.0f MiB", v/1024)
+	}
+	if v, ok := b.get("B/task"); ok {
+		r.perTaskRSS = count(v) + " B"
+	}
+	ns := b.metrics["ns/op"]
+	switch {
+	case g == "Scale" && strings.HasSuffix(variant, "/n=1000000") && !strings.HasPrefix(variant, "goroutines"):
+		r.target = check(b.metrics["peak-KiB"] <= scalePeakKiB, "RSS ≤ 1 GiB")
+	case g == "ColdStart" && (strings.HasPrefix(variant, "mrun-c-") || strings.HasPrefix(variant, "mrun-wat-")):
+		r.target = check(ns <= coldSmallNs, fmt.Sprintf("≤ %s", dur(coldSmallNs)))
+	case g == "ColdStart" && variant == "mrun-go-warm":
+		r.target = check(ns <= coldGoWarmNs, fmt.Sprintf("≤ %s", dur(coldGoWarmNs)))
+	case g == "TensorHandoff" && variant == "handoff":
+		r.target = check(b.metrics["MB/s"] >= tensorMBps, fmt.Sprintf("≥ %.0f GB/s", tensorMBps/1000.0))
+	}
+	return r
+}
+
+// derived gives the rows computed from several benchmarks of group g.
+func derived(benches map[string]*bench, g string) []row {
+	switch g {
+	case "CPU64":
+		one, two := benches["CPU64/mrun-1slot"], benches["CPU64/mrun-2slots"]
+		if one == nil || two == nil || two.metrics["ns/op"] == 0 {
+			return nil
+		}
+		s := one.metrics["ns/op"] / two.metrics["ns/op"]
+		return []row{{variant: "speedup, 1 → 2 slots", rate: fmt.Sprintf("%.2f×", s),
+			target: check(s >= cpuSpeedup, fmt.Sprintf("≥ %.1f×", cpuSpeedup))}}
+	case "Scale":
+		// Per variant, the time per task at the largest N against the next largest.
+		type point struct {
+			n  int
+			ns float64
+		}
+		curves := map[string][]point{}
+		var variants []string
+		for name, b := range benches {
+			rest, ok := strings.CutPrefix(name, "Scale/")
+			if !ok {
+				continue
+			}
+			v, nstr, _ := strings.Cut(rest, "/n=")
+			n, err := strconv.Atoi(nstr)
+			if err != nil || strings.HasPrefix(v, "goroutines") {
+				continue
+			}
+			if curves[v] == nil {
+				variants = append(variants, v)
+			}
+			curves[v] = append(curves[v], point{n, b.perTask()})
+		}
+		slices.Sort(variants)
+		var rows []row
+		for _, v := range variants {
+			c := curves[v]
+			if len(c) < 2 {
+				continue
+			}
+			slices.SortFunc(c, func(a, b point) int { return a.n - b.n })
+			hi, lo := c[len(c)-1], c[len(c)-2]
+			x := hi.ns / lo.ns
+			rows = append(rows, row{
+				variant: fmt.Sprintf("%s, per task N=%s ÷ N=%s", label(v), short(hi.n), short(lo.n)),
+				rate:    fmt.Sprintf("%.2f×", x),
+				target:  check(x <= scaleLinearity, fmt.Sprintf("≤ %.1f× (linear)", scaleLinearity)),
+			})
+		}
+		return rows
+	}
+	return nil
+}
+
+// label turns a variant's name into words: mrun-c-uninterruptible is "C, uninterruptible".
+func label(variant string) string {
+	words := map[string]string{
+		"c": "C", "wat": "WAT", "go": "Go", "1slot": "1 slot", "2slots": "2 slots",
+		"cold": "cold (compiles)", "warm": "warm (median)", "handoff": "hand-off, WAT → WAT",
+	}
+	var out []string
+	for _, w := range strings.FieldsFunc(variant, func(r rune) bool { return r == '-' || r == '/' }) {
+		switch {
+		case w == "mrun":
+		case words[w] != "":
+			out = append(out, words[w])
+		case strings.HasPrefix(w, "n="):
+			n, err := strconv.Atoi(w[2:])
+			if err != nil {
+				out = append(out, w)
+				break
+			}
+			out = append(out, "N="+short(n))
+		default:
+			out = append(out, w)
+		}
+	}
+	if len(out) == 0 {
+		return variant
+	}
+	return strings.Join(out, ", ")
+}
+
+func check(ok bool, target string) string {
+	if ok {
+		return target + " ✓"
+	}
+	return target + " ✗"
+}
+
+func printTable(rows []row) {
+	head := row{"workload", "variant", "wall", "per task", "rate", "baseline", "ratio", "peak RSS", "RSS/task", "target"}
+	all := append([]row{head}, rows...)
+	cells := func(r row) []string {
+		return []string{r.workload, r.variant, r.wall, r.perTask, r.rate, r.base, r.ratio, r.rss, r.perTaskRSS, r.target}
+	}
+	width := make([]int, len(cells(head)))
+	for _, r := range all {
+		for i, c := range cells(r) {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	fmt.Println()
+	for i, r := range all {
+		var b strings.Builder
+		for j, c := range cells(r) {
+			pad := strings.Repeat(" ", width[j]-len([]rune(c)))
+			if j < 2 || j == len(width)-1 {
+				b.WriteString(c + pad) // text: left-aligned
+			} else {
+				b.WriteString(pad + c)
+			}
+			b.WriteString("  ")
+		}
+		fmt.Println(strings.TrimRight(b.String(), " "))
+		if i == 0 {
+			fmt.Println(strings.Repeat("-", len([]rune(strings.TrimRight(b.String(), " ")))))
+		}
+	}
+	fmt.Println(`
+wall: one graph (scale, cold start: one process). rate: tasks per second. baseline: time per
+task of the same graph as plain Go, one goroutine per task waiting on channels, in the same
+process (scale: in a fresh process of its own; cold start: "mrun version", a process that loads
+no module). ratio: per task ÷ baseline. RSS/task: (peak RSS − RSS before the graph) ÷ N.`)
+}
+
+// dur formats ns in the largest unit that keeps it at least 1, with three significant digits.
 func dur(ns float64) string {
 	switch {
+	case ns >= 1e9:
+		return sig(ns/1e9) + " s"
 	case ns >= 1e6:
-		return fmt.Sprintf("%.2f ms", ns/1e6)
+		return sig(ns/1e6) + " ms"
 	case ns >= 1e3:
-		return fmt.Sprintf("%.2f µs", ns/1e3)
+		return sig(ns/1e3) + " µs"
 	}
-	return fmt.Sprintf("%.0f ns", ns)
+	return sig(ns) + " ns"
+}
+
+func sig(v float64) string {
+	switch {
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case v < 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// count formats v as an integer with thousands separators.
+func count(v float64) string {
+	s := strconv.FormatInt(int64(math.Round(v)), 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// short writes n as 10k or 1M when it is a round number of thousands or millions.
+func short(n int) string {
+	switch {
+	case n >= 1e6 && n%1e6 == 0:
+		return strconv.Itoa(n/1e6) + "M"
+	case n >= 1e3 && n%1e3 == 0:
+		return strconv.Itoa(n/1e3) + "k"
+	}
+	return strconv.Itoa(n)
 }

@@ -1,0 +1,305 @@
+// Command procbench runs the benchmarks that need a process of their own, and prints each
+// result as a `go test -bench` line so that internal/benchfmt reads them with the rest.
+//
+//	procbench scale [-goroutines] NAME=MODULE N
+//
+// builds a fan-out of N inc calls and one sum_all over all of them with dag.Spawn, executes
+// it, checks the sum and reports the wall time, tasks per second and peak RSS: run it once per
+// N, each in a fresh process, so that the peak belongs to that N alone. With -goroutines it
+// runs the same graph as plain Go instead (one goroutine per task, waiting on channels, as in
+// dag/bench_test.go). NAME names the guest in the output (mrun-NAME).
+//
+//	procbench coldstart [-runs 5] MRUN NAME=MODULE...
+//
+// times `MRUN call MODULE inc 1` as a new process: once with an empty compilation cache
+// (the run compiles the module) and then -runs times with that cache warm, reporting the
+// median. `MRUN version`, a process that loads no module, is timed the same way as the
+// baseline.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fail(errors.New("usage: procbench scale|coldstart ..."))
+	}
+	var err error
+	switch os.Args[1] {
+	case "scale":
+		err = scale(os.Args[2:])
+	case "coldstart":
+		err = coldstart(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown benchmark %q (want scale or coldstart)", os.Args[1])
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+// fail prints a line benchfmt recognises as a failure, as go test does, and exits.
+func fail(err error) {
+	fmt.Printf("FAIL procbench: %v\n", err)
+	os.Exit(1)
+}
+
+func scale(args []string) error {
+	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
+	goroutines := fs.Bool("goroutines", false, "run the plain-Go baseline instead of mrun")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return errors.New("usage: procbench scale [-goroutines] NAME=MODULE N")
+	}
+	name, module, ok := strings.Cut(fs.Arg(0), "=")
+	if !ok {
+		return fmt.Errorf("want NAME=MODULE, got %q", fs.Arg(0))
+	}
+	n, err := strconv.Atoi(fs.Arg(1))
+	if err != nil || n < 1 {
+		return fmt.Errorf("N must be a positive integer, got %q", fs.Arg(1))
+	}
+	want := n * (n + 1) / 2
+
+	variant := "goroutines"
+	var run func() (int, error)
+	if *goroutines {
+		run = func() (int, error) { return fanOutGo(n), nil }
+	} else {
+		variant = "mrun-" + name
+		ctx, cancel := context.WithCancel(context.Background()) // arms interruption, as real callers do
+		defer cancel()
+		rt, err := runtime.New(ctx, runtime.Config{})
+		if err != nil {
+			return err
+		}
+		defer rt.Close(ctx)
+		m, err := rt.LoadFile(ctx, module)
+		if err != nil {
+			return err
+		}
+		inc, err := m.Func("inc")
+		if err != nil {
+			return err
+		}
+		sumAll, err := m.Func("sum_all")
+		if err != nil {
+			return err
+		}
+		run = func() (int, error) { return fanOutMrun(ctx, inc, sumAll, n) }
+	}
+
+	before, err := currentRSS()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	got, err := run()
+	elapsed := time.Since(start)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("scale %d: sum = %d, want %d", n, got, want)
+	}
+	peak := peakRSS()
+	tasks := float64(n + 1)
+	fmt.Printf("BenchmarkScale/%s/n=%d\t1\t%d ns/op\t%.1f ns/task\t%.0f tasks/s\t%d peak-KiB\t%.0f B/task\n",
+		variant, n, elapsed.Nanoseconds(), float64(elapsed.Nanoseconds())/tasks, tasks/elapsed.Seconds(),
+		peak>>10, float64(peak-before)/float64(n))
+	return nil
+}
+
+// fanOutMrun spawns n inc calls and a sum_all over them, executes the graph and returns the sum.
+func fanOutMrun(ctx context.Context, inc, sumAll *runtime.Function, n int) (int, error) {
+	objs := make(dag.Tuple, n)
+	for i := range objs {
+		objs[i] = dag.Spawn(inc, i)
+	}
+	total := dag.Spawn(sumAll, objs)
+	e := dag.New(dag.Config{})
+	if err := e.Execute(ctx, total); err != nil {
+		return 0, err
+	}
+	var got int
+	err := e.Fetch(total, &got)
+	return got, err
+}
+
+// goTask and runGo are the plain-Go baseline of dag/bench_test.go, unchanged: one goroutine
+// per task, waiting on its dependencies' channels.
+type goTask struct {
+	done chan struct{}
+	val  any
+}
+
+func runGo(n int, deps func(i int) []int, fn func(i int, in []any) any) []*goTask {
+	tasks := make([]*goTask, n)
+	for i := range tasks {
+		tasks[i] = &goTask{done: make(chan struct{})}
+	}
+	for i := range tasks {
+		go func() {
+			d := deps(i)
+			in := make([]any, len(d))
+			for j, k := range d {
+				<-tasks[k].done
+				in[j] = tasks[k].val
+			}
+			tasks[i].val = fn(i, in)
+			close(tasks[i].done)
+		}()
+	}
+	return tasks
+}
+
+// fanOutGo runs the graph of fanOutMrun as BenchmarkFanOut10k's baseline does.
+func fanOutGo(n int) int {
+	tasks := runGo(n+1, func(i int) []int {
+		if i < n {
+			return nil
+		}
+		d := make([]int, n)
+		for j := range d {
+			d[j] = j
+		}
+		return d
+	}, func(i int, in []any) any {
+		if i < n {
+			return i + 1
+		}
+		s := 0
+		for _, v := range in {
+			s += v.(int)
+		}
+		return s
+	})
+	<-tasks[n].done
+	return tasks[n].val.(int)
+}
+
+// currentRSS is the process's resident set now, in bytes (Linux); elsewhere, the peak so far.
+func currentRSS() (int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return peakRSS(), nil
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kib << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/self/status")
+}
+
+// peakRSS is the process's peak resident set so far, in bytes (getrusage's Maxrss is in KiB on
+// Linux).
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss << 10
+}
+
+func coldstart(args []string) error {
+	fs := flag.NewFlagSet("coldstart", flag.ContinueOnError)
+	runs := fs.Int("runs", 5, "warm runs to take the median of")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 || *runs < 1 {
+		return errors.New("usage: procbench coldstart [-runs N] MRUN NAME=MODULE...")
+	}
+	mrun, modules := fs.Arg(0), fs.Args()[1:]
+	tmp, err := os.MkdirTemp("", "procbench-cache-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	median := func(cmd func() (time.Duration, error)) (time.Duration, error) {
+		var ds []time.Duration
+		for range *runs {
+			d, err := cmd()
+			if err != nil {
+				return 0, err
+			}
+			ds = append(ds, d)
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2], nil
+	}
+	print := func(name string, d time.Duration) {
+		fmt.Printf("BenchmarkColdStart/%s\t1\t%d ns/op\n", name, d.Nanoseconds())
+	}
+
+	base, err := median(func() (time.Duration, error) { return timeRun(filepath.Join(tmp, "none"), "", mrun, "version") })
+	if err != nil {
+		return err
+	}
+	print("goroutines", base)
+	for i, arg := range modules {
+		name, module, ok := strings.Cut(arg, "=")
+		if !ok {
+			return fmt.Errorf("want NAME=MODULE, got %q", arg)
+		}
+		cache := filepath.Join(tmp, strconv.Itoa(i))
+		if err := os.Mkdir(cache, 0o755); err != nil {
+			return err
+		}
+		call := func() (time.Duration, error) { return timeRun(cache, "2\n", mrun, "call", module, "inc", "1") }
+		cold, err := call()
+		if err != nil {
+			return err
+		}
+		print("mrun-"+name+"-cold", cold)
+		warm, err := median(call)
+		if err != nil {
+			return err
+		}
+		print("mrun-"+name+"-warm", warm)
+	}
+	return nil
+}
+
+// timeRun runs the command with MRUN_CACHE_DIR set to cache and returns its wall time; when
+// want is not empty, the command's stdout must be want.
+func timeRun(cache, want string, name string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "MRUN_CACHE_DIR="+cache)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, errb.String())
+	}
+	if want != "" && out.String() != want {
+		return 0, fmt.Errorf("%s printed %q, want %q", strings.Join(cmd.Args, " "), out.String(), want)
+	}
+	return d, nil
+}
