@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math"
 )
 
 // Template is a canonical argument frame whose Object references are holes to be filled with
@@ -25,6 +26,72 @@ type hole struct {
 type Hole struct {
 	Key   Key  // the referenced Object
 	ByRef bool // the callee receives a handle (ext 2) instead of the value
+}
+
+// EncodeTemplate encodes the argument frame [args, kwargs] in canonical form (see EncodeFrame)
+// and returns its Template, walking the encoding once. Calls whose arguments are all scalars
+// (integers, floats, strings, bools, nil) and have no keyword arguments take a path that
+// writes the canonical bytes directly.
+func EncodeTemplate(args []any, kwargs map[string]any) (*Template, error) {
+	if len(kwargs) == 0 {
+		if frame, ok := appendScalarFrame(make([]byte, 0, 3+9*len(args)), args); ok {
+			return &Template{frame: frame}, nil
+		}
+	}
+	frame, err := EncodeFrame(args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	t := &Template{frame: frame}
+	if err := t.findRefs(0, 0); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// appendScalarFrame appends the canonical frame [args, {}] when every argument is a scalar
+// it can write directly, and reports whether it could.
+func appendScalarFrame(dst []byte, args []any) ([]byte, bool) {
+	dst = append(dst, 0x92)
+	dst = appendLenHeader(dst, kArray, uint64(len(args)), 0)
+	for _, a := range args {
+		switch v := a.(type) {
+		case int:
+			dst = appendInt(dst, int64(v))
+		case int64:
+			dst = appendInt(dst, v)
+		case int32:
+			dst = appendInt(dst, int64(v))
+		case uint64:
+			dst = appendUint(dst, v)
+		case uint32:
+			dst = appendUint(dst, uint64(v))
+		case uint:
+			dst = appendUint(dst, uint64(v))
+		case float64:
+			dst = binary.BigEndian.AppendUint64(append(dst, 0xcb), math.Float64bits(v))
+		case string:
+			dst = append(appendLenHeader(dst, kStr, uint64(len(v)), 0), v...)
+		case bool:
+			if v {
+				dst = append(dst, 0xc3)
+			} else {
+				dst = append(dst, 0xc2)
+			}
+		case nil:
+			dst = append(dst, 0xc0)
+		default:
+			return nil, false
+		}
+	}
+	return append(dst, 0x80), true
+}
+
+func appendInt(dst []byte, v int64) []byte {
+	if v >= 0 {
+		return appendUint(dst, uint64(v))
+	}
+	return appendNegInt(dst, v)
 }
 
 // NewTemplate canonicalises frame, which must be an argument frame [positional, keyword], and
@@ -212,29 +279,39 @@ func (t *Template) AppendFrame(dst []byte, values [][]byte) []byte {
 // TaskKey derives the key of a call (ABI.md section 6) from the module's SHA-256, the
 // function name, the number of outputs and the template's canonical frame.
 func TaskKey(module [32]byte, fn string, nOutput int, t *Template) Key {
+	const prefix = "mrun/task/v1\x00"
+	// Small frames (the common case) are hashed from a buffer on the stack: no allocation.
+	var buf [256]byte
+	if len(prefix)+32+2*binary.MaxVarintLen64+len(fn)+len(t.frame) <= len(buf) {
+		b := append(buf[:0], prefix...)
+		b = append(b, module[:]...)
+		b = binary.AppendUvarint(b, uint64(len(fn)))
+		b = append(b, fn...)
+		b = binary.AppendUvarint(b, uint64(nOutput))
+		b = append(b, t.frame...)
+		return keyOf(sha256.Sum256(b))
+	}
 	h := sha256.New()
-	h.Write([]byte("mrun/task/v1\x00"))
+	h.Write([]byte(prefix))
 	h.Write(module[:])
-	var buf [binary.MaxVarintLen64]byte
-	h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(fn)))])
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(fn)))])
 	h.Write([]byte(fn))
-	h.Write(buf[:binary.PutUvarint(buf[:], uint64(nOutput))])
+	h.Write(n[:binary.PutUvarint(n[:], uint64(nOutput))])
 	h.Write(t.frame)
-	var k Key
-	copy(k[:], h.Sum(nil))
-	return k
+	var sum [sha256.Size]byte
+	return keyOf([sha256.Size]byte(h.Sum(sum[:0])))
 }
+
+func keyOf(sum [sha256.Size]byte) Key { return Key(sum[:KeySize]) }
 
 // OutputKey derives the key of output i of a call with key task that has several outputs.
 func OutputKey(task Key, i int) Key {
-	h := sha256.New()
-	h.Write([]byte("mrun/output/v1\x00"))
-	h.Write(task[:])
-	var buf [binary.MaxVarintLen64]byte
-	h.Write(buf[:binary.PutUvarint(buf[:], uint64(i))])
-	var k Key
-	copy(k[:], h.Sum(nil))
-	return k
+	var buf [64]byte
+	b := append(buf[:0], "mrun/output/v1\x00"...)
+	b = append(b, task[:]...)
+	b = binary.AppendUvarint(b, uint64(i))
+	return keyOf(sha256.Sum256(b))
 }
 
 // CheckFuncName reports whether name is a valid user function name under ABI.md section 1.4.

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,7 +58,9 @@ type Config struct {
 	MaxWaiting int
 }
 
-// Executor runs one call whose dependencies have all produced their values.
+// Executor runs one call whose dependencies have all produced their values. Run must not keep
+// t, or its Inputs slice, after it returns: the engine reuses them for the next call on the
+// same worker.
 type Executor interface {
 	Run(ctx context.Context, t *Task) (runtime.Result, error)
 }
@@ -267,6 +270,7 @@ type node struct {
 	t          *task
 	flight     *flight // while this node's call runs here (guarded by Engine.mu)
 	waitingOn  *flight // while this node waits for another execution's run (Engine.mu)
+	own        flight  // the flight of this node's call when it runs here
 	pending    int     // dependencies not yet finished
 	dependents []*node
 	done       bool
@@ -485,7 +489,9 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 // handle scope) and hands the task to the executor, under the per-task timeout if any.
 func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout time.Duration) (runtime.Result, error) {
 	t := n.t
-	task := &Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: make([][]byte, len(t.holes))}
+	task := &sl.task
+	*task = Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: slices.Grow(task.Inputs[:0], len(t.holes))[:len(t.holes)]}
+	defer clear(task.Inputs) // drop references to values while the worker idles
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &TimeoutError{Timeout: timeout})

@@ -13,9 +13,9 @@ var ErrCycle = errors.New("call depends on itself through nested spawn")
 // it runs wait for it instead of running it again, which matters for recursive nested graphs
 // such as fib, where sibling subtrees spawn the same calls.
 type flight struct {
-	done  chan struct{}
-	err   error // set before done is closed
-	waits *run  // the nested execution the call is blocked in, if any (Engine.mu)
+	done  chan struct{} // made when a first waiter arrives (Engine.mu); closed when the call ends
+	err   error         // set before done is closed
+	waits *run          // the nested execution the call is blocked in, if any (Engine.mu)
 }
 
 // claim decides how n's call gets its value. It returns (f, false, nil) when this worker must
@@ -33,9 +33,13 @@ func (e *Engine) claim(r *run, n *node) (*flight, bool, *TaskError) {
 			return nil, false, n.t.error(fmt.Errorf("%w: it is already running further up this graph", ErrCycle))
 		}
 		n.waitingOn = f
+		if f.done == nil {
+			f.done = make(chan struct{})
+		}
 		return f, true, nil
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &n.own // most calls are never waited for: no channel until one is
+	*f = flight{}
 	e.inflight[n.t.key] = f
 	n.flight = f
 	return f, false, nil
@@ -49,8 +53,11 @@ func (e *Engine) land(n *node, f *flight, err error) {
 	}
 	n.flight = nil
 	f.err = err
+	done := f.done
 	e.mu.Unlock()
-	close(f.done)
+	if done != nil {
+		close(done)
+	}
 }
 
 func (e *Engine) unwait(n *node) {

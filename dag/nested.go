@@ -14,6 +14,7 @@ import (
 type slot struct {
 	n    int
 	held bool
+	task Task // the executor's view of the call running on this worker, reused from call to call
 }
 
 func (s *slot) release(e *Engine) {

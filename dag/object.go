@@ -79,6 +79,10 @@ type task struct {
 	anyByRef bool
 	deps     []*task // distinct producer tasks of holes
 	outputs  []*Object
+	// one and first back outputs when the call has one output, the common case: the task and
+	// its Object are then one allocation.
+	one   [1]*Object
+	first Object
 	err      error         // spawn-time failure
 	timeout  time.Duration // per attempt; -1: the engine's default
 	retries  int           // -1: the engine's default
@@ -143,9 +147,17 @@ func (c Call) Spawn() Tuple {
 }
 
 func (t *task) makeOutputs() {
-	t.outputs = make([]*Object, t.nOutput)
+	if t.nOutput == 1 {
+		t.outputs = t.one[:]
+	} else {
+		t.outputs = make([]*Object, t.nOutput)
+	}
 	for i := range t.outputs {
-		o := &Object{t: t, index: i}
+		o := &t.first
+		if i > 0 {
+			o = &Object{}
+		}
+		*o = Object{t: t, index: i}
 		switch {
 		case t.err != nil: // no key: executing the Object reports t.err before anything runs
 		case t.nOutput == 1:
@@ -175,18 +187,17 @@ func (t *task) init(c Call) error {
 			return fmt.Errorf("keyword argument %q: %w", k, err)
 		}
 	}
-	byKey := make(map[abi.Key]*Object, len(objs))
+	var byKey map[abi.Key]*Object
+	if len(objs) > 0 {
+		byKey = make(map[abi.Key]*Object, len(objs))
+	}
 	for _, o := range objs {
 		if o.t.err != nil {
 			return fmt.Errorf("argument depends on an Object that could not be spawned: %w", o.t.err)
 		}
 		byKey[o.Key()] = o
 	}
-	frame, err := abi.EncodeFrame(c.Args, c.Kwargs)
-	if err != nil {
-		return err
-	}
-	tmpl, err := abi.NewTemplate(frame)
+	tmpl, err := abi.EncodeTemplate(c.Args, c.Kwargs)
 	if err != nil {
 		return err
 	}
