@@ -29,8 +29,8 @@ toolchains:
 bench:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GO) build -o "$$tmp/" ./cmd/mrun ./internal/procbench ./internal/benchfmt && \
-	{ $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./dag/ || echo FAIL dag; \
-	  $(GO) test -run '^$$' -bench 'TensorHandoff/handoff$$' -benchtime 20x -count 1 ./guests/ || echo FAIL guests; \
+	{ $(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./dag/ || echo FAIL dag; \
+	  $(GO) test -run '^$$' -bench 'TensorHandoff/handoff$$' -benchtime 20x -count 3 ./guests/ || echo FAIL guests; \
 	  for n in 10000 100000 1000000; do \
 	    "$$tmp/procbench" scale c=testdata/c/conformance.wasm $$n || echo FAIL scale; \
 	    "$$tmp/procbench" scale -goroutines c=testdata/c/conformance.wasm $$n || echo FAIL scale; \
