@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	goruntime "runtime"
@@ -66,13 +67,25 @@ type row struct {
 }
 
 func main() {
+	failed, err := report(os.Stdin, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchfmt:", err)
+		os.Exit(1)
+	}
+	if failed {
+		fmt.Fprintln(os.Stderr, "benchfmt: a benchmark failed (see above)")
+		os.Exit(1)
+	}
+}
+
+// report copies in to out, then writes the table; failed tells whether in reported a failure.
+func report(in io.Reader, out io.Writer) (failed bool, err error) {
 	samples := map[string][]*bench{}
 	var order []string
-	failed := false
-	sc := bufio.NewScanner(os.Stdin)
+	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		line := sc.Text()
-		fmt.Println(line)
+		fmt.Fprintln(out, line)
 		if strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "panic:") {
 			failed = true
 		}
@@ -86,8 +99,7 @@ func main() {
 		samples[b.name] = append(samples[b.name], b)
 	}
 	if err := sc.Err(); err != nil {
-		fmt.Fprintln(os.Stderr, "benchfmt:", err)
-		os.Exit(1)
+		return failed, err
 	}
 	benches := map[string]*bench{}
 	for name, bs := range samples {
@@ -125,11 +137,8 @@ func main() {
 	for _, g := range extra {
 		addGroup(g, g)
 	}
-	printTable(rows)
-	if failed {
-		fmt.Fprintln(os.Stderr, "benchfmt: a benchmark failed (see above)")
-		os.Exit(1)
-	}
+	printTable(out, rows)
+	return failed, nil
 }
 
 // parse reads one benchmark result line: name, iterations, then value-unit pairs.
@@ -294,7 +303,7 @@ func check(ok bool, target string) string {
 	return target + " ✗"
 }
 
-func printTable(rows []row) {
+func printTable(out io.Writer, rows []row) {
 	head := row{"workload", "variant", "wall", "per task", "rate", "baseline", "ratio", "peak RSS", "RSS/task", "target"}
 	all := append([]row{head}, rows...)
 	cells := func(r row) []string {
@@ -306,7 +315,7 @@ func printTable(rows []row) {
 			width[i] = max(width[i], len([]rune(c)))
 		}
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 	for i, r := range all {
 		var b strings.Builder
 		for j, c := range cells(r) {
@@ -318,19 +327,20 @@ func printTable(rows []row) {
 			}
 			b.WriteString("  ")
 		}
-		fmt.Println(strings.TrimRight(b.String(), " "))
+		fmt.Fprintln(out, strings.TrimRight(b.String(), " "))
 		if i == 0 {
-			fmt.Println(strings.Repeat("-", len([]rune(strings.TrimRight(b.String(), " ")))))
+			fmt.Fprintln(out, strings.Repeat("-", len([]rune(strings.TrimRight(b.String(), " ")))))
 		}
 	}
-	fmt.Println(`
+	fmt.Fprintln(out, `
 wall: one graph (scale, cold start: one process). rate: tasks per second. baseline: time per
 task of the same graph as plain Go, one goroutine per task waiting on channels, in the same
-process (scale: in a fresh process of its own; cold start: "mrun version", a process that loads
-no module; speedup: plain Go's, from one CPU to two). ratio: per task ÷ baseline. RSS/task: (peak RSS − RSS before the graph) ÷ N.`)
+process; for scale, in a fresh process of its own; for cold start, "mrun version", a process
+that loads no module; for the speedup, plain Go's own from one CPU to two. ratio: per task ÷
+baseline. RSS/task: (peak RSS − RSS before the graph) ÷ N.`)
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		avg, _, _ := strings.Cut(string(load), " ")
-		fmt.Printf("Load average over the last minute: %s, on %d CPUs (other processes running slow every row, and the speedup most).\n",
+		fmt.Fprintf(out, "Load average over the last minute: %s on %d CPUs; other processes slow every row down,\nand the speedup most.\n",
 			avg, goruntime.NumCPU())
 	}
 }

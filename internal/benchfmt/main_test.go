@@ -1,0 +1,91 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const input = `goos: linux
+BenchmarkFanOut10k/mrun-c-2         	      49	  45000000 ns/op	      4500 ns/task	    222222 tasks/s
+BenchmarkFanOut10k/mrun-c-2         	      49	  40000000 ns/op	      4000 ns/task	    250000 tasks/s
+BenchmarkFanOut10k/mrun-c-2         	      49	  99000000 ns/op	      9900 ns/task	    101010 tasks/s
+BenchmarkFanOut10k/goroutines-2     	     393	   5000000 ns/op	       500 ns/task	   2000000 tasks/s
+BenchmarkCPU64/mrun-1slot           	       2	1300000000 ns/op	  20312500 ns/task	        49.23 tasks/s
+BenchmarkCPU64/mrun-2slots          	       2	 700000000 ns/op	  10937500 ns/task	        91.43 tasks/s
+BenchmarkCPU64/goroutines           	      26	  40000000 ns/op	    625000 ns/task	      1600 tasks/s
+BenchmarkCPU64/goroutines-1cpu      	      14	  78000000 ns/op	   1218750 ns/task	       820 tasks/s
+BenchmarkScale/mrun-c/n=100000	1	500000000 ns/op	5000.0 ns/task	200000 tasks/s	128000 peak-KiB	1146 B/task
+BenchmarkScale/goroutines/n=100000	1	100000000 ns/op	1000.0 ns/task	1000000 tasks/s	66000 peak-KiB	617 B/task
+BenchmarkScale/mrun-c/n=1000000	1	6000000000 ns/op	6000.0 ns/task	166667 tasks/s	2000000 peak-KiB	1900 B/task
+BenchmarkColdStart/goroutines	1	4000000 ns/op
+BenchmarkColdStart/mrun-go-warm	1	99000000 ns/op
+BenchmarkTensorHandoff/handoff-2         	      20	  32156229 ns/op	2086.96 MB/s	78703878 B/op	      51 allocs/op
+PASS
+`
+
+// The table has one row per variant, from the median run, with its baseline and targets.
+func TestReport(t *testing.T) {
+	var out strings.Builder
+	failed, err := report(strings.NewReader(input), &out)
+	if err != nil || failed {
+		t.Fatalf("report: failed %v, %v", failed, err)
+	}
+	got := out.String()
+	if !strings.HasPrefix(got, input) {
+		t.Errorf("input not copied through first:\n%s", got)
+	}
+	table := got[len(input):]
+	// Each row, found by its variant's label, holds these cells.
+	for _, want := range [][]string{
+		{"fan-out: 10k inc + sum_all", "C", "45.0 ms", "4.50 µs", "222,222 tasks/s", "500 ns", "9.0×"}, // the median of three runs
+		{"cpu: 64 × burn ≈20 ms", "1 slot", "1.30 s"},
+		{"2 slots", "700 ms"},
+		{"speedup, 1 → 2 slots", "1.86×", "1.95×", "≥ 1.9× ✗"}, // mrun's speedup, then plain Go's
+		{"C, N=1M", "1953 MiB", "1,900 B", "RSS ≤ 1 GiB ✗"},
+		{"C, per task N=1M ÷ N=100k", "1.20×", "≤ 1.5× (linear) ✓"},
+		{"Go, warm (median)", "99.0 ms", "4.00 ms", "24.8×", "≤ 300 ms ✓"},
+		{"hand-off, WAT → WAT", "2.09 GB/s", "≥ 1 GB/s ✓"},
+	} {
+		line := ""
+		for l := range strings.Lines(table) {
+			if strings.Contains(l, "  "+want[1]+"  ") || strings.HasPrefix(l, want[0]+" ") {
+				line = l
+				break
+			}
+		}
+		for _, cell := range want {
+			if !strings.Contains(line, cell) {
+				t.Errorf("row %q lacks %q:\n%s", want[1], cell, table)
+			}
+		}
+	}
+	if strings.Contains(table, "goroutines") {
+		t.Errorf("a baseline has a row of its own:\n%s", table)
+	}
+}
+
+func TestReport_Failure(t *testing.T) {
+	for _, in := range []string{
+		"--- FAIL: BenchmarkFanOut10k/mrun-c\nFAIL\n",
+		"FAIL procbench: scale 1000000: sum = 1, want 500000500000\n",
+		"panic: boom\n",
+	} {
+		if failed, err := report(strings.NewReader(in), new(strings.Builder)); err != nil || !failed {
+			t.Errorf("report(%q) = %v, %v; want a failure", in, failed, err)
+		}
+	}
+}
+
+func TestParse_Suffix(t *testing.T) {
+	for line, want := range map[string]string{
+		"BenchmarkCPU64/mrun-2slots-2 1 5 ns/op":                 "CPU64/mrun-2slots",
+		"BenchmarkCPU64/mrun-2slots 1 5 ns/op":                   "CPU64/mrun-2slots",
+		"BenchmarkFanOut10k/mrun-c-uninterruptible-16 1 5 ns/op": "FanOut10k/mrun-c-uninterruptible",
+		"BenchmarkScale/mrun-c/n=1000000 1 5 ns/op":              "Scale/mrun-c/n=1000000",
+	} {
+		b, ok := parse(line)
+		if !ok || b.name != want {
+			t.Errorf("parse(%q) = %v, %v; want name %q", line, b, ok, want)
+		}
+	}
+}
