@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,9 +45,9 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "scale":
-		err = scale(os.Args[2:])
+		err = scale(os.Args[2:], os.Stdout)
 	case "coldstart":
-		err = coldstart(os.Args[2:])
+		err = coldstart(os.Args[2:], os.Stdout)
 	default:
 		err = fmt.Errorf("unknown benchmark %q (want scale or coldstart)", os.Args[1])
 	}
@@ -61,7 +62,8 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func scale(args []string) error {
+// scale runs one scale benchmark and writes its result line to out.
+func scale(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	goroutines := fs.Bool("goroutines", false, "run the plain-Go baseline instead of mrun")
 	if err := fs.Parse(args); err != nil {
@@ -123,7 +125,7 @@ func scale(args []string) error {
 	}
 	peak := peakRSS()
 	tasks := float64(n + 1)
-	fmt.Printf("BenchmarkScale/%s/n=%d\t1\t%d ns/op\t%.1f ns/task\t%.0f tasks/s\t%d peak-KiB\t%.0f B/task\n",
+	fmt.Fprintf(out, "BenchmarkScale/%s/n=%d\t1\t%d ns/op\t%.1f ns/task\t%.0f tasks/s\t%d peak-KiB\t%.0f B/task\n",
 		variant, n, elapsed.Nanoseconds(), float64(elapsed.Nanoseconds())/tasks, tasks/elapsed.Seconds(),
 		peak>>10, float64(peak-before)/float64(n))
 	return nil
@@ -224,7 +226,8 @@ func peakRSS() int64 {
 	return ru.Maxrss << 10
 }
 
-func coldstart(args []string) error {
+// coldstart runs the cold-start benchmarks and writes their result lines to out.
+func coldstart(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("coldstart", flag.ContinueOnError)
 	runs := fs.Int("runs", 5, "warm runs to take the median of")
 	if err := fs.Parse(args); err != nil {
@@ -253,7 +256,7 @@ func coldstart(args []string) error {
 		return ds[len(ds)/2], nil
 	}
 	print := func(name string, d time.Duration) {
-		fmt.Printf("BenchmarkColdStart/%s\t1\t%d ns/op\n", name, d.Nanoseconds())
+		fmt.Fprintf(out, "BenchmarkColdStart/%s\t1\t%d ns/op\n", name, d.Nanoseconds())
 	}
 
 	base, err := median(func() (time.Duration, error) { return timeRun(filepath.Join(tmp, "none"), "", mrun, "version") })

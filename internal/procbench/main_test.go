@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// A scale run checks the sum and prints one benchmark line with every metric benchfmt reads.
+func TestScale(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		name string
+	}{
+		{[]string{"c=../../testdata/c/conformance.wasm", "100"}, "BenchmarkScale/mrun-c/n=100\t1\t"},
+		{[]string{"-goroutines", "c=unused", "100"}, "BenchmarkScale/goroutines/n=100\t1\t"},
+	} {
+		var out strings.Builder
+		if err := scale(tc.args, &out); err != nil {
+			t.Fatalf("scale %v: %v", tc.args, err)
+		}
+		line := out.String()
+		if !strings.HasPrefix(line, tc.name) || strings.Count(line, "\n") != 1 {
+			t.Errorf("scale %v printed %q", tc.args, line)
+		}
+		for _, unit := range []string{" ns/op", " ns/task", " tasks/s", " peak-KiB", " B/task"} {
+			if !strings.Contains(line, unit) {
+				t.Errorf("scale %v printed no%s: %q", tc.args, unit, line)
+			}
+		}
+	}
+}
+
+func TestScale_Usage(t *testing.T) {
+	for _, args := range [][]string{
+		{"../../testdata/c/conformance.wasm", "100"}, // no NAME=
+		{"c=../../testdata/c/conformance.wasm", "0"},
+		{"c=../../testdata/c/conformance.wasm"},
+		{"c=no/such.wasm", "10"},
+	} {
+		if err := scale(args, new(strings.Builder)); err == nil {
+			t.Errorf("scale %v succeeded", args)
+		}
+	}
+}
