@@ -25,7 +25,7 @@ guests:
 toolchains:
 	bash guests/toolchains.sh
 
-## bench: the performance report (about 5 minutes): every workload next to its plain-Go baseline and target
+## bench: the performance report (a few minutes): every workload against its plain-Go baseline and target
 bench:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GO) build -o "$$tmp/" ./cmd/mrun ./internal/procbench ./internal/benchfmt && \
