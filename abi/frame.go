@@ -17,7 +17,7 @@ type Template struct {
 }
 
 type hole struct {
-	start, end int // the reference's bytes in frame
+	start, end uint32 // the reference's bytes in frame (frames are below 4 GiB)
 	key        Key
 	byRef      bool
 }
@@ -43,7 +43,7 @@ func EncodeTemplate(args []any, kwargs map[string]any) (*Template, error) {
 		return nil, err
 	}
 	t := &Template{frame: frame}
-	if err := t.findRefs(0, 0); err != nil {
+	if err := t.scan(); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -105,7 +105,7 @@ func NewTemplate(frame []byte) (*Template, error) {
 		return nil, err
 	}
 	t := &Template{frame: c}
-	if err := t.findRefs(0, 0); err != nil {
+	if err := t.scan(); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -128,6 +128,14 @@ func checkFrameShape(b []byte) error {
 	return nil
 }
 
+// scan records the frame's references; a frame must fit a guest's 32-bit memory.
+func (t *Template) scan() error {
+	if uint64(len(t.frame)) > 1<<32-1 {
+		return fmt.Errorf("argument frame of %d bytes exceeds the 4 GiB a guest can address", len(t.frame))
+	}
+	return t.findRefs(0, 0)
+}
+
 func (t *Template) findRefs(i, depth int) error {
 	b := t.frame
 	h, err := readHeader(b, i)
@@ -145,7 +153,7 @@ func (t *Template) findRefs(i, depth int) error {
 			}
 			var k Key
 			copy(k[:], b[j:end])
-			t.holes = append(t.holes, hole{start: i, end: end, key: k, byRef: h.ext == ExtByRef})
+			t.holes = append(t.holes, hole{start: uint32(i), end: uint32(end), key: k, byRef: h.ext == ExtByRef})
 		case h.ext == ExtTensor:
 			if _, err := payloadEnd(b, i, h); err != nil {
 				return err
@@ -170,6 +178,9 @@ func (t *Template) findRefs(i, depth int) error {
 	}
 	return nil
 }
+
+// ByRef reports whether hole i is an Object passed by reference.
+func (t *Template) ByRef(i int) bool { return t.holes[i].byRef }
 
 // Holes returns the template's references in frame order, with repeats.
 func (t *Template) Holes() []Hole {
@@ -259,7 +270,7 @@ func (t *Template) Deps() []Key {
 func (t *Template) Size(values [][]byte) int {
 	n := len(t.frame)
 	for i, h := range t.holes {
-		n += len(values[i]) - (h.end - h.start)
+		n += len(values[i]) - int(h.end-h.start)
 	}
 	return n
 }
@@ -267,7 +278,7 @@ func (t *Template) Size(values [][]byte) int {
 // AppendFrame appends the argument frame to dst, with reference i replaced by values[i].
 // values is aligned with Deps and each must be one well-formed MessagePack value.
 func (t *Template) AppendFrame(dst []byte, values [][]byte) []byte {
-	last := 0
+	last := uint32(0)
 	for i, h := range t.holes {
 		dst = append(dst, t.frame[last:h.start]...)
 		dst = append(dst, values[i]...)

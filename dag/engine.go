@@ -259,7 +259,7 @@ func (e *Engine) Execute(ctx context.Context, objs ...*Object) error {
 		}
 	}
 	r := e.plan(objs, 0, abi.Key{}, new(atomic.Int64))
-	if len(r.nodes) > 0 {
+	if len(r.order) > 0 {
 		r.run(ctx)
 	}
 	return e.outcome(ctx, r, objs)
@@ -280,12 +280,13 @@ type node struct {
 // run is the state of one Execute.
 type run struct {
 	e         *Engine
-	owner     *flight       // the call whose guest started this execution, when nested
-	depth     int           // 0 for a host-level execution, parent's depth + 1 when nested
-	parent    abi.Key       // the task whose guest started this execution, when nested
-	budget    *atomic.Int64 // nested tasks created under the host-level execution
-	nodes     map[abi.Key]*node
-	order     []*node // dependencies before dependents, in the order objects were requested
+	owner     *flight           // the call whose guest started this execution, when nested
+	depth     int               // 0 for a host-level execution, parent's depth + 1 when nested
+	parent    abi.Key           // the task whose guest started this execution, when nested
+	budget    *atomic.Int64     // nested tasks created under the host-level execution
+	nodes     map[abi.Key]*node // while planning: the node of each call, for sharing
+	order     []*node           // every node, dependencies before dependents
+	requested []*node           // the node of each requested Object, nil when already stored
 	ready     chan *node
 	mu        sync.Mutex
 	remaining int
@@ -295,13 +296,15 @@ type run struct {
 
 func (e *Engine) plan(objs []*Object, depth int, parent abi.Key, budget *atomic.Int64) *run {
 	r := &run{e: e, depth: depth, parent: parent, budget: budget, nodes: map[abi.Key]*node{}, finished: make(chan struct{})}
-	for _, o := range objs {
+	r.requested = make([]*node, len(objs))
+	for i, o := range objs {
 		if !r.stored(o.t) {
-			r.add(o.t)
+			r.requested[i] = r.add(o.t)
 		}
 	}
-	r.remaining = len(r.nodes)
-	r.ready = make(chan *node, len(r.nodes))
+	r.nodes = nil // only planning needs the index by key; a million-task graph saves ~60 MB
+	r.remaining = len(r.order)
+	r.ready = make(chan *node, len(r.order))
 	for _, n := range r.order {
 		if n.pending == 0 {
 			r.ready <- n
@@ -340,7 +343,7 @@ func (r *run) add(t *task) *node {
 
 func (r *run) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range min(cap(r.e.slots), len(r.nodes)) {
+	for range min(cap(r.e.slots), len(r.order)) {
 		wg.Go(func() { r.worker(ctx) })
 	}
 	wg.Wait()
@@ -499,11 +502,18 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	}
 	var sc *scope
 	if t.fn.Module().Nested() || t.anyByRef {
-		sc = &scope{r: r, key: t.key, fn: t.fn, depth: r.depth, slot: sl, flight: f}
-		ctx = runtime.WithNested(ctx, sc)
+		// The worker's scope is reused from call to call, and so is the context that carries
+		// it while the execution's context stays the same: no allocation per call.
+		sc = &sl.scope
+		*sc = scope{r: r, key: t.key, fn: t.fn, depth: r.depth, slot: sl, flight: f, handles: sc.handles[:0]}
+		defer func() { clear(sc.handles); sc.handles = sc.handles[:0] }()
+		if sl.scopeParent != ctx {
+			sl.scopeParent, sl.scopeCtx = ctx, runtime.WithNested(ctx, sc)
+		}
+		ctx = sl.scopeCtx
 	}
 	for i, o := range t.holes {
-		if t.byRef[i] {
+		if t.tmpl.ByRef(i) {
 			task.Inputs[i] = abi.AppendHandle(nil, sc.add(o))
 			continue
 		}
@@ -624,11 +634,11 @@ func (r *run) finishLocked(count int) {
 // outcome turns the state of an execution into Execute's error and remembers failures.
 func (e *Engine) outcome(ctx context.Context, r *run, objs []*Object) error {
 	e.mu.Lock()
-	for key, n := range r.nodes {
+	for _, n := range r.order {
 		if n.err != nil {
-			e.errs[key] = n.err
+			e.errs[n.t.key] = n.err
 		} else if n.done {
-			delete(e.errs, key)
+			delete(e.errs, n.t.key)
 		}
 	}
 	e.mu.Unlock()
@@ -636,9 +646,8 @@ func (e *Engine) outcome(ctx context.Context, r *run, objs []*Object) error {
 	var errs []error
 	seen := map[*node]bool{}
 	cancelled := false
-	for _, o := range objs {
-		n, ok := r.nodes[o.t.key]
-		if !ok || seen[n] {
+	for _, n := range r.requested {
+		if n == nil || seen[n] {
 			continue
 		}
 		seen[n] = true

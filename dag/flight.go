@@ -76,7 +76,7 @@ func (e *Engine) reaches(from, target *flight, seen map[*flight]bool) bool {
 		return false
 	}
 	seen[from] = true
-	for _, n := range from.waits.nodes {
+	for _, n := range from.waits.order {
 		if n.flight != nil && e.reaches(n.flight, target, seen) {
 			return true
 		}

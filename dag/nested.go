@@ -15,6 +15,11 @@ type slot struct {
 	n    int
 	held bool
 	task Task // the executor's view of the call running on this worker, reused from call to call
+	// scope is the nested-spawn scope of the call running on this worker; scopeCtx carries it,
+	// derived from scopeParent, the context it was last made for.
+	scope       scope
+	scopeParent context.Context
+	scopeCtx    context.Context
 }
 
 func (s *slot) release(e *Engine) {
@@ -129,7 +134,7 @@ func (s *scope) Execute(ctx context.Context, handles []uint32) (bool, error) {
 	e := s.r.e
 	r := e.plan(objs, s.depth+1, s.key, s.r.budget)
 	r.owner = s.flight
-	if len(r.nodes) > 0 {
+	if len(r.order) > 0 {
 		if w := e.waiting.Add(1); w > e.maxWait {
 			e.waiting.Add(-1)
 			return false, fmt.Errorf("%w: execute: %d tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)", runtime.ErrLimit, e.maxWait)

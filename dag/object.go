@@ -70,22 +70,22 @@ func (t Tuple) Keys() []abi.Key {
 
 // task is one spawned call: the unit the engine schedules.
 type task struct {
-	fn       *runtime.Function
-	key      abi.Key
-	nOutput  int
-	tmpl     *abi.Template
-	holes    []*Object // aligned with tmpl.Holes(): the Object each reference names
-	byRef    []bool    // aligned with holes: passed by reference
+	fn      *runtime.Function
+	key     abi.Key
+	nOutput int
+	tmpl    *abi.Template
+	holes   []*Object // aligned with tmpl.Holes(): the Object each reference names
+	deps    []*task   // distinct producer tasks of holes
+	// anyByRef says some hole is passed by reference (see Ref).
 	anyByRef bool
-	deps     []*task // distinct producer tasks of holes
 	outputs  []*Object
 	// one and first back outputs when the call has one output, the common case: the task and
 	// its Object are then one allocation.
-	one   [1]*Object
-	first Object
-	err      error         // spawn-time failure
-	timeout  time.Duration // per attempt; -1: the engine's default
-	retries  int           // -1: the engine's default
+	one     [1]*Object
+	first   Object
+	err     error         // spawn-time failure
+	timeout time.Duration // per attempt; -1: the engine's default
+	retries int           // -1: the engine's default
 }
 
 // Call is the full form of a spawn: a function, positional and keyword arguments, and the
@@ -208,14 +208,18 @@ func (t *task) init(c Call) error {
 // producer tasks t depends on, and derives t's key.
 func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 	t.tmpl = tmpl
-	seen := map[*task]bool{}
-	for _, h := range tmpl.Holes() {
+	holes := tmpl.Holes()
+	var seen map[*task]bool
+	if len(holes) > 0 {
+		seen = make(map[*task]bool, len(holes))
+	}
+	t.holes = make([]*Object, 0, len(holes))
+	for _, h := range holes {
 		o, ok := byKey[h.Key]
 		if !ok {
 			return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", h.Key)
 		}
 		t.holes = append(t.holes, o)
-		t.byRef = append(t.byRef, h.ByRef)
 		t.anyByRef = t.anyByRef || h.ByRef
 		if !seen[o.t] {
 			seen[o.t] = true
