@@ -1,7 +1,7 @@
 // Command procbench runs the benchmarks that need a process of their own, and prints each
 // result as a `go test -bench` line so that internal/benchfmt reads them with the rest.
 //
-//	procbench scale [-goroutines] NAME=MODULE N
+//	procbench scale [-goroutines] [-cpuprofile FILE] NAME=MODULE N
 //
 // builds a fan-out of N inc calls and one sum_all over all of them with dag.Spawn, executes
 // it, checks the sum and reports the wall time, tasks per second and peak RSS: run it once per
@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,11 +67,12 @@ func fail(err error) {
 func scale(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	goroutines := fs.Bool("goroutines", false, "run the plain-Go baseline instead of mrun")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return errors.New("usage: procbench scale [-goroutines] NAME=MODULE N")
+		return errors.New("usage: procbench scale [-goroutines] [-cpuprofile FILE] NAME=MODULE N")
 	}
 	name, module, ok := strings.Cut(fs.Arg(0), "=")
 	if !ok {
@@ -114,9 +116,20 @@ func scale(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	got, err := run()
 	elapsed := time.Since(start)
+	pprof.StopCPUProfile()
 	if err != nil {
 		return err
 	}
