@@ -315,7 +315,7 @@ func (e *Engine) plan(objs []*Object, depth int, parent abi.Key, budget *atomic.
 
 // stored reports whether every output of t is already in the store.
 func (r *run) stored(t *task) bool {
-	for _, o := range t.outputs {
+	for _, o := range t.outputs() {
 		if _, ok := r.e.store.Get(o.Key()); !ok {
 			return false
 		}
@@ -462,7 +462,7 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 		var parts [][]byte
 		if parts, err = abi.SplitArray(res.Value, t.nOutput); err == nil {
 			for i, p := range parts {
-				r.e.store.Put(t.outputs[i].Key(), p)
+				r.e.store.Put(t.outputs()[i].Key(), p)
 			}
 		}
 	} else if err == nil {

@@ -116,7 +116,7 @@ func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput
 	}
 	t.makeOutputs()
 	first := uint32(len(s.handles) + 1)
-	s.handles = append(s.handles, t.outputs...)
+	s.handles = append(s.handles, t.outputs()...)
 	return first, nil
 }
 

@@ -78,11 +78,11 @@ type task struct {
 	deps    []*task   // distinct producer tasks of holes
 	// anyByRef says some hole is passed by reference (see Ref).
 	anyByRef bool
-	outputs  []*Object
-	// one and first back outputs when the call has one output, the common case: the task and
-	// its Object are then one allocation.
+	// one holds the Object of a call with one output, the common case, so that a task and its
+	// Object are one allocation; more holds all the Objects of a call with several outputs.
 	one     [1]*Object
 	first   Object
+	more    *[]*Object
 	err     error         // spawn-time failure
 	timeout time.Duration // per attempt; -1: the engine's default
 	retries int           // -1: the engine's default
@@ -143,16 +143,24 @@ func (c Call) Spawn() Tuple {
 		t.err = fmt.Errorf("%w %s: %w", ErrSpawn, name, t.err)
 	}
 	t.makeOutputs()
-	return t.outputs
+	return t.outputs()
+}
+
+// outputs returns the call's Objects, output 0 first.
+func (t *task) outputs() []*Object {
+	if t.more != nil {
+		return *t.more
+	}
+	return t.one[:]
 }
 
 func (t *task) makeOutputs() {
-	if t.nOutput == 1 {
-		t.outputs = t.one[:]
-	} else {
-		t.outputs = make([]*Object, t.nOutput)
+	outs := t.one[:]
+	if t.nOutput > 1 {
+		outs = make([]*Object, t.nOutput)
+		t.more = &outs
 	}
-	for i := range t.outputs {
+	for i := range outs {
 		o := &t.first
 		if i > 0 {
 			o = &Object{}
@@ -165,7 +173,7 @@ func (t *task) makeOutputs() {
 		default:
 			o.ref = abi.NewRef(abi.OutputKey(t.key, i))
 		}
-		t.outputs[i] = o
+		outs[i] = o
 	}
 }
 
