@@ -75,6 +75,13 @@ call, and with --retries N a failed attempt runs again, up to N more times.`,
 			if err := o.parseModuleConfig(); err != nil {
 				return err
 			}
+			if o.exec.cluster.url != "" {
+				for _, f := range []string{"env", "mount", "deterministic"} {
+					if cmd.Flags().Changed(f) {
+						return usagef("--%s: a cluster cannot give its workers' calls module capabilities yet; call without --cluster", f)
+					}
+				}
+			}
 			return runCall(cmd.Context(), o)
 		},
 	}
@@ -123,6 +130,10 @@ func runCall(ctx context.Context, o *callOptions) error {
 		return &usageError{err}
 	}
 	x := newExecution(&o.exec, o.io, false, "mrun call "+strings.Join(append([]string{o.module, o.function}, o.args...), " "))
+	if err := x.connect(ctx); err != nil {
+		return err
+	}
+	defer x.close()
 	x.add(nil, fn.Name(), objs)
 	eng, err := x.execute(ctx, objs)
 	if err != nil {

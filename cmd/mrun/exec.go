@@ -14,6 +14,7 @@ import (
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -35,6 +36,7 @@ type execOptions struct {
 	progress    bool
 	progressSet bool // --progress was given: otherwise progress follows whether stderr is a terminal
 	trace       string
+	cluster     clusterFlags // run the calls on a cluster's workers instead of in process
 }
 
 func (o *execOptions) addFlags(fs *pflag.FlagSet) {
@@ -51,6 +53,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not show what guests write to stdout and stderr")
 	fs.BoolVar(&o.progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
 	fs.StringVar(&o.trace, "trace", "", "write a Chrome trace-event `FILE` of the execution (open it in ui.perfetto.dev)")
+	o.cluster.addFlags(fs, "run the calls on the workers of the cluster at `URL`, as in nats://127.0.0.1:4222 (env "+clusterEnv+"; empty: in process)")
 }
 
 // parsed completes the options once cobra has parsed the flags.
@@ -72,7 +75,40 @@ func (o *execOptions) parsed(cmd *cobra.Command) error {
 	case o.maxWaiting < 0:
 		return usagef("--max-waiting must not be negative, got %d", o.maxWaiting)
 	}
+	if o.cluster.url != "" {
+		// The workers' runtimes run the calls: their limits are the workers' flags.
+		for _, f := range []string{"memory-limit", "max-result", "max-output"} {
+			if cmd.Flags().Changed(f) {
+				return usagef("--%s limits calls run in process; with --cluster, give it to mrun worker instead", f)
+			}
+		}
+	}
 	return nil
+}
+
+// clusterSlots is how many calls a coordinator keeps in flight on a cluster by default: they
+// wait on the workers, not on this machine's CPUs.
+const clusterSlots = 1024
+
+// connect connects x to the cluster of --cluster, if one is given. The connection lasts until
+// x.close, so that values can be fetched after the execution.
+func (x *execution) connect(ctx context.Context) error {
+	if x.opts.cluster.url == "" {
+		return nil
+	}
+	conn, err := x.opts.cluster.connect(ctx, x.command)
+	if err != nil {
+		return err
+	}
+	x.conn = conn
+	return nil
+}
+
+// close closes the connection to the cluster, if there is one.
+func (x *execution) close() {
+	if x.conn != nil {
+		x.conn.Close()
+	}
 }
 
 // runtimeConfig is the runtime configuration the flags ask for.
@@ -214,6 +250,7 @@ type execution struct {
 
 	prog  *progress
 	trace *tracer
+	conn  *cluster.Conn // nil: calls run in process
 
 	mu       sync.Mutex
 	nested   map[abi.Key]string // labels of tasks spawned by guests
@@ -278,8 +315,15 @@ func (x *execution) label(k abi.Key, fn *runtime.Function) string {
 // execute runs objs and waits for them. It returns the engine, to fetch values from, and a
 // *taskFailure if a task failed.
 func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engine, error) {
-	eng := dag.New(dag.Config{Slots: x.opts.workers, Events: x.event, Timeout: x.opts.taskTimeout, Retries: x.opts.retries,
-		MaxDepth: x.opts.maxDepth, MaxTasks: x.opts.maxTasks, MaxWaiting: x.opts.maxWaiting})
+	cfg := dag.Config{Slots: x.opts.workers, Events: x.event, Timeout: x.opts.taskTimeout, Retries: x.opts.retries,
+		MaxDepth: x.opts.maxDepth, MaxTasks: x.opts.maxTasks, MaxWaiting: x.opts.maxWaiting}
+	if x.conn != nil {
+		cfg.Executor, cfg.Store = x.conn.Executor(), x.conn.Store()
+		if cfg.Slots == 0 {
+			cfg.Slots = clusterSlots
+		}
+	}
+	eng := dag.New(cfg)
 	var traceFile *os.File
 	if x.opts.trace != "" { // created now, so that a bad path fails before anything runs
 		f, err := os.Create(x.opts.trace)
@@ -337,6 +381,11 @@ func (x *execution) failure(ctx context.Context, err error) error {
 	var timedOut *timeoutError
 	errors.As(context.Cause(ctx), &timedOut)
 	notRun := int(x.prog.total.Load() - x.prog.started.Load())
+	if x.conn != nil && len(fs) > 0 {
+		// A cluster keeps the results of earlier runs, and the engine does not start a call
+		// whose results it already holds: only the calls a failure stopped did not run.
+		notRun = int(x.prog.skipped.Load())
+	}
 	if len(fs) == 0 {
 		if timedOut != nil {
 			return fmt.Errorf("%w (%d of %d tasks did not run)", timedOut, notRun, x.prog.total.Load())

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"golang.org/x/term"
 )
@@ -14,7 +15,7 @@ func main() { os.Exit(mainExit()) }
 
 // mainExit runs the command line of the process and returns its exit code.
 func mainExit() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, os.Args[1:], streams{
 		In:     os.Stdin,

@@ -142,6 +142,8 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 		newCallCmd(g, io),
 		newInspectCmd(g, io),
 		newGraphCmd(io),
+		newWorkerCmd(g, io),
+		newClusterCmd(g, io),
 		newVersionCmd(io),
 	)
 	addBuiltinExamples(root)

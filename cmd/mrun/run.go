@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
@@ -82,6 +83,15 @@ func runRun(ctx context.Context, o *runOptions) error {
 	}
 	defer rt.Close(context.Background())
 	x := newExecution(&o.exec, o.io, true, "mrun run "+o.graph)
+	if x.opts.cluster.url != "" {
+		if err := g.checkClusterable(); err != nil {
+			return err
+		}
+	}
+	if err := x.connect(ctx); err != nil {
+		return err
+	}
+	defer x.close()
 	objs, err := g.spawn(ctx, rt, x)
 	if err != nil {
 		return err
@@ -177,6 +187,30 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 		}
 	}
 	return objs, nil
+}
+
+// checkClusterable refuses the module capabilities a cluster cannot give its calls yet: the
+// workers would run them without, and that must not pass unnoticed.
+func (g *graphSpec) checkClusterable() error {
+	for _, m := range g.modules {
+		var caps []string
+		if len(m.env) > 0 {
+			caps = append(caps, "env")
+		}
+		if len(m.mounts) > 0 {
+			caps = append(caps, "mounts")
+		}
+		if m.deterministic {
+			caps = append(caps, "deterministic")
+		}
+		if m.memoryPages > 0 {
+			caps = append(caps, "memory_limit")
+		}
+		if len(caps) > 0 {
+			return g.errorf(m.pos, "module %q sets %s: a cluster cannot give its workers' calls module capabilities yet; run it without --cluster", m.name, strings.Join(caps, ", "))
+		}
+	}
+	return nil
 }
 
 // sameBytes returns the first module already loaded from the bytes b, if any.

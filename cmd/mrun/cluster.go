@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/mrun-dev/mrun/runtime"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// clusterEnv names the environment variable that gives --cluster its default.
+const clusterEnv = "MRUN_CLUSTER"
+
+// clusterFlags are the flags of every command that talks to a cluster.
+type clusterFlags struct {
+	url     string
+	ackWait time.Duration
+}
+
+// addFlags adds --cluster (default from MRUN_CLUSTER) and the hidden --ack-wait.
+func (c *clusterFlags) addFlags(fs *pflag.FlagSet, usage string) {
+	fs.StringVar(&c.url, "cluster", os.Getenv(clusterEnv), usage)
+	fs.DurationVar(&c.ackWait, "ack-wait", 0, "how long a worker may hold a call without a heartbeat before it goes to another (default: 30s; every coordinator and worker of a cluster must agree)")
+	_ = fs.MarkHidden("ack-wait")
+}
+
+// connect connects to the cluster, or explains why it cannot: an unreachable server is a
+// mistake in the input, like a missing file (exit status 2).
+func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn, error) {
+	if c.ackWait < 0 {
+		return nil, usagef("--ack-wait must not be negative, got %s", c.ackWait)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := cluster.Connect(cctx, c.url, cluster.Options{AckWait: c.ackWait, Name: name})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errInterrupted
+		}
+		return nil, usagef("--cluster %s: %v (is a server running there? start one with 'mrun cluster up')", c.url, strings.TrimPrefix(err.Error(), "cluster: "))
+	}
+	return conn, nil
+}
+
+func newClusterCmd(g *globalOptions, io streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Start a cluster's server, or show its workers",
+		Long: `A cluster runs the calls of mrun run and mrun call on workers, on this
+machine or others, through a NATS server with JetStream: 'mrun cluster up'
+starts one, 'mrun worker --cluster URL' joins a worker to it, and
+'mrun run --cluster URL' (or MRUN_CLUSTER=URL) runs a graph there.
+See docs/distributed.md.`,
+		Example: `  mrun cluster up
+  mrun worker --cluster nats://127.0.0.1:4222 &
+  mrun run --cluster nats://127.0.0.1:4222 examples/seed.yaml
+  mrun cluster status --cluster nats://127.0.0.1:4222`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usagef("cluster needs a command: up or status (see 'mrun cluster --help')")
+		},
+	}
+	cmd.AddCommand(newClusterUpCmd(io), newClusterStatusCmd(io))
+	return cmd
+}
+
+type clusterUpOptions struct {
+	io   streams
+	host string
+	port int
+	data string
+}
+
+func newClusterUpCmd(io streams) *cobra.Command {
+	o := &clusterUpOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a NATS server with JetStream for a cluster, until interrupted",
+		Long: `Run an embedded NATS server with JetStream that workers and coordinators
+connect to, until SIGINT or SIGTERM.
+
+The URL to connect to is printed as one line on stdout, so that scripts can
+read it. The server listens on the loopback interface unless --host says
+otherwise: it has no authentication, so only open it to networks you trust.
+
+Without --data, streams and buckets live in a new temporary directory that is
+removed when the server stops; with --data DIR they are kept there, and a
+server restarted on the same DIR carries on with the calls and results it held.
+Any NATS server (2.10 or later) with JetStream enabled serves a cluster just as
+well.`,
+		Example: `  # loopback only, on the default port
+  mrun cluster up
+
+  # for workers on other machines, keeping its state across restarts
+  mrun cluster up --host 0.0.0.0 --data /var/lib/mrun/nats
+
+  # any free port; read the URL from stdout
+  url=$(mrun cluster up --port -1 | head -1)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runClusterUp(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.host, "host", "127.0.0.1", "the interface to listen on (0.0.0.0: every interface)")
+	cmd.Flags().IntVar(&o.port, "port", 4222, "the port to listen on (-1: any free port)")
+	cmd.Flags().StringVar(&o.data, "data", "", "keep streams and buckets in `DIR` (default: a temporary directory, removed on exit)")
+	return cmd
+}
+
+func runClusterUp(ctx context.Context, o *clusterUpOptions) error {
+	if o.port < -1 || o.port > 65535 {
+		return usagef("--port must be a port number, or -1 for any free port; got %d", o.port)
+	}
+	dir := o.data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "mrun-cluster-")
+		if err != nil {
+			return &usageError{err}
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("--data: %v", err)
+	}
+	port := o.port
+	if port == 0 {
+		return usagef("--port must be a port number, or -1 for any free port; got 0")
+	}
+	srv, err := cluster.StartServer(cluster.ServerConfig{Host: o.host, Port: port, StoreDir: dir})
+	if err != nil {
+		return &usageError{err}
+	}
+	defer srv.Shutdown()
+	fmt.Fprintln(o.io.Out, srv.URL())
+	fmt.Fprintf(o.io.Err, "mrun cluster up: JetStream server at %s, data in %s; stop it with Ctrl-C\n", srv.URL(), dir)
+	<-ctx.Done()
+	fmt.Fprintln(o.io.Err, "mrun cluster up: stopping")
+	return nil
+}
+
+type clusterStatusOptions struct {
+	io      streams
+	cluster clusterFlags
+	json    bool
+}
+
+func newClusterStatusCmd(io streams) *cobra.Command {
+	o := &clusterStatusOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "List a cluster's workers: slots, calls running, done and failed",
+		Long: `List the workers of a cluster, one line each, from the heartbeats they write
+every few seconds: a worker missing for 10 seconds is gone from the list.
+
+DONE and FAILED count the calls the worker finished since it started; RUNNING
+is how many it was running at its last heartbeat.`,
+		Example: `  mrun cluster status --cluster nats://127.0.0.1:4222
+  MRUN_CLUSTER=nats://10.0.0.5:4222 mrun cluster status --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runClusterStatus(cmd.Context(), o)
+		},
+	}
+	o.cluster.addFlags(cmd.Flags(), "the cluster's server, as in nats://127.0.0.1:4222 (env "+clusterEnv+")")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print a JSON list of the workers")
+	return cmd
+}
+
+func runClusterStatus(ctx context.Context, o *clusterStatusOptions) error {
+	if o.cluster.url == "" {
+		return usagef("status needs --cluster URL, or %s (see 'mrun cluster status --help')", clusterEnv)
+	}
+	conn, err := o.cluster.connect(ctx, "mrun cluster status")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ws, err := conn.Workers(ctx)
+	if err != nil {
+		return fmt.Errorf("list the workers of %s: %w", o.cluster.url, err)
+	}
+	slices.SortFunc(ws, func(a, b cluster.WorkerInfo) int { return strings.Compare(a.ID, b.ID) })
+	if o.json {
+		if ws == nil {
+			ws = []cluster.WorkerInfo{}
+		}
+		b, err := json.Marshal(ws)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.io.Out, "%s\n", b)
+		return err
+	}
+	if len(ws) == 0 {
+		fmt.Fprintf(o.io.Err, "no workers at %s\n", o.cluster.url)
+		return nil
+	}
+	tw := tabwriter.NewWriter(o.io.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKER\tHOST\tPID\tSLOTS\tRUNNING\tDONE\tFAILED\tLAST SEEN")
+	now := time.Now()
+	for _, w := range ws {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s ago\n", w.ID, w.Host, w.PID, w.Slots, w.Running, w.Done, w.Failed,
+			max(now.Sub(w.LastSeen), 0).Round(100*time.Millisecond))
+	}
+	return tw.Flush()
+}
+
+type workerOptions struct {
+	io          streams
+	global      *globalOptions
+	cluster     clusterFlags
+	slots       int
+	id          string
+	quiet       bool
+	memoryLimit memSize
+	maxResult   byteSize
+	maxOutput   byteSize
+}
+
+func newWorkerCmd(g *globalOptions, io streams) *cobra.Command {
+	o := &workerOptions{io: io, global: g}
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run the calls of a cluster on this machine, until interrupted",
+		Long: `Join a cluster as a worker: pull calls from its server as slots are free, run
+them, and write their results back, until SIGINT or SIGTERM.
+
+Modules come from the cluster (each is compiled once per worker, and cached in
+--cache-dir); arguments and results are read from and written to the cluster's
+result bucket, so values pass between workers without going through the
+program that runs the graph. A call is acknowledged only once its results are
+stored: if the worker dies, the call runs again elsewhere.
+
+--memory-limit, --max-result and --max-output limit the calls this worker
+runs, as they do for mrun call and mrun run in process. One line per event
+(start, stop, trouble reaching the server) goes to stderr, unless --quiet.`,
+		Example: `  mrun worker --cluster nats://127.0.0.1:4222
+  MRUN_CLUSTER=nats://10.0.0.5:4222 mrun worker --slots 8 --memory-limit 1GiB`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWorker(cmd.Context(), o)
+		},
+	}
+	o.cluster.addFlags(cmd.Flags(), "the cluster's server, as in nats://127.0.0.1:4222 (env "+clusterEnv+")")
+	cmd.Flags().IntVar(&o.slots, "slots", goruntime.NumCPU(), "how many calls run at once")
+	cmd.Flags().StringVar(&o.id, "id", "", "the worker's name in mrun cluster status (default: host-pid-random)")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "log nothing on stderr")
+	cmd.Flags().Var(&o.memoryLimit, "memory-limit", "cap each instance's linear memory, as in 64MiB or 1GiB (default: 4GiB, the WebAssembly maximum)")
+	cmd.Flags().Var(&o.maxResult, "max-result", "fail a call whose result is larger than this, as in 1MiB (default: 256MiB)")
+	cmd.Flags().Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
+	return cmd
+}
+
+func runWorker(ctx context.Context, o *workerOptions) error {
+	if o.cluster.url == "" {
+		return usagef("worker needs --cluster URL, or %s (see 'mrun worker --help')", clusterEnv)
+	}
+	if o.slots < 1 {
+		return usagef("--slots must be at least 1, got %d", o.slots)
+	}
+	conn, err := o.cluster.connect(ctx, "mrun worker")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rt, err := newRuntime(ctx, o.global, runtime.Config{MemoryLimitPages: o.memoryLimit.pages, MaxResult: o.maxResult.n, MaxOutput: o.maxOutput.n})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	logf := func(format string, args ...any) {
+		if !o.quiet {
+			fmt.Fprintf(o.io.Err, "%s mrun %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		}
+	}
+	return conn.RunWorker(ctx, cluster.WorkerConfig{Runtime: rt, Slots: o.slots, ID: o.id, Logf: logf})
+}
