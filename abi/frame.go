@@ -179,6 +179,10 @@ func (t *Template) findRefs(i, depth int) error {
 	return nil
 }
 
+// Frame returns the template's canonical frame, with its references as ext-1 keys. It must
+// not be modified.
+func (t *Template) Frame() []byte { return t.frame }
+
 // ByRef reports whether hole i is an Object passed by reference.
 func (t *Template) ByRef(i int) bool { return t.holes[i].byRef }
 

@@ -75,6 +75,17 @@ type Task struct {
 	Inputs [][]byte
 }
 
+// A RemoteExecutor runs calls on workers elsewhere that read each call's inputs from the
+// engine's Store and write its outputs to it themselves, so that values move between workers
+// without passing through the engine (a cluster's executor and store). When SharesStore
+// reports true, the engine hands such an executor no Inputs (the Template's holes name the
+// keys to read), does not store what Run returns, and Objects passed by reference (Ref) are
+// refused.
+type RemoteExecutor interface {
+	Executor
+	SharesStore() bool
+}
+
 // InProcess is the Executor that runs calls in this process's runtime, building each
 // argument frame directly inside the guest's argument buffer.
 type InProcess struct{}
@@ -162,6 +173,7 @@ type Engine struct {
 	retries            int
 	waiting            atomic.Int64 // tasks blocked in a nested execute
 	exec               Executor
+	remote             bool // exec's workers share store: see RemoteExecutor
 	store              Store
 	events             func(Event)
 
@@ -194,7 +206,9 @@ func New(cfg Config) *Engine {
 	for i := range cfg.Slots {
 		slots <- i
 	}
+	re, remote := cfg.Executor.(RemoteExecutor)
 	return &Engine{
+		remote:   remote && re.SharesStore(),
 		slots:    slots,
 		maxDepth: cfg.MaxDepth,
 		maxTasks: cfg.MaxTasks,
@@ -458,7 +472,9 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	if err != nil && attempt > 1 {
 		err = &RetryError{Attempts: attempt, Err: err}
 	}
-	if err == nil && t.nOutput > 1 {
+	if err == nil && r.e.remote {
+		// the executor's worker stored the outputs
+	} else if err == nil && t.nOutput > 1 {
 		var parts [][]byte
 		if parts, err = abi.SplitArray(res.Value, t.nOutput); err == nil {
 			for i, p := range parts {
@@ -511,6 +527,13 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 			sl.scopeParent, sl.scopeCtx = ctx, runtime.WithNested(ctx, sc)
 		}
 		ctx = sl.scopeCtx
+	}
+	if r.e.remote {
+		if t.anyByRef {
+			return runtime.Result{}, fmt.Errorf("%w: this executor cannot pass an Object by reference (dag.Ref)", ErrSpawn)
+		}
+		clear(task.Inputs) // its workers read the inputs from the shared store
+		return r.e.exec.Run(ctx, task)
 	}
 	for i, o := range t.holes {
 		if t.tmpl.ByRef(i) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -20,16 +21,30 @@ type slot struct {
 	scope       scope
 	scopeParent context.Context
 	scopeCtx    context.Context
+	// outer, when set, is the capacity of whoever runs the call outside the engine's workers
+	// (see Engine.Nested): releasing and acquiring go to it instead of the engine's slots.
+	outer Slot
 }
 
 func (s *slot) release(e *Engine) {
 	if s.held {
 		s.held = false
+		if s.outer != nil {
+			s.outer.Release()
+			return
+		}
 		e.slots <- s.n
 	}
 }
 
 func (s *slot) acquire(ctx context.Context, e *Engine) error {
+	if s.outer != nil {
+		if err := s.outer.Acquire(ctx); err != nil {
+			return err
+		}
+		s.held = true
+		return nil
+	}
 	select {
 	case s.n = <-e.slots:
 		s.held = true
@@ -37,6 +52,25 @@ func (s *slot) acquire(ctx context.Context, e *Engine) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// Slot is the capacity a call holds while it runs outside the engine's own workers, on a
+// cluster worker for instance: a call blocked in a nested execute gives it back with Release,
+// so that its worker can run other calls (its children among them), and takes it again with
+// Acquire before it continues.
+type Slot interface {
+	Release()
+	Acquire(ctx context.Context) error
+}
+
+// Nested returns the nested-spawn view (runtime.Nested) of a call of fn with key key that
+// runs at nesting depth depth outside the engine's workers, for example a call a cluster
+// worker pulled: give it to the call with runtime.WithNested. The guest's spawns become tasks
+// of e, run by e's executor and read from e's store; while the guest waits in execute, it
+// releases hold. Each such call has its own task budget (Config.MaxTasks).
+func (e *Engine) Nested(key abi.Key, fn *runtime.Function, depth int, hold Slot) runtime.Nested {
+	r := &run{e: e, depth: depth, budget: new(atomic.Int64), finished: make(chan struct{})}
+	return &scope{r: r, key: key, fn: fn, depth: depth, slot: &slot{outer: hold, held: true}}
 }
 
 // scope is one running task's view of the engine for nested spawn: its handle table and its

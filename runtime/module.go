@@ -18,6 +18,7 @@ type Module struct {
 	name     string
 	sum      [32]byte
 	size     int
+	bin      []byte // the module's bytes, for executors that ship it to other machines
 	compiled wazero.CompiledModule
 	funcs    []*Function // sorted by name
 	byName   map[string]*Function
@@ -54,6 +55,9 @@ func (m *Module) Sum() [32]byte { return m.sum }
 
 // SumHex returns Sum as 64 lowercase hex digits.
 func (m *Module) SumHex() string { return hex.EncodeToString(m.sum[:]) }
+
+// Bytes returns the module's WebAssembly bytes. They must not be modified.
+func (m *Module) Bytes() []byte { return m.bin }
 
 // Size returns the length of the module's bytes.
 func (m *Module) Size() int { return m.size }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -211,7 +212,7 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 		closeOwn()
 		return nil, &ModuleError{Module: name, Err: err}
 	}
-	m.wz, m.config = wz, mc
+	m.wz, m.config, m.bin = wz, mc, slices.Clone(wasm)
 
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

@@ -1,0 +1,202 @@
+// Package cluster runs an engine's calls on workers on other machines, through NATS
+// JetStream: modules live in an Object Store by SHA-256, calls go through a work-queue stream
+// that workers pull from as they have free slots, and results go to a Key-Value bucket keyed
+// by Object key, from which the workers running dependent calls read them directly.
+//
+// A coordinator (a program that spawns and executes) connects with Connect and builds its
+// engine with the connection's Executor and Store:
+//
+//	c, err := cluster.Connect(ctx, "nats://127.0.0.1:4222", cluster.Options{})
+//	eng := dag.New(dag.Config{Executor: c.Executor(), Store: c.Store()})
+//
+// Workers run Conn.RunWorker (the mrun worker command). docs/distributed.md describes the
+// streams, buckets and subjects, and what happens when a worker or the server fails.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the JetStream assets a cluster uses. Every coordinator and worker creates them if
+// they are missing, with the same configuration.
+const (
+	TaskStream    = "MRUN_TASKS"    // work queue of calls to run
+	TaskSubject   = "mrun.tasks"    // the subject calls are published to
+	WorkerGroup   = "mrun-workers"  // the durable pull consumer every worker shares
+	ResultBucket  = "mrun_results"  // Object key (hex) → value, or a reference into ValueStore
+	ModuleStore   = "mrun_modules"  // module SHA-256 (hex) → module bytes
+	ValueStore    = "mrun_values"   // values too large for a message
+	WorkerBucket  = "mrun_workers"  // worker id → heartbeat, expiring after WorkerTTL
+	AttemptBucket = "mrun_attempts" // attempt id → the error of a failed attempt, for an hour
+	CancelSubject = "mrun.cancel"   // payload: the id of a call attempt to interrupt
+	doneSubject   = "mrun.done."    // + coordinator id: completions of that coordinator's calls
+)
+
+// WorkerTTL is how long a worker's heartbeat stays in WorkerBucket: a worker that has not
+// written one for this long is gone.
+const WorkerTTL = 10 * time.Second
+
+// Options tune a connection. Zero values are the defaults.
+type Options struct {
+	// AckWait is how long a worker may hold a call without a heartbeat before JetStream
+	// delivers it to another worker. Workers heartbeat at a third of it. Default 30 s.
+	AckWait time.Duration
+	// MaxDeliver is how many times a call is delivered before it fails for good. Default 5.
+	MaxDeliver int
+	// InlineMax is the largest value kept in the Key-Value bucket itself; larger values go
+	// to the Object Store. Default 512 KiB (the server's default message limit is 1 MiB).
+	InlineMax int
+	// Name identifies this connection to the server and in worker listings.
+	Name string
+}
+
+func (o Options) withDefaults() Options {
+	if o.AckWait <= 0 {
+		o.AckWait = 30 * time.Second
+	}
+	if o.MaxDeliver <= 0 {
+		o.MaxDeliver = 5
+	}
+	if o.InlineMax <= 0 {
+		o.InlineMax = 512 << 10
+	}
+	return o
+}
+
+// Conn is a connection to a cluster: a NATS connection with the JetStream assets set up.
+type Conn struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	opts    Options
+	tasks   jetstream.Stream
+	results jetstream.KeyValue
+	modules jetstream.ObjectStore
+	values  jetstream.ObjectStore
+	workers jetstream.KeyValue
+	failed  jetstream.KeyValue
+
+	mu    sync.Mutex
+	store *Store
+	exec  *Executor
+}
+
+// Connect connects to the NATS server at url (several may be given, separated by commas) and
+// creates the streams and buckets the cluster needs when they are missing. The connection
+// reconnects by itself after the server restarts.
+func Connect(ctx context.Context, url string, opts Options) (*Conn, error) {
+	opts = opts.withDefaults()
+	name := opts.Name
+	if name == "" {
+		name = "mrun"
+	}
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(false))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connect to %s: %w", url, err)
+	}
+	c := &Conn{nc: nc, opts: opts}
+	if err := c.setup(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("cluster: set up JetStream on %s: %w", url, err)
+	}
+	return c, nil
+}
+
+func (c *Conn) setup(ctx context.Context) error {
+	js, err := jetstream.New(c.nc)
+	if err != nil {
+		return err
+	}
+	c.js = js
+	if c.tasks, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       TaskStream,
+		Subjects:   []string{TaskSubject},
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    jetstream.FileStorage,
+		Duplicates: 2 * time.Minute,
+	}); err != nil {
+		return fmt.Errorf("stream %s: %w", TaskStream, err)
+	}
+	if _, err = c.tasks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       WorkerGroup,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.opts.AckWait,
+		MaxDeliver:    c.opts.MaxDeliver,
+		MaxAckPending: -1,
+		MaxWaiting:    4096,
+	}); err != nil {
+		return fmt.Errorf("consumer %s: %w", WorkerGroup, err)
+	}
+	if c.results, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: ResultBucket, Storage: jetstream.FileStorage, History: 1,
+	}); err != nil {
+		return fmt.Errorf("bucket %s: %w", ResultBucket, err)
+	}
+	if c.workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: WorkerBucket, Storage: jetstream.MemoryStorage, TTL: WorkerTTL,
+	}); err != nil {
+		return fmt.Errorf("bucket %s: %w", WorkerBucket, err)
+	}
+	if c.failed, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: AttemptBucket, Storage: jetstream.FileStorage, TTL: time.Hour,
+	}); err != nil {
+		return fmt.Errorf("bucket %s: %w", AttemptBucket, err)
+	}
+	if c.modules, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: ModuleStore, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return fmt.Errorf("object store %s: %w", ModuleStore, err)
+	}
+	if c.values, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: ValueStore, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return fmt.Errorf("object store %s: %w", ValueStore, err)
+	}
+	return nil
+}
+
+// Close closes the connection, after the Executor's and Store's subscriptions.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	exec, store := c.exec, c.store
+	c.mu.Unlock()
+	if exec != nil {
+		exec.close()
+	}
+	if store != nil {
+		store.close()
+	}
+	c.nc.Close()
+}
+
+// Store returns the cluster's result store, shared with the workers: give it to the engine
+// together with Executor. It is created on first use.
+func (c *Conn) Store() *Store {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.store == nil {
+		c.store = newStore(c)
+	}
+	return c.store
+}
+
+// Executor returns the executor that runs calls on the cluster's workers. It is created on
+// first use.
+func (c *Conn) Executor() *Executor {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exec == nil {
+		c.exec = newExecutor(c)
+	}
+	return c.exec
+}
+
+// errClosed is returned by calls on a closed connection.
+var errClosed = errors.New("cluster: connection closed")

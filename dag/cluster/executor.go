@@ -1,0 +1,238 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Executor is the dag.Executor that publishes each call to TaskStream and waits until a
+// worker reports it done. Workers read the call's inputs from, and write its outputs to, the
+// cluster's Store (it is a dag.RemoteExecutor), so values never pass through the coordinator
+// unless it fetches them.
+type Executor struct {
+	c     *Conn
+	reply string // this coordinator's completion subject
+
+	// MaxDepth is passed to workers as the nesting limit of calls they run; the engine's
+	// own limit applies to the calls it spawns. Zero means 100.
+	MaxDepth int
+
+	mu      sync.Mutex
+	waiting map[string]chan doneMsg // attempt id → its waiter
+	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
+	modules map[string]bool         // modules known to be in ModuleStore
+	subs    []*nats.Subscription
+}
+
+var _ dag.RemoteExecutor = (*Executor)(nil)
+
+func newExecutor(c *Conn) *Executor {
+	x := &Executor{c: c, reply: doneSubject + nuid.Next(), waiting: map[string]chan doneMsg{},
+		bySeq: map[uint64]string{}, modules: map[string]bool{}}
+	if sub, err := c.nc.Subscribe(x.reply, x.onDone); err == nil {
+		x.subs = append(x.subs, sub)
+	}
+	adv := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + TaskStream + "." + WorkerGroup
+	if sub, err := c.nc.Subscribe(adv, x.onMaxDeliveries); err == nil {
+		x.subs = append(x.subs, sub)
+	}
+	_ = c.nc.Flush() // the server knows the subscriptions before any call is published
+	return x
+}
+
+func (x *Executor) close() {
+	for _, s := range x.subs {
+		_ = s.Unsubscribe()
+	}
+}
+
+// SharesStore reports that workers use the cluster's Store directly (dag.RemoteExecutor).
+func (x *Executor) SharesStore() bool { return true }
+
+func (x *Executor) onDone(m *nats.Msg) {
+	var d doneMsg
+	if err := msgpack.Unmarshal(m.Data, &d); err != nil {
+		return
+	}
+	x.mu.Lock()
+	ch := x.waiting[d.ID]
+	x.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- d:
+		default: // a duplicate completion (a redelivered attempt): the first one counts
+		}
+	}
+}
+
+// onMaxDeliveries fails the attempt whose message JetStream gave up on, and removes the
+// message, which a work queue would otherwise keep.
+func (x *Executor) onMaxDeliveries(m *nats.Msg) {
+	var adv struct {
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries uint64 `json:"deliveries"`
+	}
+	if json.Unmarshal(m.Data, &adv) != nil {
+		return
+	}
+	x.mu.Lock()
+	id, ok := x.bySeq[adv.StreamSeq]
+	ch := x.waiting[id]
+	x.mu.Unlock()
+	if !ok {
+		return
+	}
+	_ = x.c.tasks.DeleteMsg(context.Background(), adv.StreamSeq)
+	if ch != nil {
+		msg := fmt.Sprintf("delivered to workers %d times without finishing (AckWait %v each): the workers running it stopped", adv.Deliveries, x.c.opts.AckWait)
+		select {
+		case ch <- doneMsg{ID: id, Err: &wireErr{Kind: kindWorker, Message: msg}}:
+		default:
+		}
+	}
+}
+
+// Run publishes t and waits for a worker to finish it; the outputs are then in the Store.
+func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error) {
+	fn := t.Func
+	callErr := func(err error) error {
+		return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return runtime.Result{}, callErr(fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx)))
+	}
+	if err := x.publishModule(ctx, fn.Module()); err != nil {
+		return runtime.Result{}, callErr(err)
+	}
+	maxDepth := x.MaxDepth
+	if maxDepth <= 0 {
+		maxDepth = 100
+	}
+	msg := taskMsg{ID: nuid.Next(), Key: t.Key[:], Module: fn.Module().SumHex(), ModName: fn.Module().Name(), Func: fn.Name(),
+		NOutput: t.NOutput, Frame: t.Template.Frame(), Reply: x.reply, MaxDepth: maxDepth}
+	if dl, ok := ctx.Deadline(); ok {
+		msg.Timeout = int64(max(time.Until(dl), time.Millisecond))
+	}
+	if d, ok := ctx.Value(depthKey{}).(int); ok {
+		msg.Depth = d
+	}
+	b, err := msgpack.Marshal(&msg)
+	if err != nil {
+		return runtime.Result{}, callErr(err)
+	}
+	ch := make(chan doneMsg, 1)
+	x.mu.Lock()
+	x.waiting[msg.ID] = ch
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		delete(x.waiting, msg.ID)
+		x.mu.Unlock()
+	}()
+	ack, err := x.c.js.PublishMsg(ctx, &nats.Msg{Subject: TaskSubject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {msg.ID}}})
+	if err != nil {
+		return runtime.Result{}, callErr(fmt.Errorf("publish the call to %s: %w", TaskStream, err))
+	}
+	x.mu.Lock()
+	x.bySeq[ack.Sequence] = msg.ID
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		delete(x.bySeq, ack.Sequence)
+		x.mu.Unlock()
+	}()
+
+	// A completion can be lost (the worker stopped between acknowledging and reporting, or
+	// this connection was down): check the store, and the record of failed attempts, now
+	// and then as well.
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	for {
+		select {
+		case d := <-ch:
+			if d.Err != nil {
+				return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
+			}
+			x.c.Store().learnOutputs(t)
+			return runtime.Result{Stdout: d.Stdout, Stderr: d.Stderr}, nil
+		case <-poll.C:
+			if x.c.Store().hasOutputs(ctx, t) {
+				x.c.Store().learnOutputs(t)
+				return runtime.Result{}, nil
+			}
+			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
+				var d doneMsg
+				if msgpack.Unmarshal(e.Value(), &d) == nil && d.Err != nil {
+					return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
+				}
+			}
+		case <-ctx.Done():
+			_ = x.c.nc.Publish(CancelSubject, []byte(msg.ID))
+			return runtime.Result{}, callErr(fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx)))
+		}
+	}
+}
+
+// publishModule puts m's bytes into ModuleStore unless they are there already.
+func (x *Executor) publishModule(ctx context.Context, m *runtime.Module) error {
+	name := m.SumHex()
+	x.mu.Lock()
+	done := x.modules[name]
+	x.mu.Unlock()
+	if done {
+		return nil
+	}
+	if _, err := x.c.modules.GetInfo(ctx, name); err != nil {
+		if len(m.Bytes()) == 0 {
+			return fmt.Errorf("module %s has no bytes to publish", m.Name())
+		}
+		if _, err := x.c.modules.PutBytes(ctx, name, m.Bytes()); err != nil {
+			return fmt.Errorf("publish module %s to %s: %w", m.Name(), ModuleStore, err)
+		}
+	}
+	x.mu.Lock()
+	x.modules[name] = true
+	x.mu.Unlock()
+	return nil
+}
+
+// outputKeys returns the keys of the values a call produces.
+func outputKeys(key abi.Key, nOutput int) []abi.Key {
+	if nOutput <= 1 {
+		return []abi.Key{key}
+	}
+	keys := make([]abi.Key, nOutput)
+	for i := range keys {
+		keys[i] = abi.OutputKey(key, i)
+	}
+	return keys
+}
+
+func (s *Store) learnOutputs(t *dag.Task) {
+	for _, k := range outputKeys(t.Key, t.NOutput) {
+		s.learn(k)
+	}
+}
+
+func (s *Store) hasOutputs(ctx context.Context, t *dag.Task) bool {
+	for _, k := range outputKeys(t.Key, t.NOutput) {
+		if _, err := s.c.results.Get(ctx, k.String()); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// depthKey carries the nesting depth of calls a worker's nested graph spawns.
+type depthKey struct{}

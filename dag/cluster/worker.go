@@ -1,0 +1,370 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// WorkerConfig configures RunWorker.
+type WorkerConfig struct {
+	// Runtime runs the calls; modules are loaded into it as calls need them.
+	Runtime *runtime.Runtime
+	// Slots is how many calls the worker runs at once; it pulls a call only when a slot is
+	// free. Zero means 1.
+	Slots int
+	// ID names the worker in heartbeats and completions. Empty: host name, process id and a
+	// random suffix.
+	ID string
+	// Logf, if set, receives one line per event worth a log: start, stop, failures to talk
+	// to the server.
+	Logf func(format string, args ...any)
+}
+
+// WorkerInfo is a worker's heartbeat, as stored in WorkerBucket.
+type WorkerInfo struct {
+	ID       string    `json:"id"`
+	Host     string    `json:"host"`
+	PID      int       `json:"pid"`
+	Slots    int       `json:"slots"`
+	Running  int       `json:"running"`
+	Done     uint64    `json:"done"`
+	Failed   uint64    `json:"failed"`
+	Started  time.Time `json:"started"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// worker is the state of one RunWorker.
+type worker struct {
+	c    *Conn
+	cfg  WorkerConfig
+	info WorkerInfo
+
+	running      atomic.Int64
+	done, failed atomic.Uint64
+	tokens       chan struct{} // one per free slot
+	eng          *dag.Engine   // runs the graphs the worker's calls spawn, on the cluster
+
+	mu      sync.Mutex
+	cancels map[string]context.CancelFunc // attempt id → cancel, for CancelSubject
+	modules map[string]*runtime.Module    // SHA-256 hex → loaded module
+}
+
+// RunWorker pulls calls from TaskStream and runs them until ctx is cancelled, with at most
+// cfg.Slots at once. For each call it loads the module (once), reads the inputs from the
+// Store, runs the function, writes the outputs to the Store, and only then acknowledges the
+// message, so a worker that dies mid-call loses nothing: JetStream delivers the call again
+// after AckWait. Long calls are kept alive with heartbeats.
+func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
+	if cfg.Runtime == nil {
+		return errors.New("cluster: RunWorker needs a runtime")
+	}
+	if cfg.Slots <= 0 {
+		cfg.Slots = 1
+	}
+	host, _ := os.Hostname()
+	if cfg.ID == "" {
+		cfg.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), nuid.Next()[:6])
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	w := &worker{c: c, cfg: cfg, cancels: map[string]context.CancelFunc{}, modules: map[string]*runtime.Module{},
+		info:   WorkerInfo{ID: cfg.ID, Host: host, PID: os.Getpid(), Slots: cfg.Slots, Started: time.Now()},
+		tokens: make(chan struct{}, cfg.Slots),
+		eng:    dag.New(dag.Config{Slots: 1024, Executor: c.Executor(), Store: c.Store()})}
+	for range cfg.Slots {
+		w.tokens <- struct{}{}
+	}
+	cons, err := c.js.Consumer(ctx, TaskStream, WorkerGroup)
+	if err != nil {
+		return fmt.Errorf("cluster: consumer %s: %w", WorkerGroup, err)
+	}
+	sub, err := c.nc.Subscribe(CancelSubject, func(m *nats.Msg) {
+		w.mu.Lock()
+		cancel := w.cancels[string(m.Data)]
+		w.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe to %s: %w", CancelSubject, err)
+	}
+	defer sub.Unsubscribe()
+	_ = c.nc.Flush()
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { w.heartbeat(ctx) })
+	cfg.Logf("worker %s: %d slots, pulling from %s", cfg.ID, cfg.Slots, TaskStream)
+	w.pull(ctx, cons, &wg)
+	wg.Wait()
+	_ = c.workers.Delete(context.Background(), cfg.ID)
+	cfg.Logf("worker %s: stopped after %d calls (%d failed)", cfg.ID, w.done.Load(), w.failed.Load())
+	return nil
+}
+
+// pull fetches as many calls as the worker has free slots, and runs each in its own
+// goroutine, which gives the slot back when the call ends.
+func (w *worker) pull(ctx context.Context, cons jetstream.Consumer, wg *sync.WaitGroup) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.tokens:
+		}
+		n := 1
+	more:
+		for n < w.cfg.Slots {
+			select {
+			case <-w.tokens:
+				n++
+			default:
+				break more
+			}
+		}
+		got := 0
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(200*time.Millisecond))
+		if err == nil {
+			for m := range batch.Messages() {
+				got++
+				wg.Go(func() {
+					defer func() { w.tokens <- struct{}{} }()
+					w.handle(ctx, m)
+				})
+			}
+			err = batch.Error()
+		}
+		for range n - got {
+			w.tokens <- struct{}{}
+		}
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			w.cfg.Logf("worker %s: fetch: %v", w.cfg.ID, err)
+			select { // the server may be restarting
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// Release gives the slot of a call that waits on its children back to the worker
+// (dag.Slot), so that the worker can run other calls meanwhile.
+func (w *worker) Release() { w.tokens <- struct{}{} }
+
+// Acquire takes a slot again for a call whose children have finished.
+func (w *worker) Acquire(ctx context.Context) error {
+	select {
+	case <-w.tokens:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (w *worker) heartbeat(ctx context.Context) {
+	t := time.NewTicker(WorkerTTL / 4)
+	defer t.Stop()
+	for {
+		info := w.info
+		info.Running, info.Done, info.Failed, info.LastSeen = int(w.running.Load()), w.done.Load(), w.failed.Load(), time.Now()
+		if b, err := json.Marshal(info); err == nil {
+			if _, err := w.c.workers.Put(ctx, w.cfg.ID, b); err != nil && ctx.Err() == nil {
+				w.cfg.Logf("worker %s: heartbeat: %v", w.cfg.ID, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// handle runs one delivered call and settles its message.
+func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
+	var t taskMsg
+	if err := msgpack.Unmarshal(m.Data(), &t); err != nil || len(t.Key) != abi.KeySize {
+		w.cfg.Logf("worker %s: dropping a malformed task message: %v", w.cfg.ID, err)
+		_ = m.Term()
+		return
+	}
+	w.running.Add(1)
+	defer w.running.Add(-1)
+
+	callCtx, cancel := context.WithCancel(ctx)
+	if t.Timeout > 0 {
+		callCtx, cancel = context.WithTimeout(ctx, time.Duration(t.Timeout))
+	}
+	defer cancel()
+	w.mu.Lock()
+	w.cancels[t.ID] = cancel
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.cancels, t.ID)
+		w.mu.Unlock()
+	}()
+
+	// Heartbeats keep the message ours while the call runs longer than AckWait.
+	beat := time.NewTicker(max(w.c.opts.AckWait/3, 100*time.Millisecond))
+	stopBeat := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stopBeat:
+				return
+			case <-beat.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	res, err := w.run(callCtx, &t)
+	close(stopBeat)
+	beat.Stop()
+
+	if ctx.Err() != nil && err != nil {
+		// The worker is stopping: leave the call to another worker.
+		_ = m.Nak()
+		return
+	}
+	done := doneMsg{ID: t.ID, Worker: w.cfg.ID, Stdout: res.Stdout, Stderr: res.Stderr}
+	if err != nil {
+		done.Err = toWire(err)
+		var ce *runtime.CallError
+		if errors.As(err, &ce) {
+			done.Stdout, done.Stderr = ce.Stdout, ce.Stderr
+		}
+		w.failed.Add(1)
+	} else {
+		w.done.Add(1)
+	}
+	b, _ := msgpack.Marshal(&done)
+	if done.Err != nil {
+		// Kept for an hour, for a coordinator that misses the completion message.
+		_, _ = w.c.failed.Put(ctx, t.ID, b)
+	}
+	// The outputs are stored; only now is the call acknowledged, and the server must confirm
+	// it before the coordinator hears of the result.
+	if err := m.DoubleAck(ctx); err != nil {
+		w.cfg.Logf("worker %s: acknowledge %s: %v", w.cfg.ID, t.Func, err)
+	}
+	_ = w.c.nc.Publish(t.Reply, b)
+}
+
+// run runs the call of t and stores its outputs.
+func (w *worker) run(ctx context.Context, t *taskMsg) (runtime.Result, error) {
+	mod, err := w.module(ctx, t)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	fn, err := mod.Func(t.Func)
+	if err != nil {
+		return runtime.Result{}, err
+	}
+	tmpl, err := abi.NewTemplate(t.Frame)
+	if err != nil {
+		return runtime.Result{}, fmt.Errorf("the call's argument frame: %w", err)
+	}
+	holes := tmpl.Holes()
+	inputs := make([][]byte, len(holes))
+	for i, h := range holes {
+		if h.ByRef {
+			return runtime.Result{}, errors.New("a cluster cannot pass an Object by reference")
+		}
+		v, err := readValue(ctx, w.c, h.Key.String())
+		if err != nil {
+			return runtime.Result{}, err
+		}
+		if v == nil {
+			return runtime.Result{}, fmt.Errorf("input %s is not in %s", h.Key, ResultBucket)
+		}
+		inputs[i] = v
+	}
+	var key abi.Key
+	copy(key[:], t.Key)
+	if mod.Nested() {
+		// The guest's spawns become calls on the cluster, one level deeper; while it waits for
+		// them, its slot goes back to the worker.
+		ctx = runtime.WithNested(ctx, w.eng.Nested(key, fn, t.Depth, w))
+		ctx = context.WithValue(ctx, depthKey{}, t.Depth+1)
+	}
+	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
+	if err != nil {
+		return res, err
+	}
+	if t.NOutput > 1 {
+		parts, err := abi.SplitArray(res.Value, t.NOutput)
+		if err != nil {
+			return res, &runtime.CallError{Module: mod.Name(), Function: fn.Name(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
+		}
+		for i, p := range parts {
+			if err := writeValue(ctx, w.c, abi.OutputKey(key, i).String(), p); err != nil {
+				return res, err
+			}
+		}
+		return res, nil
+	}
+	return res, writeValue(ctx, w.c, key.String(), res.Value)
+}
+
+// module returns the loaded module of t, fetching it from ModuleStore the first time.
+func (w *worker) module(ctx context.Context, t *taskMsg) (*runtime.Module, error) {
+	w.mu.Lock()
+	m := w.modules[t.Module]
+	w.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	b, err := w.c.modules.GetBytes(ctx, t.Module)
+	if err != nil {
+		return nil, fmt.Errorf("module %s (%s) from %s: %w", t.ModName, t.Module, ModuleStore, err)
+	}
+	name := t.ModName
+	if prev, err := w.cfg.Runtime.Lookup(name); err == nil && prev.SumHex() != t.Module {
+		name = t.ModName + "-" + t.Module[:12] // another module took the name on this worker
+	}
+	m, err = w.cfg.Runtime.Load(ctx, name, b)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	w.modules[t.Module] = m
+	w.mu.Unlock()
+	return m, nil
+}
+
+// Workers returns the heartbeats of the workers seen within WorkerTTL.
+func (c *Conn) Workers(ctx context.Context) ([]WorkerInfo, error) {
+	keys, err := c.workers.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []WorkerInfo
+	for k := range keys.Keys() {
+		e, err := c.workers.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var info WorkerInfo
+		if json.Unmarshal(e.Value(), &info) == nil {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
