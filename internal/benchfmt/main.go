@@ -41,6 +41,7 @@ const (
 	coldSmallNs    = 50e6    // ColdStart, C and WAT, cold and warm: at most
 	coldGoWarmNs   = 300e6   // ColdStart, Go with a warm cache: at most
 	tensorMBps     = 1000    // TensorHandoff/handoff: at least
+	distributedNs  = 200e3   // FanOut10k on a cluster (…-distributed-…): time per task, at most
 )
 
 // bench is one result of a benchmark: its metrics by unit.
@@ -201,6 +202,8 @@ func measured(benches map[string]*bench, g, variant string) row {
 		r.target = check(ns <= coldSmallNs, fmt.Sprintf("≤ %s", dur(coldSmallNs)))
 	case g == "ColdStart" && variant == "mrun-go-warm":
 		r.target = check(ns <= coldGoWarmNs, fmt.Sprintf("≤ %s", dur(coldGoWarmNs)))
+	case g == "FanOut10k" && strings.Contains(variant, "-distributed"):
+		r.target = check(b.perTask() <= distributedNs, fmt.Sprintf("≤ %s/task", dur(distributedNs)))
 	case g == "TensorHandoff" && variant == "handoff":
 		r.target = check(b.metrics["MB/s"] >= tensorMBps, fmt.Sprintf("≥ %.0f GB/s", tensorMBps/1000.0))
 	}
@@ -279,6 +282,8 @@ func label(variant string) string {
 		case w == "mrun":
 		case words[w] != "":
 			out = append(out, words[w])
+		case workersBySlots(w) != "":
+			out = append(out, workersBySlots(w))
 		case strings.HasPrefix(w, "n="):
 			n, err := strconv.Atoi(w[2:])
 			if err != nil {
@@ -386,4 +391,21 @@ func short(n int) string {
 		return strconv.Itoa(n/1e3) + "k"
 	}
 	return strconv.Itoa(n)
+}
+
+// workersBySlots spells a cluster's shape, 2x4, as "2 workers × 4 slots"; anything else as "".
+func workersBySlots(w string) string {
+	a, b, ok := strings.Cut(w, "x")
+	wn, err1 := strconv.Atoi(a)
+	sn, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil {
+		return ""
+	}
+	many := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	return many(wn, "worker") + " × " + many(sn, "slot")
 }

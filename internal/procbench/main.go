@@ -15,6 +15,12 @@
 // (the run compiles the module) and then -runs times with that cache warm, reporting the
 // median. `MRUN version`, a process that loads no module, is timed the same way as the
 // baseline.
+//
+//	procbench distributed [-workers 2] [-slots 2] [-runs 3] MRUN NAME=MODULE N
+//
+// runs the fan-out of scale on a cluster on this machine: an embedded JetStream server and
+// the coordinating engine in this process, and -workers `MRUN worker` processes. It reports
+// each run as a FanOut10k variant, mrun-NAME-distributed-WORKERSxSLOTS.
 package main
 
 import (
@@ -41,7 +47,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: procbench scale|coldstart ..."))
+		fail(errors.New("usage: procbench scale|coldstart|distributed ..."))
 	}
 	var err error
 	switch os.Args[1] {
@@ -49,8 +55,10 @@ func main() {
 		err = scale(os.Args[2:], os.Stdout)
 	case "coldstart":
 		err = coldstart(os.Args[2:], os.Stdout)
+	case "distributed":
+		err = distributed(os.Args[2:], os.Stdout)
 	default:
-		err = fmt.Errorf("unknown benchmark %q (want scale or coldstart)", os.Args[1])
+		err = fmt.Errorf("unknown benchmark %q (want scale, coldstart or distributed)", os.Args[1])
 	}
 	if err != nil {
 		fail(err)

@@ -42,3 +42,16 @@ func TestScale_Usage(t *testing.T) {
 		}
 	}
 }
+
+func TestDistributed_Usage(t *testing.T) {
+	for _, args := range [][]string{
+		{"mrun", "c=../../testdata/c/conformance.wasm"}, // no N
+		{"mrun", "../../testdata/c/conformance.wasm", "100"},
+		{"mrun", "c=../../testdata/c/conformance.wasm", "0"},
+		{"-workers", "0", "mrun", "c=../../testdata/c/conformance.wasm", "100"},
+	} {
+		if err := distributed(args, new(strings.Builder)); err == nil {
+			t.Errorf("distributed %v succeeded", args)
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+// distributed runs the fan-out of scale on a cluster and writes one result line per run to
+// out: an embedded JetStream server in this process, which is also the coordinator, and
+// -workers `MRUN worker` processes with -slots slots each, as a cluster on one machine is run.
+// Each run uses inputs of its own, so that no result of an earlier run is reused.
+func distributed(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("distributed", flag.ContinueOnError)
+	workers := fs.Int("workers", 2, "worker processes")
+	slots := fs.Int("slots", 2, "slots per worker")
+	runs := fs.Int("runs", 3, "timed runs, each printed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 3 || *workers < 1 || *slots < 1 || *runs < 1 {
+		return errors.New("usage: procbench distributed [-workers 2] [-slots 2] [-runs 3] MRUN NAME=MODULE N")
+	}
+	mrun := fs.Arg(0)
+	name, module, ok := strings.Cut(fs.Arg(1), "=")
+	if !ok {
+		return fmt.Errorf("want NAME=MODULE, got %q", fs.Arg(1))
+	}
+	var n int
+	if _, err := fmt.Sscan(fs.Arg(2), &n); err != nil || n < 1 {
+		return fmt.Errorf("N must be a positive integer, got %q", fs.Arg(2))
+	}
+
+	tmp, err := os.MkdirTemp("", "procbench-cluster-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	srv, err := cluster.StartServer(cluster.ServerConfig{Port: -1, StoreDir: tmp + "/store"})
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	conn, err := cluster.Connect(ctx, srv.URL(), cluster.Options{Name: "procbench"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	var logs bytes.Buffer
+	for i := range *workers {
+		cmd := exec.Command(mrun, "worker", "--cluster", srv.URL(), "--slots", fmt.Sprint(*slots), "--id", fmt.Sprintf("bench%d", i+1))
+		cmd.Env = append(os.Environ(), "MRUN_CACHE_DIR="+tmp+"/cache")
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		defer func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		}()
+	}
+	for {
+		ws, err := conn.Workers(ctx)
+		if err == nil && len(ws) == *workers {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the workers did not start: %s", logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	m, err := rt.LoadFile(ctx, module)
+	if err != nil {
+		return err
+	}
+	inc, err := m.Func("inc")
+	if err != nil {
+		return err
+	}
+	sumAll, err := m.Func("sum_all")
+	if err != nil {
+		return err
+	}
+	// inc(from) … inc(from+count-1) and their sum_all.
+	fanOut := func(from, count int) (time.Duration, error) {
+		objs := make(dag.Tuple, count)
+		for i := range objs {
+			objs[i] = dag.Spawn(inc, from+i)
+		}
+		total := dag.Spawn(sumAll, objs)
+		e := dag.New(dag.Config{Slots: 1024, Executor: conn.Executor(), Store: conn.Store()})
+		start := time.Now()
+		if err := e.Execute(ctx, total); err != nil {
+			return 0, err
+		}
+		elapsed := time.Since(start)
+		var got int
+		if err := e.Fetch(total, &got); err != nil {
+			return 0, err
+		}
+		if want := count*from + count*(count+1)/2; got != want {
+			return 0, fmt.Errorf("distributed %d: sum = %d, want %d", count, got, want)
+		}
+		return elapsed, nil
+	}
+	// Warm up: every worker loads the module, and the connections are busy once.
+	if _, err := fanOut(-1_000_000, 100); err != nil {
+		return err
+	}
+	tasks := float64(n + 1)
+	for r := range *runs {
+		elapsed, err := fanOut(r*n, n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "BenchmarkFanOut10k/mrun-%s-distributed-%dx%d\t1\t%d ns/op\t%.1f ns/task\t%.0f tasks/s\n",
+			name, *workers, *slots, elapsed.Nanoseconds(), float64(elapsed.Nanoseconds())/tasks, tasks/elapsed.Seconds())
+	}
+	return nil
+}
