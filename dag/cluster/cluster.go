@@ -140,7 +140,7 @@ func (c *Conn) setup(ctx context.Context) error {
 		return fmt.Errorf("bucket %s: %w", ResultBucket, err)
 	}
 	if c.workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: WorkerBucket, Storage: jetstream.MemoryStorage, TTL: WorkerTTL,
+		Bucket: WorkerBucket, Storage: jetstream.FileStorage, TTL: WorkerTTL,
 	}); err != nil {
 		return fmt.Errorf("bucket %s: %w", WorkerBucket, err)
 	}
@@ -162,8 +162,10 @@ func (c *Conn) setup(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection, after the Executor's and Store's subscriptions.
+// Close closes the connection. Its subscriptions and the Store's watcher end with it; the
+// server forgets them without being asked, so closing is quick even when the server is gone.
 func (c *Conn) Close() {
+	c.nc.Close()
 	c.mu.Lock()
 	exec, store := c.exec, c.store
 	c.mu.Unlock()
@@ -173,7 +175,6 @@ func (c *Conn) Close() {
 	if store != nil {
 		store.close()
 	}
-	c.nc.Close()
 }
 
 // Store returns the cluster's result store, shared with the workers: give it to the engine

@@ -3,8 +3,10 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,9 @@ import (
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 )
 
 // testCluster is an embedded server, a coordinator connection and in-process workers.
@@ -100,6 +105,12 @@ var cache = func() string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(cache)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left running:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -178,4 +189,153 @@ func TestFailureOnCluster(t *testing.T) {
 	if !errors.Is(err, runtime.ErrTrap) || !strings.Contains(err.Error(), "trap: ") {
 		t.Fatalf("trap on the cluster: %v", err)
 	}
+}
+
+const fixtures = "../../testdata/wat/fixtures.wasm"
+
+// Cancelling an execution interrupts the call on its worker: the worker's only slot is free
+// again at once for the next call.
+func TestCancelReachesWorker(t *testing.T) {
+	tc := startCluster(t, 1, 1, cluster.Options{})
+	eng := tc.engine()
+	loop := dag.Spawn(tc.fn(t, fixtures, "loop"))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- eng.Execute(ctx, loop) }()
+	waitFor(t, "the loop to start on the worker", func() bool {
+		ws, _ := tc.conn.Workers(context.Background())
+		return len(ws) == 1 && ws[0].Running == 1
+	})
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled execution: %v", err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	inc := dag.Spawn(tc.fn(t, seed, "inc"), 41)
+	if err := eng.Execute(ctx2, inc); err != nil {
+		t.Fatalf("the next call on the worker's only slot: %v", err)
+	}
+}
+
+// A call whose every delivery is lost (its workers died) fails once JetStream gives up on
+// it, with a message that says so, and leaves the stream.
+func TestMaxDeliveries(t *testing.T) {
+	tc := startCluster(t, 0, 1, cluster.Options{AckWait: 300 * time.Millisecond, MaxDeliver: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A worker that takes every call and dies with it: fetch and never acknowledge.
+	js, err := jetstream.New(tc.nc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, cluster.TaskStream, cluster.WorkerGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for ctx.Err() == nil {
+			b, err := cons.Fetch(10, jetstream.FetchMaxWait(100*time.Millisecond))
+			if err == nil {
+				for range b.Messages() {
+				}
+			}
+		}
+	}()
+	err = tc.engine().Execute(ctx, dag.Spawn(tc.fn(t, seed, "inc"), 1))
+	if err == nil || !strings.Contains(err.Error(), "delivered to workers 2 times without finishing") {
+		t.Fatalf("err = %v", err)
+	}
+	waitFor(t, "the stream to be empty", func() bool {
+		s, err := js.Stream(ctx, cluster.TaskStream)
+		if err != nil {
+			return false
+		}
+		info, err := s.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	})
+}
+
+// Workers and coordinators reconnect after the server restarts, and the cluster's streams
+// and results survive it.
+func TestServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := cluster.StartServer(cluster.ServerConfig{Port: -1, StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL()
+	port, _ := strconv.Atoi(url[strings.LastIndexByte(url, ':')+1:])
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := cluster.Connect(ctx, url, cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wconn, err := cluster.Connect(ctx, url, cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wconn.Close()
+	rt, _ := runtime.New(ctx, runtime.Config{CacheDir: cache})
+	defer rt.Close(context.Background())
+	wrt, _ := runtime.New(ctx, runtime.Config{CacheDir: cache})
+	defer wrt.Close(context.Background())
+	wctx, wstop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = wconn.RunWorker(wctx, cluster.WorkerConfig{Runtime: wrt, Slots: 2}) })
+	stopWorker := func() { wstop(); wg.Wait() }
+	defer stopWorker()
+
+	m, err := rt.LoadFile(ctx, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, _ := m.Func("inc")
+	eng := dag.New(dag.Config{Slots: 64, Executor: conn.Executor(), Store: conn.Store()})
+	first := dag.Spawn(inc, 1)
+	if err := eng.Execute(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Shutdown()
+	srv, err = cluster.StartServer(cluster.ServerConfig{Port: port, StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+
+	t0 := time.Now()
+	second := dag.Spawn(inc, dag.Spawn(inc, first))
+	if err := eng.Execute(ctx, second); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+	t.Logf("the graph after the restart took %v", time.Since(t0))
+	stopWorker() // before the server stops: it says goodbye
+	got, err := eng.FetchAll(first, second)
+	if err != nil || !reflect.DeepEqual(got, []any{int64(2), int64(4)}) {
+		t.Fatalf("values after the restart: %v, %v", got, err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nc returns a plain NATS connection to the test's server.
+func (tc *testCluster) nc(t *testing.T) *nats.Conn {
+	nc, err := nats.Connect(tc.srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }

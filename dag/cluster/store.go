@@ -29,16 +29,20 @@ type Store struct {
 	known   map[string]struct{} // keys this process learnt exist before the watcher said so
 	cache   map[abi.Key][]byte
 	watcher jetstream.KeyWatcher
-	ready   chan struct{} // closed once the watcher has delivered the bucket's current keys
+	stop    context.CancelFunc // ends the watcher
+	ready   chan struct{}      // closed once the watcher has delivered the bucket's current keys
 }
 
 func newStore(c *Conn) *Store {
 	s := &Store{c: c, index: map[string]struct{}{}, known: map[string]struct{}{}, cache: map[abi.Key][]byte{}, ready: make(chan struct{})}
-	w, err := c.results.WatchAll(context.Background(), jetstream.MetaOnly())
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := c.results.WatchAll(ctx, jetstream.MetaOnly())
 	if err != nil { // without the index every Get asks the server
+		stop()
 		close(s.ready)
 		return s
 	}
+	s.stop = stop
 	s.watcher = w
 	go s.watch()
 	return s
@@ -70,8 +74,8 @@ func (s *Store) watch() {
 }
 
 func (s *Store) close() {
-	if s.watcher != nil {
-		s.watcher.Stop()
+	if s.stop != nil {
+		s.stop()
 	}
 }
 

@@ -114,7 +114,9 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	cfg.Logf("worker %s: %d slots, pulling from %s", cfg.ID, cfg.Slots, TaskStream)
 	w.pull(ctx, cons, &wg)
 	wg.Wait()
-	_ = c.workers.Delete(context.Background(), cfg.ID)
+	bye, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = c.workers.Delete(bye, cfg.ID) // gone at once from listings, rather than after WorkerTTL
+	cancel()
 	cfg.Logf("worker %s: stopped after %d calls (%d failed)", cfg.ID, w.done.Load(), w.failed.Load())
 	return nil
 }
