@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/runtime"
@@ -338,4 +339,35 @@ func (tc *testCluster) nc(t *testing.T) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// A value over the inline limit goes through the Object Store, and the worker running the
+// dependent call reads it from there.
+func TestLargeValueOnCluster(t *testing.T) {
+	tc := startCluster(t, 2, 1, cluster.Options{InlineMax: 64 << 10})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eng := tc.engine()
+	const c = "../../testdata/c/conformance.wasm"
+	m := dag.Spawn(tc.fn(t, c, "rand_matrix"), 200, 100) // 160 KB
+	sum := dag.Spawn(tc.fn(t, c, "tensor_sum"), m)
+	if err := eng.Execute(ctx, sum); err != nil {
+		t.Fatal(err)
+	}
+	vals, err := eng.FetchAll(m, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensor, ok := vals[0].(abi.Tensor)
+	if !ok || tensor.String() != "float64[200 100]" {
+		t.Fatalf("rand_matrix = %v", vals[0])
+	}
+	xs, _ := tensor.Float64s()
+	var want float64
+	for _, x := range xs {
+		want += x
+	}
+	if vals[1] != want {
+		t.Fatalf("tensor_sum on the cluster = %v, the fetched matrix sums to %v", vals[1], want)
+	}
 }
