@@ -51,7 +51,7 @@ func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn,
 	return conn, nil
 }
 
-func newClusterCmd(g *globalOptions, io streams) *cobra.Command {
+func newClusterCmd(io streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "Start a cluster's server, or show its workers",

@@ -143,7 +143,7 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 		newInspectCmd(g, io),
 		newGraphCmd(io),
 		newWorkerCmd(g, io),
-		newClusterCmd(g, io),
+		newClusterCmd(io),
 		newVersionCmd(io),
 	)
 	addBuiltinExamples(root)
