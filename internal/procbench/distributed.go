@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -27,11 +28,12 @@ func distributed(args []string, out io.Writer) error {
 	workers := fs.Int("workers", 2, "worker processes")
 	slots := fs.Int("slots", 2, "slots per worker")
 	runs := fs.Int("runs", 3, "timed runs, each printed")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs (coordinator and server) to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 3 || *workers < 1 || *slots < 1 || *runs < 1 {
-		return errors.New("usage: procbench distributed [-workers 2] [-slots 2] [-runs 3] MRUN NAME=MODULE N")
+		return errors.New("usage: procbench distributed [-workers 2] [-slots 2] [-runs 3] [-cpuprofile FILE] MRUN NAME=MODULE N")
 	}
 	mrun := fs.Arg(0)
 	name, module, ok := strings.Cut(fs.Arg(1), "=")
@@ -128,6 +130,17 @@ func distributed(args []string, out io.Writer) error {
 	// Warm up: every worker loads the module, and the connections are busy once.
 	if _, err := fanOut(-1_000_000, 100); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	tasks := float64(n + 1)
 	for r := range *runs {
