@@ -179,6 +179,7 @@ outputs: {burns: $burns}
 		if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
+		killed := time.Now()
 		t.Logf("killed worker %s after %d results", victim.id, results())
 		select {
 		case err := <-finished:
@@ -194,6 +195,8 @@ outputs: {burns: $burns}
 		if runErr != nil {
 			t.Fatalf("mrun run: %v: %s", runErr, errb.String())
 		}
+		// The calls the killed worker held come back after AckWait (2 s): the graph ends after that.
+		t.Logf("the graph finished %v after the kill", time.Since(killed).Round(time.Millisecond))
 		var got struct{ Burns []json.Number }
 		dec := json.NewDecoder(&out)
 		dec.UseNumber()
