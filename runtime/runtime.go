@@ -61,6 +61,7 @@ type Runtime struct {
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module
+	loading map[[32]byte]*sync.Mutex // held while the module of that SHA-256 compiles
 	closed  bool
 }
 
@@ -166,6 +167,21 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 		return nil, &ModuleError{Module: name, Err: err}
 	}
 	sum := sha256.Sum256(wasm)
+	// One load of the same bytes at a time: wazero shares compiled code between compilations
+	// of one module, so a second compilation must not be made and then closed while the first
+	// one's instances use that code. A concurrent Load waits, then finds the module loaded.
+	rt.mu.Lock()
+	if rt.loading == nil {
+		rt.loading = map[[32]byte]*sync.Mutex{}
+	}
+	lock := rt.loading[sum]
+	if lock == nil {
+		lock = &sync.Mutex{}
+		rt.loading[sum] = lock
+	}
+	rt.mu.Unlock()
+	lock.Lock()
+	defer lock.Unlock()
 	rt.mu.Lock()
 	if rt.closed {
 		rt.mu.Unlock()
@@ -216,12 +232,7 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if prev, ok := rt.modules[sum]; ok { // lost a race with another Load of the same bytes
-		compiled.Close(ctx)
-		closeOwn()
-		return prev.sameConfig(mc)
-	}
-	rt.modules[sum] = m
+	rt.modules[sum] = m // no other Load of these bytes ran meanwhile: it holds lock
 	return m, nil
 }
 

@@ -131,6 +131,37 @@ func TestLoad_SameBytesSameModule(t *testing.T) {
 	}
 }
 
+// Concurrent Loads of the same bytes give one module whose instances all work: a second
+// compilation is never made and closed under the first one's instances.
+func TestLoad_Concurrent(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	b, err := os.ReadFile("../testdata/seed.wasm") // slow to compile: loads overlap
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := make([]*runtime.Module, 3)
+	var wg sync.WaitGroup
+	for i := range mods {
+		wg.Go(func() {
+			m, err := rt.Load(context.Background(), "seed", b)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mods[i] = m
+			if res, err := fn(t, m, "inc").Call(context.Background(), frame(t, []any{i}, nil)); err != nil || len(res.Value) != 1 || int(res.Value[0]) != i+1 {
+				t.Errorf("inc(%d) = %x, %v", i, res.Value, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, m := range mods {
+		if m != mods[0] {
+			t.Fatal("concurrent loads of the same bytes gave different modules")
+		}
+	}
+}
+
 func TestModule_Functions(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{})
 	m := load(t, rt, "fixtures")

@@ -47,6 +47,8 @@ const WorkerTTL = 10 * time.Second
 type Options struct {
 	// AckWait is how long a worker may hold a call without a heartbeat before JetStream
 	// delivers it to another worker. Workers heartbeat at a third of it. Default 30 s.
+	// AckWait and MaxDeliver configure the workers' consumer when this connection creates
+	// it; when it exists already, its settings stay and the connection adopts them.
 	AckWait time.Duration
 	// MaxDeliver is how many times a call is delivered before it fails for good. Default 5.
 	MaxDeliver int
@@ -124,15 +126,8 @@ func (c *Conn) setup(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("stream %s: %w", TaskStream, err)
 	}
-	if _, err = c.tasks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       WorkerGroup,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.opts.AckWait,
-		MaxDeliver:    c.opts.MaxDeliver,
-		MaxAckPending: -1,
-		MaxWaiting:    4096,
-	}); err != nil {
-		return fmt.Errorf("consumer %s: %w", WorkerGroup, err)
+	if err := c.setupConsumer(ctx); err != nil {
+		return err
 	}
 	if c.results, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: ResultBucket, Storage: jetstream.FileStorage, History: 1,
@@ -162,6 +157,32 @@ func (c *Conn) setup(ctx context.Context) error {
 	return nil
 }
 
+// setupConsumer creates the workers' consumer with this connection's AckWait and MaxDeliver,
+// or, when it exists, adopts its settings: the first connection configures the cluster, and a
+// later one with other options does not change it under the workers.
+func (c *Conn) setupConsumer(ctx context.Context) error {
+	cons, err := c.tasks.Consumer(ctx, WorkerGroup)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cons, err = c.tasks.CreateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable:       WorkerGroup,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       c.opts.AckWait,
+			MaxDeliver:    c.opts.MaxDeliver,
+			MaxAckPending: -1,
+			MaxWaiting:    4096,
+		})
+		if errors.Is(err, jetstream.ErrConsumerExists) { // another connection was quicker
+			cons, err = c.tasks.Consumer(ctx, WorkerGroup)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", WorkerGroup, err)
+	}
+	cfg := cons.CachedInfo().Config
+	c.opts.AckWait, c.opts.MaxDeliver = cfg.AckWait, cfg.MaxDeliver
+	return nil
+}
+
 // Close closes the connection. Its subscriptions and the Store's watcher end with it; the
 // server forgets them without being asked, so closing is quick even when the server is gone.
 func (c *Conn) Close() {
@@ -183,7 +204,7 @@ func (c *Conn) Store() *Store {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.store == nil {
-		c.store = newStore(c)
+		c.store = newStore(c, true)
 	}
 	return c.store
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -127,6 +128,15 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	if d, ok := ctx.Value(depthKey{}).(int); ok {
 		msg.Depth = d
 	}
+	if len(msg.Frame) > x.c.opts.InlineMax {
+		// A large frame (a fan-in over many Objects) would not fit a message.
+		msg.FrameRef = "frame-" + msg.ID
+		if _, err := x.c.values.PutBytes(ctx, msg.FrameRef, msg.Frame); err != nil {
+			return runtime.Result{}, callErr(fmt.Errorf("store the argument frame in %s: %w", ValueStore, err))
+		}
+		defer x.c.values.Delete(context.WithoutCancel(ctx), msg.FrameRef)
+		msg.Frame = nil
+	}
 	b, err := msgpack.Marshal(&msg)
 	if err != nil {
 		return runtime.Result{}, callErr(err)
@@ -140,7 +150,7 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		delete(x.waiting, msg.ID)
 		x.mu.Unlock()
 	}()
-	ack, err := x.c.js.PublishMsg(ctx, &nats.Msg{Subject: TaskSubject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {msg.ID}}})
+	ack, err := x.publish(ctx, msg.ID, b)
 	if err != nil {
 		return runtime.Result{}, callErr(fmt.Errorf("publish the call to %s: %w", TaskStream, err))
 	}
@@ -164,11 +174,11 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			if d.Err != nil {
 				return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
 			}
-			x.c.Store().learnOutputs(t)
+			x.learnOutputs(t)
 			return runtime.Result{Stdout: d.Stdout, Stderr: d.Stderr}, nil
 		case <-poll.C:
-			if x.c.Store().hasOutputs(ctx, t) {
-				x.c.Store().learnOutputs(t)
+			if x.c.hasOutputs(ctx, t) {
+				x.learnOutputs(t)
 				return runtime.Result{}, nil
 			}
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
@@ -178,8 +188,27 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 				}
 			}
 		case <-ctx.Done():
+			// Not yet delivered: it leaves the queue. Running: its worker interrupts it.
+			_ = x.c.tasks.DeleteMsg(context.WithoutCancel(ctx), ack.Sequence)
 			_ = x.c.nc.Publish(CancelSubject, []byte(msg.ID))
 			return runtime.Result{}, callErr(fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx)))
+		}
+	}
+}
+
+// publish publishes a call, retrying while the server is unreachable (it may be
+// restarting); the message id makes JetStream drop a copy that did arrive.
+func (x *Executor) publish(ctx context.Context, id string, b []byte) (*jetstream.PubAck, error) {
+	for attempt := 0; ; attempt++ {
+		ack, err := x.c.js.PublishMsg(ctx, &nats.Msg{Subject: TaskSubject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {id}}})
+		if err == nil || ctx.Err() != nil || attempt >= 8 ||
+			!(errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrConnectionReconnecting)) {
+			return ack, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(100<<min(attempt, 4)) * time.Millisecond):
 		}
 	}
 }
@@ -219,15 +248,24 @@ func outputKeys(key abi.Key, nOutput int) []abi.Key {
 	return keys
 }
 
-func (s *Store) learnOutputs(t *dag.Task) {
+// learnOutputs tells the connection's Store, if it has one, that t's outputs exist, before its
+// watcher may have seen them.
+func (x *Executor) learnOutputs(t *dag.Task) {
+	x.c.mu.Lock()
+	s := x.c.store
+	x.c.mu.Unlock()
+	if s == nil {
+		return
+	}
 	for _, k := range outputKeys(t.Key, t.NOutput) {
 		s.learn(k)
 	}
 }
 
-func (s *Store) hasOutputs(ctx context.Context, t *dag.Task) bool {
+// hasOutputs reports whether every output of t is in ResultBucket.
+func (c *Conn) hasOutputs(ctx context.Context, t *dag.Task) bool {
 	for _, k := range outputKeys(t.Key, t.NOutput) {
-		if _, err := s.c.results.Get(ctx, k.String()); err != nil {
+		if _, err := c.results.Get(ctx, k.String()); err != nil {
 			return false
 		}
 	}

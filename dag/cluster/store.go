@@ -33,8 +33,15 @@ type Store struct {
 	ready   chan struct{}      // closed once the watcher has delivered the bucket's current keys
 }
 
-func newStore(c *Conn) *Store {
+// newStore returns a Store; with watch, it keeps an index of the bucket's keys (a
+// coordinator plans with many lookups of values nobody produced yet; a worker, whose nested
+// graphs are small, saves the server from sending it every new key).
+func newStore(c *Conn, watch bool) *Store {
 	s := &Store{c: c, index: map[string]struct{}{}, known: map[string]struct{}{}, cache: map[abi.Key][]byte{}, ready: make(chan struct{})}
+	if !watch {
+		close(s.ready)
+		return s
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	w, err := c.results.WatchAll(ctx, jetstream.MetaOnly())
 	if err != nil { // without the index every Get asks the server

@@ -60,7 +60,7 @@ type worker struct {
 
 	mu      sync.Mutex
 	cancels map[string]context.CancelFunc // attempt id → cancel, for CancelSubject
-	modules map[string]*runtime.Module    // SHA-256 hex → loaded module
+	modules map[string]*moduleLoad        // SHA-256 hex → the module, loaded or loading
 }
 
 // RunWorker pulls calls from TaskStream and runs them until ctx is cancelled, with at most
@@ -82,10 +82,10 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	w := &worker{c: c, cfg: cfg, cancels: map[string]context.CancelFunc{}, modules: map[string]*runtime.Module{},
+	w := &worker{c: c, cfg: cfg, cancels: map[string]context.CancelFunc{}, modules: map[string]*moduleLoad{},
 		info:   WorkerInfo{ID: cfg.ID, Host: host, PID: os.Getpid(), Slots: cfg.Slots, Started: time.Now()},
 		tokens: make(chan struct{}, cfg.Slots),
-		eng:    dag.New(dag.Config{Slots: 1024, Executor: c.Executor(), Store: c.Store()})}
+		eng:    dag.New(dag.Config{Slots: 1024, Executor: c.Executor(), Store: newStore(c, false)})}
 	for range cfg.Slots {
 		w.tokens <- struct{}{}
 	}
@@ -111,7 +111,7 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { w.heartbeat(ctx) })
-	cfg.Logf("worker %s: %d slots, pulling from %s", cfg.ID, cfg.Slots, TaskStream)
+	cfg.Logf("worker %s: %d slot%s, pulling from %s", cfg.ID, cfg.Slots, map[bool]string{true: "s"}[cfg.Slots != 1], TaskStream)
 	w.pull(ctx, cons, &wg)
 	wg.Wait()
 	bye, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -141,13 +141,14 @@ func (w *worker) pull(ctx context.Context, cons jetstream.Consumer, wg *sync.Wai
 			}
 		}
 		got := 0
-		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(200*time.Millisecond))
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(time.Second))
 		if err == nil {
 			for m := range batch.Messages() {
 				got++
 				wg.Go(func() {
-					defer func() { w.tokens <- struct{}{} }()
-					w.handle(ctx, m)
+					free := sync.OnceFunc(func() { w.tokens <- struct{}{} })
+					defer free()
+					w.handle(ctx, m, free)
 				})
 			}
 			err = batch.Error()
@@ -198,8 +199,10 @@ func (w *worker) heartbeat(ctx context.Context) {
 	}
 }
 
-// handle runs one delivered call and settles its message.
-func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
+// handle runs one delivered call and settles its message. free gives the call's slot back:
+// handle calls it as soon as the guest returns, so that storing, acknowledging and reporting,
+// which wait on the network, overlap the next call.
+func (w *worker) handle(ctx context.Context, m jetstream.Msg, free func()) {
 	var t taskMsg
 	if err := msgpack.Unmarshal(m.Data(), &t); err != nil || len(t.Key) != abi.KeySize {
 		w.cfg.Logf("worker %s: dropping a malformed task message: %v", w.cfg.ID, err)
@@ -236,7 +239,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 			}
 		}
 	}()
-	res, err := w.run(callCtx, &t)
+	res, err := w.run(callCtx, &t, free)
 	close(stopBeat)
 	beat.Stop()
 
@@ -269,8 +272,8 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 	_ = w.c.nc.Publish(t.Reply, b)
 }
 
-// run runs the call of t and stores its outputs.
-func (w *worker) run(ctx context.Context, t *taskMsg) (runtime.Result, error) {
+// run runs the call of t and stores its outputs, calling free once the guest has returned.
+func (w *worker) run(ctx context.Context, t *taskMsg, free func()) (runtime.Result, error) {
 	mod, err := w.module(ctx, t)
 	if err != nil {
 		return runtime.Result{}, err
@@ -279,7 +282,13 @@ func (w *worker) run(ctx context.Context, t *taskMsg) (runtime.Result, error) {
 	if err != nil {
 		return runtime.Result{}, err
 	}
-	tmpl, err := abi.NewTemplate(t.Frame)
+	frame := t.Frame
+	if t.FrameRef != "" {
+		if frame, err = w.c.values.GetBytes(ctx, t.FrameRef); err != nil {
+			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", ValueStore, err)
+		}
+	}
+	tmpl, err := abi.NewTemplate(frame)
 	if err != nil {
 		return runtime.Result{}, fmt.Errorf("the call's argument frame: %w", err)
 	}
@@ -307,6 +316,7 @@ func (w *worker) run(ctx context.Context, t *taskMsg) (runtime.Result, error) {
 		ctx = context.WithValue(ctx, depthKey{}, t.Depth+1)
 	}
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
+	free()
 	if err != nil {
 		return res, err
 	}
@@ -325,15 +335,54 @@ func (w *worker) run(ctx context.Context, t *taskMsg) (runtime.Result, error) {
 	return res, writeValue(ctx, w.c, key.String(), res.Value)
 }
 
-// module returns the loaded module of t, fetching it from ModuleStore the first time.
+// module returns the loaded module of t, fetching it from ModuleStore the first time; calls
+// that need a module another call is fetching wait for that fetch.
 func (w *worker) module(ctx context.Context, t *taskMsg) (*runtime.Module, error) {
 	w.mu.Lock()
-	m := w.modules[t.Module]
-	w.mu.Unlock()
-	if m != nil {
-		return m, nil
+	l := w.modules[t.Module]
+	if l == nil {
+		l = &moduleLoad{done: make(chan struct{})}
+		w.modules[t.Module] = l
+		go func() {
+			l.m, l.err = w.load(t)
+			if l.err != nil { // the next call that needs it tries again
+				w.mu.Lock()
+				delete(w.modules, t.Module)
+				w.mu.Unlock()
+			}
+			close(l.done)
+		}()
 	}
-	b, err := w.c.modules.GetBytes(ctx, t.Module)
+	w.mu.Unlock()
+	select {
+	case <-l.done:
+		return l.m, l.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: waiting for module %s: %w", runtime.ErrInterrupted, t.ModName, context.Cause(ctx))
+	}
+}
+
+// moduleLoad is one fetch and load of a module, shared by the calls that need it.
+type moduleLoad struct {
+	done chan struct{}
+	m    *runtime.Module
+	err  error
+}
+
+// load fetches a module from ModuleStore and loads it. A fetch that stalls (an Object Store
+// read is a stream of chunks, which a loaded server can hold up) is abandoned and tried again.
+func (w *worker) load(t *taskMsg) (*runtime.Module, error) {
+	var b []byte
+	var err error
+	for attempt := 1; attempt <= 4; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		b, err = w.c.modules.GetBytes(ctx, t.Module)
+		cancel()
+		if err == nil {
+			break
+		}
+		w.cfg.Logf("worker %s: fetch module %s, attempt %d: %v", w.cfg.ID, t.ModName, attempt, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("module %s (%s) from %s: %w", t.ModName, t.Module, ModuleStore, err)
 	}
@@ -341,14 +390,7 @@ func (w *worker) module(ctx context.Context, t *taskMsg) (*runtime.Module, error
 	if prev, err := w.cfg.Runtime.Lookup(name); err == nil && prev.SumHex() != t.Module {
 		name = t.ModName + "-" + t.Module[:12] // another module took the name on this worker
 	}
-	m, err = w.cfg.Runtime.Load(ctx, name, b)
-	if err != nil {
-		return nil, err
-	}
-	w.mu.Lock()
-	w.modules[t.Module] = m
-	w.mu.Unlock()
-	return m, nil
+	return w.cfg.Runtime.Load(context.Background(), name, b)
 }
 
 // Workers returns the heartbeats of the workers seen within WorkerTTL.
