@@ -123,7 +123,10 @@ func TestNested_SpawnBomb(t *testing.T) {
 }
 
 func TestNested_DepthLimit(t *testing.T) {
-	err := dag.New(dag.Config{MaxDepth: 5}).Execute(context.Background(), dag.Spawn(fn(t, seed, "fib"), 10))
+	// deep(n) is a chain: deep(10) at depth 0 … deep(5) at depth 5, whose spawn of deep(4)
+	// would be depth 6. (fib would not do: calls shared between its subtrees may keep it
+	// shallower, depending on which runs first.)
+	err := dag.New(dag.Config{MaxDepth: 5}).Execute(context.Background(), dag.Spawn(fn(t, seed, "deep"), 10))
 	if err == nil || !strings.Contains(err.Error(), "nesting depth 6 exceeds the limit of 5") {
 		t.Fatalf("err = %v", err)
 	}
