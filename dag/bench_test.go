@@ -7,39 +7,13 @@ import (
 	"testing"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/internal/gobaseline"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
 // The benchmarks run each graph on mrun and, as a baseline, the same graph as plain Go:
 // one goroutine per task, waiting on its dependencies' channels, running the same
 // computation natively. They report tasks/s and ns/task; compare the two lines of a pair.
-
-// goTask is one node of the plain-goroutine baseline.
-type goTask struct {
-	done chan struct{}
-	val  any
-}
-
-// runGo runs fn for every task once deps are done, one goroutine per task.
-func runGo(n int, deps func(i int) []int, fn func(i int, in []any) any) []*goTask {
-	tasks := make([]*goTask, n)
-	for i := range tasks {
-		tasks[i] = &goTask{done: make(chan struct{})}
-	}
-	for i := range tasks {
-		go func() {
-			d := deps(i)
-			in := make([]any, len(d))
-			for j, k := range d {
-				<-tasks[k].done
-				in[j] = tasks[k].val
-			}
-			tasks[i].val = fn(i, in)
-			close(tasks[i].done)
-		}()
-	}
-	return tasks
-}
 
 func report(b *testing.B, tasks int) {
 	b.Helper()
@@ -117,7 +91,7 @@ func BenchmarkFanOut10k(b *testing.B) {
 	b.Run("mrun-go-uninterruptible", func(b *testing.B) { fanout(b, fastSeed()) })
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
-			tasks := runGo(n+1, func(i int) []int {
+			tasks := gobaseline.Run(n+1, func(i int) []int {
 				if i < n {
 					return nil
 				}
@@ -136,8 +110,8 @@ func BenchmarkFanOut10k(b *testing.B) {
 				}
 				return s
 			})
-			<-tasks[n].done
-			if tasks[n].val.(int) != 50_005_000 {
+			<-tasks[n].Done
+			if tasks[n].Val.(int) != 50_005_000 {
 				b.Fatal("wrong sum")
 			}
 		}
@@ -169,7 +143,7 @@ func BenchmarkChain1000(b *testing.B) {
 	b.Run("mrun-go", func(b *testing.B) { chain(b, seed) })
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
-			tasks := runGo(n, func(i int) []int {
+			tasks := gobaseline.Run(n, func(i int) []int {
 				if i == 0 {
 					return nil
 				}
@@ -180,7 +154,7 @@ func BenchmarkChain1000(b *testing.B) {
 				}
 				return in[0].(int) + 1
 			})
-			<-tasks[n-1].done
+			<-tasks[n-1].Done
 		}
 		report(b, n)
 	})
@@ -190,23 +164,10 @@ func BenchmarkChain1000(b *testing.B) {
 // the same call takes ≈1.5 ms uninterruptible and less natively.
 const burnIters = 650_000
 
-// burnNative is the seed guest's burn, compiled natively (TestBurnNativeMatchesGuest checks
-// that both compute the same checksum).
-func burnNative(n int) int {
-	x, sum := uint64(0x9e3779b97f4a7c15), uint64(0)
-	for range n {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		sum += x
-	}
-	return int(sum >> 1)
-}
-
 func TestBurnNativeMatchesGuest(t *testing.T) {
 	obj := dag.Spawn(fn(t, seed, "burn"), 1000)
-	if got := execute(t, dag.New(dag.Config{}), obj)[0]; got != int64(burnNative(1000)) {
-		t.Fatalf("guest burn(1000) = %v, native %d: the benchmark baseline computes something else", got, burnNative(1000))
+	if got := execute(t, dag.New(dag.Config{}), obj)[0]; got != int64(gobaseline.Burn(1000)) {
+		t.Fatalf("guest burn(1000) = %v, native %d: the benchmark baseline computes something else", got, gobaseline.Burn(1000))
 	}
 }
 
@@ -239,7 +200,7 @@ func BenchmarkCPU64(b *testing.B) {
 			for i := range n {
 				wg.Go(func() {
 					sem <- struct{}{}
-					out[i] = burnNative(burnIters + i)
+					out[i] = gobaseline.Burn(burnIters + i)
 					<-sem
 				})
 			}
@@ -274,7 +235,7 @@ func BenchmarkTriage(b *testing.B) {
 	})
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
-			tasks := runGo(3, func(i int) []int {
+			tasks := gobaseline.Run(3, func(i int) []int {
 				if i == 0 {
 					return nil
 				}
@@ -297,8 +258,8 @@ func BenchmarkTriage(b *testing.B) {
 				}
 				return s
 			})
-			<-tasks[1].done
-			<-tasks[2].done
+			<-tasks[1].Done
+			<-tasks[2].Done
 		}
 		report(b, 3)
 	})
@@ -331,11 +292,11 @@ func BenchmarkNested20x100(b *testing.B) {
 			var wg sync.WaitGroup
 			for d := range drivers {
 				wg.Go(func() {
-					kids := runGo(children+d, func(int) []int { return nil }, func(i int, _ []any) any { return i + 1 })
+					kids := gobaseline.Run(children+d, func(int) []int { return nil }, func(i int, _ []any) any { return i + 1 })
 					out := make([]any, len(kids))
 					for i, k := range kids {
-						<-k.done
-						out[i] = k.val
+						<-k.Done
+						out[i] = k.Val
 					}
 				})
 			}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/mrun-dev/mrun/internal/gobaseline"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -207,7 +208,7 @@ outputs: {burns: $burns}
 			t.Fatalf("%d results, want %d", len(got.Burns), n)
 		}
 		for i, v := range got.Burns {
-			if want := strconv.FormatUint(burn(iters+i), 10); v.String() != want {
+			if want := strconv.Itoa(gobaseline.Burn(iters + i)); v.String() != want {
 				t.Errorf("burn(%d) = %s, want %s", iters+i, v, want)
 			}
 		}
@@ -359,16 +360,4 @@ func watchResults(t *testing.T, ctx context.Context, url string) func() int {
 		defer mu.Unlock()
 		return n
 	}
-}
-
-// burn is the seed guest's burn, compiled natively.
-func burn(n int) uint64 {
-	x, sum := uint64(0x9e3779b97f4a7c15), uint64(0)
-	for range n {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		sum += x
-	}
-	return sum >> 1
 }

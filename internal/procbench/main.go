@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/internal/gobaseline"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
@@ -168,36 +169,9 @@ func fanOutMrun(ctx context.Context, inc, sumAll *runtime.Function, n int) (int,
 	return got, err
 }
 
-// goTask and runGo are the plain-Go baseline of dag/bench_test.go, unchanged: one goroutine
-// per task, waiting on its dependencies' channels.
-type goTask struct {
-	done chan struct{}
-	val  any
-}
-
-func runGo(n int, deps func(i int) []int, fn func(i int, in []any) any) []*goTask {
-	tasks := make([]*goTask, n)
-	for i := range tasks {
-		tasks[i] = &goTask{done: make(chan struct{})}
-	}
-	for i := range tasks {
-		go func() {
-			d := deps(i)
-			in := make([]any, len(d))
-			for j, k := range d {
-				<-tasks[k].done
-				in[j] = tasks[k].val
-			}
-			tasks[i].val = fn(i, in)
-			close(tasks[i].done)
-		}()
-	}
-	return tasks
-}
-
 // fanOutGo runs the graph of fanOutMrun as BenchmarkFanOut10k's baseline does.
 func fanOutGo(n int) int {
-	tasks := runGo(n+1, func(i int) []int {
+	tasks := gobaseline.Run(n+1, func(i int) []int {
 		if i < n {
 			return nil
 		}
@@ -216,8 +190,8 @@ func fanOutGo(n int) int {
 		}
 		return s
 	})
-	<-tasks[n].done
-	return tasks[n].val.(int)
+	<-tasks[n].Done
+	return tasks[n].Val.(int)
 }
 
 // currentRSS is the process's resident set now, in bytes (Linux); elsewhere, the peak so far.
