@@ -311,52 +311,12 @@ var littleEndian = func() bool {
 
 // putElements stores data little-endian into b, for big-endian hosts.
 func putElements[T Element](b []byte, data []T) {
-	size := DTypeOf[T]().Size()
-	for i := range data {
-		v := reflect.ValueOf(data[i])
-		var u uint64
-		switch v.Kind() {
-		case reflect.Float32:
-			u = uint64(math.Float32bits(float32(v.Float())))
-		case reflect.Float64:
-			u = math.Float64bits(v.Float())
-		case reflect.Bool:
-			if v.Bool() {
-				u = 1
-			}
-		case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			u = uint64(v.Int())
-		default:
-			u = v.Uint()
-		}
-		for k := range size {
-			b[i*size+k] = byte(u >> (8 * k))
-		}
-	}
+	_, _ = binary.Encode(b, binary.LittleEndian, data) // b is sized for data
 }
 
 // getElements loads little-endian b into out, for big-endian hosts.
 func getElements[T Element](out []T, b []byte) {
-	size := DTypeOf[T]().Size()
-	for i := range out {
-		var u uint64
-		for k := range size {
-			u |= uint64(b[i*size+k]) << (8 * k)
-		}
-		v := reflect.ValueOf(&out[i]).Elem()
-		switch v.Kind() {
-		case reflect.Float32:
-			v.SetFloat(float64(math.Float32frombits(uint32(u))))
-		case reflect.Float64:
-			v.SetFloat(math.Float64frombits(u))
-		case reflect.Bool:
-			v.SetBool(u != 0)
-		case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			v.SetInt(int64(u) << (64 - 8*size) >> (64 - 8*size))
-		default:
-			v.SetUint(u)
-		}
-	}
+	_, _ = binary.Decode(b, binary.LittleEndian, out) // out is sized for b
 }
 
 func init() {
