@@ -25,10 +25,6 @@ type Executor struct {
 	c     *Conn
 	reply string // this coordinator's completion subject
 
-	// MaxDepth is passed to workers as the nesting limit of calls they run; the engine's
-	// own limit applies to the calls it spawns. Zero means 100.
-	MaxDepth int
-
 	mu      sync.Mutex
 	waiting map[string]chan doneMsg // attempt id → its waiter
 	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
@@ -110,18 +106,14 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	callErr := func(err error) error {
 		return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Err: err}
 	}
-	if err := ctx.Err(); err != nil {
-		return runtime.Result{}, callErr(fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx)))
+	if ctx.Err() != nil {
+		return runtime.Result{}, callErr(interrupted(ctx))
 	}
 	if err := x.publishModule(ctx, fn.Module()); err != nil {
 		return runtime.Result{}, callErr(err)
 	}
-	maxDepth := x.MaxDepth
-	if maxDepth <= 0 {
-		maxDepth = 100
-	}
 	msg := taskMsg{ID: nuid.Next(), Key: t.Key[:], Module: fn.Module().SumHex(), ModName: fn.Module().Name(), Func: fn.Name(),
-		NOutput: t.NOutput, Frame: t.Template.Frame(), Reply: x.reply, MaxDepth: maxDepth}
+		NOutput: t.NOutput, Frame: t.Template.Frame(), Reply: x.reply}
 	if dl, ok := ctx.Deadline(); ok {
 		msg.Timeout = int64(max(time.Until(dl), time.Millisecond))
 	}
@@ -165,8 +157,10 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 
 	// A completion can be lost (the worker stopped between acknowledging and reporting, or
 	// this connection was down): check the store, and the record of failed attempts, now
-	// and then as well.
-	poll := time.NewTicker(time.Second)
+	// and then as well; less often the longer the call runs, so that many long calls in
+	// flight do not load the server with checks.
+	every := time.Second
+	poll := time.NewTimer(every)
 	defer poll.Stop()
 	for {
 		select {
@@ -187,11 +181,13 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 					return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
 				}
 			}
+			every = min(2*every, 16*time.Second)
+			poll.Reset(every)
 		case <-ctx.Done():
 			// Not yet delivered: it leaves the queue. Running: its worker interrupts it.
 			_ = x.c.tasks.DeleteMsg(context.WithoutCancel(ctx), ack.Sequence)
 			_ = x.c.nc.Publish(CancelSubject, []byte(msg.ID))
-			return runtime.Result{}, callErr(fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx)))
+			return runtime.Result{}, callErr(interrupted(ctx))
 		}
 	}
 }
@@ -270,6 +266,12 @@ func (c *Conn) hasOutputs(ctx context.Context, t *dag.Task) bool {
 		}
 	}
 	return true
+}
+
+// interrupted is the error of a call cut short because ctx ended, worded as the in-process
+// runtime words it.
+func interrupted(ctx context.Context) error {
+	return fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx))
 }
 
 // depthKey carries the nesting depth of calls a worker's nested graph spawns.

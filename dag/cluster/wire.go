@@ -20,7 +20,6 @@ type taskMsg struct {
 	Reply    string `msgpack:"reply"`    // where to publish the doneMsg
 	Timeout  int64  `msgpack:"timeout"`  // nanoseconds the attempt may run; 0: no limit
 	Depth    int    `msgpack:"depth"`    // nesting depth of the call
-	MaxDepth int    `msgpack:"maxdepth"` // the coordinator's limit, for nested spawn on the worker
 }
 
 // doneMsg reports the end of an attempt to the coordinator that published it.

@@ -320,19 +320,18 @@ func (w *worker) run(ctx context.Context, t *taskMsg, free func()) (runtime.Resu
 	if err != nil {
 		return res, err
 	}
+	parts := [][]byte{res.Value}
 	if t.NOutput > 1 {
-		parts, err := abi.SplitArray(res.Value, t.NOutput)
-		if err != nil {
+		if parts, err = abi.SplitArray(res.Value, t.NOutput); err != nil {
 			return res, &runtime.CallError{Module: mod.Name(), Function: fn.Name(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
 		}
-		for i, p := range parts {
-			if err := writeValue(ctx, w.c, abi.OutputKey(key, i).String(), p); err != nil {
-				return res, err
-			}
-		}
-		return res, nil
 	}
-	return res, writeValue(ctx, w.c, key.String(), res.Value)
+	for i, k := range outputKeys(key, t.NOutput) {
+		if err := writeValue(ctx, w.c, k.String(), parts[i]); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // module returns the loaded module of t, fetching it from ModuleStore the first time; calls
@@ -358,7 +357,7 @@ func (w *worker) module(ctx context.Context, t *taskMsg) (*runtime.Module, error
 	case <-l.done:
 		return l.m, l.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: waiting for module %s: %w", runtime.ErrInterrupted, t.ModName, context.Cause(ctx))
+		return nil, fmt.Errorf("waiting for module %s: %w", t.ModName, interrupted(ctx))
 	}
 }
 
