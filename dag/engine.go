@@ -433,6 +433,23 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) *node {
 	}
 }
 
+// store puts the outputs of t's result into the store: the value itself, or its n_output
+// elements under their output keys.
+func (r *run) store(t *task, value []byte) error {
+	if t.nOutput == 1 {
+		r.e.store.Put(t.key, value)
+		return nil
+	}
+	parts, err := abi.SplitArray(value, t.nOutput)
+	if err != nil {
+		return err
+	}
+	for i, p := range parts {
+		r.e.store.Put(t.outputs()[i].Key(), p)
+	}
+	return nil
+}
+
 // unwrapTask returns the cause inside a *TaskError for the same call, so that a call that
 // waited on another execution's run of it reports the cause once.
 func unwrapTask(err error) error {
@@ -472,17 +489,8 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	if err != nil && attempt > 1 {
 		err = &RetryError{Attempts: attempt, Err: err}
 	}
-	if err == nil && r.e.remote {
-		// the executor's worker stored the outputs
-	} else if err == nil && t.nOutput > 1 {
-		var parts [][]byte
-		if parts, err = abi.SplitArray(res.Value, t.nOutput); err == nil {
-			for i, p := range parts {
-				r.e.store.Put(t.outputs()[i].Key(), p)
-			}
-		}
-	} else if err == nil {
-		r.e.store.Put(t.key, res.Value)
+	if err == nil && !r.e.remote { // a remote executor's workers stored the outputs
+		err = r.store(t, res.Value)
 	}
 	r.running.Add(-1)
 	if err != nil {
@@ -509,13 +517,20 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout time.Duration) (runtime.Result, error) {
 	t := n.t
 	task := &sl.task
-	*task = Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: slices.Grow(task.Inputs[:0], len(t.holes))[:len(t.holes)]}
-	defer clear(task.Inputs) // drop references to values while the worker idles
+	*task = Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: task.Inputs[:0]}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &TimeoutError{Timeout: timeout})
 		defer cancel()
 	}
+	if r.e.remote { // its workers read the inputs from the shared store, and run the guest
+		if t.anyByRef {
+			return runtime.Result{}, fmt.Errorf("%w: this executor cannot pass an Object by reference (dag.Ref)", ErrSpawn)
+		}
+		return r.e.exec.Run(ctx, task)
+	}
+	task.Inputs = slices.Grow(task.Inputs, len(t.holes))[:len(t.holes)]
+	defer clear(task.Inputs) // drop references to values while the worker idles
 	var sc *scope
 	if t.fn.Module().Nested() || t.anyByRef {
 		// The worker's scope is reused from call to call, and so is the context that carries
@@ -527,13 +542,6 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 			sl.scopeParent, sl.scopeCtx = ctx, runtime.WithNested(ctx, sc)
 		}
 		ctx = sl.scopeCtx
-	}
-	if r.e.remote {
-		if t.anyByRef {
-			return runtime.Result{}, fmt.Errorf("%w: this executor cannot pass an Object by reference (dag.Ref)", ErrSpawn)
-		}
-		clear(task.Inputs) // its workers read the inputs from the shared store
-		return r.e.exec.Run(ctx, task)
 	}
 	for i, o := range t.holes {
 		if t.tmpl.ByRef(i) {
