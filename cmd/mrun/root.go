@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
@@ -45,14 +46,20 @@ var errInterrupted = errors.New("interrupted")
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	cacheDir string
+	cacheDir   string
+	cpuProfile string   // hidden flag: profile the whole command, a worker's life included
+	profile    *os.File // the profile being written
 }
 
 // run executes the command line args and returns the process exit code.
 func run(ctx context.Context, args []string, io streams) int {
-	root := newRootCmd(io)
+	root, g := newRootCmd(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if g.profile != nil {
+		pprof.StopCPUProfile()
+		g.profile.Close()
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -103,7 +110,7 @@ func errorText(err error) string {
 // oneLine keeps an error on a single line of stderr.
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
 
-func newRootCmd(io streams) *cobra.Command {
+func newRootCmd(io streams) (*cobra.Command, *globalOptions) {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "mrun",
@@ -137,6 +144,23 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 	})
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(),
 		"cache compiled module code in `DIR`, shared by runs (empty: no cache; env MRUN_CACHE_DIR)")
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to `FILE`")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return usagef("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		g.profile = f
+		return nil
+	}
 	root.AddCommand(
 		newRunCmd(g, io),
 		newCallCmd(g, io),
@@ -147,7 +171,7 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 		newVersionCmd(io),
 	)
 	addBuiltinExamples(root)
-	return root
+	return root, g
 }
 
 // addBuiltinExamples gives cobra's own help and completion commands examples, like the rest.

@@ -98,6 +98,10 @@ func (tc *testCluster) fn(t *testing.T, path, name string) *runtime.Function {
 
 const seed = "../../testdata/seed.wasm"
 
+// testTimeout bounds each test's graph. It guards against a hang, nothing else: under the race
+// detector on a loaded 2-core machine, compiling the Go seed module alone takes tens of seconds.
+const testTimeout = 3 * time.Minute
+
 // cache is a compilation cache shared by every runtime of the tests, so that the Go seed
 // module compiles once.
 var cache = func() string {
@@ -126,7 +130,7 @@ func TestMain(m *testing.M) {
 // worker with a single slot runs the driver and its ten children.
 func TestNestedOnCluster(t *testing.T) {
 	tc := startCluster(t, 1, 1, cluster.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	eng := tc.engine()
 	driver := dag.Spawn(tc.fn(t, seed, "driver"))
@@ -152,7 +156,7 @@ func TestNestedOnCluster(t *testing.T) {
 func TestSeedOnCluster(t *testing.T) {
 	tc := startCluster(t, 2, 2, cluster.Options{})
 	eng := tc.engine()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	inc, sumAll, triage := tc.fn(t, seed, "inc"), tc.fn(t, seed, "sum_all"), tc.fn(t, seed, "triage")
 
@@ -179,7 +183,7 @@ func TestSeedOnCluster(t *testing.T) {
 
 func TestFailureOnCluster(t *testing.T) {
 	tc := startCluster(t, 1, 2, cluster.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	fail := dag.Spawn(tc.fn(t, seed, "fail"), "disk on fire")
 	local := dag.New(dag.Config{})
@@ -255,7 +259,7 @@ func TestCancelReachesWorker(t *testing.T) {
 // it, with a message that says so, and leaves the stream.
 func TestMaxDeliveries(t *testing.T) {
 	tc := startCluster(t, 0, 1, cluster.Options{AckWait: 300 * time.Millisecond, MaxDeliver: 2})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	// A worker that takes every call and dies with it: fetch and never acknowledge.
 	js, err := jetstream.New(tc.nc(t))
@@ -299,7 +303,7 @@ func TestServerRestart(t *testing.T) {
 	}
 	url := srv.URL()
 	port, _ := strconv.Atoi(url[strings.LastIndexByte(url, ':')+1:])
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	conn, err := cluster.Connect(ctx, url, cluster.Options{})
 	if err != nil {
@@ -377,7 +381,7 @@ func (tc *testCluster) nc(t *testing.T) *nats.Conn {
 // Object Store too.
 func TestLargeFrameOnCluster(t *testing.T) {
 	tc := startCluster(t, 2, 2, cluster.Options{InlineMax: 1 << 10})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	eng := tc.engine()
 	const c = "../../testdata/c/conformance.wasm"
@@ -399,7 +403,7 @@ func TestLargeFrameOnCluster(t *testing.T) {
 // dependent call reads it from there.
 func TestLargeValueOnCluster(t *testing.T) {
 	tc := startCluster(t, 2, 1, cluster.Options{InlineMax: 64 << 10})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	eng := tc.engine()
 	const c = "../../testdata/c/conformance.wasm"

@@ -28,7 +28,7 @@ type Executor struct {
 	mu      sync.Mutex
 	waiting map[string]chan doneMsg // attempt id → its waiter
 	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
-	modules map[string]bool         // modules known to be in ModuleStore
+	modules map[string]*upload      // SHA-256 hex → its publication to ModuleStore
 	subs    []*nats.Subscription
 }
 
@@ -36,7 +36,7 @@ var _ dag.RemoteExecutor = (*Executor)(nil)
 
 func newExecutor(c *Conn) *Executor {
 	x := &Executor{c: c, reply: doneSubject + nuid.Next(), waiting: map[string]chan doneMsg{},
-		bySeq: map[uint64]string{}, modules: map[string]bool{}}
+		bySeq: map[uint64]string{}, modules: map[string]*upload{}}
 	if sub, err := c.nc.Subscribe(x.reply, x.onDone); err == nil {
 		x.subs = append(x.subs, sub)
 	}
@@ -209,27 +209,62 @@ func (x *Executor) publish(ctx context.Context, id string, b []byte) (*jetstream
 	}
 }
 
-// publishModule puts m's bytes into ModuleStore unless they are there already.
+// publishModule puts m's bytes into ModuleStore unless they are there already. Calls of one
+// module that start together wait for a single upload.
 func (x *Executor) publishModule(ctx context.Context, m *runtime.Module) error {
 	name := m.SumHex()
-	x.mu.Lock()
-	done := x.modules[name]
-	x.mu.Unlock()
-	if done {
+	for {
+		x.mu.Lock()
+		up, ok := x.modules[name]
+		if !ok {
+			up = &upload{done: make(chan struct{})}
+			x.modules[name] = up
+		}
+		x.mu.Unlock()
+		if ok {
+			select {
+			case <-up.done:
+			case <-ctx.Done():
+				return interrupted(ctx)
+			}
+			if up.err == nil {
+				return nil
+			}
+			continue // that upload failed (its call may have been cancelled): try again
+		}
+		up.err = x.upload(ctx, m)
+		if up.err != nil {
+			x.mu.Lock()
+			delete(x.modules, name)
+			x.mu.Unlock()
+		}
+		close(up.done)
+		return up.err
+	}
+}
+
+// upload puts m's bytes into ModuleStore unless they are there already.
+func (x *Executor) upload(ctx context.Context, m *runtime.Module) error {
+	name := m.SumHex()
+	if _, err := x.c.modules.GetInfo(ctx, name); err == nil {
 		return nil
 	}
-	if _, err := x.c.modules.GetInfo(ctx, name); err != nil {
-		if len(m.Bytes()) == 0 {
-			return fmt.Errorf("module %s has no bytes to publish", m.Name())
-		}
-		if _, err := x.c.modules.PutBytes(ctx, name, m.Bytes()); err != nil {
-			return fmt.Errorf("publish module %s to %s: %w", m.Name(), ModuleStore, err)
-		}
+	if len(m.Bytes()) == 0 {
+		return fmt.Errorf("module %s has no bytes to publish", m.Name())
 	}
-	x.mu.Lock()
-	x.modules[name] = true
-	x.mu.Unlock()
+	if _, err := x.c.modules.PutBytes(ctx, name, m.Bytes()); err != nil {
+		if ctx.Err() != nil { // the library reports the call's deadline as its own timeout
+			return interrupted(ctx)
+		}
+		return fmt.Errorf("publish module %s to %s: %w", m.Name(), ModuleStore, err)
+	}
 	return nil
+}
+
+// upload is one publication of a module to ModuleStore; err is set when done is closed.
+type upload struct {
+	done chan struct{}
+	err  error
 }
 
 // outputKeys returns the keys of the values a call produces.

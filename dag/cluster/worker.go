@@ -56,6 +56,7 @@ type worker struct {
 	running      atomic.Int64
 	done, failed atomic.Uint64
 	tokens       chan struct{} // one per free slot
+	fetchLogged  atomic.Int64  // when a failed fetch was last logged, in Unix nanoseconds
 	eng          *dag.Engine   // runs the graphs the worker's calls spawn, on the cluster
 
 	mu      sync.Mutex
@@ -121,8 +122,10 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	return nil
 }
 
-// pull fetches as many calls as the worker has free slots, and runs each in its own
-// goroutine, which gives the slot back when the call ends.
+// pull keeps one request for a call outstanding per free slot: each free slot fetches one
+// call on its own, and the goroutine that runs the call gives the slot back when the guest
+// returns. A slot never waits behind another slot's fetch, and the worker never holds a call
+// it has no slot for.
 func (w *worker) pull(ctx context.Context, cons jetstream.Consumer, wg *sync.WaitGroup) {
 	for {
 		select {
@@ -130,39 +133,32 @@ func (w *worker) pull(ctx context.Context, cons jetstream.Consumer, wg *sync.Wai
 			return
 		case <-w.tokens:
 		}
-		n := 1
-	more:
-		for n < w.cfg.Slots {
-			select {
-			case <-w.tokens:
-				n++
-			default:
-				break more
-			}
+		wg.Go(func() { w.fetch(ctx, cons) })
+	}
+}
+
+// fetch waits up to a second for one call and runs it, holding one slot.
+func (w *worker) fetch(ctx context.Context, cons jetstream.Consumer) {
+	free := sync.OnceFunc(func() { w.tokens <- struct{}{} })
+	defer free()
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	if err == nil {
+		for m := range batch.Messages() {
+			w.handle(ctx, m, free)
 		}
-		got := 0
-		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(time.Second))
-		if err == nil {
-			for m := range batch.Messages() {
-				got++
-				wg.Go(func() {
-					free := sync.OnceFunc(func() { w.tokens <- struct{}{} })
-					defer free()
-					w.handle(ctx, m, free)
-				})
-			}
-			err = batch.Error()
-		}
-		for range n - got {
-			w.tokens <- struct{}{}
-		}
-		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			w.cfg.Logf("worker %s: fetch: %v", w.cfg.ID, err)
-			select { // the server may be restarting
-			case <-ctx.Done():
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
+		err = batch.Error()
+	}
+	if err == nil || errors.Is(err, nats.ErrTimeout) || ctx.Err() != nil {
+		return
+	}
+	// The server may be restarting: every free slot sees the error, so log it once a second.
+	if now := time.Now().UnixNano(); now-w.fetchLogged.Load() > int64(time.Second) {
+		w.fetchLogged.Store(now)
+		w.cfg.Logf("worker %s: fetch: %v", w.cfg.ID, err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(500 * time.Millisecond):
 	}
 }
 
@@ -292,20 +288,9 @@ func (w *worker) run(ctx context.Context, t *taskMsg, free func()) (runtime.Resu
 	if err != nil {
 		return runtime.Result{}, fmt.Errorf("the call's argument frame: %w", err)
 	}
-	holes := tmpl.Holes()
-	inputs := make([][]byte, len(holes))
-	for i, h := range holes {
-		if h.ByRef {
-			return runtime.Result{}, errors.New("a cluster cannot pass an Object by reference")
-		}
-		v, err := readValue(ctx, w.c, h.Key.String())
-		if err != nil {
-			return runtime.Result{}, err
-		}
-		if v == nil {
-			return runtime.Result{}, fmt.Errorf("input %s is not in %s", h.Key, ResultBucket)
-		}
-		inputs[i] = v
+	inputs, err := w.readInputs(ctx, tmpl.Holes())
+	if err != nil {
+		return runtime.Result{}, err
 	}
 	var key abi.Key
 	copy(key[:], t.Key)
@@ -332,6 +317,52 @@ func (w *worker) run(ctx context.Context, t *taskMsg, free func()) (runtime.Resu
 		}
 	}
 	return res, nil
+}
+
+// readAhead is how many inputs of one call a worker reads from the Store at once.
+const readAhead = 64
+
+// readInputs reads the values of a call's inputs from the Store, several at once: a fan-in
+// over thousands of Objects would otherwise wait for one round trip after another.
+func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, error) {
+	for _, h := range holes {
+		if h.ByRef {
+			return nil, errors.New("a cluster cannot pass an Object by reference")
+		}
+	}
+	inputs := make([][]byte, len(holes))
+	read := func(ctx context.Context, i int) error {
+		v, err := readValue(ctx, w.c, holes[i].Key.String())
+		if err == nil && v == nil {
+			err = fmt.Errorf("input %s is not in %s", holes[i].Key, ResultBucket)
+		}
+		inputs[i] = v
+		return err
+	}
+	if len(holes) == 1 {
+		return inputs, read(ctx, 0)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(len(holes), readAhead) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(holes) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				if err := read(ctx, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return inputs, nil
 }
 
 // module returns the loaded module of t, fetching it from ModuleStore the first time; calls

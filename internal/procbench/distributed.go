@@ -29,11 +29,12 @@ func distributed(args []string, out io.Writer) error {
 	slots := fs.Int("slots", 2, "slots per worker")
 	runs := fs.Int("runs", 3, "timed runs, each printed")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs (coordinator and server) to `file`")
+	workerProfile := fs.String("worker-cpuprofile", "", "write a CPU profile of worker i's whole life to `prefix`.i")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 3 || *workers < 1 || *slots < 1 || *runs < 1 {
-		return errors.New("usage: procbench distributed [-workers 2] [-slots 2] [-runs 3] [-cpuprofile FILE] MRUN NAME=MODULE N")
+		return errors.New("usage: procbench distributed [-workers 2] [-slots 2] [-runs 3] [-cpuprofile FILE] [-worker-cpuprofile PREFIX] MRUN NAME=MODULE N")
 	}
 	mrun := fs.Arg(0)
 	name, module, ok := strings.Cut(fs.Arg(1), "=")
@@ -66,6 +67,9 @@ func distributed(args []string, out io.Writer) error {
 	var logs bytes.Buffer
 	for i := range *workers {
 		cmd := exec.Command(mrun, "worker", "--cluster", srv.URL(), "--slots", fmt.Sprint(*slots), "--id", fmt.Sprintf("bench%d", i+1))
+		if *workerProfile != "" {
+			cmd.Args = append(cmd.Args, "--cpuprofile", fmt.Sprintf("%s.%d", *workerProfile, i+1))
+		}
 		cmd.Env = append(os.Environ(), "MRUN_CACHE_DIR="+tmp+"/cache")
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {

@@ -16,7 +16,7 @@
 // median. `MRUN version`, a process that loads no module, is timed the same way as the
 // baseline.
 //
-//	procbench distributed [-workers 2] [-slots 2] [-runs 3] [-cpuprofile FILE] MRUN NAME=MODULE N
+//	procbench distributed [-workers 2] [-slots 2] [-runs 3] [-cpuprofile FILE] [-worker-cpuprofile PREFIX] MRUN NAME=MODULE N
 //
 // runs the fan-out of scale on a cluster on this machine: an embedded JetStream server and
 // the coordinating engine in this process, and -workers `MRUN worker` processes. It reports

@@ -1,0 +1,59 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// A fan-in's inputs are read several at once, and come back in the order of the frame's
+// holes; a missing input fails the call and names the input.
+func TestReadInputs(t *testing.T) {
+	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, srv.URL(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := &worker{c: c}
+
+	const n = 3*readAhead + 5
+	holes := make([]abi.Hole, n)
+	for i := range holes {
+		binary.BigEndian.PutUint32(holes[i].Key[:], uint32(i+1))
+		v, _ := msgpack.Marshal(i)
+		if err := writeValue(ctx, c, holes[i].Key.String(), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inputs, err := w.readInputs(ctx, holes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range inputs {
+		if want, _ := msgpack.Marshal(i); string(v) != string(want) {
+			t.Fatalf("input %d = % x, want % x", i, v, want)
+		}
+	}
+
+	missing := abi.Key{0xff}
+	holes[n/2].Key = missing
+	_, err = w.readInputs(ctx, holes)
+	if want := fmt.Sprintf("input %s is not in %s", missing, ResultBucket); err == nil || err.Error() != want {
+		t.Fatalf("with a missing input: %v, want %q", err, want)
+	}
+	if _, err := w.readInputs(ctx, []abi.Hole{{Key: missing, ByRef: true}}); err == nil || err.Error() != "a cluster cannot pass an Object by reference" {
+		t.Fatalf("by reference: %v", err)
+	}
+}
