@@ -50,3 +50,21 @@ func BenchmarkCall_sum10(b *testing.B) {
 func BenchmarkCall_kwargs(b *testing.B) {
 	benchmarkCall(b, powKw, []any{2}, map[string]any{"exp": 10})
 }
+
+func greetKw(name string, kw Kwargs) (string, error) {
+	greeting, err := Kwarg(kw, "greeting", "hello")
+	if err != nil {
+		return "", err
+	}
+	punct, err := Kwarg(kw, "punct", "!")
+	if err != nil {
+		return "", err
+	}
+	return greeting + ", " + name + punct, nil
+}
+
+// BenchmarkCall_greet is the seed's greet("bob", greeting="hi"): a string and keywords, read
+// with Kwarg.
+func BenchmarkCall_greet(b *testing.B) {
+	benchmarkCall(b, greetKw, []any{"bob"}, map[string]any{"greeting": "hi"})
+}

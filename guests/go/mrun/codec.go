@@ -77,6 +77,7 @@ type plan struct {
 	fast fastCall     // the direct call path, for the common shapes (fast.invoke != nil)
 
 	argSlot, resSlot unsafe.Pointer // the direct call path's argument and result
+	kwSlot           unsafe.Pointer // the Kwargs parameter in args, if the function has one
 
 	params   []decodeFunc    // fixed positional parameters
 	variadic reflect.Type    // type of the final ...T parameter as a slice, or nil
@@ -202,6 +203,10 @@ func (c *codec) newPlan(t reflect.Type, name string) *plan {
 		default:
 			p.clear = append(p.clear, i)
 		}
+	}
+
+	if p.kwargs {
+		p.kwSlot = p.args[len(p.args)-1].Addr().UnsafePointer()
 	}
 
 	nout := t.NumOut()
@@ -382,12 +387,17 @@ func (p *plan) endArgs(c *codec) error {
 }
 
 // decodeKwargs reads n keyword arguments into the Kwargs parameter, or refuses them if the
-// function has none.
+// function has none. Only their names are read here; values are decoded when the function asks.
 func (p *plan) decodeKwargs(c *codec, n int) error {
 	start := c.off
-	kw := &kwargs{fn: p.name, c: c, args: make([]keyword, n)}
+	kw := &kwargs{fn: p.name, c: c}
+	if n <= len(kw.inlineArgs) {
+		kw.args = kw.inlineArgs[:n]
+	} else {
+		kw.args = make([]keyword, n)
+	}
 	for i := range kw.args {
-		name, err := c.readString(stringType)
+		name, err := c.strBytes(stringType)
 		if err != nil {
 			return p.malformed("keyword: " + wireMessage(err))
 		}
@@ -395,17 +405,22 @@ func (p *plan) decodeKwargs(c *codec, n int) error {
 		if err := c.skip(); err != nil {
 			return p.malformed(wireMessage(err))
 		}
-		kw.args[i] = keyword{name, from, c.off - start}
+		kw.args[i] = keyword{uint32(from - len(name)), uint32(from), uint32(c.off - start)}
 	}
 	if !p.kwargs {
 		names := make([]string, n)
 		for i, a := range kw.args {
-			names[i] = a.name
+			names[i] = string(c.in[start+int(a.nameAt) : start+int(a.start)])
 		}
 		return fmt.Errorf("%s: unexpected keyword argument%s %s", p.name, plural(n), quoteList(names))
 	}
-	kw.raw = append([]byte{}, c.in[start:c.off]...)
-	p.args[len(p.args)-1].Set(reflect.ValueOf(Kwargs{kw}))
+	if size := c.off - start; size <= len(kw.inlineRaw) {
+		kw.raw = kw.inlineRaw[:size]
+	} else {
+		kw.raw = make([]byte, size)
+	}
+	copy(kw.raw, c.in[start:c.off])
+	*(*Kwargs)(p.kwSlot) = Kwargs{kw}
 	return nil
 }
 

@@ -71,6 +71,7 @@ var (
 	errorType  = reflect.TypeFor[error]()
 	timeType   = reflect.TypeFor[time.Time]()
 	stringType = reflect.TypeFor[string]()
+	int64Type  = reflect.TypeFor[int64]()
 
 	customDecoderType     = reflect.TypeFor[msgpack.CustomDecoder]()
 	unmarshalerType       = reflect.TypeFor[msgpack.Unmarshaler]()

@@ -98,9 +98,12 @@
 // # Performance
 //
 // Functions with at most one parameter and one result (plus an optional error) among int,
-// float64, string, bool, any and []any are called directly; every other shape goes through
-// reflect.Value.Call, which works the same but costs several microseconds more per call in a
-// wasm guest. For small functions called very often, prefer those shapes.
+// float64, string, bool, any and []any are called directly, and so are those shapes with a
+// final Kwargs parameter and an error result, such as func(string, Kwargs) (string, error).
+// Every other shape goes through reflect.Value.Call, which works the same but costs several
+// microseconds more per call in a wasm guest. For small functions called very often, prefer
+// the direct shapes. Keyword arguments are decoded only when the function reads them; Kwarg
+// reads an int, int64, float64, bool or string without reflection.
 //
 // # Lifetime
 //

@@ -14,13 +14,19 @@ import (
 //	func(A) R, func(A) (R, error), func(A), func(A) error,
 //	func() R,  func() (R, error),  func(),  func() error
 //
-// for A and R among int, float64, string, bool, any and []any. For each such func type a
-// generic invoker asserts fn to its exact type and calls it; the argument and the result travel
-// through per-plan slots that non-generic slot codecs read and write. Every other function takes
-// the reflective path, which behaves the same, only slower.
+// for A and R among int, float64, string, bool, any and []any, and the same shapes with a final
+// Kwargs parameter and an error result:
 //
-// Each invoker adds about 3 KB to a wasm module (98 of them, ~290 KB), which is why the set of
-// types is small; adding a type T to it means a slotTypes entry and an add...[T] line in each
+//	func(A, Kwargs) (R, error), func(A, Kwargs) error, func(Kwargs) (R, error), func(Kwargs) error
+//
+// For each such func type a generic invoker asserts fn to its exact type and calls it; the
+// argument and the result travel through per-plan slots that non-generic slot codecs read and
+// write, and the keyword arguments are decoded only when the function reads them. Every other
+// function takes the reflective path, which behaves the same, only slower: reflect.Value.Call
+// alone costs about 5 µs in wasm, and allocates its frame and results.
+//
+// Each invoker adds about 3.5 KB to a wasm module (147 of them, ~470 KB), which is why the set
+// of types is small; adding a type T to it means a slotTypes entry and an add...[T] line in each
 // list below.
 
 // A slotCodec reads a value into a slot of its Go type and writes a slot's value out. Writing
@@ -30,9 +36,9 @@ type slotCodec struct {
 	write func(c *codec, p unsafe.Pointer) error
 }
 
-// An invoker calls fn with the argument in slot a (if any) and stores the result in slot r
-// (if any); it returns fn's error result, if it has one.
-type invoker func(fn any, a, r unsafe.Pointer) error
+// An invoker calls fn with the argument in slot a (if any), and kw if fn's last parameter is
+// Kwargs, and stores the result in slot r (if any); it returns fn's error result, if it has one.
+type invoker func(fn any, a, r unsafe.Pointer, kw Kwargs) error
 
 // fastCall is the direct call path of one func type.
 type fastCall struct {
@@ -165,6 +171,13 @@ var fastCalls = func() map[reflect.Type]fastCall {
 	addParam[string](m)
 	addParam[any](m)
 	addParam[[]any](m)
+	addKwargs(m)
+	addParamKwargs[int](m)
+	addParamKwargs[float64](m)
+	addParamKwargs[bool](m)
+	addParamKwargs[string](m)
+	addParamKwargs[any](m)
+	addParamKwargs[[]any](m)
 	return m
 }()
 
@@ -173,11 +186,11 @@ var fastCalls = func() map[reflect.Type]fastCall {
 
 // addNoParam adds the func types without parameter.
 func addNoParam(m map[reflect.Type]fastCall) {
-	m[reflect.TypeFor[func()]()] = fastCall{invoke: func(fn any, _, _ unsafe.Pointer) error {
+	m[reflect.TypeFor[func()]()] = fastCall{invoke: func(fn any, _, _ unsafe.Pointer, _ Kwargs) error {
 		fn.(func())()
 		return nil
 	}}
-	m[reflect.TypeFor[func() error]()] = fastCall{invoke: func(fn any, _, _ unsafe.Pointer) error {
+	m[reflect.TypeFor[func() error]()] = fastCall{invoke: func(fn any, _, _ unsafe.Pointer, _ Kwargs) error {
 		return fn.(func() error)()
 	}}
 	addResult[int](m)
@@ -192,12 +205,12 @@ func addNoParam(m map[reflect.Type]fastCall) {
 func addResult[R any](m map[reflect.Type]fastCall) {
 	rt := reflect.TypeFor[R]()
 	m[reflect.TypeFor[func() R]()] = fastCall{res: slotTypes[rt], resType: rt,
-		invoke: func(fn any, _, r unsafe.Pointer) error {
+		invoke: func(fn any, _, r unsafe.Pointer, _ Kwargs) error {
 			*(*R)(r) = fn.(func() R)()
 			return nil
 		}}
 	m[reflect.TypeFor[func() (R, error)]()] = fastCall{res: slotTypes[rt], resType: rt,
-		invoke: func(fn any, _, r unsafe.Pointer) (err error) {
+		invoke: func(fn any, _, r unsafe.Pointer, _ Kwargs) (err error) {
 			*(*R)(r), err = fn.(func() (R, error))()
 			return err
 		}}
@@ -207,12 +220,12 @@ func addResult[R any](m map[reflect.Type]fastCall) {
 func addParam[A any](m map[reflect.Type]fastCall) {
 	at := reflect.TypeFor[A]()
 	m[reflect.TypeFor[func(A)]()] = fastCall{arg: slotTypes[at], argType: at,
-		invoke: func(fn any, a, _ unsafe.Pointer) error {
+		invoke: func(fn any, a, _ unsafe.Pointer, _ Kwargs) error {
 			fn.(func(A))(take[A](a))
 			return nil
 		}}
 	m[reflect.TypeFor[func(A) error]()] = fastCall{arg: slotTypes[at], argType: at,
-		invoke: func(fn any, a, _ unsafe.Pointer) error {
+		invoke: func(fn any, a, _ unsafe.Pointer, _ Kwargs) error {
 			return fn.(func(A) error)(take[A](a))
 		}}
 	addParamResult[A, int](m)
@@ -227,13 +240,65 @@ func addParam[A any](m map[reflect.Type]fastCall) {
 func addParamResult[A, R any](m map[reflect.Type]fastCall) {
 	at, rt := reflect.TypeFor[A](), reflect.TypeFor[R]()
 	m[reflect.TypeFor[func(A) R]()] = fastCall{arg: slotTypes[at], res: slotTypes[rt], argType: at, resType: rt,
-		invoke: func(fn any, a, r unsafe.Pointer) error {
+		invoke: func(fn any, a, r unsafe.Pointer, _ Kwargs) error {
 			*(*R)(r) = fn.(func(A) R)(take[A](a))
 			return nil
 		}}
 	m[reflect.TypeFor[func(A) (R, error)]()] = fastCall{arg: slotTypes[at], res: slotTypes[rt], argType: at, resType: rt,
-		invoke: func(fn any, a, r unsafe.Pointer) (err error) {
+		invoke: func(fn any, a, r unsafe.Pointer, _ Kwargs) (err error) {
 			*(*R)(r), err = fn.(func(A) (R, error))(take[A](a))
+			return err
+		}}
+}
+
+// Functions that take keyword arguments return an error (Kwarg does), so the direct path takes
+// a final Kwargs parameter only in the shapes with an error result: func(Kwargs) error,
+// func(Kwargs) (R, error), func(A, Kwargs) error and func(A, Kwargs) (R, error).
+
+// addKwargs adds the func types whose only parameter is Kwargs.
+func addKwargs(m map[reflect.Type]fastCall) {
+	m[reflect.TypeFor[func(Kwargs) error]()] = fastCall{invoke: func(fn any, _, _ unsafe.Pointer, kw Kwargs) error {
+		return fn.(func(Kwargs) error)(kw)
+	}}
+	addKwargsResult[int](m)
+	addKwargsResult[float64](m)
+	addKwargsResult[bool](m)
+	addKwargsResult[string](m)
+	addKwargsResult[any](m)
+	addKwargsResult[[]any](m)
+}
+
+// addKwargsResult adds func(Kwargs) (R, error).
+func addKwargsResult[R any](m map[reflect.Type]fastCall) {
+	rt := reflect.TypeFor[R]()
+	m[reflect.TypeFor[func(Kwargs) (R, error)]()] = fastCall{res: slotTypes[rt], resType: rt,
+		invoke: func(fn any, _, r unsafe.Pointer, kw Kwargs) (err error) {
+			*(*R)(r), err = fn.(func(Kwargs) (R, error))(kw)
+			return err
+		}}
+}
+
+// addParamKwargs adds the func types with a parameter of type A and then Kwargs.
+func addParamKwargs[A any](m map[reflect.Type]fastCall) {
+	at := reflect.TypeFor[A]()
+	m[reflect.TypeFor[func(A, Kwargs) error]()] = fastCall{arg: slotTypes[at], argType: at,
+		invoke: func(fn any, a, _ unsafe.Pointer, kw Kwargs) error {
+			return fn.(func(A, Kwargs) error)(take[A](a), kw)
+		}}
+	addParamKwargsResult[A, int](m)
+	addParamKwargsResult[A, float64](m)
+	addParamKwargsResult[A, bool](m)
+	addParamKwargsResult[A, string](m)
+	addParamKwargsResult[A, any](m)
+	addParamKwargsResult[A, []any](m)
+}
+
+// addParamKwargsResult adds func(A, Kwargs) (R, error).
+func addParamKwargsResult[A, R any](m map[reflect.Type]fastCall) {
+	at, rt := reflect.TypeFor[A](), reflect.TypeFor[R]()
+	m[reflect.TypeFor[func(A, Kwargs) (R, error)]()] = fastCall{arg: slotTypes[at], res: slotTypes[rt], argType: at, resType: rt,
+		invoke: func(fn any, a, r unsafe.Pointer, kw Kwargs) (err error) {
+			*(*R)(r), err = fn.(func(A, Kwargs) (R, error))(take[A](a), kw)
 			return err
 		}}
 }
@@ -261,9 +326,16 @@ func (c *codec) callFast(p *plan, fn any) error {
 		if f.arg != nil {
 			reflect.NewAt(f.argType, p.argSlot).Elem().SetZero()
 		}
+		if p.kwargs {
+			*(*Kwargs)(p.kwSlot) = Kwargs{}
+		}
 		return err
 	}
-	if err := f.invoke(fn, p.argSlot, p.resSlot); err != nil {
+	var kw Kwargs
+	if p.kwargs {
+		kw = take[Kwargs](p.kwSlot)
+	}
+	if err := f.invoke(fn, p.argSlot, p.resSlot, kw); err != nil {
 		if f.res != nil {
 			reflect.NewAt(f.resType, p.resSlot).Elem().SetZero()
 		}
