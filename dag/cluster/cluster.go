@@ -157,6 +157,10 @@ func (c *Conn) setup(ctx context.Context) error {
 	return nil
 }
 
+// maxWaiting is how many pull requests the workers' consumer keeps waiting: one per free slot
+// of every worker.
+const maxWaiting = 4096
+
 // setupConsumer creates the workers' consumer with this connection's AckWait and MaxDeliver,
 // or, when it exists, adopts its settings: the first connection configures the cluster, and a
 // later one with other options does not change it under the workers.
@@ -169,7 +173,7 @@ func (c *Conn) setupConsumer(ctx context.Context) error {
 			AckWait:       c.opts.AckWait,
 			MaxDeliver:    c.opts.MaxDeliver,
 			MaxAckPending: -1,
-			MaxWaiting:    4096,
+			MaxWaiting:    maxWaiting,
 		})
 		if errors.Is(err, jetstream.ErrConsumerExists) { // another connection was quicker
 			cons, err = c.tasks.Consumer(ctx, WorkerGroup)

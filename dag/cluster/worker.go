@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,7 +155,11 @@ func (w *worker) fetch(ctx context.Context, cons jetstream.Consumer) {
 	// The server may be restarting: every free slot sees the error, so log it once a second.
 	if now := time.Now().UnixNano(); now-w.fetchLogged.Load() > int64(time.Second) {
 		w.fetchLogged.Store(now)
-		w.cfg.Logf("worker %s: fetch: %v", w.cfg.ID, err)
+		hint := ""
+		if strings.Contains(err.Error(), "MaxWaiting") { // a status from the server, with no error value of its own
+			hint = fmt.Sprintf(" (the server keeps %d pull requests, one per free slot of all workers: give the workers fewer slots)", maxWaiting)
+		}
+		w.cfg.Logf("worker %s: fetch: %v%s", w.cfg.ID, err, hint)
 	}
 	select {
 	case <-ctx.Done():
