@@ -48,6 +48,8 @@ type codec struct {
 	fetchBuf []byte
 	msgBuf   []byte
 
+	kwSlab []kwargs // the kwargs of the calls to come (newKwargs)
+
 	plans    map[planKey]*plan
 	recent   [8]recentPlan // the plans of recently called function values
 	decoders map[reflect.Type]decodeFunc
@@ -361,7 +363,7 @@ func (p *plan) endArgs(c *codec) error {
 	if c.off == len(c.in)-1 && c.in[c.off] == 0x80 { // no keywords, the common case
 		c.off++
 		if p.kwargs {
-			p.args[len(p.args)-1].SetZero()
+			*(*Kwargs)(p.kwSlot) = Kwargs{}
 		}
 		return nil
 	}
@@ -378,7 +380,7 @@ func (p *plan) endArgs(c *codec) error {
 			return err
 		}
 	} else if p.kwargs {
-		p.args[len(p.args)-1].SetZero()
+		*(*Kwargs)(p.kwSlot) = Kwargs{}
 	}
 	if c.off != len(c.in) {
 		return p.malformed(fmt.Sprintf("%d bytes after the keyword arguments", len(c.in)-c.off))
@@ -390,38 +392,51 @@ func (p *plan) endArgs(c *codec) error {
 // function has none. Only their names are read here; values are decoded when the function asks.
 func (p *plan) decodeKwargs(c *codec, n int) error {
 	start := c.off
-	kw := &kwargs{fn: p.name, c: c}
-	if n <= len(kw.inlineArgs) {
-		kw.args = kw.inlineArgs[:n]
-	} else {
-		kw.args = make([]keyword, n)
+	kw := c.newKwargs() // wasted if refused: an error ends the call anyway
+	kw.p, kw.c, kw.n = p, c, uint32(n)
+	if n > len(kw.inlineArgs) {
+		kw.argsExt = make([]keyword, n)
 	}
-	for i := range kw.args {
+	args := kw.args()
+	for i := range args {
 		name, err := c.strBytes(stringType)
 		if err != nil {
 			return p.malformed("keyword: " + wireMessage(err))
 		}
 		from := c.off - start
-		if err := c.skip(); err != nil {
-			return p.malformed(wireMessage(err))
+		if !c.skipShort() {
+			if err := c.skip(); err != nil {
+				return p.malformed(wireMessage(err))
+			}
 		}
-		kw.args[i] = keyword{uint32(from - len(name)), uint32(from), uint32(c.off - start)}
+		args[i] = keyword{uint32(from - len(name)), uint32(from), uint32(c.off - start)}
 	}
 	if !p.kwargs {
 		names := make([]string, n)
-		for i, a := range kw.args {
+		for i, a := range args {
 			names[i] = string(c.in[start+int(a.nameAt) : start+int(a.start)])
 		}
 		return fmt.Errorf("%s: unexpected keyword argument%s %s", p.name, plural(n), quoteList(names))
 	}
-	if size := c.off - start; size <= len(kw.inlineRaw) {
-		kw.raw = kw.inlineRaw[:size]
-	} else {
-		kw.raw = make([]byte, size)
+	if kw.size = uint32(c.off - start); int(kw.size) > len(kw.inlineRaw) {
+		kw.rawExt = make([]byte, kw.size)
 	}
-	copy(kw.raw, c.in[start:c.off])
+	copy(kw.raw(), c.in[start:c.off])
 	*(*Kwargs)(p.kwSlot) = Kwargs{kw}
 	return nil
+}
+
+// newKwargs returns a zero kwargs for a call's keyword arguments. A Kwargs may outlive its
+// call, so none is ever reused; they are allocated kwargsSlab at a time instead, because one
+// allocation per call was most of the cost of a call with keywords in wasm. A Kwargs kept
+// after its call keeps its slab alive, 4 KB at most.
+func (c *codec) newKwargs() *kwargs {
+	if len(c.kwSlab) == 0 {
+		c.kwSlab = make([]kwargs, kwargsSlab)
+	}
+	kw := &c.kwSlab[0]
+	c.kwSlab = c.kwSlab[1:]
+	return kw
 }
 
 func plural(n int) string {

@@ -1,6 +1,7 @@
 package mrun
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"reflect"
@@ -19,17 +20,38 @@ type Kwargs struct {
 
 // kwargs is the keyword map of one call, copied out of the frame (the host reuses the argument
 // buffer) and decoded only when the function asks for a value. A call with a few short keywords
-// keeps them in the struct itself: one allocation per call, and none for the names, which are
-// strings over the copy.
+// keeps them in the struct itself, which comes from a slab (codec.newKwargs): no allocation for
+// most calls, none for the names, which are strings over the copy, and few pointer writes
+// (each costs a write barrier while the garbage collector runs).
 type kwargs struct {
-	fn   string    // function name, for messages
-	c    *codec    // decodes values on access (idle while the function runs)
-	raw  []byte    // the keyword map's entries
-	args []keyword // in frame order (mrun sorts them)
+	p *plan  // the function's, for messages
+	c *codec // decodes values on access (idle while the function runs)
 
+	n, size    uint32    // the number of keywords, and of bytes of the map's entries
+	argsExt    []keyword // the keywords, when more than fit in inlineArgs
+	rawExt     []byte    // the entries, when more than fit in inlineRaw
 	inlineArgs [2]keyword
-	inlineRaw  [40]byte
+	inlineRaw  [32]byte
 }
+
+// args returns the keywords, in frame order (mrun sorts them).
+func (kw *kwargs) args() []keyword {
+	if kw.argsExt != nil {
+		return kw.argsExt
+	}
+	return kw.inlineArgs[:kw.n]
+}
+
+// raw returns the keyword map's entries.
+func (kw *kwargs) raw() []byte {
+	if kw.rawExt != nil {
+		return kw.rawExt
+	}
+	return kw.inlineRaw[:kw.size]
+}
+
+// kwargsSlab is how many kwargs newKwargs allocates at once: 4 KB of them.
+const kwargsSlab = 4096 / unsafe.Sizeof(kwargs{})
 
 // keyword is one keyword argument: where its name and its value are in raw. The name's bytes
 // end where the value starts.
@@ -42,7 +64,7 @@ func (kw *kwargs) name(a keyword) string {
 	if a.nameAt == a.start {
 		return ""
 	}
-	return unsafe.String(&kw.raw[a.nameAt], a.start-a.nameAt)
+	return unsafe.String(&kw.raw()[a.nameAt], a.start-a.nameAt)
 }
 
 // Len returns the number of keyword arguments.
@@ -50,7 +72,7 @@ func (k Kwargs) Len() int {
 	if k.kw == nil {
 		return 0
 	}
-	return len(k.kw.args)
+	return int(k.kw.n)
 }
 
 // Names returns the keywords, in the order of the frame (ascending byte order from mrun).
@@ -59,8 +81,8 @@ func (k Kwargs) Names() []string {
 	if k.kw == nil {
 		return nil
 	}
-	names := make([]string, len(k.kw.args))
-	for i, a := range k.kw.args {
+	names := make([]string, k.kw.n)
+	for i, a := range k.kw.args() {
 		names[i] = k.kw.name(a)
 	}
 	return names
@@ -73,8 +95,9 @@ func (k Kwargs) index(name string) int {
 	if k.kw == nil {
 		return -1
 	}
-	for i, a := range k.kw.args {
-		if string(k.kw.raw[a.nameAt:a.start]) == name {
+	raw := k.kw.raw()
+	for i, a := range k.kw.args() {
+		if string(raw[a.nameAt:a.start]) == name {
 			return i
 		}
 	}
@@ -106,18 +129,30 @@ func (k Kwargs) Get(name string, ptr any) (bool, error) {
 
 // getDirect decodes keyword i into *ptr without reflection when ptr is a non-nil pointer to one
 // of the commonest types, and reports whether it was; it writes *ptr only on success. ptr does
-// not escape, so Kwarg keeps its value on the stack.
+// not escape, so Kwarg keeps its value on the stack. The formats callers send most (fixstr,
+// fixint, float64, bool) are read in place; the others through the codec.
 func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
+	a := k.kw.args()[i]
+	v := k.kw.raw()[a.start:a.end] // a whole value: decodeKwargs skipped over it
+	b := v[0]
+	fixint := b <= 0x7f || b >= 0xe0
 	switch p := ptr.(type) {
 	case *string:
 		if p == nil {
 			return false, nil
 		}
+		if b >= 0xa0 && b <= 0xbf {
+			*p = ""
+			if len(v) > 1 {
+				*p = unsafe.String(&v[1], len(v)-1) // raw is never written again
+			}
+			return true, nil
+		}
 		var s string
 		err = k.decode(i, func(c *codec) (err error) {
-			b, err := c.strBytes(stringType)
-			if len(b) > 0 {
-				s = unsafe.String(&b[0], len(b)) // raw is never written again
+			p, err := c.strBytes(stringType)
+			if len(p) > 0 {
+				s = unsafe.String(&p[0], len(p))
 			}
 			return err
 		})
@@ -127,6 +162,10 @@ func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
 	case *int:
 		if p == nil {
 			return false, nil
+		}
+		if fixint {
+			*p = int(int8(b))
+			return true, nil
 		}
 		var n int64
 		err = k.decode(i, func(c *codec) (err error) {
@@ -140,6 +179,10 @@ func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
 		if p == nil {
 			return false, nil
 		}
+		if fixint {
+			*p = int64(int8(b))
+			return true, nil
+		}
 		var n int64
 		err = k.decode(i, func(c *codec) (err error) {
 			n, err = c.readInt(int64Type, math.MinInt64, math.MaxInt64)
@@ -151,6 +194,14 @@ func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
 	case *float64:
 		if p == nil {
 			return false, nil
+		}
+		switch {
+		case b == 0xcb:
+			*p = math.Float64frombits(binary.BigEndian.Uint64(v[1:]))
+			return true, nil
+		case fixint:
+			*p = float64(int8(b))
+			return true, nil
 		}
 		var f float64
 		err = k.decode(i, func(c *codec) (err error) {
@@ -164,14 +215,14 @@ func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
 		if p == nil {
 			return false, nil
 		}
-		var b bool
-		err = k.decode(i, func(c *codec) (err error) {
-			b, err = c.readBool(boolType)
-			return err
-		})
-		if err == nil {
-			*p = b
+		if b == 0xc2 || b == 0xc3 {
+			*p = b == 0xc3
+			return true, nil
 		}
+		err = k.decode(i, func(c *codec) error {
+			_, err := c.readBool(boolType)
+			return err // not a bool: a mismatch
+		})
 	default:
 		return false, nil
 	}
@@ -181,14 +232,14 @@ func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
 // decode runs read on the value of keyword i, with the codec's input switched to it, and names
 // the function and the keyword in its error.
 func (k Kwargs) decode(i int, read func(c *codec) error) error {
-	c, a := k.kw.c, k.kw.args[i]
+	c, a := k.kw.c, k.kw.args()[i]
 	in, off, src := c.in, c.off, c.src
-	c.in, c.off, c.src = k.kw.raw[a.start:a.end], 0, inputCall
+	c.in, c.off, c.src = k.kw.raw()[a.start:a.end], 0, inputCall
 	err := read(c)
 	c.in, c.off, c.src = in, off, src
 	if err != nil {
 		path, msg := splitPath(err)
-		return fmt.Errorf("%s: keyword argument %q%s: %s", k.kw.fn, k.kw.name(a), path, msg)
+		return fmt.Errorf("%s: keyword argument %q%s: %s", k.kw.p.name, k.kw.name(a), path, msg)
 	}
 	return nil
 }

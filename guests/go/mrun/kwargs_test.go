@@ -1,7 +1,9 @@
 package mrun
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +66,56 @@ func TestKwargs_zero(t *testing.T) {
 		if v, err := Kwarg(kw, "x", 7); v != 7 || err != nil {
 			t.Errorf("Kwarg on empty = %v, %v", v, err)
 		}
+	}
+}
+
+// TestKwarg_direct checks that Kwarg, which reads the commonest types without reflection and
+// their commonest formats in place, decodes every format as a positional parameter does.
+func TestKwarg_direct(t *testing.T) {
+	values := [][]byte{
+		{0x05}, {0x7f}, {0xff}, {0xe0}, {0xcc, 0xc8}, {0xd0, 0x80}, {0xcd, 0x01, 0x2c},
+		{0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0},
+		{0xca, 0x3f, 0xc0, 0, 0}, {0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0}, {0xc2}, {0xc3}, {0xc0},
+		{0xa0}, {0xa2, 'h', 'i'}, {0xd9, 0x03, 'a', 'b', 'c'}, {0x90}, {0x80},
+	}
+	for _, v := range values {
+		checkKwarg(t, v, "")
+		checkKwarg(t, v, 0)
+		checkKwarg(t, v, int64(0))
+		checkKwarg(t, v, 0.0)
+		checkKwarg(t, v, false)
+	}
+}
+
+// checkKwarg decodes the encoded value v as the keyword argument "v" with Kwarg, and as the
+// positional argument of a func(T), and compares the values or the messages.
+func checkKwarg[T comparable](t *testing.T, v []byte, def T) {
+	t.Helper()
+	var kwGot, posGot T
+	var kwErr error
+	kwFrame := append([]byte{0x92, 0x90, 0x81, 0xa1, 'v'}, v...)
+	_, err := newCodec().call(kwFrame, func(kw Kwargs) { kwGot, kwErr = Kwarg(kw, "v", def) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	posFrame := append(append([]byte{0x92, 0x91}, v...), 0x80)
+	_, posErr := newCodec().call(posFrame, func(x T) { posGot = x })
+	name := fmt.Sprintf("%x as %T", v, def)
+	switch {
+	case kwErr == nil && posErr == nil:
+		if kwGot != posGot {
+			t.Errorf("%s: Kwarg gives %v, a parameter %v", name, kwGot, posGot)
+		}
+	case kwErr != nil && posErr != nil:
+		_, kwMsg, _ := strings.Cut(kwErr.Error(), `keyword argument "v"`)
+		_, posMsg, _ := strings.Cut(posErr.Error(), "argument 1")
+		if kwMsg != posMsg {
+			t.Errorf("%s: Kwarg fails with %q, a parameter with %q", name, kwErr, posErr)
+		}
+		if kwGot != def {
+			t.Errorf("%s: Kwarg failed but returned %v, not the default", name, kwGot)
+		}
+	default:
+		t.Errorf("%s: Kwarg gives %v, %v; a parameter %v, %v", name, kwGot, kwErr, posGot, posErr)
 	}
 }

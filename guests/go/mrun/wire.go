@@ -318,6 +318,30 @@ func (c *codec) extHeader() (int8, uint64, error) {
 	return int8(t), n, err
 }
 
+// skipShort consumes the next value if it is in one of the short formats sent most (a fixint,
+// nil, a bool, a fixstr or a float64), and reports whether it did: skip is for the others.
+func (c *codec) skipShort() bool {
+	if c.off >= len(c.in) {
+		return false
+	}
+	var n int
+	switch b := c.in[c.off]; {
+	case b <= 0x7f, b >= 0xe0, b == 0xc0, b == 0xc2, b == 0xc3:
+		n = 1
+	case b >= 0xa0 && b <= 0xbf:
+		n = 1 + int(b&0x1f)
+	case b == 0xcb:
+		n = 9
+	default:
+		return false
+	}
+	if n > len(c.in)-c.off {
+		return false
+	}
+	c.off += n
+	return true
+}
+
 // skip consumes one whole value of any kind, without recursion.
 func (c *codec) skip() error {
 	for pending := uint64(1); pending > 0; pending-- {
