@@ -98,8 +98,8 @@
 // # Performance
 //
 // Functions with at most one parameter and one result (plus an optional error) among int,
-// float64, string, bool, any and []any are called directly, and so are those shapes with a
-// final Kwargs parameter and an error result, such as func(string, Kwargs) (string, error).
+// float64, string, bool, any and []any are called directly, and so is func(A, Kwargs) (A, error)
+// for each of those types A, such as func(string, Kwargs) (string, error).
 // Every other shape goes through reflect.Value.Call, which works the same but costs several
 // microseconds more per call in a wasm guest. For small functions called very often, prefer
 // the direct shapes. Keyword arguments are decoded only when the function reads them; Kwarg

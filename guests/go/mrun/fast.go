@@ -14,10 +14,9 @@ import (
 //	func(A) R, func(A) (R, error), func(A), func(A) error,
 //	func() R,  func() (R, error),  func(),  func() error
 //
-// for A and R among int, float64, string, bool, any and []any, and the same shapes with a final
-// Kwargs parameter and an error result:
+// for A and R among int, float64, string, bool, any and []any, and, for keyword arguments,
 //
-//	func(A, Kwargs) (R, error), func(A, Kwargs) error, func(Kwargs) (R, error), func(Kwargs) error
+//	func(A, Kwargs) (A, error)
 //
 // For each such func type a generic invoker asserts fn to its exact type and calls it; the
 // argument and the result travel through per-plan slots that non-generic slot codecs read and
@@ -25,8 +24,8 @@ import (
 // function takes the reflective path, which behaves the same, only slower: reflect.Value.Call
 // alone costs about 5 µs in wasm, and allocates its frame and results.
 //
-// Each invoker adds about 3.5 KB to a wasm module (147 of them, ~470 KB), which is why the set
-// of types is small; adding a type T to it means a slotTypes entry and an add...[T] line in each
+// Each invoker adds about 3 KB to a wasm module (104 of them, ~310 KB), which is why the set of
+// types is small; adding a type T to it means a slotTypes entry and an add...[T] line in each
 // list below.
 
 // A slotCodec reads a value into a slot of its Go type and writes a slot's value out. Writing
@@ -171,7 +170,6 @@ var fastCalls = func() map[reflect.Type]fastCall {
 	addParam[string](m)
 	addParam[any](m)
 	addParam[[]any](m)
-	addKwargs(m)
 	addParamKwargs[int](m)
 	addParamKwargs[float64](m)
 	addParamKwargs[bool](m)
@@ -251,54 +249,18 @@ func addParamResult[A, R any](m map[reflect.Type]fastCall) {
 		}}
 }
 
-// Functions that take keyword arguments return an error (Kwarg does), so the direct path takes
-// a final Kwargs parameter only in the shapes with an error result: func(Kwargs) error,
-// func(Kwargs) (R, error), func(A, Kwargs) error and func(A, Kwargs) (R, error).
+// Functions that take keyword arguments return an error (Kwarg does), and most transform a
+// value under some options, like greet or pow; so the direct path takes a final Kwargs
+// parameter in one shape per type, func(A, Kwargs) (A, error). Shapes cost module size and,
+// past a point, memory in every instance: the seed module's instances need no more pages with
+// these six, but needed 12 more (768 KB) with all 49 shapes of A, R and error.
 
-// addKwargs adds the func types whose only parameter is Kwargs.
-func addKwargs(m map[reflect.Type]fastCall) {
-	m[reflect.TypeFor[func(Kwargs) error]()] = fastCall{invoke: func(fn any, _, _ unsafe.Pointer, kw Kwargs) error {
-		return fn.(func(Kwargs) error)(kw)
-	}}
-	addKwargsResult[int](m)
-	addKwargsResult[float64](m)
-	addKwargsResult[bool](m)
-	addKwargsResult[string](m)
-	addKwargsResult[any](m)
-	addKwargsResult[[]any](m)
-}
-
-// addKwargsResult adds func(Kwargs) (R, error).
-func addKwargsResult[R any](m map[reflect.Type]fastCall) {
-	rt := reflect.TypeFor[R]()
-	m[reflect.TypeFor[func(Kwargs) (R, error)]()] = fastCall{res: slotTypes[rt], resType: rt,
-		invoke: func(fn any, _, r unsafe.Pointer, kw Kwargs) (err error) {
-			*(*R)(r), err = fn.(func(Kwargs) (R, error))(kw)
-			return err
-		}}
-}
-
-// addParamKwargs adds the func types with a parameter of type A and then Kwargs.
+// addParamKwargs adds func(A, Kwargs) (A, error).
 func addParamKwargs[A any](m map[reflect.Type]fastCall) {
 	at := reflect.TypeFor[A]()
-	m[reflect.TypeFor[func(A, Kwargs) error]()] = fastCall{arg: slotTypes[at], argType: at,
-		invoke: func(fn any, a, _ unsafe.Pointer, kw Kwargs) error {
-			return fn.(func(A, Kwargs) error)(take[A](a), kw)
-		}}
-	addParamKwargsResult[A, int](m)
-	addParamKwargsResult[A, float64](m)
-	addParamKwargsResult[A, bool](m)
-	addParamKwargsResult[A, string](m)
-	addParamKwargsResult[A, any](m)
-	addParamKwargsResult[A, []any](m)
-}
-
-// addParamKwargsResult adds func(A, Kwargs) (R, error).
-func addParamKwargsResult[A, R any](m map[reflect.Type]fastCall) {
-	at, rt := reflect.TypeFor[A](), reflect.TypeFor[R]()
-	m[reflect.TypeFor[func(A, Kwargs) (R, error)]()] = fastCall{arg: slotTypes[at], res: slotTypes[rt], argType: at, resType: rt,
+	m[reflect.TypeFor[func(A, Kwargs) (A, error)]()] = fastCall{arg: slotTypes[at], res: slotTypes[at], argType: at, resType: at,
 		invoke: func(fn any, a, r unsafe.Pointer, kw Kwargs) (err error) {
-			*(*R)(r), err = fn.(func(A, Kwargs) (R, error))(take[A](a), kw)
+			*(*A)(r), err = fn.(func(A, Kwargs) (A, error))(take[A](a), kw)
 			return err
 		}}
 }
