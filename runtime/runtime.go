@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// call can no longer be interrupted: a guest that never returns holds its goroutine forever.
 	// Only for trusted, terminating guests.
 	Uninterruptible bool
+	// CompileWorkers is how many goroutines compile the functions of one module at once. Zero
+	// means GOMAXPROCS; 1 compiles them one after another.
+	CompileWorkers int
 }
 
 // Runtime compiles modules and runs their functions. It is safe for concurrent use.
@@ -72,6 +76,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	if cfg.MaxOutput <= 0 {
 		cfg.MaxOutput = 1 << 20
+	}
+	if cfg.CompileWorkers <= 0 {
+		cfg.CompileWorkers = goruntime.GOMAXPROCS(0)
 	}
 	if cfg.MaxResult <= 0 {
 		cfg.MaxResult = 256 << 20
@@ -213,7 +220,7 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 			wz.Close(ctx)
 		}
 	}
-	compiled, err := wz.CompileModule(ctx, wasm)
+	compiled, err := wz.CompileModule(experimental.WithCompilationWorkers(ctx, rt.cfg.CompileWorkers), wasm)
 	if err != nil {
 		closeOwn()
 		if limit > 0 && strings.Contains(err.Error(), "over limit of") {

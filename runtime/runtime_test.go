@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,36 @@ func TestLoad_SameBytesSameModule(t *testing.T) {
 	}
 	if got, _ := rt.Module(a.Sum()); got != a {
 		t.Fatal("Runtime.Module does not find the module by sum")
+	}
+}
+
+// A module compiled by one goroutine or by several gives the same results, from every function
+// of a module with many (the C conformance guest).
+func TestLoad_CompileWorkers(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		rt := newRuntime(t, runtime.Config{CompileWorkers: workers})
+		m, err := rt.LoadFile(context.Background(), "../testdata/c/conformance.wasm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]string{"inc": "2a", "identity": "a1 78", "fail": ""} {
+			f, err := m.Func(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			arg := map[string]any{"inc": 41, "identity": "x", "fail": "boom"}[name]
+			frame, _ := abi.EncodeFrame([]any{arg}, nil)
+			res, err := f.Call(context.Background(), frame)
+			if name == "fail" {
+				if err == nil || !strings.HasSuffix(err.Error(), "boom") {
+					t.Fatalf("%d workers: fail: %v", workers, err)
+				}
+				continue
+			}
+			if err != nil || fmt.Sprintf("% x", res.Value) != want {
+				t.Fatalf("%d workers: %s(%v) = % x, %v; want %s", workers, name, arg, res.Value, err, want)
+			}
+		}
 	}
 }
 
