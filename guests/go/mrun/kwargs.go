@@ -163,34 +163,12 @@ func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
 		if p == nil {
 			return false, nil
 		}
-		if fixint {
-			*p = int(int8(b))
-			return true, nil
-		}
-		var n int64
-		err = k.decode(i, func(c *codec) (err error) {
-			n, err = c.readInt(intType, math.MinInt, math.MaxInt)
-			return err
-		})
-		if err == nil {
-			*p = int(n)
-		}
+		err = getInt(k, i, p, intType, math.MinInt, math.MaxInt)
 	case *int64:
 		if p == nil {
 			return false, nil
 		}
-		if fixint {
-			*p = int64(int8(b))
-			return true, nil
-		}
-		var n int64
-		err = k.decode(i, func(c *codec) (err error) {
-			n, err = c.readInt(int64Type, math.MinInt64, math.MaxInt64)
-			return err
-		})
-		if err == nil {
-			*p = n
-		}
+		err = getInt(k, i, p, int64Type, math.MinInt64, math.MaxInt64)
 	case *float64:
 		if p == nil {
 			return false, nil
@@ -227,6 +205,25 @@ func (k Kwargs) getDirect(i int, ptr any) (ok bool, err error) {
 		return false, nil
 	}
 	return true, err
+}
+
+// getInt decodes keyword i into *p as an integer of type t within [lo, hi], reading a fixint
+// in place; it writes *p only on success.
+func getInt[T int | int64](k Kwargs, i int, p *T, t reflect.Type, lo, hi int64) error {
+	a := k.kw.args()[i]
+	if b := k.kw.raw()[a.start]; b <= 0x7f || b >= 0xe0 {
+		*p = T(int8(b))
+		return nil
+	}
+	var n int64
+	err := k.decode(i, func(c *codec) (err error) {
+		n, err = c.readInt(t, lo, hi)
+		return err
+	})
+	if err == nil {
+		*p = T(n)
+	}
+	return err
 }
 
 // decode runs read on the value of keyword i, with the codec's input switched to it, and names
