@@ -63,6 +63,9 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	}
+	for _, wasm := range hugeCounts { // the sections whose counts the precheck reads
+		f.Add(wasm)
+	}
 	f.Fuzz(func(t *testing.T, wasm []byte) {
 		rt := loadRuntime(t)
 		m, err := rt.Load(context.Background(), "fuzz", wasm)
@@ -216,6 +219,12 @@ var hugeCounts = map[string][]byte{
 	"names": []byte("\x00asm\x01\x00\x00\x00\x00\x0d\x04name\x01\x06\xf0\xff\xff\xff\x0f\x00"),
 	// a name section whose local-name subsection declares 2^32-16 locals of function 0
 	"locals": []byte("\x00asm\x01\x00\x00\x00\x00\x0f\x04name\x02\x08\x01\x00\xf0\xff\xff\xff\x0f\x00"),
+	// a table, and an element segment of 2^32-1 function indices (30 bytes)
+	"elements": []byte("\x00asm\x01\x00\x00\x00\x04\x04\x01\x70\x00\x00\x09\x0a\x01\x00\x41\x00\x0b\xff\xff\xff\xff\x0f"),
+	// the same with an element segment of 2^32-1 constant expressions
+	"element exprs": []byte("\x00asm\x01\x00\x00\x00\x04\x04\x01\x70\x00\x00\x09\x0a\x01\x04\x41\x00\x0b\xff\xff\xff\xff\x0f"),
+	// a memory, and a data segment of 2^32-1 bytes
+	"data": []byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x01\x0b\x0a\x01\x00\x41\x00\x0b\xff\xff\xff\xff\x0f"),
 }
 
 // TestLoad_HugeVectorCount: wazero v1.12.0 allocates a vector as soon as it reads the vector's
@@ -226,7 +235,9 @@ var hugeCounts = map[string][]byte{
 // out of memory" (not a recoverable panic) instead of returning a *ModuleError: 54 bytes
 // found by FuzzLoad ("imports"), 148 bytes declaring 2^30 function bodies, also found by
 // FuzzLoad ("code"), and 18 bytes declaring a type of 2^32-1 parameters
-// ("params"). Counts of a few hundred million do not crash but take seconds and GiBs.
+// ("params"), and 30 bytes declaring an element segment of 2^32-1 function indices
+// ("elements": a 96 GiB allocation). Counts of a few hundred million do not crash but take
+// seconds and GiBs.
 // Runtime.Load now checks declared counts against the bytes that follow them first
 // (runtime/precheck.go), so each of these is an ordinary error.
 func TestLoad_HugeVectorCount(t *testing.T) {

@@ -58,6 +58,10 @@ func precheckSection(id byte, b []byte) error {
 		return precheckTypes(b)
 	case 10:
 		return precheckCode(b)
+	case 9:
+		return precheckElements(b)
+	case 11:
+		return precheckData(b)
 	}
 	_, _, err := vecLen(b, 1, "entries")
 	return err
@@ -178,4 +182,148 @@ func precheckCustom(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// precheckElements checks the vector of each element segment: function indices or constant
+// expressions, at least a byte each. It stops, leaving the error to the decoder, at anything
+// it does not know; the decoder stops there too, before it reads a later vector.
+func precheckElements(b []byte) error {
+	count, b, err := vecLen(b, 2, "element segments")
+	if err != nil {
+		return err
+	}
+	for i := range count {
+		flags, rest, ok := uleb(b)
+		if !ok || flags > 7 {
+			return nil
+		}
+		b = rest
+		if flags&2 != 0 && flags&1 == 0 { // active, with a table index
+			if _, b, ok = uleb(b); !ok {
+				return nil
+			}
+		}
+		if flags&1 == 0 { // active: the offset
+			if b, ok = skipConstExpr(b); !ok {
+				return nil
+			}
+		}
+		if flags&3 != 0 { // element kind, or reference type
+			if b, ok = skipRefType(b, flags&4 != 0); !ok {
+				return nil
+			}
+		}
+		n, rest, err := vecLen(b, 1, "elements")
+		if err != nil {
+			return fmt.Errorf("element segment %d: %w", i, err)
+		}
+		b = rest
+		for range n {
+			if flags&4 == 0 {
+				_, b, ok = uleb(b)
+			} else {
+				b, ok = skipConstExpr(b)
+			}
+			if !ok {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// precheckData checks that each data segment's bytes are there.
+func precheckData(b []byte) error {
+	count, b, err := vecLen(b, 2, "data segments")
+	if err != nil {
+		return err
+	}
+	for i := range count {
+		flags, rest, ok := uleb(b)
+		if !ok || flags > 2 {
+			return nil
+		}
+		b = rest
+		if flags == 2 { // memory index
+			if _, b, ok = uleb(b); !ok {
+				return nil
+			}
+		}
+		if flags != 1 { // active: the offset
+			if b, ok = skipConstExpr(b); !ok {
+				return nil
+			}
+		}
+		n, rest, err := vecLen(b, 1, "bytes")
+		if err != nil {
+			return fmt.Errorf("data segment %d: %w", i, err)
+		}
+		b = rest[n:]
+	}
+	return nil
+}
+
+// skipRefType skips an element segment's element kind (one byte) or, with ref, a reference
+// type: a byte, or 0x63/0x64 and a heap type.
+func skipRefType(b []byte, ref bool) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	if ref && (b[0] == 0x63 || b[0] == 0x64) {
+		return skipLEB(b[1:], 5)
+	}
+	return b[1:], true
+}
+
+// skipConstExpr skips a constant expression, as wazero decodes one: the instructions it
+// allows, up to end. It reports false at anything else.
+func skipConstExpr(b []byte) ([]byte, bool) {
+	for len(b) > 0 {
+		op := b[0]
+		b = b[1:]
+		ok := true
+		switch op {
+		case 0x0b: // end
+			return b, true
+		case 0x41, 0x23, 0xd2: // i32.const, global.get, ref.func
+			b, ok = skipLEB(b, 5)
+		case 0x42: // i64.const
+			b, ok = skipLEB(b, 10)
+		case 0x43, 0x44: // f32.const, f64.const
+			size := 4 * int(op-0x42)
+			if ok = len(b) >= size; ok {
+				b = b[size:]
+			}
+		case 0xd0: // ref.null: an abstract heap type (one byte) or a type index
+			if ok = len(b) > 0; ok && b[0] != 0x70 && b[0] != 0x6f && b[0] != 0x69 {
+				b, ok = skipLEB(b, 5)
+			} else if ok {
+				b = b[1:]
+			}
+		case 0xfd: // v128.const
+			var sub uint64
+			if sub, b, ok = uleb(b); ok && sub == 12 && len(b) >= 16 {
+				b = b[16:]
+			} else {
+				ok = false
+			}
+		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended-const arithmetic
+		default:
+			return nil, false
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// skipLEB skips a LEB128 of at most max bytes.
+func skipLEB(b []byte, max int) ([]byte, bool) {
+	for i := 0; i < len(b) && i < max; i++ {
+		if b[i]&0x80 == 0 {
+			return b[i+1:], true
+		}
+	}
+	return nil, false
 }
