@@ -62,6 +62,10 @@ func precheckSection(id byte, b []byte) error {
 		return precheckElements(b)
 	case 11:
 		return precheckData(b)
+	case 2:
+		return precheckImports(b)
+	case 7:
+		return precheckExports(b)
 	}
 	_, _, err := vecLen(b, 1, "entries")
 	return err
@@ -141,7 +145,10 @@ func skipName(b []byte) ([]byte, bool) {
 // (function names and local names, each a vector of at least 2 bytes per entry).
 func precheckCustom(b []byte) error {
 	n, rest, ok := uleb(b)
-	if !ok || n > uint64(len(rest)) || string(rest[:n]) != "name" {
+	if ok && n > uint64(len(rest)) {
+		return errNameLength(n, len(rest))
+	}
+	if !ok || string(rest[:n]) != "name" {
 		return nil
 	}
 	b = rest[n:]
@@ -326,4 +333,106 @@ func skipLEB(b []byte, max int) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// errNameLength is the error of a name longer than the bytes that follow its length: wazero
+// allocates a name's bytes before reading them.
+func errNameLength(n uint64, left int) error {
+	return fmt.Errorf("declares a name of %d bytes in %d bytes", n, left)
+}
+
+// checkName skips a length-prefixed name, failing when it cannot fit; ok is false when the
+// length itself is unreadable (the decoder reports that).
+func checkName(b []byte) (rest []byte, ok bool, err error) {
+	n, rest, ok := uleb(b)
+	if !ok {
+		return nil, false, nil
+	}
+	if n > uint64(len(rest)) {
+		return nil, false, errNameLength(n, len(rest))
+	}
+	return rest[n:], true, nil
+}
+
+// precheckImports checks the two names of each import. It stops, leaving the error to the
+// decoder, at an import description it does not know.
+func precheckImports(b []byte) error {
+	count, b, err := vecLen(b, 4, "imports")
+	if err != nil {
+		return err
+	}
+	for i := range count {
+		ok := true
+		for range 2 { // module, then name
+			if b, ok, err = checkName(b); err != nil {
+				return fmt.Errorf("import %d: %w", i, err)
+			} else if !ok {
+				return nil
+			}
+		}
+		if len(b) == 0 {
+			return nil
+		}
+		kind := b[0]
+		b = b[1:]
+		switch kind {
+		case 0x00: // function: a type index
+			b, ok = skipLEB(b, 5)
+		case 0x01: // table: a reference type, then limits
+			if b, ok = skipRefType(b, true); ok {
+				b, ok = skipLimits(b)
+			}
+		case 0x02: // memory: limits
+			b, ok = skipLimits(b)
+		case 0x03: // global: a value type, then mutability
+			if b, ok = skipRefType(b, true); ok && len(b) > 0 {
+				b = b[1:]
+			} else {
+				ok = false
+			}
+		case 0x04: // tag: an attribute, then a type index
+			if ok = len(b) > 0; ok {
+				b, ok = skipLEB(b[1:], 5)
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			return nil
+		}
+	}
+	return nil
+}
+
+// skipLimits skips the limits of a table or memory of 32-bit indices (flags 0 to 3).
+func skipLimits(b []byte) ([]byte, bool) {
+	if len(b) == 0 || b[0] > 3 {
+		return nil, false
+	}
+	hasMax := b[0]&1 != 0
+	b, ok := skipLEB(b[1:], 5)
+	if ok && hasMax {
+		b, ok = skipLEB(b, 5)
+	}
+	return b, ok
+}
+
+// precheckExports checks the name of each export.
+func precheckExports(b []byte) error {
+	count, b, err := vecLen(b, 3, "exports")
+	if err != nil {
+		return err
+	}
+	for i := range count {
+		var ok bool
+		if b, ok, err = checkName(b); err != nil {
+			return fmt.Errorf("export %d: %w", i, err)
+		} else if !ok || len(b) == 0 {
+			return nil
+		}
+		if b, ok = skipLEB(b[1:], 5); !ok { // kind, then index
+			return nil
+		}
+	}
+	return nil
 }

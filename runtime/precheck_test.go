@@ -78,3 +78,37 @@ func TestLoad_SegmentForms(t *testing.T) {
 		}
 	}
 }
+
+// Imports of every kind pass the load precheck (the decoder or the host then refuses them),
+// and a name declaring 2^32-1 bytes, in an import, an export or a custom
+// section, is an ordinary error.
+func TestLoad_NameLengths(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	types := []byte("\x01\x01\x60\x00\x00")
+	for kind, desc := range map[string]string{
+		"function":         "\x00\x00",
+		"table":            "\x01\x70\x01\x01\x02",
+		"memory":           "\x02\x00\x01",
+		"shared memory":    "\x02\x03\x01\x02",
+		"global":           "\x03\x7f\x00",
+		"reference global": "\x03\x63\x70\x01",
+	} {
+		imports := append([]byte("\x02\x01\x03env\x01x"), desc...)
+		_, err := rt.Load(context.Background(), "import "+kind, wasmModule(types, imports))
+		if err == nil || strings.Contains(err.Error(), "declares") {
+			t.Errorf("import of a %s: %v, want the decoder's or the host's error, not the precheck's", kind, err)
+		}
+	}
+	const huge = "\xff\xff\xff\xff\x0f"
+	for name, tc := range map[string]struct{ section, want string }{
+		"import module": {"\x02\x01" + huge, "import 0: declares a name of 4294967295 bytes"},
+		"import name":   {"\x02\x01\x03env" + huge, "import 0: declares a name of 4294967295 bytes"},
+		"export":        {"\x07\x01" + huge, "export 0: declares a name of 4294967295 bytes"},
+		"custom":        {"\x00" + huge, "declares a name of 4294967295 bytes"},
+	} {
+		_, err := rt.Load(context.Background(), name, wasmModule([]byte(tc.section)))
+		if !errors.Is(err, runtime.ErrNotWasm) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrNotWasm saying %q", name, err, tc.want)
+		}
+	}
+}
