@@ -378,9 +378,16 @@ func precheckImports(b []byte) error {
 		switch kind {
 		case 0x00: // function: a type index
 			b, ok = skipLEB(b, 5)
-		case 0x01: // table: a reference type, then limits
+		case 0x01: // table: a reference type and limits, after 0x40 0x00 an initializer too
+			init := len(b) > 1 && b[0] == 0x40 && b[1] == 0x00
+			if init {
+				b = b[2:]
+			}
 			if b, ok = skipRefType(b, true); ok {
 				b, ok = skipLimits(b)
+			}
+			if ok && init {
+				b, ok = skipConstExpr(b)
 			}
 		case 0x02: // memory: limits
 			b, ok = skipLimits(b)

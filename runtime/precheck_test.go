@@ -105,6 +105,8 @@ func TestLoad_NameLengths(t *testing.T) {
 		"import name":   {"\x02\x01\x03env" + huge, "import 0: declares a name of 4294967295 bytes"},
 		"export":        {"\x07\x01" + huge, "export 0: declares a name of 4294967295 bytes"},
 		"custom":        {"\x00" + huge, "declares a name of 4294967295 bytes"},
+		"import after a table with an initializer": {"\x02\x02\x03env\x01t\x01\x40\x00\x70\x00\x01\xd0\x70\x0b" + huge,
+			"import 1: declares a name of 4294967295 bytes"},
 	} {
 		_, err := rt.Load(context.Background(), name, wasmModule([]byte(tc.section)))
 		if !errors.Is(err, runtime.ErrNotWasm) || !strings.Contains(err.Error(), tc.want) {
