@@ -54,7 +54,7 @@ func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn,
 func newClusterCmd(io streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
-		Short: "Start a cluster's server, or show its workers",
+		Short: "Start a cluster's server, show its workers, or prune its results",
 		Long: `A cluster runs the calls of mrun run and mrun call on workers, on this
 machine or others, through a NATS server with JetStream: 'mrun cluster up'
 starts one, 'mrun worker --cluster URL' joins a worker to it, and
@@ -66,10 +66,10 @@ See docs/distributed.md.`,
   mrun cluster status --cluster nats://127.0.0.1:4222`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("cluster needs a command: up or status (see 'mrun cluster --help')")
+			return usagef("cluster needs a command: up, status or prune (see 'mrun cluster --help')")
 		},
 	}
-	cmd.AddCommand(newClusterUpCmd(io), newClusterStatusCmd(io))
+	cmd.AddCommand(newClusterUpCmd(io), newClusterStatusCmd(io), newClusterPruneCmd(io))
 	return cmd
 }
 
@@ -212,6 +212,79 @@ func runClusterStatus(ctx context.Context, o *clusterStatusOptions) error {
 			max(now.Sub(w.LastSeen), 0).Round(100*time.Millisecond))
 	}
 	return tw.Flush()
+}
+
+type clusterPruneOptions struct {
+	io        streams
+	cluster   clusterFlags
+	olderThan time.Duration
+	dryRun    bool
+	json      bool
+}
+
+func newClusterPruneCmd(io streams) *cobra.Command {
+	o := &clusterPruneOptions{io: io, olderThan: -1}
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove results stored longer ago than --older-than",
+		Long: `Remove from a cluster the results stored longer ago than --older-than, and
+the large values that go with them. A cluster keeps every result until then:
+results are content-addressed, so a later run of the same call reuses them.
+
+Prune while no graph runs: a graph that has planned on a result being there
+fails with "input … is not in mrun_results" when it is removed; a graph that
+plans afterwards computes it again. Modules stay. --older-than 0 removes every
+result; --dry-run only counts.`,
+		Example: `  mrun cluster prune --cluster nats://127.0.0.1:4222 --older-than 24h
+  MRUN_CLUSTER=nats://10.0.0.5:4222 mrun cluster prune --older-than 0 --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runClusterPrune(cmd.Context(), o)
+		},
+	}
+	o.cluster.addFlags(cmd.Flags(), "the cluster's server, as in nats://127.0.0.1:4222 (env "+clusterEnv+")")
+	cmd.Flags().DurationVar(&o.olderThan, "older-than", -1, "remove results stored longer ago than this, as in 24h or 30m (required; 0: all)")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "count what would be removed, and remove nothing")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print what was removed as JSON")
+	return cmd
+}
+
+func runClusterPrune(ctx context.Context, o *clusterPruneOptions) error {
+	if o.cluster.url == "" {
+		return usagef("prune needs --cluster URL, or %s (see 'mrun cluster prune --help')", clusterEnv)
+	}
+	if o.olderThan < 0 {
+		return usagef("prune needs --older-than, as in 24h (0 removes every result)")
+	}
+	conn, err := o.cluster.connect(ctx, "mrun cluster prune")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st, err := conn.Prune(ctx, cluster.PruneOptions{OlderThan: o.olderThan, DryRun: o.dryRun})
+	if err != nil {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		return fmt.Errorf("prune %s: %s", o.cluster.url, strings.TrimPrefix(err.Error(), "cluster: prune: "))
+	}
+	if o.json {
+		b, err := json.Marshal(map[string]any{"dry_run": o.dryRun, "results": st.Results, "values": st.Values,
+			"value_bytes": st.ValueBytes, "kept_results": st.KeptResults})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.io.Out, "%s\n", b)
+		return err
+	}
+	verb := "removed"
+	if o.dryRun {
+		verb = "would remove"
+	}
+	_, err = fmt.Fprintf(o.io.Out, "%s %s and %s (%s) stored more than %v ago; %s stay\n", verb,
+		plural(st.Results, "result"), plural(st.Values, "large value"), bytesText(st.ValueBytes), o.olderThan,
+		plural(st.KeptResults, "younger result"))
+	return err
 }
 
 type workerOptions struct {

@@ -70,8 +70,12 @@ func (s *Store) watch() {
 		case jetstream.KeyValuePut:
 			s.index[e.Key()] = struct{}{}
 			delete(s.known, e.Key())
-		default: // deleted or purged
+		default: // deleted or purged (Prune): forget the value, so that a plan computes it again
 			delete(s.index, e.Key())
+			delete(s.known, e.Key())
+			if k, err := abi.ParseKey(e.Key()); err == nil {
+				delete(s.cache, k)
+			}
 		}
 		s.mu.Unlock()
 	}

@@ -1,0 +1,127 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// PruneStats counts what Prune removed, or with DryRun would remove.
+type PruneStats struct {
+	Results     int    // entries of ResultBucket
+	Values      int    // objects of ValueStore: large values, and argument frames a stopped coordinator left behind
+	ValueBytes  uint64 // their size
+	KeptResults int    // entries of ResultBucket younger than the cutoff
+}
+
+// PruneOptions say what Prune removes.
+type PruneOptions struct {
+	// OlderThan is the age, from when it was stored, past which a result goes. Zero removes
+	// every result.
+	OlderThan time.Duration
+	// DryRun counts what would go without removing it.
+	DryRun bool
+}
+
+// pruneAhead is how many removals Prune has in flight at once.
+const pruneAhead = 64
+
+// Prune removes the results stored longer ago than opts.OlderThan from ResultBucket and
+// ValueStore, which otherwise keep every result forever (results are content-addressed, so
+// a later run of the same call reuses them). A graph that runs meanwhile and needs a
+// removed result computes it again if it has not planned yet, and fails with "input … is not
+// in mrun_results" if it has: prune while no graph runs. Modules stay.
+func (c *Conn) Prune(ctx context.Context, opts PruneOptions) (PruneStats, error) {
+	if opts.OlderThan < 0 {
+		return PruneStats{}, fmt.Errorf("cluster: prune: negative age %v", opts.OlderThan)
+	}
+	cutoff := time.Now().Add(-opts.OlderThan)
+	var st PruneStats
+
+	// Results: the watcher delivers every key's latest entry (headers only), then nil.
+	w, err := c.results.WatchAll(ctx, jetstream.MetaOnly(), jetstream.IgnoreDeletes())
+	if err != nil {
+		return st, fmt.Errorf("cluster: prune: watch %s: %w", ResultBucket, err)
+	}
+	var old []string
+	for e := range w.Updates() {
+		if e == nil {
+			break
+		}
+		if e.Created().Before(cutoff) {
+			old = append(old, e.Key())
+		} else {
+			st.KeptResults++
+		}
+	}
+	_ = w.Stop()
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	st.Results = len(old)
+
+	// Values: each large value's object is named by its key, like its result entry.
+	objs, err := c.values.List(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return st, fmt.Errorf("cluster: prune: list %s: %w", ValueStore, err)
+	}
+	var oldObjs []string
+	for _, o := range objs {
+		if o.ModTime.Before(cutoff) {
+			oldObjs = append(oldObjs, o.Name)
+			st.ValueBytes += o.Size
+		}
+	}
+	st.Values = len(oldObjs)
+	if opts.DryRun {
+		return st, nil
+	}
+
+	// The result entries go first: once one is gone no reader looks for its object.
+	if err := forEach(ctx, old, func(ctx context.Context, k string) error {
+		return c.results.Purge(ctx, k)
+	}); err != nil {
+		return st, fmt.Errorf("cluster: prune %s: %w", ResultBucket, err)
+	}
+	if err := forEach(ctx, oldObjs, func(ctx context.Context, name string) error {
+		err := c.values.Delete(ctx, name)
+		if errors.Is(err, jetstream.ErrObjectNotFound) { // a coordinator deleted its frame meanwhile
+			return nil
+		}
+		return err
+	}); err != nil {
+		return st, fmt.Errorf("cluster: prune %s: %w", ValueStore, err)
+	}
+	return st, nil
+}
+
+// forEach calls f on every name, pruneAhead at a time, and returns the first error, naming
+// how many calls failed.
+func forEach(ctx context.Context, names []string, f func(context.Context, string) error) error {
+	var (
+		next, failed atomic.Int64
+		first        error
+		once         sync.Once
+		wg           sync.WaitGroup
+	)
+	for range min(len(names), pruneAhead) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(names)) && ctx.Err() == nil; i = next.Add(1) - 1 {
+				if err := f(ctx, names[i]); err != nil {
+					failed.Add(1)
+					once.Do(func() { first = fmt.Errorf("%s: %w", names[i], err) })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("%d of %d failed, the first %w", failed.Load(), len(names), first)
+	}
+	return ctx.Err()
+}
