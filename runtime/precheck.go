@@ -204,16 +204,8 @@ func precheckElements(b []byte) error {
 		if !ok || flags > 7 {
 			return nil
 		}
-		b = rest
-		if flags&2 != 0 && flags&1 == 0 { // active, with a table index
-			if _, b, ok = uleb(b); !ok {
-				return nil
-			}
-		}
-		if flags&1 == 0 { // active: the offset
-			if b, ok = skipConstExpr(b); !ok {
-				return nil
-			}
+		if b, ok = skipSegmentHead(rest, flags&3 == 2, flags&1 == 0); !ok {
+			return nil
 		}
 		if flags&3 != 0 { // element kind, or reference type
 			if b, ok = skipRefType(b, flags&4 != 0); !ok {
@@ -250,16 +242,8 @@ func precheckData(b []byte) error {
 		if !ok || flags > 2 {
 			return nil
 		}
-		b = rest
-		if flags == 2 { // memory index
-			if _, b, ok = uleb(b); !ok {
-				return nil
-			}
-		}
-		if flags != 1 { // active: the offset
-			if b, ok = skipConstExpr(b); !ok {
-				return nil
-			}
+		if b, ok = skipSegmentHead(rest, flags == 2, flags != 1); !ok {
+			return nil
 		}
 		n, rest, err := vecLen(b, 1, "bytes")
 		if err != nil {
@@ -268,6 +252,19 @@ func precheckData(b []byte) error {
 		b = rest[n:]
 	}
 	return nil
+}
+
+// skipSegmentHead skips what an element or data segment has before its vector: a table or
+// memory index when indexed, and an offset expression when active.
+func skipSegmentHead(b []byte, indexed, active bool) ([]byte, bool) {
+	ok := true
+	if indexed {
+		_, b, ok = uleb(b)
+	}
+	if ok && active {
+		b, ok = skipConstExpr(b)
+	}
+	return b, ok
 }
 
 // skipRefType skips an element segment's element kind (one byte) or, with ref, a reference
