@@ -91,27 +91,7 @@ func BenchmarkFanOut10k(b *testing.B) {
 	b.Run("mrun-go-uninterruptible", func(b *testing.B) { fanout(b, fastSeed()) })
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
-			tasks := gobaseline.Run(n+1, func(i int) []int {
-				if i < n {
-					return nil
-				}
-				d := make([]int, n)
-				for j := range d {
-					d[j] = j
-				}
-				return d
-			}, func(i int, in []any) any {
-				if i < n {
-					return i + 1
-				}
-				s := 0
-				for _, v := range in {
-					s += v.(int)
-				}
-				return s
-			})
-			<-tasks[n].Done
-			if tasks[n].Val.(int) != 50_005_000 {
+			if gobaseline.FanOut(n) != 50_005_000 {
 				b.Fatal("wrong sum")
 			}
 		}
@@ -143,18 +123,7 @@ func BenchmarkChain1000(b *testing.B) {
 	b.Run("mrun-go", func(b *testing.B) { chain(b, seed) })
 	b.Run("goroutines", func(b *testing.B) {
 		for b.Loop() {
-			tasks := gobaseline.Run(n, func(i int) []int {
-				if i == 0 {
-					return nil
-				}
-				return []int{i - 1}
-			}, func(i int, in []any) any {
-				if i == 0 {
-					return 1
-				}
-				return in[0].(int) + 1
-			})
-			<-tasks[n-1].Done
+			gobaseline.Chain(n)
 		}
 		report(b, n)
 	})

@@ -30,6 +30,50 @@ func Run(n int, deps func(i int) []int, fn func(i int, in []any) any) []*Task {
 	return tasks
 }
 
+// FanOut runs the fan-out graph of the benchmarks: inc(0) … inc(n-1) and a sum of their
+// results, which it returns.
+func FanOut(n int) int {
+	tasks := Run(n+1, func(i int) []int {
+		if i < n {
+			return nil
+		}
+		d := make([]int, n)
+		for j := range d {
+			d[j] = j
+		}
+		return d
+	}, func(i int, in []any) any {
+		if i < n {
+			return i + 1
+		}
+		s := 0
+		for _, v := range in {
+			s += v.(int)
+		}
+		return s
+	})
+	<-tasks[n].Done
+	return tasks[n].Val.(int)
+}
+
+// Chain runs the chain graph of the benchmarks: n tasks, the first 1, each next its
+// predecessor plus one; it returns the last.
+func Chain(n int) int {
+	tasks := Run(n, func(i int) []int {
+		if i == 0 {
+			return nil
+		}
+		return []int{i - 1}
+	}, func(i int, in []any) any {
+		if i == 0 {
+			return 1
+		}
+		return in[0].(int) + 1
+	})
+	<-tasks[n-1].Done
+	return tasks[n-1].Val.(int)
+}
+
 // Burn is the seed guest's burn(n) compiled natively: n rounds of xorshift64 and a checksum
 // of them.
 func Burn(n int) int {

@@ -97,15 +97,7 @@ func distributed(args []string, out io.Writer) error {
 		return err
 	}
 	defer rt.Close(context.Background())
-	m, err := rt.LoadFile(ctx, module)
-	if err != nil {
-		return err
-	}
-	inc, err := m.Func("inc")
-	if err != nil {
-		return err
-	}
-	sumAll, err := m.Func("sum_all")
+	inc, sumAll, err := loadFanOut(ctx, rt, module)
 	if err != nil {
 		return err
 	}

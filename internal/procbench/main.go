@@ -96,7 +96,7 @@ func scale(args []string, out io.Writer) error {
 	variant := "goroutines"
 	var run func() (int, error)
 	if *goroutines {
-		run = func() (int, error) { return fanOutGo(n), nil }
+		run = func() (int, error) { return gobaseline.FanOut(n), nil }
 	} else {
 		variant = "mrun-" + name
 		ctx, cancel := context.WithCancel(context.Background()) // arms interruption, as real callers do
@@ -106,15 +106,7 @@ func scale(args []string, out io.Writer) error {
 			return err
 		}
 		defer rt.Close(ctx)
-		m, err := rt.LoadFile(ctx, module)
-		if err != nil {
-			return err
-		}
-		inc, err := m.Func("inc")
-		if err != nil {
-			return err
-		}
-		sumAll, err := m.Func("sum_all")
+		inc, sumAll, err := loadFanOut(ctx, rt, module)
 		if err != nil {
 			return err
 		}
@@ -169,29 +161,20 @@ func fanOutMrun(ctx context.Context, inc, sumAll *runtime.Function, n int) (int,
 	return got, err
 }
 
-// fanOutGo runs the graph of fanOutMrun as BenchmarkFanOut10k's baseline does.
-func fanOutGo(n int) int {
-	tasks := gobaseline.Run(n+1, func(i int) []int {
-		if i < n {
-			return nil
-		}
-		d := make([]int, n)
-		for j := range d {
-			d[j] = j
-		}
-		return d
-	}, func(i int, in []any) any {
-		if i < n {
-			return i + 1
-		}
-		s := 0
-		for _, v := range in {
-			s += v.(int)
-		}
-		return s
-	})
-	<-tasks[n].Done
-	return tasks[n].Val.(int)
+// loadFanOut loads module and returns its functions inc and sum_all, which the fan-out graph
+// calls.
+func loadFanOut(ctx context.Context, rt *runtime.Runtime, module string) (inc, sumAll *runtime.Function, err error) {
+	m, err := rt.LoadFile(ctx, module)
+	if err != nil {
+		return nil, nil, err
+	}
+	if inc, err = m.Func("inc"); err != nil {
+		return nil, nil, err
+	}
+	if sumAll, err = m.Func("sum_all"); err != nil {
+		return nil, nil, err
+	}
+	return inc, sumAll, nil
 }
 
 // currentRSS is the process's resident set now, in bytes (Linux); elsewhere, the peak so far.
