@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -83,45 +81,22 @@ func (c *Conn) Prune(ctx context.Context, opts PruneOptions) (PruneStats, error)
 	}
 
 	// The result entries go first: once one is gone no reader looks for its object.
-	if err := forEach(ctx, old, func(ctx context.Context, k string) error {
-		return c.results.Purge(ctx, k)
+	if err := parallel(ctx, len(old), pruneAhead, func(ctx context.Context, i int) error {
+		if err := c.results.Purge(ctx, old[i]); err != nil {
+			return fmt.Errorf("%s: %w", old[i], err)
+		}
+		return nil
 	}); err != nil {
 		return st, fmt.Errorf("cluster: prune %s: %w", ResultBucket, err)
 	}
-	if err := forEach(ctx, oldObjs, func(ctx context.Context, name string) error {
-		err := c.values.Delete(ctx, name)
-		if errors.Is(err, jetstream.ErrObjectNotFound) { // a coordinator deleted its frame meanwhile
-			return nil
+	if err := parallel(ctx, len(oldObjs), pruneAhead, func(ctx context.Context, i int) error {
+		err := c.values.Delete(ctx, oldObjs[i])
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) { // not found: a coordinator deleted its frame meanwhile
+			return fmt.Errorf("%s: %w", oldObjs[i], err)
 		}
-		return err
+		return nil
 	}); err != nil {
 		return st, fmt.Errorf("cluster: prune %s: %w", ValueStore, err)
 	}
 	return st, nil
-}
-
-// forEach calls f on every name, pruneAhead at a time, and returns the first error, naming
-// how many calls failed.
-func forEach(ctx context.Context, names []string, f func(context.Context, string) error) error {
-	var (
-		next, failed atomic.Int64
-		first        error
-		once         sync.Once
-		wg           sync.WaitGroup
-	)
-	for range min(len(names), pruneAhead) {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(names)) && ctx.Err() == nil; i = next.Add(1) - 1 {
-				if err := f(ctx, names[i]); err != nil {
-					failed.Add(1)
-					once.Do(func() { first = fmt.Errorf("%s: %w", names[i], err) })
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		return fmt.Errorf("%d of %d failed, the first %w", failed.Load(), len(names), first)
-	}
-	return ctx.Err()
 }

@@ -213,9 +213,14 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, free func()) {
 	w.running.Add(1)
 	defer w.running.Add(-1)
 
-	callCtx, cancel := context.WithCancel(ctx)
+	var (
+		callCtx context.Context
+		cancel  context.CancelFunc
+	)
 	if t.Timeout > 0 {
 		callCtx, cancel = context.WithTimeout(ctx, time.Duration(t.Timeout))
+	} else {
+		callCtx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
 	w.mu.Lock()
@@ -336,16 +341,28 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		}
 	}
 	inputs := make([][]byte, len(holes))
-	read := func(ctx context.Context, i int) error {
+	err := parallel(ctx, len(holes), readAhead, func(ctx context.Context, i int) error {
 		v, err := readValue(ctx, w.c, holes[i].Key.String())
 		if err == nil && v == nil {
 			err = fmt.Errorf("input %s is not in %s", holes[i].Key, ResultBucket)
 		}
 		inputs[i] = v
 		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(holes) == 1 {
-		return inputs, read(ctx, 0)
+	return inputs, nil
+}
+
+// parallel calls f for 0 … n-1, at most ahead at once, and returns the first error; the
+// context of the calls still running then is cancelled, and no further call starts.
+func parallel(ctx context.Context, n, ahead int, f func(ctx context.Context, i int) error) error {
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		return f(ctx, 0)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -353,10 +370,10 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		next atomic.Int64
 		wg   sync.WaitGroup
 	)
-	for range min(len(holes), readAhead) {
+	for range min(n, ahead) {
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(holes) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				if err := read(ctx, i); err != nil {
+			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				if err := f(ctx, i); err != nil {
 					cancel(err)
 					return
 				}
@@ -364,10 +381,7 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		})
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, err
-	}
-	return inputs, nil
+	return context.Cause(ctx)
 }
 
 // module returns the loaded module of t, fetching it from ModuleStore the first time; calls
