@@ -27,6 +27,10 @@ type ModuleConfig struct {
 	// MemoryLimitPages caps this module's linear memory, in 64 KiB pages, instead of
 	// Config.MemoryLimitPages. Zero means the runtime's limit.
 	MemoryLimitPages uint32
+	// MaySpawn names the modules, by the name they were loaded under or their SHA-256 in hex,
+	// whose tasks this module's calls may spawn although those modules hold capabilities this
+	// one lacks. Without an entry, such a nested spawn is refused (Module.CheckSpawn).
+	MaySpawn []string
 }
 
 // Mount maps a host directory into the guest's filesystem, read-only.
@@ -51,6 +55,11 @@ func (mc ModuleConfig) check() error {
 			return fmt.Errorf("mount %s: not a directory", m.HostDir)
 		}
 	}
+	for _, ref := range mc.MaySpawn {
+		if ref == "" {
+			return fmt.Errorf("MaySpawn holds an empty module reference: name a module by the name it is loaded under or its SHA-256 in hex")
+		}
+	}
 	for k := range mc.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return fmt.Errorf("environment variable name %q is not valid", k)
@@ -61,7 +70,8 @@ func (mc ModuleConfig) check() error {
 
 func (mc ModuleConfig) equal(o ModuleConfig) bool {
 	return maps.Equal(mc.Env, o.Env) && slices.Equal(mc.Mounts, o.Mounts) &&
-		mc.Deterministic == o.Deterministic && mc.MemoryLimitPages == o.MemoryLimitPages
+		mc.Deterministic == o.Deterministic && mc.MemoryLimitPages == o.MemoryLimitPages &&
+		slices.Equal(mc.MaySpawn, o.MaySpawn)
 }
 
 // sameConfig returns m if it was loaded with mc, else an error.
