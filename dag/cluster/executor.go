@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,6 +167,9 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		select {
 		case d := <-ch:
 			if d.Err != nil {
+				if d.Err.Kind == kindModule {
+					x.forgetModule(msg.Module)
+				}
 				return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
 			}
 			x.learnOutputs(t)
@@ -178,6 +182,9 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
 				var d doneMsg
 				if msgpack.Unmarshal(e.Value(), &d) == nil && d.Err != nil {
+					if d.Err.Kind == kindModule {
+						x.forgetModule(msg.Module)
+					}
 					return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
 				}
 			}
@@ -243,10 +250,12 @@ func (x *Executor) publishModule(ctx context.Context, m *runtime.Module) error {
 	}
 }
 
-// upload puts m's bytes into ModuleStore unless they are there already.
+// upload puts m's bytes into ModuleStore unless they are there already. An object stored
+// under m's hash whose digest is not that hash (someone with access to the server replaced
+// it) is replaced with m's bytes: workers check the bytes they fetch and would refuse it.
 func (x *Executor) upload(ctx context.Context, m *runtime.Module) error {
 	name := m.SumHex()
-	if _, err := x.c.modules.GetInfo(ctx, name); err == nil {
+	if info, err := x.c.modules.GetInfo(ctx, name); err == nil && info.Digest == moduleDigest(m.Sum()) && info.Size == uint64(len(m.Bytes())) {
 		return nil
 	}
 	if len(m.Bytes()) == 0 {
@@ -259,6 +268,25 @@ func (x *Executor) upload(ctx context.Context, m *runtime.Module) error {
 		return fmt.Errorf("publish module %s to %s: %w", m.Name(), ModuleStore, err)
 	}
 	return nil
+}
+
+// moduleDigest is the digest the Object Store records for bytes whose SHA-256 is sum.
+func moduleDigest(sum [32]byte) string {
+	return "SHA-256=" + base64.URLEncoding.EncodeToString(sum[:])
+}
+
+// forgetModule makes the next call of the module of SHA-256 name check its upload again: a
+// worker found the stored bytes replaced.
+func (x *Executor) forgetModule(name string) {
+	x.mu.Lock()
+	if up, ok := x.modules[name]; ok {
+		select {
+		case <-up.done:
+			delete(x.modules, name)
+		default: // being uploaded right now
+		}
+	}
+	x.mu.Unlock()
 }
 
 // upload is one publication of a module to ModuleStore; err is set when done is closed.

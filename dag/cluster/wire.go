@@ -48,6 +48,7 @@ const (
 	kindLimit       = "limit"
 	kindInterrupted = "interrupted"
 	kindWorker      = "worker" // the worker could not run the call (missing module or input)
+	kindModule      = "module" // the worker refused the module's bytes: a kindWorker the coordinator uploads again after
 )
 
 // toWire classifies the error of a call run on a worker.
@@ -70,6 +71,8 @@ func toWire(err error) *wireErr {
 		return &wireErr{Kind: kindLimit, Message: inner.Error()}
 	case errors.Is(inner, runtime.ErrInterrupted):
 		return &wireErr{Kind: kindInterrupted, Message: inner.Error()}
+	case errors.As(inner, new(*moduleMismatch)):
+		return &wireErr{Kind: kindModule, Message: inner.Error()}
 	}
 	return &wireErr{Kind: kindWorker, Message: inner.Error()}
 }
@@ -102,7 +105,7 @@ func fromWire(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrLimit}
 	case kindInterrupted:
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrInterrupted}
-	default:
+	default: // kindWorker, kindModule
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errWorker}
 	}
 	return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Err: inner, Stdout: stdout, Stderr: stderr}

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,12 +142,12 @@ func (w *worker) pull(ctx context.Context, cons jetstream.Consumer, wg *sync.Wai
 
 // fetch waits up to a second for one call and runs it, holding one slot.
 func (w *worker) fetch(ctx context.Context, cons jetstream.Consumer) {
-	free := sync.OnceFunc(func() { w.tokens <- struct{}{} })
-	defer free()
+	s := &callSlot{w: w, held: true}
+	defer s.Release()
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
 	if err == nil {
 		for m := range batch.Messages() {
-			w.handle(ctx, m, free)
+			w.handle(ctx, m, s)
 		}
 		err = batch.Error()
 	}
@@ -167,14 +169,36 @@ func (w *worker) fetch(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
-// Release gives the slot of a call that waits on its children back to the worker
-// (dag.Slot), so that the worker can run other calls meanwhile.
-func (w *worker) Release() { w.tokens <- struct{}{} }
+// callSlot is the slot of one call (dag.Slot): the call holds it from its fetch until its
+// guest returns, except while it waits on its children. It remembers whether it holds the
+// slot, so that a token goes back to the worker only for a slot held: an Acquire that fails
+// (the call was cancelled while its children ran) holds nothing, and the release at the end
+// of the call must then give nothing back, or the worker would gain a slot and, once its
+// pull loop stops taking tokens, block forever returning it. A call's slot is used by the
+// goroutine that runs the call only (the guest's spawns run on it), so it needs no lock.
+type callSlot struct {
+	w    *worker
+	held bool
+}
+
+// Release gives the slot back to the worker, if the call holds it: a call that waits on its
+// children lets the worker run other calls meanwhile. The send never blocks: the tokens out
+// never exceed the worker's slots.
+func (s *callSlot) Release() {
+	if s.held {
+		s.held = false
+		s.w.tokens <- struct{}{}
+	}
+}
 
 // Acquire takes a slot again for a call whose children have finished.
-func (w *worker) Acquire(ctx context.Context) error {
+func (s *callSlot) Acquire(ctx context.Context) error {
+	if s.held {
+		return nil
+	}
 	select {
-	case <-w.tokens:
+	case <-s.w.tokens:
+		s.held = true
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
@@ -200,10 +224,10 @@ func (w *worker) heartbeat(ctx context.Context) {
 	}
 }
 
-// handle runs one delivered call and settles its message. free gives the call's slot back:
-// handle calls it as soon as the guest returns, so that storing, acknowledging and reporting,
-// which wait on the network, overlap the next call.
-func (w *worker) handle(ctx context.Context, m jetstream.Msg, free func()) {
+// handle runs one delivered call and settles its message. It gives the call's slot back as
+// soon as the guest returns, so that storing, acknowledging and reporting, which wait on the
+// network, overlap the next call.
+func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 	var t taskMsg
 	if err := msgpack.Unmarshal(m.Data(), &t); err != nil || len(t.Key) != abi.KeySize {
 		w.cfg.Logf("worker %s: dropping a malformed task message: %v", w.cfg.ID, err)
@@ -245,7 +269,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, free func()) {
 			}
 		}
 	}()
-	res, err := w.run(callCtx, &t, free)
+	res, err := w.run(callCtx, &t, slot)
 	close(stopBeat)
 	beat.Stop()
 
@@ -278,8 +302,8 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, free func()) {
 	_ = w.c.nc.Publish(t.Reply, b)
 }
 
-// run runs the call of t and stores its outputs, calling free once the guest has returned.
-func (w *worker) run(ctx context.Context, t *taskMsg, free func()) (runtime.Result, error) {
+// run runs the call of t and stores its outputs, releasing slot once the guest has returned.
+func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.Result, error) {
 	mod, err := w.module(ctx, t)
 	if err != nil {
 		return runtime.Result{}, err
@@ -307,11 +331,11 @@ func (w *worker) run(ctx context.Context, t *taskMsg, free func()) (runtime.Resu
 	if mod.Nested() {
 		// The guest's spawns become calls on the cluster, one level deeper; while it waits for
 		// them, its slot goes back to the worker.
-		ctx = runtime.WithNested(ctx, w.eng.Nested(key, fn, t.Depth, w))
+		ctx = runtime.WithNested(ctx, w.eng.Nested(key, fn, t.Depth, slot))
 		ctx = context.WithValue(ctx, depthKey{}, t.Depth+1)
 	}
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
-	free()
+	slot.Release()
 	if err != nil {
 		return res, err
 	}
@@ -435,11 +459,24 @@ func (w *worker) load(t *taskMsg) (*runtime.Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module %s (%s) from %s: %w", t.ModName, t.Module, ModuleStore, err)
 	}
+	// The hash is the module's name and the calls' keys derive from it: bytes that do not
+	// hash to it are someone else's code, and are not compiled.
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != t.Module {
+		return nil, &moduleMismatch{name: t.ModName, want: t.Module, got: hex.EncodeToString(sum[:])}
+	}
 	name := t.ModName
 	if prev, err := w.cfg.Runtime.Lookup(name); err == nil && prev.SumHex() != t.Module {
 		name = t.ModName + "-" + t.Module[:12] // another module took the name on this worker
 	}
 	return w.cfg.Runtime.Load(context.Background(), name, b)
+}
+
+// moduleMismatch is the error of a module whose stored bytes do not hash to the name they
+// are stored under.
+type moduleMismatch struct{ name, want, got string }
+
+func (e *moduleMismatch) Error() string {
+	return fmt.Sprintf("module %s: the bytes stored in %s under its SHA-256 %s hash to %s: refusing to load them (they were replaced; the next run uploads the module again)", e.name, ModuleStore, e.want, e.got)
 }
 
 // Workers returns the heartbeats of the workers seen within WorkerTTL.
