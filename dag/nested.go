@@ -114,6 +114,11 @@ func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput
 		if m, err = m.Runtime().Lookup(mod); err != nil {
 			return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
 		}
+		// Before the function is looked up, so that a refused caller learns nothing of the
+		// target's functions.
+		if err := s.fn.Module().CheckSpawn(m); err != nil {
+			return 0, fmt.Errorf("spawn %s.%s: %w", mod, fn, err)
+		}
 	}
 	f, err := m.Func(fn)
 	if err != nil {
