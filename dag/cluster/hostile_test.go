@@ -2,7 +2,10 @@ package cluster_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // startWorker joins a worker to the test's server and returns a function that stops it and
@@ -84,4 +88,77 @@ func TestCancelledNestedCallKeepsSlots(t *testing.T) {
 		t.Fatalf("inc(41) = %v, %v", got, err)
 	}
 	stop()
+}
+
+// streamMsgs returns how many messages the task stream holds.
+func (tc *testCluster) streamMsgs(t *testing.T) uint64 {
+	js, err := jetstream.New(tc.nc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(context.Background(), cluster.TaskStream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		return 0
+	}
+	return info.State.Msgs
+}
+
+// A module replaced in the Object Store by someone with access to the server is refused by
+// the worker that fetches it, which names the module and both hashes; the coordinator then
+// puts the honest bytes back, and the next run works.
+func TestReplacedModuleRefused(t *testing.T) {
+	tc := startCluster(t, 0, 0, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	inc := tc.fn(t, seed, "inc")
+	sum := inc.Module().SumHex()
+	eng := tc.engine()
+	call := dag.Spawn(inc, 5)
+	errc := make(chan error, 1)
+	go func() { errc <- eng.Execute(ctx, call) }()
+	waitFor(t, "the call to be queued", func() bool { return tc.streamMsgs(t) == 1 })
+
+	// A raw client replaces the module's bytes, with a digest that matches the new bytes.
+	js, err := jetstream.New(tc.nc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules, err := js.ObjectStore(ctx, cluster.ModuleStore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, err := os.ReadFile(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := modules.PutBytes(ctx, sum, evil); err != nil {
+		t.Fatal(err)
+	}
+	evilSum := sha256.Sum256(evil)
+	tc.startWorker(t, cluster.WorkerConfig{Slots: 1, ID: "w-verify"})
+
+	err = <-errc
+	want := fmt.Sprintf("task inc (key %s, module %s): worker could not run the call: module %s: the bytes stored in mrun_modules under its SHA-256 %s hash to %x: refusing to load them (they were replaced; the next run uploads the module again)",
+		call.Key(), inc.Module().Name(), inc.Module().Name(), sum, evilSum)
+	if err == nil || err.Error() != want {
+		t.Fatalf("with the module replaced:\n got %v\nwant %s", err, want)
+	}
+	if _, ok := tc.conn.Store().Get(call.Key()); ok {
+		t.Fatal("a value was stored for the refused call")
+	}
+
+	if err := eng.Execute(ctx, call); err != nil {
+		t.Fatalf("after the refusal: %v", err)
+	}
+	if got, err := eng.FetchAll(call); err != nil || got[0] != int64(6) {
+		t.Fatalf("inc(5) = %v, %v; want 6", got, err)
+	}
+	b, err := modules.GetBytes(ctx, sum)
+	if err != nil || sha256.Sum256(b) != inc.Module().Sum() {
+		t.Fatalf("the module object after the run holds other bytes (%v)", err)
+	}
 }
