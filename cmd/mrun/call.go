@@ -144,9 +144,9 @@ func runCall(ctx context.Context, o *callOptions) error {
 		return err
 	}
 	if o.nOutput == 1 {
-		return writeJSON(o.io.Out, vals[0])
+		return writeResult(o.io, vals[0])
 	}
-	return writeJSON(o.io.Out, vals)
+	return writeResult(o.io, vals)
 }
 
 // parseModuleConfig reads --env, --mount and --deterministic.

@@ -15,6 +15,7 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -476,7 +477,8 @@ func (x *execution) nestedStarted(ev dag.Event) {
 	x.mu.Unlock()
 }
 
-// guestOutput shows what a call wrote, on stderr: stdout holds only results.
+// guestOutput shows what a call wrote, on stderr: stdout holds only results. On a terminal,
+// control characters are escaped (see internal/termsafe); elsewhere the bytes are exact.
 func (x *execution) guestOutput(ev dag.Event) {
 	if x.opts.quiet || len(ev.Stdout)+len(ev.Stderr) == 0 {
 		return
@@ -497,5 +499,9 @@ func (x *execution) guestOutput(ev dag.Event) {
 			}
 		}
 	}
-	x.prog.Write(b.Bytes())
+	out := b.Bytes()
+	if x.io.ErrTTY { // a guest must not drive the terminal; a pipe or a file gets its bytes
+		out = termsafe.Bytes(out)
+	}
+	x.prog.Write(out)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/internal/termsafe"
 )
 
 // parseJSON decodes one JSON value, keeping integers as int64 (uint64 when larger).
@@ -138,6 +139,21 @@ func encodeJSON(w *bytes.Buffer, v any) error {
 	}
 	w.Truncate(w.Len() - 1)
 	return nil
+}
+
+// writeResult prints v, a result, as one line of JSON on the command's stdout. encoding/json
+// escapes the C0 controls in strings; on a terminal DEL and the C1 controls are escaped too,
+// so that a result cannot drive the terminal either.
+func writeResult(io streams, v any) error {
+	if !io.OutTTY {
+		return writeJSON(io.Out, v)
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, v); err != nil {
+		return err
+	}
+	_, err := io.Out.Write(termsafe.JSON(b.Bytes()))
+	return err
 }
 
 // writeJSON prints v as one line of JSON.

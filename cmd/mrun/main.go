@@ -22,5 +22,6 @@ func mainExit() int {
 		Out:    os.Stdout,
 		Err:    os.Stderr,
 		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 	})
 }

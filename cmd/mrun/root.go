@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
@@ -27,8 +28,12 @@ const (
 type streams struct {
 	In       io.Reader
 	Out, Err io.Writer
-	// ErrTTY reports whether Err is a terminal: the live progress line is drawn only there.
+	// ErrTTY reports whether Err is a terminal: the live progress line is drawn only there,
+	// and guest output and error messages have their control characters escaped.
 	ErrTTY bool
+	// OutTTY reports whether Out is a terminal: results printed there have the control
+	// characters JSON leaves as they are (DEL, C1) escaped too.
+	OutTTY bool
 }
 
 // usageError marks errors in what the user typed.
@@ -66,7 +71,11 @@ func run(ctx context.Context, args []string, io streams) int {
 	if ctx.Err() != nil { // whatever was interrupted (a compile, a task) failed because of it
 		err = errInterrupted
 	}
-	fmt.Fprintln(io.Err, "mrun: "+oneLine(errorText(err)))
+	msg := "mrun: " + oneLine(errorText(err))
+	if io.ErrTTY { // error messages carry guest text: set_error messages, trap messages
+		msg = termsafe.String(msg)
+	}
+	fmt.Fprintln(io.Err, msg)
 	return exitCode(err)
 }
 

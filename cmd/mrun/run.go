@@ -104,7 +104,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(o.io.Out, out)
+	return writeResult(o.io, out)
 }
 
 // loadGraph reads and checks the graph file at path, or stdin when path is -.
