@@ -33,6 +33,10 @@ type moduleSpec struct {
 	mounts        []mountSpec
 	deterministic bool
 	memoryPages   uint32
+	// spawns names the modules of the graph whose functions this module's guests may spawn
+	// although those modules hold capabilities this one lacks (runtime.ModuleConfig.MaySpawn).
+	spawns    []string
+	spawnsPos []pos
 }
 
 // mountSpec is one entry of a module's mounts: a host directory the guest may read.
@@ -98,7 +102,7 @@ type sval struct {
 var (
 	topFields    = []string{"modules", "tasks", "outputs"}
 	taskFields   = []string{"call", "args", "kwargs", "n_output", "foreach", "timeout", "retries"}
-	moduleFields = []string{"path", "env", "mounts", "deterministic", "memory_limit"}
+	moduleFields = []string{"path", "env", "mounts", "deterministic", "memory_limit", "spawns"}
 	// loopNames are the references a foreach task's arguments may use besides task names.
 	loopNames = []string{"item", "index"}
 )
@@ -180,11 +184,18 @@ func (g *graphSpec) readModules(root *vnode) error {
 		}
 		g.modules = append(g.modules, m)
 	}
+	for _, m := range g.modules {
+		for i, name := range m.spawns {
+			if g.module(name) == nil {
+				return g.errorf(m.spawnsPos[i], "module %q: spawns: unknown module %q%s (modules: %s)", m.name, name, suggest(name, g.moduleList()), g.moduleNames())
+			}
+		}
+	}
 	return nil
 }
 
 // readModule reads a module's path, or the long form {path: ..., env: ..., mounts: ...,
-// deterministic: ..., memory_limit: ...}.
+// deterministic: ..., memory_limit: ..., spawns: [...]}.
 func (g *graphSpec) readModule(name string, p pos, v *vnode) (*moduleSpec, error) {
 	m := &moduleSpec{name: name, pos: p}
 	if v.kind != vMap {
@@ -270,6 +281,19 @@ func (g *graphSpec) readModule(name string, p pos, v *vnode) (*moduleSpec, error
 			return nil, g.errorf(ml.pos, "module %q: memory_limit: %v", name, err)
 		}
 		m.memoryPages = size.pages
+	}
+	if sp := v.get("spawns"); sp != nil {
+		if sp.kind != vList {
+			return nil, g.errorf(sp.pos, "module %q: spawns must list the modules its guests may spawn into, as in spawns: [priv]", name)
+		}
+		for _, x := range sp.items {
+			s, ok := x.lit.(string)
+			if x.kind != vLit || !ok || s == "" {
+				return nil, g.errorf(x.pos, "module %q: spawns: each entry must be the name of a module of this file", name)
+			}
+			m.spawns = append(m.spawns, s)
+			m.spawnsPos = append(m.spawnsPos, x.pos)
+		}
 	}
 	return m, nil
 }

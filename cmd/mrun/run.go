@@ -139,7 +139,7 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 		if err != nil {
 			return nil, g.errorf(m.pos, "module %q: %v", m.name, err)
 		}
-		mc := runtime.ModuleConfig{Env: m.env, Deterministic: m.deterministic, MemoryLimitPages: m.memoryPages}
+		mc := runtime.ModuleConfig{Env: m.env, Deterministic: m.deterministic, MemoryLimitPages: m.memoryPages, MaySpawn: m.spawns}
 		for _, mt := range m.mounts {
 			host := mt.host
 			if !filepath.IsAbs(host) {
