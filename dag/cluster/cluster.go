@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,19 @@ type Options struct {
 	InlineMax int
 	// Name identifies this connection to the server and in worker listings.
 	Name string
+
+	// NkeyFile is a file holding the nkey seed to authenticate with, as mrun cluster up
+	// writes one per role (see Role).
+	NkeyFile string
+	// CredsFile is a NATS credentials file (a user JWT and its seed), as a managed NATS
+	// deployment hands out. At most one of NkeyFile and CredsFile is set.
+	CredsFile string
+	// TLSCA is a PEM file of the certificate authorities to trust for the server's
+	// certificate, instead of the system's.
+	TLSCA string
+	// TLSCert and TLSKey are PEM files of a client certificate and its key, for a server that
+	// asks for one.
+	TLSCert, TLSKey string
 }
 
 func (o Options) withDefaults() Options {
@@ -83,78 +97,136 @@ type Conn struct {
 	values  jetstream.ObjectStore
 	workers jetstream.KeyValue
 	failed  jetstream.KeyValue
+	frames  jetstream.ObjectStore
+	denied  denials
 
 	mu    sync.Mutex
 	store *Store
 	exec  *Executor
 }
 
-// Connect connects to the NATS server at url (several may be given, separated by commas) and
-// creates the streams and buckets the cluster needs when they are missing. The connection
-// reconnects by itself after the server restarts.
+// Connect connects to the NATS server at url (several may be given, separated by commas),
+// binds to the streams and buckets the cluster needs, and creates those that are missing
+// (which a client or worker of a server with credentials may not: there the server side
+// creates them). The connection reconnects by itself after the server restarts.
+//
+// A server that refuses the credentials of opts fails Connect with an error wrapping
+// ErrAuth. Messages show url with any password in it redacted.
 func Connect(ctx context.Context, url string, opts Options) (*Conn, error) {
+	return connect(ctx, url, opts, false)
+}
+
+// connect is Connect; with update, it also brings the configuration of existing streams
+// and buckets up to date, as only the server side (an admin) may.
+func connect(ctx context.Context, url string, opts Options, update bool, extra ...nats.Option) (*Conn, error) {
 	opts = opts.withDefaults()
 	name := opts.Name
 	if name == "" {
 		name = "mrun"
 	}
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-		nats.RetryOnFailedConnect(false))
+	auth, err := authOptions(opts)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: connect to %s: %w", url, err)
+		return nil, fmt.Errorf("cluster: connect to %s: %w", Redact(url), err)
 	}
-	c := &Conn{nc: nc, opts: opts}
-	if err := c.setup(ctx); err != nil {
+	c := &Conn{opts: opts}
+	nopts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.RetryOnFailedConnect(false), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { c.denied.report(err) })},
+		append(auth, extra...)...)
+	nc, err := nats.Connect(url, nopts...)
+	if err != nil {
+		if errors.Is(err, nats.ErrAuthorization) {
+			return nil, fmt.Errorf("cluster: connect to %s: %w (%s)", Redact(url), ErrAuth, strings.ToLower(err.Error()))
+		}
+		return nil, fmt.Errorf("cluster: connect to %s: %w", Redact(url), err)
+	}
+	c.nc = nc
+	sctx, cancel := c.WatchDenied(ctx)
+	err = c.setup(sctx, update)
+	if cause := context.Cause(sctx); err != nil && !errors.Is(err, ErrDenied) && errors.Is(cause, ErrDenied) {
+		err = cause
+	}
+	cancel()
+	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("cluster: set up JetStream on %s: %w", url, err)
+		return nil, fmt.Errorf("cluster: set up JetStream on %s: %w", Redact(url), err)
 	}
 	return c, nil
 }
 
-func (c *Conn) setup(ctx context.Context) error {
+// setup binds to the cluster's streams and buckets, creating the missing ones; with
+// update, it creates or updates each.
+func (c *Conn) setup(ctx context.Context, update bool) error {
 	js, err := jetstream.New(c.nc)
 	if err != nil {
 		return err
 	}
 	c.js = js
-	if c.tasks, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if c.tasks, err = ensure(ctx, update, jetstream.StreamConfig{
 		Name:       TaskStream,
 		Subjects:   []string{TaskSubject},
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
 		Duplicates: 2 * time.Minute,
-	}); err != nil {
+	}, js.Stream, js.CreateStream, js.CreateOrUpdateStream, jetstream.ErrStreamNotFound); err != nil {
 		return fmt.Errorf("stream %s: %w", TaskStream, err)
 	}
 	if err := c.setupConsumer(ctx); err != nil {
 		return err
 	}
-	if c.results, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: ResultBucket, Storage: jetstream.FileStorage, History: 1,
-	}); err != nil {
-		return fmt.Errorf("bucket %s: %w", ResultBucket, err)
+	for _, b := range []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&c.results, jetstream.KeyValueConfig{Bucket: ResultBucket, Storage: jetstream.FileStorage, History: 1}},
+		{&c.workers, jetstream.KeyValueConfig{Bucket: WorkerBucket, Storage: jetstream.FileStorage, TTL: WorkerTTL}},
+		{&c.failed, jetstream.KeyValueConfig{Bucket: AttemptBucket, Storage: jetstream.FileStorage, TTL: time.Hour}},
+	} {
+		if *b.kv, err = ensure(ctx, update, b.cfg, func(ctx context.Context, _ string) (jetstream.KeyValue, error) {
+			return js.KeyValue(ctx, b.cfg.Bucket)
+		}, js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound); err != nil {
+			return fmt.Errorf("bucket %s: %w", b.cfg.Bucket, err)
+		}
 	}
-	if c.workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: WorkerBucket, Storage: jetstream.FileStorage, TTL: WorkerTTL,
-	}); err != nil {
-		return fmt.Errorf("bucket %s: %w", WorkerBucket, err)
-	}
-	if c.failed, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: AttemptBucket, Storage: jetstream.FileStorage, TTL: time.Hour,
-	}); err != nil {
-		return fmt.Errorf("bucket %s: %w", AttemptBucket, err)
-	}
-	if c.modules, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: ModuleStore, Storage: jetstream.FileStorage,
-	}); err != nil {
-		return fmt.Errorf("object store %s: %w", ModuleStore, err)
-	}
-	if c.values, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: ValueStore, Storage: jetstream.FileStorage,
-	}); err != nil {
-		return fmt.Errorf("object store %s: %w", ValueStore, err)
+	for _, b := range []struct {
+		os   *jetstream.ObjectStore
+		name string
+	}{{&c.modules, ModuleStore}, {&c.values, ValueStore}, {&c.frames, FrameStore}} {
+		if *b.os, err = ensure(ctx, update, jetstream.ObjectStoreConfig{Bucket: b.name, Storage: jetstream.FileStorage},
+			func(ctx context.Context, _ string) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, b.name) },
+			js.CreateObjectStore, js.CreateOrUpdateObjectStore, jetstream.ErrBucketNotFound); err != nil {
+			return fmt.Errorf("object store %s: %w", b.name, err)
+		}
 	}
 	return nil
+}
+
+// ensure binds to an existing asset, or creates it when it is missing (a concurrent
+// creation with the same configuration succeeds); with update, it creates or updates it.
+// Binding first lets a role that may not create or update assets connect to a cluster an
+// admin has set up.
+func ensure[C, A any](ctx context.Context, update bool, cfg C, bind func(context.Context, string) (A, error),
+	create, createOrUpdate func(context.Context, C) (A, error), notFound error) (A, error) {
+	if update {
+		return createOrUpdate(ctx, cfg)
+	}
+	a, err := bind(ctx, assetName(cfg))
+	if !errors.Is(err, notFound) {
+		return a, err
+	}
+	a, err = create(ctx, cfg)
+	if err != nil && errors.Is(context.Cause(ctx), ErrDenied) {
+		return a, fmt.Errorf("it does not exist, and these credentials may not create it (start the server with 'mrun cluster up', or connect once with the admin's): %w", context.Cause(ctx))
+	}
+	return a, err
+}
+
+// assetName returns the stream name of a stream's configuration (the other kinds of
+// asset are bound by closures that know their name).
+func assetName(cfg any) string {
+	if s, ok := cfg.(jetstream.StreamConfig); ok {
+		return s.Name
+	}
+	return ""
 }
 
 // maxWaiting is how many pull requests the workers' consumer keeps waiting: one per free slot

@@ -124,10 +124,10 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	if len(msg.Frame) > x.c.opts.InlineMax {
 		// A large frame (a fan-in over many Objects) would not fit a message.
 		msg.FrameRef = "frame-" + msg.ID
-		if _, err := x.c.values.PutBytes(ctx, msg.FrameRef, msg.Frame); err != nil {
-			return runtime.Result{}, callErr(fmt.Errorf("store the argument frame in %s: %w", ValueStore, err))
+		if _, err := x.c.frames.PutBytes(ctx, msg.FrameRef, msg.Frame); err != nil {
+			return runtime.Result{}, callErr(fmt.Errorf("store the argument frame in %s: %w", FrameStore, err))
 		}
-		defer x.c.values.Delete(context.WithoutCancel(ctx), msg.FrameRef)
+		defer x.c.frames.Delete(context.WithoutCancel(ctx), msg.FrameRef)
 		msg.Frame = nil
 	}
 	b, err := msgpack.Marshal(&msg)

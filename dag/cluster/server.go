@@ -1,11 +1,14 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // ServerConfig configures an embedded NATS server with JetStream.
@@ -13,12 +16,25 @@ type ServerConfig struct {
 	Host     string // interface to listen on; default 127.0.0.1 (loopback only)
 	Port     int    // 0 means 4222; -1 picks a free port
 	StoreDir string // where JetStream keeps streams and buckets; required
+
+	// CredsDir, when set, makes the server admit only connections that hold one of the keys
+	// whose seed files are there, one per Role (KeyFile names them), and lets each do what
+	// its role allows. Missing seed files are created. The server then sets the streams and
+	// buckets up itself, since clients and workers may not.
+	CredsDir string
+	// TLSCert and TLSKey are PEM files of the server's certificate and key: with them, the
+	// server accepts only TLS connections.
+	TLSCert, TLSKey string
+	// TLSCA is a PEM file of certificate authorities: with it (and TLSCert), the server
+	// also requires each client to present a certificate they signed.
+	TLSCA string
 }
 
 // Server is an embedded NATS server with JetStream, for a single machine, demos and tests.
 // Any NATS server (2.10 or later) with JetStream enabled serves a cluster just as well.
 type Server struct {
-	s *server.Server
+	s   *server.Server
+	tls bool
 }
 
 // StartServer starts an embedded JetStream server and waits until it accepts connections.
@@ -32,10 +48,33 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Port == 0 {
 		cfg.Port = 4222
 	}
-	s, err := server.NewServer(&server.Options{
+	opts := &server.Options{
 		Host: cfg.Host, Port: cfg.Port, JetStream: true, StoreDir: cfg.StoreDir,
 		NoSigs: true, NoLog: true, ServerName: "mrun",
-	})
+	}
+	if cfg.CredsDir != "" {
+		keys, err := loadOrCreateKeys(cfg.CredsDir)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Nkeys, err = nkeyUsers(keys); err != nil {
+			return nil, err
+		}
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("cluster: the server's TLS needs both a certificate and its key")
+	}
+	if cfg.TLSCA != "" && cfg.TLSCert == "" {
+		return nil, errors.New("cluster: client certificates need the server's own TLS certificate and key as well")
+	}
+	if cfg.TLSCert != "" {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CaFile: cfg.TLSCA, Verify: cfg.TLSCA != ""})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: server TLS: %w", err)
+		}
+		opts.TLSConfig, opts.TLS, opts.TLSVerify, opts.TLSTimeout = tc, true, cfg.TLSCA != "", 5
+	}
+	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: server: %w", err)
 	}
@@ -44,11 +83,33 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("cluster: the server on %s:%d did not start within 10 s (is the port in use?)", cfg.Host, cfg.Port)
 	}
-	return &Server{s: s}, nil
+	srv := &Server{s: s, tls: cfg.TLSCert != ""}
+	if cfg.CredsDir != "" {
+		// Clients and workers only bind to the assets: create them, as the admin, through an
+		// in-process connection (which needs no TLS).
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		inproc := "nats://" + strings.TrimPrefix(strings.TrimPrefix(s.ClientURL(), "tls://"), "nats://")
+		c, err := connect(ctx, inproc, Options{Name: "mrun cluster up", NkeyFile: KeyFile(cfg.CredsDir, RoleAdmin)}, true,
+			nats.InProcessServer(s))
+		if err != nil {
+			srv.Shutdown()
+			return nil, err
+		}
+		c.Close()
+	}
+	return srv, nil
 }
 
-// URL returns the address clients connect to, e.g. nats://127.0.0.1:4222.
-func (s *Server) URL() string { return s.s.ClientURL() }
+// URL returns the address clients connect to, e.g. nats://127.0.0.1:4222, or
+// tls://127.0.0.1:4222 for a server with TLS.
+func (s *Server) URL() string {
+	u := s.s.ClientURL()
+	if s.tls && strings.HasPrefix(u, "nats://") {
+		u = "tls://" + strings.TrimPrefix(u, "nats://")
+	}
+	return u
+}
 
 // Shutdown stops the server and waits until it has.
 func (s *Server) Shutdown() {

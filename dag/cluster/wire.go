@@ -16,7 +16,7 @@ type taskMsg struct {
 	Func     string `msgpack:"fn"`
 	NOutput  int    `msgpack:"n"`
 	Frame    []byte `msgpack:"frame"`    // canonical argument frame; dependencies are ext-1 keys
-	FrameRef string `msgpack:"frameref"` // instead of Frame when it is large: its name in ValueStore
+	FrameRef string `msgpack:"frameref"` // instead of Frame when it is large: its name in FrameStore
 	Reply    string `msgpack:"reply"`    // where to publish the doneMsg
 	Timeout  int64  `msgpack:"timeout"`  // nanoseconds the attempt may run; 0: no limit
 	Depth    int    `msgpack:"depth"`    // nesting depth of the call

@@ -314,8 +314,8 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 	}
 	frame := t.Frame
 	if t.FrameRef != "" {
-		if frame, err = w.c.values.GetBytes(ctx, t.FrameRef); err != nil {
-			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", ValueStore, err)
+		if frame, err = w.c.frames.GetBytes(ctx, t.FrameRef); err != nil {
+			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", FrameStore, err)
 		}
 	}
 	tmpl, err := abi.NewTemplate(frame)
