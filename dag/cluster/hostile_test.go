@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // startWorker joins a worker to the test's server and returns a function that stops it and
@@ -160,5 +162,68 @@ func TestReplacedModuleRefused(t *testing.T) {
 	b, err := modules.GetBytes(ctx, sum)
 	if err != nil || sha256.Sum256(b) != inc.Module().Sum() {
 		t.Fatalf("the module object after the run holds other bytes (%v)", err)
+	}
+}
+
+// A task message whose key is another call's (a raw client labels inc(999) with inc(55)'s
+// key, to plant 1000 as inc(55)'s value) is refused by the worker, which stores nothing
+// and says why; inc(55) then computes its own value.
+func TestForgedKeyRefused(t *testing.T) {
+	tc := startCluster(t, 1, 1, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	inc := tc.fn(t, seed, "inc")
+	honest, forged := dag.Spawn(inc, 55), dag.Spawn(inc, 999)
+	eng := tc.engine()
+	if err := eng.Execute(ctx, dag.Spawn(inc, 1)); err != nil { // the module is on the cluster
+		t.Fatal(err)
+	}
+	frame, err := abi.EncodeFrame([]any{999}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := tc.nc(t)
+	replies, err := nc.SubscribeSync("forger.reply")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := honest.Key()
+	b, err := msgpack.Marshal(map[string]any{"id": "forged-1", "key": key[:], "module": inc.Module().SumHex(),
+		"modname": "seed", "fn": "inc", "n": 1, "frame": frame, "reply": "forger.reply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, cluster.TaskSubject, b); err != nil {
+		t.Fatal(err)
+	}
+	m, err := replies.NextMsg(testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done struct {
+		Err struct {
+			Kind    string `msgpack:"kind"`
+			Message string `msgpack:"msg"`
+		} `msgpack:"err"`
+	}
+	if err := msgpack.Unmarshal(m.Data, &done); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("the task message's key %s is not the key of its call (seed.inc with 1 output(s) and its arguments, key %s): refusing to run it, nothing was stored", honest.Key(), forged.Key())
+	if done.Err.Kind != "worker" || done.Err.Message != want {
+		t.Fatalf("the worker's answer: %+v\nwant the message %s", done.Err, want)
+	}
+	if _, ok := tc.conn.Store().Get(honest.Key()); ok {
+		t.Fatal("the forged call stored a value under inc(55)'s key")
+	}
+	if err := eng.Execute(ctx, honest); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := eng.FetchAll(honest); err != nil || got[0] != int64(56) {
+		t.Fatalf("inc(55) = %v, %v; want 56", got, err)
 	}
 }

@@ -1,10 +1,14 @@
 package cluster
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // taskMsg is one attempt of a call, as published to TaskSubject (MessagePack).
@@ -16,10 +20,70 @@ type taskMsg struct {
 	Func     string `msgpack:"fn"`
 	NOutput  int    `msgpack:"n"`
 	Frame    []byte `msgpack:"frame"`    // canonical argument frame; dependencies are ext-1 keys
-	FrameRef string `msgpack:"frameref"` // instead of Frame when it is large: its name in FrameStore
+	FrameRef string `msgpack:"frameref"` // instead of Frame when it is large: its name in ValueStore
 	Reply    string `msgpack:"reply"`    // where to publish the doneMsg
 	Timeout  int64  `msgpack:"timeout"`  // nanoseconds the attempt may run; 0: no limit
 	Depth    int    `msgpack:"depth"`    // nesting depth of the call
+	// The nesting limits of the graph the call belongs to, as its coordinator applies them:
+	// the worker applies these or its own, whichever are stricter. 0: no limit sent.
+	MaxDepth int `msgpack:"maxdepth"`
+	MaxTasks int `msgpack:"maxtasks"`
+}
+
+// maxOutputs bounds a task message's n_output: a call with more outputs than this is not one
+// a coordinator sends.
+const maxOutputs = 1 << 20
+
+// decodeTask decodes and checks a task message as a worker receives it: anyone who may
+// publish to TaskSubject can send one, so its fields are checked before any is used.
+func decodeTask(b []byte) (*taskMsg, error) {
+	var t taskMsg
+	if err := msgpack.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	switch {
+	case len(t.Key) != abi.KeySize:
+		return nil, fmt.Errorf("key of %d bytes, want %d", len(t.Key), abi.KeySize)
+	case len(t.Module) != 2*sha256.Size || !isLowerHex(t.Module):
+		return nil, fmt.Errorf("module %q is not a SHA-256 in lowercase hex", t.Module)
+	case t.Func == "":
+		return nil, errors.New("no function")
+	case t.NOutput < 1 || t.NOutput > maxOutputs:
+		return nil, fmt.Errorf("n_output %d is outside 1 to %d", t.NOutput, maxOutputs)
+	case t.Timeout < 0:
+		return nil, fmt.Errorf("negative timeout %d", t.Timeout)
+	case t.Depth < 0:
+		return nil, fmt.Errorf("negative nesting depth %d", t.Depth)
+	case t.MaxDepth < 0 || t.MaxTasks < 0:
+		return nil, fmt.Errorf("negative limits: max depth %d, max tasks %d", t.MaxDepth, t.MaxTasks)
+	case t.FrameRef != "" && len(t.Frame) > 0:
+		return nil, errors.New("both an inline argument frame and a reference to one")
+	}
+	return &t, nil
+}
+
+func isLowerHex(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkKey recomputes the key of t's call from its module hash, function, n_output and
+// argument template, as the coordinator derived it: a worker stores the call's outputs under
+// that key, so a message whose key names another call (and would plant a value under it) is
+// refused before anything runs.
+func (t *taskMsg) checkKey(tmpl *abi.Template) error {
+	var sum [sha256.Size]byte
+	if _, err := hex.Decode(sum[:], []byte(t.Module)); err != nil {
+		return fmt.Errorf("module hash %q: %w", t.Module, err)
+	}
+	if k := abi.TaskKey(sum, t.Func, t.NOutput, tmpl); string(k[:]) != string(t.Key) {
+		return fmt.Errorf("the task message's key %x is not the key of its call (%s.%s with %d output(s) and its arguments, key %s): refusing to run it, nothing was stored", t.Key, t.ModName, t.Func, t.NOutput, k)
+	}
+	return nil
 }
 
 // doneMsg reports the end of an attempt to the coordinator that published it.

@@ -228,8 +228,8 @@ func (w *worker) heartbeat(ctx context.Context) {
 // soon as the guest returns, so that storing, acknowledging and reporting, which wait on the
 // network, overlap the next call.
 func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
-	var t taskMsg
-	if err := msgpack.Unmarshal(m.Data(), &t); err != nil || len(t.Key) != abi.KeySize {
+	t, err := decodeTask(m.Data())
+	if err != nil {
 		w.cfg.Logf("worker %s: dropping a malformed task message: %v", w.cfg.ID, err)
 		_ = m.Term()
 		return
@@ -269,7 +269,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 			}
 		}
 	}()
-	res, err := w.run(callCtx, &t, slot)
+	res, err := w.run(callCtx, t, slot)
 	close(stopBeat)
 	beat.Stop()
 
@@ -304,6 +304,20 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 
 // run runs the call of t and stores its outputs, releasing slot once the guest has returned.
 func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.Result, error) {
+	frame := t.Frame
+	if t.FrameRef != "" {
+		var err error
+		if frame, err = w.c.values.GetBytes(ctx, t.FrameRef); err != nil {
+			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", ValueStore, err)
+		}
+	}
+	tmpl, err := abi.NewTemplate(frame)
+	if err != nil {
+		return runtime.Result{}, fmt.Errorf("the call's argument frame: %w", err)
+	}
+	if err := t.checkKey(tmpl); err != nil {
+		return runtime.Result{}, err
+	}
 	mod, err := w.module(ctx, t)
 	if err != nil {
 		return runtime.Result{}, err
@@ -311,16 +325,6 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 	fn, err := mod.Func(t.Func)
 	if err != nil {
 		return runtime.Result{}, err
-	}
-	frame := t.Frame
-	if t.FrameRef != "" {
-		if frame, err = w.c.frames.GetBytes(ctx, t.FrameRef); err != nil {
-			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", FrameStore, err)
-		}
-	}
-	tmpl, err := abi.NewTemplate(frame)
-	if err != nil {
-		return runtime.Result{}, fmt.Errorf("the call's argument frame: %w", err)
 	}
 	inputs, err := w.readInputs(ctx, tmpl.Holes())
 	if err != nil {
