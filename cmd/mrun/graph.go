@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,8 @@ type graphSpec struct {
 	order   []*taskSpec // dependencies before dependents
 	outputs []*outputSpec
 	calls   int // task instances in all
+	// maxCalls is the most calls the file may expand to (--max-calls).
+	maxCalls int
 }
 
 // moduleSpec is one entry of modules:.
@@ -61,6 +64,7 @@ type taskSpec struct {
 	retries  int           // dag.Call.Retries: 0 is the engine's (--retries), -1 never
 
 	insts []*callInst // one per foreach element, or one
+	count int         // len(insts), known before they are made (see countCalls)
 	shape sval        // what $name means: see instShape
 }
 
@@ -109,11 +113,16 @@ var (
 
 // parseGraph reads and checks a graph file. dir is the directory module paths are relative to.
 func parseGraph(file string, src []byte, dir string) (*graphSpec, error) {
+	return parseGraphLimit(file, src, dir, maxCalls)
+}
+
+// parseGraphLimit is parseGraph for a file that may expand to at most limit calls.
+func parseGraphLimit(file string, src []byte, dir string, limit int) (*graphSpec, error) {
 	root, err := parseYAML(file, src)
 	if err != nil {
 		return nil, err
 	}
-	g := &graphSpec{file: file, dir: dir}
+	g := &graphSpec{file: file, dir: dir, maxCalls: limit}
 	if root.kind != vMap {
 		return nil, g.errorf(root.pos, "a graph file is a mapping with the keys modules, tasks and outputs")
 	}
@@ -132,6 +141,9 @@ func parseGraph(file string, src []byte, dir string) (*graphSpec, error) {
 		return nil, err
 	}
 	if err := g.sort(); err != nil {
+		return nil, err
+	}
+	if err := g.countCalls(); err != nil {
 		return nil, err
 	}
 	if err := g.expand(); err != nil {
@@ -524,8 +536,8 @@ func (g *graphSpec) expand() error {
 			}
 			n = len(items)
 		}
-		if g.calls += n; g.calls > maxCalls || n*t.nOutput > maxCalls {
-			return g.errorf(t.pos, "task %q: the graph expands to more than %d calls or outputs", t.name, maxCalls)
+		if g.calls += n; g.calls > g.maxCalls || n*t.nOutput > g.maxCalls { // countCalls checked this already
+			return g.errorf(t.pos, "task %q: the graph expands to more than %d calls or outputs", t.name, g.maxCalls)
 		}
 		t.insts = make([]*callInst, n)
 		for i := range n {
@@ -563,6 +575,89 @@ func (g *graphSpec) expand() error {
 		}
 	}
 	return nil
+}
+
+// callBytes is about how much memory one call of a graph file takes, planned and run: its
+// parsed form, its spawned Object and the engine's record of it, and their share of the garbage
+// collector's headroom (measured by TestPlanMemory; docs/graph-format.md).
+const callBytes = 1800
+
+// countCalls computes how many calls each task expands to from the file alone, before any
+// is made, and refuses a graph that expands to more than g.maxCalls calls or outputs: a
+// graph over the limit must fail at once, not after planning has used the memory the limit
+// protects. A foreach whose length cannot be told here (a mistake expand reports) counts 1.
+func (g *graphSpec) countCalls() error {
+	total, over := 0, (*taskSpec)(nil)
+	for _, t := range g.order {
+		t.count = 1
+		if t.foreach != nil {
+			if n, ok := g.foreachLen(t); ok {
+				t.count = n
+			}
+		}
+		if t.nOutput > 1 && t.count > g.maxCalls/t.nOutput {
+			return g.errorf(t.pos, "task %q: %d calls of n_output %d make more than %d outputs, the limit (raise it with --max-calls; each output takes about %s)",
+				t.name, t.count, t.nOutput, g.maxCalls, bytesText(callBytes))
+		}
+		total = min(total+t.count, math.MaxInt/2) // t.count is at most MaxInt64/2: no overflow
+		if total > g.maxCalls && over == nil {
+			over = t
+		}
+	}
+	if over != nil {
+		return g.errorf(over.pos, "task %q: the graph expands to %d calls, more than the limit of %d (raise it with --max-calls; each call takes about %s)",
+			over.name, total, g.maxCalls, bytesText(callBytes))
+	}
+	return nil
+}
+
+// foreachLen returns how many elements t's foreach has, computed from the file and the
+// counts of the tasks before t, or false when that takes more than counting (expand then
+// reports what is wrong).
+func (g *graphSpec) foreachLen(t *taskSpec) (int, bool) {
+	f := t.foreach
+	switch f.kind {
+	case vList:
+		return len(f.items), true
+	case vMap:
+		if len(f.keys) != 1 || f.keys[0] != "range" {
+			return 0, false
+		}
+		_, _, n, err := g.rangeBounds(t, f.items[0])
+		if err != nil {
+			return 0, false
+		}
+		return int(min(n, math.MaxInt64/2)), true
+	case vRef:
+		d := g.task(f.ref.name)
+		if d == nil {
+			return 0, false
+		}
+		// The list levels a reference to d has: its foreach instances, then its outputs.
+		var levels []int
+		if d.foreach != nil {
+			levels = append(levels, d.count)
+		}
+		if d.nOutput > 1 {
+			levels = append(levels, d.nOutput)
+		}
+		for _, step := range f.ref.steps {
+			switch {
+			case len(levels) == 0:
+				return 0, false
+			case step < 0: // [*] keeps this level as the list's length
+				return levels[0], true
+			case step >= levels[0]:
+				return 0, false
+			}
+			levels = levels[1:]
+		}
+		if len(levels) == 0 {
+			return 0, false
+		}
+		return levels[0], true
+	}
+	return 0, false
 }
 
 // callShape is what a reference to one call means: its single output, or the list of its
@@ -605,52 +700,65 @@ func (g *graphSpec) foreachItems(t *taskSpec) ([]sval, error) {
 }
 
 func (g *graphSpec) rangeItems(t *taskSpec, r *vnode) ([]sval, error) {
-	bad := g.errorf(r.pos, "task %q: range takes N, [START, STOP] or [START, STOP, STEP], whole numbers", t.name)
-	var start, stop, step int64 = 0, 0, 1
-	switch r.kind {
-	case vLit:
-		n, ok := r.lit.(int64)
-		if !ok {
-			return nil, bad
-		}
-		stop = n
-	case vList:
-		if len(r.items) < 2 || len(r.items) > 3 {
-			return nil, bad
-		}
-		var xs [3]int64
-		for i, x := range r.items {
-			n, ok := x.lit.(int64)
-			if x.kind != vLit || !ok {
-				return nil, bad
-			}
-			xs[i] = n
-		}
-		start, stop = xs[0], xs[1]
-		if len(r.items) == 3 {
-			step = xs[2]
-		}
-	default:
-		return nil, bad
+	start, step, n, err := g.rangeBounds(t, r)
+	if err != nil {
+		return nil, err
 	}
-	if step == 0 {
-		return nil, g.errorf(r.pos, "task %q: range step must not be 0", t.name)
-	}
-	var n int64
-	switch {
-	case step > 0 && stop > start:
-		n = (stop-start-1)/step + 1
-	case step < 0 && stop < start:
-		n = (start-stop-1)/(-step) + 1
-	}
-	if n < 0 || n > int64(maxCalls) {
-		return nil, g.errorf(r.pos, "task %q: the range has more than %d elements", t.name, maxCalls)
+	if n < 0 || n > int64(g.maxCalls) {
+		return nil, g.errorf(r.pos, "task %q: the range has more than %d elements (raise the limit with --max-calls)", t.name, g.maxCalls)
 	}
 	items := make([]sval, n)
 	for i := range items {
 		items[i] = sval{kind: vLit, lit: start + int64(i)*step}
 	}
 	return items, nil
+}
+
+// rangeBounds reads {range: N}, {range: [START, STOP]} or {range: [START, STOP, STEP]}: the
+// first element, the step and the number of elements.
+func (g *graphSpec) rangeBounds(t *taskSpec, r *vnode) (start, step, n int64, err error) {
+	bad := g.errorf(r.pos, "task %q: range takes N, [START, STOP] or [START, STOP, STEP], whole numbers", t.name)
+	var stop int64
+	step = 1
+	switch r.kind {
+	case vLit:
+		k, ok := r.lit.(int64)
+		if !ok {
+			return 0, 0, 0, bad
+		}
+		stop = k
+	case vList:
+		if len(r.items) < 2 || len(r.items) > 3 {
+			return 0, 0, 0, bad
+		}
+		var xs [3]int64
+		for i, x := range r.items {
+			k, ok := x.lit.(int64)
+			if x.kind != vLit || !ok {
+				return 0, 0, 0, bad
+			}
+			xs[i] = k
+		}
+		start, stop = xs[0], xs[1]
+		if len(r.items) == 3 {
+			step = xs[2]
+		}
+	default:
+		return 0, 0, 0, bad
+	}
+	if step == 0 {
+		return 0, 0, 0, g.errorf(r.pos, "task %q: range step must not be 0", t.name)
+	}
+	switch {
+	case step > 0 && stop > start:
+		n = (stop-start-1)/step + 1
+	case step < 0 && stop < start:
+		n = (start-stop-1)/(-step) + 1
+	}
+	if n < 0 { // stop-start overflowed
+		n = math.MaxInt64
+	}
+	return start, step, n, nil
 }
 
 // resolve turns a value of the file into an sval. owner names the task or output it belongs

@@ -84,8 +84,10 @@ const (
 	maxAliasNodes = 1_000_000 // values produced by expanding YAML aliases
 )
 
-// maxCalls limits the task instances after foreach expansion (a variable for the fuzz test).
-var maxCalls = 10_000_000
+// maxCalls is the default limit on the calls a graph file expands to (--max-calls; a
+// variable for the fuzz test). At about callBytes each, a graph at the limit plans and runs
+// in under 2 GiB.
+var maxCalls = 1_000_000
 
 // yamlReader converts one parsed YAML document into vnodes.
 type yamlReader struct {

@@ -20,6 +20,8 @@ type runOptions struct {
 	global *globalOptions
 	exec   execOptions
 	graph  string // path of the graph file, or - for stdin
+	// maxCalls is the most calls the graph file may expand to.
+	maxCalls int
 }
 
 func newRunCmd(g *globalOptions, io streams) *cobra.Command {
@@ -65,15 +67,19 @@ N more times; the task fails only when the last attempt does.`,
 			if err := o.exec.parsed(cmd); err != nil {
 				return err
 			}
+			if o.maxCalls < 1 {
+				return usagef("--max-calls must be at least 1, got %d", o.maxCalls)
+			}
 			return runRun(cmd.Context(), o)
 		},
 	}
+	cmd.Flags().IntVar(&o.maxCalls, "max-calls", maxCalls, "refuse a graph file that expands to more than `N` calls (each takes about "+bytesText(callBytes)+" while planned and run)")
 	o.exec.addFlags(cmd.Flags())
 	return cmd
 }
 
 func runRun(ctx context.Context, o *runOptions) error {
-	g, err := loadGraph(o.graph, o.io.In)
+	g, err := loadGraphLimit(o.graph, o.io.In, o.maxCalls)
 	if err != nil {
 		return err
 	}
@@ -109,6 +115,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 
 // loadGraph reads and checks the graph file at path, or stdin when path is -.
 func loadGraph(path string, stdin io.Reader) (*graphSpec, error) {
+	return loadGraphLimit(path, stdin, maxCalls)
+}
+
+// loadGraphLimit is loadGraph for a file that may expand to at most limit calls.
+func loadGraphLimit(path string, stdin io.Reader, limit int) (*graphSpec, error) {
 	var (
 		src []byte
 		err error
@@ -123,7 +134,7 @@ func loadGraph(path string, stdin io.Reader) (*graphSpec, error) {
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	return parseGraph(name, src, dir)
+	return parseGraphLimit(name, src, dir, limit)
 }
 
 // spawn loads the graph's modules and spawns every call, dependencies first. It returns the
