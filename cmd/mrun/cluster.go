@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -17,38 +20,94 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// clusterEnv names the environment variable that gives --cluster its default.
-const clusterEnv = "MRUN_CLUSTER"
+// Environment variables that give the cluster flags their defaults.
+const (
+	clusterEnv      = "MRUN_CLUSTER"        // --cluster
+	clusterNkeyEnv  = "MRUN_CLUSTER_NKEY"   // --nkey
+	clusterCredsEnv = "MRUN_CLUSTER_CREDS"  // --creds
+	clusterCAEnv    = "MRUN_CLUSTER_TLS_CA" // --tls-ca
+)
 
 // clusterFlags are the flags of every command that talks to a cluster.
 type clusterFlags struct {
 	url     string
 	ackWait time.Duration
+	nkey    string
+	creds   string
+	tlsCA   string
+	tlsCert string
+	tlsKey  string
 }
 
-// addFlags adds --cluster (default from MRUN_CLUSTER) and the hidden --ack-wait.
+// addFlags adds --cluster (default from MRUN_CLUSTER), the credentials and TLS flags, and
+// the hidden --ack-wait.
 func (c *clusterFlags) addFlags(fs *pflag.FlagSet, usage string) {
 	fs.StringVar(&c.url, "cluster", os.Getenv(clusterEnv), usage)
 	fs.DurationVar(&c.ackWait, "ack-wait", 0, "how long a worker may hold a call without a heartbeat before it goes to another (default: 30s; every coordinator and worker of a cluster must agree)")
 	_ = fs.MarkHidden("ack-wait")
+	fs.StringVar(&c.nkey, "nkey", os.Getenv(clusterNkeyEnv), "authenticate to the cluster with the nkey seed in `FILE`, as 'mrun cluster up' writes one per role (env "+clusterNkeyEnv+")")
+	fs.StringVar(&c.creds, "creds", os.Getenv(clusterCredsEnv), "authenticate to the cluster with the NATS credentials `FILE` of a managed NATS deployment (env "+clusterCredsEnv+")")
+	fs.StringVar(&c.tlsCA, "tls-ca", os.Getenv(clusterCAEnv), "trust the certificate authorities in PEM `FILE` for the cluster server's certificate (env "+clusterCAEnv+")")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "present the client certificate in PEM `FILE` to a cluster server that asks for one (with --tls-key)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the key of --tls-cert, a PEM `FILE`")
 }
 
-// connect connects to the cluster, or explains why it cannot: an unreachable server is a
-// mistake in the input, like a missing file (exit status 2).
+// connect connects to the cluster, or explains why it cannot: an unreachable server, or one
+// that refuses the credentials, is a mistake in the input, like a missing file (exit status 2).
+// Messages show the URL with any password in it redacted.
 func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn, error) {
 	if c.ackWait < 0 {
 		return nil, usagef("--ack-wait must not be negative, got %s", c.ackWait)
 	}
+	if c.nkey != "" && c.creds != "" {
+		return nil, usagef("--nkey and --creds both give credentials: pass one")
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return nil, usagef("--tls-cert and --tls-key go together: pass both")
+	}
+	for _, f := range []struct{ flag, path string }{{"--nkey", c.nkey}, {"--creds", c.creds}, {"--tls-ca", c.tlsCA}, {"--tls-cert", c.tlsCert}, {"--tls-key", c.tlsKey}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, usagef("%s: %v", f.flag, err)
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := cluster.Connect(cctx, c.url, cluster.Options{AckWait: c.ackWait, Name: name})
+	conn, err := cluster.Connect(cctx, c.url, cluster.Options{AckWait: c.ackWait, Name: name,
+		NkeyFile: c.nkey, CredsFile: c.creds, TLSCA: c.tlsCA, TLSCert: c.tlsCert, TLSKey: c.tlsKey})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errInterrupted
 		}
-		return nil, usagef("--cluster %s: %v (is a server running there? start one with 'mrun cluster up')", c.url, strings.TrimPrefix(err.Error(), "cluster: "))
+		msg := strings.TrimPrefix(err.Error(), "cluster: ")
+		switch {
+		case errors.Is(err, cluster.ErrAuth) && c.nkey == "" && c.creds == "":
+			return nil, usagef("--cluster %s: %s: this server asks for credentials: pass --nkey FILE (client.nk, worker.nk or admin.nk from the directory 'mrun cluster up' printed) or --creds FILE", cluster.Redact(c.url), msg)
+		case errors.Is(err, cluster.ErrAuth):
+			return nil, usagef("--cluster %s: %s: pass the --nkey or --creds FILE this server gave out", cluster.Redact(c.url), msg)
+		case errors.Is(err, cluster.ErrDenied):
+			return nil, usagef("--cluster %s: %s", cluster.Redact(c.url), msg)
+		case strings.Contains(msg, "x509: certificate signed by unknown authority"):
+			return nil, usagef("--cluster %s: %s: pass the authority that signed the server's certificate with --tls-ca FILE", cluster.Redact(c.url), msg)
+		case strings.Contains(msg, "tls: certificate required") || strings.Contains(msg, "connection closed by remote after TLS handshake"):
+			return nil, usagef("--cluster %s: %s: does the server ask for a client certificate? pass --tls-cert and --tls-key", cluster.Redact(c.url), msg)
+		}
+		return nil, usagef("--cluster %s: %s (is a server running there? start one with 'mrun cluster up')", cluster.Redact(c.url), msg)
 	}
 	return conn, nil
+}
+
+// denied explains an error that follows the server's refusal of an operation to this
+// command's credentials (the cause of a context from Conn.WatchDenied): what was refused,
+// and which role's key the command needs. Other errors it returns as they are.
+func denied(ctx context.Context, err error, role cluster.Role) error {
+	cause := context.Cause(ctx)
+	if !errors.Is(cause, cluster.ErrDenied) {
+		return err
+	}
+	return usagef("%v: this needs the %s's credentials (--nkey %s, from the directory 'mrun cluster up' printed)", cause, role, filepath.Base(cluster.KeyFile("", role)))
 }
 
 func newClusterCmd(io streams) *cobra.Command {
@@ -74,10 +133,16 @@ See docs/distributed.md.`,
 }
 
 type clusterUpOptions struct {
-	io   streams
-	host string
-	port int
-	data string
+	io       streams
+	host     string
+	port     int
+	data     string
+	auth     bool
+	authSet  bool // --auth was given, as true or false
+	credsDir string
+	tlsCert  string
+	tlsKey   string
+	tlsCA    string
 }
 
 func newClusterUpCmd(io streams) *cobra.Command {
@@ -90,7 +155,16 @@ connect to, until SIGINT or SIGTERM.
 
 The URL to connect to is printed as one line on stdout, so that scripts can
 read it. The server listens on the loopback interface unless --host says
-otherwise: it has no authentication, so only open it to networks you trust.
+otherwise.
+
+Listening beyond loopback, the server admits only programs that hold one of
+the keys it writes into --creds-dir (default DIR/creds, with --data DIR), one
+per role: client.nk for mrun run, mrun call and mrun cluster status; worker.nk
+for mrun worker; admin.nk for mrun cluster prune. Pass one with --nkey FILE.
+A server restarted on the same directory keeps its keys. On loopback the server
+is open to every program on this machine, unless --auth. --tls-cert and
+--tls-key make it accept TLS connections only; --tls-ca then also asks each
+client for a certificate that authority signed.
 
 Without --data, streams and buckets live in a new temporary directory that is
 removed when the server stops; with --data DIR they are kept there, and a
@@ -100,19 +174,27 @@ well.`,
 		Example: `  # loopback only, on the default port
   mrun cluster up
 
-  # for workers on other machines, keeping its state across restarts
-  mrun cluster up --host 0.0.0.0 --data /var/lib/mrun/nats
+  # for workers on other machines, keeping its state and keys across restarts
+  mrun cluster up --host 0.0.0.0 --data /var/lib/mrun/nats \
+      --tls-cert server.pem --tls-key server-key.pem
+  mrun worker --cluster tls://10.0.0.5:4222 --nkey worker.nk --tls-ca ca.pem
 
   # any free port; read the URL from stdout
   url=$(mrun cluster up --port -1 | head -1)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.authSet = cmd.Flags().Changed("auth")
 			return runClusterUp(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.host, "host", "127.0.0.1", "the interface to listen on (0.0.0.0: every interface)")
 	cmd.Flags().IntVar(&o.port, "port", 4222, "the port to listen on (-1: any free port)")
 	cmd.Flags().StringVar(&o.data, "data", "", "keep streams and buckets in `DIR` (default: a temporary directory, removed on exit)")
+	cmd.Flags().BoolVar(&o.auth, "auth", false, "admit only holders of the keys in --creds-dir (default: on, unless --host is a loopback address)")
+	cmd.Flags().StringVar(&o.credsDir, "creds-dir", "", "write, or reuse, one key per role in `DIR` (default: DIR/creds of --data)")
+	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "serve TLS only, with the certificate in PEM `FILE` (with --tls-key)")
+	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "the key of --tls-cert, a PEM `FILE`")
+	cmd.Flags().StringVar(&o.tlsCA, "tls-ca", "", "ask each client for a certificate signed by an authority in PEM `FILE`")
 	return cmd
 }
 
@@ -135,16 +217,55 @@ func runClusterUp(ctx context.Context, o *clusterUpOptions) error {
 	if port == 0 {
 		return usagef("--port must be a port number, or -1 for any free port; got 0")
 	}
-	srv, err := cluster.StartServer(cluster.ServerConfig{Host: o.host, Port: port, StoreDir: dir})
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together: pass both")
+	}
+	if o.tlsCA != "" && o.tlsCert == "" {
+		return usagef("--tls-ca asks clients for certificates over TLS: pass --tls-cert and --tls-key as well")
+	}
+	loopback := isLoopback(o.host)
+	auth := !loopback
+	if o.authSet {
+		auth = o.auth
+	}
+	if o.credsDir != "" && !auth {
+		return usagef("--creds-dir hands out keys, but --auth=false turns them off")
+	}
+	cfg := cluster.ServerConfig{Host: o.host, Port: port, StoreDir: dir, TLSCert: o.tlsCert, TLSKey: o.tlsKey, TLSCA: o.tlsCA}
+	if auth {
+		cfg.CredsDir = o.credsDir
+		if cfg.CredsDir == "" {
+			cfg.CredsDir = filepath.Join(dir, "creds")
+		}
+	}
+	srv, err := cluster.StartServer(cfg)
 	if err != nil {
 		return &usageError{err}
 	}
 	defer srv.Shutdown()
 	fmt.Fprintln(o.io.Out, srv.URL())
 	fmt.Fprintf(o.io.Err, "mrun cluster up: JetStream server at %s, data in %s; stop it with Ctrl-C\n", srv.URL(), dir)
+	switch {
+	case auth:
+		fmt.Fprintf(o.io.Err, "mrun cluster up: credentials in %s: pass one with --nkey: %s (mrun run, call, cluster status), %s (mrun worker), %s (mrun cluster prune)\n",
+			cfg.CredsDir, cluster.KeyFile(cfg.CredsDir, cluster.RoleClient), cluster.KeyFile(cfg.CredsDir, cluster.RoleWorker), cluster.KeyFile(cfg.CredsDir, cluster.RoleAdmin))
+	case loopback:
+		fmt.Fprintln(o.io.Err, "mrun cluster up: no authentication: every program on this machine may use the cluster (--auth requires keys)")
+	default:
+		fmt.Fprintf(o.io.Err, "mrun cluster up: WARNING: no authentication (--auth=false): anyone who reaches %s may submit calls, and write and delete results\n", srv.URL())
+	}
 	<-ctx.Done()
 	fmt.Fprintln(o.io.Err, "mrun cluster up: stopping")
 	return nil
+}
+
+// isLoopback reports whether host, as given to --host, names only the loopback interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 type clusterStatusOptions struct {
@@ -186,7 +307,7 @@ func runClusterStatus(ctx context.Context, o *clusterStatusOptions) error {
 	defer conn.Close()
 	ws, err := conn.Workers(ctx)
 	if err != nil {
-		return fmt.Errorf("list the workers of %s: %w", o.cluster.url, err)
+		return fmt.Errorf("list the workers of %s: %w", cluster.Redact(o.cluster.url), err)
 	}
 	slices.SortFunc(ws, func(a, b cluster.WorkerInfo) int { return strings.Compare(a.ID, b.ID) })
 	if o.json {
@@ -201,7 +322,7 @@ func runClusterStatus(ctx context.Context, o *clusterStatusOptions) error {
 		return err
 	}
 	if len(ws) == 0 {
-		fmt.Fprintf(o.io.Err, "no workers at %s\n", o.cluster.url)
+		fmt.Fprintf(o.io.Err, "no workers at %s\n", cluster.Redact(o.cluster.url))
 		return nil
 	}
 	tw := tabwriter.NewWriter(o.io.Out, 0, 0, 2, ' ', 0)
@@ -261,12 +382,17 @@ func runClusterPrune(ctx context.Context, o *clusterPruneOptions) error {
 		return err
 	}
 	defer conn.Close()
-	st, err := conn.Prune(ctx, cluster.PruneOptions{OlderThan: o.olderThan, DryRun: o.dryRun})
+	pctx, stop := conn.WatchDenied(ctx) // a client's or worker's key: refused at once
+	defer stop()
+	st, err := conn.Prune(pctx, cluster.PruneOptions{OlderThan: o.olderThan, DryRun: o.dryRun})
 	if err != nil {
 		if ctx.Err() != nil {
 			return errInterrupted
 		}
-		return fmt.Errorf("prune %s: %s", o.cluster.url, strings.TrimPrefix(err.Error(), "cluster: prune: "))
+		if errors.Is(context.Cause(pctx), cluster.ErrDenied) {
+			return fmt.Errorf("prune %s: %w", cluster.Redact(o.cluster.url), denied(pctx, err, cluster.RoleAdmin))
+		}
+		return fmt.Errorf("prune %s: %s", cluster.Redact(o.cluster.url), strings.TrimPrefix(err.Error(), "cluster: prune: "))
 	}
 	if o.json {
 		b, err := json.Marshal(map[string]any{"dry_run": o.dryRun, "results": st.Results, "values": st.Values,
@@ -355,5 +481,8 @@ func runWorker(ctx context.Context, o *workerOptions) error {
 			fmt.Fprintf(o.io.Err, "%s mrun %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 		}
 	}
-	return conn.RunWorker(ctx, cluster.WorkerConfig{Runtime: rt, Slots: o.slots, ID: o.id, Logf: logf})
+	wctx, stop := conn.WatchDenied(ctx) // a client's key: the worker stops at its first fetch
+	defer stop()
+	err = conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: rt, Slots: o.slots, ID: o.id, Logf: logf})
+	return denied(wctx, err, cluster.RoleWorker)
 }
