@@ -56,6 +56,11 @@ type Config struct {
 	// Each one holds its guest instance (several MiB for a Go guest) while its slot serves
 	// others. Zero means 128.
 	MaxWaiting int
+	// MaxArgument limits the size of one call's argument frame: its arguments and keyword
+	// arguments encoded, with the values of the Objects it depends on in place. A call over
+	// the limit fails with an *ArgumentError instead of being copied into a guest. Zero means
+	// DefaultMaxArgument; a negative value means no limit but the 4 GiB a guest can address.
+	MaxArgument int
 }
 
 // Executor runs one call whose dependencies have all produced their values. Run must not keep
@@ -169,6 +174,7 @@ type Engine struct {
 	slots              chan int // free slot numbers: taking one is acquiring that slot
 	maxDepth, maxTasks int
 	maxWait            int64
+	maxArg             int // <= 0: no limit
 	timeout            time.Duration
 	retries            int
 	waiting            atomic.Int64 // tasks blocked in a nested execute
@@ -202,6 +208,9 @@ func New(cfg Config) *Engine {
 	if cfg.MaxWaiting <= 0 {
 		cfg.MaxWaiting = 128
 	}
+	if cfg.MaxArgument == 0 {
+		cfg.MaxArgument = DefaultMaxArgument
+	}
 	slots := make(chan int, cfg.Slots)
 	for i := range cfg.Slots {
 		slots <- i
@@ -213,6 +222,7 @@ func New(cfg Config) *Engine {
 		maxDepth: cfg.MaxDepth,
 		maxTasks: cfg.MaxTasks,
 		maxWait:  int64(cfg.MaxWaiting),
+		maxArg:   cfg.MaxArgument,
 		timeout:  cfg.Timeout,
 		retries:  cfg.Retries,
 		exec:     cfg.Executor,
@@ -524,6 +534,9 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		defer cancel()
 	}
 	if r.e.remote { // its workers read the inputs from the shared store, and run the guest
+		if n := len(t.tmpl.Frame()); r.e.maxArg > 0 && n > r.e.maxArg { // the inputs are the workers' to check
+			return runtime.Result{}, &ArgumentError{Size: n, Limit: r.e.maxArg}
+		}
 		if t.anyByRef {
 			return runtime.Result{}, fmt.Errorf("%w: this executor cannot pass an Object by reference (dag.Ref)", ErrSpawn)
 		}
@@ -554,7 +567,44 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		}
 		task.Inputs[i] = v
 	}
+	if n := t.tmpl.Size(task.Inputs); r.e.maxArg > 0 && n > r.e.maxArg {
+		return runtime.Result{}, &ArgumentError{Size: n, Limit: r.e.maxArg}
+	}
 	return r.e.exec.Run(ctx, task)
+}
+
+// DefaultMaxArgument is the limit on a call's argument frame when Config.MaxArgument is zero.
+const DefaultMaxArgument = 64 << 20
+
+// ArgumentError reports a call whose argument frame is larger than Config.MaxArgument. The
+// call is not run, and not retried.
+type ArgumentError struct {
+	Size  int // bytes of the argument frame, dependency values included
+	Limit int // Config.MaxArgument
+}
+
+// Error gives the size, the limit and how to raise it.
+func (e *ArgumentError) Error() string {
+	size := fmt.Sprintf("%d bytes", e.Size)
+	if e.Size >= 1024 {
+		size += " (" + sizeText(e.Size) + ")"
+	}
+	return fmt.Sprintf("arguments of %s are more than the limit of %s (raise it with dag.Config.MaxArgument)", size, sizeText(e.Limit))
+}
+
+// sizeText writes n bytes in the largest binary unit that keeps it at least 1, as in 64 MiB
+// or 100.5 MiB.
+func sizeText(n int) string {
+	units := []string{"bytes", "KiB", "MiB", "GiB"}
+	f, u := float64(n), 0
+	for f >= 1024 && u < len(units)-1 {
+		f /= 1024
+		u++
+	}
+	if u == 0 || f == float64(int64(f)) {
+		return fmt.Sprintf("%d %s", int64(f), units[u])
+	}
+	return fmt.Sprintf("%.1f %s", f, units[u])
 }
 
 // retryable reports whether a failed attempt may succeed if run again: guest errors, traps,
