@@ -22,11 +22,13 @@ func variant(wasm []byte, name string) []byte {
 	return append(append(slices.Clone(wasm), 0, byte(len(payload))), payload...)
 }
 
-// grantsRuntime loads, in a runtime of its own, the seed guest as priv with an environment
-// variable and a mount holding secret.txt, and the deputy guest (relay(mod, fn, args...)) once
-// per entry of deputies, under that name and with that configuration, where privHash in
-// MaySpawn stands for priv's SHA-256.
-func grantsRuntime(t *testing.T, deputies map[string]runtime.ModuleConfig) map[string]*runtime.Module {
+// grantsRuntime loads, in a runtime of its own, priv with an environment variable and a mount
+// holding secret.txt, and the deputy guest (relay(mod, fn, args...)) once per entry of
+// deputies, under that name and with that configuration, where privHash in MaySpawn stands
+// for priv's SHA-256. priv is the seed guest, which can read its grants, when seedPriv is set,
+// and otherwise one more copy of the deputy: compiling the seed guest takes most of a minute
+// under the race detector.
+func grantsRuntime(t *testing.T, seedPriv bool, deputies map[string]runtime.ModuleConfig) map[string]*runtime.Module {
 	t.Helper()
 	ctx := context.Background()
 	rt, err := runtime.New(ctx, runtime.Config{})
@@ -38,19 +40,21 @@ func grantsRuntime(t *testing.T, deputies map[string]runtime.ModuleConfig) map[s
 	if err := os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("the secret"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	seedBin, err := os.ReadFile("../testdata/seed.wasm")
+	deputy, err := os.ReadFile("../testdata/wat/deputy.wasm")
 	if err != nil {
 		t.Fatal(err)
 	}
+	privBin := variant(deputy, "priv")
+	if seedPriv {
+		if privBin, err = os.ReadFile("../testdata/seed.wasm"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mods := map[string]*runtime.Module{}
-	if mods["priv"], err = rt.LoadWith(ctx, "priv", seedBin, runtime.ModuleConfig{
+	if mods["priv"], err = rt.LoadWith(ctx, "priv", privBin, runtime.ModuleConfig{
 		Env:    map[string]string{"PRIV_TOKEN": "s3cret"},
 		Mounts: []runtime.Mount{{HostDir: dir, GuestPath: "/data"}},
 	}); err != nil {
-		t.Fatal(err)
-	}
-	deputy, err := os.ReadFile("../testdata/wat/deputy.wasm")
-	if err != nil {
 		t.Fatal(err)
 	}
 	for name, mc := range deputies {
@@ -89,7 +93,10 @@ func relay(t *testing.T, caller *runtime.Module, args ...any) (any, string) {
 }
 
 func TestGrants_Spawn(t *testing.T) {
-	mods := grantsRuntime(t, map[string]runtime.ModuleConfig{
+	// With -short, priv is a deputy: refusals are the same, and an allowed spawn into priv
+	// calls its one() instead of reading the secret.
+	seedPriv := !testing.Short()
+	mods := grantsRuntime(t, seedPriv, map[string]runtime.ModuleConfig{
 		"evil":   {},
 		"plain":  {},
 		"ally":   {MaySpawn: []string{"priv"}},
@@ -138,6 +145,9 @@ func TestGrants_Spawn(t *testing.T) {
 			"spawn ally.relay: permission denied: module evil may not spawn into module ally, which holds capabilities evil lacks (spawn into priv); allow the edge with spawns: [ally] on module evil in the graph file, or runtime.ModuleConfig.MaySpawn"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if !seedPriv && tc.err == "" && tc.args[0] == "priv" {
+				tc.args, tc.want = []any{"priv", "one"}, int64(1)
+			}
 			got, msg := relay(t, mods[tc.caller], tc.args...)
 			if msg != tc.err || !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("relay%v from %s = %#v, %q\nwant %#v, %q", tc.args, tc.caller, got, msg, tc.want, tc.err)
@@ -155,7 +165,7 @@ func (nestedSlot) Acquire(_ context.Context) error { return nil }
 
 // A cluster worker runs a pulled call with Engine.Nested: its spawns meet the same rule.
 func TestGrants_NestedOutsideWorkers(t *testing.T) {
-	mods := grantsRuntime(t, map[string]runtime.ModuleConfig{"evil": {}})
+	mods := grantsRuntime(t, false, map[string]runtime.ModuleConfig{"evil": {}})
 	e := dag.New(dag.Config{})
 	n := e.Nested(abi.Key{}, fn(t, mods["evil"], "relay"), 0, nestedSlot{})
 	frame := []byte{0x92, 0x91, 0xa0 | 16}

@@ -28,9 +28,11 @@ var ErrDenied = errors.New("permission denied")
 // can resolve (Module.CheckSpawn compares it). An empty result means mc covers target.
 func (mc ModuleConfig) Missing(target ModuleConfig) []string {
 	var missing []string
-	for _, k := range slices.Sorted(maps.Keys(target.Env)) {
-		if v, ok := mc.Env[k]; !ok || v != target.Env[k] {
-			missing = append(missing, "env "+k)
+	if len(target.Env) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(target.Env)) {
+			if v, ok := mc.Env[k]; !ok || v != target.Env[k] {
+				missing = append(missing, "env "+k)
+			}
 		}
 	}
 	for _, tm := range target.Mounts {
@@ -77,7 +79,7 @@ func realDir(dir string) string {
 // MaySpawn), or else a module with no grants could reach a privileged module through one that
 // holds none itself but was allowed the edge.
 func (m *Module) CheckSpawn(target *Module) error {
-	missing := m.lacks(target, map[*Module]bool{})
+	missing := m.lacks(target, nil)
 	if len(missing) == 0 {
 		return nil
 	}
@@ -86,13 +88,19 @@ func (m *Module) CheckSpawn(target *Module) error {
 }
 
 // lacks returns what t holds that m lacks. seen holds the modules already being compared, so
-// that edges which form a cycle end.
+// that edges which form a cycle end; nil until t has edges.
 func (m *Module) lacks(t *Module, seen map[*Module]bool) []string {
 	if t == m || m.allows(t) || seen[t] {
 		return nil
 	}
-	seen[t] = true
 	missing := m.config.Missing(t.config)
+	if len(t.config.MaySpawn) == 0 {
+		return missing
+	}
+	if seen == nil {
+		seen = map[*Module]bool{}
+	}
+	seen[t] = true
 	for _, ref := range t.config.MaySpawn {
 		if slices.Contains(m.config.MaySpawn, ref) {
 			continue
@@ -109,7 +117,7 @@ func (m *Module) lacks(t *Module, seen map[*Module]bool) []string {
 // allows reports whether m's MaySpawn names t, by name or SHA-256 in hex.
 func (m *Module) allows(t *Module) bool {
 	for _, ref := range m.config.MaySpawn {
-		if ref == t.name || ref == t.SumHex() {
+		if ref == t.name || len(ref) == 64 && ref == t.SumHex() {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -155,4 +156,35 @@ func TestModuleConfig_MaySpawnLoad(t *testing.T) {
 	if _, err := rt.LoadWith(context.Background(), "d", b, runtime.ModuleConfig{MaySpawn: []string{"b"}}); err == nil {
 		t.Fatal("loaded the same bytes with another MaySpawn")
 	}
+}
+
+func ExampleModule_CheckSpawn() {
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer rt.Close(ctx)
+	load := func(name, file string, mc runtime.ModuleConfig) *runtime.Module {
+		wasm, err := os.ReadFile(filepath.Join("..", "testdata", "wat", file))
+		if err != nil {
+			panic(err)
+		}
+		m, err := rt.LoadWith(ctx, name, wasm, mc)
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}
+	priv := load("priv", "deputy.wasm", runtime.ModuleConfig{Env: map[string]string{"TOKEN": "s3cret"}})
+	evil := load("evil", "nested.wasm", runtime.ModuleConfig{})
+	ally := load("ally", "fixtures.wasm", runtime.ModuleConfig{MaySpawn: []string{"priv"}})
+
+	fmt.Println(evil.CheckSpawn(priv)) // evil lacks TOKEN
+	fmt.Println(ally.CheckSpawn(priv)) // the edge is allowed
+	fmt.Println(priv.CheckSpawn(evil)) // evil holds nothing priv lacks
+	// Output:
+	// permission denied: module evil may not spawn into module priv, which holds capabilities evil lacks (env TOKEN); allow the edge with spawns: [priv] on module evil in the graph file, or runtime.ModuleConfig.MaySpawn
+	// <nil>
+	// <nil>
 }
