@@ -93,13 +93,20 @@ type TrapError struct {
 	// anything: runtimes that abort by trapping (AssemblyScript's abort, a panic handler)
 	// often say why first.
 	Message string
+	// MemoryLimit reports that the guest's memory had reached its limit (runtime.Config or
+	// ModuleConfig.MemoryLimitPages, the maximum the module declares, or 4 GiB less a page) or the
+	// runtime's memory budget (Config.MemoryBudget) when it trapped: Reason then ends with a
+	// note that names the limit and how to raise it, and the error matches ErrLimit too.
+	MemoryLimit bool
+
+	note string // the note about the memory limit, also shown when the guest exited
 }
 
 // Error returns "trap: reason", followed by the guest's own message when it set one.
 func (e *TrapError) Error() string {
 	s := "trap: " + e.Reason
 	if e.Exited {
-		s = fmt.Sprintf("trap: guest exited with code %d", e.ExitCode)
+		s = fmt.Sprintf("trap: guest exited with code %d", e.ExitCode) + e.note
 	}
 	if e.Message != "" {
 		s += " (the guest reported: " + e.Message + ")"
@@ -107,5 +114,15 @@ func (e *TrapError) Error() string {
 	return s
 }
 
-// Is makes errors.Is(err, ErrTrap) true.
-func (e *TrapError) Is(target error) bool { return target == ErrTrap }
+// Is makes errors.Is(err, ErrTrap) true, and errors.Is(err, ErrLimit) when the trap followed
+// the guest's memory reaching its limit.
+func (e *TrapError) Is(target error) bool {
+	return target == ErrTrap || (target == ErrLimit && e.MemoryLimit)
+}
+
+// addLimitNote marks the trap as caused by a memory limit, explained by note.
+func (e *TrapError) addLimitNote(note string) {
+	e.Reason += note
+	e.note = note
+	e.MemoryLimit = true
+}

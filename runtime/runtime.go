@@ -55,6 +55,13 @@ type Config struct {
 	// CompileWorkers is how many goroutines compile the functions of one module at once. Zero
 	// means GOMAXPROCS; 1 compiles them one after another.
 	CompileWorkers int
+	// MemoryBudget caps the linear memory of all the runtime's instances together, in bytes.
+	// Growing memory past it fails inside the guest (memory.grow returns -1) once closing
+	// idle pooled instances has not made room, and a new instance that would not fit fails to
+	// start with an error wrapping ErrLimit. Zero means three quarters of the machine's
+	// physical memory (MemTotal in /proc/meminfo, or the cgroup's memory limit when lower);
+	// a negative value means no budget.
+	MemoryBudget int64
 }
 
 // Runtime compiles modules and runs their functions. It is safe for concurrent use.
@@ -62,6 +69,7 @@ type Runtime struct {
 	cfg   Config
 	wz    wazero.Runtime
 	cache wazero.CompilationCache
+	mem   *memBudget // the linear memory of every instance
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module
@@ -87,6 +95,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("runtime: memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", cfg.MemoryLimitPages)
 	}
 	rt := &Runtime{cfg: cfg, modules: map[[32]byte]*Module{}}
+	rt.mem = newMemBudget(rt, cfg.MemoryBudget)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -139,6 +148,8 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		}
 	}
 	rt.mu.Unlock()
+	// The instances left are running calls: their memory must stay mapped (memory.go).
+	rt.mem.closing.Store(true)
 	err := rt.wz.Close(ctx)
 	for _, wz := range own {
 		err = errors.Join(err, wz.Close(ctx))
