@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
 )
 
 // ModuleConfig grants a module's instances capabilities beyond the default sandbox (no
@@ -85,17 +86,25 @@ func (m *Module) sameConfig(mc ModuleConfig) (*Module, error) {
 // Config returns the capabilities and limits the module was loaded with.
 func (m *Module) Config() ModuleConfig { return m.config }
 
-// apply adds the module's capabilities to an instance's configuration.
-func (mc ModuleConfig) apply(cfg wazero.ModuleConfig) wazero.ModuleConfig {
+// apply adds the module's capabilities to an instance's configuration. It opens the mounts'
+// directories, which the caller closes with the instance.
+func (mc ModuleConfig) apply(cfg wazero.ModuleConfig) (wazero.ModuleConfig, []*os.Root, error) {
 	for _, k := range slices.Sorted(maps.Keys(mc.Env)) {
 		cfg = cfg.WithEnv(k, mc.Env[k])
 	}
-	if len(mc.Mounts) > 0 {
-		fs := wazero.NewFSConfig()
-		for _, m := range mc.Mounts {
-			fs = fs.WithReadOnlyDirMount(m.HostDir, m.GuestPath)
-		}
-		cfg = cfg.WithFSConfig(fs)
+	if len(mc.Mounts) == 0 {
+		return cfg, nil, nil
 	}
-	return cfg
+	roots, err := openRoots(mc.Mounts)
+	if err != nil {
+		return nil, nil, err
+	}
+	// wazero's own directory mount follows symbolic links out of the directory; a mount is
+	// an os.Root instead, read-only as wazero's ReadFS makes it (writes fail with ENOSYS, as
+	// they did with WithReadOnlyDirMount).
+	fsc := wazero.NewFSConfig()
+	for i, m := range mc.Mounts {
+		fsc = fsc.(sysfs.FSConfig).WithSysFSMount(&sysfs.ReadFS{FS: &sysfs.AdaptFS{FS: mountFS{roots[i]}}}, m.GuestPath)
+	}
+	return cfg.WithFSConfig(fsc), roots, nil
 }

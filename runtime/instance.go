@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/tetratelabs/wazero"
@@ -31,6 +33,14 @@ type instance struct {
 	failed         bool
 	cause          error  // set by fail_with: the failed child the guest gave up on
 	lastErr        string // message of the last failed nested-spawn import of the call
+	cancelled      bool   // a nested-spawn import told the guest its call is being cancelled
+
+	// call is the context of the running call (or of _initialize), nil between calls. The
+	// guest's sleep watches it: wazero hands the sleep function no context, and the function
+	// is fixed when the instance is made, while the instance serves many calls.
+	call atomic.Pointer[callCtx]
+
+	roots []*os.Root // the mounts' directories, closed with the instance
 }
 
 // callCtx is the context of a running call: it carries the instance to the host functions.
@@ -104,21 +114,30 @@ func newInstance(ctx context.Context, m *Module) (*instance, error) {
 		WithStdout(&inst.stdout).
 		WithStderr(&inst.stderr)
 	if !m.config.Deterministic {
-		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+		// Deterministic instances keep wazero's fake sleep, which returns at once.
+		cfg = cfg.WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader)
 	}
-	cfg = m.config.apply(cfg)
-	guest, err := m.instantiate(ctx, cfg)
+	cfg, roots, err := m.config.apply(cfg)
 	if err != nil {
+		return nil, err
+	}
+	inst.roots = roots
+	guest, err := m.wz.InstantiateModule(ctx, m.compiled, cfg)
+	if err != nil {
+		closeRoots(roots)
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.guest = guest
 	inst.mem = guest.Memory()
 	inst.alloc = guest.ExportedFunction(abi.ExportAlloc)
 	if m.hasInit {
-		_, err := guest.ExportedFunction(abi.ExportInitialize).Call(&callCtx{Context: ctx, inst: inst})
-		inst.errMsg, inst.failed = "", false
+		cctx := &callCtx{Context: ctx, inst: inst}
+		inst.call.Store(cctx)
+		_, err := guest.ExportedFunction(abi.ExportInitialize).Call(cctx)
+		inst.call.Store(nil)
+		inst.errMsg, inst.failed, inst.cancelled = "", false, false
 		if err != nil {
-			guest.Close(context.Background())
+			inst.close()
 			return nil, fmt.Errorf("%s: %w", abi.ExportInitialize, classify(ctx, err, &inst.stderr))
 		}
 	}
@@ -127,7 +146,10 @@ func newInstance(ctx context.Context, m *Module) (*instance, error) {
 	return inst, nil
 }
 
-func (inst *instance) close() { inst.guest.Close(context.Background()) }
+func (inst *instance) close() {
+	inst.guest.Close(context.Background())
+	closeRoots(inst.roots)
+}
 
 // callFailure is a failed call; discard says the instance must not be reused.
 type callFailure struct {
@@ -144,6 +166,8 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	// A cancellable ctx arms wazero's per-call watchdog (WithCloseOnContextDone), which stops
 	// the guest at its next loop check (RATIONALE.md: why guests are interruptible).
 	cctx := &callCtx{Context: ctx, inst: inst}
+	inst.call.Store(cctx)
+	defer inst.call.Store(nil)
 	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
 		want := max(uint32(n), 256)
 		inst.stack[0] = uint64(want)
@@ -164,10 +188,16 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 		fn = inst.guest.ExportedFunction(f.export)
 		inst.fns[f.index] = fn
 	}
-	inst.errMsg, inst.failed, inst.cause, inst.lastErr = "", false, nil, ""
+	inst.errMsg, inst.failed, inst.cause, inst.lastErr, inst.cancelled = "", false, nil, "", false
 	inst.stack[0], inst.stack[1] = uint64(inst.buf), uint64(n)
 	if err := fn.CallWithStack(cctx, inst.stack); err != nil {
 		return nil, &callFailure{err: inst.callError(ctx, err), discard: true}
+	}
+	if inst.cancelled && ctx.Err() != nil {
+		// The guest returned because a nested-spawn import told it the call was ending
+		// (code -5): what it returned is not a result. wazero's watchdog, had it closed the
+		// module first, would have failed the call the same way.
+		return nil, &callFailure{err: fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx)), discard: true}
 	}
 	if inst.failed {
 		return nil, &callFailure{err: &GuestError{Message: inst.errMsg, Cause: inst.cause}}
@@ -198,6 +228,26 @@ func (inst *instance) callError(ctx context.Context, err error) error {
 		}
 	}
 	return err
+}
+
+// noteMemoryLimit adds to a trap the likely reason when the guest's memory had reached its cap:
+// most guests trap (a Go guest panics "out of memory") when memory.grow fails.
+func (inst *instance) noteMemoryLimit(te *TrapError) {
+	limit := inst.mod.config.MemoryLimitPages
+	if limit == 0 {
+		limit = inst.mod.rt.cfg.MemoryLimitPages
+	}
+	if limit == 0 || inst.guest.IsClosed() {
+		return
+	}
+	// Guests grow memory in chunks (a Go guest by several MiB), so a failed grow can leave
+	// some pages unused: count within an eighth of the cap (at most 16 MiB) as at the cap. A
+	// single large allocation can fail far below the cap; the runtimes of Go ("fatal error:
+	// out of memory") and Rust ("memory allocation of N bytes failed") say so on stderr.
+	pages := inst.mem.Size() / 65536
+	if pages+min(limit/8, 256) >= limit || outOfMemory(inst.stderr.b) {
+		te.Reason += fmt.Sprintf(" (memory was at %d of its %d-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", pages, limit)
+	}
 }
 
 // classify turns an error from a guest call into an interruption or a *TrapError.

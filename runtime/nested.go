@@ -94,6 +94,7 @@ func (inst *instance) fail(ctx context.Context, err error) int32 {
 	inst.lastErr = err.Error()
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		inst.cancelled = true
 		return codeCancelled
 	case errors.Is(err, ErrTaskFailed):
 		return codeFailed
