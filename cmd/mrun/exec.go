@@ -233,6 +233,7 @@ var cliHints = strings.NewReplacer(
 	"(raise it with dag.Config.MaxTasks)", "(raise it with --max-tasks)",
 	"(raise it with dag.Config.MaxWaiting)", "(raise it with --max-waiting)",
 	"raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", "raise it with --memory-limit, or memory_limit: in a graph file)",
+	"raise it with runtime.Config.MemoryBudget)", "raise it with --memory-budget)",
 )
 
 // execution runs spawned Objects on an engine and reports on them as events arrive: guest

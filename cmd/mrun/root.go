@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
@@ -54,6 +56,8 @@ type globalOptions struct {
 	cacheDir   string
 	cpuProfile string   // hidden flag: profile the whole command, a worker's life included
 	profile    *os.File // the profile being written
+
+	memBudget budgetSize // --memory-budget: the linear memory of all instances together
 }
 
 // run executes the command line args and returns the process exit code.
@@ -153,6 +157,8 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 	})
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(),
 		"cache compiled module code in `DIR`, shared by runs (empty: no cache; env MRUN_CACHE_DIR)")
+	root.PersistentFlags().Var(&g.memBudget, "memory-budget",
+		"cap the memory of all guest instances together, as in 512MiB or 16GiB; a guest whose memory would grow past it fails (default: 3/4 of the machine's memory)")
 	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to `FILE`")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
@@ -221,6 +227,7 @@ func defaultCacheDir() string {
 // newRuntime starts a runtime configured as cfg, with the shared options.
 func newRuntime(ctx context.Context, g *globalOptions, cfg runtime.Config) (*runtime.Runtime, error) {
 	cfg.CacheDir = g.cacheDir
+	cfg.MemoryBudget = g.memBudget.n
 	rt, err := runtime.New(ctx, cfg)
 	if err != nil && g.cacheDir != "" {
 		// An unusable cache directory must not stop the work: compile in memory instead.
@@ -244,4 +251,32 @@ func oneArg(what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// budgetSize is the --memory-budget flag: a size in bytes, which unlike the per-instance
+// limits may exceed 4GiB.
+type budgetSize struct {
+	n    int64
+	text string
+}
+
+func (b *budgetSize) String() string { return b.text }
+func (b *budgetSize) Type() string   { return "size" }
+
+// Set parses sizes like 512MiB or 16GiB, with the units parseSize accepts.
+func (b *budgetSize) Set(s string) error {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit, uerr := parseSize("1" + s[len(num):]) // the unit alone, in bytes
+	n, err := strconv.ParseInt(num, 10, 64)
+	if uerr != nil || err != nil {
+		return fmt.Errorf("%q is not a size like 512MiB or 16GiB", s)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s is too small: the budget must be more than 0", s)
+	}
+	if n > math.MaxInt64/int64(unit) {
+		return fmt.Errorf("%s is too large", s)
+	}
+	b.n, b.text = n*int64(unit), s
+	return nil
 }
