@@ -122,7 +122,7 @@ func newInstance(ctx context.Context, m *Module) (*instance, error) {
 		return nil, err
 	}
 	inst.roots = roots
-	guest, err := m.wz.InstantiateModule(ctx, m.compiled, cfg)
+	guest, err := m.instantiate(ctx, cfg)
 	if err != nil {
 		closeRoots(roots)
 		return nil, fmt.Errorf("instantiate: %w", err)
@@ -228,26 +228,6 @@ func (inst *instance) callError(ctx context.Context, err error) error {
 		}
 	}
 	return err
-}
-
-// noteMemoryLimit adds to a trap the likely reason when the guest's memory had reached its cap:
-// most guests trap (a Go guest panics "out of memory") when memory.grow fails.
-func (inst *instance) noteMemoryLimit(te *TrapError) {
-	limit := inst.mod.config.MemoryLimitPages
-	if limit == 0 {
-		limit = inst.mod.rt.cfg.MemoryLimitPages
-	}
-	if limit == 0 || inst.guest.IsClosed() {
-		return
-	}
-	// Guests grow memory in chunks (a Go guest by several MiB), so a failed grow can leave
-	// some pages unused: count within an eighth of the cap (at most 16 MiB) as at the cap. A
-	// single large allocation can fail far below the cap; the runtimes of Go ("fatal error:
-	// out of memory") and Rust ("memory allocation of N bytes failed") say so on stderr.
-	pages := inst.mem.Size() / 65536
-	if pages+min(limit/8, 256) >= limit || outOfMemory(inst.stderr.b) {
-		te.Reason += fmt.Sprintf(" (memory was at %d of its %d-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", pages, limit)
-	}
 }
 
 // classify turns an error from a guest call into an interruption or a *TrapError.
