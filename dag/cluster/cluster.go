@@ -56,6 +56,14 @@ type Options struct {
 	// InlineMax is the largest value kept in the Key-Value bucket itself; larger values go
 	// to the Object Store. Default 512 KiB (the server's default message limit is 1 MiB).
 	InlineMax int
+	// MaxQueued and MaxQueueBytes bound TaskStream: a publish past either fails ("maximum
+	// messages exceeded") instead of the queue filling the server's disk. Defaults 1,000,000
+	// calls and 256 MiB. Like the bound below, they configure the assets a connection
+	// creates; the server reserves their sum (about 4.6 GiB by default) on its disk.
+	MaxQueued, MaxQueueBytes int64
+	// MaxStoreBytes bounds each of ResultBucket, ValueStore, ModuleStore and the argument
+	// frames' store: a write past it fails until a prune makes room. Default 1 GiB.
+	MaxStoreBytes int64
 	// Name identifies this connection to the server and in worker listings.
 	Name string
 
@@ -83,6 +91,15 @@ func (o Options) withDefaults() Options {
 	if o.InlineMax <= 0 {
 		o.InlineMax = 512 << 10
 	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = 1_000_000
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = 256 << 20
+	}
+	if o.MaxStoreBytes <= 0 {
+		o.MaxStoreBytes = 1 << 30
+	}
 	return o
 }
 
@@ -99,6 +116,9 @@ type Conn struct {
 	failed  jetstream.KeyValue
 	frames  jetstream.ObjectStore
 	denied  denials
+
+	// coordinators holds the coordinators' heartbeats; nil when these credentials may not use it.
+	coordinators jetstream.KeyValue
 
 	mu    sync.Mutex
 	store *Store
@@ -167,6 +187,9 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
 		Duplicates: 2 * time.Minute,
+		MaxMsgs:    c.opts.MaxQueued,
+		MaxBytes:   c.opts.MaxQueueBytes,
+		Discard:    jetstream.DiscardNew,
 	}, js.Stream, js.CreateStream, js.CreateOrUpdateStream, jetstream.ErrStreamNotFound); err != nil {
 		return fmt.Errorf("stream %s: %w", TaskStream, err)
 	}
@@ -177,9 +200,9 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		kv  *jetstream.KeyValue
 		cfg jetstream.KeyValueConfig
 	}{
-		{&c.results, jetstream.KeyValueConfig{Bucket: ResultBucket, Storage: jetstream.FileStorage, History: 1}},
-		{&c.workers, jetstream.KeyValueConfig{Bucket: WorkerBucket, Storage: jetstream.FileStorage, TTL: WorkerTTL}},
-		{&c.failed, jetstream.KeyValueConfig{Bucket: AttemptBucket, Storage: jetstream.FileStorage, TTL: time.Hour}},
+		{&c.results, jetstream.KeyValueConfig{Bucket: ResultBucket, Storage: jetstream.FileStorage, History: 1, MaxBytes: c.opts.MaxStoreBytes}},
+		{&c.workers, jetstream.KeyValueConfig{Bucket: WorkerBucket, Storage: jetstream.FileStorage, TTL: WorkerTTL, MaxBytes: 16 << 20}},
+		{&c.failed, jetstream.KeyValueConfig{Bucket: AttemptBucket, Storage: jetstream.FileStorage, TTL: time.Hour, MaxBytes: 256 << 20}},
 	} {
 		if *b.kv, err = ensure(ctx, update, b.cfg, func(ctx context.Context, _ string) (jetstream.KeyValue, error) {
 			return js.KeyValue(ctx, b.cfg.Bucket)
@@ -191,11 +214,20 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		os   *jetstream.ObjectStore
 		name string
 	}{{&c.modules, ModuleStore}, {&c.values, ValueStore}, {&c.frames, FrameStore}} {
-		if *b.os, err = ensure(ctx, update, jetstream.ObjectStoreConfig{Bucket: b.name, Storage: jetstream.FileStorage},
+		if *b.os, err = ensure(ctx, update, jetstream.ObjectStoreConfig{Bucket: b.name, Storage: jetstream.FileStorage, MaxBytes: c.opts.MaxStoreBytes},
 			func(ctx context.Context, _ string) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, b.name) },
 			js.CreateObjectStore, js.CreateOrUpdateObjectStore, jetstream.ErrBucketNotFound); err != nil {
 			return fmt.Errorf("object store %s: %w", b.name, err)
 		}
+	}
+	// Optional: a connection whose credentials may not use it keeps no heartbeat as a
+	// coordinator, and as a worker does not drop the calls of coordinators that are gone.
+	if kv, err := ensure(ctx, update, jetstream.KeyValueConfig{Bucket: CoordinatorBucket, Storage: jetstream.FileStorage, TTL: CoordinatorTTL, MaxBytes: 16 << 20},
+		func(ctx context.Context, _ string) (jetstream.KeyValue, error) {
+			return js.KeyValue(ctx, CoordinatorBucket)
+		},
+		js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound); err == nil {
+		c.coordinators = kv
 	}
 	return nil
 }

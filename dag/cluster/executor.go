@@ -24,20 +24,29 @@ import (
 // unless it fetches them.
 type Executor struct {
 	c     *Conn
+	id    string // this coordinator's id
 	reply string // this coordinator's completion subject
+	coord string // the id its calls carry: id once its heartbeat is in CoordinatorBucket
+	stop  context.CancelFunc
 
 	mu      sync.Mutex
 	waiting map[string]chan doneMsg // attempt id → its waiter
 	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
 	modules map[string]*upload      // SHA-256 hex → its publication to ModuleStore
 	subs    []*nats.Subscription
+	// The nesting limits its calls carry (SetNesting).
+	maxDepth, maxTasks int
 }
 
 var _ dag.RemoteExecutor = (*Executor)(nil)
 
 func newExecutor(c *Conn) *Executor {
-	x := &Executor{c: c, reply: doneSubject + nuid.Next(), waiting: map[string]chan doneMsg{},
+	id := nuid.Next()
+	x := &Executor{c: c, id: id, reply: doneSubject + id, waiting: map[string]chan doneMsg{},
 		bySeq: map[uint64]string{}, modules: map[string]*upload{}}
+	ctx, stop := context.WithCancel(context.Background())
+	x.stop = stop
+	x.beat(ctx)
 	if sub, err := c.nc.Subscribe(x.reply, x.onDone); err == nil {
 		x.subs = append(x.subs, sub)
 	}
@@ -50,6 +59,7 @@ func newExecutor(c *Conn) *Executor {
 }
 
 func (x *Executor) close() {
+	x.stop()
 	for _, s := range x.subs {
 		_ = s.Unsubscribe()
 	}
@@ -118,8 +128,13 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	if dl, ok := ctx.Deadline(); ok {
 		msg.Timeout = int64(max(time.Until(dl), time.Millisecond))
 	}
-	if d, ok := ctx.Value(depthKey{}).(int); ok {
-		msg.Depth = d
+	msg.Coord = x.coord
+	if n, ok := ctx.Value(nestingKey{}).(nesting); ok { // a call a worker's guest spawned
+		msg.Depth, msg.MaxDepth, msg.MaxTasks = n.depth, n.maxDepth, n.maxTasks
+	} else {
+		x.mu.Lock()
+		msg.MaxDepth, msg.MaxTasks = x.maxDepth, x.maxTasks
+		x.mu.Unlock()
 	}
 	if len(msg.Frame) > x.c.opts.InlineMax {
 		// A large frame (a fan-in over many Objects) would not fit a message.
@@ -336,6 +351,3 @@ func (c *Conn) hasOutputs(ctx context.Context, t *dag.Task) bool {
 func interrupted(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx))
 }
-
-// depthKey carries the nesting depth of calls a worker's nested graph spawns.
-type depthKey struct{}

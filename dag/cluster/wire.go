@@ -20,7 +20,7 @@ type taskMsg struct {
 	Func     string `msgpack:"fn"`
 	NOutput  int    `msgpack:"n"`
 	Frame    []byte `msgpack:"frame"`    // canonical argument frame; dependencies are ext-1 keys
-	FrameRef string `msgpack:"frameref"` // instead of Frame when it is large: its name in ValueStore
+	FrameRef string `msgpack:"frameref"` // instead of Frame when it is large: its name in FrameStore
 	Reply    string `msgpack:"reply"`    // where to publish the doneMsg
 	Timeout  int64  `msgpack:"timeout"`  // nanoseconds the attempt may run; 0: no limit
 	Depth    int    `msgpack:"depth"`    // nesting depth of the call
@@ -28,6 +28,9 @@ type taskMsg struct {
 	// the worker applies these or its own, whichever are stricter. 0: no limit sent.
 	MaxDepth int `msgpack:"maxdepth"`
 	MaxTasks int `msgpack:"maxtasks"`
+	// Coord is the id of the coordinator's heartbeat in CoordinatorBucket; empty when it
+	// keeps none.
+	Coord string `msgpack:"coord"`
 }
 
 // maxOutputs bounds a task message's n_output: a call with more outputs than this is not one

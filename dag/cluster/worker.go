@@ -35,6 +35,14 @@ type WorkerConfig struct {
 	// Logf, if set, receives one line per event worth a log: start, stop, failures to talk
 	// to the server.
 	Logf func(format string, args ...any)
+	// MaxTimeout limits how long one attempt of a call may run on this worker, whatever
+	// deadline the call carries (a call with none would otherwise run until its guest
+	// returns). Zero means no limit of the worker's own.
+	MaxTimeout time.Duration
+	// MaxDepth and MaxTasks limit the nested spawns of the calls this worker runs, like
+	// dag.Config's: a call carries its graph's limits, and the stricter of those and these
+	// applies. Zero means none of the worker's own (the calls' limits, or dag's defaults).
+	MaxDepth, MaxTasks int
 }
 
 // WorkerInfo is a worker's heartbeat, as stored in WorkerBucket.
@@ -60,11 +68,19 @@ type worker struct {
 	done, failed atomic.Uint64
 	tokens       chan struct{} // one per free slot
 	fetchLogged  atomic.Int64  // when a failed fetch was last logged, in Unix nanoseconds
-	eng          *dag.Engine   // runs the graphs the worker's calls spawn, on the cluster
+	store        *Store        // the store of the graphs the worker's calls spawn
 
 	mu      sync.Mutex
-	cancels map[string]context.CancelFunc // attempt id → cancel, for CancelSubject
-	modules map[string]*moduleLoad        // SHA-256 hex → the module, loaded or loading
+	calls   map[string]runningCall // attempt id → the call, for CancelSubject and its coordinator's checks
+	modules map[string]*moduleLoad // SHA-256 hex → the module, loaded or loading
+	coords  map[string]time.Time   // coordinator id → when its heartbeat was last seen
+	engines map[[2]int]*dag.Engine // nesting limits → the engine that runs the graphs of calls with them
+}
+
+// runningCall is a call a worker runs.
+type runningCall struct {
+	cancel context.CancelCauseFunc
+	coord  string // its coordinator's id; empty: the call carries none
 }
 
 // RunWorker pulls calls from TaskStream and runs them until ctx is cancelled, with at most
@@ -86,10 +102,11 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	w := &worker{c: c, cfg: cfg, cancels: map[string]context.CancelFunc{}, modules: map[string]*moduleLoad{},
+	w := &worker{c: c, cfg: cfg, calls: map[string]runningCall{}, modules: map[string]*moduleLoad{},
+		coords: map[string]time.Time{}, engines: map[[2]int]*dag.Engine{},
 		info:   WorkerInfo{ID: cfg.ID, Host: host, PID: os.Getpid(), Slots: cfg.Slots, Started: time.Now()},
 		tokens: make(chan struct{}, cfg.Slots),
-		eng:    dag.New(dag.Config{Slots: 1024, Executor: c.Executor(), Store: newStore(c, false)})}
+		store:  newStore(c, false)}
 	for range cfg.Slots {
 		w.tokens <- struct{}{}
 	}
@@ -99,10 +116,10 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	}
 	sub, err := c.nc.Subscribe(CancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
-		cancel := w.cancels[string(m.Data)]
+		call, ok := w.calls[string(m.Data)]
 		w.mu.Unlock()
-		if cancel != nil {
-			cancel()
+		if ok {
+			call.cancel(context.Canceled)
 		}
 	})
 	if err != nil {
@@ -115,6 +132,9 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { w.heartbeat(ctx) })
+	if c.coordinators != nil {
+		wg.Go(func() { w.watchCoordinators(ctx) })
+	}
 	cfg.Logf("worker %s: %d slot%s, pulling from %s", cfg.ID, cfg.Slots, map[bool]string{true: "s"}[cfg.Slots != 1], TaskStream)
 	w.pull(ctx, cons, &wg)
 	wg.Wait()
@@ -234,25 +254,22 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 		_ = m.Term()
 		return
 	}
+	if t.Coord != "" && w.c.coordinators != nil && !w.coordAlive(ctx, t.Coord) {
+		// Queued by a coordinator that is gone: nobody would read the result.
+		w.drop(ctx, m, t)
+		return
+	}
 	w.running.Add(1)
 	defer w.running.Add(-1)
 
-	var (
-		callCtx context.Context
-		cancel  context.CancelFunc
-	)
-	if t.Timeout > 0 {
-		callCtx, cancel = context.WithTimeout(ctx, time.Duration(t.Timeout))
-	} else {
-		callCtx, cancel = context.WithCancel(ctx)
-	}
-	defer cancel()
+	callCtx, cancel := w.callContext(ctx, t)
+	defer cancel(nil)
 	w.mu.Lock()
-	w.cancels[t.ID] = cancel
+	w.calls[t.ID] = runningCall{cancel: cancel, coord: t.Coord}
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
-		delete(w.cancels, t.ID)
+		delete(w.calls, t.ID)
 		w.mu.Unlock()
 	}()
 
@@ -276,6 +293,10 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 	if ctx.Err() != nil && err != nil {
 		// The worker is stopping: leave the call to another worker.
 		_ = m.Nak()
+		return
+	}
+	if err != nil && errors.Is(context.Cause(callCtx), errCoordinatorGone) {
+		w.drop(ctx, m, t)
 		return
 	}
 	done := doneMsg{ID: t.ID, Worker: w.cfg.ID, Stdout: res.Stdout, Stderr: res.Stderr}
@@ -307,8 +328,8 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 	frame := t.Frame
 	if t.FrameRef != "" {
 		var err error
-		if frame, err = w.c.values.GetBytes(ctx, t.FrameRef); err != nil {
-			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", ValueStore, err)
+		if frame, err = w.c.frames.GetBytes(ctx, t.FrameRef); err != nil {
+			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", FrameStore, err)
 		}
 	}
 	tmpl, err := abi.NewTemplate(frame)
@@ -335,8 +356,9 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 	if mod.Nested() {
 		// The guest's spawns become calls on the cluster, one level deeper; while it waits for
 		// them, its slot goes back to the worker.
-		ctx = runtime.WithNested(ctx, w.eng.Nested(key, fn, t.Depth, slot))
-		ctx = context.WithValue(ctx, depthKey{}, t.Depth+1)
+		n := nesting{depth: t.Depth + 1, maxDepth: stricter(t.MaxDepth, w.cfg.MaxDepth), maxTasks: stricter(t.MaxTasks, w.cfg.MaxTasks)}
+		ctx = runtime.WithNested(ctx, w.engine(n.maxDepth, n.maxTasks).Nested(key, fn, t.Depth, slot))
+		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
 	slot.Release()
@@ -355,6 +377,17 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 		}
 	}
 	return res, nil
+}
+
+// drop terminates the message of a call whose coordinator is gone, so that no worker runs
+// it, and tells the coordinator why, in case it is there after all (its heartbeats could not
+// reach the server for CoordinatorTTL).
+func (w *worker) drop(ctx context.Context, m jetstream.Msg, t *taskMsg) {
+	w.cfg.Logf("worker %s: dropping %s.%s (attempt %s): %v", w.cfg.ID, t.ModName, t.Func, t.ID, errCoordinatorGone)
+	_ = m.Term()
+	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID, Err: &wireErr{Kind: kindWorker, Message: "the call was dropped: " + errCoordinatorGone.Error()}})
+	_, _ = w.c.failed.Put(ctx, t.ID, b)
+	_ = w.c.nc.Publish(t.Reply, b)
 }
 
 // readAhead is how many inputs of one call a worker reads from the Store at once.

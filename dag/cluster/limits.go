@@ -1,0 +1,179 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// CoordinatorBucket holds a heartbeat per coordinator (an Executor): coordinator id → the
+// time it last wrote, expiring after CoordinatorTTL. A worker drops the calls of a
+// coordinator whose heartbeat is gone: nobody waits for their results.
+const CoordinatorBucket = "mrun_coordinators"
+
+// CoordinatorTTL is how long a coordinator's heartbeat stays in CoordinatorBucket: a
+// coordinator that has not written one for this long is gone. Coordinators write one every
+// third of it.
+const CoordinatorTTL = 30 * time.Second
+
+// coordinatorCheck is how often a worker checks that the coordinators of its running calls
+// are still there, and how long it trusts a check for the calls it takes.
+var coordinatorCheck = CoordinatorTTL / 3
+
+// errCoordinatorGone is the cause of a call a worker dropped because its coordinator left.
+var errCoordinatorGone = fmt.Errorf("its coordinator has written no heartbeat to %s for %v: nobody waits for it, so the worker dropped it", CoordinatorBucket, CoordinatorTTL)
+
+// beat keeps this executor's heartbeat in CoordinatorBucket until ctx ends. The first write
+// happens before the executor publishes anything: when it fails (credentials that may not
+// write the bucket), the executor's calls carry no coordinator id and workers do not apply
+// the rule to them.
+func (x *Executor) beat(ctx context.Context) {
+	put := func() error {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, err := x.c.coordinators.Put(pctx, x.id, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+		return err
+	}
+	if x.c.coordinators == nil || put() != nil {
+		return
+	}
+	x.coord = x.id
+	go func() {
+		t := time.NewTicker(CoordinatorTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = put()
+			}
+		}
+	}()
+}
+
+// coordAlive reports whether the coordinator id still writes its heartbeat. A check is
+// trusted for coordinatorCheck, so a worker asks the server about each coordinator at most
+// that often, not once per call; when the server cannot answer, the coordinator is taken to
+// be there.
+func (w *worker) coordAlive(ctx context.Context, id string) bool {
+	w.mu.Lock()
+	seen, ok := w.coords[id]
+	w.mu.Unlock()
+	if ok && time.Since(seen) < coordinatorCheck {
+		return true
+	}
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := w.c.coordinators.Get(gctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		w.mu.Lock()
+		delete(w.coords, id)
+		w.mu.Unlock()
+		return false
+	}
+	w.mu.Lock()
+	w.coords[id] = time.Now()
+	w.mu.Unlock()
+	return true
+}
+
+// watchCoordinators interrupts, every coordinatorCheck until ctx ends, the running calls whose
+// coordinator is gone.
+func (w *worker) watchCoordinators(ctx context.Context) {
+	t := time.NewTicker(coordinatorCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		byCoord := map[string][]context.CancelCauseFunc{}
+		w.mu.Lock()
+		for _, c := range w.calls {
+			if c.coord != "" {
+				byCoord[c.coord] = append(byCoord[c.coord], c.cancel)
+			}
+		}
+		for id := range w.coords { // forget coordinators with no running call: the next call asks again
+			if _, ok := byCoord[id]; !ok {
+				delete(w.coords, id)
+			}
+		}
+		w.mu.Unlock()
+		for id, cancels := range byCoord {
+			w.mu.Lock()
+			delete(w.coords, id) // ask the server, not the cache
+			w.mu.Unlock()
+			if !w.coordAlive(ctx, id) {
+				w.cfg.Logf("worker %s: coordinator %s is gone: interrupting its %d call(s)", w.cfg.ID, id, len(cancels))
+				for _, cancel := range cancels {
+					cancel(errCoordinatorGone)
+				}
+			}
+		}
+	}
+}
+
+// stricter returns the stricter of two limits, where 0 means none.
+func stricter(a, b int) int {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0 || a < b:
+		return a
+	}
+	return b
+}
+
+// nesting is what a call running on a worker passes on to the calls its guest spawns: their
+// depth and the limits of the graph.
+type nesting struct {
+	depth              int
+	maxDepth, maxTasks int
+}
+
+// nestingKey is the context key of a nesting.
+type nestingKey struct{}
+
+// SetNesting sets the nesting limits the calls this executor publishes carry to the
+// workers: give it the engine's dag.Config.MaxDepth and MaxTasks. Workers apply these or
+// their own (WorkerConfig.MaxDepth and MaxTasks), whichever are stricter, and refuse a
+// spawn past them with the message an engine in process gives. Zero leaves a limit to the
+// workers.
+func (x *Executor) SetNesting(maxDepth, maxTasks int) {
+	x.mu.Lock()
+	x.maxDepth, x.maxTasks = max(maxDepth, 0), max(maxTasks, 0)
+	x.mu.Unlock()
+}
+
+// engine returns the worker's engine for the nested graphs of calls with these limits.
+func (w *worker) engine(maxDepth, maxTasks int) *dag.Engine {
+	k := [2]int{maxDepth, maxTasks}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := w.engines[k]
+	if e == nil {
+		e = dag.New(dag.Config{Slots: 1024, Executor: w.c.Executor(), Store: w.store, MaxDepth: maxDepth, MaxTasks: maxTasks})
+		w.engines[k] = e
+	}
+	return e
+}
+
+// callContext returns the context of an attempt of t: its own deadline or the worker's
+// MaxTimeout, whichever comes first, and a cancel function that records why it was cancelled.
+func (w *worker) callContext(ctx context.Context, t *taskMsg) (context.Context, context.CancelCauseFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.CancelFunc(func() {})
+	if limit := w.cfg.MaxTimeout; limit > 0 && (t.Timeout <= 0 || time.Duration(t.Timeout) > limit) {
+		ctx, stop = context.WithTimeoutCause(ctx, limit, fmt.Errorf("%w: the worker's limit of %v per call (raise it with mrun worker --max-timeout)", context.DeadlineExceeded, limit))
+	} else if t.Timeout > 0 {
+		ctx, stop = context.WithTimeout(ctx, time.Duration(t.Timeout))
+	}
+	return ctx, func(err error) { cancel(err); stop() }
+}
