@@ -23,7 +23,7 @@ func TestNestingLimitsMatchInProcess(t *testing.T) {
 	tc.startWorker(t, cluster.WorkerConfig{Slots: 2, ID: "w-free"})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	deep := dag.Spawn(tc.fn(t, seed, "deep"), 3) // a chain: deep(3) spawns deep(2), which spawns deep(1)…
+	deep := dag.Spawn(tc.fn(t, seed, "deep"), 3)  // a chain: deep(3) spawns deep(2), which spawns deep(1)…
 	driver := dag.Spawn(tc.fn(t, seed, "driver")) // spawns 10 calls
 
 	for _, c := range []struct {
