@@ -123,3 +123,12 @@ func (m *Module) allows(t *Module) bool {
 	}
 	return false
 }
+
+// clone returns a copy of mc that shares no map or slice with it, so that a caller changing
+// its ModuleConfig after LoadWith cannot change what a loaded module holds or may spawn.
+func (mc ModuleConfig) clone() ModuleConfig {
+	mc.Env = maps.Clone(mc.Env)
+	mc.Mounts = slices.Clone(mc.Mounts)
+	mc.MaySpawn = slices.Clone(mc.MaySpawn)
+	return mc
+}

@@ -188,3 +188,16 @@ func ExampleModule_CheckSpawn() {
 	// <nil>
 	// <nil>
 }
+
+func TestModuleConfig_CopiedOnLoad(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	mc := runtime.ModuleConfig{Env: map[string]string{"A": "1"}, MaySpawn: []string{"a"}}
+	m := deputyAs(t, rt, "copied", mc)
+	// The caller's config changing after the load must not change what the module holds.
+	mc.Env["A"], mc.Env["B"] = "changed", "added"
+	mc.MaySpawn[0] = "priv"
+	got := m.Config()
+	if !reflect.DeepEqual(got.Env, map[string]string{"A": "1"}) || !slices.Equal(got.MaySpawn, []string{"a"}) {
+		t.Fatalf("Config() = env %v, may spawn %q after the caller changed its copy", got.Env, got.MaySpawn)
+	}
+}

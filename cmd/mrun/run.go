@@ -163,7 +163,7 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 		}
 		mod, err := rt.LoadWith(ctx, m.name, b, mc)
 		if other := g.sameBytes(mods, b); err != nil && other != nil {
-			return nil, g.errorf(m.pos, "module %q: %s holds the same module as %q, with other env, mounts, deterministic or memory_limit: one module has one configuration per run", m.name, m.path, other.name)
+			return nil, g.errorf(m.pos, "module %q: %s holds the same module as %q, with other env, mounts, deterministic, memory_limit or spawns: one module has one configuration per run", m.name, m.path, other.name)
 		}
 		if err != nil {
 			var me *runtime.ModuleError
