@@ -37,10 +37,13 @@ func startClusterUp(t *testing.T, args ...string) (url, stderr string) {
 	return strings.TrimSpace(out.String()), errb.String()
 }
 
-// mrunIn runs mrun in process and returns what it printed and its exit status.
+// mrunIn runs mrun in process and returns what it printed and its exit status. A command
+// still running after a minute (a worker the server did not stop) is interrupted.
 func mrunIn(args ...string) (stdout, stderr string, code int) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	var out, errb syncBuffer
-	code = run(context.Background(), args, streams{Out: &out, Err: &errb})
+	code = run(ctx, args, streams{Out: &out, Err: &errb})
 	return out.String(), errb.String(), code
 }
 

@@ -126,7 +126,7 @@ func permissions(r Role) *server.Permissions {
 	api := "$JS.API."
 	var pub []string
 	// Read: look a bucket up, get an entry, watch entries through an ordered consumer.
-	read := []string{"KV_" + ResultBucket, "KV_" + WorkerBucket, "KV_" + AttemptBucket,
+	read := []string{"KV_" + ResultBucket, "KV_" + WorkerBucket, "KV_" + AttemptBucket, "KV_" + CoordinatorBucket,
 		"OBJ_" + ModuleStore, "OBJ_" + ValueStore, "OBJ_" + FrameStore}
 	for _, s := range read {
 		pub = append(pub, api+"STREAM.INFO."+s, api+"STREAM.MSG.GET."+s, api+"DIRECT.GET."+s, api+"DIRECT.GET."+s+".>",
@@ -137,7 +137,9 @@ func permissions(r Role) *server.Permissions {
 		TaskSubject, CancelSubject, api+"STREAM.INFO."+TaskStream, api+"STREAM.MSG.DELETE."+TaskStream,
 		api+"CONSUMER.INFO."+TaskStream+"."+WorkerGroup,
 		// Large argument frames, written and deleted by the coordinator that made them.
-		"$O."+FrameStore+".>", api+"STREAM.PURGE.OBJ_"+FrameStore)
+		"$O."+FrameStore+".>", api+"STREAM.PURGE.OBJ_"+FrameStore,
+		// Coordinators' heartbeats: a client's, and a worker's for the calls its guests spawn.
+		"$KV."+CoordinatorBucket+".>")
 	sub := []string{"_INBOX.>", doneSubject + ">",
 		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + TaskStream + "." + WorkerGroup}
 	switch r {
@@ -181,9 +183,13 @@ func Redact(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
 		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil {
+		if err != nil || u.User == nil && strings.Contains(p, "@") { // as in "user:password@host", without a scheme
 			if at := strings.LastIndex(p, "@"); at >= 0 { // unparsable, but it may hold a secret
-				parts[i] = "xxxxx" + p[at:]
+				scheme := ""
+				if j := strings.Index(p, "://"); j >= 0 && j < at {
+					scheme = p[:j+3]
+				}
+				parts[i] = scheme + "xxxxx" + p[at:]
 			}
 			continue
 		}

@@ -368,7 +368,8 @@ func TestRedact(t *testing.T) {
 		{"nats://ann:s3cret@10.0.0.5:4222", "nats://ann:xxxxx@10.0.0.5:4222"},
 		{"nats://s3cret@10.0.0.5:4222", "nats://xxxxx@10.0.0.5:4222"},
 		{"tls://ann:s3cret@a:4222,nats://b:4222,nats://bob:pw@c:4222", "tls://ann:xxxxx@a:4222,nats://b:4222,nats://bob:xxxxx@c:4222"},
-		{"nats://ann:s3%cret@host", "xxxxx@host"},
+		{"nats://ann:s3%cret@host", "nats://xxxxx@host"},
+		{"ann:s3cret@host:4222", "xxxxx@host:4222"},
 		{"", ""},
 	} {
 		if got := cluster.Redact(tt.in); got != tt.want {
