@@ -98,6 +98,14 @@ type yamlReader struct {
 
 // parseYAML parses src (YAML or JSON) into a vnode tree.
 func parseYAML(file string, src []byte) (v *vnode, err error) {
+	if v, ok := parseJSONGraph(src); ok { // JSON, read without the YAML parser's copies
+		return v, nil
+	}
+	return parseYAMLText(file, src)
+}
+
+// parseYAMLText parses src with the YAML parser.
+func parseYAMLText(file string, src []byte) (v *vnode, err error) {
 	defer func() { // a parser bug must not crash mrun with a stack trace
 		if r := recover(); r != nil {
 			v, err = nil, &fileError{file: file, msg: fmt.Sprintf("cannot parse the file as YAML (%v)", r)}
