@@ -30,6 +30,7 @@ type execOptions struct {
 	memoryLimit memSize
 	maxResult   byteSize
 	maxOutput   byteSize
+	maxArg      byteSize
 	maxDepth    int
 	maxTasks    int
 	maxWaiting  int
@@ -48,6 +49,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(&o.memoryLimit, "memory-limit", "cap each instance's linear memory, as in 64MiB or 1GiB (default: 4GiB, the WebAssembly maximum)")
 	fs.Var(&o.maxResult, "max-result", "fail a call whose result is larger than this, as in 1MiB (default: 256MiB)")
 	fs.Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
+	fs.Var(&o.maxArg, "max-arg", "fail a call whose arguments encode to more than this, dependency values included, as in 256MiB (default: 64MiB)")
 	fs.IntVar(&o.maxDepth, "max-depth", 0, "how deeply guests may nest spawns (default: 100)")
 	fs.IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks guests may spawn in one run (default: 100000)")
 	fs.IntVar(&o.maxWaiting, "max-waiting", 0, "how many tasks may wait on nested spawns at once (default: 128)")
@@ -232,6 +234,7 @@ var cliHints = strings.NewReplacer(
 	"(raise it with dag.Config.MaxDepth)", "(raise it with --max-depth)",
 	"(raise it with dag.Config.MaxTasks)", "(raise it with --max-tasks)",
 	"(raise it with dag.Config.MaxWaiting)", "(raise it with --max-waiting)",
+	"(raise it with dag.Config.MaxArgument)", "(raise it with --max-arg)",
 	"raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", "raise it with --memory-limit, or memory_limit: in a graph file)",
 	"raise it with runtime.Config.MemoryBudget)", "raise it with --memory-budget)",
 )
@@ -318,9 +321,10 @@ func (x *execution) label(k abi.Key, fn *runtime.Function) string {
 // *taskFailure if a task failed.
 func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engine, error) {
 	cfg := dag.Config{Slots: x.opts.workers, Events: x.event, Timeout: x.opts.taskTimeout, Retries: x.opts.retries,
-		MaxDepth: x.opts.maxDepth, MaxTasks: x.opts.maxTasks, MaxWaiting: x.opts.maxWaiting}
+		MaxDepth: x.opts.maxDepth, MaxTasks: x.opts.maxTasks, MaxWaiting: x.opts.maxWaiting, MaxArgument: x.opts.maxArg.n}
 	if x.conn != nil {
 		cfg.Executor, cfg.Store = x.conn.Executor(), x.conn.Store()
+		x.conn.Executor().SetNesting(x.opts.maxDepth, x.opts.maxTasks) // the workers apply them too
 		if cfg.Slots == 0 {
 			cfg.Slots = clusterSlots
 		}
