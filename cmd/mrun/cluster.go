@@ -87,7 +87,7 @@ func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn,
 			return nil, usagef("--cluster %s: %s: this server asks for credentials: pass --nkey FILE (client.nk, worker.nk or admin.nk from the directory 'mrun cluster up' printed) or --creds FILE", cluster.Redact(c.url), msg)
 		case errors.Is(err, cluster.ErrAuth):
 			return nil, usagef("--cluster %s: %s: pass the --nkey or --creds FILE this server gave out", cluster.Redact(c.url), msg)
-		case errors.Is(err, cluster.ErrDenied):
+		case errors.Is(err, cluster.ErrDenied) || errors.Is(err, cluster.ErrCredentials):
 			return nil, usagef("--cluster %s: %s", cluster.Redact(c.url), msg)
 		case strings.Contains(msg, "x509: certificate signed by unknown authority"):
 			return nil, usagef("--cluster %s: %s: pass the authority that signed the server's certificate with --tls-ca FILE", cluster.Redact(c.url), msg)

@@ -214,8 +214,27 @@ var ErrAuth = errors.New("the server refused these credentials")
 // connection's role may not do them.
 var ErrDenied = errors.New("the server denied this to these credentials")
 
+// ErrCredentials is wrapped by the error of Connect when a credentials or TLS file of
+// Options cannot be used: missing, unreadable, or not what it should hold.
+var ErrCredentials = errors.New("unusable credentials")
+
+// credError is an error of the credentials or TLS files, as its text says.
+type credError struct{ err error }
+
+func (e *credError) Error() string        { return e.err.Error() }
+func (e *credError) Unwrap() error        { return e.err }
+func (e *credError) Is(target error) bool { return target == ErrCredentials }
+
 // authOptions returns the nats options for the credentials and TLS settings of opts.
 func authOptions(opts Options) ([]nats.Option, error) {
+	o, err := natsAuthOptions(opts)
+	if err != nil {
+		return nil, &credError{err}
+	}
+	return o, nil
+}
+
+func natsAuthOptions(opts Options) ([]nats.Option, error) {
 	var o []nats.Option
 	if opts.NkeyFile != "" && opts.CredsFile != "" {
 		return nil, errors.New("give an nkey seed file or a credentials file, not both")

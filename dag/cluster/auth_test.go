@@ -231,7 +231,10 @@ func TestAuthRefusals(t *testing.T) {
 	}{
 		{"overwrite a result", func(ctx context.Context) error { _, err := results.Put(ctx, key, []byte("\x00poisoned")); return err },
 			`Permissions Violation for Publish to "$KV.mrun_results.` + key + `"`},
-		{"pre-create a result", func(ctx context.Context) error { _, err := results.Create(ctx, nobody, []byte("\x00\xcd\x05\x39")); return err },
+		{"pre-create a result", func(ctx context.Context) error {
+			_, err := results.Create(ctx, nobody, []byte("\x00\xcd\x05\x39"))
+			return err
+		},
 			`Permissions Violation for Publish to "$KV.mrun_results.` + nobody + `"`},
 		{"purge a result", func(ctx context.Context) error { return results.Purge(ctx, key) },
 			`Permissions Violation for Publish to "$KV.mrun_results.` + key + `"`},
