@@ -341,6 +341,7 @@ type clusterPruneOptions struct {
 	olderThan time.Duration
 	dryRun    bool
 	json      bool
+	modules   bool
 }
 
 func newClusterPruneCmd(io streams) *cobra.Command {
@@ -354,8 +355,10 @@ results are content-addressed, so a later run of the same call reuses them.
 
 Prune while no graph runs: a graph that has planned on a result being there
 fails with "input … is not in mrun_results" when it is removed; a graph that
-plans afterwards computes it again. Modules stay. --older-than 0 removes every
-result; --dry-run only counts.`,
+plans afterwards computes it again. Modules stay, unless --modules: then the
+modules uploaded longer ago than --older-than go too, only while no call is
+queued or running (a coordinator uploads a module again when it needs it).
+--older-than 0 removes every result; --dry-run only counts.`,
 		Example: `  mrun cluster prune --cluster nats://127.0.0.1:4222 --older-than 24h
   MRUN_CLUSTER=nats://10.0.0.5:4222 mrun cluster prune --older-than 0 --dry-run`,
 		Args: cobra.NoArgs,
@@ -367,6 +370,7 @@ result; --dry-run only counts.`,
 	cmd.Flags().DurationVar(&o.olderThan, "older-than", -1, "remove results stored longer ago than this, as in 24h or 30m (required; 0: all)")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "count what would be removed, and remove nothing")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print what was removed as JSON")
+	cmd.Flags().BoolVar(&o.modules, "modules", false, "also remove the modules uploaded longer ago than --older-than (refused while calls are queued)")
 	return cmd
 }
 
@@ -384,7 +388,7 @@ func runClusterPrune(ctx context.Context, o *clusterPruneOptions) error {
 	defer conn.Close()
 	pctx, stop := conn.WatchDenied(ctx) // a client's or worker's key: refused at once
 	defer stop()
-	st, err := conn.Prune(pctx, cluster.PruneOptions{OlderThan: o.olderThan, DryRun: o.dryRun})
+	st, err := conn.Prune(pctx, cluster.PruneOptions{OlderThan: o.olderThan, DryRun: o.dryRun, Modules: o.modules})
 	if err != nil {
 		if ctx.Err() != nil {
 			return errInterrupted
@@ -423,6 +427,9 @@ type workerOptions struct {
 	memoryLimit memSize
 	maxResult   byteSize
 	maxOutput   byteSize
+	maxTimeout  time.Duration
+	maxDepth    int
+	maxTasks    int
 }
 
 func newWorkerCmd(g *globalOptions, io streams) *cobra.Command {
@@ -440,7 +447,9 @@ program that runs the graph. A call is acknowledged only once its results are
 stored: if the worker dies, the call runs again elsewhere.
 
 --memory-limit, --max-result and --max-output limit the calls this worker
-runs, as they do for mrun call and mrun run in process. One line per event
+runs, as they do for mrun call and mrun run in process. --max-timeout,
+--max-depth and --max-tasks limit them too, whatever the graph allows: a call
+gets the stricter of the worker's limits and its graph's. One line per event
 (start, stop, trouble reaching the server) goes to stderr, unless --quiet.`,
 		Example: `  mrun worker --cluster nats://127.0.0.1:4222
   MRUN_CLUSTER=nats://10.0.0.5:4222 mrun worker --slots 8 --memory-limit 1GiB`,
@@ -456,6 +465,9 @@ runs, as they do for mrun call and mrun run in process. One line per event
 	cmd.Flags().Var(&o.memoryLimit, "memory-limit", "cap each instance's linear memory, as in 64MiB or 1GiB (default: 4GiB, the WebAssembly maximum)")
 	cmd.Flags().Var(&o.maxResult, "max-result", "fail a call whose result is larger than this, as in 1MiB (default: 256MiB)")
 	cmd.Flags().Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
+	cmd.Flags().DurationVar(&o.maxTimeout, "max-timeout", 0, "interrupt a call that runs longer than this, whatever its own timeout, as in 10m (default: none)")
+	cmd.Flags().IntVar(&o.maxDepth, "max-depth", 0, "how deeply the calls' guests may nest spawns (default: the graph's, else 100)")
+	cmd.Flags().IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks one call's guest may spawn (default: the graph's, else 100000)")
 	return cmd
 }
 
@@ -463,8 +475,15 @@ func runWorker(ctx context.Context, o *workerOptions) error {
 	if o.cluster.url == "" {
 		return usagef("worker needs --cluster URL, or %s (see 'mrun worker --help')", clusterEnv)
 	}
-	if o.slots < 1 {
+	switch {
+	case o.slots < 1:
 		return usagef("--slots must be at least 1, got %d", o.slots)
+	case o.maxTimeout < 0:
+		return usagef("--max-timeout must not be negative, got %s", o.maxTimeout)
+	case o.maxDepth < 0:
+		return usagef("--max-depth must not be negative, got %d", o.maxDepth)
+	case o.maxTasks < 0:
+		return usagef("--max-tasks must not be negative, got %d", o.maxTasks)
 	}
 	conn, err := o.cluster.connect(ctx, "mrun worker")
 	if err != nil {
@@ -483,6 +502,7 @@ func runWorker(ctx context.Context, o *workerOptions) error {
 	}
 	wctx, stop := conn.WatchDenied(ctx) // a client's key: the worker stops at its first fetch
 	defer stop()
-	err = conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: rt, Slots: o.slots, ID: o.id, Logf: logf})
+	err = conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: rt, Slots: o.slots, ID: o.id, Logf: logf,
+		MaxTimeout: o.maxTimeout, MaxDepth: o.maxDepth, MaxTasks: o.maxTasks})
 	return denied(wctx, err, cluster.RoleWorker)
 }

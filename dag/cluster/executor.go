@@ -113,6 +113,25 @@ func (x *Executor) onMaxDeliveries(m *nats.Msg) {
 
 // Run publishes t and waits for a worker to finish it; the outputs are then in the Store.
 func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error) {
+	res, err := x.run(ctx, t)
+	if errors.Is(err, errModuleAgain) {
+		// The module was pruned after this coordinator uploaded it: upload it again, and run
+		// the call once more.
+		res, err = x.run(ctx, t)
+		var re *remoteError
+		if errors.As(err, &re) && re.kind == errModuleAgain {
+			re.kind = errWorker
+		}
+	}
+	return res, err
+}
+
+// errModuleAgain is wrapped by the error of an attempt whose worker found the module missing
+// (a prune removed it): the module is uploaded again before the next attempt. A module found
+// replaced is not retried at once: that is worth the user's attention.
+var errModuleAgain = errors.New("module missing")
+
+func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error) {
 	fn := t.Func
 	callErr := func(err error) error {
 		return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Err: err}
@@ -182,8 +201,11 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		select {
 		case d := <-ch:
 			if d.Err != nil {
-				if d.Err.Kind == kindModule {
+				if d.Err.Kind == kindModule || d.Err.Kind == kindNoModule {
 					x.forgetModule(msg.Module)
+				}
+				if d.Err.Kind == kindNoModule {
+					return runtime.Result{}, fromWireModule(d.Err, fn, d.Stdout, d.Stderr)
 				}
 				return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
 			}
@@ -197,8 +219,11 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
 				var d doneMsg
 				if msgpack.Unmarshal(e.Value(), &d) == nil && d.Err != nil {
-					if d.Err.Kind == kindModule {
+					if d.Err.Kind == kindModule || d.Err.Kind == kindNoModule {
 						x.forgetModule(msg.Module)
+					}
+					if d.Err.Kind == kindNoModule {
+						return runtime.Result{}, fromWireModule(d.Err, fn, d.Stdout, d.Stderr)
 					}
 					return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
 				}

@@ -15,6 +15,8 @@ type PruneStats struct {
 	Values      int    // objects of ValueStore: large values, and argument frames a stopped coordinator left behind
 	ValueBytes  uint64 // their size
 	KeptResults int    // entries of ResultBucket younger than the cutoff
+	Modules     int    // modules of ModuleStore (with PruneOptions.Modules)
+	ModuleBytes uint64 // their size
 }
 
 // PruneOptions say what Prune removes.
@@ -24,6 +26,10 @@ type PruneOptions struct {
 	OlderThan time.Duration
 	// DryRun counts what would go without removing it.
 	DryRun bool
+	// Modules also removes the modules uploaded longer ago than OlderThan from ModuleStore.
+	// A queued call needs its module, so Prune refuses while TaskStream holds any call
+	// (queued or running); a coordinator uploads a module again when a later call needs it.
+	Modules bool
 }
 
 // pruneAhead is how many removals Prune has in flight at once.
@@ -33,13 +39,34 @@ const pruneAhead = 64
 // ValueStore, which otherwise keep every result forever (results are content-addressed, so
 // a later run of the same call reuses them). A graph that runs meanwhile and needs a
 // removed result computes it again if it has not planned yet, and fails with "input … is not
-// in mrun_results" if it has: prune while no graph runs. Modules stay.
+// in mrun_results" if it has: prune while no graph runs. Modules stay, unless opts.Modules.
 func (c *Conn) Prune(ctx context.Context, opts PruneOptions) (PruneStats, error) {
 	if opts.OlderThan < 0 {
 		return PruneStats{}, fmt.Errorf("cluster: prune: negative age %v", opts.OlderThan)
 	}
 	cutoff := time.Now().Add(-opts.OlderThan)
 	var st PruneStats
+	var oldMods []string
+	if opts.Modules {
+		info, err := c.tasks.Info(ctx)
+		if err != nil {
+			return st, fmt.Errorf("cluster: prune: %s: %w", TaskStream, err)
+		}
+		if n := info.State.Msgs; n > 0 {
+			return st, fmt.Errorf("cluster: prune: %d call(s) are queued or running, and modules stay while any is: prune modules when %s is empty, or without --modules", n, TaskStream)
+		}
+		mods, err := c.modules.List(ctx)
+		if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+			return st, fmt.Errorf("cluster: prune: list %s: %w", ModuleStore, err)
+		}
+		for _, o := range mods {
+			if o.ModTime.Before(cutoff) {
+				oldMods = append(oldMods, o.Name)
+				st.ModuleBytes += o.Size
+			}
+		}
+		st.Modules = len(oldMods)
+	}
 
 	// Results: the watcher delivers every key's latest entry (headers only), then nil.
 	w, err := c.results.WatchAll(ctx, jetstream.MetaOnly(), jetstream.IgnoreDeletes())
@@ -97,6 +124,15 @@ func (c *Conn) Prune(ctx context.Context, opts PruneOptions) (PruneStats, error)
 		return nil
 	}); err != nil {
 		return st, fmt.Errorf("cluster: prune %s: %w", ValueStore, err)
+	}
+	if err := parallel(ctx, len(oldMods), pruneAhead, func(ctx context.Context, i int) error {
+		err := c.modules.Delete(ctx, oldMods[i])
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("%s: %w", oldMods[i], err)
+		}
+		return nil
+	}); err != nil {
+		return st, fmt.Errorf("cluster: prune %s: %w", ModuleStore, err)
 	}
 	return st, nil
 }

@@ -114,8 +114,9 @@ const (
 	kindMalformed   = "malformed"
 	kindLimit       = "limit"
 	kindInterrupted = "interrupted"
-	kindWorker      = "worker" // the worker could not run the call (missing module or input)
-	kindModule      = "module" // the worker refused the module's bytes: a kindWorker the coordinator uploads again after
+	kindWorker      = "worker"         // the worker could not run the call (missing module or input)
+	kindModule      = "module"         // the worker refused the module's bytes: a kindWorker after which the coordinator checks its upload again
+	kindNoModule    = "module-missing" // the module is not in ModuleStore (pruned): the coordinator uploads it again and retries once
 )
 
 // toWire classifies the error of a call run on a worker.
@@ -140,8 +141,17 @@ func toWire(err error) *wireErr {
 		return &wireErr{Kind: kindInterrupted, Message: inner.Error()}
 	case errors.As(inner, new(*moduleMismatch)):
 		return &wireErr{Kind: kindModule, Message: inner.Error()}
+	case errors.As(inner, new(moduleMissing)):
+		return &wireErr{Kind: kindNoModule, Message: inner.Error()}
 	}
 	return &wireErr{Kind: kindWorker, Message: inner.Error()}
+}
+
+// fromWireModule is fromWire for an error of kind kindNoModule: it matches errModuleAgain,
+// so that Run uploads the module again and retries once.
+func fromWireModule(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
+	return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Stdout: stdout, Stderr: stderr,
+		Err: &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errModuleAgain}}
 }
 
 // remoteError is the text of an error raised on a worker, for kinds that have no type of
@@ -172,7 +182,7 @@ func fromWire(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrLimit}
 	case kindInterrupted:
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrInterrupted}
-	default: // kindWorker, kindModule
+	default: // kindWorker, kindModule, kindNoModule
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errWorker}
 	}
 	return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Err: inner, Stdout: stdout, Stderr: stderr}

@@ -494,7 +494,11 @@ func (w *worker) load(t *taskMsg) (*runtime.Module, error) {
 		w.cfg.Logf("worker %s: fetch module %s, attempt %d: %v", w.cfg.ID, t.ModName, attempt, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("module %s (%s) from %s: %w", t.ModName, t.Module, ModuleStore, err)
+		err = fmt.Errorf("module %s (%s) from %s: %w", t.ModName, t.Module, ModuleStore, err)
+		if errors.Is(err, jetstream.ErrObjectNotFound) { // pruned: the coordinator uploads it again
+			err = moduleMissing{err}
+		}
+		return nil, err
 	}
 	// The hash is the module's name and the calls' keys derive from it: bytes that do not
 	// hash to it are someone else's code, and are not compiled.
@@ -515,6 +519,11 @@ type moduleMismatch struct{ name, want, got string }
 func (e *moduleMismatch) Error() string {
 	return fmt.Sprintf("module %s: the bytes stored in %s under its SHA-256 %s hash to %s: refusing to load them (they were replaced; the next run uploads the module again)", e.name, ModuleStore, e.want, e.got)
 }
+
+// moduleMissing is the error of a module that is not in ModuleStore (a prune removed it).
+type moduleMissing struct{ error }
+
+func (e moduleMissing) Unwrap() error { return e.error }
 
 // Workers returns the heartbeats of the workers seen within WorkerTTL.
 func (c *Conn) Workers(ctx context.Context) ([]WorkerInfo, error) {
