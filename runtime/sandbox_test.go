@@ -2,10 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"syscall"
 	"testing"
 	"time"
@@ -301,5 +303,103 @@ func TestSandbox_MountLinks(t *testing.T) {
 				t.Fatalf("readfile(%q) = %q, %v; want %q", path, r.v, r.err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSandbox_MountWASI: a mount offers what guests' libcs use (open, stat, seek, read and
+// readdir, through raw WASI calls in guests/wat/fsprobe.wat) and refuses what leaves it, errno
+// for errno (WASI numbers: 63 EPERM, 44 ENOENT, 54 ENOTDIR).
+func TestSandbox_MountWASI(t *testing.T) {
+	root := t.TempDir()
+	mnt := filepath.Join(root, "mnt")
+	for _, dir := range []string{filepath.Join(mnt, "sub"), filepath.Join(root, "outside")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "a.txt"), []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "outside", "f"), []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"link": "a.txt", "out": "../outside"} {
+		if err := os.Symlink(target, filepath.Join(mnt, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(mnt, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt := newRuntime(t, runtime.Config{})
+	m, err := rt.LoadWith(context.Background(), "fsprobe", readWat(t, "fsprobe"), runtime.ModuleConfig{
+		Mounts: []runtime.Mount{{HostDir: mnt, GuestPath: "/data"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// probe calls f(path) and returns its bin result, or "errno N".
+	probe := func(f, path string) any {
+		t.Helper()
+		type result struct {
+			v   any
+			err error
+		}
+		r := returns(t, func() result { v, err := call(t, m, f, path); return result{v, err} })
+		if r.err != nil {
+			t.Fatalf("%s(%q): %v", f, path, r.err)
+		}
+		if code, ok := r.v.(int64); ok {
+			return fmt.Sprintf("errno %d", code)
+		}
+		return r.v
+	}
+	// The dirents of WASI fd_readdir: d_next u64, d_ino u64, d_namlen u32, d_type u8, 3 bytes
+	// of padding, then the name. Types: 3 directory, 4 regular file, 7 symbolic link, 0 other.
+	list := func(path string) any {
+		t.Helper()
+		v := probe("list", path)
+		b, ok := v.([]byte)
+		if !ok {
+			return v
+		}
+		got := map[string]int{}
+		for len(b) >= 24 {
+			n := int(binary.LittleEndian.Uint32(b[16:]))
+			if name := string(b[24 : 24+n]); name != ".." && binary.LittleEndian.Uint64(b[8:]) == 0 { // wazero gives ".." none
+				t.Errorf("list(%q): entry %q has no inode", path, b[24:24+n])
+			}
+			got[string(b[24:24+n])] = int(b[20])
+			b = b[24+n:]
+		}
+		return got
+	}
+	seekread := func(path string) any {
+		t.Helper()
+		v := probe("seekread", path)
+		b, ok := v.([]byte)
+		if !ok {
+			return v
+		}
+		return fmt.Sprintf("size %d, seek %d, read %q", binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), b[16:])
+	}
+	for _, tt := range []struct {
+		got, want any
+	}{
+		{list("."), map[string]int{".": 3, "..": 3, "a.txt": 4, "sub": 3, "link": 7, "out": 7, "fifo": 0}},
+		{list("sub"), map[string]int{".": 3, "..": 3}},
+		{list("out"), "errno 63"},
+		{list("a.txt"), "errno 54"},
+		{list("nope"), "errno 44"},
+		{seekread("a.txt"), `size 10, seek 2, read "23456789"`},
+		{seekread("link"), `size 10, seek 2, read "23456789"`},
+		{seekread("out/f"), "errno 63"},
+		{seekread("../mnt/a.txt"), "errno 63"},
+		{seekread("fifo"), "errno 63"},
+		{seekread("nope"), "errno 44"},
+	} {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("got %v, want %v", tt.got, tt.want)
+		}
 	}
 }
