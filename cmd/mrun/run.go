@@ -195,7 +195,11 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 			}
 			x.add(c, "", c.objs)
 			objs = append(objs, c.objs...)
+			// The call's template holds its arguments now: let a large literal go before
+			// anything runs, rather than keep it twice.
+			c.args, c.kwargs = nil, sval{}
 		}
+		t.args, t.kwargs = nil, nil
 	}
 	return objs, nil
 }
