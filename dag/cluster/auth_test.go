@@ -462,3 +462,37 @@ func writeCert(t *testing.T, dir, name string, parent *x509.Certificate, parentK
 	}
 	return cert, key
 }
+
+// A server with credentials creates the assets as ServerConfig.Assets says, and a server
+// restarted on the same directories keeps its keys, so its clients carry on.
+func TestAuthServerAssetsAndRestart(t *testing.T) {
+	cfg := cluster.ServerConfig{Port: -1, StoreDir: t.TempDir(), CredsDir: filepath.Join(t.TempDir(), "creds"),
+		Assets: cluster.Options{AckWait: 7 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var seeds []string
+	for range 2 {
+		srv, err := cluster.StartServer(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(cluster.KeyFile(cfg.CredsDir, cluster.RoleClient))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, string(b))
+		ac := &authCluster{srv: srv, creds: cfg.CredsDir}
+		_, js, _ := ac.raw(t, cluster.RoleClient)
+		cons, err := js.Consumer(ctx, cluster.TaskStream, cluster.WorkerGroup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cons.CachedInfo().Config.AckWait; got != 7*time.Second {
+			t.Fatalf("the workers' consumer has AckWait %v, want 7s", got)
+		}
+		srv.Shutdown()
+	}
+	if seeds[0] != seeds[1] {
+		t.Fatal("the restarted server wrote a new client key")
+	}
+}

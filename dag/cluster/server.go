@@ -22,6 +22,10 @@ type ServerConfig struct {
 	// its role allows. Missing seed files are created. The server then sets the streams and
 	// buckets up itself, since clients and workers may not.
 	CredsDir string
+	// Assets configures the streams and buckets the server creates with CredsDir (AckWait,
+	// MaxDeliver and the size bounds of Options; the other fields are ignored), as the
+	// first Connect configures them on a server without credentials.
+	Assets Options
 	// TLSCert and TLSKey are PEM files of the server's certificate and key: with them, the
 	// server accepts only TLS connections.
 	TLSCert, TLSKey string
@@ -90,7 +94,9 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		inproc := "nats://" + strings.TrimPrefix(strings.TrimPrefix(s.ClientURL(), "tls://"), "nats://")
-		c, err := connect(ctx, inproc, Options{Name: "mrun cluster up", NkeyFile: KeyFile(cfg.CredsDir, RoleAdmin)}, true,
+		opts := cfg.Assets
+		opts.Name, opts.NkeyFile, opts.CredsFile, opts.TLSCA, opts.TLSCert, opts.TLSKey = "mrun cluster up", KeyFile(cfg.CredsDir, RoleAdmin), "", "", "", ""
+		c, err := connect(ctx, inproc, opts, true,
 			nats.InProcessServer(s))
 		if err != nil {
 			srv.Shutdown()
