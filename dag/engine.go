@@ -307,7 +307,7 @@ type run struct {
 	owner     *flight           // the call whose guest started this execution, when nested
 	depth     int               // 0 for a host-level execution, parent's depth + 1 when nested
 	parent    abi.Key           // the task whose guest started this execution, when nested
-	budget    *atomic.Int64     // nested tasks created under the host-level execution
+	budget    Budget            // nested tasks created under the host-level execution
 	nodes     map[abi.Key]*node // while planning: the node of each call, for sharing
 	order     []*node           // every node, dependencies before dependents
 	requested []*node           // the node of each requested Object, nil when already stored
@@ -318,7 +318,7 @@ type run struct {
 	finished  chan struct{}
 }
 
-func (e *Engine) plan(objs []*Object, depth int, parent abi.Key, budget *atomic.Int64) *run {
+func (e *Engine) plan(objs []*Object, depth int, parent abi.Key, budget Budget) *run {
 	r := &run{e: e, depth: depth, parent: parent, budget: budget, nodes: map[abi.Key]*node{}, finished: make(chan struct{})}
 	r.requested = make([]*node, len(objs))
 	for i, o := range objs {

@@ -167,7 +167,7 @@ func (nestedSlot) Acquire(_ context.Context) error { return nil }
 func TestGrants_NestedOutsideWorkers(t *testing.T) {
 	mods := grantsRuntime(t, false, map[string]runtime.ModuleConfig{"evil": {}})
 	e := dag.New(dag.Config{})
-	n := e.Nested(abi.Key{}, fn(t, mods["evil"], "relay"), 0, nestedSlot{})
+	n := e.Nested(abi.Key{}, fn(t, mods["evil"], "relay"), 0, nestedSlot{}, nil)
 	frame := []byte{0x92, 0x91, 0xa0 | 16}
 	frame = append(append(frame, "/data/secret.txt"...), 0x80)
 	_, err := n.Spawn(context.Background(), "priv", "readfile", frame, 1)

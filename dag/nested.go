@@ -67,10 +67,21 @@ type Slot interface {
 // runs at nesting depth depth outside the engine's workers, for example a call a cluster
 // worker pulled: give it to the call with runtime.WithNested. The guest's spawns become tasks
 // of e, run by e's executor and read from e's store; while the guest waits in execute, it
-// releases hold. Each such call has its own task budget (Config.MaxTasks).
-func (e *Engine) Nested(key abi.Key, fn *runtime.Function, depth int, hold Slot) runtime.Nested {
-	r := &run{e: e, depth: depth, budget: new(atomic.Int64), finished: make(chan struct{})}
+// releases hold. Each such call has its own task budget (Config.MaxTasks), unless budget is
+// set: then the call's spawns count on it, with those of other calls that share it.
+func (e *Engine) Nested(key abi.Key, fn *runtime.Function, depth int, hold Slot, budget Budget) runtime.Nested {
+	if budget == nil {
+		budget = new(atomic.Int64)
+	}
+	r := &run{e: e, depth: depth, budget: budget, finished: make(chan struct{})}
 	return &scope{r: r, key: key, fn: fn, depth: depth, slot: &slot{outer: hold, held: true}}
+}
+
+// Budget counts the tasks guests spawn under one host-level execution, against
+// Config.MaxTasks: Add adds n and returns the new count. In process it is an *atomic.Int64;
+// the calls of one graph on a cluster's workers share one kept by the server.
+type Budget interface {
+	Add(n int64) int64
 }
 
 // scope is one running task's view of the engine for nested spawn: its handle table and its

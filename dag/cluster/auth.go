@@ -126,7 +126,7 @@ func permissions(r Role) *server.Permissions {
 	api := "$JS.API."
 	var pub []string
 	// Read: look a bucket up, get an entry, watch entries through an ordered consumer.
-	read := []string{"KV_" + ResultBucket, "KV_" + WorkerBucket, "KV_" + AttemptBucket, "KV_" + CoordinatorBucket,
+	read := []string{"KV_" + ResultBucket, "KV_" + WorkerBucket, "KV_" + AttemptBucket, "KV_" + CoordinatorBucket, "KV_" + BudgetBucket,
 		"OBJ_" + ModuleStore, "OBJ_" + ValueStore, "OBJ_" + FrameStore}
 	for _, s := range read {
 		pub = append(pub, api+"STREAM.INFO."+s, api+"STREAM.MSG.GET."+s, api+"DIRECT.GET."+s, api+"DIRECT.GET."+s+".>",
@@ -149,7 +149,8 @@ func permissions(r Role) *server.Permissions {
 		pub = append(pub,
 			api+"CONSUMER.MSG.NEXT."+TaskStream+"."+WorkerGroup, "$JS.ACK."+TaskStream+"."+WorkerGroup+".>",
 			doneSubject+">",
-			"$KV."+ResultBucket+".>", "$O."+ValueStore+".>", "$KV."+WorkerBucket+".>", "$KV."+AttemptBucket+".>")
+			"$KV."+ResultBucket+".>", "$O."+ValueStore+".>", "$KV."+WorkerBucket+".>", "$KV."+AttemptBucket+".>",
+			"$KV."+BudgetBucket+".>") // the task budgets of the nested calls the worker's guests spawn
 		sub = append(sub, CancelSubject)
 	}
 	return &server.Permissions{

@@ -117,8 +117,10 @@ type Conn struct {
 	frames  jetstream.ObjectStore
 	denied  denials
 
-	// coordinators holds the coordinators' heartbeats; nil when these credentials may not use it.
+	// coordinators holds the coordinators' heartbeats, budgets the nested calls' task
+	// budgets; each is nil when these credentials may not use it.
 	coordinators jetstream.KeyValue
+	budgets      jetstream.KeyValue
 
 	mu    sync.Mutex
 	store *Store
@@ -228,6 +230,14 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		},
 		js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound); err == nil {
 		c.coordinators = kv
+	}
+	// Optional too: without it, each call a worker runs has a task budget of its own.
+	if kv, err := ensure(ctx, update, jetstream.KeyValueConfig{Bucket: BudgetBucket, Storage: jetstream.FileStorage, TTL: time.Hour, MaxBytes: 64 << 20},
+		func(ctx context.Context, _ string) (jetstream.KeyValue, error) {
+			return js.KeyValue(ctx, BudgetBucket)
+		},
+		js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound); err == nil {
+		c.budgets = kv
 	}
 	return nil
 }

@@ -149,7 +149,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	}
 	msg.Coord = x.coord
 	if n, ok := ctx.Value(nestingKey{}).(nesting); ok { // a call a worker's guest spawned
-		msg.Depth, msg.MaxDepth, msg.MaxTasks = n.depth, n.maxDepth, n.maxTasks
+		msg.Depth, msg.MaxDepth, msg.MaxTasks, msg.Budget = n.depth, n.maxDepth, n.maxTasks, n.budget
 	} else {
 		x.mu.Lock()
 		msg.MaxDepth, msg.MaxTasks = x.maxDepth, x.maxTasks

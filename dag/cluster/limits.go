@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/mrun-dev/mrun/dag"
@@ -132,10 +134,51 @@ func stricter(a, b int) int {
 }
 
 // nesting is what a call running on a worker passes on to the calls its guest spawns: their
-// depth and the limits of the graph.
+// depth, the limits of the graph, and the name of its task budget in BudgetBucket.
 type nesting struct {
 	depth              int
 	maxDepth, maxTasks int
+	budget             string
+}
+
+// BudgetBucket holds the task budgets of the graphs whose calls spawn on the cluster: the id
+// of the host-level call a tree of nested calls started from → how many tasks the tree's
+// guests spawned, which dag.Config.MaxTasks (or a worker's MaxTasks) limits. Entries expire
+// an hour after their last change.
+const BudgetBucket = "mrun_budgets"
+
+// treeBudget is the dag.Budget of the nested calls of one host-level call, shared through
+// BudgetBucket by every worker that runs one of them, so that a spawn bomb spread over the
+// cluster meets the limit it meets in process.
+type treeBudget struct {
+	c     *Conn
+	id    string
+	local atomic.Int64 // counts instead while the server does not answer
+}
+
+// Add adds n to the budget's count, and returns the count (dag.Budget): a compare-and-set
+// on the entry, tried again while spawns on other workers change it meanwhile.
+func (b *treeBudget) Add(n int64) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 64 {
+		e, err := b.c.budgets.Get(ctx, b.id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			if _, err := b.c.budgets.Create(ctx, b.id, strconv.AppendInt(nil, n, 10)); err == nil {
+				return n
+			}
+			continue
+		}
+		if err != nil {
+			break
+		}
+		count, _ := strconv.ParseInt(string(e.Value()), 10, 64)
+		if _, err := b.c.budgets.Update(ctx, b.id, strconv.AppendInt(nil, count+n, 10), e.Revision()); err == nil {
+			return count + n
+		}
+	}
+	// The server cannot keep the count: this call's own spawns still stop at the limit.
+	return b.local.Add(n)
 }
 
 // nestingKey is the context key of a nesting.

@@ -164,3 +164,41 @@ func TestCoordinatorGone(t *testing.T) {
 		return len(ws) == 1 && ws[0].Done == 1 && ws[0].Running == 0 && ws[0].Failed == 0
 	})
 }
+
+// A spawn bomb spread over the cluster's workers meets the task limit of its graph, as in
+// process: the calls of one tree count on one budget, whichever worker runs them.
+func TestSpawnBombBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 20 s: two workers, and a bomb in process and on the cluster")
+	}
+	tc := startCluster(t, 2, 4, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	bomb := dag.Spawn(tc.fn(t, seed, "bomb"), 2) // every call spawns two more, without end
+	const limit = 20
+	const want = "limit exceeded: spawn bomb: this execution already created 20 nested tasks, the limit (raise it with dag.Config.MaxTasks)"
+	if err := dag.New(dag.Config{MaxTasks: limit}).Execute(ctx, bomb); err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("in process: %v, want an error ending %q", err, want)
+	}
+	tc.conn.Executor().SetNesting(0, limit)
+	t0 := time.Now()
+	if err := tc.engine().Execute(ctx, bomb); err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("on the cluster: %v, want an error ending %q", err, want)
+	}
+	t.Logf("the bomb failed on the cluster after %v", time.Since(t0))
+	var calls uint64
+	waitFor(t, "the workers to finish", func() bool {
+		ws, _ := tc.conn.Workers(ctx)
+		calls = 0
+		running := 0
+		for _, w := range ws {
+			calls += w.Done + w.Failed
+			running += w.Running
+		}
+		return len(ws) == 2 && running == 0 && calls > 0
+	})
+	if calls > limit+1 {
+		t.Fatalf("the workers ran %d calls, more than the bomb and the %d tasks it may spawn", calls, limit)
+	}
+	t.Logf("%d calls ran on the cluster", calls)
+}

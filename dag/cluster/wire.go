@@ -31,6 +31,9 @@ type taskMsg struct {
 	// Coord is the id of the coordinator's heartbeat in CoordinatorBucket; empty when it
 	// keeps none.
 	Coord string `msgpack:"coord"`
+	// Budget names the task budget in BudgetBucket of the tree of nested calls the call
+	// belongs to; empty for a host-level call.
+	Budget string `msgpack:"budget"`
 }
 
 // maxOutputs bounds a task message's n_output: a call with more outputs than this is not one

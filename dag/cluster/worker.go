@@ -357,7 +357,15 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 		// The guest's spawns become calls on the cluster, one level deeper; while it waits for
 		// them, its slot goes back to the worker.
 		n := nesting{depth: t.Depth + 1, maxDepth: stricter(t.MaxDepth, w.cfg.MaxDepth), maxTasks: stricter(t.MaxTasks, w.cfg.MaxTasks)}
-		ctx = runtime.WithNested(ctx, w.engine(n.maxDepth, n.maxTasks).Nested(key, fn, t.Depth, slot))
+		var budget dag.Budget // without the bucket: the call's own
+		if w.c.budgets != nil {
+			n.budget = t.Budget
+			if n.budget == "" { // a host-level call: the root of its tree
+				n.budget = t.ID
+			}
+			budget = &treeBudget{c: w.c, id: n.budget}
+		}
+		ctx = runtime.WithNested(ctx, w.engine(n.maxDepth, n.maxTasks).Nested(key, fn, t.Depth, slot, budget))
 		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
