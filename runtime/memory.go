@@ -132,7 +132,10 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 		return nil, fmt.Errorf("%w: a new instance needs %s of memory to start, but %s of the runtime's %s memory budget is in use (raise it with runtime.Config.MemoryBudget)",
 			ErrLimit, sizeText(start), sizeText(b.used.Load()), sizeText(b.limit))
 	}
-	a := &allocation{b: b, credit: start}
+	a := &allocation{b: b, credit: start, limit: maxMemory}
+	if limit := m.memoryLimit(); limit > 0 {
+		a.limit = min(uint64(limit)*wasmPage, maxMemory)
+	}
 	guest, err := m.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, a), m.compiled, cfg)
 	if err != nil {
 		if a.mem != nil {
@@ -145,19 +148,31 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 	return &guestModule{Module: guest, mem: a.mem}, nil
 }
 
+// memoryLimit returns the limit of the module's memory in pages, 0 when there is none.
+func (m *Module) memoryLimit() uint32 {
+	if m.config.MemoryLimitPages != 0 {
+		return m.config.MemoryLimitPages
+	}
+	return m.rt.cfg.MemoryLimitPages
+}
+
 // allocation is the memory allocator of one instantiation.
 type allocation struct {
 	b      *memBudget
-	credit int64 // charged by instantiate for the memory the module starts with
+	credit int64  // charged by instantiate for the memory the module starts with
+	limit  uint64 // the most memory the instance may have, in bytes
 	mem    *linearMemory
 }
 
-// Allocate implements experimental.MemoryAllocator: it reserves max bytes of address space.
+// Allocate implements experimental.MemoryAllocator: it reserves max bytes of address space,
+// or reuses a reservation of that size that a closed instance left.
 func (a *allocation) Allocate(_, max uint64) experimental.LinearMemory {
-	lm := &linearMemory{b: a.b, credit: a.credit}
+	lm := &linearMemory{b: a.b, credit: a.credit, limit: a.limit}
 	a.credit = 0
-	if max > 0 {
-		if res, err := reserve(max); err == nil {
+	if max = min(max, a.limit); max > 0 {
+		if r, ok := spare.get(max); ok {
+			lm.reservation = r
+		} else if res, err := reserve(max); err == nil {
 			lm.res = res
 		}
 		// Without a reservation (address space exhausted, or no mmap on this system) the
@@ -167,17 +182,75 @@ func (a *allocation) Allocate(_, max uint64) experimental.LinearMemory {
 	return lm
 }
 
+// reservation is address space for one linear memory. Its first rw bytes are readable and
+// writable, and of those the first dirty bytes may hold what an earlier instance wrote.
+type reservation struct {
+	res       []byte
+	rw, dirty uint64
+}
+
+// Limits of the spare reservations kept for reuse. Reusing one saves mapping it and, above
+// all, faulting in its pages again: zeroing a page that is already there is many times faster
+// than the kernel handing over a fresh one (on virtual machines a fault can cost 10–20 µs).
+const (
+	spareCount = 16       // reservations kept
+	spareBytes = 64 << 20 // bytes they may keep dirty (resident), together
+	spareEach  = 16 << 20 // bytes one may keep dirty; the rest is given back to the kernel
+)
+
+// spare holds the reservations of closed instances, for the process's runtimes to reuse.
+var spare sparePool
+
+type sparePool struct {
+	mu    sync.Mutex
+	free  []reservation
+	dirty uint64 // sum of free[i].dirty
+}
+
+// get returns a spare reservation of n bytes, if there is one.
+func (p *sparePool) get(n uint64) (reservation, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.free) - 1; i >= 0; i-- {
+		if r := p.free[i]; uint64(len(r.res)) == n {
+			p.free = slices.Delete(p.free, i, i+1)
+			p.dirty -= r.dirty
+			return r, true
+		}
+	}
+	return reservation{}, false
+}
+
+// put keeps r for reuse, or unmaps it when the pool is full.
+func (p *sparePool) put(r reservation) {
+	if r.dirty > spareEach {
+		if discard(r.res[spareEach:r.dirty]) == nil {
+			r.dirty = spareEach
+		}
+	}
+	p.mu.Lock()
+	if len(p.free) < spareCount && p.dirty+r.dirty <= spareBytes {
+		p.free = append(p.free, r)
+		p.dirty += r.dirty
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	release(r.res)
+}
+
 // linearMemory is one instance's linear memory: a reservation of its maximum size, committed
 // (readable and writable) up to its current size. It implements experimental.LinearMemory.
 type linearMemory struct {
-	b   *memBudget
-	res []byte // the reservation, or nil when the memory is the Go slice buf
+	b           *memBudget
+	reservation // res is nil when the memory is the Go slice buf
+
+	limit uint64 // bytes; growing past it fails
 
 	mu      sync.Mutex
-	buf     []byte // the memory as wazero sees it: res[:size], or a Go slice
-	credit  int64  // bytes charged at admission and not committed yet
-	refused uint64 // the size in bytes of the last grow refused; 0 after one succeeds
-	ceiling bool   // whether that grow was refused for going past maxMemory, not the budget
+	buf     []byte  // the memory as wazero sees it: res[:size], or a Go slice
+	credit  int64   // bytes charged at admission and not committed yet
+	refused refusal // why the last grow failed, if it did
 	freed   bool
 }
 
@@ -196,9 +269,15 @@ func (lm *linearMemory) Reallocate(size uint64) []byte {
 		}
 		return lm.buf[:size:size]
 	}
-	if size > maxMemory || (lm.res != nil && size > uint64(len(lm.res))) {
-		lm.refused, lm.ceiling = size, true
+	switch {
+	case size > lm.limit && lm.limit == maxMemory:
+		lm.refused = refusedMaxMemory
 		return nil
+	case size > lm.limit:
+		lm.refused = refusedLimit
+		return nil
+	case lm.res != nil && size > uint64(len(lm.res)):
+		return nil // past the module's declared maximum: wazero checks that first
 	}
 	grow := int64(size - have)
 	paid := min(grow, lm.credit)
@@ -207,7 +286,7 @@ func (lm *linearMemory) Reallocate(size uint64) []byte {
 		ok := lm.b.reserve(need)
 		lm.mu.Lock()
 		if !ok {
-			lm.refused, lm.ceiling = size, false
+			lm.refused = refusedBudget
 			return nil
 		}
 		if lm.freed {
@@ -217,16 +296,24 @@ func (lm *linearMemory) Reallocate(size uint64) []byte {
 	}
 	lm.credit -= paid
 	if lm.res != nil {
-		if err := commit(lm.res[have:size]); err != nil {
-			lm.b.give(grow - paid)
-			lm.credit += paid
-			return nil
+		if size > lm.rw {
+			if err := commit(lm.res[lm.rw:size]); err != nil {
+				lm.b.give(grow - paid)
+				lm.credit += paid
+				return nil
+			}
+			lm.rw = size
 		}
+		// Memory grows zeroed: clear what an earlier instance of a reused reservation wrote.
+		if end := min(size, lm.dirty); have < end {
+			clear(lm.res[have:end])
+		}
+		lm.dirty = max(lm.dirty, size)
 		lm.buf = lm.res[:size:size]
 	} else {
 		lm.buf = append(lm.buf, make([]byte, grow)...)[:size:size]
 	}
-	lm.refused = 0
+	lm.refused = refusedNone
 	return lm.buf
 }
 
@@ -244,25 +331,35 @@ func (lm *linearMemory) Free() {
 	if lm.res != nil {
 		if lm.b.closing.Load() {
 			// Runtime.Close closes instances whose guests may still be running (they stop at
-			// their next check): unmapping would crash the process, so only give the pages back.
-			discard(lm.res[:len(lm.buf)])
+			// their next check): unmapping or reusing the memory could crash the process or
+			// hand the guest's writes to another instance, so only give the pages back.
+			discard(lm.res[:lm.dirty])
 		} else {
-			release(lm.res)
+			spare.put(lm.reservation)
 		}
-		lm.res = nil
+		lm.reservation = reservation{}
 	}
 	lm.buf = nil
 }
 
-// refusal reports whether the guest's last attempt to grow its memory failed here, and
-// whether it failed for going past maxMemory rather than the runtime's memory budget.
-func (g *guestModule) refusal() (refused, ceiling bool) {
+// refusal is why a linear memory did not grow.
+type refusal uint8
+
+const (
+	refusedNone      refusal = iota
+	refusedLimit             // the module's or the runtime's MemoryLimitPages
+	refusedMaxMemory         // maxMemory, with no limit configured
+	refusedBudget            // the runtime's MemoryBudget
+)
+
+// refusal returns why the guest's last attempt to grow its memory failed, if it did.
+func (g *guestModule) refusal() refusal {
 	if g.mem == nil {
-		return false, false
+		return refusedNone
 	}
 	g.mem.mu.Lock()
 	defer g.mem.mu.Unlock()
-	return g.mem.refused != 0, g.mem.ceiling
+	return g.mem.refused
 }
 
 // noteMemoryLimit adds to a trap the likely reason when the guest's memory had reached its
@@ -273,41 +370,44 @@ func (inst *instance) noteMemoryLimit(te *TrapError) {
 		return
 	}
 	pages := inst.mem.Size() / wasmPage
+	limit := inst.mod.memoryLimit()
+	limitNote := fmt.Sprintf(" (memory was at %d of its %d-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", pages, limit)
+	mostNote := fmt.Sprintf(" (memory was at %d pages, the most an instance can have: 4 GiB less one page)", pages)
 	if g, ok := inst.guest.(*guestModule); ok {
-		switch refused, ceiling := g.refusal(); {
-		case refused && !ceiling:
-			te.addLimitNote(fmt.Sprintf(" (memory was at %d pages when the runtime's %s memory budget ran out: raise it with runtime.Config.MemoryBudget)", pages, sizeText(inst.mod.rt.mem.limit)))
+		switch g.refusal() {
+		case refusedLimit:
+			te.addLimitNote(limitNote)
 			return
-		case refused && pages == maxMemory/wasmPage:
-			te.addLimitNote(fmt.Sprintf(" (memory was at %d pages, the most an instance can have: 4 GiB less one page)", pages))
+		case refusedMaxMemory:
+			te.addLimitNote(mostNote)
+			return
+		case refusedBudget:
+			te.addLimitNote(fmt.Sprintf(" (memory was at %d pages when the runtime's %s memory budget ran out: raise it with runtime.Config.MemoryBudget)", pages, sizeText(inst.mod.rt.mem.limit)))
 			return
 		}
 	}
-	limit := inst.mod.config.MemoryLimitPages
-	if limit == 0 {
-		limit = inst.mod.rt.cfg.MemoryLimitPages
+	// The grow that failed may have asked for more than the maximum the module declares
+	// (wazero refuses that itself), or a guest may have wanted more memory than the limit in
+	// one step and failed far below it; the runtimes of Go ("fatal error: out of memory") and
+	// Rust ("memory allocation of N bytes failed") say so on stderr. Guests grow memory in
+	// chunks, so count within an eighth of the cap (at most 16 MiB) as at the cap.
+	cap, declared := limit, false
+	if cap == 0 || cap > maxMemory/wasmPage {
+		cap = maxMemory / wasmPage
 	}
-	if limit == 0 || limit > maxMemory/wasmPage {
-		limit = maxMemory / wasmPage
+	if inst.mod.hasMax && inst.mod.memMax < cap {
+		cap, declared = inst.mod.memMax, true
 	}
-	declared := inst.mod.hasMax && inst.mod.memMax < limit
-	if declared {
-		limit = inst.mod.memMax
-	}
-	// Guests grow memory in chunks (a Go guest by several MiB), so a failed grow can leave
-	// some pages unused: count within an eighth of the cap (at most 16 MiB) as at the cap. A
-	// single large allocation can fail far below the cap; the runtimes of Go ("fatal error:
-	// out of memory") and Rust ("memory allocation of N bytes failed") say so on stderr.
-	if pages+min(limit/8, 256) < limit && !outOfMemory(inst.stderr.b) {
+	if pages+min(cap/8, 256) < cap && !outOfMemory(inst.stderr.b) {
 		return
 	}
 	switch {
 	case declared:
-		te.addLimitNote(fmt.Sprintf(" (memory was at %d of the %d-page maximum the module declares: raise the maximum where the module is built)", pages, limit))
-	case limit == maxMemory/wasmPage:
-		te.addLimitNote(fmt.Sprintf(" (memory was at %d pages, near the most an instance can have: 4 GiB less one page)", pages))
+		te.addLimitNote(fmt.Sprintf(" (memory was at %d of the %d-page maximum the module declares: raise the maximum where the module is built)", pages, cap))
+	case cap == maxMemory/wasmPage:
+		te.addLimitNote(mostNote)
 	default:
-		te.addLimitNote(fmt.Sprintf(" (memory was at %d of its %d-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)", pages, limit))
+		te.addLimitNote(limitNote)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -230,6 +231,10 @@ func TestMemoryLimit_Errors(t *testing.T) {
 		"configured limit", Config{MemoryLimitPages: 18}, "membomb",
 		"membomb (module membomb): trap: wasm error: unreachable (memory was at 17 of its 18-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)",
 	}, {
+		// The bomb grows 16 pages at a time: its last grow fails well below the limit.
+		"grow in large steps", Config{MemoryLimitPages: 48}, "membomb",
+		"membomb (module membomb): trap: wasm error: unreachable (memory was at 33 of its 48-page limit: raise it with runtime.Config.MemoryLimitPages or ModuleConfig.MemoryLimitPages)",
+	}, {
 		// No limit: memory grows to 4 GiB less one page of address space (touching one page).
 		"WebAssembly maximum", Config{MemoryBudget: 8 << 30}, "grow_max",
 		"grow_max (module membomb): trap: wasm error: unreachable (memory was at 65535 pages, the most an instance can have: 4 GiB less one page)",
@@ -245,4 +250,37 @@ func TestMemoryLimit_Errors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMemory_ReuseIsZeroed: the memory of a closed instance is reused for a new one, and the
+// new instance's memory reads as zeroes (but for its data segment) however the old one wrote.
+func TestMemory_ReuseIsZeroed(t *testing.T) {
+	rt := newTestRuntime(t, Config{MemoryLimitPages: 48}) // a reservation size no other test uses
+	bomb := loadMembomb(t, rt, "membomb")
+	if _, err := bomb.Call(context.Background(), nil); !errors.Is(err, ErrLimit) {
+		t.Fatalf("the bomb: %v, want a limit error", err) // wrote to 33 pages, then trapped
+	}
+	if !spareHolds(48 * wasmPage) {
+		t.Fatal("the bomb's instance was discarded, but its reservation was not kept for reuse")
+	}
+	inst := holdMemory(t, bomb.Module(), 47)
+	defer inst.close()
+	if spareHolds(48 * wasmPage) {
+		t.Fatal("a new instance of the same maximum did not reuse the spare reservation")
+	}
+	mem, _ := inst.mem.Read(0, inst.mem.Size())
+	for i, b := range mem {
+		if want := byte(0); i == 16 {
+			want = 0xc0 // the module's data segment
+		} else if b != want {
+			t.Fatalf("byte %d of a new instance's memory is %#x, want %#x", i, b, want)
+		}
+	}
+}
+
+// spareHolds reports whether a spare reservation of n bytes is kept.
+func spareHolds(n int) bool {
+	spare.mu.Lock()
+	defer spare.mu.Unlock()
+	return slices.ContainsFunc(spare.free, func(r reservation) bool { return len(r.res) == n })
 }

@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		}
 		rt.cache = cache
 	}
-	wz, err := rt.newWazero(ctx, cfg.MemoryLimitPages)
+	wz, err := rt.newWazero(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -112,11 +112,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 }
 
 // newWazero starts a wazero runtime with the host modules, sharing the compilation cache.
-func (rt *Runtime) newWazero(ctx context.Context, memoryLimitPages uint32) (wazero.Runtime, error) {
+// It sets no memory limit: the memory allocator enforces each module's (memory.go), so that it
+// knows when a guest's memory.grow failed at the limit.
+func (rt *Runtime) newWazero(ctx context.Context) (wazero.Runtime, error) {
 	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(!rt.cfg.Uninterruptible)
-	if memoryLimitPages > 0 {
-		wcfg = wcfg.WithMemoryLimitPages(memoryLimitPages)
-	}
 	if rt.cache != nil {
 		wcfg = wcfg.WithCompilationCache(rt.cache)
 	}
@@ -218,12 +217,7 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
 	}
 	wz, limit := rt.wz, rt.cfg.MemoryLimitPages
-	var err error
-	if mc.MemoryLimitPages != 0 && mc.MemoryLimitPages != rt.cfg.MemoryLimitPages {
-		// wazero caps memory per runtime, so a module with its own cap gets its own.
-		if wz, err = rt.newWazero(ctx, mc.MemoryLimitPages); err != nil {
-			return nil, &ModuleError{Module: name, Err: err}
-		}
+	if mc.MemoryLimitPages != 0 {
 		limit = mc.MemoryLimitPages
 	}
 	closeOwn := func() {
@@ -234,11 +228,14 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 	compiled, err := wz.CompileModule(experimental.WithCompilationWorkers(ctx, rt.cfg.CompileWorkers), wasm)
 	if err != nil {
 		closeOwn()
-		if limit > 0 && strings.Contains(err.Error(), "over limit of") {
-			// wazero rejects a declared minimum above the limit at compile time.
-			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w (%d pages of 64 KiB): %v", ErrMemoryLimit, limit, err)}
-		}
 		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
+	}
+	for _, mem := range compiled.ExportedMemories() {
+		if limit > 0 && mem.Min() > limit {
+			compiled.Close(ctx)
+			closeOwn()
+			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w (%d pages of 64 KiB): its memory starts at %d pages, over limit of %d pages", ErrMemoryLimit, limit, mem.Min(), limit)}
+		}
 	}
 	m, err := newModule(rt, name, sum, len(wasm), compiled)
 	if err != nil {
