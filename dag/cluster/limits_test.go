@@ -51,9 +51,7 @@ func TestNestingLimitsMatchInProcess(t *testing.T) {
 	// The same limits given to the worker instead.
 	tc2 := startCluster(t, 0, 0, cluster.Options{})
 	tc2.startWorker(t, cluster.WorkerConfig{Slots: 2, ID: "w-capped", MaxDepth: 2, MaxTasks: 5})
-	// deep(3) nests past depth 2 after two spawns; driver spawns ten calls at depth 1. (A
-	// graph that meets both limits may meet them in another order: in process the task
-	// budget is the whole graph's, on a cluster each call's.)
+	// deep(3) nests past depth 2 after two spawns; driver spawns ten calls at depth 1.
 	for _, obj := range []*dag.Object{dag.Spawn(tc2.fn(t, seed, "deep"), 3), dag.Spawn(tc2.fn(t, seed, "driver"))} {
 		want := dag.New(dag.Config{MaxDepth: 2, MaxTasks: 5}).Execute(ctx, obj)
 		if got := tc2.engine().Execute(ctx, obj); got == nil || want == nil || got.Error() != want.Error() {
