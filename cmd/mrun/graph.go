@@ -580,7 +580,7 @@ func (g *graphSpec) expand() error {
 // callBytes is about how much memory one call of a graph file takes, planned and run: its
 // parsed form, its spawned Object and the engine's record of it, and their share of the garbage
 // collector's headroom (measured by TestPlanMemory; docs/graph-format.md).
-const callBytes = 1800
+const callBytes = 1600
 
 // countCalls computes how many calls each task expands to from the file alone, before any
 // is made, and refuses a graph that expands to more than g.maxCalls calls or outputs: a

@@ -64,7 +64,7 @@ func TestParseGraph_Errors(t *testing.T) {
 		{"foreach mapping", graphHead + "  u: {call: seed.inc, foreach: {x: 1}}\n", `g.yaml:3:33: task "u": foreach takes a list, a reference, or {range: N} / {range: [START, STOP, STEP]}`},
 		{"bad range", graphHead + "  u: {call: seed.inc, foreach: {range: 1.5}}\n", `g.yaml:3:40: task "u": range takes N, [START, STOP] or [START, STOP, STEP], whole numbers`},
 		{"zero step", graphHead + "  u: {call: seed.inc, foreach: {range: [0, 5, 0]}}\n", `g.yaml:3:40: task "u": range step must not be 0`},
-		{"huge range", graphHead + "  u: {call: seed.inc, foreach: {range: 100000000000}}\n", fmt.Sprintf(`g.yaml:3:3: task "u": the graph expands to 100000000000 calls, more than the limit of %d (raise it with --max-calls; each call takes about 1.8 KiB)`, maxCalls)},
+		{"huge range", graphHead + "  u: {call: seed.inc, foreach: {range: 100000000000}}\n", fmt.Sprintf(`g.yaml:3:3: task "u": the graph expands to 100000000000 calls, more than the limit of %d (raise it with --max-calls; each call takes about 1.6 KiB)`, maxCalls)},
 		{"unknown output task", graphHead + "  t: {call: seed.inc, args: [1]}\noutputs: {x: $q}\n", `g.yaml:4:14: output "x": $q: no task named "q"`},
 		{"item in outputs", graphHead + "  t: {call: seed.inc, args: [1]}\noutputs: {x: $item}\n", `g.yaml:4:14: output "x": $item is only defined in the args and kwargs of a task with foreach`},
 		{"outputs not a map", graphHead + "  t: {call: seed.inc, args: [1]}\noutputs: [$t]\n", `g.yaml:4:10: outputs must map names to values, as in outputs: {total: $total}`},

@@ -20,19 +20,19 @@ func TestParseGraph_CallLimit(t *testing.T) {
 		want        string
 	}{
 		{"one range", "  u: {call: seed.inc, foreach: {range: 10000001}, args: [$item]}\n", 10_000_000,
-			`g.yaml:3:3: task "u": the graph expands to 10000001 calls, more than the limit of 10000000 (raise it with --max-calls; each call takes about 1.8 KiB)`},
+			`g.yaml:3:3: task "u": the graph expands to 10000001 calls, more than the limit of 10000000 (raise it with --max-calls; each call takes about 1.6 KiB)`},
 		{"under the limit, then over it", "  a: {call: seed.inc, foreach: {range: 9999999}, args: [$item]}\n  b: {call: seed.inc, foreach: {range: 2}}\n", 10_000_000,
-			`g.yaml:4:3: task "b": the graph expands to 10000001 calls, more than the limit of 10000000 (raise it with --max-calls; each call takes about 1.8 KiB)`},
+			`g.yaml:4:3: task "b": the graph expands to 10000001 calls, more than the limit of 10000000 (raise it with --max-calls; each call takes about 1.6 KiB)`},
 		{"the sum of tasks", "  a: {call: seed.inc, foreach: {range: [0, 12, 2]}}\n  b: {call: seed.inc, foreach: [1, 2, 3, 4]}\n  c: {call: seed.inc}\n", 10,
-			`g.yaml:5:3: task "c": the graph expands to 11 calls, more than the limit of 10 (raise it with --max-calls; each call takes about 1.8 KiB)`},
+			`g.yaml:5:3: task "c": the graph expands to 11 calls, more than the limit of 10 (raise it with --max-calls; each call takes about 1.6 KiB)`},
 		{"foreach over a foreach", "  a: {call: seed.inc, foreach: {range: 6}}\n  b: {call: seed.inc, foreach: $a, args: [$item]}\n", 11,
-			`g.yaml:4:3: task "b": the graph expands to 12 calls, more than the limit of 11 (raise it with --max-calls; each call takes about 1.8 KiB)`},
+			`g.yaml:4:3: task "b": the graph expands to 12 calls, more than the limit of 11 (raise it with --max-calls; each call takes about 1.6 KiB)`},
 		{"foreach over outputs", "  a: {call: seed.inc, foreach: {range: 2}, n_output: 3}\n  b: {call: seed.inc, foreach: $a.*.1, args: [$item]}\n  c: {call: seed.inc, foreach: $a.1, args: [$item]}\n  d: {call: seed.inc, foreach: $a, args: [$item]}\n", 8,
-			`g.yaml:6:3: task "d": the graph expands to 9 calls, more than the limit of 8 (raise it with --max-calls; each call takes about 1.8 KiB)`},
+			`g.yaml:6:3: task "d": the graph expands to 9 calls, more than the limit of 8 (raise it with --max-calls; each call takes about 1.6 KiB)`},
 		{"outputs", "  a: {call: seed.inc, foreach: {range: 3}, n_output: 4}\n", 11,
-			`g.yaml:3:3: task "a": 3 calls of n_output 4 make more than 11 outputs, the limit (raise it with --max-calls; each output takes about 1.8 KiB)`},
+			`g.yaml:3:3: task "a": 3 calls of n_output 4 make more than 11 outputs, the limit (raise it with --max-calls; each output takes about 1.6 KiB)`},
 		{"a huge range", "  u: {call: seed.inc, foreach: {range: [-9223372036854775807, 9223372036854775807]}}\n", 1000,
-			`g.yaml:3:3: task "u": the graph expands to 4611686018427387903 calls, more than the limit of 1000 (raise it with --max-calls; each call takes about 1.8 KiB)`},
+			`g.yaml:3:3: task "u": the graph expands to 4611686018427387903 calls, more than the limit of 1000 (raise it with --max-calls; each call takes about 1.6 KiB)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ const (
 // maxCalls is the default limit on the calls a graph file expands to (--max-calls; a
 // variable for the fuzz test). At about callBytes each, a graph at the limit plans and runs
 // in under 2 GiB.
-var maxCalls = 1_000_000
+var maxCalls = 1 << 20
 
 // yamlReader converts one parsed YAML document into vnodes.
 type yamlReader struct {
