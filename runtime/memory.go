@@ -405,7 +405,7 @@ func (inst *instance) noteMemoryLimit(te *TrapError) {
 	case declared:
 		te.addLimitNote(fmt.Sprintf(" (memory was at %d of the %d-page maximum the module declares: raise the maximum where the module is built)", pages, cap))
 	case cap == maxMemory/wasmPage:
-		te.addLimitNote(mostNote)
+		te.addLimitNote(fmt.Sprintf(" (memory was at %d pages, near the most an instance can have: 4 GiB less one page)", pages))
 	default:
 		te.addLimitNote(limitNote)
 	}

@@ -238,6 +238,11 @@ func TestMemoryLimit_Errors(t *testing.T) {
 		// No limit: memory grows to 4 GiB less one page of address space (touching one page).
 		"WebAssembly maximum", Config{MemoryBudget: 8 << 30}, "grow_max",
 		"grow_max (module membomb): trap: wasm error: unreachable (memory was at 65535 pages, the most an instance can have: 4 GiB less one page)",
+	}, {
+		// No limit, 1 MiB steps: the grow that fails asks for more than 4 GiB, which wazero
+		// refuses itself, so the runtime tells from how full memory is.
+		"near the WebAssembly maximum", Config{MemoryBudget: 8 << 30}, "grow_untouched",
+		"grow_untouched (module membomb): trap: wasm error: unreachable (memory was at 65521 pages, near the most an instance can have: 4 GiB less one page)",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rt := newTestRuntime(t, tc.cfg)

@@ -33,6 +33,13 @@
       (br $more))
     (i64.const 0))
 
+  ;; grow_untouched: grow memory 1 MiB at a time without touching it until memory.grow
+  ;; returns -1; then trap. With no limit the last grow asks for more than 4 GiB.
+  (func (export "mrun_fn_grow_untouched") (param i32 i32) (result i64)
+    (loop $more
+      (br_if $more (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+    unreachable)
+
   ;; grow_max: grow memory to 4 GiB less one page in one step, without touching it, write its
   ;; very last byte, then grow by one more page to the 4 GiB WebAssembly maximum: the runtime
   ;; refuses that (its compiled code cannot address a full 4 GiB), so trap. Returns nil if the
