@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -321,6 +322,30 @@ func TestAuthRefusals(t *testing.T) {
 	defer admin.Close()
 	if st, err := admin.Prune(ctx, cluster.PruneOptions{}); err != nil || st.Results != 1 {
 		t.Fatalf("prune as the admin: %+v, %v", st, err)
+	}
+}
+
+// A coordinator with a worker's key may submit calls (as a worker's guests do) but not upload
+// a module: the call fails at once, saying so.
+func TestAuthWorkerKeyUploads(t *testing.T) {
+	ac := startAuthCluster(t, 0, cluster.ServerConfig{}, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	conn, err := cluster.Connect(ctx, ac.srv.URL(), cluster.Options{NkeyFile: cluster.KeyFile(ac.creds, cluster.RoleWorker)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	eng := dag.New(dag.Config{Executor: conn.Executor(), Store: conn.Store()})
+	start := time.Now()
+	err = eng.Execute(ctx, dag.Spawn(ac.fn(t, "../../testdata/wat/conformance.wasm", "inc"), 1))
+	want := regexp.MustCompile(`^task inc \(key [0-9a-f]{32}, module conformance\): publish module conformance to mrun_modules: ` +
+		`the server denied this to these credentials: permissions violation for publish to "\$O\.mrun_modules\.C\.[0-9A-Za-z]+" \(a client's key may\)$`)
+	if err == nil || !want.MatchString(err.Error()) || !errors.Is(err, cluster.ErrDenied) {
+		t.Fatalf("a call with a worker's key: %v", err)
+	}
+	if d := time.Since(start); d > 4*time.Second { // not the publication's 5 s timeout
+		t.Errorf("the refusal took %v", d)
 	}
 }
 

@@ -301,7 +301,13 @@ func (x *Executor) upload(ctx context.Context, m *runtime.Module) error {
 	if len(m.Bytes()) == 0 {
 		return fmt.Errorf("module %s has no bytes to publish", m.Name())
 	}
-	if _, err := x.c.modules.PutBytes(ctx, name, m.Bytes()); err != nil {
+	// A worker's key may not upload modules: the server's refusal ends the upload at once.
+	wctx, stop := x.c.WatchDenied(ctx)
+	defer stop()
+	if _, err := x.c.modules.PutBytes(wctx, name, m.Bytes()); err != nil {
+		if cause := context.Cause(wctx); errors.Is(cause, ErrDenied) {
+			return fmt.Errorf("publish module %s to %s: %w (a client's key may)", m.Name(), ModuleStore, cause)
+		}
 		if ctx.Err() != nil { // the library reports the call's deadline as its own timeout
 			return interrupted(ctx)
 		}
