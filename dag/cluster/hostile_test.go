@@ -59,7 +59,8 @@ func (tc *testCluster) startWorker(t *testing.T, cfg cluster.WorkerConfig) (stop
 }
 
 // A nested call cancelled while its child runs gives back no slot it does not hold: its
-// worker still runs calls one at a time afterwards, and stops when asked.
+// worker still runs calls afterwards, and stops when asked (it used to hang, blocked giving
+// back the extra slot).
 func TestCancelledNestedCallKeepsSlots(t *testing.T) {
 	tc := startCluster(t, 0, 0, cluster.Options{})
 	stop := tc.startWorker(t, cluster.WorkerConfig{Slots: 1, ID: "w-nested"})

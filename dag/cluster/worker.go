@@ -88,6 +88,11 @@ type runningCall struct {
 // Store, runs the function, writes the outputs to the Store, and only then acknowledges the
 // message, so a worker that dies mid-call loses nothing: JetStream delivers the call again
 // after AckWait. Long calls are kept alive with heartbeats.
+//
+// A worker trusts no task message: it checks the module's bytes against their SHA-256 and
+// the call's key against its content before it runs anything, applies its own limits
+// (cfg.MaxTimeout, MaxDepth, MaxTasks) as well as the call's, and drops the calls of a
+// coordinator whose heartbeat in CoordinatorBucket is gone.
 func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if cfg.Runtime == nil {
 		return errors.New("cluster: RunWorker needs a runtime")
