@@ -399,8 +399,12 @@ func runClusterPrune(ctx context.Context, o *clusterPruneOptions) error {
 		return fmt.Errorf("prune %s: %s", cluster.Redact(o.cluster.url), strings.TrimPrefix(err.Error(), "cluster: prune: "))
 	}
 	if o.json {
-		b, err := json.Marshal(map[string]any{"dry_run": o.dryRun, "results": st.Results, "values": st.Values,
-			"value_bytes": st.ValueBytes, "kept_results": st.KeptResults})
+		out := map[string]any{"dry_run": o.dryRun, "results": st.Results, "values": st.Values,
+			"value_bytes": st.ValueBytes, "kept_results": st.KeptResults}
+		if o.modules {
+			out["modules"], out["module_bytes"] = st.Modules, st.ModuleBytes
+		}
+		b, err := json.Marshal(out)
 		if err != nil {
 			return err
 		}
@@ -414,6 +418,9 @@ func runClusterPrune(ctx context.Context, o *clusterPruneOptions) error {
 	_, err = fmt.Fprintf(o.io.Out, "%s %s and %s (%s) stored more than %v ago; %s stay\n", verb,
 		plural(st.Results, "result"), plural(st.Values, "large value"), bytesText(st.ValueBytes), o.olderThan,
 		plural(st.KeptResults, "younger result"))
+	if err == nil && o.modules {
+		_, err = fmt.Fprintf(o.io.Out, "%s %s (%s) uploaded more than %v ago\n", verb, plural(st.Modules, "module"), bytesText(st.ModuleBytes), o.olderThan)
+	}
 	return err
 }
 
