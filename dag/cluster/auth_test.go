@@ -521,3 +521,30 @@ func TestAuthServerAssetsAndRestart(t *testing.T) {
 		t.Fatal("the restarted server wrote a new client key")
 	}
 }
+
+// Prune removes the argument frames a stopped coordinator left in FrameStore, with the
+// large values.
+func TestPruneLeftoverFrames(t *testing.T) {
+	ac := startAuthCluster(t, 0, cluster.ServerConfig{}, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_, js, _ := ac.raw(t, cluster.RoleClient)
+	frames, err := js.ObjectStore(ctx, cluster.FrameStore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := frames.PutBytes(ctx, "frame-left-behind", make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := cluster.Connect(ctx, ac.srv.URL(), cluster.Options{NkeyFile: cluster.KeyFile(ac.creds, cluster.RoleAdmin)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if st, err := admin.Prune(ctx, cluster.PruneOptions{}); err != nil || st != (cluster.PruneStats{Values: 1, ValueBytes: 1000}) {
+		t.Fatalf("prune: %+v, %v", st, err)
+	}
+	if _, err := frames.GetInfo(ctx, "frame-left-behind"); !errors.Is(err, jetstream.ErrObjectNotFound) {
+		t.Fatalf("the frame after the prune: %v", err)
+	}
+}

@@ -12,7 +12,7 @@ import (
 // PruneStats counts what Prune removed, or with DryRun would remove.
 type PruneStats struct {
 	Results     int    // entries of ResultBucket
-	Values      int    // objects of ValueStore: large values, and argument frames a stopped coordinator left behind
+	Values      int    // objects of ValueStore (large values) and of FrameStore (argument frames a stopped coordinator left behind)
 	ValueBytes  uint64 // their size
 	KeptResults int    // entries of ResultBucket younger than the cutoff
 	Modules     int    // modules of ModuleStore (with PruneOptions.Modules)
@@ -102,7 +102,18 @@ func (c *Conn) Prune(ctx context.Context, opts PruneOptions) (PruneStats, error)
 			st.ValueBytes += o.Size
 		}
 	}
-	st.Values = len(oldObjs)
+	frames, err := c.frames.List(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return st, fmt.Errorf("cluster: prune: list %s: %w", FrameStore, err)
+	}
+	var oldFrames []string
+	for _, o := range frames {
+		if o.ModTime.Before(cutoff) {
+			oldFrames = append(oldFrames, o.Name)
+			st.ValueBytes += o.Size
+		}
+	}
+	st.Values = len(oldObjs) + len(oldFrames)
 	if opts.DryRun {
 		return st, nil
 	}
@@ -124,6 +135,15 @@ func (c *Conn) Prune(ctx context.Context, opts PruneOptions) (PruneStats, error)
 		return nil
 	}); err != nil {
 		return st, fmt.Errorf("cluster: prune %s: %w", ValueStore, err)
+	}
+	if err := parallel(ctx, len(oldFrames), pruneAhead, func(ctx context.Context, i int) error {
+		err := c.frames.Delete(ctx, oldFrames[i])
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) { // not found: its coordinator deleted it meanwhile
+			return fmt.Errorf("%s: %w", oldFrames[i], err)
+		}
+		return nil
+	}); err != nil {
+		return st, fmt.Errorf("cluster: prune %s: %w", FrameStore, err)
 	}
 	if err := parallel(ctx, len(oldMods), pruneAhead, func(ctx context.Context, i int) error {
 		err := c.modules.Delete(ctx, oldMods[i])
