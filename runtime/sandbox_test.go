@@ -206,6 +206,9 @@ func readWat(t *testing.T, name string) []byte {
 // links the directory holds; links whose relative target stays inside work. The guest is the
 // Go seed module; readfile returns the file or the error os.ReadFile got, errno included.
 func TestSandbox_MountLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the Go seed module; TestSandbox_MountWASI covers escapes under -short")
+	}
 	root := t.TempDir()
 	mnt := filepath.Join(root, "mnt")
 	write := func(name, data string) {
@@ -401,5 +404,23 @@ func TestSandbox_MountWASI(t *testing.T) {
 		if !reflect.DeepEqual(tt.got, tt.want) {
 			t.Errorf("got %v, want %v", tt.got, tt.want)
 		}
+	}
+}
+
+// TestSandbox_SleepInInitialize: an _initialize asleep is interrupted by the context of the
+// call that needed the instance, and no instance is pooled.
+func TestSandbox_SleepInInitialize(t *testing.T) {
+	m := load(t, newRuntime(t, runtime.Config{}), "sleepinit")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := returns(t, func() error { _, err := fn(t, m, "x").Call(ctx, nilFrame); return err })
+	if d := late(ctx); d > lateBound {
+		t.Errorf("interrupted %v after the deadline, want at most %v", d, lateBound)
+	}
+	if want := "x (module sleepinit): _initialize: interrupted: context deadline exceeded"; err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if !errors.Is(err, runtime.ErrInterrupted) || m.Idle() != 0 {
+		t.Fatalf("err = %v (want ErrInterrupted), %d idle instances (want 0)", err, m.Idle())
 	}
 }
