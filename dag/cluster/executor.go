@@ -179,6 +179,10 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	}()
 	ack, err := x.publish(ctx, msg.ID, b)
 	if err != nil {
+		var jerr jetstream.JetStreamError
+		if errors.As(err, &jerr) && jerr.APIError() != nil && jerr.APIError().ErrorCode == errStoreFailed {
+			return runtime.Result{}, callErr(fmt.Errorf("publish the call to %s: the queue is full (%s): let the workers catch up, or give the stream a larger cluster.Options.MaxQueued or MaxQueueBytes where it is created", TaskStream, jerr.APIError().Description))
+		}
 		return runtime.Result{}, callErr(fmt.Errorf("publish the call to %s: %w", TaskStream, err))
 	}
 	x.mu.Lock()
@@ -238,6 +242,10 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		}
 	}
 }
+
+// errStoreFailed is the JetStream error code of a write a stream's limits refuse (its
+// description says which: "maximum messages exceeded", "maximum bytes exceeded").
+const errStoreFailed jetstream.ErrorCode = 10077
 
 // publish publishes a call, retrying while the server is unreachable (it may be
 // restarting); the message id makes JetStream drop a copy that did arrive.

@@ -200,3 +200,26 @@ func TestSpawnBombBudget(t *testing.T) {
 	}
 	t.Logf("%d calls ran on the cluster", calls)
 }
+
+// The task stream is bounded: a call published past Options.MaxQueued fails at once with the
+// server's refusal, instead of the queue growing without end.
+func TestQueueLimit(t *testing.T) {
+	tc := startCluster(t, 0, 0, cluster.Options{MaxQueued: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	inc := tc.fn(t, seed, "inc")
+	first, second := dag.Spawn(inc, 1), dag.Spawn(inc, 2)
+	eng := tc.engine()
+	errc := make(chan error, 1)
+	go func() { errc <- eng.Execute(ctx, first) }()
+	waitFor(t, "the first call to be queued", func() bool { return tc.streamMsgs(t) == 1 })
+	err := eng.Execute(ctx, second)
+	want := fmt.Sprintf("task inc (key %s, module seed): publish the call to MRUN_TASKS: the queue is full (maximum messages exceeded): let the workers catch up, or give the stream a larger cluster.Options.MaxQueued or MaxQueueBytes where it is created", second.Key())
+	if err == nil || err.Error() != want {
+		t.Fatalf("a call past the queue's limit:\n got %v\nwant %s", err, want)
+	}
+	tc.startWorker(t, cluster.WorkerConfig{Slots: 1, ID: "w-queue"})
+	if err := <-errc; err != nil {
+		t.Fatalf("the queued call: %v", err)
+	}
+}
