@@ -573,8 +573,10 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	return r.e.exec.Run(ctx, task)
 }
 
-// DefaultMaxArgument is the limit on a call's argument frame when Config.MaxArgument is zero.
-const DefaultMaxArgument = 64 << 20
+// DefaultMaxArgument is the limit on a call's argument frame when Config.MaxArgument is zero:
+// the runtime's default limit on a result, so that what one call returns can be passed to the
+// next (a 64 MiB tensor, say), while a mistaken multi-gigabyte frame fails before it is copied.
+const DefaultMaxArgument = 256 << 20
 
 // ArgumentError reports a call whose argument frame is larger than Config.MaxArgument. The
 // call is not run, and not retried.

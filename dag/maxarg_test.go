@@ -51,16 +51,21 @@ func TestMaxArgument(t *testing.T) {
 		t.Fatalf("err = %v, want an *ArgumentError of 1197 bytes", err)
 	}
 
-	// A negative limit means none; the default is 64 MiB.
+	// A negative limit means none.
 	if got := execute(t, dag.New(dag.Config{MaxArgument: -1}), over)[0]; got != strings.Repeat("x", 995) {
 		t.Fatalf("no limit: got %.20v…", got)
 	}
-	if dag.DefaultMaxArgument != 64<<20 {
+
+	// Zero means DefaultMaxArgument, 256 MiB. A value already in the store stands in for a
+	// large result (its bytes are never touched: the frame is refused from its size).
+	if dag.DefaultMaxArgument != 256<<20 {
 		t.Fatalf("DefaultMaxArgument = %d", dag.DefaultMaxArgument)
 	}
-	big := dag.Spawn(first, strings.Repeat("b", 64<<20))
-	err = dag.New(dag.Config{}).Execute(ctx, big)
-	if !errors.As(err, &ae) || !strings.HasSuffix(err.Error(), "arguments of 67108872 bytes (64.0 MiB) are more than the limit of 64 MiB (raise it with dag.Config.MaxArgument)") {
+	store := dag.NewMemoryStore()
+	produced := dag.Spawn(fn(t, fixtures, "pair"))
+	store.Put(produced.Key(), make([]byte, dag.DefaultMaxArgument))
+	err = dag.New(dag.Config{Store: store}).Execute(ctx, dag.Spawn(first, produced))
+	if !errors.As(err, &ae) || !strings.HasSuffix(err.Error(), "): arguments of 268435459 bytes (256.0 MiB) are more than the limit of 256 MiB (raise it with dag.Config.MaxArgument)") {
 		t.Fatalf("default limit: err = %v", err)
 	}
 }

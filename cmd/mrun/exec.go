@@ -49,7 +49,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(&o.memoryLimit, "memory-limit", "cap each instance's linear memory, as in 64MiB or 1GiB (default: 4GiB, the WebAssembly maximum)")
 	fs.Var(&o.maxResult, "max-result", "fail a call whose result is larger than this, as in 1MiB (default: 256MiB)")
 	fs.Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
-	fs.Var(&o.maxArg, "max-arg", "fail a call whose arguments encode to more than this, dependency values included, as in 256MiB (default: 64MiB)")
+	fs.Var(&o.maxArg, "max-arg", "fail a call whose arguments encode to more than this, dependency values included, as in 1GiB (default: 256MiB)")
 	fs.IntVar(&o.maxDepth, "max-depth", 0, "how deeply guests may nest spawns (default: 100)")
 	fs.IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks guests may spawn in one run (default: 100000)")
 	fs.IntVar(&o.maxWaiting, "max-waiting", 0, "how many tasks may wait on nested spawns at once (default: 128)")
