@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,9 +15,10 @@ import (
 	"github.com/mrun-dev/mrun/runtime"
 )
 
-// The tests in this file check the sandbox's promises about time: a guest blocked in a host
-// call (asleep in poll_oneoff, waiting in a nested execute) stops when its call's context ends.
-// The guests are in guests/wat/sleeper.wat; sleep() sleeps for an hour.
+// The tests in this file check two promises of the sandbox. A guest blocked in a host call
+// (asleep in poll_oneoff, waiting in a nested execute) stops when its call's context ends: the
+// guests are in guests/wat/sleeper.wat, where sleep() sleeps for an hour. And no path in a
+// mount, symbolic links included, resolves outside the mounted directory.
 
 // lateBound is how long after its deadline an interrupted sleep may still run. The promise is
 // 100 ms and a sleep is usually interrupted within 1-10 ms of it, but on a 2-core machine
@@ -249,9 +249,7 @@ func TestSandbox_MountLinks(t *testing.T) {
 	link("/proc/self/environ", "environ")
 	link("loop_b", "loop_a")
 	link("loop_a", "loop_b")
-	if err := syscall.Mkfifo(filepath.Join(mnt, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, filepath.Join(mnt, "fifo"))
 	t.Setenv("MRUN_HOST_SECRET", "host secret")
 
 	m := loadSeed(t, newRuntime(t, runtime.Config{}), runtime.ModuleConfig{
@@ -331,9 +329,7 @@ func TestSandbox_MountWASI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := syscall.Mkfifo(filepath.Join(mnt, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, filepath.Join(mnt, "fifo"))
 	rt := newRuntime(t, runtime.Config{})
 	m, err := rt.LoadWith(context.Background(), "fsprobe", readWat(t, "fsprobe"), runtime.ModuleConfig{
 		Mounts: []runtime.Mount{{HostDir: mnt, GuestPath: "/data"}},
