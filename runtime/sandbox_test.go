@@ -420,3 +420,27 @@ func TestSandbox_SleepInInitialize(t *testing.T) {
 		t.Fatalf("err = %v (want ErrInterrupted), %d idle instances (want 0)", err, m.Idle())
 	}
 }
+
+// TestSandbox_MountGone: a mounted directory removed after the module was loaded fails the
+// call that needs a new instance, naming the mount.
+func TestSandbox_MountGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rt := newRuntime(t, runtime.Config{})
+	m, err := rt.LoadWith(context.Background(), "fsprobe", readWat(t, "fsprobe"), runtime.ModuleConfig{
+		Mounts: []runtime.Mount{{HostDir: dir, GuestPath: "/data"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err = call(t, m, "list", ".")
+	want := fmt.Sprintf("list (module fsprobe): mount %s at /data: open %s: no such file or directory (check ModuleConfig.Mounts)", dir, dir)
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
