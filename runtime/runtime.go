@@ -243,7 +243,7 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 		closeOwn()
 		return nil, &ModuleError{Module: name, Err: err}
 	}
-	m.wz, m.config, m.bin = wz, mc, slices.Clone(wasm)
+	m.wz, m.config, m.bin = wz, mc.clone(), slices.Clone(wasm)
 
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
