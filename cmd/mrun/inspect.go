@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
@@ -83,7 +84,15 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 		info.Memory.MaxPages = &maxP
 	}
 	if o.json {
-		return writeJSON(o.io.Out, info)
+		return writeResult(o.io, info)
+	}
+	// Function and import names come from the module file, which is untrusted: on a
+	// terminal, their control characters are shown escaped, as guest output is.
+	shown := func(s string) string {
+		if o.io.OutTTY {
+			return termsafe.String(s)
+		}
+		return s
 	}
 	mem := fmt.Sprintf("%s minimum, no maximum", pages(minP))
 	if hasMax {
@@ -97,11 +106,11 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 	fmt.Fprintf(&b, "memory     %s\n", mem)
 	fmt.Fprintf(&b, "functions  %d\n", len(info.Functions))
 	for _, f := range info.Functions {
-		fmt.Fprintf(&b, "  %s\n", f)
+		fmt.Fprintf(&b, "  %s\n", shown(f))
 	}
 	fmt.Fprintf(&b, "imports    %d\n", len(info.Imports))
 	for _, i := range info.Imports {
-		fmt.Fprintf(&b, "  %s\n", i)
+		fmt.Fprintf(&b, "  %s\n", shown(i))
 	}
 	_, err = fmt.Fprint(o.io.Out, b.String())
 	return err

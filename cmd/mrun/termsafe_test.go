@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -89,4 +91,39 @@ func prefixLines(p, s string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestInspectEscapes: the names mrun inspect prints come from the module file; on a terminal
+// their control characters are escaped, in a pipe they are the module's bytes.
+func TestInspectEscapes(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/wat/fixtures.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same length, so the export section stays valid: mrun_fn_echo becomes mrun_fn_ESC[2J.
+	evil := bytes.Replace(b, []byte("mrun_fn_echo"), []byte("mrun_fn_\x1b[2J"), 1)
+	if bytes.Equal(evil, b) {
+		t.Fatal("fixtures.wasm has no mrun_fn_echo export")
+	}
+	path := filepath.Join(t.TempDir(), "evil.wasm")
+	if err := os.WriteFile(path, evil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tty        bool
+		args       []string
+		want, deny string
+	}{
+		{true, nil, "\n  \\x1b[2J\n", "\x1b"},
+		{false, nil, "\n  \x1b[2J\n", ""},
+		{true, []string{"--json"}, `"\u001b[2J"`, "\x1b"},
+	} {
+		out, errOut, code := mrunTTY(t, tc.tty, append([]string{"inspect", path}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("tty %v %v: exit %d, stderr %q", tc.tty, tc.args, code, errOut)
+		}
+		if !strings.Contains(out, tc.want) || tc.deny != "" && strings.Contains(out, tc.deny) {
+			t.Errorf("tty %v %v: output %q, want it to hold %q and no %q", tc.tty, tc.args, out, tc.want, tc.deny)
+		}
+	}
 }
