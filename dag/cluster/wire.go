@@ -108,6 +108,10 @@ type wireErr struct {
 	Message string `msgpack:"msg"`
 	Exited  bool   `msgpack:"exited"`
 	Code    uint32 `msgpack:"code"`
+	// Of a trap: whether it followed the guest's memory reaching a limit (so that the
+	// coordinator's error matches runtime.ErrLimit too), and what the guest reported first.
+	MemoryLimit bool   `msgpack:"memlimit,omitempty"`
+	GuestMsg    string `msgpack:"guestmsg,omitempty"`
 }
 
 // Kinds of wireErr.
@@ -135,7 +139,8 @@ func toWire(err error) *wireErr {
 	case errors.As(inner, &ge):
 		return &wireErr{Kind: kindGuest, Message: ge.Message}
 	case errors.As(inner, &te):
-		return &wireErr{Kind: kindTrap, Message: te.Reason, Exited: te.Exited, Code: te.ExitCode}
+		return &wireErr{Kind: kindTrap, Message: te.Reason, Exited: te.Exited, Code: te.ExitCode,
+			MemoryLimit: te.MemoryLimit, GuestMsg: te.Message}
 	case errors.Is(inner, runtime.ErrMalformedResult):
 		return &wireErr{Kind: kindMalformed, Message: inner.Error()}
 	case errors.Is(inner, runtime.ErrLimit):
@@ -178,7 +183,8 @@ func fromWire(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
 	case kindGuest:
 		inner = &runtime.GuestError{Message: w.Message}
 	case kindTrap:
-		inner = &runtime.TrapError{Reason: w.Message, Exited: w.Exited, ExitCode: w.Code}
+		inner = &runtime.TrapError{Reason: w.Message, Exited: w.Exited, ExitCode: w.Code,
+			MemoryLimit: w.MemoryLimit, Message: w.GuestMsg}
 	case kindMalformed:
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrMalformedResult}
 	case kindLimit:
