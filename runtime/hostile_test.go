@@ -234,9 +234,12 @@ func TestHostile_Spew(t *testing.T) {
 // wrote before is attached to the error, still capped.
 func TestHostile_SpewInterrupted(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{MaxOutput: 100})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	spew := fn(t, load(t, rt, "hostile"), "spew_forever")
+	// The deadline starts after the module is compiled, which can take longer than the
+	// deadline itself on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := fn(t, load(t, rt, "hostile"), "spew_forever").Call(ctx, nilFrame)
+	_, err := spew.Call(ctx, nilFrame)
 	var ce *runtime.CallError
 	if !errors.As(err, &ce) || !errors.Is(err, runtime.ErrInterrupted) {
 		t.Fatalf("err = %v", err)
