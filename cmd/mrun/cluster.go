@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -504,7 +505,11 @@ func runWorker(ctx context.Context, o *workerOptions) error {
 	defer rt.Close(context.Background())
 	logf := func(format string, args ...any) {
 		if !o.quiet {
-			fmt.Fprintf(o.io.Err, "%s mrun %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+			line := fmt.Sprintf(format, args...)
+			if o.io.ErrTTY { // names and errors in a task message come from whoever published it
+				line = termsafe.String(line)
+			}
+			fmt.Fprintf(o.io.Err, "%s mrun %s\n", time.Now().Format("15:04:05.000"), line)
 		}
 	}
 	wctx, stop := conn.WatchDenied(ctx) // a client's key: the worker stops at its first fetch
