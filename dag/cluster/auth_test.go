@@ -17,90 +17,29 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
-	"github.com/mrun-dev/mrun/runtime"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 )
 
-// authCluster is an embedded server with credentials, a client's connection and a worker.
-type authCluster struct {
-	srv   *cluster.Server
-	creds string // the credentials directory
-	conn  *cluster.Conn
-	rt    *runtime.Runtime
-}
-
-func startAuthCluster(t *testing.T, workers int, cfg cluster.ServerConfig, opts cluster.Options) *authCluster {
+// startAuthCluster starts a cluster whose server gives out keys (in cfg.CredsDir, or a new
+// directory), with workers of 2 slots each.
+func startAuthCluster(t *testing.T, workers int, cfg cluster.ServerConfig, opts cluster.Options) *testCluster {
 	t.Helper()
-	cfg.Port, cfg.StoreDir = -1, t.TempDir()
 	if cfg.CredsDir == "" {
 		cfg.CredsDir = filepath.Join(t.TempDir(), "creds")
 	}
-	srv, err := cluster.StartServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	ctx, cancel := context.WithCancel(context.Background())
-	opts.NkeyFile = cluster.KeyFile(cfg.CredsDir, cluster.RoleClient)
-	conn, err := cluster.Connect(ctx, srv.URL(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for i := range workers {
-		wopts := opts
-		wopts.NkeyFile = cluster.KeyFile(cfg.CredsDir, cluster.RoleWorker)
-		wconn, err := cluster.Connect(ctx, srv.URL(), wopts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wrt, err := runtime.New(ctx, runtime.Config{CacheDir: cache})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() {
-			defer wconn.Close()
-			defer wrt.Close(context.Background())
-			wctx, stop := wconn.WatchDenied(ctx)
-			defer stop()
-			if err := wconn.RunWorker(wctx, cluster.WorkerConfig{Runtime: wrt, Slots: 2, ID: fmt.Sprint("w", i)}); err != nil {
-				t.Error(err)
-			}
-			if cause := context.Cause(wctx); errors.Is(cause, cluster.ErrDenied) {
-				t.Errorf("worker: %v", cause)
-			}
-		})
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		conn.Close()
-		rt.Close(context.Background())
-	})
-	return &authCluster{srv: srv, creds: cfg.CredsDir, conn: conn, rt: rt}
-}
-
-func (ac *authCluster) fn(t *testing.T, path, name string) *runtime.Function {
-	t.Helper()
-	tc := &testCluster{rt: ac.rt}
-	return tc.fn(t, path, name)
+	return startClusterWith(t, workers, 2, cfg, opts)
 }
 
 // raw connects a plain nats.go client with role r's key; refusals of the server arrive on
 // the returned channel.
-func (ac *authCluster) raw(t *testing.T, r cluster.Role) (*nats.Conn, jetstream.JetStream, chan error) {
+func (ac *testCluster) raw(t *testing.T, r cluster.Role) (*nats.Conn, jetstream.JetStream, chan error) {
 	t.Helper()
 	key, err := nats.NkeyOptionFromSeed(cluster.KeyFile(ac.creds, r))
 	if err != nil {
@@ -506,7 +445,7 @@ func TestAuthServerAssetsAndRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		seeds = append(seeds, string(b))
-		ac := &authCluster{srv: srv, creds: cfg.CredsDir}
+		ac := &testCluster{srv: srv, creds: cfg.CredsDir}
 		_, js, _ := ac.raw(t, cluster.RoleClient)
 		cons, err := js.Consumer(ctx, cluster.TaskStream, cluster.WorkerGroup)
 		if err != nil {

@@ -23,10 +23,11 @@ import (
 
 // testCluster is an embedded server, a coordinator connection and in-process workers.
 type testCluster struct {
-	srv  *cluster.Server
-	conn *cluster.Conn
-	rt   *runtime.Runtime
-	stop func()
+	srv   *cluster.Server
+	creds string // the server's credentials directory; empty when it has none
+	conn  *cluster.Conn
+	rt    *runtime.Runtime
+	stop  func()
 }
 
 func startCluster(t *testing.T, workers, slots int, opts cluster.Options) *testCluster {
@@ -36,11 +37,26 @@ func startCluster(t *testing.T, workers, slots int, opts cluster.Options) *testC
 		// keep that short, so that a loaded machine slows the tests down rather than fails them.
 		opts.AckWait = 3 * time.Second
 	}
-	srv, err := cluster.StartServer(cluster.ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	return startClusterWith(t, workers, slots, cluster.ServerConfig{}, opts)
+}
+
+// startClusterWith starts cfg's server on a free port with a new store, a coordinator
+// connection and workers with slots each, all with opts. With cfg.CredsDir set, the
+// coordinator connects with the client's key and the workers with the worker's, and a worker
+// the server denies something fails the test.
+func startClusterWith(t *testing.T, workers, slots int, cfg cluster.ServerConfig, opts cluster.Options) *testCluster {
+	t.Helper()
+	cfg.Port, cfg.StoreDir = -1, t.TempDir()
+	srv, err := cluster.StartServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	wopts := opts
+	if cfg.CredsDir != "" {
+		opts.NkeyFile = cluster.KeyFile(cfg.CredsDir, cluster.RoleClient)
+		wopts.NkeyFile = cluster.KeyFile(cfg.CredsDir, cluster.RoleWorker)
+	}
 	conn, err := cluster.Connect(ctx, srv.URL(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +67,7 @@ func startCluster(t *testing.T, workers, slots int, opts cluster.Options) *testC
 	}
 	var wg sync.WaitGroup
 	for i := range workers {
-		wconn, err := cluster.Connect(ctx, srv.URL(), opts)
+		wconn, err := cluster.Connect(ctx, srv.URL(), wopts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,12 +78,17 @@ func startCluster(t *testing.T, workers, slots int, opts cluster.Options) *testC
 		wg.Go(func() {
 			defer wconn.Close()
 			defer wrt.Close(context.Background())
-			if err := wconn.RunWorker(ctx, cluster.WorkerConfig{Runtime: wrt, Slots: slots, ID: "w" + string(rune('0'+i))}); err != nil {
+			wctx, stop := wconn.WatchDenied(ctx)
+			defer stop()
+			if err := wconn.RunWorker(wctx, cluster.WorkerConfig{Runtime: wrt, Slots: slots, ID: fmt.Sprint("w", i)}); err != nil {
 				t.Error(err)
+			}
+			if cause := context.Cause(wctx); errors.Is(cause, cluster.ErrDenied) {
+				t.Errorf("worker: %v", cause)
 			}
 		})
 	}
-	tc := &testCluster{srv: srv, conn: conn, rt: rt}
+	tc := &testCluster{srv: srv, creds: cfg.CredsDir, conn: conn, rt: rt}
 	tc.stop = func() {
 		cancel()
 		wg.Wait()
