@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/tetratelabs/wazero"
@@ -37,8 +36,10 @@ type instance struct {
 
 	// call is the context of the running call (or of _initialize), nil between calls. The
 	// guest's sleep watches it: wazero hands the sleep function no context, and the function
-	// is fixed when the instance is made, while the instance serves many calls.
-	call atomic.Pointer[callCtx]
+	// is fixed when the instance is made, while the instance serves many calls. Only the
+	// goroutine running the call reads it (the sleep runs inside the call), so it needs no
+	// synchronisation.
+	call *callCtx
 
 	roots []*os.Root // the mounts' directories, closed with the instance
 }
@@ -132,9 +133,9 @@ func newInstance(ctx context.Context, m *Module) (*instance, error) {
 	inst.alloc = guest.ExportedFunction(abi.ExportAlloc)
 	if m.hasInit {
 		cctx := &callCtx{Context: ctx, inst: inst}
-		inst.call.Store(cctx)
+		inst.call = cctx
 		_, err := guest.ExportedFunction(abi.ExportInitialize).Call(cctx)
-		inst.call.Store(nil)
+		inst.call = nil
 		inst.errMsg, inst.failed, inst.cancelled = "", false, false
 		if err != nil {
 			inst.close()
@@ -166,8 +167,8 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	// A cancellable ctx arms wazero's per-call watchdog (WithCloseOnContextDone), which stops
 	// the guest at its next loop check (RATIONALE.md: why guests are interruptible).
 	cctx := &callCtx{Context: ctx, inst: inst}
-	inst.call.Store(cctx)
-	defer inst.call.Store(nil)
+	inst.call = cctx
+	defer func() { inst.call = nil }()
 	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
 		want := max(uint32(n), 256)
 		inst.stack[0] = uint64(want)

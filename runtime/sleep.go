@@ -23,7 +23,7 @@ func (inst *instance) sleep(ns int64) {
 	if ns <= 0 {
 		return
 	}
-	c := inst.call.Load()
+	c := inst.call
 	if c == nil { // guest code runs only inside a call: nothing to wait for
 		return
 	}
