@@ -249,7 +249,8 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 func ensure[C, A any](ctx context.Context, update bool, cfg C, bind func(context.Context, string) (A, error),
 	create, createOrUpdate func(context.Context, C) (A, error), notFound error) (A, error) {
 	if update {
-		return createOrUpdate(ctx, cfg)
+		a, err := createOrUpdate(ctx, cfg)
+		return a, storageShort(err)
 	}
 	a, err := bind(ctx, assetName(cfg))
 	if !errors.Is(err, notFound) {
@@ -259,8 +260,25 @@ func ensure[C, A any](ctx context.Context, update bool, cfg C, bind func(context
 	if err != nil && errors.Is(context.Cause(ctx), ErrDenied) {
 		return a, fmt.Errorf("it does not exist, and these credentials may not create it (start the server with 'mrun cluster up', or connect once with the admin's): %w", context.Cause(ctx))
 	}
-	return a, err
+	return a, storageShort(err)
 }
+
+// storageShort explains the server's refusal to reserve an asset's size limit: JetStream
+// reserves the limit of every stream and bucket on its disk, and by default offers three
+// quarters of the disk space that was free when it started.
+func storageShort(err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jsStorageResourcesExceeded || apiErr.ErrorCode == jsInsufficientResources) {
+		return fmt.Errorf("%w: the server cannot reserve this asset's size limit on its disk (the streams and buckets reserve about 4.6 GiB by default); free disk space on the server (it offers 75%% of what is free when it starts), give it more JetStream storage (max_file_store), or lower cluster.Options.MaxStoreBytes and MaxQueueBytes", err)
+	}
+	return err
+}
+
+// JetStream's error codes for a server that cannot reserve the storage an asset asks for.
+const (
+	jsInsufficientResources    = 10023
+	jsStorageResourcesExceeded = 10047
+)
 
 // assetName returns the stream name of a stream's configuration (the other kinds of
 // asset are bound by closures that know their name).
