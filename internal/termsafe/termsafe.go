@@ -9,7 +9,9 @@
 // mistaken for what it stands for. Newline and tab are kept, and so is a carriage return
 // directly before a newline (a Windows line ending cannot overwrite anything); a lone carriage
 // return is escaped, because it returns to the start of the line and lets the next text
-// overwrite it. Valid UTF-8 other than C1 controls is kept as it is.
+// overwrite it. The invisible bidirectional formatting characters (U+061C, U+200E, U+200F,
+// U+202A to U+202E, U+2066 to U+2069), which make a terminal show text in another order than
+// it is written, become \uHHHH too. Other valid UTF-8 is kept as it is.
 //
 // Escaping is for terminals only: output that goes to a pipe or a file keeps its bytes.
 package termsafe
@@ -43,8 +45,8 @@ func Append(dst, b []byte) []byte {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			dst = append(dst, '\\', 'x', hex[c>>4], hex[c&0xf])
-		case r >= 0x80 && r <= 0x9f:
-			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		case r >= 0x80 && r <= 0x9f, bidi(r):
+			dst = appendU(dst, r)
 		default:
 			dst = append(dst, b[i:i+n]...)
 		}
@@ -84,7 +86,7 @@ func safe(b []byte) bool {
 			continue
 		}
 		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 || r <= 0x9f {
+		if r == utf8.RuneError && n == 1 || r <= 0x9f || bidi(r) {
 			return false
 		}
 		i += n
@@ -99,26 +101,50 @@ func safe(b []byte) bool {
 // ASCII.
 func JSON(b []byte) []byte {
 	need := false
-	for i := 0; i < len(b); i++ {
-		if b[i] == 0x7f || b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f {
-			need = true
-			break
-		}
+	for i := 0; i < len(b) && !need; i++ {
+		need = b[i] == 0x7f || b[i] >= utf8.RuneSelf && jsonEscaped(b[i:])
 	}
 	if !need {
 		return b
 	}
 	out := make([]byte, 0, len(b)+16)
-	for i := 0; i < len(b); i++ {
-		switch {
-		case b[i] == 0x7f:
+	for i := 0; i < len(b); {
+		if b[i] == 0x7f {
 			out = append(out, `\u007f`...)
-		case b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
-			out = append(out, '\\', 'u', '0', '0', hex[b[i+1]>>4], hex[b[i+1]&0xf])
 			i++
-		default:
-			out = append(out, b[i])
+			continue
 		}
+		if b[i] < utf8.RuneSelf {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if jsonEscaped(b[i:]) {
+			out = appendU(out, r)
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
 	}
 	return out
+}
+
+// jsonEscaped reports whether the UTF-8 sequence at the start of b is a character JSON must
+// show as a \u escape on a terminal: a C1 control or a bidirectional formatting character.
+func jsonEscaped(b []byte) bool {
+	r, _ := utf8.DecodeRune(b)
+	return r >= 0x80 && r <= 0x9f || bidi(r)
+}
+
+// bidi reports whether r is an invisible bidirectional formatting character: the Arabic letter
+// mark, the left-to-right and right-to-left marks, and the embedding, override and isolate
+// controls.
+func bidi(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+}
+
+// appendU appends the escape \uHHHH of r, which is below U+10000.
+func appendU(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 }

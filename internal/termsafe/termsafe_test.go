@@ -30,6 +30,9 @@ func TestString(t *testing.T) {
 		{"invalid UTF-8 bytes", "a\xffb\xc2", `a\xffb\xc2`},
 		{"raw C1 byte, not UTF-8", "\x9b2K", `\x9b2K`},
 		{"overlong encoding of ESC", "\xc0\x9b", `\xc0\x9b`},
+		{"bidi override", "ok\u202eexe.txt", `ok\u202eexe.txt`},
+		{"bidi marks and isolates", "\u200e\u200f\u061c\u2066a\u2069", `\u200e\u200f\u061c\u2066a\u2069`},
+		{"near bidi kept", "\u2029\u202f\u2065", "\u2029\u202f\u2065"},
 		{"empty", "", ""},
 	}
 	for _, tt := range tests {
@@ -72,7 +75,8 @@ func TestJSON(t *testing.T) {
 		{"DEL", "a\x7fb", `"a\u007fb"`},
 		{"C1 CSI", "\u009b2K", `"\u009b2K"`},
 		{"C1 in a key", map[string]any{"k\u0085": 1}, `{"k\u0085":1}`},
-		{"other UTF-8 kept", []any{"é¡", "世界"}, `["é¡","世界"]`},
+		{"bidi override", "ok\u202eexe.txt", `"ok\u202eexe.txt"`},
+		{"other UTF-8 kept", []any{"é¡", "世界", "\u202f"}, "[\"é¡\",\"世界\",\"\u202f\"]"},
 		{"nothing to do", []any{1, 2.5, true, nil}, `[1,2.5,true,null]`},
 	}
 	for _, tt := range tests {
@@ -101,6 +105,7 @@ func TestJSON(t *testing.T) {
 
 func FuzzString(f *testing.F) {
 	f.Add([]byte("\x1b]52;c;aGk=\x07\u009b\r\n\\"))
+	f.Add([]byte("a\u202eb\u2066c\u200f"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out := termsafe.Bytes(b)
 		for i := 0; i < len(out); {
@@ -113,7 +118,8 @@ func FuzzString(f *testing.F) {
 					t.Fatalf("Bytes(%q) = %q: invalid UTF-8 at %d", b, out, i)
 				}
 			}
-			if r < 0x20 && r != '\n' && r != '\t' && !(r == '\r' && i+1 < len(out) && out[i+1] == '\n') || r >= 0x7f && r <= 0x9f {
+			if r < 0x20 && r != '\n' && r != '\t' && !(r == '\r' && i+1 < len(out) && out[i+1] == '\n') || r >= 0x7f && r <= 0x9f ||
+				r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
 				t.Fatalf("Bytes(%q) = %q: control %U at %d", b, out, r, i)
 			}
 			i += n
