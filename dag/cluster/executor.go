@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,6 +114,9 @@ func (x *Executor) onMaxDeliveries(m *nats.Msg) {
 
 // Run publishes t and waits for a worker to finish it; the outputs are then in the Store.
 func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error) {
+	if err := clusterable(t.Func.Module()); err != nil {
+		return runtime.Result{}, err
+	}
 	res, err := x.run(ctx, t)
 	if errors.Is(err, errModuleAgain) {
 		// The module was pruned after this coordinator uploaded it: upload it again, and run
@@ -389,4 +393,29 @@ func (c *Conn) hasOutputs(ctx context.Context, t *dag.Task) bool {
 // runtime words it.
 func interrupted(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", runtime.ErrInterrupted, context.Cause(ctx))
+}
+
+// clusterable refuses the calls of a module loaded with capabilities or limits of its own:
+// workers load a module by its bytes alone, so they would run its calls without them (no
+// environment, no mounts, real clocks, the worker's memory limit), and that must not pass
+// unnoticed.
+func clusterable(m *runtime.Module) error {
+	mc := m.Config()
+	var caps []string
+	if len(mc.Env) > 0 {
+		caps = append(caps, "Env")
+	}
+	if len(mc.Mounts) > 0 {
+		caps = append(caps, "Mounts")
+	}
+	if mc.Deterministic {
+		caps = append(caps, "Deterministic")
+	}
+	if mc.MemoryLimitPages > 0 {
+		caps = append(caps, "MemoryLimitPages")
+	}
+	if len(caps) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: module %s was loaded with ModuleConfig.%s: cluster workers load modules without capabilities or limits of their own and would run its calls without them; run them in process", dag.ErrSpawn, m.Name(), strings.Join(caps, ", "))
 }
