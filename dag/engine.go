@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/internal/bytesize"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
@@ -589,24 +590,9 @@ type ArgumentError struct {
 func (e *ArgumentError) Error() string {
 	size := fmt.Sprintf("%d bytes", e.Size)
 	if e.Size >= 1024 {
-		size += " (" + sizeText(e.Size) + ")"
+		size += " (" + bytesize.Text(int64(e.Size)) + ")"
 	}
-	return fmt.Sprintf("arguments of %s are more than the limit of %s (raise it with dag.Config.MaxArgument)", size, sizeText(e.Limit))
-}
-
-// sizeText writes n bytes in the largest binary unit that keeps it at least 1, as in 64 MiB
-// or 100.5 MiB.
-func sizeText(n int) string {
-	units := []string{"bytes", "KiB", "MiB", "GiB"}
-	f, u := float64(n), 0
-	for f >= 1024 && u < len(units)-1 {
-		f /= 1024
-		u++
-	}
-	if u == 0 || f == float64(int64(f)) {
-		return fmt.Sprintf("%d %s", int64(f), units[u])
-	}
-	return fmt.Sprintf("%.1f %s", f, units[u])
+	return fmt.Sprintf("arguments of %s are more than the limit of %s (raise it with dag.Config.MaxArgument)", size, bytesize.Text(int64(e.Limit)))
 }
 
 // retryable reports whether a failed attempt may succeed if run again: guest errors, traps,

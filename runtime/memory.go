@@ -3,14 +3,14 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"github.com/mrun-dev/mrun/internal/bytesize"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 )
 
 // Linear memory (RATIONALE.md: why linear memory is reserved address space, and why one
@@ -130,7 +130,7 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 	start := int64(m.memMin) * wasmPage
 	if !b.reserve(start) {
 		return nil, fmt.Errorf("%w: a new instance needs %s of memory to start, but %s of the runtime's %s memory budget is in use (raise it with runtime.Config.MemoryBudget)",
-			ErrLimit, sizeText(start), sizeText(b.used.Load()), sizeText(b.limit))
+			ErrLimit, bytesize.Text(start), bytesize.Text(b.used.Load()), bytesize.Text(b.limit))
 	}
 	a := &allocation{b: b, credit: start, limit: maxMemory}
 	if limit := m.memoryLimit(); limit > 0 {
@@ -382,7 +382,7 @@ func (inst *instance) noteMemoryLimit(te *TrapError) {
 			te.addLimitNote(mostNote)
 			return
 		case refusedBudget:
-			te.addLimitNote(fmt.Sprintf(" (memory was at %d pages when the runtime's %s memory budget ran out: raise it with runtime.Config.MemoryBudget)", pages, sizeText(inst.mod.rt.mem.limit)))
+			te.addLimitNote(fmt.Sprintf(" (memory was at %d pages when the runtime's %s memory budget ran out: raise it with runtime.Config.MemoryBudget)", pages, bytesize.Text(inst.mod.rt.mem.limit)))
 			return
 		}
 	}
@@ -409,17 +409,4 @@ func (inst *instance) noteMemoryLimit(te *TrapError) {
 	default:
 		te.addLimitNote(limitNote)
 	}
-}
-
-// sizeText writes n bytes in the largest binary unit that divides it.
-func sizeText(n int64) string {
-	switch {
-	case n != 0 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n != 0 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n != 0 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
