@@ -209,13 +209,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		select {
 		case d := <-ch:
 			if d.Err != nil {
-				if d.Err.Kind == kindModule || d.Err.Kind == kindNoModule {
-					x.forgetModule(msg.Module)
-				}
-				if d.Err.Kind == kindNoModule {
-					return runtime.Result{}, fromWireModule(d.Err, fn, d.Stdout, d.Stderr)
-				}
-				return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
+				return runtime.Result{}, x.failure(d, msg.Module, fn)
 			}
 			x.learnOutputs(t)
 			return runtime.Result{Stdout: d.Stdout, Stderr: d.Stderr}, nil
@@ -227,13 +221,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
 				var d doneMsg
 				if msgpack.Unmarshal(e.Value(), &d) == nil && d.Err != nil {
-					if d.Err.Kind == kindModule || d.Err.Kind == kindNoModule {
-						x.forgetModule(msg.Module)
-					}
-					if d.Err.Kind == kindNoModule {
-						return runtime.Result{}, fromWireModule(d.Err, fn, d.Stdout, d.Stderr)
-					}
-					return runtime.Result{}, fromWire(d.Err, fn, d.Stdout, d.Stderr)
+					return runtime.Result{}, x.failure(d, msg.Module, fn)
 				}
 			}
 			every = min(2*every, 16*time.Second)
@@ -245,6 +233,16 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			return runtime.Result{}, callErr(interrupted(ctx))
 		}
 	}
+}
+
+// failure is the error of a failed attempt of fn as its worker reported it. A worker that
+// found the module (SHA-256 module) missing or replaced makes the next call check its upload
+// again; a missing one is also retried at once (fromWire makes it match errModuleAgain).
+func (x *Executor) failure(d doneMsg, module string, fn *runtime.Function) error {
+	if d.Err.Kind == kindModule || d.Err.Kind == kindNoModule {
+		x.forgetModule(module)
+	}
+	return fromWire(d.Err, fn, d.Stdout, d.Stderr)
 }
 
 // errStoreFailed is the JetStream error code of a write a stream's limits refuse (its

@@ -155,13 +155,6 @@ func toWire(err error) *wireErr {
 	return &wireErr{Kind: kindWorker, Message: inner.Error()}
 }
 
-// fromWireModule is fromWire for an error of kind kindNoModule: it matches errModuleAgain,
-// so that Run uploads the module again and retries once.
-func fromWireModule(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
-	return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Stdout: stdout, Stderr: stderr,
-		Err: &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errModuleAgain}}
-}
-
 // remoteError is the text of an error raised on a worker, for kinds that have no type of
 // their own; it matches the sentinel it wraps.
 type remoteError struct {
@@ -191,7 +184,9 @@ func fromWire(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrLimit}
 	case kindInterrupted:
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrInterrupted}
-	default: // kindWorker, kindModule, kindNoModule
+	case kindNoModule: // matches errModuleAgain, so that Run uploads the module again and retries once
+		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errModuleAgain}
+	default: // kindWorker, kindModule
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errWorker}
 	}
 	return &runtime.CallError{Module: fn.Module().Name(), Function: fn.Name(), Err: inner, Stdout: stdout, Stderr: stderr}
