@@ -195,6 +195,9 @@ func (x *Executor) SetNesting(maxDepth, maxTasks int) {
 	x.mu.Unlock()
 }
 
+// maxEngines bounds how many engines (one per pair of nesting limits) a worker keeps.
+const maxEngines = 64
+
 // engine returns the worker's engine for the nested graphs of calls with these limits.
 func (w *worker) engine(maxDepth, maxTasks int) *dag.Engine {
 	k := [2]int{maxDepth, maxTasks}
@@ -202,6 +205,11 @@ func (w *worker) engine(maxDepth, maxTasks int) *dag.Engine {
 	defer w.mu.Unlock()
 	e := w.engines[k]
 	if e == nil {
+		if len(w.engines) >= maxEngines {
+			// The limits come from task messages, which anyone who may publish can forge:
+			// they must not grow the map without bound. Running calls keep their engines.
+			clear(w.engines)
+		}
 		e = dag.New(dag.Config{Slots: 1024, Executor: w.c.Executor(), Store: w.store, MaxDepth: maxDepth, MaxTasks: maxTasks})
 		w.engines[k] = e
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -55,5 +56,32 @@ func TestReadInputs(t *testing.T) {
 	}
 	if _, err := w.readInputs(ctx, []abi.Hole{{Key: missing, ByRef: true}}); err == nil || err.Error() != "a cluster cannot pass an Object by reference" {
 		t.Fatalf("by reference: %v", err)
+	}
+}
+
+// The nesting limits of task messages, which anyone who may publish can choose, do not grow
+// a worker's engines without bound; the same limits get the same engine.
+func TestWorkerEnginesBounded(t *testing.T) {
+	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, srv.URL(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := &worker{c: c, engines: map[[2]int]*dag.Engine{}}
+	if w.engine(3, 5) != w.engine(3, 5) {
+		t.Fatal("the same limits got two engines")
+	}
+	for i := range 10 * maxEngines {
+		w.engine(i+1, 7)
+		if len(w.engines) > maxEngines {
+			t.Fatalf("after %d distinct limits the worker keeps %d engines, more than %d", i+2, len(w.engines), maxEngines)
+		}
 	}
 }
