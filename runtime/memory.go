@@ -3,14 +3,15 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"github.com/mrun-dev/mrun/internal/bytesize"
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mrun-dev/mrun/internal/bytesize"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // Linear memory (RATIONALE.md: why linear memory is reserved address space, and why one
