@@ -192,23 +192,27 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		MaxMsgs:    c.opts.MaxQueued,
 		MaxBytes:   c.opts.MaxQueueBytes,
 		Discard:    jetstream.DiscardNew,
-	}, js.Stream, js.CreateStream, js.CreateOrUpdateStream, jetstream.ErrStreamNotFound); err != nil {
+	}, func(ctx context.Context) (jetstream.Stream, error) { return js.Stream(ctx, TaskStream) },
+		js.CreateStream, js.CreateOrUpdateStream, jetstream.ErrStreamNotFound); err != nil {
 		return fmt.Errorf("stream %s: %w", TaskStream, err)
 	}
 	if err := c.setupConsumer(ctx); err != nil {
 		return err
 	}
+	kv := func(cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+		cfg.Storage = jetstream.FileStorage
+		return ensure(ctx, update, cfg, func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
+			js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound)
+	}
 	for _, b := range []struct {
 		kv  *jetstream.KeyValue
 		cfg jetstream.KeyValueConfig
 	}{
-		{&c.results, jetstream.KeyValueConfig{Bucket: ResultBucket, Storage: jetstream.FileStorage, History: 1, MaxBytes: c.opts.MaxStoreBytes}},
-		{&c.workers, jetstream.KeyValueConfig{Bucket: WorkerBucket, Storage: jetstream.FileStorage, TTL: WorkerTTL, MaxBytes: 16 << 20}},
-		{&c.failed, jetstream.KeyValueConfig{Bucket: AttemptBucket, Storage: jetstream.FileStorage, TTL: time.Hour, MaxBytes: 256 << 20}},
+		{&c.results, jetstream.KeyValueConfig{Bucket: ResultBucket, History: 1, MaxBytes: c.opts.MaxStoreBytes}},
+		{&c.workers, jetstream.KeyValueConfig{Bucket: WorkerBucket, TTL: WorkerTTL, MaxBytes: 16 << 20}},
+		{&c.failed, jetstream.KeyValueConfig{Bucket: AttemptBucket, TTL: time.Hour, MaxBytes: 256 << 20}},
 	} {
-		if *b.kv, err = ensure(ctx, update, b.cfg, func(ctx context.Context, _ string) (jetstream.KeyValue, error) {
-			return js.KeyValue(ctx, b.cfg.Bucket)
-		}, js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound); err != nil {
+		if *b.kv, err = kv(b.cfg); err != nil {
 			return fmt.Errorf("bucket %s: %w", b.cfg.Bucket, err)
 		}
 	}
@@ -217,27 +221,19 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		name string
 	}{{&c.modules, ModuleStore}, {&c.values, ValueStore}, {&c.frames, FrameStore}} {
 		if *b.os, err = ensure(ctx, update, jetstream.ObjectStoreConfig{Bucket: b.name, Storage: jetstream.FileStorage, MaxBytes: c.opts.MaxStoreBytes},
-			func(ctx context.Context, _ string) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, b.name) },
+			func(ctx context.Context) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, b.name) },
 			js.CreateObjectStore, js.CreateOrUpdateObjectStore, jetstream.ErrBucketNotFound); err != nil {
 			return fmt.Errorf("object store %s: %w", b.name, err)
 		}
 	}
 	// Optional: a connection whose credentials may not use it keeps no heartbeat as a
 	// coordinator, and as a worker does not drop the calls of coordinators that are gone.
-	if kv, err := ensure(ctx, update, jetstream.KeyValueConfig{Bucket: CoordinatorBucket, Storage: jetstream.FileStorage, TTL: CoordinatorTTL, MaxBytes: 16 << 20},
-		func(ctx context.Context, _ string) (jetstream.KeyValue, error) {
-			return js.KeyValue(ctx, CoordinatorBucket)
-		},
-		js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound); err == nil {
-		c.coordinators = kv
+	if b, err := kv(jetstream.KeyValueConfig{Bucket: CoordinatorBucket, TTL: CoordinatorTTL, MaxBytes: 16 << 20}); err == nil {
+		c.coordinators = b
 	}
 	// Optional too: without it, each call a worker runs has a task budget of its own.
-	if kv, err := ensure(ctx, update, jetstream.KeyValueConfig{Bucket: BudgetBucket, Storage: jetstream.FileStorage, TTL: time.Hour, MaxBytes: 64 << 20},
-		func(ctx context.Context, _ string) (jetstream.KeyValue, error) {
-			return js.KeyValue(ctx, BudgetBucket)
-		},
-		js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound); err == nil {
-		c.budgets = kv
+	if b, err := kv(jetstream.KeyValueConfig{Bucket: BudgetBucket, TTL: time.Hour, MaxBytes: 64 << 20}); err == nil {
+		c.budgets = b
 	}
 	return nil
 }
@@ -246,13 +242,13 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 // creation with the same configuration succeeds); with update, it creates or updates it.
 // Binding first lets a role that may not create or update assets connect to a cluster an
 // admin has set up.
-func ensure[C, A any](ctx context.Context, update bool, cfg C, bind func(context.Context, string) (A, error),
+func ensure[C, A any](ctx context.Context, update bool, cfg C, bind func(context.Context) (A, error),
 	create, createOrUpdate func(context.Context, C) (A, error), notFound error) (A, error) {
 	if update {
 		a, err := createOrUpdate(ctx, cfg)
 		return a, storageShort(err)
 	}
-	a, err := bind(ctx, assetName(cfg))
+	a, err := bind(ctx)
 	if !errors.Is(err, notFound) {
 		return a, err
 	}
@@ -279,15 +275,6 @@ const (
 	jsInsufficientResources    = 10023
 	jsStorageResourcesExceeded = 10047
 )
-
-// assetName returns the stream name of a stream's configuration (the other kinds of
-// asset are bound by closures that know their name).
-func assetName(cfg any) string {
-	if s, ok := cfg.(jetstream.StreamConfig); ok {
-		return s.Name
-	}
-	return ""
-}
 
 // maxWaiting is how many pull requests the workers' consumer keeps waiting: one per free slot
 // of every worker.
