@@ -71,7 +71,7 @@ func (x *Executor) SharesStore() bool { return true }
 
 func (x *Executor) onDone(m *nats.Msg) {
 	var d doneMsg
-	if err := msgpack.Unmarshal(m.Data, &d); err != nil {
+	if err := abi.Unmarshal(m.Data, &d); err != nil { // checked before decoding: see decodeTask
 		return
 	}
 	x.mu.Lock()
@@ -220,7 +220,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			}
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
 				var d doneMsg
-				if msgpack.Unmarshal(e.Value(), &d) == nil && d.Err != nil {
+				if abi.Unmarshal(e.Value(), &d) == nil && d.Err != nil {
 					return runtime.Result{}, x.failure(d, msg.Module, fn)
 				}
 			}

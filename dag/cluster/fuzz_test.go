@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	goruntime "runtime"
 	"testing"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -94,6 +95,35 @@ func TestTaskMsg_CheckKey(t *testing.T) {
 		b, _ := msgpack.Marshal(&m)
 		if _, err := decodeTask(b); err == nil || err.Error() != c.want {
 			t.Errorf("decodeTask = %v, want %q", err, c.want)
+		}
+	}
+}
+
+// A message whose string or binary header claims gigabytes it does not hold is refused
+// without allocating them: a worker must not run out of memory on twelve bytes.
+func TestTaskMsg_HugeLengthAllocatesNothing(t *testing.T) {
+	for _, b := range [][]byte{
+		{0x81, 0xa3, 'k', 'e', 'y', 0xc6, 0xff, 0xff, 0xff, 0xff},     // key: bin 32, 4 GiB
+		{0x81, 0xa2, 'f', 'n', 0xdb, 0xdb, 0xdb, 0xdb, 0xdb},          // fn: str 32, 3.7 GiB
+		{0x81, 0xa1, 'z', 0xdd, 0xff, 0xff, 0xff, 0xff},               // unknown field: array 32
+		{0x81, 0xa5, 'f', 'r', 'a', 'm', 'e', 0xc6, 0x7f, 0, 0, 0, 1}, // frame: 2 GiB
+	} {
+		var before, after goruntime.MemStats
+		goruntime.ReadMemStats(&before)
+		_, err := decodeTask(b)
+		goruntime.ReadMemStats(&after)
+		if err == nil {
+			t.Fatalf("decodeTask(% x) accepted it", b)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("decodeTask(% x) allocated %d bytes before failing with %v", b, n, err)
+		}
+		var d doneMsg
+		goruntime.ReadMemStats(&before)
+		err = abi.Unmarshal(b, &d)
+		goruntime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; err == nil || n > 1<<20 {
+			t.Errorf("decoding % x as a completion: err %v after allocating %d bytes", b, err, n)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // taskMsg is one attempt of a call, as published to TaskSubject (MessagePack).
@@ -44,7 +43,9 @@ const maxOutputs = 1 << 20
 // publish to TaskSubject can send one, so its fields are checked before any is used.
 func decodeTask(b []byte) (*taskMsg, error) {
 	var t taskMsg
-	if err := msgpack.Unmarshal(b, &t); err != nil {
+	// abi.Unmarshal checks the bytes first: msgpack alone allocates whatever length a string
+	// or binary header claims (4 GiB for five bytes) before it finds the bytes missing.
+	if err := abi.Unmarshal(b, &t); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	switch {
