@@ -170,12 +170,12 @@ func TestGrants_NestedOutsideWorkers(t *testing.T) {
 	n := e.Nested(abi.Key{}, fn(t, mods["evil"], "relay"), 0, nestedSlot{}, nil)
 	frame := []byte{0x92, 0x91, 0xa0 | 16}
 	frame = append(append(frame, "/data/secret.txt"...), 0x80)
-	_, err := n.Spawn(context.Background(), "priv", "readfile", frame, 1)
+	_, err := n.Spawn(context.Background(), "priv", "readfile", frame, 1, runtime.SpawnOptions{})
 	const want = "spawn priv.readfile: permission denied: module evil may not spawn into module priv, which holds capabilities evil lacks (env PRIV_TOKEN, mount /data); allow the edge with spawns: [priv] on module evil in the graph file, or runtime.ModuleConfig.MaySpawn"
 	if err == nil || err.Error() != want || !errors.Is(err, runtime.ErrDenied) {
 		t.Fatalf("Spawn = %v\nwant %s (and runtime.ErrDenied)", err, want)
 	}
-	if _, err := n.Spawn(context.Background(), "evil", "one", []byte{0x92, 0x90, 0x80}, 1); err != nil {
+	if _, err := n.Spawn(context.Background(), "evil", "one", []byte{0x92, 0x90, 0x80}, 1, runtime.SpawnOptions{}); err != nil {
 		t.Fatalf("a spawn into the caller's own module: %v", err)
 	}
 }

@@ -117,7 +117,7 @@ func (s *scope) object(h uint32) (*Object, error) {
 }
 
 // Spawn implements runtime.Nested.
-func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput int) (uint32, error) {
+func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput int, opts runtime.SpawnOptions) (uint32, error) {
 	e := s.r.e
 	m := s.fn.Module()
 	if mod != "" {

@@ -22,7 +22,7 @@ import (
 type Nested interface {
 	// Spawn creates a lazy task of function fn in module mod ("" for the caller's module) with
 	// an argument frame written by the guest, and returns the handle of its first output.
-	Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput int) (uint32, error)
+	Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput int, opts SpawnOptions) (uint32, error)
 	// Execute runs the Objects of handles and their dependencies, and reports whether every one
 	// of them has a value.
 	Execute(ctx context.Context, handles []uint32) (ok bool, err error)
@@ -31,6 +31,21 @@ type Nested interface {
 	// Cause returns the error of the Object of handle if it failed, else nil.
 	Cause(handle uint32) error
 }
+
+// SpawnOptions are the options a guest sets on a nested spawn (ABI.md section 2.2).
+type SpawnOptions struct {
+	// Impure says the call's result may differ from run to run with the same arguments (it
+	// reads the clock, randomness or files): each spawn of it is a task of its own, and its
+	// value is never shared with other spawns or cached.
+	Impure bool
+}
+
+// The bits of spawn's n_output argument (ABI.md section 2.2): the output count in the low 24
+// bits, and option flags above it. Other bits must be zero.
+const (
+	SpawnCountMask  = 1<<24 - 1 // the number of outputs
+	SpawnFlagImpure = 1 << 30   // the task is impure: see SpawnOptions.Impure
+)
 
 // Errors a Nested implementation wraps to choose the code a guest receives.
 var (
@@ -155,12 +170,18 @@ func hostSpawn(ctx context.Context, mod api.Module, stack []uint64) {
 		ret(inst.fail(ctx, fmt.Errorf("%w: argument frame lies outside guest memory", ErrInvalid)))
 		return
 	}
-	nOut := int32(uint32(stack[6]))
+	raw := uint32(stack[6])
+	if extra := raw &^ (SpawnCountMask | SpawnFlagImpure); extra != 0 {
+		ret(inst.fail(ctx, fmt.Errorf("%w: n_output %#x sets bits that mean nothing (%#x): the count is in the low 24 bits, 1<<30 marks the task impure", ErrInvalid, raw, extra)))
+		return
+	}
+	nOut := int(raw & SpawnCountMask)
 	if nOut < 1 {
 		ret(inst.fail(ctx, fmt.Errorf("%w: n_output must be at least 1, got %d", ErrInvalid, nOut)))
 		return
 	}
-	h, err := n.Spawn(ctx, modName, fnName, append([]byte(nil), view...), int(nOut))
+	opts := SpawnOptions{Impure: raw&SpawnFlagImpure != 0}
+	h, err := n.Spawn(ctx, modName, fnName, append([]byte(nil), view...), nOut, opts)
 	if err != nil {
 		ret(inst.fail(ctx, err))
 		return
