@@ -73,14 +73,23 @@ type Ref struct{ obj Object }
 //	mrun.Spawn("train", mrun.ByRef(dataset), i) // train(dataset mrun.Object, i int)
 func ByRef(o Object) Ref { return Ref{o} }
 
-// Task is a spawn in its complete form: another module, keyword arguments, several outputs.
-// [Spawn], [SpawnIn] and [SpawnN] are its short forms.
+// Task is a spawn in its complete form: another module, keyword arguments, several outputs,
+// an impure call. [Spawn], [SpawnIn] and [SpawnN] are its short forms.
+//
+// Set Impure for a function whose value may differ between calls with the same arguments
+// (it reads the clock or draws random numbers). Tasks are named by their function and
+// arguments, so three pure spawns of rand_matrix(10, 10) are one task with one value; three
+// impure spawns are three tasks with three values, and none of them is served from or kept in
+// a cache (ABI.md section 2.2):
+//
+//	m := mrun.Task{Func: "rand_matrix", Args: []any{10, 10}, Impure: true}.Spawn()[0]
 type Task struct {
 	Module  string         // the module's name or SHA-256 in hex; "" is the caller's own module
 	Func    string         // the function's name, as in its export mrun_fn_<name>
 	Args    []any          // positional arguments; Objects among them are dependencies
 	Kwargs  map[string]any // keyword arguments
 	NOutput int            // the number of outputs; 0 and 1 both mean one, undivided
+	Impure  bool           // each spawn is a task of its own whose value is never shared or cached
 }
 
 // Spawn records a call of function fn of the caller's own module with the positional
@@ -133,12 +142,16 @@ func (t Task) Spawn() Tuple {
 		err := fmt.Errorf("%w: spawn %s: NOutput %d is out of range", ErrInvalid, t.Func, t.NOutput)
 		return Tuple{{err: err}}
 	}
+	nOutput := uint32(n)
+	if t.Impure {
+		nOutput |= spawnImpure
+	}
 	out := make(Tuple, n)
+	first := guest.spawnN(t.Module, t.Func, t.Args, t.Kwargs, nOutput)
 	if n == 1 {
-		out[0] = guest.spawn(t.Module, t.Func, t.Args, t.Kwargs)
+		out[0] = first
 		return out
 	}
-	first := guest.spawnN(t.Module, t.Func, t.Args, t.Kwargs, uint32(n))
 	for i := range out {
 		out[i] = first
 		if first.err == nil {
@@ -151,6 +164,10 @@ func (t Task) Spawn() Tuple {
 // maxOutputs bounds NOutput, so that a wrong number fails the spawn instead of allocating a
 // huge Tuple. Functions with more outputs than this return a list.
 const maxOutputs = 1 << 16
+
+// spawnImpure is the flag of spawn's n_output that marks the task impure (ABI.md section 2.2);
+// the output count is in the low 24 bits.
+const spawnImpure = 1 << 30
 
 // FromHandle returns the Object that the handle h names in the running call. Handles are
 // numbered as ABI.md section 2.2 says: first the Objects passed by reference, then the outputs
@@ -385,7 +402,7 @@ func (c *codec) spawn(module, fn string, args []any, kw map[string]any) Object {
 }
 
 // spawnN spawns a task with n outputs and returns the Object of output 0; the others have the
-// next n-1 handles.
+// next n-1 handles. n is spawn's n_output: the count, with the impure flag if it is set.
 func (c *codec) spawnN(module, fn string, args []any, kw map[string]any, n uint32) Object {
 	frame, err := c.spawnFrame(fn, args, kw)
 	if err != nil {

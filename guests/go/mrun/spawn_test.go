@@ -30,6 +30,7 @@ type fakeHost struct {
 	executeCode int32 // if non-zero, execute returns it
 
 	spawns, executes, fetches int
+	nOutputs                  []uint32 // n_output of every spawn, flags included
 	setErrorMsg               string
 	failWithHandle            uint32
 	failWithMsg               string
@@ -85,6 +86,8 @@ func (h *fakeHost) fail(code int32, format string, a ...any) int32 {
 
 func (h *fakeHost) spawn(module, fn string, frame []byte, nOutput uint32) int32 {
 	h.spawns++
+	h.nOutputs = append(h.nOutputs, nOutput)
+	nOutput &= 1<<24 - 1 // the count; the flags above it do not change what the fake runs
 	if h.spawnCode != 0 {
 		return h.fail(h.spawnCode, "spawn %s: refused with %d", fn, h.spawnCode)
 	}
@@ -277,6 +280,57 @@ func TestSpawn_frame(t *testing.T) {
 				t.Errorf("frame %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestTask_Spawn_impure(t *testing.T) {
+	h := newFakeHost(t)
+	tests := []struct {
+		name string
+		task Task
+		want uint32 // spawn's n_output
+	}{
+		{"pure", Task{Func: "inc", Args: []any{1}}, 1},
+		{"impure", Task{Func: "inc", Args: []any{1}, Impure: true}, 1<<30 | 1},
+		{"impure, NOutput 1", Task{Func: "inc", Args: []any{1}, NOutput: 1, Impure: true}, 1<<30 | 1},
+		{"pure split", Task{Func: "split", NOutput: 3}, 3},
+		{"impure split", Task{Func: "split", NOutput: 3, Impure: true}, 1<<30 | 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spawns := len(h.nOutputs)
+			outs := tt.task.Spawn()
+			if err := outs[0].Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(h.nOutputs) != spawns+1 {
+				t.Fatalf("%d spawns reached the host, want 1", len(h.nOutputs)-spawns)
+			}
+			if got := h.nOutputs[spawns]; got != tt.want {
+				t.Errorf("n_output %#x, want %#x", got, tt.want)
+			}
+			n := max(tt.task.NOutput, 1)
+			if len(outs) != n {
+				t.Fatalf("%d Objects, want %d", len(outs), n)
+			}
+			for i, o := range outs {
+				if o.Handle() != outs[0].Handle()+uint32(i) {
+					t.Errorf("output %d has handle %d after output 0's %d", i, o.Handle(), outs[0].Handle())
+				}
+			}
+		})
+	}
+	// The short forms stay pure.
+	Spawn("inc", 1)
+	SpawnIn("", "inc", 1)
+	SpawnN("split", 3)
+	if got := h.nOutputs[len(h.nOutputs)-3:]; !reflect.DeepEqual(got, []uint32{1, 1, 3}) {
+		t.Errorf("n_output of Spawn, SpawnIn and SpawnN: %v, want [1 1 3]", got)
+	}
+	// An impure split's outputs hold the values of its outputs.
+	got, err := Task{Func: "split", NOutput: 3, Impure: true}.Spawn().ExecuteFetch()
+	if err != nil || !reflect.DeepEqual(got, []any{"a", "b", "c"}) {
+		t.Errorf("impure split = %v, %v; want [a b c]", got, err)
 	}
 }
 

@@ -3,7 +3,7 @@
 // guest conformance contract (guests/CONFORMANCE.md: the values here, the nested spawns in
 // nested.go, the tensors in tensors.go), and the functions the host's tests need (trap, burn,
 // pow, hello, getenv, readfile, writefile, clock, and in nested.go driver_n, fib, fanout,
-// catch, forward, bogus, bomb, deep, again, relay).
+// catch, forward, sample_clocks, bogus, bomb, deep, again, relay).
 //
 // Every function is an ordinary Go function; exports.go exposes each one as mrun_fn_<name>.
 package main

@@ -127,6 +127,34 @@ func nested_split(a, b int) ([]any, error) {
 	return mrun.Tuple{qr[0], qr[1], sum}.Fetch()
 }
 
+// sample_clocks spawns clock() n times, impure, executes the n children together and returns
+// their wall-clock readings in Unix nanoseconds. Pure spawns of clock() would all be one task
+// (same function, same arguments) with one reading; impure, each spawn is a task of its own.
+func sample_clocks(n int) ([]int64, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("sample_clocks: n must not be negative, got %d", n)
+	}
+	clocks := make(mrun.Tuple, n)
+	for i := range clocks {
+		clocks[i] = mrun.Task{Func: "clock", Impure: true}.Spawn()[0]
+	}
+	if err := clocks.Execute(); err != nil {
+		return nil, err
+	}
+	readings := make([]int64, n)
+	for i, c := range clocks {
+		var r []int64 // [unix_nanos, random]
+		if err := c.Fetch(&r); err != nil {
+			return nil, err
+		}
+		if len(r) != 2 {
+			return nil, fmt.Errorf("sample_clocks: clock returned %d values, want 2", len(r))
+		}
+		readings[i] = r[0]
+	}
+	return readings, nil
+}
+
 // forward receives obj by reference (the host test passes it with ext type 3) and spawns
 // add(obj, i) for i in 0..n-1, with obj as a dependency: each child receives obj's value. It
 // returns their values, [obj, obj+1, ..., obj+n-1], without ever fetching obj itself.

@@ -66,9 +66,10 @@ func rand_matrix(r, c int) (mrun.Tensor, error) {
 
 // driver2 is the seed's mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10) and
 // tensor_sum over it (the matrix's Object as the argument: a dependency), executes the sum
-// and returns it.
+// and returns it. rand_matrix is spawned impure, as random numbers must be: a pure spawn would
+// be one task shared by every driver2, and every driver2 would return the same sum.
 func driver2() (float64, error) {
-	matrix := mrun.Spawn("rand_matrix", 10, 10)
+	matrix := mrun.Task{Func: "rand_matrix", Args: []any{10, 10}, Impure: true}.Spawn()[0]
 	sum := mrun.Spawn("tensor_sum", matrix)
 	if err := sum.Execute(); err != nil {
 		return 0, err
