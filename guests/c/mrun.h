@@ -374,11 +374,18 @@ mrun_writer *mrun_spawn_args(uint32_t npos);
  * positional arguments: write nkw names (str) and values next. */
 void mrun_spawn_kwargs(mrun_writer *w, uint32_t nkw);
 
+/* MRUN_IMPURE, OR-ed into mrun_spawn's n_output, marks the call impure: its value may differ
+ * between calls with the same arguments (it reads the clock or draws random numbers). Tasks
+ * are named by function and arguments, so three pure spawns of rand_matrix(10, 10) are one
+ * task with one value; three impure spawns are three tasks with three values, none of them
+ * served from or kept in a cache (ABI.md section 2.2). */
+#define MRUN_IMPURE (1u << 30)
+
 /* mrun_spawn creates a lazy child task that calls fn in module (NULL or "" for the caller's
  * own module) with the frame in args (from mrun_spawn_args). n_output is 1 for one output, or
- * k >= 2 to split the result into k Objects: the handle returned is output 0's, and outputs
- * 1 ... k-1 get the next k-1 handles. It returns a negative MRUN_E* code on error, with the
- * host's message in mrun_last_error(). */
+ * k >= 2 to split the result into k Objects, OR-ed with MRUN_IMPURE for an impure call: the
+ * handle returned is output 0's, and outputs 1 ... k-1 get the next k-1 handles. It returns a
+ * negative MRUN_E* code on error, with the host's message in mrun_last_error(). */
 mrun_handle mrun_spawn(const char *module, const char *fn, mrun_writer *args, uint32_t n_output);
 /* mrun_execute runs the n Objects at handles, and everything they depend on, and waits for
  * them: 0 if all have values, 1 if one failed, or a negative MRUN_E* code. */

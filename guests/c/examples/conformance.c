@@ -407,15 +407,15 @@ static void rand_matrix(mrun_args *a, mrun_writer *out)
 }
 MRUN_EXPORT(rand_matrix)
 
-/* driver2 is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10) and tensor_sum of
- * it, executes the sum and returns it. */
+/* driver2 is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10), impure as random
+ * numbers are, and tensor_sum of it, executes the sum and returns it. */
 static void driver2(mrun_args *a, mrun_writer *out)
 {
 	(void)a;
 	mrun_writer *args = mrun_spawn_args(2);
 	mrun_write_int(args, 10);
 	mrun_write_int(args, 10);
-	mrun_handle m = mrun_spawn(NULL, "rand_matrix", args, 1);
+	mrun_handle m = mrun_spawn(NULL, "rand_matrix", args, 1 | MRUN_IMPURE);
 	args = mrun_spawn_args(1);
 	mrun_write_handle(args, m); /* tensor_sum receives the matrix itself */
 	mrun_handle sum = m < 0 ? m : mrun_spawn(NULL, "tensor_sum", args, 1);

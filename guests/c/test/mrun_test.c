@@ -83,10 +83,27 @@ static void replace_handles(mrun_writer *w, mrun_reader r)
 	}
 }
 
+/* Every spawn's function and n_output, flags included, in order. */
+static struct spawn_record {
+	char fn[32];
+	uint32_t n_output;
+} spawns[256];
+static int nspawns;
+
 int32_t host_spawn(const char *mod, size_t mod_len, const char *fn, size_t fn_len,
 		   const uint8_t *args, size_t args_len, uint32_t n_output)
 {
 	(void)mod;
+	if (nspawns < 256) {
+		struct spawn_record *s = &spawns[nspawns++];
+		snprintf(s->fn, sizeof s->fn, "%.*s", (int)fn_len, fn);
+		s->n_output = n_output;
+	}
+	if (n_output & ~(MRUN_IMPURE | 0xffffffu)) {
+		host_last = "spawn: n_output sets bits that mean nothing";
+		return MRUN_EINVALID;
+	}
+	n_output &= 0xffffffu; /* the count; the impure flag does not change what the fake runs */
 	mrun_fn *f = lookup(fn, fn_len);
 	if (mod_len != 0 || !f || n_output == 0 || nobjects + (int)n_output >= 256) {
 		host_last = "spawn: unknown function";
@@ -540,7 +557,12 @@ static void test_nested(void)
 
 	frame(&w, 0);
 	mrun_write_map(&w, 0);
+	nspawns = 0;
 	CHECK(run(driver2, &w) && result.len == 9 && result.buf[0] == 0xcb);
+	/* rand_matrix is spawned impure, tensor_sum of it pure */
+	CHECK(nspawns == 2);
+	CHECK(strcmp(spawns[0].fn, "rand_matrix") == 0 && spawns[0].n_output == (1u | 1u << 30));
+	CHECK(strcmp(spawns[1].fn, "tensor_sum") == 0 && spawns[1].n_output == 1);
 
 	/* a fetched value larger than the free scratch space takes a second crossing */
 	int h = ++nobjects;
