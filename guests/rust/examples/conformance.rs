@@ -183,13 +183,31 @@ mrun::export! {
 }
 
 mrun::export! {
-    /// driver2() is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10) and
-    /// tensor_sum of it, executes the sum and returns it.
+    /// driver2() is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10), impure
+    /// because its numbers are random, and tensor_sum of it, executes the sum and returns it.
     fn driver2() -> Result<f64, Error> {
-        let m = mrun::spawn("rand_matrix", (10, 10));
+        let m = mrun::Task::new("rand_matrix").impure().spawn((10, 10)).remove(0);
         let total = mrun::spawn("tensor_sum", (&m,));
         total.execute()?;
         total.fetch()
+    }
+}
+
+// Beyond the contract: guests/rust/guest_test.go calls it.
+
+mrun::export! {
+    /// rand_sums(n) spawns rand_matrix(10, 10) impure n times and tensor_sum of each, executes
+    /// the n sums together and returns them. Pure spawns would be one task with one matrix, and
+    /// n equal sums; impure, each spawn is a task of its own and the n sums differ.
+    fn rand_sums(n: u32) -> Result<Vec<f64>, Error> {
+        let sums: Vec<Object> = (0..n)
+            .map(|_| {
+                let m = mrun::Task::new("rand_matrix").impure().spawn((10, 10)).remove(0);
+                mrun::spawn("tensor_sum", (&m,))
+            })
+            .collect();
+        mrun::execute(&sums)?;
+        sums.iter().map(|o| o.fetch()).collect()
     }
 }
 

@@ -16,10 +16,18 @@ mod imports {
 
 #[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::missing_safety_doc)]
-mod imports {
+pub(crate) mod imports {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// The `n_output` of the thread's last spawn, for the SDK's tests.
+        pub static LAST_N_OUTPUT: Cell<u32> = Cell::new(0);
+    }
+
     pub unsafe fn set_error(_: *const u8, _: usize) {}
     pub unsafe fn fail_with(_: u32, _: *const u8, _: usize) {}
-    pub unsafe fn spawn(_: *const u8, _: usize, _: *const u8, _: usize, _: *const u8, _: usize, _: u32) -> i32 {
+    pub unsafe fn spawn(_: *const u8, _: usize, _: *const u8, _: usize, _: *const u8, _: usize, n: u32) -> i32 {
+        LAST_N_OUTPUT.with(|c| c.set(n));
         -6
     }
     pub unsafe fn execute(_: *const u32, _: usize) -> i32 {

@@ -16,6 +16,10 @@ pub const EXT_BY_REF: i8 = 3;
 /// The most outputs a spawn may ask for; functions with more return a list.
 pub const MAX_OUTPUTS: u32 = 1 << 16;
 
+/// The flag of spawn's `n_output` that marks the task impure (ABI.md section 2.2); the output
+/// count is in the low 24 bits.
+const SPAWN_IMPURE: u32 = 1 << 30;
+
 // Reusable buffers of the nested-spawn calls (single-threaded, never borrowed across calls).
 static mut FRAME: Writer = Writer::new();
 static mut FETCHED: Vec<u8> = Vec::new();
@@ -250,23 +254,25 @@ arglist_tuples! {
 }
 
 /// Task is a spawn in its complete form: another module, keyword arguments, several
-/// outputs. [`spawn()`] and [`spawn_n`] are its short forms.
+/// outputs, an impure call. [`spawn()`] and [`spawn_n`] are its short forms.
 ///
 /// ```ignore
 /// let outs = mrun::Task::new("greet").kwarg("greeting", "hi").spawn(("bob",));
+/// let matrix = mrun::Task::new("rand_matrix").impure().spawn((10, 10)).remove(0);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Task<'s> {
     module: &'s str,
     func: &'s str,
     n_output: u32,
+    impure: bool,
     kwargs: Vec<(String, Vec<u8>)>,
 }
 
 impl<'s> Task<'s> {
     /// new describes a call of function `func` of the caller's own module, with one output.
     pub fn new(func: &'s str) -> Task<'s> {
-        Task { module: "", func, n_output: 1, kwargs: Vec::new() }
+        Task { module: "", func, n_output: 1, impure: false, kwargs: Vec::new() }
     }
 
     /// module names the module of the function: the name it was loaded under in the
@@ -279,6 +285,16 @@ impl<'s> Task<'s> {
     /// n_output splits the function's result, an array of `k` values, into `k` Objects.
     pub fn n_output(mut self, k: u32) -> Task<'s> {
         self.n_output = k;
+        self
+    }
+
+    /// impure marks the call impure: its value may differ between calls with the same
+    /// arguments (it reads the clock or draws random numbers). Tasks are named by function and
+    /// arguments, so three pure spawns of `rand_matrix(10, 10)` are one task with one value;
+    /// three impure spawns are three tasks with three values, none of them served from or kept
+    /// in a cache.
+    pub fn impure(mut self) -> Task<'s> {
+        self.impure = true;
         self
     }
 
@@ -323,7 +339,8 @@ impl<'s> Task<'s> {
         if let Some(e) = bad.take() {
             return Err(e);
         }
-        let h = host::spawn(self.module, self.func, w.as_bytes(), k);
+        let flags = if self.impure { SPAWN_IMPURE } else { 0 };
+        let h = host::spawn(self.module, self.func, w.as_bytes(), k | flags);
         if h < 0 {
             let e = host_error(h as i64, 0);
             return Err(Error::with_kind(e.kind(), format!("spawn {}: {}", self.func, e.message())));

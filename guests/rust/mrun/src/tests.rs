@@ -203,6 +203,19 @@ fn execute_takes_objects_in_every_form() {
 }
 
 #[test]
+fn impure_spawns_set_bit_30_of_n_output() {
+    let last = || crate::host::imports::LAST_N_OUTPUT.with(|c| c.get());
+    spawn("inc", (1,));
+    assert_eq!(last(), 1);
+    Task::new("inc").impure().spawn((1,));
+    assert_eq!(last(), 1 << 30 | 1);
+    Task::new("divmod").n_output(2).impure().spawn((7, 2));
+    assert_eq!(last(), 1 << 30 | 2);
+    spawn_n("divmod", (7, 2), 2);
+    assert_eq!(last(), 2);
+}
+
+#[test]
 fn hash_maps_encode_in_key_order() {
     let mut m = std::collections::HashMap::new();
     for k in ["b", "a", "c", "aa"] {
