@@ -1297,6 +1297,19 @@ pub const SpawnOptions = struct {
     module: []const u8 = "",
     /// The number of outputs: 1, or k ≥ 2 to split the result, an array of k values.
     n_output: u32 = 1,
+    /// Whether the call is impure: its value may differ between calls with the same arguments
+    /// (it reads the clock or draws random numbers). Tasks are named by function and arguments,
+    /// so three pure spawns of rand_matrix(10, 10) are one task with one value; three impure
+    /// spawns are three tasks with three values, none served from or kept in a cache.
+    impure: bool = false,
+
+    /// The flag of spawn's n_output that marks the task impure (ABI.md section 2.2).
+    const impure_flag: u32 = 1 << 30;
+
+    /// nOutput is the n_output argument of the spawn import: the count and the flags.
+    fn nOutput(opts: SpawnOptions) u32 {
+        return opts.n_output | (if (opts.impure) impure_flag else 0);
+    }
 };
 
 /// spawn records a call of function `func` of the caller's own module with the positional
@@ -1324,7 +1337,7 @@ pub fn spawnWith(func: []const u8, args: anytype, kwargs: anytype, opts: SpawnOp
         recordHost(e, "spawn {s}: cannot encode the arguments: {s}", .{ func, @errorName(err) });
         return e;
     };
-    const h = host.spawn(opts.module.ptr, @intCast(opts.module.len), func.ptr, @intCast(func.len), spawn_buf.items.ptr, @intCast(spawn_buf.items.len), opts.n_output);
+    const h = host.spawn(opts.module.ptr, @intCast(opts.module.len), func.ptr, @intCast(func.len), spawn_buf.items.ptr, @intCast(spawn_buf.items.len), opts.nOutput());
     if (h < 0) return hostFailure(h);
     return .{ .handle = @intCast(h) };
 }
@@ -1584,6 +1597,13 @@ test "Value: decode and encode again gives the same bytes" {
     const frame = [_]u8{ 0x85, 0xa1, 'a', 0x93, 0xc0, 0xc3, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa1, 'b', 0xc4, 0x00, 0xa1, 'c', 0xca, 0x7f, 0xc0, 0, 0, 0xa1, 'd', 0x80, 0xa1, 'e', 0xd4, 0x05, 0x01 };
     const v = try decodeForTest(Value, &frame);
     try expectEncoding(v, &frame);
+}
+
+test "SpawnOptions: impure sets bit 30 of n_output" {
+    try std.testing.expectEqual(@as(u32, 1), (SpawnOptions{}).nOutput());
+    try std.testing.expectEqual(@as(u32, 1 << 30 | 1), (SpawnOptions{ .impure = true }).nOutput());
+    try std.testing.expectEqual(@as(u32, 1 << 30 | 3), (SpawnOptions{ .n_output = 3, .impure = true }).nOutput());
+    try std.testing.expectEqual(@as(u32, 2), (SpawnOptions{ .n_output = 2 }).nOutput());
 }
 
 test "fnName: the Zig name of a function" {

@@ -237,8 +237,9 @@ export fn mrun_fn_rand_matrix(p: u32, n: u32) u64 {
 }
 
 // driver2 passes the rand_matrix handle to tensor_sum: a dependency, so the sum gets the tensor.
+// rand_matrix is spawned impure, as random numbers are.
 fn driver2() !f64 {
-    const m = try mrun.spawn("rand_matrix", .{ 10, 10 });
+    const m = try mrun.spawnWith("rand_matrix", .{ 10, 10 }, .{}, .{ .impure = true });
     const s = try mrun.spawn("tensor_sum", .{m});
     try s.execute();
     return s.fetch(f64);
