@@ -2,7 +2,7 @@
 // Built by guests/assemblyscript/build.sh into testdata/assemblyscript/conformance.wasm.
 
 import {
-  Args, Value, Kind, Tensor, DType, Tuple,
+  Args, Value, Kind, Tensor, DType, Tuple, Task,
   call, call0, call1, call2, spawn, spawnN, fail, failWith,
 } from "./mrun";
 
@@ -146,13 +146,16 @@ function shape(t: Tensor): string {
   return t.dtypeName() + "[" + t.shape.join("×") + "]";
 }
 
-// driver2 is mt.random.rand(10, 10).sum(): rand_matrix and tensor_sum, nested.
+// driver2 is mt.random.rand(10, 10).sum(): rand_matrix, spawned impure as random numbers
+// are, and tensor_sum of it, nested.
 export function mrun_fn_driver2(p: u32, n: u32): u64 {
   return call0<Value>(p, n, "driver2", driver2);
 }
 
 function driver2(): Value {
-  const m = spawn("rand_matrix", [Value.int(10), Value.int(10)]);
+  const rand = new Task("rand_matrix", [Value.int(10), Value.int(10)]);
+  rand.impure = true;
+  const m = rand.spawn().at(0);
   const s = spawn("tensor_sum", [m.dep()]);
   const e = s.execute();
   if (e !== null) return failWith(e, "driver2: " + e.message);

@@ -223,11 +223,14 @@ export class Tuple {
   }
 }
 
+/** IMPURE is the flag of spawn's n_output that marks the task impure (ABI.md section 2.2). */
+const IMPURE: i32 = 1 << 30;
+
 /**
  * Task is the complete form of a spawn: a function `fn` of `module` ("" for the caller's own)
- * with positional `args`, keyword `kwargs` (a map Value) and `nOutput` outputs. Objects among
- * the arguments, at any depth, are dependencies (`Obj.dep()`) or passed by reference
- * (`Obj.byRef()`).
+ * with positional `args`, keyword `kwargs` (a map Value), `nOutput` outputs, and whether it is
+ * `impure`. Objects among the arguments, at any depth, are dependencies (`Obj.dep()`) or passed
+ * by reference (`Obj.byRef()`).
  */
 export class Task {
   /** module is a module name or SHA-256, "" for the caller's own module. */
@@ -240,6 +243,13 @@ export class Task {
   kwargs: Value | null = null;
   /** nOutput is the number of outputs: 1, or k ≥ 2 to split a k-element result. */
   nOutput: i32 = 1;
+  /**
+   * impure marks a call whose value may differ between calls with the same arguments (it
+   * reads the clock or draws random numbers). Tasks are named by function and arguments, so
+   * three pure spawns of rand_matrix(10, 10) are one task with one value; three impure spawns
+   * are three tasks with three values, none served from or kept in a cache.
+   */
+  impure: bool = false;
 
   /** The constructor makes a task of `fn` in the caller's own module. */
   constructor(fn: string, args: Value[] = []) {
@@ -257,7 +267,7 @@ export class Task {
     if (e === null) {
       const m = String.UTF8.encode(this.module);
       const f = String.UTF8.encode(this.fn);
-      first = spawn_(changetype<usize>(m), <usize>m.byteLength, changetype<usize>(f), <usize>f.byteLength, frame.ptr, frame.len, k);
+      first = spawn_(changetype<usize>(m), <usize>m.byteLength, changetype<usize>(f), <usize>f.byteLength, frame.ptr, frame.len, this.impure ? k | IMPURE : k);
       if (first < 0) e = hostError("spawn", first, 0);
     }
     for (let i = 0; i < outs.length; i++) {
