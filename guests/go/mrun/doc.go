@@ -155,7 +155,7 @@
 //
 // [Spawn] records a lazy task and returns its [Object]; [SpawnIn] names another module,
 // [SpawnN] splits a result into several Objects, and [Task] is the complete form with keyword
-// arguments. An Object among the arguments of a spawn, at any depth, is a dependency: the child
+// arguments and Impure, for calls that read the clock or draw random numbers. An Object among the arguments of a spawn, at any depth, is a dependency: the child
 // receives its value. [ByRef] passes the Object itself instead, and the child receives it in a
 // parameter of type Object, which it can fetch, or pass on without fetching. [Tuple.Execute]
 // and [Object.Execute] run tasks with everything they depend on and wait for them (the slot
