@@ -183,6 +183,7 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 		newGraphCmd(io),
 		newWorkerCmd(g, io),
 		newClusterCmd(io),
+		newCacheCmd(io),
 		newVersionCmd(io),
 	)
 	addBuiltinExamples(root)
