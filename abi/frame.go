@@ -329,6 +329,17 @@ func OutputKey(task Key, i int) Key {
 	return keyOf(sha256.Sum256(b))
 }
 
+// ImpureKey derives the key of one spawn of an impure call (ABI.md section 6) from the key
+// its content gives it and a nonce drawn for that spawn, so that each spawn is a task of its
+// own.
+func ImpureKey(content Key, nonce [16]byte) Key {
+	var buf [64]byte
+	b := append(buf[:0], "mrun/impure/v1\x00"...)
+	b = append(b, content[:]...)
+	b = append(b, nonce[:]...)
+	return keyOf(sha256.Sum256(b))
+}
+
 // CheckFuncName reports whether name is a valid user function name under ABI.md section 1.4.
 func CheckFuncName(name string) error {
 	if name == "" || len(name) > MaxFuncName {

@@ -78,7 +78,7 @@ func BenchmarkFanOut10k(b *testing.B) {
 			e := dag.New(dag.Config{})
 			mustExecute(b, e, total)
 			var got int
-			if err := e.Fetch(total, &got); err != nil || got != 50_005_000 {
+			if err := e.Fetch(context.Background(), total, &got); err != nil || got != 50_005_000 {
 				b.Fatalf("sum = %d, %v", got, err)
 			}
 		}
@@ -113,7 +113,7 @@ func BenchmarkChain1000(b *testing.B) {
 			e := dag.New(dag.Config{})
 			mustExecute(b, e, obj)
 			var got int
-			if err := e.Fetch(obj, &got); err != nil || got != n {
+			if err := e.Fetch(context.Background(), obj, &got); err != nil || got != n {
 				b.Fatalf("chain = %d, %v", got, err)
 			}
 		}

@@ -64,7 +64,7 @@ func execute(t *testing.T, e *dag.Engine, objs ...*dag.Object) []any {
 	if err := e.Execute(context.Background(), objs...); err != nil {
 		t.Fatal(err)
 	}
-	vals, err := e.FetchAll(objs...)
+	vals, err := e.FetchAll(context.Background(), objs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestSeed_Inc(t *testing.T) {
 	if err := e.Execute(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Fetch(obj, &got); err != nil || got != 1 {
+	if err := e.Fetch(context.Background(), obj, &got); err != nil || got != 1 {
 		t.Fatalf("inc(0) = %d, %v", got, err)
 	}
 }
@@ -212,10 +212,10 @@ func TestFailure_PropagatesToDependentsOnly(t *testing.T) {
 		t.Fatalf("message\n got %s\nwant %s", err, want)
 	}
 	var v int
-	if err := e.Fetch(independent, &v); err != nil || v != 7 {
+	if err := e.Fetch(context.Background(), independent, &v); err != nil || v != 7 {
 		t.Fatalf("independent = %d, %v; want 7", v, err)
 	}
-	if err := e.Fetch(bad, &v); !errors.As(err, &te) || te.Key != bad.Key() {
+	if err := e.Fetch(context.Background(), bad, &v); !errors.As(err, &te) || te.Key != bad.Key() {
 		t.Fatalf("Fetch of the failed object: %v", err)
 	}
 }
@@ -268,7 +268,7 @@ func TestSpawn_Errors(t *testing.T) {
 
 func TestFetch_NotExecuted(t *testing.T) {
 	var v int
-	err := dag.New(dag.Config{}).Fetch(dag.Spawn(fn(t, seed, "inc"), 100), &v)
+	err := dag.New(dag.Config{}).Fetch(context.Background(), dag.Spawn(fn(t, seed, "inc"), 100), &v)
 	if !errors.Is(err, dag.ErrNotExecuted) {
 		t.Fatalf("err = %v", err)
 	}

@@ -29,12 +29,27 @@ import (
 
 // Config configures an Engine. The zero value is ready to use.
 type Config struct {
-	// Slots is how many calls run at once. Zero means the number of CPUs.
+	// Slots is how many calls run at once. Zero means GOMAXPROCS.
 	Slots int
 	// Executor runs ready calls. Nil means InProcess.
 	Executor Executor
-	// Store keeps results by key. Nil means a new in-memory store.
+	// Store keeps results by key. Nil means NewMemoryStore(StoreBudget).
 	Store Store
+	// StoreBudget is how many bytes of values that no execution holds the default memory
+	// store keeps as a cache, least recently used first out. Values an Execution holds do not
+	// count and are never evicted. Zero means DefaultStoreBudget; negative means no limit.
+	// Ignored when Store is set.
+	StoreBudget int64
+	// Cache, when set, is a persistent result cache shared with later processes (see package
+	// dag/cache): a call whose values are there does not run, and the values of pure calls
+	// are written to it (those of requested Objects, and of calls that ran for at least
+	// CacheMinDuration). Calls that read the clock, randomness or mounted files, calls
+	// declared impure, and calls that used their values are never written to it.
+	Cache Cache
+	// CacheMinDuration is how long an intermediate call must have run for its values to be
+	// written to Cache: cheaper ones cost more to store than to compute again. Zero means
+	// DefaultCacheMinDuration; negative means every call.
+	CacheMinDuration time.Duration
 	// Events, when set, is called as calls start and end, from the goroutine that runs the
 	// call. It must be fast and safe for concurrent use.
 	Events func(Event)
@@ -79,6 +94,9 @@ type Task struct {
 	Template *abi.Template
 	// Inputs holds the value of each reference in Template, aligned with Template.Deps().
 	Inputs [][]byte
+	// Nonce is set when the call was declared impure (Call.Impure): Key is then
+	// abi.ImpureKey of the content key and Nonce.
+	Nonce *[16]byte
 }
 
 // A RemoteExecutor runs calls on workers elsewhere that read each call's inputs from the
@@ -102,41 +120,6 @@ func (InProcess) Run(ctx context.Context, t *Task) (runtime.Result, error) {
 	return t.Func.CallFill(ctx, n, func(dst []byte) { t.Template.AppendFrame(dst[:0], t.Inputs) })
 }
 
-// Store keeps results by Object key. Values are MessagePack bytes and are never modified after
-// Put. Implementations must be safe for concurrent use.
-type Store interface {
-	Get(key abi.Key) ([]byte, bool)
-	Put(key abi.Key, value []byte)
-	Delete(key abi.Key)
-}
-
-// NewMemoryStore returns a Store that keeps values in a map.
-func NewMemoryStore() Store { return &memStore{m: map[abi.Key][]byte{}} }
-
-type memStore struct {
-	mu sync.RWMutex
-	m  map[abi.Key][]byte
-}
-
-func (s *memStore) Get(k abi.Key) ([]byte, bool) {
-	s.mu.RLock()
-	v, ok := s.m[k]
-	s.mu.RUnlock()
-	return v, ok
-}
-
-func (s *memStore) Put(k abi.Key, v []byte) {
-	s.mu.Lock()
-	s.m[k] = v
-	s.mu.Unlock()
-}
-
-func (s *memStore) Delete(k abi.Key) {
-	s.mu.Lock()
-	delete(s.m, k)
-	s.mu.Unlock()
-}
-
 // EventKind says what happened to a call.
 type EventKind int
 
@@ -147,6 +130,7 @@ const (
 	EventFail                    // the call failed (Err is set)
 	EventSkip                    // the call will not run because a dependency failed (Err is set)
 	EventRetry                   // an attempt failed and the call runs again (Err, Attempt are set)
+	EventCached                  // the call's values came from Config.Cache: it did not run
 )
 
 // Event reports progress of one call.
@@ -167,6 +151,24 @@ type Event struct {
 	Depth  int
 	// Attempt is, on EventRetry, the number of the attempt that failed (1 for the first).
 	Attempt int
+	// Execution is the ID of the host-level execution the call belongs to (Execution.ID), the
+	// same for the tasks its functions spawned; Label is the label of that execution's context
+	// (WithLabel). A service tells requests apart by them.
+	Execution uint64
+	Label     string
+	// Impure is set on EventFinish when the call read the wall clock, randomness or a mounted
+	// file, or used the value of a call that did, or was declared impure: its value is not
+	// shared with other executions or cached. Effects says what the call itself read.
+	Impure  bool
+	Effects runtime.Effects
+}
+
+type labelKey struct{}
+
+// WithLabel returns a context whose executions' events carry label (Event.Label): give each
+// request's context its own to attribute events to requests.
+func WithLabel(ctx context.Context, label string) context.Context {
+	return context.WithValue(ctx, labelKey{}, label)
 }
 
 // Engine schedules spawned calls. It is safe for concurrent use; concurrent Executes share its
@@ -182,23 +184,44 @@ type Engine struct {
 	exec               Executor
 	remote             bool // exec's workers share store: see RemoteExecutor
 	store              Store
+	pins               PinStore // store, when it can hold values for executions
+	cache              Cache
+	cacheMin           time.Duration
 	events             func(Event)
+	nextID             atomic.Uint64 // the last Execution's ID
+	keptPriv           atomic.Int64  // kept entries with an impure value
 
-	mu       sync.Mutex
-	errs     map[abi.Key]error   // failures, so Fetch can report them
-	inflight map[abi.Key]*flight // calls running now, in any execution
+	mu    sync.Mutex
+	fails map[abi.Key]*failRec // failures held by executions, so Value can report them
+	kept  map[abi.Key]*kept    // what Execute keeps for its Objects until Forget
+	// keptFails holds, by task key, the failure records Execute keeps until Forget.
+	keptFails map[abi.Key]bool
+	inflight  map[abi.Key]*flight // calls running now, in any execution
 }
+
+// Cache is a persistent result cache: values by key that outlive the process. Get reports a
+// miss on any problem and Put is best effort; both are safe for concurrent use.
+type Cache interface {
+	Get(key abi.Key) ([]byte, bool)
+	Put(key abi.Key, value []byte)
+}
+
+// DefaultCacheMinDuration is Config.CacheMinDuration when zero.
+const DefaultCacheMinDuration = time.Millisecond
 
 // New returns an Engine.
 func New(cfg Config) *Engine {
 	if cfg.Slots <= 0 {
-		cfg.Slots = goruntime.NumCPU()
+		cfg.Slots = goruntime.GOMAXPROCS(0)
 	}
 	if cfg.Executor == nil {
 		cfg.Executor = InProcess{}
 	}
 	if cfg.Store == nil {
-		cfg.Store = NewMemoryStore()
+		cfg.Store = NewMemoryStore(cfg.StoreBudget)
+	}
+	if cfg.CacheMinDuration == 0 {
+		cfg.CacheMinDuration = DefaultCacheMinDuration
 	}
 	if cfg.MaxDepth <= 0 {
 		cfg.MaxDepth = 100
@@ -217,20 +240,26 @@ func New(cfg Config) *Engine {
 		slots <- i
 	}
 	re, remote := cfg.Executor.(RemoteExecutor)
+	pins, _ := cfg.Store.(PinStore)
 	return &Engine{
-		remote:   remote && re.SharesStore(),
-		slots:    slots,
-		maxDepth: cfg.MaxDepth,
-		maxTasks: cfg.MaxTasks,
-		maxWait:  int64(cfg.MaxWaiting),
-		maxArg:   cfg.MaxArgument,
-		timeout:  cfg.Timeout,
-		retries:  cfg.Retries,
-		exec:     cfg.Executor,
-		store:    cfg.Store,
-		events:   cfg.Events,
-		errs:     map[abi.Key]error{},
-		inflight: map[abi.Key]*flight{},
+		pins:      pins,
+		cache:     cfg.Cache,
+		cacheMin:  cfg.CacheMinDuration,
+		fails:     map[abi.Key]*failRec{},
+		kept:      map[abi.Key]*kept{},
+		keptFails: map[abi.Key]bool{},
+		remote:    remote && re.SharesStore(),
+		slots:     slots,
+		maxDepth:  cfg.MaxDepth,
+		maxTasks:  cfg.MaxTasks,
+		maxWait:   int64(cfg.MaxWaiting),
+		maxArg:    cfg.MaxArgument,
+		timeout:   cfg.Timeout,
+		retries:   cfg.Retries,
+		exec:      cfg.Executor,
+		store:     cfg.Store,
+		events:    cfg.Events,
+		inflight:  map[abi.Key]*flight{},
 	}
 }
 
@@ -274,7 +303,20 @@ func (t *task) error(err error) *TaskError {
 // fails the calls that depend on it; calls that do not depend on it still run. The returned
 // error joins the *TaskError of every requested Object that has no value; cancelling ctx stops
 // queued calls and interrupts running ones.
+//
+// The engine keeps the values of objs, and the errors of the calls that failed, until Forget
+// of their Objects; the other values the execution computed stay in the store as a cache, up
+// to Config.StoreBudget. A long-running program that
+// executes many distinct graphs should use Run, whose Execution it releases when done.
 func (e *Engine) Execute(ctx context.Context, objs ...*Object) error {
+	x, err := e.Run(ctx, objs...)
+	e.keep(x, objs)
+	x.Release()
+	return err
+}
+
+// execute runs objs as the host-level execution id, which holds what it uses in l.
+func (e *Engine) execute(ctx context.Context, l *lease, id uint64, objs []*Object) error {
 	for i, o := range objs {
 		if o == nil {
 			return fmt.Errorf("execute: object %d is nil", i)
@@ -283,7 +325,8 @@ func (e *Engine) Execute(ctx context.Context, objs ...*Object) error {
 			return o.t.err
 		}
 	}
-	r := e.plan(objs, 0, abi.Key{}, new(atomic.Int64))
+	label, _ := ctx.Value(labelKey{}).(string)
+	r := e.plan(objs, l, id, label, 0, abi.Key{}, new(atomic.Int64))
 	if len(r.order) > 0 {
 		r.run(ctx)
 	}
@@ -299,17 +342,23 @@ type node struct {
 	pending    int     // dependencies not yet finished
 	dependents []*node
 	done       bool
+	requested  bool // an Object of the execution's caller: its values are worth caching
+	impure     bool // the call's value is its execution's alone (see Event.Impure)
 	err        error
 }
 
 // run is the state of one Execute.
 type run struct {
 	e         *Engine
+	l         *lease            // what the host-level execution holds, shared by its nested executions
+	id        uint64            // the host-level execution's ID
+	label     string            // its context's label
 	owner     *flight           // the call whose guest started this execution, when nested
 	depth     int               // 0 for a host-level execution, parent's depth + 1 when nested
 	parent    abi.Key           // the task whose guest started this execution, when nested
 	budget    Budget            // nested tasks created under the host-level execution
 	nodes     map[abi.Key]*node // while planning: the node of each call, for sharing
+	found     map[abi.Key]bool  // while planning: calls found stored (and pinned)
 	order     []*node           // every node, dependencies before dependents
 	requested []*node           // the node of each requested Object, nil when already stored
 	ready     chan *node
@@ -319,15 +368,17 @@ type run struct {
 	finished  chan struct{}
 }
 
-func (e *Engine) plan(objs []*Object, depth int, parent abi.Key, budget Budget) *run {
-	r := &run{e: e, depth: depth, parent: parent, budget: budget, nodes: map[abi.Key]*node{}, finished: make(chan struct{})}
+func (e *Engine) plan(objs []*Object, l *lease, id uint64, label string, depth int, parent abi.Key, budget Budget) *run {
+	r := &run{e: e, l: l, id: id, label: label, depth: depth, parent: parent, budget: budget, nodes: map[abi.Key]*node{}, found: map[abi.Key]bool{}, finished: make(chan struct{})}
 	r.requested = make([]*node, len(objs))
 	for i, o := range objs {
-		if !r.stored(o.t) {
-			r.requested[i] = r.add(o.t)
+		if !r.planStored(o.t) {
+			n := r.add(o.t)
+			n.requested = true
+			r.requested[i] = n
 		}
 	}
-	r.nodes = nil // only planning needs the index by key; a million-task graph saves ~60 MB
+	r.nodes, r.found = nil, nil // only planning needs the index by key; a million-task graph saves ~60 MB
 	r.remaining = len(r.order)
 	r.ready = make(chan *node, len(r.order))
 	for _, n := range r.order {
@@ -338,12 +389,62 @@ func (e *Engine) plan(objs []*Object, depth int, parent abi.Key, budget Budget) 
 	return r
 }
 
-// stored reports whether every output of t is already in the store.
-func (r *run) stored(t *task) bool {
-	for _, o := range t.outputs() {
-		if _, ok := r.e.store.Get(o.Key()); !ok {
+// stored reports whether the execution has every output of t: as its own impure values, in
+// the store (then it pins them for the execution), or in the persistent cache (then it copies
+// them to the store, pinned).
+func (r *run) stored(t *task) bool { return r.have(t) || r.cached(t) }
+
+// have is stored without the persistent cache.
+func (r *run) have(t *task) bool {
+	if _, ok := r.l.private(t.first.Key()); ok {
+		return true
+	}
+	outs := t.outputs()
+	if len(outs) == 1 {
+		if r.e.pin(r.l, outs[0].Key()) {
+			return true
+		}
+	} else {
+		keys := make([]abi.Key, len(outs))
+		for i, o := range outs {
+			keys[i] = o.Key()
+		}
+		if r.e.pin(r.l, keys...) {
+			return true
+		}
+	}
+	return false
+}
+
+// planStored is stored for planning, which asks about a call once per dependent.
+func (r *run) planStored(t *task) bool {
+	if found, ok := r.found[t.key]; ok {
+		return found
+	}
+	found := r.stored(t)
+	r.found[t.key] = found
+	return found
+}
+
+// cached looks t's outputs up in the persistent cache and stores them when all are there.
+func (r *run) cached(t *task) bool {
+	if r.e.cache == nil || t.impure || r.e.remote {
+		return false
+	}
+	outs := t.outputs()
+	vals := make([][]byte, len(outs))
+	for i, o := range outs {
+		v, ok := r.e.cache.Get(o.Key())
+		if !ok || abi.ValidateResult(v) != nil {
 			return false
 		}
+		vals[i] = v
+	}
+	for i, o := range outs {
+		r.e.put(r.l, o.Key(), vals[i])
+	}
+	if r.e.events != nil {
+		r.e.events(Event{Kind: EventCached, Key: t.key, Func: t.fn, Time: time.Now(), Parent: r.parent, Depth: r.depth, Execution: r.id, Label: r.label})
 	}
 	return true
 }
@@ -355,7 +456,7 @@ func (r *run) add(t *task) *node {
 	n := &node{t: t}
 	r.nodes[t.key] = n
 	for _, d := range t.deps {
-		if r.stored(d) {
+		if _, ok := r.nodes[d.key]; !ok && r.planStored(d) {
 			continue
 		}
 		dn := r.add(d)
@@ -416,6 +517,12 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) *node {
 		case f == nil: // produced by another execution in the meantime
 			return r.succeed(n)
 		case !wait:
+			if !sl.held {
+				if err := sl.acquire(ctx, r.e); err != nil {
+					r.e.land(n, f, err)
+					return nil
+				}
+			}
 			next, err := r.call(ctx, n, sl, f)
 			r.e.land(n, f, err)
 			return next
@@ -431,12 +538,11 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) *node {
 		r.e.unwait(n)
 		switch {
 		case f.err == nil:
-			return r.succeed(n)
+			// Claim again: that pins the value for this execution, or finds that there is
+			// none to share (the call was impure) and runs the call here.
+			continue
 		case errors.Is(f.err, runtime.ErrInterrupted) && ctx.Err() == nil:
 			// Its execution was cancelled, this one was not: run the call here.
-			if sl.acquire(ctx, r.e) != nil {
-				return nil
-			}
 			continue
 		}
 		r.fail(n, t.error(unwrapTask(f.err)))
@@ -444,21 +550,41 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) *node {
 	}
 }
 
-// store puts the outputs of t's result into the store: the value itself, or its n_output
-// elements under their output keys.
-func (r *run) store(t *task, value []byte) error {
-	if t.nOutput == 1 {
-		r.e.store.Put(t.key, value)
-		return nil
+// store keeps the outputs of n's result, the value itself or its n_output elements under their
+// output keys: in the store, pinned for the execution, or, when the call was impure, as the
+// execution's own values. The values of a pure call that was requested or took at least
+// Config.CacheMinDuration also go to the persistent cache.
+func (r *run) store(n *node, res runtime.Result, took time.Duration) error {
+	t := n.t
+	parts := [][]byte{res.Value}
+	if t.nOutput > 1 {
+		var err error
+		if parts, err = abi.SplitArray(res.Value, t.nOutput); err != nil {
+			return err
+		}
 	}
-	parts, err := abi.SplitArray(value, t.nOutput)
-	if err != nil {
-		return err
-	}
+	n.impure = n.impure || t.impure || res.Effects != 0
+	outs := t.outputs()
 	for i, p := range parts {
-		r.e.store.Put(t.outputs()[i].Key(), p)
+		if n.impure {
+			r.l.setPrivate(outs[i].Key(), p)
+		} else {
+			r.e.put(r.l, outs[i].Key(), p)
+		}
+	}
+	if !n.impure && r.e.cache != nil && (n.requested || took >= r.e.cacheMin || r.e.cacheMin < 0) {
+		for i, p := range parts {
+			r.e.cache.Put(outs[i].Key(), p)
+		}
 	}
 	return nil
+}
+
+// event sends ev, completed with what identifies the execution, to Config.Events.
+func (r *run) event(ev Event) {
+	ev.Time = time.Now()
+	ev.Parent, ev.Depth, ev.Execution, ev.Label = r.parent, r.depth, r.id, r.label
+	r.e.events(ev)
 }
 
 // unwrapTask returns the cause inside a *TaskError for the same call, so that a call that
@@ -483,42 +609,44 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	}
 	par := r.running.Add(1)
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventStart, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Parallel: int(par), Parent: r.parent, Depth: r.depth})
+		r.event(Event{Kind: EventStart, Key: t.key, Func: t.fn, Slot: sl.n, Parallel: int(par)})
 	}
 	var res runtime.Result
 	var err error
+	var start time.Time
 	attempt := 1
 	for ; ; attempt++ {
+		start = time.Now()
 		res, err = r.attempt(ctx, n, sl, f, timeout)
 		if err == nil || attempt > retries || ctx.Err() != nil || !retryable(err) {
 			break
 		}
 		if r.e.events != nil {
-			r.e.events(Event{Kind: EventRetry, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Err: err, Attempt: attempt, Parent: r.parent, Depth: r.depth})
+			r.event(Event{Kind: EventRetry, Key: t.key, Func: t.fn, Slot: sl.n, Err: err, Attempt: attempt})
 		}
 	}
 	if err != nil && attempt > 1 {
 		err = &RetryError{Attempts: attempt, Err: err}
 	}
 	if err == nil && !r.e.remote { // a remote executor's workers stored the outputs
-		err = r.store(t, res.Value)
+		err = r.store(n, res, time.Since(start))
 	}
 	r.running.Add(-1)
 	if err != nil {
 		if r.e.events != nil {
 			var ce *runtime.CallError
-			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Err: err, Stdout: res.Stdout, Stderr: res.Stderr, Parent: r.parent, Depth: r.depth}
+			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Slot: sl.n, Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
 			if errors.As(err, &ce) {
 				ev.Stdout, ev.Stderr = ce.Stdout, ce.Stderr
 			}
-			r.e.events(ev)
+			r.event(ev)
 		}
 		te := t.error(err)
 		r.fail(n, te)
 		return nil, te
 	}
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Time: time.Now(), Slot: sl.n, Stdout: res.Stdout, Stderr: res.Stderr, Parent: r.parent, Depth: r.depth})
+		r.event(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Slot: sl.n, Stdout: res.Stdout, Stderr: res.Stderr, Impure: n.impure, Effects: res.Effects})
 	}
 	return r.succeed(n), nil
 }
@@ -529,6 +657,9 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	t := n.t
 	task := &sl.task
 	*task = Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: task.Inputs[:0]}
+	if t.impure {
+		task.Nonce = &t.nonce
+	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &TimeoutError{Timeout: timeout})
@@ -562,16 +693,31 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 			task.Inputs[i] = abi.AppendHandle(nil, sc.add(o))
 			continue
 		}
-		v, ok := r.e.store.Get(o.Key())
-		if !ok { // removed from the store while this execution ran
+		v, priv, ok := r.get(o.Key())
+		if !ok { // only a Store that cannot pin (see PinStore) loses a value while it is used
 			return runtime.Result{}, fmt.Errorf("value of dependency %s is no longer in the store", o)
 		}
+		n.impure = n.impure || priv
 		task.Inputs[i] = v
 	}
-	if n := t.tmpl.Size(task.Inputs); r.e.maxArg > 0 && n > r.e.maxArg {
-		return runtime.Result{}, &ArgumentError{Size: n, Limit: r.e.maxArg}
+	if size := t.tmpl.Size(task.Inputs); r.e.maxArg > 0 && size > r.e.maxArg {
+		return runtime.Result{}, &ArgumentError{Size: size, Limit: r.e.maxArg}
 	}
-	return r.e.exec.Run(ctx, task)
+	res, err := r.e.exec.Run(ctx, task)
+	if sc != nil && sc.impure { // the guest fetched an impure value
+		n.impure = true
+	}
+	return res, err
+}
+
+// get returns the value of key k as this execution sees it, and whether it is one of the
+// execution's impure values.
+func (r *run) get(k abi.Key) (v []byte, priv, ok bool) {
+	if v, ok := r.l.private(k); ok {
+		return v, true, true
+	}
+	v, ok = r.e.store.Get(k)
+	return v, false, ok
 }
 
 // DefaultMaxArgument is the limit on a call's argument frame when Config.MaxArgument is zero:
@@ -688,7 +834,7 @@ func (r *run) fail(n *node, err *TaskError) {
 	r.mu.Unlock()
 	if r.e.events != nil {
 		for _, d := range skipped {
-			r.e.events(Event{Kind: EventSkip, Key: d.t.key, Func: d.t.fn, Time: time.Now(), Err: d.err, Parent: r.parent, Depth: r.depth})
+			r.event(Event{Kind: EventSkip, Key: d.t.key, Func: d.t.fn, Err: d.err})
 		}
 	}
 }
@@ -700,17 +846,16 @@ func (r *run) finishLocked(count int) {
 	}
 }
 
-// outcome turns the state of an execution into Execute's error and remembers failures.
+// outcome turns the state of an execution into Execute's error, and has the execution's lease
+// hold its failures.
 func (e *Engine) outcome(ctx context.Context, r *run, objs []*Object) error {
-	e.mu.Lock()
+	var failed []*node
 	for _, n := range r.order {
 		if n.err != nil {
-			e.errs[n.t.key] = n.err
-		} else if n.done {
-			delete(e.errs, n.t.key)
+			failed = append(failed, n)
 		}
 	}
-	e.mu.Unlock()
+	e.recordFailures(r.l, failed)
 
 	var errs []error
 	seen := map[*node]bool{}
@@ -737,50 +882,94 @@ func (e *Engine) outcome(ctx context.Context, r *run, objs []*Object) error {
 }
 
 // Value returns the MessagePack bytes of o's value. It fails with ErrNotExecuted if o has not
-// been executed, and with o's *TaskError if its execution failed.
-func (e *Engine) Value(o *Object) ([]byte, error) {
+// been executed (or its value was forgotten, or evicted from the store after the execution that
+// held it was released), and with o's *TaskError if its execution failed.
+func (e *Engine) Value(ctx context.Context, o *Object) ([]byte, error) {
+	if o == nil {
+		return nil, errors.New("value: nil *Object")
+	}
 	if o.t.err != nil {
 		return nil, o.t.err
 	}
-	if v, ok := e.store.Get(o.Key()); ok {
-		return v, nil
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("value of %s: %w", o, context.Cause(ctx))
 	}
-	e.mu.Lock()
-	err := e.errs[o.t.key]
-	e.mu.Unlock()
-	if err != nil {
+	if e.keptPriv.Load() > 0 {
+		e.mu.Lock()
+		kp := e.kept[o.Key()]
+		e.mu.Unlock()
+		if kp != nil && kp.priv != nil {
+			return kp.priv, nil
+		}
+	}
+	if v, err := e.get(ctx, o.Key()); v != nil || err != nil {
+		return v, err
+	}
+	if err := e.failure(o); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("fetch %s: %w", o, ErrNotExecuted)
 }
 
-// Fetch decodes o's value into v, which must be a pointer, like json.Unmarshal.
-func (e *Engine) Fetch(o *Object, v any) error {
-	b, err := e.Value(o)
-	if err != nil {
-		return err
-	}
-	if err := abi.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("fetch %s: %w", o, err)
-	}
-	return nil
+// ContextStore is a Store whose reads can wait (on a network, say): Engine.Value and
+// Execution.Value read through GetContext, so that their context bounds the wait.
+type ContextStore interface {
+	Store
+	// GetContext returns key's value, nil and no error when the store has none, or the error
+	// that kept it from finding out.
+	GetContext(ctx context.Context, key abi.Key) ([]byte, error)
 }
 
-// FetchAll decodes the values of objs: integers as int64 (uint64 above MaxInt64), floats as
-// float64, arrays as []any, maps as map[string]any.
-func (e *Engine) FetchAll(objs ...*Object) ([]any, error) {
+// get reads k from the store, through GetContext when it has one.
+func (e *Engine) get(ctx context.Context, k abi.Key) ([]byte, error) {
+	if cs, ok := e.store.(ContextStore); ok {
+		v, err := cs.GetContext(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("read %s from the store: %w", k, err)
+		}
+		return v, nil
+	}
+	v, _ := e.store.Get(k)
+	return v, nil
+}
+
+// Fetch decodes o's value into v, which must be a pointer, like json.Unmarshal.
+func (e *Engine) Fetch(ctx context.Context, o *Object, v any) error {
+	return fetch(ctx, e, o, v)
+}
+
+// FetchAll decodes the values of objs from src (an *Engine or an *Execution): integers as
+// int64 (uint64 above MaxInt64), floats as float64, arrays as []any, maps as map[string]any.
+func FetchAll(ctx context.Context, src Source, objs ...*Object) ([]any, error) {
 	out := make([]any, len(objs))
 	for i, o := range objs {
-		if err := e.Fetch(o, &out[i]); err != nil {
+		if err := fetch(ctx, src, o, &out[i]); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// Forget drops the values of objs from the store, so they are computed again if executed.
-func (e *Engine) Forget(objs ...*Object) {
-	for _, o := range objs {
-		e.store.Delete(o.Key())
+// FetchAll decodes the values of objs, like the function FetchAll.
+func (e *Engine) FetchAll(ctx context.Context, objs ...*Object) ([]any, error) {
+	return FetchAll(ctx, e, objs...)
+}
+
+// RootCause returns the *TaskError of the call that failed first in err's chain: following
+// ErrDependencyFailed from a call to the dependency that made it fail, down to a call that
+// failed on its own. It returns nil when err holds no *TaskError. For an error that joins the
+// failures of several requested Objects, it follows the first.
+func RootCause(err error) *TaskError {
+	var te *TaskError
+	if !errors.As(err, &te) {
+		return nil
 	}
+	for errors.Is(te.Err, ErrDependencyFailed) {
+		var dep *TaskError
+		if !errors.As(te.Err, &dep) {
+			break
+		}
+		te = dep
+	}
+	return te
 }

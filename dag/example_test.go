@@ -36,9 +36,9 @@ func Example() {
 	if err := eng.Execute(ctx, total); err != nil {
 		log.Fatal(err)
 	}
-	values, _ := eng.FetchAll(incs...)
+	values, _ := eng.FetchAll(ctx, incs...)
 	var sum int
-	if err := eng.Fetch(total, &sum); err != nil {
+	if err := eng.Fetch(ctx, total, &sum); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(values)
@@ -70,7 +70,7 @@ func ExampleSpawnN() {
 	if err := eng.Execute(ctx, sa, sb); err != nil {
 		log.Fatal(err)
 	}
-	values, _ := eng.FetchAll(sa, sb)
+	values, _ := eng.FetchAll(ctx, sa, sb)
 	fmt.Println(values)
 	// Output: [0.6000000000000001 1.5]
 }

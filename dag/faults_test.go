@@ -85,7 +85,7 @@ func TestFaults_Load(t *testing.T) {
 
 	failed := 0
 	for i, o := range calls {
-		v, err := e.Value(o)
+		v, err := e.Value(context.Background(), o)
 		if fails(i) {
 			failed++
 			var ge *runtime.GuestError
@@ -106,7 +106,7 @@ func TestFaults_Load(t *testing.T) {
 	}
 	cleanCount := 0
 	for g, o := range groups {
-		v, err := e.Value(o)
+		v, err := e.Value(context.Background(), o)
 		if cleanGroup[g] {
 			cleanCount++
 			want := int64(0)
@@ -140,7 +140,7 @@ func TestFaults_Load(t *testing.T) {
 			t.Fatalf("group %d: %v does not name one of its failed members", g, err)
 		}
 	}
-	if v, err := e.Value(cleanTotal); err != nil {
+	if v, err := e.Value(context.Background(), cleanTotal); err != nil {
 		t.Fatalf("clean total: %v", err)
 	} else if got, _ := abi.Decode(v); got != cleanSum {
 		t.Fatalf("clean total = %v, want %d", got, cleanSum)

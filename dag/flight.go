@@ -25,7 +25,7 @@ type flight struct {
 func (e *Engine) claim(r *run, n *node) (*flight, bool, *TaskError) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if r.stored(n.t) {
+	if r.have(n.t) { // planning looked in the persistent cache already
 		return nil, false, nil
 	}
 	if f, ok := e.inflight[n.t.key]; ok {

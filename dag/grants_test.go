@@ -85,7 +85,7 @@ func relay(t *testing.T, caller *runtime.Module, args ...any) (any, string) {
 		}
 		return nil, ge.Message
 	}
-	vals, err := e.FetchAll(o)
+	vals, err := e.FetchAll(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,8 @@ func (nestedSlot) Acquire(_ context.Context) error { return nil }
 func TestGrants_NestedOutsideWorkers(t *testing.T) {
 	mods := grantsRuntime(t, false, map[string]runtime.ModuleConfig{"evil": {}})
 	e := dag.New(dag.Config{})
-	n := e.Nested(abi.Key{}, fn(t, mods["evil"], "relay"), 0, nestedSlot{}, nil)
+	n, release := e.Nested(abi.Key{}, fn(t, mods["evil"], "relay"), 0, nestedSlot{}, nil)
+	defer release()
 	frame := []byte{0x92, 0x91, 0xa0 | 16}
 	frame = append(append(frame, "/data/secret.txt"...), 0x80)
 	_, err := n.Spawn(context.Background(), "priv", "readfile", frame, 1, runtime.SpawnOptions{})

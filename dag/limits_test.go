@@ -70,7 +70,7 @@ func TestTimeout(t *testing.T) {
 	if time.Since(start) > 10*time.Second {
 		t.Fatal("the timeout did not interrupt the loop")
 	}
-	if _, err := e.Value(other); err != nil {
+	if _, err := e.Value(context.Background(), other); err != nil {
 		t.Fatalf("the other task: %v", err)
 	}
 

@@ -61,7 +61,7 @@ func TestMaxArgument(t *testing.T) {
 	if dag.DefaultMaxArgument != 256<<20 {
 		t.Fatalf("DefaultMaxArgument = %d", dag.DefaultMaxArgument)
 	}
-	store := dag.NewMemoryStore()
+	store := dag.NewMemoryStore(-1) // no budget: the value is not held by an execution
 	produced := dag.Spawn(fn(t, fixtures, "pair"))
 	store.Put(produced.Key(), make([]byte, dag.DefaultMaxArgument))
 	err = dag.New(dag.Config{Store: store}).Execute(ctx, dag.Spawn(first, produced))

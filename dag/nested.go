@@ -69,12 +69,16 @@ type Slot interface {
 // of e, run by e's executor and read from e's store; while the guest waits in execute, it
 // releases hold. Each such call has its own task budget (Config.MaxTasks), unless budget is
 // set: then the call's spawns count on it, with those of other calls that share it.
-func (e *Engine) Nested(key abi.Key, fn *runtime.Function, depth int, hold Slot, budget Budget) runtime.Nested {
+//
+// The values and errors of the call's spawns are held, like an Execution's, until release is
+// called: call it once the call has returned.
+func (e *Engine) Nested(key abi.Key, fn *runtime.Function, depth int, hold Slot, budget Budget) (n runtime.Nested, release func()) {
 	if budget == nil {
 		budget = new(atomic.Int64)
 	}
-	r := &run{e: e, depth: depth, budget: budget, finished: make(chan struct{})}
-	return &scope{r: r, key: key, fn: fn, depth: depth, slot: &slot{outer: hold, held: true}}
+	l := e.newLease()
+	r := &run{e: e, l: l, id: e.nextID.Add(1), depth: depth, budget: budget, finished: make(chan struct{})}
+	return &scope{r: r, key: key, fn: fn, depth: depth, slot: &slot{outer: hold, held: true}}, func() { e.release(l) }
 }
 
 // Budget counts the tasks guests spawn under one host-level execution, against
@@ -95,6 +99,7 @@ type scope struct {
 	slot    *slot
 	flight  *flight   // the running call this scope belongs to
 	handles []*Object // handle h names handles[h-1]
+	impure  bool      // the call fetched an impure value: its own is impure too
 }
 
 var _ runtime.Nested = (*scope)(nil)
@@ -160,7 +165,7 @@ func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput
 	if err != nil {
 		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
 	}
-	t := &task{fn: f, nOutput: nOutput, timeout: -1, retries: -1} // the engine's defaults
+	t := &task{fn: f, nOutput: nOutput, timeout: -1, retries: -1, impure: opts.Impure} // the engine's defaults
 	if err := t.link(tmpl, byKey); err != nil {
 		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
 	}
@@ -182,7 +187,7 @@ func (s *scope) Execute(ctx context.Context, handles []uint32) (bool, error) {
 		objs[i] = o
 	}
 	e := s.r.e
-	r := e.plan(objs, s.depth+1, s.key, s.r.budget)
+	r := e.plan(objs, s.r.l, s.r.id, s.r.label, s.depth+1, s.key, s.r.budget)
 	r.owner = s.flight
 	if len(r.order) > 0 {
 		if w := e.waiting.Add(1); w > e.maxWait {
@@ -210,7 +215,8 @@ func (s *scope) Fetch(ctx context.Context, h uint32) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := s.r.e.store.Get(o.Key()); ok {
+	if v, priv, ok := s.r.get(o.Key()); ok {
+		s.impure = s.impure || priv
 		return v, nil
 	}
 	if err := s.r.e.failure(o); err != nil {
@@ -238,5 +244,8 @@ func (f taskFailed) Unwrap() []error { return []error{runtime.ErrTaskFailed, f.e
 func (e *Engine) failure(o *Object) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.errs[o.t.key]
+	if f := e.fails[o.t.key]; f != nil {
+		return f.err
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"reflect"
@@ -86,6 +87,10 @@ type task struct {
 	err     error         // spawn-time failure
 	timeout time.Duration // per attempt; -1: the engine's default
 	retries int           // -1: the engine's default
+	// impure says the call was declared impure (Call.Impure): its key mixes in nonce, drawn
+	// at spawn, and its values stay with the execution that computed them.
+	impure bool
+	nonce  [16]byte
 }
 
 // Call is the full form of a spawn: a function, positional and keyword arguments, and the
@@ -101,7 +106,18 @@ type Call struct {
 	// Retries is how many times to run the call again if it fails; zero means the engine's
 	// Config.Retries, a negative number means never.
 	Retries int
+	// Impure declares that the function's result may differ between calls with the same
+	// arguments (it samples randomness, reads the clock or files). Each spawn of an impure
+	// call is a task of its own, with a key of its own, and its values, and those of every
+	// call that uses them, are never shared with other executions or cached. Calls that read
+	// the wall clock, randomness or a mounted file during the call are treated so anyway once
+	// they ran, but identical spawns of them in one graph are one task: declare them impure.
+	Impure bool
 }
+
+// Kwargs are keyword arguments: passed last to Spawn or SpawnN, they become the call's
+// keyword arguments, as in Spawn(fn, x, dag.Kwargs{"scale": 2}).
+type Kwargs map[string]any
 
 // Spawn returns a lazy Object for fn(args...). Nothing runs until the Object is executed.
 func Spawn(fn *runtime.Function, args ...any) *Object {
@@ -121,7 +137,7 @@ var ErrSpawn = errors.New("cannot spawn")
 // (no function, an argument that cannot be encoded, a nil Object argument, a negative
 // NOutput) do not panic: the Objects carry the error, and executing them returns it.
 func (c Call) Spawn() Tuple {
-	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1), timeout: c.Timeout, retries: c.Retries}
+	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1), timeout: c.Timeout, retries: c.Retries, impure: c.Impure}
 	switch {
 	case c.Timeout == 0:
 		t.timeout = -1 // the engine's default
@@ -184,6 +200,27 @@ func (t *task) init(c Call) error {
 	if c.NOutput < 0 {
 		return fmt.Errorf("n_output must be at least 1, got %d", c.NOutput)
 	}
+	if n := len(c.Args); n > 0 {
+		if kw, ok := c.Args[n-1].(Kwargs); ok {
+			c.Args = c.Args[:n-1]
+			merged := make(map[string]any, len(c.Kwargs)+len(kw))
+			for k, v := range kw {
+				if _, dup := c.Kwargs[k]; dup {
+					return fmt.Errorf("keyword argument %q is given both in Kwargs and in Call.Kwargs", k)
+				}
+				merged[k] = v
+			}
+			for k, v := range c.Kwargs {
+				merged[k] = v
+			}
+			c.Kwargs = merged
+		}
+	}
+	for i, a := range c.Args {
+		if _, ok := a.(Kwargs); ok {
+			return fmt.Errorf("argument %d: dag.Kwargs must be the last argument", i)
+		}
+	}
 	var objs []*Object
 	for i, a := range c.Args {
 		if err := collect(reflect.ValueOf(a), &objs, 0); err != nil {
@@ -235,6 +272,12 @@ func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 		}
 	}
 	t.key = abi.TaskKey(t.fn.Module().Sum(), t.fn.Name(), t.nOutput, tmpl)
+	if t.impure {
+		if _, err := rand.Read(t.nonce[:]); err != nil {
+			return fmt.Errorf("draw the nonce of an impure call: %w", err)
+		}
+		t.key = abi.ImpureKey(t.key, t.nonce)
+	}
 	return nil
 }
 

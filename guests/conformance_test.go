@@ -309,7 +309,7 @@ func (c tcase) run(ctx context.Context, eng *dag.Engine, mod *runtime.Module, lo
 	err := eng.Execute(ctx, objs...)
 	if c.err != nil {
 		if err == nil {
-			got, _ := eng.FetchAll(objs...)
+			got, _ := eng.FetchAll(ctx, objs...)
 			return fmt.Errorf("succeeded with %#v, want an error", got)
 		}
 		return c.err(err)
@@ -317,7 +317,7 @@ func (c tcase) run(ctx context.Context, eng *dag.Engine, mod *runtime.Module, lo
 	if err != nil {
 		return err
 	}
-	got, err := eng.FetchAll(objs...)
+	got, err := eng.FetchAll(ctx, objs...)
 	if err != nil {
 		return err
 	}

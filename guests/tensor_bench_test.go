@@ -58,7 +58,7 @@ func BenchmarkTensorHandoff(b *testing.B) {
 				b.Fatal(err)
 			}
 			if consumer != nil {
-				v, err := eng.FetchAll(out)
+				v, err := eng.FetchAll(ctx, out)
 				if err != nil || !check(v[0]) {
 					b.Fatalf("consumer returned %v, %v", v, err)
 				}
@@ -97,14 +97,14 @@ func TestTensorBenchModule(t *testing.T) {
 	eng := dag.New(dag.Config{})
 	src := dag.Spawn(tb("make"), 1000, 0)
 	n := dag.Spawn(tb("consume"), src)
-	vs, err := eng.FetchAll(src, n)
+	vs, err := eng.FetchAll(ctx, src, n)
 	if err == nil {
 		t.Fatal("fetch before execute succeeded")
 	}
 	if err := eng.Execute(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	if vs, err = eng.FetchAll(src, n); err != nil {
+	if vs, err = eng.FetchAll(ctx, src, n); err != nil {
 		t.Fatal(err)
 	}
 	tn, ok := vs[0].(abi.Tensor)

@@ -295,7 +295,7 @@ func TestHostile_NestedGarbage(t *testing.T) {
 		if err := e.Execute(context.Background(), o); err != nil {
 			t.Fatalf("%s: %v", tt.fn, err)
 		}
-		v, err := e.FetchAll(o)
+		v, err := e.FetchAll(context.Background(), o)
 		if err != nil || v[0] != tt.want {
 			t.Errorf("%s() = %#v, %v; want %#v", tt.fn, v, err, tt.want)
 		}
@@ -374,17 +374,17 @@ func TestHostile_Graph(t *testing.T) {
 		} else {
 			want = []byte("\x93\x01\xa3two\xcb\x40\x0c\x00\x00\x00\x00\x00\x00")
 		}
-		got, err := e.Value(o)
+		got, err := e.Value(context.Background(), o)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("normal %d = % x, %v; want % x", i, got, err, want)
 		}
-		if dep, err := e.Value(normalDeps[i]); err != nil || !bytes.Equal(dep, want) {
+		if dep, err := e.Value(context.Background(), normalDeps[i]); err != nil || !bytes.Equal(dep, want) {
 			t.Errorf("first(normal %d) = % x, %v", i, dep, err)
 		}
 	}
 	for i, o := range bad {
 		name, want := names[o], hostile[names[o]]
-		_, err := e.Value(o)
+		_, err := e.Value(context.Background(), o)
 		var te *dag.TaskError
 		if !errors.As(err, &te) || te.Func != name || te.Key != o.Key() || errors.Is(err, dag.ErrDependencyFailed) {
 			t.Errorf("%s: err = %v", name, err)
@@ -396,7 +396,7 @@ func TestHostile_Graph(t *testing.T) {
 		if want.is != nil && !errors.Is(err, want.is) {
 			t.Errorf("%s: err = %v, want %v", name, err, want.is)
 		}
-		_, err = e.Value(badDeps[i])
+		_, err = e.Value(context.Background(), badDeps[i])
 		if !errors.Is(err, dag.ErrDependencyFailed) || !errors.As(err, &te) || te.Func != "first" {
 			t.Errorf("first(%s): err = %v, want ErrDependencyFailed", name, err)
 		}

@@ -139,7 +139,7 @@ func runCall(ctx context.Context, o *callOptions) error {
 	if err != nil {
 		return err
 	}
-	vals, err := eng.FetchAll(objs...)
+	vals, err := eng.FetchAll(ctx, objs...)
 	if err != nil {
 		return err
 	}

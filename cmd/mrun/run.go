@@ -300,7 +300,7 @@ func (s sval) fetch(eng *dag.Engine) (any, error) {
 		return m, nil
 	case vRef:
 		var v any
-		err := eng.Fetch(s.call.objs[max(s.out, 0)], &v)
+		err := eng.Fetch(context.Background(), s.call.objs[max(s.out, 0)], &v)
 		return v, err
 	}
 	return s.lit, nil

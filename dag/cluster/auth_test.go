@@ -111,7 +111,7 @@ func TestAuthHonestRoles(t *testing.T) {
 	if err := eng.Execute(ctx, all...); err != nil {
 		t.Fatal(err)
 	}
-	got, err := eng.FetchAll(total, sa, sb, driver)
+	got, err := eng.FetchAll(ctx, total, sa, sb, driver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestAuthHonestRoles(t *testing.T) {
 	if err := eng.Execute(ctx, ctotal, m); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := eng.FetchAll(ctotal, m); err != nil || got[0] != int64(45150) || fmt.Sprint(got[1])[:16] != "float64[200 100]" {
+	if got, err := eng.FetchAll(ctx, ctotal, m); err != nil || got[0] != int64(45150) || fmt.Sprint(got[1])[:16] != "float64[200 100]" {
 		t.Fatalf("sum_all of 300 incs, rand_matrix = %.40v, %v", got, err)
 	}
 	if ws, err := ac.conn.Workers(ctx); err != nil || len(ws) != 2 {
@@ -233,7 +233,7 @@ func TestAuthRefusals(t *testing.T) {
 	}
 
 	// Nothing changed: the result is the worker's, the other was never written.
-	if got, err := eng.FetchAll(two); err != nil || got[0] != int64(2) {
+	if got, err := eng.FetchAll(ctx, two); err != nil || got[0] != int64(2) {
 		t.Fatalf("inc 1 = %v, %v", got, err)
 	}
 	if _, err := results.Get(ctx, nobody); !errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -366,7 +366,7 @@ func TestAuthTLS(t *testing.T) {
 	if err := eng.Execute(ctx, two); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := eng.FetchAll(two); err != nil || got[0] != int64(2) {
+	if got, err := eng.FetchAll(ctx, two); err != nil || got[0] != int64(2) {
 		t.Fatalf("inc 1 over TLS = %v, %v", got, err)
 	}
 	client := cluster.KeyFile(ac.creds, cluster.RoleClient)

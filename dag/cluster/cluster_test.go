@@ -159,7 +159,7 @@ func TestNestedOnCluster(t *testing.T) {
 	if err := eng.Execute(ctx, driver, fanout); err != nil {
 		t.Fatal(err)
 	}
-	got, err := eng.FetchAll(driver, fanout)
+	got, err := eng.FetchAll(ctx, driver, fanout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestSeedOnCluster(t *testing.T) {
 	if err := eng.Execute(ctx, all...); err != nil {
 		t.Fatal(err)
 	}
-	got, err := eng.FetchAll(all...)
+	got, err := eng.FetchAll(ctx, all...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestServerRestart(t *testing.T) {
 	}
 	t.Logf("the graph after the restart took %v", time.Since(t0))
 	stopWorker() // before the server stops: it says goodbye
-	got, err := eng.FetchAll(first, second)
+	got, err := eng.FetchAll(ctx, first, second)
 	if err != nil || !reflect.DeepEqual(got, []any{int64(2), int64(4)}) {
 		t.Fatalf("values after the restart: %v, %v", got, err)
 	}
@@ -415,7 +415,7 @@ func TestLargeFrameOnCluster(t *testing.T) {
 	if err := eng.Execute(ctx, total); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := eng.FetchAll(total); err != nil || got[0] != int64(45150) {
+	if got, err := eng.FetchAll(ctx, total); err != nil || got[0] != int64(45150) {
 		t.Fatalf("sum_all of 300 incs = %v, %v", got, err)
 	}
 }
@@ -433,7 +433,7 @@ func TestLargeValueOnCluster(t *testing.T) {
 	if err := eng.Execute(ctx, sum); err != nil {
 		t.Fatal(err)
 	}
-	vals, err := eng.FetchAll(m, sum)
+	vals, err := eng.FetchAll(ctx, m, sum)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	var sum int
-	if err := eng.Fetch(total, &sum); err != nil {
+	if err := eng.Fetch(ctx, total, &sum); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(sum)

@@ -148,6 +148,9 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	}
 	msg := taskMsg{ID: nuid.Next(), Key: t.Key[:], Module: fn.Module().SumHex(), ModName: fn.Module().Name(), Func: fn.Name(),
 		NOutput: t.NOutput, Frame: t.Template.Frame(), Reply: x.reply}
+	if t.Nonce != nil {
+		msg.Nonce = t.Nonce[:]
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		msg.Timeout = int64(max(time.Until(dl), time.Millisecond))
 	}

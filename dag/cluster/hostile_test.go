@@ -87,7 +87,7 @@ func TestCancelledNestedCallKeepsSlots(t *testing.T) {
 	if err := eng.Execute(ctx2, inc); err != nil {
 		t.Fatalf("the next call: %v", err)
 	}
-	if got, err := eng.FetchAll(inc); err != nil || got[0] != int64(42) {
+	if got, err := eng.FetchAll(ctx2, inc); err != nil || got[0] != int64(42) {
 		t.Fatalf("inc(41) = %v, %v", got, err)
 	}
 	stop()
@@ -157,7 +157,7 @@ func TestReplacedModuleRefused(t *testing.T) {
 	if err := eng.Execute(ctx, call); err != nil {
 		t.Fatalf("after the refusal: %v", err)
 	}
-	if got, err := eng.FetchAll(call); err != nil || got[0] != int64(6) {
+	if got, err := eng.FetchAll(ctx, call); err != nil || got[0] != int64(6) {
 		t.Fatalf("inc(5) = %v, %v; want 6", got, err)
 	}
 	b, err := modules.GetBytes(ctx, sum)
@@ -224,7 +224,7 @@ func TestForgedKeyRefused(t *testing.T) {
 	if err := eng.Execute(ctx, honest); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := eng.FetchAll(honest); err != nil || got[0] != int64(56) {
+	if got, err := eng.FetchAll(ctx, honest); err != nil || got[0] != int64(56) {
 		t.Fatalf("inc(55) = %v, %v; want 56", got, err)
 	}
 }

@@ -33,6 +33,9 @@ type taskMsg struct {
 	// Budget names the task budget in BudgetBucket of the tree of nested calls the call
 	// belongs to; empty for a host-level call.
 	Budget string `msgpack:"budget"`
+	// Nonce is the nonce of a call declared impure: its key is abi.ImpureKey of the content
+	// key and the nonce. Empty for other calls.
+	Nonce []byte `msgpack:"nonce,omitempty"`
 }
 
 // maxOutputs bounds a task message's n_output: a call with more outputs than this is not one
@@ -63,6 +66,8 @@ func decodeTask(b []byte) (*taskMsg, error) {
 		return nil, fmt.Errorf("negative nesting depth %d", t.Depth)
 	case t.MaxDepth < 0 || t.MaxTasks < 0:
 		return nil, fmt.Errorf("negative limits: max depth %d, max tasks %d", t.MaxDepth, t.MaxTasks)
+	case len(t.Nonce) != 0 && len(t.Nonce) != 16:
+		return nil, fmt.Errorf("nonce of %d bytes, want 16", len(t.Nonce))
 	case t.FrameRef != "" && len(t.Frame) > 0:
 		return nil, errors.New("both an inline argument frame and a reference to one")
 	}
@@ -87,7 +92,11 @@ func (t *taskMsg) checkKey(tmpl *abi.Template) error {
 	if _, err := hex.Decode(sum[:], []byte(t.Module)); err != nil {
 		return fmt.Errorf("module hash %q: %w", t.Module, err)
 	}
-	if k := abi.TaskKey(sum, t.Func, t.NOutput, tmpl); string(k[:]) != string(t.Key) {
+	k := abi.TaskKey(sum, t.Func, t.NOutput, tmpl)
+	if len(t.Nonce) == 16 {
+		k = abi.ImpureKey(k, [16]byte(t.Nonce))
+	}
+	if string(k[:]) != string(t.Key) {
 		return fmt.Errorf("the task message's key %x is not the key of its call (%s.%s with %d output(s) and its arguments, key %s): refusing to run it, nothing was stored", t.Key, t.ModName, t.Func, t.NOutput, k)
 	}
 	return nil

@@ -370,7 +370,9 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 			}
 			budget = &treeBudget{c: w.c, id: n.budget}
 		}
-		ctx = runtime.WithNested(ctx, w.engine(n.maxDepth, n.maxTasks).Nested(key, fn, t.Depth, slot, budget))
+		nested, release := w.engine(n.maxDepth, n.maxTasks).Nested(key, fn, t.Depth, slot, budget)
+		defer release()
+		ctx = runtime.WithNested(ctx, nested)
 		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })

@@ -75,7 +75,7 @@ func show(ctx context.Context, eng *dag.Engine, label string, objs ...*dag.Objec
 	if err := eng.Execute(ctx, objs...); err != nil {
 		return err
 	}
-	vals, err := eng.FetchAll(objs...)
+	vals, err := eng.FetchAll(ctx, objs...)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func run(ctx context.Context, w io.Writer, root string) error {
 	if err := eng.Execute(ctx, outs...); err != nil {
 		return err
 	}
-	vals, err := eng.FetchAll(outs...)
+	vals, err := eng.FetchAll(ctx, outs...)
 	if err != nil {
 		return err
 	}

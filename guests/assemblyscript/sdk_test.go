@@ -276,7 +276,7 @@ func TestExtras(t *testing.T) {
 			t.Errorf("%s: %v", c.fn, err)
 			continue
 		}
-		got, err := eng.FetchAll(objs...)
+		got, err := eng.FetchAll(ctx, objs...)
 		if err != nil {
 			t.Errorf("%s: %v", c.fn, err)
 			continue
@@ -298,7 +298,7 @@ func TestExtras(t *testing.T) {
 	if err := eng.Execute(ctx, objs...); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := eng.FetchAll(objs...)
+	got, _ := eng.FetchAll(ctx, objs...)
 	l, _ := got[0].([]any)
 	if len(l) != 3 || l[0] != int64(-2) || l[1] != int64(1) || !strings.HasSuffix(l[2].(string), "): Boom.") {
 		t.Errorf("catch = %#v", got[0])

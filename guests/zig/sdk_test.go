@@ -292,7 +292,7 @@ func TestExtras(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := eng.FetchAll(obj...)
+			got, err := eng.FetchAll(context.Background(), obj...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -351,7 +351,7 @@ func BenchmarkTensorSum(b *testing.B) {
 				if err := eng.Execute(ctx, out); err != nil {
 					b.Fatal(err)
 				}
-				if v, err := eng.FetchAll(out); err != nil || v[0] != c.want {
+				if v, err := eng.FetchAll(ctx, out); err != nil || v[0] != c.want {
 					b.Fatalf("%s = %v, %v", c.name, v, err)
 				}
 				eng.Forget(src, out)

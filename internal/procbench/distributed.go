@@ -115,7 +115,7 @@ func distributed(args []string, out io.Writer) error {
 		}
 		elapsed := time.Since(start)
 		var got int
-		if err := e.Fetch(total, &got); err != nil {
+		if err := e.Fetch(ctx, total, &got); err != nil {
 			return 0, err
 		}
 		if want := count*from + count*(count+1)/2; got != want {

@@ -157,7 +157,7 @@ func fanOutMrun(ctx context.Context, inc, sumAll *runtime.Function, n int) (int,
 		return 0, err
 	}
 	var got int
-	err := e.Fetch(total, &got)
+	err := e.Fetch(ctx, total, &got)
 	return got, err
 }
 
