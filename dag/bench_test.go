@@ -2,6 +2,8 @@ package dag_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	goruntime "runtime"
 	"sync"
 	"testing"
@@ -272,5 +274,74 @@ func BenchmarkNested20x100(b *testing.B) {
 			wg.Wait()
 		}
 		reportChildren(b)
+	})
+}
+
+// BenchmarkConcurrent200: one engine, 200 executions of 20 inc calls and a sum_all over them,
+// each execution on inputs of its own so that none reuses another's values, each one Run,
+// Fetch and Release. serial runs them one after another, concurrent all at once from 200
+// goroutines; the two rates should be close, since the executions share only the engine's
+// slots and store.
+func BenchmarkConcurrent200(b *testing.B) {
+	const executions, width = 200, 20
+	const tasks = executions * (width + 1)
+	inc, sumAll := fn(b, cGuest(), "inc"), fn(b, cGuest(), "sum_all")
+	// one builds, runs, checks and releases execution j of the iteration whose inputs start at
+	// base.
+	one := func(ctx context.Context, e *dag.Engine, base int) error {
+		objs := make(dag.Tuple, width)
+		want := 0
+		for i := range objs {
+			objs[i] = dag.Spawn(inc, base+i)
+			want += base + i + 1
+		}
+		total := dag.Spawn(sumAll, objs)
+		x, err := e.Run(ctx, total)
+		defer x.Release()
+		if err != nil {
+			return err
+		}
+		var got int
+		if err := x.Fetch(ctx, total, &got); err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("sum_all from %d = %d, want %d", base, got, want)
+		}
+		return nil
+	}
+	base := 0 // inputs never repeat, not even across iterations
+	bench := func(b *testing.B, all func(ctx context.Context, e *dag.Engine, base int) error) {
+		for b.Loop() {
+			ctx, cancel := context.WithCancel(context.Background())
+			err := all(ctx, dag.New(dag.Config{}), base)
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			base += executions * width
+		}
+		report(b, tasks)
+	}
+	b.Run("serial", func(b *testing.B) {
+		bench(b, func(ctx context.Context, e *dag.Engine, base int) error {
+			for j := range executions {
+				if err := one(ctx, e, base+j*width); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	b.Run("concurrent", func(b *testing.B) {
+		bench(b, func(ctx context.Context, e *dag.Engine, base int) error {
+			errs := make([]error, executions)
+			var wg sync.WaitGroup
+			for j := range executions {
+				wg.Go(func() { errs[j] = one(ctx, e, base+j*width) })
+			}
+			wg.Wait()
+			return errors.Join(errs...)
+		})
 	})
 }

@@ -31,6 +31,8 @@ var workloads = []struct{ group, label string }{
 	{"Scale", "scale: N inc + sum_all"},
 	{"ColdStart", "cold start: mrun call inc 1"},
 	{"TensorHandoff", "large value: 64 MiB tensor"},
+	{"Concurrent200", "concurrency: 200 × (20 inc + sum_all)"},
+	{"Rerun", "re-run: mrun run fanout.yaml"},
 }
 
 // Targets. Each is checked on the rows it names; change them here.
@@ -42,6 +44,8 @@ const (
 	coldGoWarmNs   = 300e6   // ColdStart, Go with a warm cache: at most
 	tensorMBps     = 1000    // TensorHandoff/handoff: at least
 	distributedNs  = 200e3   // FanOut10k on a cluster (…-distributed-…): time per task, at most
+	concurrentRate = 0.9     // Concurrent200: tasks/s all at once ÷ one after another, at least
+	rerunShare     = 0.1     // Rerun: the cached second run's wall time ÷ the first's, at most
 )
 
 // bench is one result of a benchmark: its metrics by unit.
@@ -226,6 +230,22 @@ func derived(benches map[string]*bench, g string) []row {
 			r.base = fmt.Sprintf("%.2f×", g1.metrics["ns/op"]/g2.metrics["ns/op"])
 		}
 		return []row{r}
+	case "Concurrent200":
+		serial, conc := benches["Concurrent200/serial"], benches["Concurrent200/concurrent"]
+		if serial == nil || conc == nil || serial.metrics["tasks/s"] == 0 {
+			return nil
+		}
+		x := conc.metrics["tasks/s"] / serial.metrics["tasks/s"]
+		return []row{{variant: "concurrent ÷ serial, tasks/s", rate: fmt.Sprintf("%.2f×", x),
+			target: check(x >= concurrentRate, fmt.Sprintf("≥ %.1f×", concurrentRate))}}
+	case "Rerun":
+		first, cached := benches["Rerun/first"], benches["Rerun/cached"]
+		if first == nil || cached == nil || first.metrics["ns/op"] == 0 {
+			return nil
+		}
+		x := cached.metrics["ns/op"] / first.metrics["ns/op"]
+		return []row{{variant: "cached ÷ first, wall", rate: fmt.Sprintf("%.1f%%", 100*x),
+			target: check(x <= rerunShare, fmt.Sprintf("≤ %.0f%%", 100*rerunShare))}}
 	case "Scale":
 		// Per variant, the time per task at the largest N against the next largest.
 		type point struct {
@@ -275,6 +295,7 @@ func label(variant string) string {
 	words := map[string]string{
 		"c": "C", "wat": "WAT", "go": "Go", "1slot": "1 slot", "2slots": "2 slots",
 		"cold": "cold (compiles)", "warm": "warm (median)", "handoff": "hand-off, WAT → WAT",
+		"first": "first, empty result cache", "cached": "second, cached", "uncached": "third, --no-cache",
 	}
 	var out []string
 	for _, w := range strings.FieldsFunc(variant, func(r rune) bool { return r == '-' || r == '/' }) {
