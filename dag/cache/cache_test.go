@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,8 +255,37 @@ func TestCache_ConcurrentPutGet(t *testing.T) {
 	dir := t.TempDir()
 	var l logs
 	a := open(t, dir, cache.Options{Logf: l.logf})
-	b := open(t, dir, cache.Options{Logf: l.logf}) // as a second process would
-	if err := hammer([]*cache.Cache{a, b}, 300); err != nil {
+	b := open(t, dir, cache.Options{Logf: l.logf})                                             // as a second process would
+	trimmer := open(t, dir, cache.Options{Logf: l.logf, MaxBytes: 12 << 10, ManualTrim: true}) // room for one or two values
+	done := make(chan struct{})
+	trimmed := make(chan error)
+	var removed atomic.Int64
+	go func() { // entries disappear under readers and writers: they miss, never tear
+		defer close(trimmed)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			st, err := trimmer.Trim(time.Now())
+			if err != nil {
+				trimmed <- err
+				return
+			}
+			removed.Add(int64(st.Removed))
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	err := hammer([]*cache.Cache{a, b}, 300)
+	close(done)
+	if err := <-trimmed; err != nil {
+		t.Fatal(err)
+	}
+	if removed.Load() == 0 {
+		t.Fatal("the trims removed nothing while the others ran: the test tested nothing")
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := l.take(); len(got) > 0 {
