@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag/cache"
@@ -36,4 +37,27 @@ func Example() {
 	// Output:
 	// 0x2a true
 	// 1 entry, 41 bytes on disk
+}
+
+func ExampleCache_Trim() {
+	dir, err := os.MkdirTemp("", "results")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	c, err := cache.Open(dir, cache.Options{MaxAge: 24 * time.Hour, ManualTrim: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	c.Put(abi.Key{1}, []byte{0x01})
+	c.Put(abi.Key{2}, []byte{0x02})
+
+	// Two days later, neither entry has been used for longer than MaxAge.
+	st, err := c.Trim(time.Now().Add(48 * time.Hour))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("removed %d entries (%d bytes), kept %d\n", st.Removed, st.RemovedBytes, st.Kept)
+	// Output: removed 2 entries (82 bytes), kept 0
 }
