@@ -48,6 +48,7 @@ With no command, 'mrun cache' is 'mrun cache info'.`,
 	}
 	cmd.PersistentFlags().StringVar(&o.dir, "dir", defaultDir,
 		"the result cache's `DIR` (env "+cache.EnvDir+")")
+	_ = cmd.MarkPersistentFlagDirname("dir")
 
 	info := &cobra.Command{
 		Use:   "info",
@@ -70,7 +71,7 @@ With no command, 'mrun cache' is 'mrun cache info'.`,
 	}
 	trim := &cobra.Command{
 		Use:   "trim",
-		Short: "Remove the result cache's entries unused for --max-age, then the least recently used beyond --max-size",
+		Short: "Remove the result cache's unused entries now, by --max-age and --max-size",
 		Long: `Remove the entries not used for longer than --max-age, then the least recently
 used ones until the rest take at most --max-size on disk. Without flags, trim
 by the rules every command follows once a day: 5 days and 1 GiB.`,
