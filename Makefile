@@ -38,6 +38,7 @@ bench:
 	  "$$tmp/procbench" coldstart "$$tmp/mrun" c=testdata/c/conformance.wasm \
 	    wat=testdata/wat/conformance.wasm go=testdata/seed.wasm || echo FAIL coldstart; \
 	  "$$tmp/procbench" distributed "$$tmp/mrun" c=testdata/c/conformance.wasm 10000 || echo FAIL distributed; \
+	  "$$tmp/procbench" rerun "$$tmp/mrun" examples/fanout.yaml || echo FAIL rerun; \
 	} | "$$tmp/benchfmt"
 
 ## check: formatting, vet and tidiness; fails on a dirty tree

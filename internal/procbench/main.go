@@ -21,6 +21,13 @@
 // runs the fan-out of scale on a cluster on this machine: an embedded JetStream server and
 // the coordinating engine in this process, and -workers `MRUN worker` processes. It reports
 // each run as a FanOut10k variant, mrun-NAME-distributed-WORKERSxSLOTS.
+//
+//	procbench rerun MRUN GRAPH
+//
+// times `MRUN run GRAPH` as a new process three times with one result cache
+// (MRUN_RESULT_CACHE), empty at first: the first run computes every call, the second reads the
+// values the first cached, the third passes --no-cache and computes them all again. The
+// compilation cache is warmed first, so no run compiles. The runs must print the same bytes.
 package main
 
 import (
@@ -48,7 +55,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: procbench scale|coldstart|distributed ..."))
+		fail(errors.New("usage: procbench scale|coldstart|distributed|rerun ..."))
 	}
 	var err error
 	switch os.Args[1] {
@@ -58,8 +65,10 @@ func main() {
 		err = coldstart(os.Args[2:], os.Stdout)
 	case "distributed":
 		err = distributed(os.Args[2:], os.Stdout)
+	case "rerun":
+		err = rerun(os.Args[2:], os.Stdout)
 	default:
-		err = fmt.Errorf("unknown benchmark %q (want scale, coldstart or distributed)", os.Args[1])
+		err = fmt.Errorf("unknown benchmark %q (want scale, coldstart, distributed or rerun)", os.Args[1])
 	}
 	if err != nil {
 		fail(err)
