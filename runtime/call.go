@@ -16,10 +16,15 @@ type Result struct {
 	Value []byte
 	// Stdout and Stderr hold what the call wrote to those streams (nil when nothing, capped).
 	Stdout, Stderr []byte
+	// Effects says what the call read of the world besides its arguments: the wall clock,
+	// randomness, files under its mounts. Zero means the result depends on the arguments
+	// (and the module's bytes and ModuleConfig) alone, so it may be cached or shared.
+	Effects Effects
 }
 
 // Call runs f with the given argument frame (ABI.md section 3) in a pooled instance.
-// Errors are *CallError; the frame is not retained.
+// Errors are *CallError; the frame is not retained. A call made once Runtime.Close has begun
+// fails with an error wrapping ErrClosed.
 func (f *Function) Call(ctx context.Context, frame []byte) (Result, error) {
 	return f.CallFill(ctx, len(frame), func(dst []byte) { copy(dst, frame) })
 }
@@ -32,12 +37,16 @@ func (f *Function) CallFill(ctx context.Context, n int, fill func(dst []byte)) (
 	if err := ctx.Err(); err != nil {
 		return Result{}, &CallError{Module: m.name, Function: f.name, Err: interrupted(ctx)}
 	}
-	inst, err := m.pool.get(ctx)
-	if err != nil {
+	if err := m.rt.begin(ctx); err != nil {
 		return Result{}, &CallError{Module: m.name, Function: f.name, Err: err}
 	}
+	defer m.rt.end()
+	inst, err := m.pool.get(ctx)
+	if err != nil {
+		return Result{}, &CallError{Module: m.name, Function: f.name, Err: m.rt.closing(err)}
+	}
 	value, fail := inst.run(ctx, f, n, fill)
-	res := Result{Value: value, Stdout: inst.stdout.take(), Stderr: inst.stderr.take()}
+	res := Result{Value: value, Stdout: inst.stdout.take(), Stderr: inst.stderr.take(), Effects: inst.effects}
 	if fail == nil {
 		m.pool.put(inst)
 		return res, nil
@@ -47,7 +56,7 @@ func (f *Function) CallFill(ctx context.Context, n int, fill func(dst []byte)) (
 	} else {
 		m.pool.put(inst)
 	}
-	return Result{}, &CallError{Module: m.name, Function: f.name, Err: fail.err, Stdout: res.Stdout, Stderr: res.Stderr}
+	return Result{}, &CallError{Module: m.name, Function: f.name, Err: m.rt.closing(fail.err), Stdout: res.Stdout, Stderr: res.Stderr, Effects: res.Effects}
 }
 
 func interrupted(ctx context.Context) error {

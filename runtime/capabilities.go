@@ -28,9 +28,10 @@ type ModuleConfig struct {
 	// MemoryLimitPages caps this module's linear memory, in 64 KiB pages, instead of
 	// Config.MemoryLimitPages. Zero means the runtime's limit.
 	MemoryLimitPages uint32
-	// MaySpawn names the modules, by the name they were loaded under or their SHA-256 in hex,
-	// whose tasks this module's calls may spawn although those modules hold capabilities this
-	// one lacks. Without an entry, such a nested spawn is refused (Module.CheckSpawn).
+	// MaySpawn names the modules, by the name they were loaded under, their SHA-256 in hex
+	// (which names every module loaded from those bytes) or their Identity in hex, whose tasks
+	// this module's calls may spawn although those modules hold capabilities this one lacks.
+	// Without an entry, such a nested spawn is refused (Module.CheckSpawn).
 	MaySpawn []string
 }
 
@@ -69,26 +70,26 @@ func (mc ModuleConfig) check() error {
 	return nil
 }
 
-func (mc ModuleConfig) equal(o ModuleConfig) bool {
-	return maps.Equal(mc.Env, o.Env) && slices.Equal(mc.Mounts, o.Mounts) &&
-		mc.Deterministic == o.Deterministic && mc.MemoryLimitPages == o.MemoryLimitPages &&
-		slices.Equal(mc.MaySpawn, o.MaySpawn)
-}
-
-// sameConfig returns m if it was loaded with mc, else an error.
+// sameConfig returns m, loaded with the capabilities and limits of mc (their Identity is
+// equal), if it was loaded with the same MaySpawn too, else an error.
 func (m *Module) sameConfig(mc ModuleConfig) (*Module, error) {
-	if !m.config.equal(mc) {
-		return nil, &ModuleError{Module: m.name, Err: fmt.Errorf("already loaded with a different ModuleConfig; load a copy of it under other bytes, or use one configuration")}
+	if !slices.Equal(sortedRefs(m.config.MaySpawn), sortedRefs(mc.MaySpawn)) {
+		return nil, &ModuleError{Module: m.name, Err: fmt.Errorf("already loaded with these capabilities and MaySpawn %q, not %q: load these bytes with one MaySpawn for each set of capabilities", m.config.MaySpawn, mc.MaySpawn)}
 	}
 	return m, nil
+}
+
+// sortedRefs returns refs sorted, without duplicates: the order of MaySpawn means nothing.
+func sortedRefs(refs []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(refs)))
 }
 
 // Config returns the capabilities and limits the module was loaded with.
 func (m *Module) Config() ModuleConfig { return m.config }
 
 // apply adds the module's capabilities to an instance's configuration. It opens the mounts'
-// directories, which the caller closes with the instance.
-func (mc ModuleConfig) apply(cfg wazero.ModuleConfig) (wazero.ModuleConfig, []*os.Root, error) {
+// directories, which the caller closes with the instance; reading them sets ReadFile in fx.
+func (mc ModuleConfig) apply(cfg wazero.ModuleConfig, fx *Effects) (wazero.ModuleConfig, []*os.Root, error) {
 	for _, k := range slices.Sorted(maps.Keys(mc.Env)) {
 		cfg = cfg.WithEnv(k, mc.Env[k])
 	}
@@ -104,7 +105,7 @@ func (mc ModuleConfig) apply(cfg wazero.ModuleConfig) (wazero.ModuleConfig, []*o
 	// they did with WithReadOnlyDirMount).
 	fsc := wazero.NewFSConfig()
 	for i, m := range mc.Mounts {
-		fsc = fsc.(sysfs.FSConfig).WithSysFSMount(&sysfs.ReadFS{FS: &sysfs.AdaptFS{FS: mountFS{roots[i]}}}, m.GuestPath)
+		fsc = fsc.(sysfs.FSConfig).WithSysFSMount(&sysfs.ReadFS{FS: &sysfs.AdaptFS{FS: mountFS{roots[i], fx}}}, m.GuestPath)
 	}
 	return cfg.WithFSConfig(fsc), roots, nil
 }

@@ -111,12 +111,19 @@ func TestCapabilities_Errors(t *testing.T) {
 			t.Errorf("err = %v, want %q", err, tt.want)
 		}
 	}
-	if _, err := rt.LoadWith(context.Background(), "fixtures", b, runtime.ModuleConfig{}); err != nil {
+	plain, err := rt.LoadWith(context.Background(), "fixtures", b, runtime.ModuleConfig{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := rt.LoadWith(context.Background(), "fixtures", b, runtime.ModuleConfig{Deterministic: true})
-	if err == nil || !strings.Contains(err.Error(), "already loaded with a different ModuleConfig") {
+	// The same bytes with other capabilities are another module, with another identity.
+	det, err := rt.LoadWith(context.Background(), "fixtures", b, runtime.ModuleConfig{Deterministic: true})
+	if err != nil || det == plain || det.Identity() == plain.Identity() || det.Sum() != plain.Sum() {
 		t.Fatalf("reloading with other capabilities: %v", err)
+	}
+	// The same capabilities with another MaySpawn would share the identity: refused.
+	_, err = rt.LoadWith(context.Background(), "fixtures", b, runtime.ModuleConfig{Deterministic: true, MaySpawn: []string{"x"}})
+	if want := `module fixtures: already loaded with these capabilities and MaySpawn [], not ["x"]: load these bytes with one MaySpawn for each set of capabilities`; err == nil || err.Error() != want {
+		t.Fatalf("reloading with another MaySpawn: %v, want %q", err, want)
 	}
 }
 

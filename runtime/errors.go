@@ -48,8 +48,14 @@ var (
 	ErrTrap = errors.New("trap")
 	// ErrMalformedResult means the guest returned a result frame that breaks the ABI.
 	ErrMalformedResult = errors.New("malformed result")
-	// ErrInterrupted means the call's context was cancelled or timed out while the guest ran.
+	// ErrInterrupted means the call's context was cancelled or timed out while the guest ran,
+	// or that Runtime.Close stopped the call (the error then wraps ErrClosed too).
 	ErrInterrupted = errors.New("interrupted")
+	// ErrClosed means the runtime was closed: Runtime.Close had begun before the call or load
+	// started, or its context ended while the call still ran and the call was interrupted
+	// (then the error wraps ErrInterrupted too). It never wraps ErrTrap: the guest is not at
+	// fault.
+	ErrClosed = errors.New("runtime is closed")
 )
 
 // CallError reports a call that did not produce a result. Err is a *GuestError, a *TrapError,
@@ -60,6 +66,8 @@ type CallError struct {
 	Err      error
 	Stdout   []byte // what the call wrote to stdout before it failed (capped)
 	Stderr   []byte // what the call wrote to stderr before it failed (capped)
+	// Effects is what the call read of the world before it failed, as in Result.Effects.
+	Effects Effects
 }
 
 // Error returns "NAME (module MOD): cause".

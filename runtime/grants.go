@@ -114,10 +114,11 @@ func (m *Module) lacks(t *Module, seen map[*Module]bool) []string {
 	return missing
 }
 
-// allows reports whether m's MaySpawn names t, by name or SHA-256 in hex.
+// allows reports whether m's MaySpawn names t, by name, Identity or SHA-256 in hex. A SHA-256
+// names every module loaded from those bytes, whatever its capabilities.
 func (m *Module) allows(t *Module) bool {
 	for _, ref := range m.config.MaySpawn {
-		if ref == t.name || len(ref) == 64 && ref == t.SumHex() {
+		if ref == t.name || len(ref) == 64 && (ref == t.SumHex() || ref == t.IdentityHex()) {
 			return true
 		}
 	}

@@ -3,7 +3,6 @@ package runtime
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +32,10 @@ type instance struct {
 	cause          error  // set by fail_with: the failed child the guest gave up on
 	lastErr        string // message of the last failed nested-spawn import of the call
 	cancelled      bool   // a nested-spawn import told the guest its call is being cancelled
+
+	// effects is what the running call read of the world (effects.go), reset as it starts.
+	// Only the goroutine running the call sets it: host functions run on it.
+	effects Effects
 
 	// call is the context of the running call (or of _initialize), nil between calls. The
 	// guest's sleep watches it: wazero hands the sleep function no context, and the function
@@ -115,10 +118,13 @@ func newInstance(ctx context.Context, m *Module) (*instance, error) {
 		WithStdout(&inst.stdout).
 		WithStderr(&inst.stderr)
 	if !m.config.Deterministic {
-		// Deterministic instances keep wazero's fake sleep, which returns at once.
-		cfg = cfg.WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader)
+		// Deterministic instances keep wazero's fake clocks, randomness and sleep, which
+		// returns at once. The wall clock and randomness mark the running call's Effects; the
+		// monotonic clock does not (effects.go).
+		cfg = cfg.WithWalltime(inst.walltime, walltimeResolution).WithSysNanotime().
+			WithNanosleep(inst.sleep).WithRandSource(randomReader{inst})
 	}
-	cfg, roots, err := m.config.apply(cfg)
+	cfg, roots, err := m.config.apply(cfg, &inst.effects)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +175,7 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	cctx := &callCtx{Context: ctx, inst: inst}
 	inst.call = cctx
 	defer func() { inst.call = nil }()
+	inst.effects = 0 // reads made while the instance started or by earlier calls are not this call's
 	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
 		want := max(uint32(n), 256)
 		inst.stack[0] = uint64(want)

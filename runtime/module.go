@@ -17,6 +17,7 @@ type Module struct {
 	rt       *Runtime
 	name     string
 	sum      [32]byte
+	identity [32]byte // sum, or sum with the ModuleConfig (identity.go)
 	size     int
 	bin      []byte // the module's bytes, for executors that ship it to other machines
 	compiled wazero.CompiledModule
@@ -50,7 +51,8 @@ func (f *Function) Module() *Module { return f.mod }
 // Name returns the name the module was loaded under.
 func (m *Module) Name() string { return m.name }
 
-// Sum returns the SHA-256 of the module's bytes, its identity.
+// Sum returns the SHA-256 of the module's bytes. Modules loaded from the same bytes with
+// different ModuleConfigs share it; Identity tells them apart.
 func (m *Module) Sum() [32]byte { return m.sum }
 
 // SumHex returns Sum as 64 lowercase hex digits.
@@ -227,4 +229,20 @@ func sigText(params, results []api.ValueType) string {
 		return "(" + strings.Join(s, ", ") + ")"
 	}
 	return names(params) + " -> " + names(results)
+}
+
+// withName returns a module of the same compiled code as m, loaded under name, with its own
+// functions and pool; the caller sets its config and identity.
+func (m *Module) withName(name string) *Module {
+	c := &Module{rt: m.rt, name: name, sum: m.sum, size: m.size, bin: m.bin, compiled: m.compiled,
+		byName: make(map[string]*Function, len(m.funcs)), imports: m.imports, memMin: m.memMin,
+		memMax: m.memMax, hasMax: m.hasMax, hasInit: m.hasInit, nested: m.nested, wz: m.wz}
+	c.funcs = make([]*Function, len(m.funcs))
+	for i, f := range m.funcs {
+		g := &Function{mod: c, name: f.name, export: f.export, index: f.index}
+		c.funcs[i] = g
+		c.byName[g.name] = g
+	}
+	c.pool = newPool(c, m.rt.cfg.MaxIdle)
+	return c
 }

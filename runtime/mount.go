@@ -18,11 +18,18 @@ import (
 // stays inside work. Only regular files and directories open: a FIFO, socket or device
 // under the mount is EPERM, since reading one can block forever (a FIFO without a writer) or
 // never end.
-type mountFS struct{ root *os.Root }
+type mountFS struct {
+	root    *os.Root
+	effects *Effects // the instance's: every open marks its running call ReadFile
+}
 
 // Open opens name, a path relative to the mount, for reading. It never blocks: FIFOs are
-// opened non-blocking, then refused.
+// opened non-blocking, then refused. wazero opens a path for every WASI call that reads the
+// mount (path_open, path_filestat_get, fd_readdir of the mount's root), so Open marks the
+// running call as having read a file, even when the path does not exist: that too is news
+// from the host.
 func (m mountFS) Open(name string) (fs.File, error) {
+	*m.effects |= ReadFile
 	f, err := m.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, mountError(name, err)
@@ -36,7 +43,40 @@ func (m mountFS) Open(name string) (fs.File, error) {
 		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 	}
-	return f, nil
+	return mountFile{f, m.effects}, nil
+}
+
+// mountFile is a file opened under a mount. Reading it marks the running call ReadFile too,
+// since a guest may keep a file open from an earlier call (or from _initialize) and read it in
+// a later one. Embedding keeps every method of *os.File that wazero looks for.
+type mountFile struct {
+	*os.File
+	effects *Effects
+}
+
+func (f mountFile) Read(p []byte) (int, error) {
+	*f.effects |= ReadFile
+	return f.File.Read(p)
+}
+
+func (f mountFile) ReadAt(p []byte, off int64) (int, error) {
+	*f.effects |= ReadFile
+	return f.File.ReadAt(p, off)
+}
+
+func (f mountFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	*f.effects |= ReadFile
+	return f.File.ReadDir(n)
+}
+
+func (f mountFile) Readdir(n int) ([]fs.FileInfo, error) {
+	*f.effects |= ReadFile
+	return f.File.Readdir(n)
+}
+
+func (f mountFile) Stat() (fs.FileInfo, error) {
+	*f.effects |= ReadFile
+	return f.File.Stat()
 }
 
 // mountError turns an error of os.Root into one wazero maps to the right errno. os.Root

@@ -15,7 +15,6 @@ package runtime
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
@@ -72,9 +72,17 @@ type Runtime struct {
 	mem   *memBudget // the linear memory of every instance
 
 	mu      sync.Mutex
-	modules map[[32]byte]*Module
-	loading map[[32]byte]*sync.Mutex // held while the module of that SHA-256 compiles
+	modules map[[32]byte]*Module     // by Module.Identity
+	loading map[[32]byte]*sync.Mutex // held while a module of that SHA-256 loads
 	closed  bool
+
+	// work counts the calls and loads running, plus closingBit once Close has begun; the
+	// last one to end after that closes drained. stopping is closed when Close's context
+	// ends with work still running: the calls left fail with ErrClosed (close.go).
+	work      atomic.Int64
+	drained   chan struct{}
+	drainOnce sync.Once
+	stopping  chan struct{}
 }
 
 // New starts a Runtime: a wazero runtime with WASI preview 1 and the mrun host functions.
@@ -94,7 +102,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages > 65536 {
 		return nil, fmt.Errorf("runtime: memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", cfg.MemoryLimitPages)
 	}
-	rt := &Runtime{cfg: cfg, modules: map[[32]byte]*Module{}}
+	rt := &Runtime{cfg: cfg, modules: map[[32]byte]*Module{}, drained: make(chan struct{}), stopping: make(chan struct{})}
 	rt.mem = newMemBudget(rt, cfg.MemoryBudget)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
@@ -131,34 +139,6 @@ func (rt *Runtime) newWazero(ctx context.Context) (wazero.Runtime, error) {
 	return wz, nil
 }
 
-// Close closes every instance and compiled module. Calls running at the time fail.
-func (rt *Runtime) Close(ctx context.Context) error {
-	rt.mu.Lock()
-	if rt.closed {
-		rt.mu.Unlock()
-		return nil
-	}
-	rt.closed = true
-	var own []wazero.Runtime
-	for _, m := range rt.modules {
-		m.pool.close()
-		if m.wz != rt.wz {
-			own = append(own, m.wz)
-		}
-	}
-	rt.mu.Unlock()
-	// The instances left are running calls: their memory must stay mapped (memory.go).
-	rt.mem.closing.Store(true)
-	err := rt.wz.Close(ctx)
-	for _, wz := range own {
-		err = errors.Join(err, wz.Close(ctx))
-	}
-	if rt.cache != nil {
-		err = errors.Join(err, rt.cache.Close(ctx))
-	}
-	return err
-}
-
 // LoadFile reads a module from path and loads it under the file's base name without the
 // ".wasm" extension.
 func (rt *Runtime) LoadFile(ctx context.Context, path string) (*Module, error) {
@@ -178,15 +158,27 @@ func (rt *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module,
 }
 
 // LoadWith is Load with capabilities and limits for this module's instances. Loading bytes
-// that are already loaded with a different ModuleConfig is an error.
+// that are already loaded with an equal ModuleConfig (equal Identity and MaySpawn) returns the
+// Module already loaded; loading them with other capabilities or limits gives another Module,
+// with its own Identity and pool, that shares the compiled code. Loading them with the same
+// capabilities and limits but another MaySpawn is an error: those two would share an Identity.
 func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc ModuleConfig) (*Module, error) {
 	if err := mc.check(); err != nil {
 		return nil, &ModuleError{Module: name, Err: err}
 	}
 	sum := sha256.Sum256(wasm)
+	id, err := identity(sum, mc)
+	if err != nil {
+		return nil, &ModuleError{Module: name, Err: err}
+	}
+	if err := rt.begin(ctx); err != nil {
+		return nil, &ModuleError{Module: name, Err: err}
+	}
+	defer rt.end()
 	// One load of the same bytes at a time: wazero shares compiled code between compilations
 	// of one module, so a second compilation must not be made and then closed while the first
-	// one's instances use that code. A concurrent Load waits, then finds the module loaded.
+	// one's instances use that code. A concurrent Load waits, then finds the module loaded,
+	// or one of the same bytes whose compiled code it shares.
 	rt.mu.Lock()
 	if rt.loading == nil {
 		rt.loading = map[[32]byte]*sync.Mutex{}
@@ -200,84 +192,119 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 	lock.Lock()
 	defer lock.Unlock()
 	rt.mu.Lock()
-	if rt.closed {
-		rt.mu.Unlock()
-		return nil, &ModuleError{Module: name, Err: errors.New("runtime is closed")}
-	}
-	if m, ok := rt.modules[sum]; ok {
+	if m, ok := rt.modules[id]; ok {
 		rt.mu.Unlock()
 		return m.sameConfig(mc)
 	}
+	var base *Module // a module of the same bytes with other capabilities
+	for _, m := range rt.modules {
+		if m.sum == sum {
+			base = m
+			break
+		}
+	}
 	rt.mu.Unlock()
 
-	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: missing the \\0asm magic number", ErrNotWasm)}
-	}
-	if err := precheck(wasm); err != nil {
-		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
-	}
 	wz, limit := rt.wz, rt.cfg.MemoryLimitPages
 	if mc.MemoryLimitPages != 0 {
 		limit = mc.MemoryLimitPages
 	}
-	closeOwn := func() {
-		if wz != rt.wz {
-			wz.Close(ctx)
+	var compiled wazero.CompiledModule
+	if base != nil {
+		compiled = base.compiled
+	} else {
+		if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: missing the \\0asm magic number", ErrNotWasm)}
+		}
+		if err := precheck(wasm); err != nil {
+			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
+		}
+		compiled, err = wz.CompileModule(experimental.WithCompilationWorkers(ctx, rt.cfg.CompileWorkers), wasm)
+		if err != nil {
+			return nil, &ModuleError{Module: name, Err: rt.closing(fmt.Errorf("%w: %v", ErrNotWasm, err))}
 		}
 	}
-	compiled, err := wz.CompileModule(experimental.WithCompilationWorkers(ctx, rt.cfg.CompileWorkers), wasm)
-	if err != nil {
-		closeOwn()
-		return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
+	closeOwn := func() {
+		if base == nil {
+			compiled.Close(ctx)
+		}
 	}
 	for _, mem := range compiled.ExportedMemories() {
 		if limit > 0 && mem.Min() > limit {
-			compiled.Close(ctx)
 			closeOwn()
 			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w (%d pages of 64 KiB): its memory starts at %d pages, over limit of %d pages", ErrMemoryLimit, limit, mem.Min(), limit)}
 		}
 	}
-	m, err := newModule(rt, name, sum, len(wasm), compiled)
-	if err != nil {
-		compiled.Close(ctx)
-		closeOwn()
-		return nil, &ModuleError{Module: name, Err: err}
+	var m *Module
+	if base != nil {
+		m = base.withName(name)
+	} else {
+		m, err = newModule(rt, name, sum, len(wasm), compiled)
+		if err != nil {
+			closeOwn()
+			return nil, &ModuleError{Module: name, Err: err}
+		}
+		m.wz, m.bin = wz, slices.Clone(wasm)
 	}
-	m.wz, m.config, m.bin = wz, mc.clone(), slices.Clone(wasm)
+	m.config, m.identity = mc.clone(), id
 
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rt.modules[sum] = m // no other Load of these bytes ran meanwhile: it holds lock
+	rt.modules[id] = m // no other Load of these bytes ran meanwhile: it holds lock
 	return m, nil
 }
 
-// Module returns the loaded module with the given SHA-256, if any.
-func (rt *Runtime) Module(sum [32]byte) (*Module, bool) {
+// Module returns the loaded module whose Identity is id, if any. For a module loaded without
+// capabilities or limits of its own, that is its SHA-256 (Module.Sum).
+func (rt *Runtime) Module(id [32]byte) (*Module, bool) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	m, ok := rt.modules[sum]
+	m, ok := rt.modules[id]
 	return m, ok
 }
 
-// Lookup returns the loaded module whose name (as given to Load or LoadFile) or SHA-256 in hex
-// is ref. A name shared by several modules is ambiguous: use the hash.
+// Lookup returns the loaded module that ref names: its Identity in hex, its SHA-256 in hex, or
+// the name it was loaded under (Load, LoadFile). An Identity names one module. The SHA-256 of
+// a module loaded without capabilities is its Identity, so it names that module even when the
+// same bytes are also loaded with capabilities; a SHA-256 of bytes loaded only with several
+// other ModuleConfigs is ambiguous and an error, as is a name shared by several modules.
 func (rt *Runtime) Lookup(ref string) (*Module, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	var found *Module
+	var byName, bySum []*Module
 	for _, m := range rt.modules {
-		if m.SumHex() == ref {
+		if m.IdentityHex() == ref {
 			return m, nil
 		}
+		if m.SumHex() == ref {
+			bySum = append(bySum, m)
+		}
 		if m.name == ref {
-			if found != nil {
-				return nil, fmt.Errorf("module name %q is ambiguous: loaded from %s and %s; use the SHA-256", ref, found.SumHex(), m.SumHex())
-			}
-			found = m
+			byName = append(byName, m)
 		}
 	}
-	if found == nil {
-		return nil, fmt.Errorf("no module %q is loaded", ref)
+	sortModules := func(ms []*Module) {
+		slices.SortFunc(ms, func(a, b *Module) int { return strings.Compare(a.IdentityHex(), b.IdentityHex()) })
 	}
-	return found, nil
+	switch {
+	case len(bySum) == 1:
+		return bySum[0], nil
+	case len(bySum) > 1:
+		sortModules(bySum)
+		loaded := make([]string, len(bySum))
+		for i, m := range bySum {
+			loaded[i] = fmt.Sprintf("%s (identity %s)", m.name, m.IdentityHex())
+		}
+		return nil, fmt.Errorf("module SHA-256 %s is ambiguous: those bytes are loaded with %d different ModuleConfigs, as %s; name one by its identity", ref, len(bySum), strings.Join(loaded, ", "))
+	case len(byName) == 1:
+		return byName[0], nil
+	case len(byName) > 1:
+		sortModules(byName)
+		ids := make([]string, len(byName))
+		for i, m := range byName {
+			ids[i] = m.IdentityHex()
+		}
+		return nil, fmt.Errorf("module name %q is ambiguous: loaded as the modules of identity %s; use one of those hashes", ref, strings.Join(ids, " and "))
+	}
+	return nil, fmt.Errorf("no module %q is loaded", ref)
 }

@@ -18,7 +18,8 @@ import (
 // When the context ends first, the guest is stopped right there, as proc_exit stops it: the
 // module is closed and the call unwinds with an exit error that classify reports as
 // ErrInterrupted with the context's cause. The guest never runs past an interrupted sleep, so
-// a loop of short sleeps stops too, whether or not the runtime is interruptible.
+// a loop of short sleeps stops too, whether or not the runtime is interruptible. Runtime.Close
+// stops a sleep the same way when its own context ends.
 func (inst *instance) sleep(ns int64) {
 	if ns <= 0 {
 		return
@@ -32,6 +33,8 @@ func (inst *instance) sleep(ns int64) {
 	case <-t.C:
 		return
 	case <-c.Done():
+		t.Stop()
+	case <-inst.mod.rt.stopping: // Runtime.Close is interrupting the calls left (close.go)
 		t.Stop()
 	}
 	code := sys.ExitCodeContextCanceled
