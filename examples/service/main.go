@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Module, "module", defaultModule(), "the WebAssembly module to serve (it must have inc and sum_all for POST /sum)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Second, "deadline of each request: calls still running then are interrupted, and the answer is 504")
 	fs.IntVar(&cfg.Slots, "slots", 0, "how many calls run at once, across all requests (0: one per CPU)")
-	fs.Int64Var(&cfg.StoreBudget, "store-budget", 64<<20, "bytes of values no request holds that the engine keeps as a cache (negative: no limit)")
+	fs.Int64Var(&cfg.StoreBudget, "store-budget", 64<<20, "bytes of values no request holds that the engine keeps as a cache (0: the engine's default, 256 MiB; negative: no limit)")
 	fs.IntVar(&cfg.MaxPending, "max-pending", 256, "requests in progress at once; more are answered 429 at once")
 	funcs := fs.String("funcs", "", "comma-separated functions /call may run (empty: all of the module's)")
 	fs.StringVar(&cfg.CacheDir, "cache", "", "directory of a persistent result cache shared with later runs (empty: none)")

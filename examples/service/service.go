@@ -296,8 +296,9 @@ func (s *service) message(err error, status int, label string) string {
 		if rc := dag.RootCause(err); rc != nil && errors.As(rc, &ge) {
 			return ge.Message
 		}
-		errors.As(err, &ge)
-		return ge.Message
+		if errors.As(err, &ge) {
+			return ge.Message
+		}
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		if rc := dag.RootCause(err); rc != nil {
 			return rc.Error()
