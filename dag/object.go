@@ -271,7 +271,7 @@ func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 			t.deps = append(t.deps, o.t)
 		}
 	}
-	t.key = abi.TaskKey(t.fn.Module().Sum(), t.fn.Name(), t.nOutput, tmpl)
+	t.key = abi.TaskKey(t.fn.Module().Identity(), t.fn.Name(), t.nOutput, tmpl)
 	if t.impure {
 		if _, err := rand.Read(t.nonce[:]); err != nil {
 			return fmt.Errorf("draw the nonce of an impure call: %w", err)

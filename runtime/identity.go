@@ -25,7 +25,10 @@ const identityDomain = "mrun module identity v1\x00"
 // canonical encoding of what in its ModuleConfig can change a result: Env sorted by name, the
 // Mounts in order (each host directory made absolute and clean, and its guest path), whether it
 // is Deterministic, and MemoryLimitPages. MaySpawn is not part of it: it allows calls, it does
-// not change what they return; neither are the runtime's own limits (Config).
+// not change what they return; neither are the runtime's own limits (Config), which a cluster
+// worker sets for itself while keys must agree across workers: when a memory limit can change
+// what a call returns (a guest that checks whether memory.grow succeeded), give it as the
+// module's MemoryLimitPages, as the mrun command does with --memory-limit.
 //
 // Identity equals Sum exactly for modules without capabilities, so keys derived from Sum by
 // those who only have the bytes (cluster workers) agree with keys derived from Identity.
@@ -33,6 +36,15 @@ func (m *Module) Identity() [32]byte { return m.identity }
 
 // IdentityHex returns Identity as 64 lowercase hex digits.
 func (m *Module) IdentityHex() string { return hex.EncodeToString(m.identity[:]) }
+
+// IdentityOf returns the Identity a module of bytes wasm loaded with mc has, on a runtime
+// without a memory limit of its own, without compiling it.
+func IdentityOf(wasm []byte, mc ModuleConfig) ([32]byte, error) {
+	if err := mc.check(); err != nil {
+		return [32]byte{}, err
+	}
+	return identity(sha256.Sum256(wasm), mc)
+}
 
 // identity computes Module.Identity for the bytes of SHA-256 sum loaded with mc.
 func identity(sum [32]byte, mc ModuleConfig) ([32]byte, error) {

@@ -164,3 +164,30 @@ func TestLoadWith_SharedCodeMemoryLimit(t *testing.T) {
 		t.Fatalf("idle instances %d and %d, want one pool each", m.Idle(), env.Idle())
 	}
 }
+
+// IdentityOf gives a module's identity without compiling it; the runtime's own memory limit
+// is not part of it (cluster workers set theirs), the module's is.
+func TestModule_IdentityOf(t *testing.T) {
+	b := readWat(t, "fixtures")
+	ctx := context.Background()
+	limited, err := newRuntime(t, runtime.Config{MemoryLimitPages: 16}).Load(ctx, "f", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limited.Identity() != limited.Sum() {
+		t.Fatalf("a runtime's limit changed a default module's identity: %s, Sum %s", limited.IdentityHex(), limited.SumHex())
+	}
+	own, err := newRuntime(t, runtime.Config{}).LoadWith(ctx, "f", b, runtime.ModuleConfig{MemoryLimitPages: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*runtime.Module{limited, own} {
+		id, err := runtime.IdentityOf(b, m.Config())
+		if err != nil || id != m.Identity() {
+			t.Fatalf("IdentityOf(%+v) = %x, %v; want %s", m.Config(), id, err, m.IdentityHex())
+		}
+	}
+	if _, err := runtime.IdentityOf(b, runtime.ModuleConfig{Mounts: []runtime.Mount{{HostDir: "/nonexistent", GuestPath: "/d"}}}); err == nil {
+		t.Fatal("IdentityOf accepted a mount of a missing directory")
+	}
+}

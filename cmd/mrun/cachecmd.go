@@ -16,14 +16,13 @@ import (
 
 type cacheOptions struct {
 	io      streams
-	dir     string
+	global  *globalOptions // its resultCache is the cache's directory
 	maxAge  ageFlag
 	maxSize cacheSize
 }
 
-func newCacheCmd(io streams) *cobra.Command {
-	o := &cacheOptions{io: io}
-	defaultDir, _ := cache.DefaultDir()
+func newCacheCmd(g *globalOptions, io streams) *cobra.Command {
+	o := &cacheOptions{io: io, global: g}
 	cmd := &cobra.Command{
 		Use:   "cache",
 		Short: "Show, trim or clean the result cache",
@@ -40,21 +39,18 @@ With no command, 'mrun cache' is 'mrun cache info'.`,
 		Example: `  mrun cache
   mrun cache trim --max-age 1d --max-size 256MiB
   mrun cache clean
-  mrun cache info --dir /srv/mrun/results`,
+  mrun --result-cache /srv/mrun/results cache info`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCacheInfo(o)
 		},
 	}
-	cmd.PersistentFlags().StringVar(&o.dir, "dir", defaultDir,
-		"the result cache's `DIR` (env "+cache.EnvDir+")")
-	_ = cmd.MarkPersistentFlagDirname("dir")
 
 	info := &cobra.Command{
 		Use:   "info",
 		Short: "Print the result cache's directory, entries, size and use times",
 		Example: `  mrun cache info
-  mrun cache info --dir /srv/mrun/results`,
+  mrun --result-cache /srv/mrun/results cache info`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCacheInfo(o)
@@ -89,23 +85,26 @@ by the rules every command follows once a day: 5 days and 1 GiB.`,
 	return cmd
 }
 
-// open opens the cache in --dir, without the automatic trim, which would change what the
+// dir is the result cache's directory.
+func (o *cacheOptions) dir() string { return o.global.resultCache }
+
+// open opens the cache in --result-cache, without the automatic trim, which would change what the
 // commands report.
 func (o *cacheOptions) open() (*cache.Cache, error) {
-	if o.dir == "" {
-		return nil, usagef("no directory for the result cache: pass --dir DIR or set %s", cache.EnvDir)
+	if o.dir() == "" {
+		return nil, usagef("no directory for the result cache: pass --result-cache DIR or set %s", cache.EnvDir)
 	}
-	c, err := cache.Open(o.dir, cache.Options{MaxBytes: o.maxSize.n, MaxAge: o.maxAge.d, ManualTrim: true})
+	c, err := cache.Open(o.dir(), cache.Options{MaxBytes: o.maxSize.n, MaxAge: o.maxAge.d, ManualTrim: true})
 	if err != nil {
-		return nil, usagef("--dir %s: %w", o.dir, err)
+		return nil, usagef("--result-cache %s: %w", o.dir(), err)
 	}
 	return c, nil
 }
 
 func runCacheInfo(o *cacheOptions) error {
-	if o.dir != "" {
-		if _, err := os.Stat(o.dir); errors.Is(err, fs.ErrNotExist) {
-			_, err := fmt.Fprintf(o.io.Out, "directory:  %s (not created yet)\nentries:    0\n", o.dir)
+	if o.dir() != "" {
+		if _, err := os.Stat(o.dir()); errors.Is(err, fs.ErrNotExist) {
+			_, err := fmt.Fprintf(o.io.Out, "directory:  %s (not created yet)\nentries:    0\n", o.dir())
 			return err
 		}
 	}

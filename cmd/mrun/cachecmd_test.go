@@ -39,7 +39,7 @@ func TestCacheCmd(t *testing.T) {
 	now := time.Now()
 	tests := []struct {
 		name  string
-		dir   string // --dir
+		dir   string // --result-cache
 		args  []string
 		out   string
 		left  int // entries left after the command
@@ -66,7 +66,7 @@ func TestCacheCmd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := mrun(t, append(tt.args, "--dir", tt.dir)...)
+			out, errOut, code := mrun(t, append([]string{"--result-cache", tt.dir}, tt.args...)...)
 			want := strings.ReplaceAll(tt.out, "{dir}", tt.dir)
 			if out != want || errOut != "" || code != 0 {
 				t.Fatalf("got stdout %q stderr %q exit %d\nwant stdout %q", out, errOut, code, want)
@@ -104,16 +104,16 @@ func TestCacheCmd_Errors(t *testing.T) {
 		{[]string{"cache", "trim", "--max-age", "-1h"}, `mrun: invalid argument "-1h" for "--max-age" flag: -1h is too short: to remove every entry, use 'mrun cache clean' (see 'mrun cache trim --help')`},
 		{[]string{"cache", "trim", "--max-size", "0MiB"}, `mrun: invalid argument "0MiB" for "--max-size" flag: 0MiB is too small: to remove every entry, use 'mrun cache clean' (see 'mrun cache trim --help')`},
 		{[]string{"cache", "trim", "--max-size", "1x"}, `mrun: invalid argument "1x" for "--max-size" flag: "1x" is not a size like 512MiB or 16GiB (see 'mrun cache trim --help')`},
-		{[]string{"cache", "--dir", ""}, `mrun: no directory for the result cache: pass --dir DIR or set MRUN_RESULT_CACHE`},
-		{[]string{"cache", "clean", "--dir", filepath.Join(file, "results")}, `mrun: --dir ` + filepath.Join(file, "results") + `: cache: create the directory: mkdir ` + file + `: not a directory`},
+		{[]string{"--result-cache", "", "cache"}, `mrun: no directory for the result cache: pass --result-cache DIR or set MRUN_RESULT_CACHE`},
+		{[]string{"--result-cache", filepath.Join(file, "results"), "cache", "clean"}, `mrun: --result-cache ` + filepath.Join(file, "results") + `: cache: create the directory: mkdir ` + file + `: not a directory`},
 		{[]string{"cache", "tidy"}, `mrun: unknown command "tidy" for "mrun cache" (see 'mrun --help')`},
 		{[]string{"cache", "clean", "now"}, `mrun: unknown command "now" for "mrun cache clean" (see 'mrun --help')`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			args := tt.args
-			if !slices.Contains(args, "--dir") {
-				args = append(args, "--dir", dir)
+			if !slices.Contains(args, "--result-cache") {
+				args = append([]string{"--result-cache", dir}, args...)
 			}
 			out, errOut, code := mrun(t, args...)
 			if out != "" || errOut != tt.err+"\n" || code != exitUsage {

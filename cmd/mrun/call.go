@@ -129,6 +129,7 @@ func runCall(ctx context.Context, o *callOptions) error {
 	if err := objs[0].Err(); err != nil {
 		return &usageError{err}
 	}
+	o.exec.resultCache = o.global.resultCache
 	x := newExecution(&o.exec, o.io, false, "mrun call "+strings.Join(append([]string{o.module, o.function}, o.args...), " "))
 	if err := x.connect(ctx); err != nil {
 		return err
@@ -151,7 +152,9 @@ func runCall(ctx context.Context, o *callOptions) error {
 
 // parseModuleConfig reads --env, --mount and --deterministic.
 func (o *callOptions) parseModuleConfig() error {
-	mc := runtime.ModuleConfig{Deterministic: o.deterministic}
+	// --memory-limit is the module's limit, so that it is part of the module's identity: a
+	// call can return another value under another limit.
+	mc := runtime.ModuleConfig{Deterministic: o.deterministic, MemoryLimitPages: o.exec.memoryLimit.pages}
 	for _, e := range o.env {
 		k, v, ok := strings.Cut(e, "=")
 		if !ok || k == "" {

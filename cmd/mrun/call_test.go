@@ -10,7 +10,7 @@ import (
 func mrun(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append([]string{"--cache-dir", sharedCache(t)}, args...)
+	args = append([]string{"--cache-dir", sharedCache(t), "--result-cache", t.TempDir()}, args...)
 	code := run(context.Background(), args, streams{In: new(bytes.Buffer), Out: &out, Err: &errb})
 	return out.String(), errb.String(), code
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/dag/cache"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
@@ -39,6 +40,9 @@ type execOptions struct {
 	progressSet bool // --progress was given: otherwise progress follows whether stderr is a terminal
 	trace       string
 	cluster     clusterFlags // run the calls on a cluster's workers instead of in process
+	noCache     bool         // --no-cache: neither read nor write the result cache
+	resultCache string       // --result-cache, the global flag
+	storeBudget budgetSize   // --store-budget
 }
 
 func (o *execOptions) addFlags(fs *pflag.FlagSet) {
@@ -56,6 +60,8 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not show what guests write to stdout and stderr")
 	fs.BoolVar(&o.progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
 	fs.StringVar(&o.trace, "trace", "", "write a Chrome trace-event `FILE` of the execution (open it in ui.perfetto.dev)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "run every call: neither read results from the result cache nor write them to it")
+	fs.Var(&o.storeBudget, "store-budget", "keep at most this much of the values no run holds in memory, as in 64MiB (default: 256MiB)")
 	o.cluster.addFlags(fs, "run the calls on the workers of the cluster at `URL`, as in nats://127.0.0.1:4222 (env "+clusterEnv+"; empty: in process)")
 }
 
@@ -257,9 +263,17 @@ type execution struct {
 	trace *tracer
 	conn  *cluster.Conn // nil: calls run in process
 
+	// same lists, by task key, the labels of the host-level calls after the first that have
+	// that key: identical calls, which run once.
+	same map[abi.Key][]string
+
 	mu       sync.Mutex
 	nested   map[abi.Key]string // labels of tasks spawned by guests
 	failures []failedTask
+	effects  []dag.Event // finish events of host-level calls that read the clock, randomness or files
+
+	cache       *cache.Cache // the result cache, once opened
+	cacheOpened bool
 }
 
 // hostTask is a task the user spawned: a call of a graph file, or the call of mrun call.
@@ -297,6 +311,13 @@ func (x *execution) add(c *callInst, name string, objs dag.Tuple) {
 	k := objs[0].TaskKey()
 	if _, ok := x.tasks[k]; !ok {
 		x.tasks[k] = hostTask{call: c, name: name, rank: len(x.tasks)}
+	} else if c != nil {
+		if x.same == nil {
+			x.same = map[abi.Key][]string{}
+		}
+		if len(x.same[k]) < 3 { // enough to name them in a notice
+			x.same[k] = append(x.same[k], c.label())
+		}
 	}
 }
 
@@ -322,11 +343,17 @@ func (x *execution) label(k abi.Key, fn *runtime.Function) string {
 func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engine, error) {
 	cfg := dag.Config{Slots: x.opts.workers, Events: x.event, Timeout: x.opts.taskTimeout, Retries: x.opts.retries,
 		MaxDepth: x.opts.maxDepth, MaxTasks: x.opts.maxTasks, MaxWaiting: x.opts.maxWaiting, MaxArgument: x.opts.maxArg.n}
+	cfg.StoreBudget = x.opts.storeBudget.n
 	if x.conn != nil {
 		cfg.Executor, cfg.Store = x.conn.Executor(), x.conn.Store()
 		x.conn.Executor().SetNesting(x.opts.maxDepth, x.opts.maxTasks) // the workers apply them too
 		if cfg.Slots == 0 {
 			cfg.Slots = clusterSlots
+		}
+	} else if c := x.resultCache(); c != nil {
+		cfg.Cache = c
+		if x.opts.trace != "" { // a trace shows the calls: run them all, and keep what they return
+			cfg.Cache = writeOnly{c}
 		}
 	}
 	eng := dag.New(cfg)
@@ -357,6 +384,7 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	x.prog.start()
 	err := eng.Execute(runCtx, objs...)
 	x.prog.stop()
+	x.noticeImpure()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		err = errInterrupted
@@ -387,9 +415,9 @@ func (x *execution) failure(ctx context.Context, err error) error {
 	var timedOut *timeoutError
 	errors.As(context.Cause(ctx), &timedOut)
 	notRun := int(x.prog.total.Load() - x.prog.started.Load())
-	if x.conn != nil && len(fs) > 0 {
-		// A cluster keeps the results of earlier runs, and the engine does not start a call
-		// whose results it already holds: only the calls a failure stopped did not run.
+	if len(fs) > 0 {
+		// Calls whose values were already there (in a cluster's store, or the result cache)
+		// did not start either: only the calls a failure stopped did not run.
 		notRun = int(x.prog.skipped.Load())
 	}
 	if len(fs) == 0 {
@@ -437,7 +465,14 @@ func (x *execution) event(ev dag.Event) {
 			}
 			x.trace.start(ev, x.label(ev.Key, ev.Func), parent)
 		}
+	case dag.EventCached:
+		x.prog.cached.Add(1)
 	case dag.EventFinish:
+		if ev.Effects != 0 && ev.Depth == 0 && len(x.same[ev.Key]) > 0 {
+			x.mu.Lock()
+			x.effects = append(x.effects, ev)
+			x.mu.Unlock()
+		}
 		x.prog.done.Add(1)
 		if x.trace != nil {
 			x.trace.end(ev, "done")
@@ -466,6 +501,32 @@ func (x *execution) event(ev dag.Event) {
 			x.trace.skip(ev, x.label(ev.Key, ev.Func))
 		}
 	}
+}
+
+// writeOnly is a result cache that is written to and never read.
+type writeOnly struct{ c dag.Cache }
+
+func (w writeOnly) Get(abi.Key) ([]byte, bool) { return nil, false }
+func (w writeOnly) Put(k abi.Key, v []byte)    { w.c.Put(k, v) }
+
+// noticeImpure prints one notice naming the identical host-level calls that ran once although
+// the call read the clock, randomness or a mounted file: each would likely have given another
+// value, and pure: false says so.
+func (x *execution) noticeImpure() {
+	x.mu.Lock()
+	evs := x.effects
+	x.mu.Unlock()
+	if len(evs) == 0 {
+		return
+	}
+	slices.SortFunc(evs, func(a, b dag.Event) int { return x.tasks[a.Key].rank - x.tasks[b.Key].rank })
+	var names []string
+	for _, ev := range evs {
+		labels := append([]string{x.tasks[ev.Key].label()}, x.same[ev.Key]...)
+		names = append(names, fmt.Sprintf("%s (read %s)", strings.Join(labels, ", "), ev.Effects))
+	}
+	fmt.Fprintf(x.io.Err, "mrun: notice: identical calls ran once although they read the clock, randomness or files, so they share one value: %s; give such a task pure: false to run each call\n",
+		strings.Join(names, "; "))
 }
 
 // nestedStarted names a task spawned by a guest after its parent, and counts it.

@@ -25,6 +25,9 @@ type graphSpec struct {
 	calls   int // task instances in all
 	// maxCalls is the most calls the file may expand to (--max-calls).
 	maxCalls int
+	// sum is the SHA-256 of the file's bytes, set by loadGraph: with its modules', the key
+	// of its outputs in the result cache.
+	sum [32]byte
 }
 
 // moduleSpec is one entry of modules:.
@@ -62,6 +65,7 @@ type taskSpec struct {
 	deps     []*taskSpec
 	timeout  time.Duration // 0: the engine's (--task-timeout)
 	retries  int           // dag.Call.Retries: 0 is the engine's (--retries), -1 never
+	impure   bool          // pure: false
 
 	insts []*callInst // one per foreach element, or one
 	count int         // len(insts), known before they are made (see countCalls)
@@ -105,7 +109,7 @@ type sval struct {
 
 var (
 	topFields    = []string{"modules", "tasks", "outputs"}
-	taskFields   = []string{"call", "args", "kwargs", "n_output", "foreach", "timeout", "retries"}
+	taskFields   = []string{"call", "args", "kwargs", "n_output", "foreach", "timeout", "retries", "pure"}
 	moduleFields = []string{"path", "env", "mounts", "deterministic", "memory_limit", "spawns"}
 	// loopNames are the references a foreach task's arguments may use besides task names.
 	loopNames = []string{"item", "index"}
@@ -338,7 +342,7 @@ func (g *graphSpec) readTasks(root *vnode) error {
 func (g *graphSpec) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 	t := &taskSpec{name: name, pos: p, nOutput: 1}
 	if v.kind != vMap {
-		return nil, g.errorf(v.pos, "task %q: a task is a mapping with call and optionally args, kwargs, n_output, foreach, timeout, retries", name)
+		return nil, g.errorf(v.pos, "task %q: a task is a mapping with call and optionally args, kwargs, n_output, foreach, timeout, retries, pure", name)
 	}
 	for i, k := range v.keys {
 		if !slices.Contains(taskFields, k) {
@@ -396,6 +400,13 @@ func (g *graphSpec) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 		if k == 0 { // none, whatever --retries says
 			t.retries = -1
 		}
+	}
+	if p := v.get("pure"); p != nil {
+		b, ok := p.lit.(bool)
+		if p.kind != vLit || !ok {
+			return nil, g.errorf(p.pos, "task %q: pure must be true or false (false: the call's result may differ from run to run; each call runs, and nothing is cached)", name)
+		}
+		t.impure = !b
 	}
 	return t, nil
 }

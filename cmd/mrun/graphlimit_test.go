@@ -90,7 +90,11 @@ func TestPlanMemory(t *testing.T) {
 	}
 	parsed := heapLive()
 	x := newExecution(&execOptions{}, streams{Out: os.Stdout, Err: os.Stderr}, true, "")
-	objs, err := g.spawn(ctx, rt, x)
+	files, err := g.readModuleFiles(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := g.spawn(ctx, rt, x, files)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ type progress struct {
 	finished time.Time
 
 	total, started, done, failed, skipped atomic.Int64
+	cached                                atomic.Int64 // calls whose values came from the result cache
 	retried                               atomic.Int64 // failed attempts that ran again: not tasks
 
 	mu     sync.Mutex // guards the fields below and writes to w
@@ -127,7 +128,7 @@ func (p *progress) stop() {
 // line is the text of the progress line at time now.
 func (p *progress) line(now time.Time, running bool) string {
 	started := p.started.Load() // before the others, so that running is never overcounted
-	done, failed, skipped := p.done.Load(), p.failed.Load(), p.skipped.Load()
+	done, failed, skipped := p.done.Load()+p.cached.Load(), p.failed.Load(), p.skipped.Load()
 	elapsed := now.Sub(p.begin)
 	s := fmt.Sprintf("%d/%d done", done, p.total.Load())
 	if running {
@@ -136,6 +137,9 @@ func (p *progress) line(now time.Time, running bool) string {
 	s += fmt.Sprintf(" · %d failed", failed)
 	if skipped > 0 {
 		s += fmt.Sprintf(" · %d skipped", skipped)
+	}
+	if c := p.cached.Load(); c > 0 {
+		s += fmt.Sprintf(" · %d from the result cache", c)
 	}
 	if r := p.retried.Load(); r > 0 {
 		if r == 1 {

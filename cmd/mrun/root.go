@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/dag/cache"
 	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
@@ -53,9 +54,10 @@ var errInterrupted = errors.New("interrupted")
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	cacheDir   string
-	cpuProfile string   // hidden flag: profile the whole command, a worker's life included
-	profile    *os.File // the profile being written
+	cacheDir    string
+	resultCache string   // --result-cache: the persistent result cache's directory
+	cpuProfile  string   // hidden flag: profile the whole command, a worker's life included
+	profile     *os.File // the profile being written
 
 	memBudget budgetSize // --memory-budget: the linear memory of all instances together
 }
@@ -157,6 +159,9 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 	})
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(),
 		"cache compiled module code in `DIR`, shared by runs (empty: no cache; env MRUN_CACHE_DIR)")
+	defaultResults, _ := cache.DefaultDir()
+	root.PersistentFlags().StringVar(&g.resultCache, "result-cache", defaultResults,
+		"keep results of pure calls in `DIR` for later runs; see mrun cache (empty: no cache; env "+cache.EnvDir+")")
 	root.PersistentFlags().Var(&g.memBudget, "memory-budget",
 		"cap the memory of all guest instances together, as in 512MiB or 16GiB; a guest whose memory would grow past it fails (default: 3/4 of the machine's memory)")
 	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to `FILE`")
@@ -183,7 +188,7 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 		newGraphCmd(io),
 		newWorkerCmd(g, io),
 		newClusterCmd(io),
-		newCacheCmd(io),
+		newCacheCmd(g, io),
 		newVersionCmd(io),
 	)
 	addBuiltinExamples(root)

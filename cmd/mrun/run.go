@@ -88,6 +88,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer rt.Close(context.Background())
+	o.exec.resultCache = o.global.resultCache
 	x := newExecution(&o.exec, o.io, true, "mrun run "+o.graph)
 	if x.opts.cluster.url != "" {
 		if err := g.checkClusterable(); err != nil {
@@ -98,7 +99,18 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer x.close()
-	objs, err := g.spawn(ctx, rt, x)
+	files, err := g.readModuleFiles(o.exec.memoryLimit.pages)
+	if err != nil {
+		return err
+	}
+	plan, planned, err := x.planKey(g, files)
+	if err != nil {
+		return err
+	}
+	if out := x.cachedOutputs(g, plan, planned); out != nil {
+		return writeResult(o.io, out)
+	}
+	objs, err := g.spawn(ctx, rt, x, files)
 	if err != nil {
 		return err
 	}
@@ -110,6 +122,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	x.keepOutputs(g, plan, planned)
 	return writeResult(o.io, out)
 }
 
@@ -134,37 +147,21 @@ func loadGraphLimit(path string, stdin io.Reader, limit int) (*graphSpec, error)
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	return parseGraphLimit(name, src, dir, limit)
+	g, err := parseGraphLimit(name, src, dir, limit)
+	if err != nil {
+		return nil, err
+	}
+	g.sum = sha256.Sum256(src)
+	return g, nil
 }
 
 // spawn loads the graph's modules and spawns every call, dependencies first. It returns the
 // Objects to execute, and tells x the label of each call.
-func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution) ([]*dag.Object, error) {
+func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution, files []moduleFile) ([]*dag.Object, error) {
 	mods := make(map[*moduleSpec]*runtime.Module, len(g.modules))
-	for _, m := range g.modules {
-		path := m.path
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(g.dir, path)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, g.errorf(m.pos, "module %q: %v", m.name, err)
-		}
-		mc := runtime.ModuleConfig{Env: m.env, Deterministic: m.deterministic, MemoryLimitPages: m.memoryPages, MaySpawn: m.spawns}
-		for _, mt := range m.mounts {
-			host := mt.host
-			if !filepath.IsAbs(host) {
-				host = filepath.Join(g.dir, host)
-			}
-			if err := checkDir(host); err != nil {
-				return nil, g.errorf(mt.pos, "module %q: mount %s: %v", m.name, mt.guest, err)
-			}
-			mc.Mounts = append(mc.Mounts, runtime.Mount{HostDir: host, GuestPath: mt.guest})
-		}
+	for i, m := range g.modules {
+		path, b, mc := files[i].path, files[i].bytes, files[i].config
 		mod, err := rt.LoadWith(ctx, m.name, b, mc)
-		if other := g.sameBytes(mods, b); err != nil && other != nil {
-			return nil, g.errorf(m.pos, "module %q: %s holds the same module as %q, with other env, mounts, deterministic, memory_limit or spawns: one module has one configuration per run", m.name, m.path, other.name)
-		}
 		if err != nil {
 			var me *runtime.ModuleError
 			if errors.As(err, &me) {
@@ -173,6 +170,15 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 			return nil, g.errorf(m.pos, "module %q (%s): %v", m.name, path, err)
 		}
 		mods[m] = mod
+	}
+	// The execution asks for the outputs, and for the calls of tasks nothing else uses: that
+	// runs every call, and tells the engine which values are wanted (it keeps those in the
+	// result cache, not the intermediate ones).
+	used := map[*taskSpec]bool{}
+	for _, t := range g.order {
+		for _, d := range t.deps {
+			used[d] = true
+		}
 	}
 	var objs []*dag.Object
 	for _, t := range g.order {
@@ -189,19 +195,37 @@ func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution
 			if c.kwargs.kind == vMap {
 				kwargs, _ = c.kwargs.goValue().(map[string]any)
 			}
-			c.objs = dag.Call{Func: fn, Args: args, Kwargs: kwargs, NOutput: t.nOutput, Timeout: t.timeout, Retries: t.retries}.Spawn()
+			c.objs = dag.Call{Func: fn, Args: args, Kwargs: kwargs, NOutput: t.nOutput, Timeout: t.timeout, Retries: t.retries, Impure: t.impure}.Spawn()
 			if err := c.objs[0].Err(); err != nil {
 				return nil, g.errorf(t.pos, "task %q: %v", c.label(), err)
 			}
 			x.add(c, "", c.objs)
-			objs = append(objs, c.objs...)
+			if !used[t] { // the others run as dependencies of these
+				objs = append(objs, c.objs...)
+			}
 			// The call's template holds its arguments now: let a large literal go before
 			// anything runs, rather than keep it twice.
 			c.args, c.kwargs = nil, sval{}
 		}
 		t.args, t.kwargs = nil, nil
 	}
+	for _, o := range g.outputs {
+		objs = o.value.appendObjects(objs)
+	}
 	return objs, nil
+}
+
+// appendObjects appends the Objects s refers to.
+func (s sval) appendObjects(objs []*dag.Object) []*dag.Object {
+	switch s.kind {
+	case vList, vMap:
+		for _, x := range s.items {
+			objs = x.appendObjects(objs)
+		}
+	case vRef:
+		objs = append(objs, s.call.objs[max(s.out, 0)])
+	}
+	return objs
 }
 
 // checkClusterable refuses the module capabilities a cluster cannot give its calls yet: the
@@ -228,15 +252,46 @@ func (g *graphSpec) checkClusterable() error {
 	return nil
 }
 
-// sameBytes returns the first module already loaded from the bytes b, if any.
-func (g *graphSpec) sameBytes(mods map[*moduleSpec]*runtime.Module, b []byte) *moduleSpec {
-	sum := sha256.Sum256(b)
-	for _, spec := range g.modules { // the first in file order
-		if mod, ok := mods[spec]; ok && mod.Sum() == sum {
-			return spec
+// moduleFile is a module of a graph file as read from disk, with its capabilities.
+type moduleFile struct {
+	path   string
+	bytes  []byte
+	config runtime.ModuleConfig
+}
+
+// readModuleFiles reads the graph's module files, in the order of g.modules, and resolves their
+// mounts.
+// memoryLimit, --memory-limit, is the limit of the modules without memory_limit: as the
+// module's, it is part of the module's identity, since a call can return another value under
+// another limit.
+func (g *graphSpec) readModuleFiles(memoryLimit uint32) ([]moduleFile, error) {
+	files := make([]moduleFile, len(g.modules))
+	for i, m := range g.modules {
+		path := m.path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(g.dir, path)
 		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, g.errorf(m.pos, "module %q: %v", m.name, err)
+		}
+		mc := runtime.ModuleConfig{Env: m.env, Deterministic: m.deterministic, MemoryLimitPages: m.memoryPages, MaySpawn: m.spawns}
+		if mc.MemoryLimitPages == 0 { // --memory-limit: see readModuleFiles
+			mc.MemoryLimitPages = memoryLimit
+		}
+		for _, mt := range m.mounts {
+			host := mt.host
+			if !filepath.IsAbs(host) {
+				host = filepath.Join(g.dir, host)
+			}
+			if err := checkDir(host); err != nil {
+				return nil, g.errorf(mt.pos, "module %q: mount %s: %v", m.name, mt.guest, err)
+			}
+			mc.Mounts = append(mc.Mounts, runtime.Mount{HostDir: host, GuestPath: mt.guest})
+		}
+		files[i] = moduleFile{path: path, bytes: b, config: mc}
 	}
-	return nil
+	return files, nil
 }
 
 // goValue is the value to spawn with: Objects in place of references.
@@ -262,9 +317,30 @@ func (s sval) goValue() any {
 
 // collect fetches the graph's outputs into one JSON object, in file order.
 func (g *graphSpec) collect(eng *dag.Engine) (*jsonObject, error) {
+	return g.collectWith(func(o *dag.Object) (any, error) {
+		var v any
+		err := eng.Fetch(context.Background(), o, &v)
+		return v, err
+	}, nil)
+}
+
+// collectWith builds the outputs with the value of each reference from value, or, when objs
+// is nil, from values: the values of the references in the order appendObjects lists them.
+func (g *graphSpec) collectWith(value func(*dag.Object) (any, error), values []any) (*jsonObject, error) {
+	next := func(s sval) (any, error) {
+		if value != nil {
+			return value(s.call.objs[max(s.out, 0)])
+		}
+		if len(values) == 0 {
+			return nil, errors.New("fewer values than outputs")
+		}
+		v := values[0]
+		values = values[1:]
+		return v, nil
+	}
 	out := &jsonObject{}
 	for _, o := range g.outputs {
-		v, err := o.value.fetch(eng)
+		v, err := o.value.fetch(next)
 		if err == nil {
 			v, err = toJSON(v)
 		}
@@ -276,12 +352,12 @@ func (g *graphSpec) collect(eng *dag.Engine) (*jsonObject, error) {
 	return out, nil
 }
 
-func (s sval) fetch(eng *dag.Engine) (any, error) {
+func (s sval) fetch(leaf func(sval) (any, error)) (any, error) {
 	switch s.kind {
 	case vList:
 		l := make([]any, len(s.items))
 		for i, x := range s.items {
-			v, err := x.fetch(eng)
+			v, err := x.fetch(leaf)
 			if err != nil {
 				return nil, err
 			}
@@ -291,7 +367,7 @@ func (s sval) fetch(eng *dag.Engine) (any, error) {
 	case vMap:
 		m := &jsonObject{}
 		for i, x := range s.items {
-			v, err := x.fetch(eng)
+			v, err := x.fetch(leaf)
 			if err != nil {
 				return nil, err
 			}
@@ -299,9 +375,7 @@ func (s sval) fetch(eng *dag.Engine) (any, error) {
 		}
 		return m, nil
 	case vRef:
-		var v any
-		err := eng.Fetch(context.Background(), s.call.objs[max(s.out, 0)], &v)
-		return v, err
+		return leaf(s)
 	}
 	return s.lit, nil
 }

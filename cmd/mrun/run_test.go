@@ -11,7 +11,7 @@ import (
 func mrunStdin(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append([]string{"--cache-dir", sharedCache(t)}, args...)
+	args = append([]string{"--cache-dir", sharedCache(t), "--result-cache", t.TempDir()}, args...)
 	code := run(context.Background(), args, streams{In: strings.NewReader(stdin), Out: &out, Err: &errb})
 	return out.String(), errb.String(), code
 }

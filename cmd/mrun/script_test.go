@@ -40,6 +40,15 @@ func TestMain(m *testing.M) {
 type cleanupM struct{ m *testing.M }
 
 func (c cleanupM) Run() int {
+	// Tests that run commands in this process get an empty result cache of their own, never
+	// the user's.
+	results, err := os.MkdirTemp("", "mrun-results-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(results)
+	os.Setenv("MRUN_RESULT_CACHE", results)
 	code := c.m.Run()
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
@@ -93,6 +102,8 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MRUN_CACHE_DIR", cache)
+			// Each script has a result cache of its own, empty at its start.
+			env.Setenv("MRUN_RESULT_CACHE", filepath.Join(env.WorkDir, ".results"))
 			// Scripts see the repository's modules and examples at the same relative paths.
 			for _, dir := range []string{"testdata", "examples"} {
 				if err := os.Symlink(filepath.Join(repo, dir), filepath.Join(env.WorkDir, dir)); err != nil {

@@ -13,7 +13,7 @@ import (
 func mrunTTY(t *testing.T, tty bool, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append([]string{"--cache-dir", sharedCache(t)}, args...)
+	args = append([]string{"--cache-dir", sharedCache(t), "--result-cache", t.TempDir()}, args...)
 	code := run(context.Background(), args, streams{In: new(bytes.Buffer), Out: &out, Err: &errb, ErrTTY: tty, OutTTY: tty})
 	return out.String(), errb.String(), code
 }
@@ -78,7 +78,7 @@ func TestGuestEscapes_Pipe(t *testing.T) {
 func mrunTTYStdin(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append([]string{"--cache-dir", sharedCache(t)}, args...)
+	args = append([]string{"--cache-dir", sharedCache(t), "--result-cache", t.TempDir()}, args...)
 	code := run(context.Background(), args, streams{In: strings.NewReader(stdin), Out: &out, Err: &errb, ErrTTY: true, OutTTY: true})
 	return out.String(), errb.String(), code
 }

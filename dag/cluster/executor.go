@@ -415,6 +415,9 @@ func clusterable(m *runtime.Module) error {
 	if mc.MemoryLimitPages > 0 {
 		caps = append(caps, "MemoryLimitPages")
 	}
+	if len(caps) == 0 && m.Identity() != m.Sum() {
+		caps = append(caps, "MemoryLimitPages (from the runtime's Config)")
+	}
 	if len(caps) == 0 {
 		return nil
 	}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/dag/cache"
+	"github.com/mrun-dev/mrun/runtime"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// resultCache opens the result cache of --result-cache, once, unless --no-cache is given or the
+// calls run on a cluster (whose store keeps results itself). A cache that cannot be opened is
+// reported and the work goes on without it.
+func (x *execution) resultCache() *cache.Cache {
+	if x.cacheOpened {
+		return x.cache
+	}
+	x.cacheOpened = true
+	if x.opts.noCache || x.opts.resultCache == "" || x.opts.cluster.url != "" {
+		return nil
+	}
+	c, err := cache.Open(x.opts.resultCache, cache.Options{})
+	if err != nil {
+		fmt.Fprintf(x.io.Err, "mrun: warning: no result cache: %v\n", err)
+		return nil
+	}
+	x.cache = c
+	return c
+}
+
+// planKey derives the key under which the result cache keeps the keys of a graph file's
+// outputs: from the file's bytes and each module's identity (its bytes and capabilities, the
+// memory limit included), which is all that decides the outputs' keys. With it, a graph whose
+// outputs are all cached is answered without spawning its calls, which for a 100,000-call
+// graph is most of the work left once no call runs. ok is false when there is no cache.
+func (x *execution) planKey(g *graphSpec, files []moduleFile) (k abi.Key, ok bool, err error) {
+	if x.resultCache() == nil {
+		return abi.Key{}, false, nil
+	}
+	h := sha256.New()
+	h.Write([]byte("mrun/graph-outputs/v1\x00"))
+	h.Write(g.sum[:])
+	for i, m := range g.modules {
+		id, err := runtime.IdentityOf(files[i].bytes, files[i].config)
+		if err != nil {
+			return abi.Key{}, false, g.errorf(m.pos, "module %q: %v", m.name, err)
+		}
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(m.name))))
+		h.Write([]byte(m.name))
+		h.Write(id[:])
+	}
+	copy(k[:], h.Sum(nil))
+	return k, true, nil
+}
+
+// cachedOutputs returns the graph's outputs if the result cache holds the keys of its outputs
+// under plan and the values of all of them, else nil.
+func (x *execution) cachedOutputs(g *graphSpec, plan abi.Key, ok bool) *jsonObject {
+	if !ok || x.opts.trace != "" { // a trace is asked for: run the graph
+		return nil
+	}
+	c := x.resultCache()
+	b, hit := c.Get(plan)
+	if !hit {
+		return nil
+	}
+	var keys [][]byte
+	if abi.Unmarshal(b, &keys) != nil {
+		return nil
+	}
+	values := make([]any, len(keys))
+	for i, k := range keys {
+		if len(k) != abi.KeySize {
+			return nil
+		}
+		v, hit := c.Get(abi.Key(k))
+		if !hit || abi.Unmarshal(v, &values[i]) != nil {
+			return nil
+		}
+	}
+	out, err := g.collectWith(nil, values)
+	if err != nil {
+		return nil
+	}
+	if x.opts.progress {
+		fmt.Fprintf(x.io.Err, "%d outputs from the result cache, no calls run\n", len(keys))
+	}
+	return out
+}
+
+// keepOutputs records the keys of the graph's outputs under plan once the result cache holds
+// all their values: only then are they pure, and a later run can skip the graph.
+func (x *execution) keepOutputs(g *graphSpec, plan abi.Key, ok bool) {
+	if !ok {
+		return
+	}
+	c := x.resultCache()
+	var objs []*dag.Object
+	for _, o := range g.outputs {
+		objs = o.value.appendObjects(objs)
+	}
+	keys := make([][]byte, len(objs))
+	for i, o := range objs {
+		k := o.Key()
+		if _, hit := c.Get(k); !hit {
+			return
+		}
+		keys[i] = k[:]
+	}
+	b, err := msgpack.Marshal(keys)
+	if err != nil {
+		return
+	}
+	c.Put(plan, b)
+}
