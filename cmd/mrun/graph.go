@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"slices"
@@ -25,8 +26,8 @@ type graphSpec struct {
 	calls   int // task instances in all
 	// maxCalls is the most calls the file may expand to (--max-calls).
 	maxCalls int
-	// sum is the SHA-256 of the file's bytes, set by loadGraph: with its modules', the key
-	// of its outputs in the result cache.
+	// sum is the SHA-256 of the file's bytes: with its modules' identities, the key of its
+	// outputs in the result cache.
 	sum [32]byte
 }
 
@@ -115,6 +116,29 @@ var (
 	loopNames = []string{"item", "index"}
 )
 
+// parseModules reads the top level and the modules of a graph file, and returns the file's
+// root for the rest of the reading: all a run needs to find the file's outputs in the result
+// cache.
+func parseModules(file string, src []byte, dir string) (*graphSpec, *vnode, error) {
+	root, err := parseYAML(file, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := &graphSpec{file: file, dir: dir, sum: sha256.Sum256(src)}
+	if root.kind != vMap {
+		return nil, nil, g.errorf(root.pos, "a graph file is a mapping with the keys modules, tasks and outputs")
+	}
+	for i, k := range root.keys {
+		if !slices.Contains(topFields, k) {
+			return nil, nil, g.errorf(root.keyPos[i], "unknown key %q%s (a graph file has %s)", k, suggest(k, topFields), strings.Join(topFields, ", "))
+		}
+	}
+	if err := g.readModules(root); err != nil {
+		return nil, nil, err
+	}
+	return g, root, nil
+}
+
 // parseGraph reads and checks a graph file. dir is the directory module paths are relative to.
 func parseGraph(file string, src []byte, dir string) (*graphSpec, error) {
 	return parseGraphLimit(file, src, dir, maxCalls)
@@ -122,41 +146,36 @@ func parseGraph(file string, src []byte, dir string) (*graphSpec, error) {
 
 // parseGraphLimit is parseGraph for a file that may expand to at most limit calls.
 func parseGraphLimit(file string, src []byte, dir string, limit int) (*graphSpec, error) {
-	root, err := parseYAML(file, src)
+	g, root, err := parseModules(file, src, dir)
 	if err != nil {
 		return nil, err
 	}
-	g := &graphSpec{file: file, dir: dir, maxCalls: limit}
-	if root.kind != vMap {
-		return nil, g.errorf(root.pos, "a graph file is a mapping with the keys modules, tasks and outputs")
-	}
-	for i, k := range root.keys {
-		if !slices.Contains(topFields, k) {
-			return nil, g.errorf(root.keyPos[i], "unknown key %q%s (a graph file has %s)", k, suggest(k, topFields), strings.Join(topFields, ", "))
-		}
-	}
-	if err := g.readModules(root); err != nil {
-		return nil, err
-	}
+	return g, g.parseTasks(root, limit)
+}
+
+// parseTasks reads the tasks and outputs of the graph file whose root parseModules returned,
+// for at most limit calls.
+func (g *graphSpec) parseTasks(root *vnode, limit int) error {
+	g.maxCalls = limit
 	if err := g.readTasks(root); err != nil {
-		return nil, err
+		return err
 	}
 	if err := g.link(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := g.sort(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := g.countCalls(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := g.expand(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := g.readOutputs(root); err != nil {
-		return nil, err
+		return err
 	}
-	return g, nil
+	return nil
 }
 
 func (g *graphSpec) errorf(p pos, format string, args ...any) error {

@@ -156,6 +156,15 @@ func writeResult(io streams, v any) error {
 	return err
 }
 
+// writeResultJSON prints b, a result writeJSON wrote before, as writeResult would print it.
+func writeResultJSON(io streams, b []byte) error {
+	if io.OutTTY {
+		b = termsafe.JSON(b)
+	}
+	_, err := io.Out.Write(b)
+	return err
+}
+
 // writeJSON prints v as one line of JSON.
 func writeJSON(w io.Writer, v any) error {
 	v, err := toJSON(v)

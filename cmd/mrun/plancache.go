@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -57,9 +59,17 @@ func (x *execution) planKey(g *graphSpec, files []moduleFile) (k abi.Key, ok boo
 	return k, true, nil
 }
 
-// cachedOutputs returns the graph's outputs if the result cache holds the keys of its outputs
-// under plan and the values of all of them, else nil.
-func (x *execution) cachedOutputs(g *graphSpec, plan abi.Key, ok bool) *jsonObject {
+// planEntry is what the result cache keeps under a graph's plan key: the keys of the values
+// its outputs are made of, and the outputs as printed. The keys tie the entry to those values:
+// once any of them is trimmed away, the entry is not used either.
+type planEntry struct {
+	Keys [][]byte `msgpack:"keys"`
+	JSON []byte   `msgpack:"json"`
+}
+
+// cachedOutputs returns the outputs of the graph with plan key plan, as printed, if the result
+// cache holds them and the values they are made of; else nil.
+func (x *execution) cachedOutputs(plan abi.Key, ok bool) []byte {
 	if !ok || x.opts.trace != "" { // a trace is asked for: run the graph
 		return nil
 	}
@@ -68,33 +78,27 @@ func (x *execution) cachedOutputs(g *graphSpec, plan abi.Key, ok bool) *jsonObje
 	if !hit {
 		return nil
 	}
-	var keys [][]byte
-	if abi.Unmarshal(b, &keys) != nil {
+	var e planEntry
+	if abi.Unmarshal(b, &e) != nil || !json.Valid(e.JSON) {
 		return nil
 	}
-	values := make([]any, len(keys))
-	for i, k := range keys {
+	for _, k := range e.Keys {
 		if len(k) != abi.KeySize {
 			return nil
 		}
-		v, hit := c.Get(abi.Key(k))
-		if !hit || abi.Unmarshal(v, &values[i]) != nil {
+		if _, hit := c.Get(abi.Key(k)); !hit {
 			return nil
 		}
 	}
-	out, err := g.collectWith(nil, values)
-	if err != nil {
-		return nil
-	}
 	if x.opts.progress {
-		fmt.Fprintf(x.io.Err, "%d outputs from the result cache, no calls run\n", len(keys))
+		fmt.Fprintf(x.io.Err, "outputs from the result cache: no call ran\n")
 	}
-	return out
+	return e.JSON
 }
 
-// keepOutputs records the keys of the graph's outputs under plan once the result cache holds
-// all their values: only then are they pure, and a later run can skip the graph.
-func (x *execution) keepOutputs(g *graphSpec, plan abi.Key, ok bool) {
+// keepOutputs records out, the graph's outputs, under plan once the result cache holds all the
+// values they are made of: only then were they all pure, and a later run may skip the graph.
+func (x *execution) keepOutputs(g *graphSpec, plan abi.Key, ok bool, out *jsonObject) {
 	if !ok {
 		return
 	}
@@ -103,15 +107,20 @@ func (x *execution) keepOutputs(g *graphSpec, plan abi.Key, ok bool) {
 	for _, o := range g.outputs {
 		objs = o.value.appendObjects(objs)
 	}
-	keys := make([][]byte, len(objs))
+	e := planEntry{Keys: make([][]byte, len(objs))}
 	for i, o := range objs {
 		k := o.Key()
 		if _, hit := c.Get(k); !hit {
 			return
 		}
-		keys[i] = k[:]
+		e.Keys[i] = k[:]
 	}
-	b, err := msgpack.Marshal(keys)
+	var buf bytes.Buffer
+	if writeJSON(&buf, out) != nil {
+		return
+	}
+	e.JSON = buf.Bytes()
+	b, err := msgpack.Marshal(&e)
 	if err != nil {
 		return
 	}

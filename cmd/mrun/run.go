@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -79,8 +78,30 @@ N more times; the task fails only when the last attempt does.`,
 }
 
 func runRun(ctx context.Context, o *runOptions) error {
-	g, err := loadGraphLimit(o.graph, o.io.In, o.maxCalls)
+	src, name, dir, err := readGraphSource(o.graph, o.io.In)
 	if err != nil {
+		return err
+	}
+	o.exec.resultCache = o.global.resultCache
+	x := newExecution(&o.exec, o.io, true, "mrun run "+o.graph)
+	// The outputs of a graph file run before may be in the result cache: the file's bytes and
+	// its modules' identities say which, before its tasks are even read.
+	g, root, err := parseModules(name, src, dir)
+	if err != nil {
+		return err
+	}
+	files, err := g.readModuleFiles(o.exec.memoryLimit.pages)
+	if err != nil {
+		return err
+	}
+	plan, planned, err := x.planKey(g, files)
+	if err != nil {
+		return err
+	}
+	if out := x.cachedOutputs(plan, planned); out != nil {
+		return writeResultJSON(o.io, out)
+	}
+	if err := g.parseTasks(root, o.maxCalls); err != nil {
 		return err
 	}
 	rt, err := newRuntime(ctx, o.global, o.exec.runtimeConfig())
@@ -88,8 +109,6 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer rt.Close(context.Background())
-	o.exec.resultCache = o.global.resultCache
-	x := newExecution(&o.exec, o.io, true, "mrun run "+o.graph)
 	if x.opts.cluster.url != "" {
 		if err := g.checkClusterable(); err != nil {
 			return err
@@ -99,17 +118,6 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer x.close()
-	files, err := g.readModuleFiles(o.exec.memoryLimit.pages)
-	if err != nil {
-		return err
-	}
-	plan, planned, err := x.planKey(g, files)
-	if err != nil {
-		return err
-	}
-	if out := x.cachedOutputs(g, plan, planned); out != nil {
-		return writeResult(o.io, out)
-	}
 	objs, err := g.spawn(ctx, rt, x, files)
 	if err != nil {
 		return err
@@ -122,7 +130,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	x.keepOutputs(g, plan, planned)
+	x.keepOutputs(g, plan, planned, out)
 	return writeResult(o.io, out)
 }
 
@@ -133,11 +141,17 @@ func loadGraph(path string, stdin io.Reader) (*graphSpec, error) {
 
 // loadGraphLimit is loadGraph for a file that may expand to at most limit calls.
 func loadGraphLimit(path string, stdin io.Reader, limit int) (*graphSpec, error) {
-	var (
-		src []byte
-		err error
-	)
-	name, dir := path, filepath.Dir(path)
+	src, name, dir, err := readGraphSource(path, stdin)
+	if err != nil {
+		return nil, err
+	}
+	return parseGraphLimit(name, src, dir, limit)
+}
+
+// readGraphSource reads the graph file at path, or stdin when path is -, and returns its bytes,
+// its name for messages and the directory module paths are relative to.
+func readGraphSource(path string, stdin io.Reader) (src []byte, name, dir string, err error) {
+	name, dir = path, filepath.Dir(path)
 	if path == "-" {
 		name, dir = "<stdin>", "."
 		src, err = io.ReadAll(stdin)
@@ -145,14 +159,9 @@ func loadGraphLimit(path string, stdin io.Reader, limit int) (*graphSpec, error)
 		src, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, &usageError{err}
+		return nil, "", "", &usageError{err}
 	}
-	g, err := parseGraphLimit(name, src, dir, limit)
-	if err != nil {
-		return nil, err
-	}
-	g.sum = sha256.Sum256(src)
-	return g, nil
+	return src, name, dir, nil
 }
 
 // spawn loads the graph's modules and spawns every call, dependencies first. It returns the
