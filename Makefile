@@ -15,7 +15,7 @@ test:
 
 ## race: the engine and runtime under the race detector
 race:
-	$(GO) test -race -short ./abi/ ./runtime/ ./dag/ ./dag/cluster/
+	$(GO) test -race -short ./abi/ ./runtime/ ./dag/ ./dag/cluster/ ./dag/cache/
 
 ## guests: rebuild every committed guest module under testdata/ from source (installs toolchains)
 guests:

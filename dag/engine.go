@@ -10,6 +10,27 @@
 //
 // The engine schedules; an Executor runs one ready call; a Store holds results by key. The
 // defaults run calls in this process and keep results in memory.
+//
+// # Lifetimes
+//
+// Engine.Run returns an Execution that holds every value it used or produced, the values of
+// the tasks its functions spawned included, until Execution.Release; Engine.Execute keeps the
+// values of the Objects it was given until Engine.Forget. Values nobody holds stay in the
+// memory store as a cache, up to Config.StoreBudget bytes, least recently used out first, and
+// are computed again when they are needed after being evicted. Config.Cache adds a persistent
+// result cache (package dag/cache) that later processes share. An Engine holds no goroutines,
+// files or other resources between executions, and needs no closing: dropping it is enough.
+//
+// # In a long-running service
+//
+// Make one runtime and one Engine for the process, and for each request spawn its calls, Run
+// them under the request's context (its deadline interrupts running guests), read the values
+// from the Execution (Get, Execution.Fetch) and Release it, whatever Run returned. Label the
+// context (WithLabel) to tell requests apart in Config.Events, and use RootCause to find the
+// call that failed. Calls whose results may differ between runs with the same arguments are
+// spawned with Call.Impure. Shut down by stopping new requests, then closing the runtime with a
+// deadline (runtime.Runtime.Close drains running calls). docs/embedding.md and examples/service
+// show all of it.
 package dag
 
 import (

@@ -74,3 +74,33 @@ func ExampleSpawnN() {
 	fmt.Println(values)
 	// Output: [0.6000000000000001 1.5]
 }
+
+// ExampleEngine_Run serves one request the way a long-running service does: the Execution
+// holds the values it computed until it is released, and Get decodes one into a Go type.
+func ExampleEngine_Run() {
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	mod, err := rt.LoadFile(ctx, "../testdata/wat/fixtures.wasm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	echo, _ := mod.Func("echo") // returns [args, kwargs]
+	eng := dag.New(dag.Config{})
+
+	reply := dag.Spawn(echo, 1, "two", dag.Kwargs{"three": 3.0})
+	x, err := eng.Run(dag.WithLabel(ctx, "request-1"), reply)
+	defer x.Release() // also when Run failed: it holds what did succeed
+	if err != nil {
+		log.Fatal(dag.RootCause(err))
+	}
+	v, err := dag.Get[[]any](ctx, x, reply)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(v)
+	// Output: [[1 two] map[three:3]]
+}
