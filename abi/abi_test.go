@@ -2,6 +2,7 @@ package abi_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -167,6 +168,14 @@ func TestKeys(t *testing.T) {
 	}
 	if _, err := abi.ParseKey("xyz"); err == nil {
 		t.Fatal("ParseKey accepted garbage")
+	}
+	// An impure spawn's key: SHA-256("mrun/impure/v1" 0x00 task_key nonce)[0:16].
+	var nonce [16]byte
+	nonce[15] = 1
+	buf := append([]byte("mrun/impure/v1\x00"), k[:]...)
+	sum := sha256.Sum256(append(buf, nonce[:]...))
+	if ik := abi.ImpureKey(k, nonce); string(ik[:]) != string(sum[:16]) || ik == abi.ImpureKey(k, [16]byte{}) {
+		t.Fatalf("ImpureKey = %s, want %x and a key per nonce", ik, sum[:16])
 	}
 }
 
