@@ -906,14 +906,8 @@ func (e *Engine) outcome(ctx context.Context, r *run, objs []*Object) error {
 // been executed (or its value was forgotten, or evicted from the store after the execution that
 // held it was released), and with o's *TaskError if its execution failed.
 func (e *Engine) Value(ctx context.Context, o *Object) ([]byte, error) {
-	if o == nil {
-		return nil, errors.New("value: nil *Object")
-	}
-	if o.t.err != nil {
-		return nil, o.t.err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("value of %s: %w", o, context.Cause(ctx))
+	if err := readable(ctx, o); err != nil {
+		return nil, err
 	}
 	if e.keptPriv.Load() > 0 {
 		e.mu.Lock()

@@ -44,14 +44,8 @@ func (x *Execution) Err() error { return x.err }
 // fails with o's *TaskError if o's call failed, and with ErrNotExecuted if o was not part of
 // the execution (or the execution was released).
 func (x *Execution) Value(ctx context.Context, o *Object) ([]byte, error) {
-	if o == nil {
-		return nil, errors.New("value: nil *Object")
-	}
-	if o.t.err != nil {
-		return nil, o.t.err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("value of %s: %w", o, context.Cause(ctx))
+	if err := readable(ctx, o); err != nil {
+		return nil, err
 	}
 	if v, ok := x.l.private(o.Key()); ok {
 		return v, nil
@@ -65,6 +59,20 @@ func (x *Execution) Value(ctx context.Context, o *Object) ([]byte, error) {
 		return nil, err
 	}
 	return nil, fmt.Errorf("value of %s: %w", o, ErrNotExecuted)
+}
+
+// readable returns the error of reading the value of o under ctx before anything is looked
+// up: o is nil, could not be spawned, or ctx has ended.
+func readable(ctx context.Context, o *Object) error {
+	switch {
+	case o == nil:
+		return errors.New("value: nil *Object")
+	case o.t.err != nil:
+		return o.t.err
+	case ctx.Err() != nil:
+		return fmt.Errorf("value of %s: %w", o, context.Cause(ctx))
+	}
+	return nil
 }
 
 // Fetch decodes o's value into v, which must be a pointer, like json.Unmarshal.
