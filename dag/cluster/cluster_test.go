@@ -202,6 +202,33 @@ func TestSeedOnCluster(t *testing.T) {
 	}
 }
 
+// Calls declared impure reach the workers with their nonce, which the workers check the key
+// against: two spawns of clock are two calls with two readings. So are the impure children a
+// guest spawns on a worker (sample_clocks).
+func TestImpureOnCluster(t *testing.T) {
+	tc := startCluster(t, 1, 2, cluster.Options{})
+	eng := tc.engine()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	clock := tc.fn(t, seed, "clock")
+	a, b := dag.Call{Func: clock, Impure: true}.Spawn()[0], dag.Call{Func: clock, Impure: true}.Spawn()[0]
+	samples := dag.Spawn(tc.fn(t, seed, "sample_clocks"), 3)
+	if err := eng.Execute(ctx, a, b, samples); err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.FetchAll(ctx, a, b, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(got[0], got[1]) {
+		t.Fatalf("two impure spawns of clock gave one value: %v", got[0])
+	}
+	s, _ := got[2].([]any)
+	if len(s) != 3 || s[0] == s[1] || s[1] == s[2] || s[0] == s[2] {
+		t.Fatalf("sample_clocks(3) on the cluster = %v, want three readings", got[2])
+	}
+}
+
 func TestFailureOnCluster(t *testing.T) {
 	tc := startCluster(t, 1, 2, cluster.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
