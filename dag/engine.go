@@ -379,7 +379,7 @@ type run struct {
 	parent    abi.Key           // the task whose guest started this execution, when nested
 	budget    Budget            // nested tasks created under the host-level execution
 	nodes     map[abi.Key]*node // while planning: the node of each call, for sharing
-	found     map[abi.Key]bool  // while planning: calls found stored (and pinned)
+	found     map[abi.Key]bool  // while planning: calls found stored (and pinned); never false
 	order     []*node           // every node, dependencies before dependents
 	requested []*node           // the node of each requested Object, nil when already stored
 	ready     chan *node
@@ -437,13 +437,17 @@ func (r *run) have(t *task) bool {
 	return false
 }
 
-// planStored is stored for planning, which asks about a call once per dependent.
+// planStored is stored for planning, which asks about a call once per dependent. A call that
+// is not stored becomes a node (see add), so only the stored ones are remembered here: a graph
+// of new calls plans without a second index.
 func (r *run) planStored(t *task) bool {
-	if found, ok := r.found[t.key]; ok {
-		return found
+	if r.found[t.key] {
+		return true
 	}
 	found := r.stored(t)
-	r.found[t.key] = found
+	if found {
+		r.found[t.key] = true
+	}
 	return found
 }
 

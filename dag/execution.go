@@ -111,7 +111,7 @@ func fetch(ctx context.Context, src Source, o *Object, v any) error {
 // Nested executions share their host-level execution's lease.
 type lease struct {
 	mu       sync.Mutex
-	pinned   []abi.Key
+	pinned   keyList
 	held     map[abi.Key]struct{} // made on the first holds call: only fetching needs it
 	failed   []abi.Key
 	priv     map[abi.Key][]byte
@@ -150,7 +150,7 @@ func (l *lease) addPins(keys ...abi.Key) bool {
 	if l.released {
 		return false
 	}
-	l.pinned = append(l.pinned, keys...)
+	l.pinned.add(keys)
 	if l.held != nil {
 		for _, k := range keys {
 			l.held[k] = struct{}{}
@@ -164,10 +164,8 @@ func (l *lease) holds(k abi.Key) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.held == nil {
-		l.held = make(map[abi.Key]struct{}, len(l.pinned))
-		for _, p := range l.pinned {
-			l.held[p] = struct{}{}
-		}
+		l.held = make(map[abi.Key]struct{}, l.pinned.len())
+		l.pinned.each(func(p abi.Key) { l.held[p] = struct{}{} })
 	}
 	_, ok := l.held[k]
 	return ok
@@ -182,6 +180,41 @@ func (l *lease) failedOn(k abi.Key) bool {
 		}
 	}
 	return false
+}
+
+// keyList is a list of keys in chunks of a fixed size: it grows without copying, and wastes
+// at most one chunk, where a slice that doubles holds up to twice what it needs (16 MiB more
+// for a million keys).
+type keyList struct {
+	chunks [][]abi.Key
+}
+
+const keyChunk = 1024
+
+func (kl *keyList) add(keys []abi.Key) {
+	for _, k := range keys {
+		n := len(kl.chunks)
+		if n == 0 || len(kl.chunks[n-1]) == keyChunk {
+			kl.chunks = append(kl.chunks, make([]abi.Key, 0, keyChunk))
+			n++
+		}
+		kl.chunks[n-1] = append(kl.chunks[n-1], k)
+	}
+}
+
+func (kl *keyList) len() int {
+	if len(kl.chunks) == 0 {
+		return 0
+	}
+	return (len(kl.chunks)-1)*keyChunk + len(kl.chunks[len(kl.chunks)-1])
+}
+
+func (kl *keyList) each(f func(abi.Key)) {
+	for _, c := range kl.chunks {
+		for _, k := range c {
+			f(k)
+		}
+	}
 }
 
 // failRec is the error of a failed call, kept while an execution (or Execute's caller, until
@@ -263,13 +296,11 @@ func (e *Engine) release(l *lease) {
 	}
 	l.released = true
 	pinned, failed := l.pinned, l.failed
-	l.pinned, l.failed, l.held, l.priv = nil, nil, nil, nil
+	l.pinned, l.failed, l.held, l.priv = keyList{}, nil, nil, nil
 	l.anyPriv.Store(false)
 	l.mu.Unlock()
 	if e.pins != nil {
-		for _, k := range pinned {
-			e.pins.Unpin(k)
-		}
+		pinned.each(e.pins.Unpin)
 	}
 	if len(failed) > 0 {
 		e.mu.Lock()
