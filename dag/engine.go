@@ -152,6 +152,7 @@ const (
 	EventSkip                    // the call will not run because a dependency failed (Err is set)
 	EventRetry                   // an attempt failed and the call runs again (Err, Attempt are set)
 	EventCached                  // the call's values came from Config.Cache: it did not run
+	EventStored                  // the call's values were in the store already: it did not run
 )
 
 // Event reports progress of one call.
@@ -413,7 +414,15 @@ func (e *Engine) plan(objs []*Object, l *lease, id uint64, label string, depth i
 // stored reports whether the execution has every output of t: as its own impure values, in
 // the store (then it pins them for the execution), or in the persistent cache (then it copies
 // them to the store, pinned).
-func (r *run) stored(t *task) bool { return r.have(t) || r.cached(t) }
+func (r *run) stored(t *task) bool {
+	if r.have(t) {
+		if r.e.events != nil {
+			r.event(Event{Kind: EventStored, Key: t.key, Func: t.fn})
+		}
+		return true
+	}
+	return r.cached(t)
+}
 
 // have is stored without the persistent cache.
 func (r *run) have(t *task) bool {
@@ -469,7 +478,7 @@ func (r *run) cached(t *task) bool {
 		r.e.put(r.l, o.Key(), vals[i])
 	}
 	if r.e.events != nil {
-		r.e.events(Event{Kind: EventCached, Key: t.key, Func: t.fn, Time: time.Now(), Parent: r.parent, Depth: r.depth, Execution: r.id, Label: r.label})
+		r.event(Event{Kind: EventCached, Key: t.key, Func: t.fn})
 	}
 	return true
 }
