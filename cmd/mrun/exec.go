@@ -63,6 +63,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every call: neither read results from the result cache nor write them to it")
 	fs.Var(&o.storeBudget, "store-budget", "keep at most this much of the values no run holds in memory, as in 64MiB (default: 256MiB)")
 	o.cluster.addFlags(fs, "run the calls on the workers of the cluster at `URL`, as in nats://127.0.0.1:4222 (env "+clusterEnv+"; empty: in process)")
+	o.cluster.addTimeoutFlag(fs)
 }
 
 // parsed completes the options once cobra has parsed the flags.
@@ -105,6 +106,7 @@ func (x *execution) connect(ctx context.Context) error {
 	if x.opts.cluster.url == "" {
 		return nil
 	}
+	x.opts.cluster.logTo(x.io)
 	conn, err := x.opts.cluster.connect(ctx, x.command)
 	if err != nil {
 		return err
@@ -197,12 +199,16 @@ func (e *timeoutError) Error() string { return fmt.Sprintf("timed out after %s",
 // taskFailure is the error of an execution in which a task failed. It names the first failed
 // task in the order the user wrote them, its function, key and cause, and counts the rest.
 type taskFailure struct {
-	label    string // the task as the user names it: incs[3], or the function for call
-	function string // module.function
-	key      abi.Key
-	cause    error
-	others   int // other tasks that failed
-	notRun   int // tasks that never started
+	label     string // the task as the user names it: incs[3], or the function for call
+	function  string // module.function
+	key       abi.Key
+	cause     error
+	others    int // other tasks that failed
+	cancelled int // tasks interrupted because the command was stopped, other than this one
+	notRun    int // tasks that never started
+	// stopped: this task did not fail of itself, it was interrupted because the command was
+	// stopped (--timeout)
+	stopped bool
 }
 
 func (e *taskFailure) Error() string {
@@ -211,6 +217,12 @@ func (e *taskFailure) Error() string {
 	var more []string
 	if e.others > 0 {
 		more = append(more, fmt.Sprintf("%s failed", plural(e.others, "other task")))
+	}
+	switch {
+	case e.cancelled > 0 && e.stopped:
+		more = append(more, fmt.Sprintf("%s cancelled", plural(e.cancelled, "other task")))
+	case e.cancelled > 0:
+		more = append(more, fmt.Sprintf("%s cancelled", plural(e.cancelled, "task")))
 	}
 	if e.notRun > 0 {
 		more = append(more, fmt.Sprintf("%d did not run", e.notRun))
@@ -262,6 +274,9 @@ type execution struct {
 	prog  *progress
 	trace *tracer
 	conn  *cluster.Conn // nil: calls run in process
+	// stopping is closed when the whole command is stopped (--timeout, Ctrl-C): calls
+	// interrupted then are cancelled, not failed.
+	stopping <-chan struct{}
 
 	// same lists, by task key, the labels of the host-level calls after the first that have
 	// that key: identical calls, which run once.
@@ -292,10 +307,11 @@ func (h hostTask) label() string {
 }
 
 type failedTask struct {
-	key      abi.Key
-	fn       *runtime.Function
-	err      error
-	sequence int // order of failure, for tasks the user did not spawn
+	key       abi.Key
+	fn        *runtime.Function
+	err       error
+	sequence  int  // order of failure, for tasks the user did not spawn
+	cancelled bool // interrupted because the command was stopped: no failure of its own
 }
 
 func newExecution(opts *execOptions, io streams, prefix bool, command string) *execution {
@@ -377,6 +393,7 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 		show = x.io.ErrTTY
 	}
 	start := time.Now()
+	x.stopping = runCtx.Done()
 	x.prog = newProgress(x.io.Err, x.io.ErrTTY, show, x.opts.progressSet, len(x.tasks), start)
 	if traceFile != nil {
 		x.trace = newTracer(start, eng.Slots())
@@ -388,6 +405,8 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	switch {
 	case err != nil && ctx.Err() != nil:
 		err = errInterrupted
+	case errors.Is(err, cluster.ErrUnreachable):
+		err = unreachable(err)
 	case err != nil:
 		err = x.failure(runCtx, err)
 	}
@@ -419,6 +438,9 @@ func (x *execution) failure(ctx context.Context, err error) error {
 		// Calls whose values were already there (in a cluster's store, or the result cache)
 		// did not start either: only the calls a failure stopped did not run.
 		notRun = int(x.prog.skipped.Load())
+		if timedOut != nil {
+			notRun = int(x.prog.total.Load() - x.prog.started.Load() - x.prog.stored.Load() - x.prog.cached.Load())
+		}
 	}
 	if len(fs) == 0 {
 		if timedOut != nil {
@@ -426,7 +448,15 @@ func (x *execution) failure(ctx context.Context, err error) error {
 		}
 		return err
 	}
+	// The first failure in the order the user wrote the tasks; a task that failed of itself
+	// before one the stopped command interrupted.
 	slices.SortStableFunc(fs, func(a, b failedTask) int {
+		if a.cancelled != b.cancelled {
+			if a.cancelled {
+				return 1
+			}
+			return -1
+		}
 		ta, oka := x.tasks[a.key]
 		tb, okb := x.tasks[b.key]
 		switch {
@@ -440,13 +470,23 @@ func (x *execution) failure(ctx context.Context, err error) error {
 		return a.sequence - b.sequence
 	})
 	f := fs[0]
+	failed, cancelled := 0, 0
+	for _, o := range fs[1:] {
+		if o.cancelled {
+			cancelled++
+		} else {
+			failed++
+		}
+	}
 	return &taskFailure{
-		label:    x.label(f.key, f.fn),
-		function: f.fn.Module().Name() + "." + f.fn.Name(),
-		key:      f.key,
-		cause:    f.err,
-		others:   len(fs) - 1,
-		notRun:   notRun,
+		label:     x.label(f.key, f.fn),
+		function:  f.fn.Module().Name() + "." + f.fn.Name(),
+		key:       f.key,
+		cause:     f.err,
+		others:    failed,
+		cancelled: cancelled,
+		notRun:    notRun,
+		stopped:   f.cancelled,
 	}
 }
 
@@ -465,8 +505,18 @@ func (x *execution) event(ev dag.Event) {
 			}
 			x.trace.start(ev, x.label(ev.Key, ev.Func), parent)
 		}
-	case dag.EventCached:
-		x.prog.cached.Add(1)
+	case dag.EventCached, dag.EventStored:
+		if ev.Depth > 0 {
+			x.nestedStarted(ev) // counted and named, though it does not start
+		}
+		if ev.Kind == dag.EventCached {
+			x.prog.cached.Add(1)
+		} else {
+			x.prog.stored.Add(1)
+		}
+		if x.trace != nil {
+			x.trace.reused(ev, x.label(ev.Key, ev.Func))
+		}
 	case dag.EventFinish:
 		if ev.Effects != 0 && ev.Depth == 0 && len(x.same[ev.Key]) > 0 {
 			x.mu.Lock()
@@ -479,13 +529,20 @@ func (x *execution) event(ev dag.Event) {
 		}
 		x.guestOutput(ev)
 	case dag.EventFail:
-		x.prog.failed.Add(1)
+		cancelled := x.cancelledBy(ev.Err)
+		status := "failed"
+		if cancelled {
+			x.prog.cancelled.Add(1)
+			status = "cancelled"
+		} else {
+			x.prog.failed.Add(1)
+		}
 		if x.trace != nil {
-			x.trace.end(ev, "failed")
+			x.trace.end(ev, status)
 		}
 		x.guestOutput(ev)
 		x.mu.Lock()
-		x.failures = append(x.failures, failedTask{key: ev.Key, fn: ev.Func, err: ev.Err, sequence: len(x.failures)})
+		x.failures = append(x.failures, failedTask{key: ev.Key, fn: ev.Func, err: ev.Err, sequence: len(x.failures), cancelled: cancelled})
 		x.mu.Unlock()
 	case dag.EventRetry:
 		x.prog.retried.Add(1)
@@ -500,6 +557,18 @@ func (x *execution) event(ev dag.Event) {
 		if x.trace != nil {
 			x.trace.skip(ev, x.label(ev.Key, ev.Func))
 		}
+	}
+}
+
+// cancelledBy reports whether a call failed with err because the whole command was stopped
+// (--timeout, Ctrl-C) while it ran: that is no failure of the call's own, in process or on a
+// cluster, where the workers interrupt it when the coordinator cancels it.
+func (x *execution) cancelledBy(err error) bool {
+	select {
+	case <-x.stopping:
+		return errors.Is(err, runtime.ErrInterrupted)
+	default:
+		return false
 	}
 }
 

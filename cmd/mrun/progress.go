@@ -28,7 +28,9 @@ type progress struct {
 	finished time.Time
 
 	total, started, done, failed, skipped atomic.Int64
+	cancelled                             atomic.Int64 // calls interrupted by --timeout or Ctrl-C: not failures of theirs
 	cached                                atomic.Int64 // calls whose values came from the result cache
+	stored                                atomic.Int64 // calls whose values were already in a cluster's store
 	retried                               atomic.Int64 // failed attempts that ran again: not tasks
 
 	mu     sync.Mutex // guards the fields below and writes to w
@@ -88,7 +90,7 @@ func (p *progress) draw() {
 				return
 			case <-t.C:
 				p.bar.SetTotal(p.total.Load(), false)
-				p.bar.SetCurrent(p.done.Load() + p.failed.Load() + p.skipped.Load())
+				p.bar.SetCurrent(p.done.Load() + p.cached.Load() + p.stored.Load() + p.failed.Load() + p.cancelled.Load() + p.skipped.Load())
 			}
 		}
 	})
@@ -125,21 +127,35 @@ func (p *progress) stop() {
 	p.mu.Unlock()
 }
 
-// line is the text of the progress line at time now.
+// line is the text of the progress line at time now. Calls whose values were already there
+// (stored on a cluster, or in the result cache) count as done, and say so; they did not run,
+// so the rate leaves them out. A run that reused values may need none of the calls below
+// them: the summary line counts those as not needed.
 func (p *progress) line(now time.Time, running bool) string {
 	started := p.started.Load() // before the others, so that running is never overcounted
-	done, failed, skipped := p.done.Load()+p.cached.Load(), p.failed.Load(), p.skipped.Load()
+	ran, failed, skipped, cancelled := p.done.Load(), p.failed.Load(), p.skipped.Load(), p.cancelled.Load()
+	cached, stored := p.cached.Load(), p.stored.Load()
+	done, total := ran+cached+stored, p.total.Load()
 	elapsed := now.Sub(p.begin)
-	s := fmt.Sprintf("%d/%d done", done, p.total.Load())
+	s := fmt.Sprintf("%d/%d done", done, total)
 	if running {
-		s += fmt.Sprintf(" · %d running", max(started-done-failed, 0))
+		s += fmt.Sprintf(" · %d running", max(started-ran-failed-cancelled, 0))
 	}
 	s += fmt.Sprintf(" · %d failed", failed)
+	if cancelled > 0 {
+		s += fmt.Sprintf(" · %d cancelled", cancelled)
+	}
 	if skipped > 0 {
 		s += fmt.Sprintf(" · %d skipped", skipped)
 	}
-	if c := p.cached.Load(); c > 0 {
-		s += fmt.Sprintf(" · %d from the result cache", c)
+	if stored > 0 {
+		s += fmt.Sprintf(" · %d already stored", stored)
+	}
+	if cached > 0 {
+		s += fmt.Sprintf(" · %d from the result cache", cached)
+	}
+	if n := total - done - failed - cancelled - skipped; !running && n > 0 && cached+stored > 0 && failed+cancelled == 0 {
+		s += fmt.Sprintf(" · %d not needed", n)
 	}
 	if r := p.retried.Load(); r > 0 {
 		if r == 1 {
@@ -150,7 +166,7 @@ func (p *progress) line(now time.Time, running bool) string {
 	}
 	rate := 0.0
 	if elapsed > 0 {
-		rate = float64(done+failed) / elapsed.Seconds()
+		rate = float64(ran+failed) / elapsed.Seconds()
 	}
 	return s + fmt.Sprintf(" · %.0f tasks/s · %s", rate, roundDuration(elapsed))
 }

@@ -21,7 +21,9 @@ import (
 // label, with its key and function in args. A task spawned by a guest is linked to its parent
 // by a flow arrow and names it in args. Tasks that never ran because a dependency failed are
 // instant events on a lane of their own. A failed attempt that runs again (a retry) is an
-// instant event on its task's lane, and the task's args count its attempts.
+// instant event on its task's lane, and the task's args count its attempts. Tasks whose
+// values were already there (stored on a cluster, or in the result cache) did not run either:
+// they are instant events on a lane of their own, "reused", when planning found them.
 type tracer struct {
 	begin time.Time
 	slots int
@@ -30,6 +32,7 @@ type tracer struct {
 	spans []*span
 	open  map[abi.Key][]*span // started and not yet ended, by key
 	skips []skipped
+	reuse []skipped // err holds the status: already stored, or from the result cache
 }
 
 type span struct {
@@ -118,6 +121,18 @@ func (t *tracer) skip(ev dag.Event, label string) {
 	t.mu.Unlock()
 }
 
+// reused records a task whose values planning found: it did not run.
+func (t *tracer) reused(ev dag.Event, label string) {
+	status := "already stored"
+	if ev.Kind == dag.EventCached {
+		status = "from the result cache"
+	}
+	r := skipped{key: ev.Key, label: label, function: funcName(ev), at: ev.Time, err: status}
+	t.mu.Lock()
+	t.reuse = append(t.reuse, r)
+	t.mu.Unlock()
+}
+
 // traceEvent is one record of the trace-event format.
 type traceEvent struct {
 	Name string         `json:"name"`
@@ -165,7 +180,7 @@ func (t *tracer) write(w io.Writer, command string) error {
 	if err := emit(traceEvent{Name: "process_name", Ph: "M", Pid: tracePid, Args: map[string]any{"name": command}}); err != nil {
 		return err
 	}
-	skipLane := lanes + 1
+	skipLane, reuseLane := lanes+1, lanes+2
 	for lane := 0; lane < lanes; lane++ {
 		name := fmt.Sprintf("slot %d", lane)
 		if lane >= t.slots {
@@ -176,6 +191,9 @@ func (t *tracer) write(w io.Writer, command string) error {
 	}
 	if len(t.skips) > 0 {
 		emit(traceEvent{Name: "thread_name", Ph: "M", Pid: tracePid, Tid: skipLane, Args: map[string]any{"name": "not run"}})
+	}
+	if len(t.reuse) > 0 {
+		emit(traceEvent{Name: "thread_name", Ph: "M", Pid: tracePid, Tid: reuseLane, Args: map[string]any{"name": "reused"}})
 	}
 
 	byKey := make(map[abi.Key]*span, len(t.spans))
@@ -217,6 +235,10 @@ func (t *tracer) write(w io.Writer, command string) error {
 	for _, sk := range t.skips {
 		args := map[string]any{"key": sk.key.String(), "function": sk.function, "task": sk.label, "status": "skipped", "error": sk.err}
 		emit(traceEvent{Name: sk.label, Cat: "task", Ph: "i", S: "t", Ts: t.micros(sk.at), Pid: tracePid, Tid: skipLane, Args: args})
+	}
+	for _, r := range t.reuse {
+		args := map[string]any{"key": r.key.String(), "function": r.function, "task": r.label, "status": r.err}
+		emit(traceEvent{Name: r.label, Cat: "task", Ph: "i", S: "t", Ts: t.micros(r.at), Pid: tracePid, Tid: reuseLane, Args: args})
 	}
 	bw.WriteString(`],"displayTimeUnit":"ms","otherData":` + jsonString(map[string]string{"command": command, "mrun": versionString()}) + "}\n")
 	return bw.Flush()
