@@ -24,6 +24,8 @@ import (
 // follow, under their own names.
 var workloads = []struct{ group, label string }{
 	{"FanOut10k", "fan-out: 10k inc + sum_all"},
+	{"FanOut10kReused", "fan-out, fully reused: mrun run again"},
+	{"ReusedCall", "reused call: mrun call inc again"},
 	{"Chain1000", "chain: 1,000 inc"},
 	{"CPU64", "cpu: 64 × burn ≈20 ms"},
 	{"Nested20x100", "nested: 20 drivers × ~100 inc"},
@@ -46,6 +48,8 @@ const (
 	distributedNs  = 200e3   // FanOut10k on a cluster (…-distributed-…): time per task, at most
 	concurrentRate = 0.9     // Concurrent200: tasks/s all at once ÷ one after another, at least
 	rerunShare     = 0.1     // Rerun: the cached second run's wall time ÷ the first's, at most
+	reusedNs       = 300e6   // FanOut10kReused: wall time of a run whose output the cluster stored, at most
+	reusedCall     = 2.0     // ReusedCall: a stored call on a cluster ÷ the same call from the result cache, at most
 )
 
 // bench is one result of a benchmark: its metrics by unit.
@@ -198,6 +202,12 @@ func measured(benches map[string]*bench, g, variant string) row {
 	if v, ok := b.get("B/task"); ok {
 		r.perTaskRSS = count(v) + " B"
 	}
+	if g == "ReusedCall" {
+		r.perTask = ""
+	}
+	if v, ok := b.get("stored-values"); ok {
+		r.rate = count(v) + " values stored"
+	}
 	ns := b.metrics["ns/op"]
 	switch {
 	case g == "Scale" && strings.HasSuffix(variant, "/n=1000000") && !strings.HasPrefix(variant, "goroutines"):
@@ -208,6 +218,9 @@ func measured(benches map[string]*bench, g, variant string) row {
 		r.target = check(ns <= coldGoWarmNs, fmt.Sprintf("≤ %s", dur(coldGoWarmNs)))
 	case g == "FanOut10k" && strings.Contains(variant, "-distributed"):
 		r.target = check(b.perTask() <= distributedNs, fmt.Sprintf("≤ %s/task", dur(distributedNs)))
+	case g == "FanOut10kReused":
+		r.perTask = "" // nothing ran: the wall time is the measure
+		r.target = check(ns <= reusedNs, fmt.Sprintf("≤ %s", dur(reusedNs)))
 	case g == "TensorHandoff" && variant == "handoff":
 		r.target = check(b.metrics["MB/s"] >= tensorMBps, fmt.Sprintf("≥ %.0f GB/s", tensorMBps/1000.0))
 	}
@@ -246,6 +259,22 @@ func derived(benches map[string]*bench, g string) []row {
 		x := cached.metrics["ns/op"] / first.metrics["ns/op"]
 		return []row{{variant: "cached ÷ first, wall", rate: fmt.Sprintf("%.1f%%", 100*x),
 			target: check(x <= rerunShare, fmt.Sprintf("≤ %.0f%%", 100*rerunShare))}}
+	case "ReusedCall":
+		var cluster, cached *bench
+		for name, b := range benches {
+			switch {
+			case strings.HasPrefix(name, "ReusedCall/") && strings.Contains(name, "-distributed-"):
+				cluster = b
+			case strings.HasPrefix(name, "ReusedCall/") && strings.HasSuffix(name, "-cached"):
+				cached = b
+			}
+		}
+		if cluster == nil || cached == nil || cached.metrics["ns/op"] == 0 {
+			return nil
+		}
+		x := cluster.metrics["ns/op"] / cached.metrics["ns/op"]
+		return []row{{variant: "cluster ÷ result cache, wall", rate: fmt.Sprintf("%.1f×", x),
+			target: check(x <= reusedCall, fmt.Sprintf("≤ %.0f×", reusedCall))}}
 	case "Scale":
 		// Per variant, the time per task at the largest N against the next largest.
 		type point struct {
@@ -296,6 +325,9 @@ func label(variant string) string {
 		"c": "C", "wat": "WAT", "go": "Go", "1slot": "1 slot", "2slots": "2 slots",
 		"cold": "cold (compiles)", "warm": "warm (median)", "handoff": "hand-off, WAT → WAT",
 		"first": "first, empty result cache", "cached": "second, cached", "uncached": "third, --no-cache",
+	}
+	if strings.HasSuffix(variant, "-cached") && !strings.Contains(variant, "/") { // ReusedCall
+		words["cached"] = "in process, from the result cache"
 	}
 	var out []string
 	for _, w := range strings.FieldsFunc(variant, func(r rune) bool { return r == '-' || r == '/' }) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -17,12 +18,21 @@ import (
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // distributed runs the fan-out of scale on a cluster and writes one result line per run to
 // out: an embedded JetStream server in this process, which is also the coordinator, and
 // -workers `MRUN worker` processes with -slots slots each, as a cluster on one machine is run.
 // Each run uses inputs of its own, so that no result of an earlier run is reused.
+//
+// Then it times reuse, through `MRUN run --cluster` and `MRUN call --cluster` as new processes,
+// as users run them: the fan-out as a graph file, run once to store its values and then -runs
+// times more (FanOut10kReused: each run finds the output stored and runs nothing), and a call
+// of inc run once and then -runs times more (ReusedCall/…-distributed-…), next to the same
+// call answered in process from the result cache (ReusedCall/…-cached). Each line gives the
+// number of values the cluster holds then: the coordinator's store reads every key at start.
 func distributed(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("distributed", flag.ContinueOnError)
 	workers := fs.Int("workers", 2, "worker processes")
@@ -147,5 +157,103 @@ func distributed(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "BenchmarkFanOut10k/mrun-%s-distributed-%dx%d\t1\t%d ns/op\t%.1f ns/task\t%.0f tasks/s\n",
 			name, *workers, *slots, elapsed.Nanoseconds(), float64(elapsed.Nanoseconds())/tasks, tasks/elapsed.Seconds())
 	}
-	return nil
+	pprof.StopCPUProfile()
+	return reused(ctx, out, reuseBench{mrun: mrun, name: name, module: module, url: srv.URL(), dir: tmp, n: n, runs: *runs,
+		shape: fmt.Sprintf("%dx%d", *workers, *slots), from: *runs * n})
+}
+
+// reuseBench is what reused needs: the cluster, and where the timed runs stopped.
+type reuseBench struct {
+	mrun, name, module, url, dir string
+	n, runs                      int
+	shape                        string // WORKERSxSLOTS
+	from                         int    // the first input no earlier run used
+}
+
+// reused times runs whose values the cluster stored before, as new mrun processes.
+func reused(ctx context.Context, out io.Writer, b reuseBench) error {
+	env := append(os.Environ(), "MRUN_CACHE_DIR="+filepath.Join(b.dir, "cache"), "MRUN_RESULT_CACHE="+filepath.Join(b.dir, "results"), "MRUN_CLUSTER=")
+	module, err := filepath.Abs(b.module)
+	if err != nil {
+		return err
+	}
+	graph := filepath.Join(b.dir, "fanout.yaml")
+	if err := os.WriteFile(graph, fmt.Appendf(nil, `modules: {c: %s}
+tasks:
+  incs:  {call: c.inc, foreach: {range: [%d, %d]}, args: [$item]}
+  total: {call: c.sum_all, args: [$incs]}
+outputs: {total: $total}
+`, module, b.from, b.from+b.n), 0o644); err != nil {
+		return err
+	}
+	sum := b.n*b.from + b.n*(b.n+1)/2
+	// timed runs the command once untimed (it stores the values) and then b.runs times, each
+	// printed as one line of bench.
+	timed := func(bench, want string, args ...string) error {
+		for r := -1; r < b.runs; r++ {
+			d, err := timeRunEnv(env, want, b.mrun, args...)
+			if err != nil {
+				return err
+			}
+			if r < 0 {
+				continue
+			}
+			keys, err := storedValues(ctx, b.url)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Benchmark%s\t1\t%d ns/op\t%d stored-values\n", bench, d.Nanoseconds(), keys)
+		}
+		return nil
+	}
+	variant := fmt.Sprintf("mrun-%s-distributed-%s", b.name, b.shape)
+	if err := timed("FanOut10kReused/"+variant, fmt.Sprintf("{\"total\":%d}\n", sum), "run", "--cluster", b.url, graph); err != nil {
+		return err
+	}
+	x := b.from + b.n + 1 // an input of inc no run used
+	want := fmt.Sprintf("%d\n", x+1)
+	if err := timed("ReusedCall/"+variant, want, "call", "--cluster", b.url, module, "inc", fmt.Sprint(x)); err != nil {
+		return err
+	}
+	return timed("ReusedCall/mrun-"+b.name+"-cached", want, "call", module, "inc", fmt.Sprint(x))
+}
+
+// storedValues is the number of values in the cluster's result bucket.
+func storedValues(ctx context.Context, url string) (uint64, error) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	kv, err := js.KeyValue(ctx, cluster.ResultBucket)
+	if err != nil {
+		return 0, err
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return st.Values(), nil
+}
+
+// timeRunEnv runs the command with env and returns its wall time; its stdout must be want.
+func timeRunEnv(env []string, want string, name string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	if stdout.String() != want {
+		return 0, fmt.Errorf("%s printed %q, want %q", strings.Join(cmd.Args, " "), stdout.String(), want)
+	}
+	return d, nil
 }

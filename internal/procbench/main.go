@@ -20,7 +20,10 @@
 //
 // runs the fan-out of scale on a cluster on this machine: an embedded JetStream server and
 // the coordinating engine in this process, and -workers `MRUN worker` processes. It reports
-// each run as a FanOut10k variant, mrun-NAME-distributed-WORKERSxSLOTS.
+// each run as a FanOut10k variant, mrun-NAME-distributed-WORKERSxSLOTS. Then it times reuse
+// with `MRUN run --cluster` and `MRUN call --cluster` as new processes: the fan-out as a graph
+// file run again once its values are stored (FanOut10kReused), and a call of inc run again
+// (ReusedCall), next to the same call answered in process from the result cache.
 //
 //	procbench rerun MRUN GRAPH
 //
