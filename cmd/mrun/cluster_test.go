@@ -258,7 +258,8 @@ var built struct {
 	err  error
 }
 
-// buildMrun builds the mrun binary once per test process, into a temporary directory.
+// buildMrun builds the mrun binary once per test process, into a temporary directory that
+// outlives the test: the process removes it at the end (cleanupM).
 func buildMrun(t *testing.T, root string) string {
 	t.Helper()
 	built.once.Do(func() {
@@ -275,7 +276,7 @@ func buildMrun(t *testing.T, root string) string {
 	if built.err != nil {
 		t.Fatal(built.err)
 	}
-	t.Cleanup(func() { os.RemoveAll(built.dir) })
+	// Several tests run the binary: cleanupM removes it once they all have.
 	return filepath.Join(built.dir, "mrun")
 }
 

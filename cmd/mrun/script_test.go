@@ -53,6 +53,9 @@ func (c cleanupM) Run() int {
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
 	}
+	if built.dir != "" { // the binary the cluster tests built
+		os.RemoveAll(built.dir)
+	}
 	return code
 }
 
