@@ -79,6 +79,17 @@ type Options struct {
 	// TLSCert and TLSKey are PEM files of a client certificate and its key, for a server that
 	// asks for one.
 	TLSCert, TLSKey string
+
+	// ClusterTimeout is how long the connection waits out a server it cannot reach: calls
+	// in flight, and calls started meanwhile, wait for it to come back, and fail with an
+	// error that matches ErrUnreachable once it has been gone this long. Default 5 minutes.
+	ClusterTimeout time.Duration
+	// Logf, when set, receives one line (without a trailing newline) when the server has
+	// been unreachable for a second, again every 10 seconds while it stays so, when it
+	// is back, and when it came back without its state; and the NATS client's asynchronous
+	// errors that the connection does not handle itself. mrun run and mrun call print them
+	// on stderr.
+	Logf func(format string, args ...any)
 }
 
 func (o Options) withDefaults() Options {
@@ -99,6 +110,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxStoreBytes <= 0 {
 		o.MaxStoreBytes = 1 << 30
+	}
+	if o.ClusterTimeout <= 0 {
+		o.ClusterTimeout = 5 * time.Minute
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
 	}
 	return o
 }
@@ -125,6 +142,9 @@ type Conn struct {
 	mu    sync.Mutex
 	store *Store
 	exec  *Executor
+
+	url    string // as given to Connect, with any password redacted
+	outage outages
 }
 
 // Connect connects to the NATS server at url (several may be given, separated by commas),
@@ -150,9 +170,12 @@ func connect(ctx context.Context, url string, opts Options, update bool, extra .
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect to %s: %w", Redact(url), err)
 	}
-	c := &Conn{opts: opts}
+	c := &Conn{opts: opts, url: Redact(url)}
 	nopts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.RetryOnFailedConnect(false), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { c.denied.report(err) })},
+		nats.RetryOnFailedConnect(false), nats.PingInterval(pingInterval),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { c.asyncError(err) }),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { c.down() }),
+		nats.ReconnectHandler(func(*nats.Conn) { c.up() })},
 		append(auth, extra...)...)
 	nc, err := nats.Connect(url, nopts...)
 	if err != nil {
@@ -169,9 +192,11 @@ func connect(ctx context.Context, url string, opts Options, update bool, extra .
 	}
 	cancel()
 	if err != nil {
+		c.outage.closing.Store(true)
 		nc.Close()
 		return nil, fmt.Errorf("cluster: set up JetStream on %s: %w", Redact(url), err)
 	}
+	c.outage.created = c.tasks.CachedInfo().Created
 	return c, nil
 }
 
@@ -309,7 +334,9 @@ func (c *Conn) setupConsumer(ctx context.Context) error {
 // Close closes the connection. Its subscriptions and the Store's watcher end with it; the
 // server forgets them without being asked, so closing is quick even when the server is gone.
 func (c *Conn) Close() {
+	c.outage.closing.Store(true)
 	c.nc.Close()
+	c.endOutage()
 	c.mu.Lock()
 	exec, store := c.exec, c.store
 	c.mu.Unlock()

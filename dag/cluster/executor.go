@@ -35,6 +35,11 @@ type Executor struct {
 	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
 	modules map[string]*upload      // SHA-256 hex → its publication to ModuleStore
 	subs    []*nats.Subscription
+	// recipes holds, by output key (hex), the calls this executor completed, so that it can
+	// run them again when the server loses their results (it restarted without its data);
+	// reruns holds those being run again.
+	recipes map[string]*dag.Task
+	reruns  map[string]*rerun
 	// The nesting limits its calls carry (SetNesting).
 	maxDepth, maxTasks int
 }
@@ -44,7 +49,7 @@ var _ dag.RemoteExecutor = (*Executor)(nil)
 func newExecutor(c *Conn) *Executor {
 	id := nuid.Next()
 	x := &Executor{c: c, id: id, reply: doneSubject + id, waiting: map[string]chan doneMsg{},
-		bySeq: map[uint64]string{}, modules: map[string]*upload{}}
+		bySeq: map[uint64]string{}, modules: map[string]*upload{}, recipes: map[string]*dag.Task{}, reruns: map[string]*rerun{}}
 	ctx, stop := context.WithCancel(context.Background())
 	x.stop = stop
 	x.beat(ctx)
@@ -143,6 +148,12 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	if ctx.Err() != nil {
 		return runtime.Result{}, callErr(interrupted(ctx))
 	}
+	epoch := x.c.outage.epoch.Load()
+	if epoch > 0 { // the server lost its state once: the inputs may be gone
+		if err := x.restoreInputs(ctx, t); err != nil {
+			return runtime.Result{}, callErr(err)
+		}
+	}
 	if err := x.publishModule(ctx, fn.Module()); err != nil {
 		return runtime.Result{}, callErr(err)
 	}
@@ -162,14 +173,10 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		msg.MaxDepth, msg.MaxTasks = x.maxDepth, x.maxTasks
 		x.mu.Unlock()
 	}
+	var frame []byte // a large frame (a fan-in over many Objects) would not fit a message
 	if len(msg.Frame) > x.c.opts.InlineMax {
-		// A large frame (a fan-in over many Objects) would not fit a message.
-		msg.FrameRef = "frame-" + msg.ID
-		if _, err := x.c.frames.PutBytes(ctx, msg.FrameRef, msg.Frame); err != nil {
-			return runtime.Result{}, callErr(fmt.Errorf("store the argument frame in %s: %w", FrameStore, err))
-		}
+		frame, msg.Frame, msg.FrameRef = msg.Frame, nil, "frame-"+msg.ID
 		defer x.c.frames.Delete(context.WithoutCancel(ctx), msg.FrameRef)
-		msg.Frame = nil
 	}
 	b, err := msgpack.Marshal(&msg)
 	if err != nil {
@@ -184,20 +191,13 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		delete(x.waiting, msg.ID)
 		x.mu.Unlock()
 	}()
-	ack, err := x.publish(ctx, msg.ID, b)
+	seq, err := x.submit(ctx, msg.ID, b, msg.FrameRef, frame)
 	if err != nil {
-		var jerr jetstream.JetStreamError
-		if errors.As(err, &jerr) && jerr.APIError() != nil && jerr.APIError().ErrorCode == errStoreFailed {
-			return runtime.Result{}, callErr(fmt.Errorf("publish the call to %s: the queue is full (%s): let the workers catch up, or give the stream a larger cluster.Options.MaxQueued or MaxQueueBytes where it is created", TaskStream, jerr.APIError().Description))
-		}
-		return runtime.Result{}, callErr(fmt.Errorf("publish the call to %s: %w", TaskStream, err))
+		return runtime.Result{}, callErr(err)
 	}
-	x.mu.Lock()
-	x.bySeq[ack.Sequence] = msg.ID
-	x.mu.Unlock()
 	defer func() {
 		x.mu.Lock()
-		delete(x.bySeq, ack.Sequence)
+		delete(x.bySeq, seq)
 		x.mu.Unlock()
 	}()
 
@@ -209,16 +209,21 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	poll := time.NewTimer(every)
 	defer poll.Stop()
 	for {
+		changed := x.c.changes()
 		select {
 		case d := <-ch:
 			if d.Err != nil {
 				return runtime.Result{}, x.failure(d, msg.Module, fn)
 			}
-			x.learnOutputs(t)
+			x.completed(t)
 			return runtime.Result{Stdout: d.Stdout, Stderr: d.Stderr}, nil
 		case <-poll.C:
+			if x.c.isDown() { // the end of the outage checks at once
+				poll.Reset(every)
+				continue
+			}
 			if x.c.hasOutputs(ctx, t) {
-				x.learnOutputs(t)
+				x.completed(t)
 				return runtime.Result{}, nil
 			}
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
@@ -229,12 +234,174 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			}
 			every = min(2*every, 16*time.Second)
 			poll.Reset(every)
+		case <-changed:
+			if err := x.c.unreachable(); err != nil {
+				return runtime.Result{}, callErr(err)
+			}
+			if x.c.isDown() {
+				continue
+			}
+			if e := x.c.outage.epoch.Load(); e != epoch {
+				// The server restarted without its state: the call is gone from the queue.
+				// Its inputs and module may be gone too: restore them, and send it again.
+				epoch = e
+				if err := x.restoreInputs(ctx, t); err != nil {
+					return runtime.Result{}, callErr(err)
+				}
+				if err := x.publishModule(ctx, fn.Module()); err != nil {
+					return runtime.Result{}, callErr(err)
+				}
+				x.mu.Lock()
+				delete(x.bySeq, seq)
+				x.mu.Unlock()
+				if seq, err = x.submit(ctx, msg.ID, b, msg.FrameRef, frame); err != nil {
+					return runtime.Result{}, callErr(err)
+				}
+			}
+			// A completion may have been lost while the connection was down: check now.
+			if !poll.Stop() {
+				select {
+				case <-poll.C:
+				default:
+				}
+			}
+			poll.Reset(0)
 		case <-ctx.Done():
 			// Not yet delivered: it leaves the queue. Running: its worker interrupts it.
-			_ = x.c.tasks.DeleteMsg(context.WithoutCancel(ctx), ack.Sequence)
+			_ = x.c.tasks.DeleteMsg(context.WithoutCancel(ctx), seq)
 			_ = x.c.nc.Publish(CancelSubject, []byte(msg.ID))
 			return runtime.Result{}, callErr(interrupted(ctx))
 		}
+	}
+}
+
+// submit stores a large argument frame under ref, when there is one, and publishes the
+// encoded call b with attempt id, waiting out an outage of the server. It returns the
+// message's sequence in TaskStream.
+func (x *Executor) submit(ctx context.Context, id string, b []byte, ref string, frame []byte) (uint64, error) {
+	if ref != "" {
+		err := x.c.retry(ctx, func(ctx context.Context) error {
+			_, err := x.c.frames.PutBytes(ctx, ref, frame)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("store the argument frame in %s: %w", FrameStore, err)
+		}
+	}
+	ack, err := x.publish(ctx, id, b)
+	if err != nil {
+		var jerr jetstream.JetStreamError
+		if errors.As(err, &jerr) && jerr.APIError() != nil && jerr.APIError().ErrorCode == errStoreFailed {
+			return 0, fmt.Errorf("publish the call to %s: the queue is full (%s): let the workers catch up, or give the stream a larger cluster.Options.MaxQueued or MaxQueueBytes where it is created", TaskStream, jerr.APIError().Description)
+		}
+		if errors.Is(err, ErrUnreachable) || errors.Is(err, runtime.ErrInterrupted) {
+			return 0, err
+		}
+		return 0, fmt.Errorf("publish the call to %s: %w", TaskStream, err)
+	}
+	x.mu.Lock()
+	x.bySeq[ack.Sequence] = id
+	x.mu.Unlock()
+	return ack.Sequence, nil
+}
+
+// completed records that t's outputs are stored: the Store learns of them, and t is kept to
+// run again should the server lose them.
+func (x *Executor) completed(t *dag.Task) {
+	x.learnOutputs(t)
+	r := &dag.Task{Key: t.Key, Func: t.Func, NOutput: t.NOutput, Template: t.Template}
+	if t.Nonce != nil { // the engine reuses t and its nonce
+		n := *t.Nonce
+		r.Nonce = &n
+	}
+	x.mu.Lock()
+	for _, k := range outputKeys(t.Key, t.NOutput) {
+		x.recipes[k.String()] = r
+	}
+	x.mu.Unlock()
+}
+
+// rerun is a call being run again because the server lost its outputs.
+type rerun struct {
+	done chan struct{}
+	err  error
+}
+
+// restore runs again the call that produced k, when this executor ran it and the server
+// has lost its outputs since. It reports whether it knew the call; calls of one key that
+// need it together wait for a single run.
+func (x *Executor) restore(ctx context.Context, k string) (bool, error) {
+	x.mu.Lock()
+	t, ok := x.recipes[k]
+	if !ok {
+		x.mu.Unlock()
+		return false, nil
+	}
+	r, running := x.reruns[k]
+	if !running {
+		r = &rerun{done: make(chan struct{})}
+		for _, ok := range outputKeys(t.Key, t.NOutput) {
+			x.reruns[ok.String()] = r
+		}
+	}
+	x.mu.Unlock()
+	if !running {
+		_, r.err = x.Run(ctx, t)
+		x.mu.Lock()
+		for _, ok := range outputKeys(t.Key, t.NOutput) {
+			delete(x.reruns, ok.String())
+		}
+		x.mu.Unlock()
+		close(r.done)
+	}
+	select {
+	case <-r.done:
+		return true, r.err
+	case <-ctx.Done():
+		return true, interrupted(ctx)
+	}
+}
+
+// restoreInputs makes sure the values t reads are in ResultBucket, running again the calls
+// of those the server lost (it restarted without its data) that this executor ran.
+func (x *Executor) restoreInputs(ctx context.Context, t *dag.Task) error {
+	holes := t.Template.Holes()
+	return parallel(ctx, len(holes), readAhead, func(ctx context.Context, i int) error {
+		name := holes[i].Key.String()
+		var missing bool
+		err := x.c.retry(ctx, func(ctx context.Context) error {
+			_, err := x.c.results.Get(ctx, name)
+			missing = errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)
+			if missing {
+				return nil
+			}
+			return err
+		})
+		if err != nil || !missing {
+			return nil // the worker reads it, and says what went wrong
+		}
+		if _, err := x.restore(ctx, name); err != nil {
+			return fmt.Errorf("compute again the input %s, which the cluster server lost when it restarted without its data: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// stateLost is told that the server restarted without its state, before the calls waiting
+// send themselves again: the modules must be uploaded again, and this coordinator's
+// heartbeat written at once, or workers would drop its calls as a gone coordinator's.
+func (x *Executor) stateLost(ctx context.Context) {
+	x.mu.Lock()
+	for name, up := range x.modules {
+		select {
+		case <-up.done:
+			delete(x.modules, name)
+		default: // being uploaded: it fails, or lands in the new store
+		}
+	}
+	x.mu.Unlock()
+	if x.coord != "" && x.c.coordinators != nil {
+		_, _ = x.c.coordinators.Put(ctx, x.id, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
 	}
 }
 
@@ -252,21 +419,16 @@ func (x *Executor) failure(d doneMsg, module string, fn *runtime.Function) error
 // description says which: "maximum messages exceeded", "maximum bytes exceeded").
 const errStoreFailed jetstream.ErrorCode = 10077
 
-// publish publishes a call, retrying while the server is unreachable (it may be
-// restarting); the message id makes JetStream drop a copy that did arrive.
+// publish publishes a call, waiting out an outage of the server; the message id makes
+// JetStream drop a copy that did arrive.
 func (x *Executor) publish(ctx context.Context, id string, b []byte) (*jetstream.PubAck, error) {
-	for attempt := 0; ; attempt++ {
-		ack, err := x.c.js.PublishMsg(ctx, &nats.Msg{Subject: TaskSubject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {id}}})
-		if err == nil || ctx.Err() != nil || attempt >= 8 ||
-			!(errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrConnectionReconnecting)) {
-			return ack, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(time.Duration(100<<min(attempt, 4)) * time.Millisecond):
-		}
-	}
+	var ack *jetstream.PubAck
+	err := x.c.retry(ctx, func(ctx context.Context) error {
+		var err error
+		ack, err = x.c.js.PublishMsg(ctx, &nats.Msg{Subject: TaskSubject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {id}}})
+		return err
+	})
+	return ack, err
 }
 
 // publishModule puts m's bytes into ModuleStore unless they are there already. Calls of one
@@ -292,7 +454,7 @@ func (x *Executor) publishModule(ctx context.Context, m *runtime.Module) error {
 			}
 			continue // that upload failed (its call may have been cancelled): try again
 		}
-		up.err = x.upload(ctx, m)
+		up.err = x.c.retry(ctx, func(ctx context.Context) error { return x.upload(ctx, m) })
 		if up.err != nil {
 			x.mu.Lock()
 			delete(x.modules, name)

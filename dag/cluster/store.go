@@ -28,44 +28,73 @@ type Store struct {
 	index   map[string]struct{} // keys in the bucket, as the watcher last saw them
 	known   map[string]struct{} // keys this process learnt exist before the watcher said so
 	cache   map[abi.Key][]byte
+	watch   bool // keep an index of the bucket's keys
 	watcher jetstream.KeyWatcher
 	stop    context.CancelFunc // ends the watcher
 	ready   chan struct{}      // closed once the watcher has delivered the bucket's current keys
+	gen     int                // counts the watchers started: updates of an older one are ignored
 }
 
 // newStore returns a Store; with watch, it keeps an index of the bucket's keys (a
 // coordinator plans with many lookups of values nobody produced yet; a worker, whose nested
 // graphs are small, saves the server from sending it every new key).
 func newStore(c *Conn, watch bool) *Store {
-	s := &Store{c: c, index: map[string]struct{}{}, known: map[string]struct{}{}, cache: map[abi.Key][]byte{}, ready: make(chan struct{})}
-	if !watch {
-		close(s.ready)
-		return s
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := c.results.WatchAll(ctx, jetstream.MetaOnly())
-	if err != nil { // without the index every Get asks the server
-		stop()
-		close(s.ready)
-		return s
-	}
-	s.stop = stop
-	s.watcher = w
-	go s.watch()
+	s := &Store{c: c, index: map[string]struct{}{}, known: map[string]struct{}{}, cache: map[abi.Key][]byte{}, watch: watch}
+	s.mu.Lock()
+	s.startWatch()
+	s.mu.Unlock()
 	return s
 }
 
-func (s *Store) watch() {
+// startWatch starts a watcher of the bucket's keys, if s keeps an index. s.mu is held.
+func (s *Store) startWatch() {
+	s.ready = make(chan struct{})
+	s.watcher, s.stop = nil, nil
+	if !s.watch {
+		close(s.ready)
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := s.c.results.WatchAll(ctx, jetstream.MetaOnly())
+	if err != nil { // without the index every Get asks the server
+		stop()
+		close(s.ready)
+		return
+	}
+	s.gen++
+	s.stop, s.watcher = stop, w
+	go s.watchKeys(w, s.ready, s.gen)
+}
+
+// restart forgets the keys the server held, and watches them anew: the server restarted
+// without its data, and its bucket with it. The values read stay cached: a key names its
+// value, wherever it is stored.
+func (s *Store) restart() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		s.stop()
+	}
+	clear(s.index)
+	clear(s.known)
+	s.startWatch()
+}
+
+func (s *Store) watchKeys(w jetstream.KeyWatcher, ready chan struct{}, gen int) {
 	first := true
-	for e := range s.watcher.Updates() {
+	for e := range w.Updates() {
 		if e == nil { // the end of the bucket's current keys
 			if first {
-				close(s.ready)
+				close(ready)
 				first = false
 			}
 			continue
 		}
 		s.mu.Lock()
+		if s.gen != gen {
+			s.mu.Unlock()
+			continue
+		}
 		switch e.Operation() {
 		case jetstream.KeyValuePut:
 			s.index[e.Key()] = struct{}{}
@@ -80,11 +109,14 @@ func (s *Store) watch() {
 		s.mu.Unlock()
 	}
 	if first {
-		close(s.ready)
+		close(ready)
 	}
 }
 
 func (s *Store) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watch = false
 	if s.stop != nil {
 		s.stop()
 	}
@@ -106,20 +138,61 @@ func (s *Store) Get(k abi.Key) ([]byte, bool) {
 }
 
 func (s *Store) get(ctx context.Context, k abi.Key) ([]byte, error) {
-	<-s.ready
+	s.mu.Lock()
+	ready := s.ready
+	s.mu.Unlock()
+	<-ready
 	name := k.String()
 	s.mu.Lock()
 	v, cached := s.cache[k]
 	_, indexed := s.index[name]
 	_, known := s.known[name]
+	watching := s.watcher != nil
 	s.mu.Unlock()
 	if cached {
 		return v, nil
 	}
-	if s.watcher != nil && !indexed && !known {
+	if !watching || indexed || known {
+		err := s.c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			v, err = readValue(ctx, s.c, name)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if v == nil {
+		return s.restore(ctx, k)
+	}
+	s.mu.Lock()
+	s.cache[k] = v
+	s.mu.Unlock()
+	return v, nil
+}
+
+// restore computes again a value this process's executor had computed, when the server has
+// lost it (it restarted without its data): nil, nil for any other value missing.
+func (s *Store) restore(ctx context.Context, k abi.Key) ([]byte, error) {
+	if s.c.outage.epoch.Load() == 0 {
 		return nil, nil
 	}
-	v, err := readValue(ctx, s.c, name)
+	s.c.mu.Lock()
+	x := s.c.exec
+	s.c.mu.Unlock()
+	if x == nil {
+		return nil, nil
+	}
+	name := k.String()
+	if ok, err := x.restore(ctx, name); !ok || err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.c.retry(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = readValue(ctx, s.c, name)
+		return err
+	})
 	if err != nil || v == nil {
 		return nil, err
 	}
@@ -132,7 +205,8 @@ func (s *Store) get(ctx context.Context, k abi.Key) ([]byte, error) {
 // Put stores v under k in the cluster. Values are content-addressed, so a key that already
 // holds a value keeps it.
 func (s *Store) Put(k abi.Key, v []byte) {
-	if err := writeValue(context.Background(), s.c, k.String(), v); err == nil {
+	err := s.c.retry(context.Background(), func(ctx context.Context) error { return writeValue(ctx, s.c, k.String(), v) })
+	if err == nil {
 		s.mu.Lock()
 		s.cache[k] = v
 		s.known[k.String()] = struct{}{}
