@@ -38,6 +38,12 @@ type clusterFlags struct {
 	tlsCA   string
 	tlsCert string
 	tlsKey  string
+
+	// timeout is --cluster-timeout, of the commands that run calls (addTimeoutFlag); zero
+	// elsewhere, where the connection's default applies.
+	timeout time.Duration
+	// logf prints the connection's lines about the server's outages (logTo); nil: none.
+	logf func(format string, args ...any)
 }
 
 // addFlags adds --cluster (default from MRUN_CLUSTER), the credentials and TLS flags, and
@@ -53,12 +59,55 @@ func (c *clusterFlags) addFlags(fs *pflag.FlagSet, usage string) {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the key of --tls-cert, a PEM `FILE`")
 }
 
+// defaultClusterTimeout is the default of --cluster-timeout.
+const defaultClusterTimeout = 5 * time.Minute
+
+// addTimeoutFlag adds --cluster-timeout, for the commands that run calls on a cluster.
+func (c *clusterFlags) addTimeoutFlag(fs *pflag.FlagSet) {
+	fs.DurationVar(&c.timeout, "cluster-timeout", defaultClusterTimeout, "with --cluster, how long to wait for a cluster server that is unreachable before giving up, as in 30s or 1h")
+}
+
+// logTo makes the connection say on io's stderr when the server is unreachable, and when
+// it is back.
+func (c *clusterFlags) logTo(io streams) {
+	c.logf = func(format string, args ...any) {
+		line := "mrun: " + fmt.Sprintf(format, args...)
+		if io.ErrTTY {
+			line = termsafe.String(line)
+		}
+		fmt.Fprintln(io.Err, line)
+	}
+}
+
+// clusterUnreachable is the error of a command whose calls gave up on an unreachable cluster
+// server after --cluster-timeout; it matches cluster.ErrUnreachable.
+type clusterUnreachable struct{ err *cluster.UnreachableError }
+
+func (e *clusterUnreachable) Error() string {
+	return strings.Replace(e.err.Error(), "cluster.Options.ClusterTimeout", "--cluster-timeout", 1)
+}
+
+func (e *clusterUnreachable) Unwrap() error { return e.err }
+
+// unreachable returns the error the user sees when Execute failed because the cluster
+// server stayed unreachable: one line that says so, rather than the first task it stopped.
+func unreachable(err error) error {
+	var ue *cluster.UnreachableError
+	if errors.As(err, &ue) {
+		return &clusterUnreachable{ue}
+	}
+	return err
+}
+
 // connect connects to the cluster, or explains why it cannot: an unreachable server, or one
 // that refuses the credentials, is a mistake in the input, like a missing file (exit status 2).
 // Messages show the URL with any password in it redacted.
 func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn, error) {
 	if c.ackWait < 0 {
 		return nil, usagef("--ack-wait must not be negative, got %s", c.ackWait)
+	}
+	if c.timeout < 0 {
+		return nil, usagef("--cluster-timeout must not be negative, got %s", c.timeout)
 	}
 	if c.nkey != "" && c.creds != "" {
 		return nil, usagef("--nkey and --creds both give credentials: pass one")
@@ -77,7 +126,8 @@ func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn,
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := cluster.Connect(cctx, c.url, cluster.Options{AckWait: c.ackWait, Name: name,
-		NkeyFile: c.nkey, CredsFile: c.creds, TLSCA: c.tlsCA, TLSCert: c.tlsCert, TLSKey: c.tlsKey})
+		NkeyFile: c.nkey, CredsFile: c.creds, TLSCA: c.tlsCA, TLSCert: c.tlsCert, TLSKey: c.tlsKey,
+		ClusterTimeout: c.timeout, Logf: c.logf})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errInterrupted

@@ -92,11 +92,12 @@ func exitCode(err error) int {
 		te *dag.TaskError
 		ce *runtime.CallError
 		to *timeoutError
+		cu *clusterUnreachable
 	)
 	switch {
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
-	case errors.As(err, &tf), errors.As(err, &te), errors.As(err, &ce), errors.As(err, &to):
+	case errors.As(err, &tf), errors.As(err, &te), errors.As(err, &ce), errors.As(err, &to), errors.As(err, &cu):
 		return exitTaskFail
 	}
 	return exitUsage
