@@ -47,9 +47,12 @@ const WorkerTTL = 10 * time.Second
 // Options tune a connection. Zero values are the defaults.
 type Options struct {
 	// AckWait is how long a worker may hold a call without a heartbeat before JetStream
-	// delivers it to another worker. Workers heartbeat at a third of it. Default 30 s.
+	// delivers it to another worker: the calls of a worker that dies run again within it.
+	// Running calls heartbeat four times per AckWait, however long they run. Default 2 s.
 	// AckWait and MaxDeliver configure the workers' consumer when this connection creates
-	// it; when it exists already, its settings stay and the connection adopts them.
+	// it; when it exists already, its settings stay and the connection adopts them (a
+	// consumer created with the former default of 30 s keeps it until it is deleted: a
+	// connection changing it could cut under the heartbeats of workers already running).
 	AckWait time.Duration
 	// MaxDeliver is how many times a call is delivered before it fails for good. Default 5.
 	MaxDeliver int
@@ -94,7 +97,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.AckWait <= 0 {
-		o.AckWait = 30 * time.Second
+		o.AckWait = defaultAckWait
 	}
 	if o.MaxDeliver <= 0 {
 		o.MaxDeliver = 5

@@ -12,6 +12,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// defaultAckWait is the default of Options.AckWait: a worker that dies (killed, frozen, cut
+// off) loses its calls to other workers within it, since running calls heartbeat four times
+// per AckWait (beatInterval).
+const defaultAckWait = 2 * time.Second
+
 // CoordinatorBucket holds a heartbeat per coordinator (an Executor): coordinator id → the
 // time it last wrote, expiring after CoordinatorTTL. A worker drops the calls of a
 // coordinator whose heartbeat is gone: nobody waits for their results.

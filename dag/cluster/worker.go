@@ -43,7 +43,16 @@ type WorkerConfig struct {
 	// dag.Config's: a call carries its graph's limits, and the stricter of those and these
 	// applies. Zero means none of the worker's own (the calls' limits, or dag's defaults).
 	MaxDepth, MaxTasks int
+	// StoreWait is how long the worker keeps trying to store a finished call's outputs, to
+	// acknowledge the call and to report it while the server does not answer (it restarts, or
+	// the network is down). Past it the worker gives the call up without reporting a failure:
+	// the call stays unacknowledged, and JetStream delivers it again once the server is back.
+	// Zero means DefaultStoreWait.
+	StoreWait time.Duration
 }
+
+// DefaultStoreWait is the default of WorkerConfig.StoreWait.
+const DefaultStoreWait = 10 * time.Minute
 
 // WorkerInfo is a worker's heartbeat, as stored in WorkerBucket.
 type WorkerInfo struct {
@@ -107,6 +116,9 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	if cfg.StoreWait <= 0 {
+		cfg.StoreWait = DefaultStoreWait
+	}
 	w := &worker{c: c, cfg: cfg, calls: map[string]runningCall{}, modules: map[string]*moduleLoad{},
 		coords: map[string]time.Time{}, engines: map[[2]int]*dag.Engine{},
 		info:   WorkerInfo{ID: cfg.ID, Host: host, PID: os.Getpid(), Slots: cfg.Slots, Started: time.Now()},
@@ -141,6 +153,10 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		wg.Go(func() { w.watchCoordinators(ctx) })
 	}
 	cfg.Logf("worker %s: %d slot%s, pulling from %s", cfg.ID, cfg.Slots, map[bool]string{true: "s"}[cfg.Slots != 1], TaskStream)
+	if c.opts.AckWait > defaultAckWait {
+		cfg.Logf("worker %s: the workers' consumer %s has AckWait %v: the calls of a worker that dies run again only after that long (delete the consumer while no graph runs, and the next connection creates it with %v)",
+			cfg.ID, WorkerGroup, c.opts.AckWait, defaultAckWait)
+	}
 	w.pull(ctx, cons, &wg)
 	wg.Wait()
 	bye, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -259,8 +275,15 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 		_ = m.Term()
 		return
 	}
+	// Heartbeats keep the message ours from now until it is settled: while the worker checks
+	// the coordinator, fetches the module and the inputs, runs the guest (and the guest waits
+	// on its children), and stores the outputs. AckWait is short so that the calls of a
+	// worker that dies run again soon; a live worker's calls must never run twice.
+	stopBeat := w.keepAlive(m)
+	defer stopBeat()
 	if t.Coord != "" && w.c.coordinators != nil && !w.coordAlive(ctx, t.Coord) {
 		// Queued by a coordinator that is gone: nobody would read the result.
+		stopBeat()
 		w.drop(ctx, m, t)
 		return
 	}
@@ -278,31 +301,34 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 		w.mu.Unlock()
 	}()
 
-	// Heartbeats keep the message ours while the call runs longer than AckWait.
-	beat := time.NewTicker(max(w.c.opts.AckWait/3, 100*time.Millisecond))
-	stopBeat := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stopBeat:
-				return
-			case <-beat.C:
-				_ = m.InProgress()
-			}
-		}
-	}()
-	res, err := w.run(callCtx, t, slot)
-	close(stopBeat)
-	beat.Stop()
-
+	res, outputs, err := w.run(callCtx, t, slot)
 	if ctx.Err() != nil && err != nil {
 		// The worker is stopping: leave the call to another worker.
+		stopBeat()
 		_ = m.Nak()
 		return
 	}
 	if err != nil && errors.Is(context.Cause(callCtx), errCoordinatorGone) {
+		stopBeat()
 		w.drop(ctx, m, t)
 		return
+	}
+	if err == nil {
+		// The guest has returned: its deadline no longer applies, and a server that is away
+		// (restarting) is waited for, up to StoreWait, rather than blamed on the call.
+		err = w.persist(ctx, t, "store the outputs of", func(ctx context.Context) error {
+			for _, o := range outputs {
+				if err := writeValue(ctx, w.c, o.key, o.value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, errGaveUp) {
+			stopBeat()
+			_ = m.Nak()
+			return
+		}
 	}
 	done := doneMsg{ID: t.ID, Worker: w.cfg.ID, Stdout: res.Stdout, Stderr: res.Stderr}
 	if err != nil {
@@ -318,43 +344,144 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 	b, _ := msgpack.Marshal(&done)
 	if done.Err != nil {
 		// Kept for an hour, for a coordinator that misses the completion message.
-		_, _ = w.c.failed.Put(ctx, t.ID, b)
+		_ = w.persist(ctx, t, "record the failure of", func(ctx context.Context) error {
+			_, err := w.c.failed.Put(ctx, t.ID, b)
+			return err
+		})
 	}
 	// The outputs are stored; only now is the call acknowledged, and the server must confirm
-	// it before the coordinator hears of the result.
-	if err := m.DoubleAck(ctx); err != nil {
+	// it before the coordinator hears of the result. The heartbeats stop first: a progress
+	// message that reached the server after the acknowledgement would mean nothing.
+	stopBeat()
+	if err := w.persist(ctx, t, "acknowledge", m.DoubleAck); err != nil {
+		// Unacknowledged, the call runs again later, and finds its outputs stored.
 		w.cfg.Logf("worker %s: acknowledge %s: %v", w.cfg.ID, t.Func, err)
 	}
-	_ = w.c.nc.Publish(t.Reply, b)
+	_ = w.persist(ctx, t, "report", func(context.Context) error { return w.c.nc.Publish(t.Reply, b) })
 }
 
-// run runs the call of t and stores its outputs, releasing slot once the guest has returned.
-func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.Result, error) {
+// keepAlive sends m's heartbeats (InProgress, which restarts its AckWait on the server) every
+// beatInterval until the returned function is called; calling that function again does
+// nothing.
+func (w *worker) keepAlive(m jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(beatInterval(w.c.opts.AckWait))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// beatInterval is how often a running call tells the server it is alive: four times per
+// AckWait, so that three heartbeats in a row may be late or lost before the call goes to
+// another worker.
+func beatInterval(ackWait time.Duration) time.Duration {
+	return max(ackWait/4, 25*time.Millisecond)
+}
+
+// errGaveUp is the error of persist when the server stayed away for StoreWait.
+var errGaveUp = errors.New("the server did not answer")
+
+// persist calls f, with a bounded context each time, until it succeeds, fails in a way
+// waiting does not cure (the server answered with an error), or the worker has waited
+// cfg.StoreWait or is stopping; then it returns an error wrapping errGaveUp. A worker that
+// cannot reach the server keeps the outputs it has computed, rather than failing a call whose
+// guest did nothing wrong.
+func (w *worker) persist(ctx context.Context, t *taskMsg, what string, f func(ctx context.Context) error) error {
+	deadline := time.Now().Add(w.cfg.StoreWait)
+	var logged time.Time
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, persistAttempt)
+		err := f(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() == nil && !w.transient(err) {
+			return err
+		}
+		if ctx.Err() != nil { // the worker is stopping: the call runs again elsewhere
+			return fmt.Errorf("%s %s.%s: %w: %w", what, t.ModName, t.Func, errGaveUp, err)
+		}
+		if time.Now().After(deadline) {
+			w.cfg.Logf("worker %s: %s %s.%s (attempt %s): gave up after %v: %v (the call runs again once the server is back; WorkerConfig.StoreWait sets how long a worker waits)",
+				w.cfg.ID, what, t.ModName, t.Func, t.ID, w.cfg.StoreWait, err)
+			return fmt.Errorf("%s %s.%s: %w: %w", what, t.ModName, t.Func, errGaveUp, err)
+		}
+		if time.Since(logged) > 10*time.Second {
+			logged = time.Now()
+			w.cfg.Logf("worker %s: %s %s.%s: %v; trying again until the server answers (for up to %v)", w.cfg.ID, what, t.ModName, t.Func, err, w.cfg.StoreWait)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(time.Duration(100<<min(attempt, 5))*time.Millisecond, 2*time.Second)):
+		}
+	}
+}
+
+// persistAttempt bounds one attempt of persist: a request the server never answers (it went
+// away after receiving it) is sent again.
+const persistAttempt = 5 * time.Second
+
+// transient reports whether err may be cured by waiting for the server: the connection is
+// down, or a request went unanswered. A JetStream error the server answered with (a bucket
+// that is full, say) is not, except that JetStream is still starting.
+func (w *worker) transient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeJetStreamNotEnabled || apiErr.ErrorCode == jetstream.JSErrCodeJetStreamNotEnabledForAccount
+	}
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		return false
+	}
+	return !w.c.nc.IsConnected() || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrReconnectBufExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}
+
+// output is one value a call produced, and the key it is stored under.
+type output struct {
+	key   string
+	value []byte
+}
+
+// run runs the call of t, releasing slot once the guest has returned, and returns its
+// outputs, for the caller to store.
+func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.Result, []output, error) {
 	frame := t.Frame
 	if t.FrameRef != "" {
 		var err error
 		if frame, err = w.c.frames.GetBytes(ctx, t.FrameRef); err != nil {
-			return runtime.Result{}, fmt.Errorf("the call's argument frame from %s: %w", FrameStore, err)
+			return runtime.Result{}, nil, fmt.Errorf("the call's argument frame from %s: %w", FrameStore, err)
 		}
 	}
 	tmpl, err := abi.NewTemplate(frame)
 	if err != nil {
-		return runtime.Result{}, fmt.Errorf("the call's argument frame: %w", err)
+		return runtime.Result{}, nil, fmt.Errorf("the call's argument frame: %w", err)
 	}
 	if err := t.checkKey(tmpl); err != nil {
-		return runtime.Result{}, err
+		return runtime.Result{}, nil, err
 	}
 	mod, err := w.module(ctx, t)
 	if err != nil {
-		return runtime.Result{}, err
+		return runtime.Result{}, nil, err
 	}
 	fn, err := mod.Func(t.Func)
 	if err != nil {
-		return runtime.Result{}, err
+		return runtime.Result{}, nil, err
 	}
 	inputs, err := w.readInputs(ctx, tmpl.Holes())
 	if err != nil {
-		return runtime.Result{}, err
+		return runtime.Result{}, nil, err
 	}
 	var key abi.Key
 	copy(key[:], t.Key)
@@ -378,21 +505,27 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
 	slot.Release()
 	if err != nil {
-		return res, err
+		return res, nil, err
 	}
 	parts := [][]byte{res.Value}
 	if t.NOutput > 1 {
 		if parts, err = abi.SplitArray(res.Value, t.NOutput); err != nil {
-			return res, &runtime.CallError{Module: mod.Name(), Function: fn.Name(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
+			return res, nil, &runtime.CallError{Module: mod.Name(), Function: fn.Name(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
 		}
 	}
+	if beforeStore != nil {
+		beforeStore()
+	}
+	var outputs []output
 	for i, k := range outputKeys(key, t.NOutput) {
-		if err := writeValue(ctx, w.c, k.String(), parts[i]); err != nil {
-			return res, err
-		}
+		outputs = append(outputs, output{key: k.String(), value: parts[i]})
 	}
-	return res, nil
+	return res, outputs, nil
 }
+
+// beforeStore, when set (by tests), is called after a guest returns and before its outputs
+// are stored.
+var beforeStore func()
 
 // drop terminates the message of a call whose coordinator is gone, so that no worker runs
 // it, and tells the coordinator why, in case it is there after all (its heartbeats could not
