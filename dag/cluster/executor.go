@@ -35,10 +35,13 @@ type Executor struct {
 	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
 	modules map[string]*upload      // SHA-256 hex → its publication to ModuleStore
 	subs    []*nats.Subscription
-	// recipes holds, by output key (hex), the calls this executor completed, so that it can
-	// run them again when the server loses their results (it restarted without its data);
-	// reruns holds those being run again.
+	// recipes holds, by output key (hex), the last maxRecipes host-level calls this executor
+	// completed, so that it can run them again when the server loses their results (it
+	// restarted without its data); order lists their keys, oldest first from next, to forget
+	// the oldest. reruns holds those being run again.
 	recipes map[string]*dag.Task
+	order   []string
+	next    int
 	reruns  map[string]*rerun
 	// The nesting limits its calls carry (SetNesting).
 	maxDepth, maxTasks int
@@ -215,7 +218,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			if d.Err != nil {
 				return runtime.Result{}, x.failure(d, msg.Module, fn)
 			}
-			x.completed(t)
+			x.completed(ctx, t)
 			return runtime.Result{Stdout: d.Stdout, Stderr: d.Stderr}, nil
 		case <-poll.C:
 			if x.c.isDown() { // the end of the outage checks at once
@@ -223,7 +226,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 				continue
 			}
 			if x.c.hasOutputs(ctx, t) {
-				x.completed(t)
+				x.completed(ctx, t)
 				return runtime.Result{}, nil
 			}
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
@@ -305,20 +308,41 @@ func (x *Executor) submit(ctx context.Context, id string, b []byte, ref string, 
 	return ack.Sequence, nil
 }
 
+// maxRecipes bounds the calls an executor keeps to run again (about 100–150 bytes each): a
+// long-lived coordinator, a service, does not grow without bound. A graph larger than this
+// that loses the server's state can lose values it cannot compute again.
+const maxRecipes = 1 << 18
+
 // completed records that t's outputs are stored: the Store learns of them, and t is kept to
-// run again should the server lose them.
-func (x *Executor) completed(t *dag.Task) {
+// run again should the server lose them. The calls a worker's guests spawn are not kept:
+// their parent runs again, and spawns them again, if the server loses them.
+func (x *Executor) completed(ctx context.Context, t *dag.Task) {
 	x.learnOutputs(t)
+	if _, nested := ctx.Value(nestingKey{}).(nesting); nested {
+		return
+	}
 	r := &dag.Task{Key: t.Key, Func: t.Func, NOutput: t.NOutput, Template: t.Template}
 	if t.Nonce != nil { // the engine reuses t and its nonce
 		n := *t.Nonce
 		r.Nonce = &n
 	}
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	for _, k := range outputKeys(t.Key, t.NOutput) {
-		x.recipes[k.String()] = r
+		name := k.String()
+		if _, ok := x.recipes[name]; ok {
+			x.recipes[name] = r
+			continue
+		}
+		x.recipes[name] = r
+		if len(x.order) < maxRecipes {
+			x.order = append(x.order, name)
+			continue
+		}
+		delete(x.recipes, x.order[x.next])
+		x.order[x.next] = name
+		x.next = (x.next + 1) % maxRecipes
 	}
-	x.mu.Unlock()
 }
 
 // rerun is a call being run again because the server lost its outputs.
