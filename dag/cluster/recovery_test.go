@@ -116,6 +116,29 @@ func TestLongCallDeliveredOnce(t *testing.T) {
 // limit per call (MaxTimeout), stores the outputs, acknowledges the call, and the coordinator
 // gets the result. No failure is reported.
 func TestServerAwayWhileStoring(t *testing.T) {
+	logs := serverAwayWhileStoring(t, 0, 4*time.Second)
+	if strings.Contains(logs, "gave up") {
+		t.Errorf("the worker gave up on the call:\n%s", logs)
+	}
+}
+
+// A worker that waited StoreWait for the server gives the call up without failing it: it
+// stays unacknowledged, and runs again once the server is back. (The server is away for
+// longer than one attempt to store, 5 s, which a server back sooner still answers.)
+func TestStoreWaitGivesUp(t *testing.T) {
+	logs := serverAwayWhileStoring(t, time.Second, 7*time.Second)
+	if !strings.Contains(logs, "worker w: store the outputs of seed.inc (attempt ") ||
+		!strings.Contains(logs, "): gave up after ") ||
+		!strings.Contains(logs, "s: write value ") ||
+		!strings.Contains(logs, "(the call runs again once the server is back; WorkerConfig.StoreWait sets how long a worker waits)") {
+		t.Errorf("the worker's log does not say it gave up:\n%s", logs)
+	}
+}
+
+// serverAwayWhileStoring stops the server once a worker's guest has returned, before the
+// worker stores the outputs, and starts it again, with the same store, away later; the call must
+// succeed all the same. It returns what the worker logged until the call finished.
+func serverAwayWhileStoring(t *testing.T, storeWait, away time.Duration) string {
 	dir := t.TempDir()
 	srv, err := cluster.StartServer(cluster.ServerConfig{Port: -1, StoreDir: dir})
 	if err != nil {
@@ -144,7 +167,7 @@ func TestServerAwayWhileStoring(t *testing.T) {
 	// The server stops once the guest has returned, before the worker stores anything, and
 	// starts again, with the same store, after longer than the worker's limit per call: the
 	// guest kept to that limit, and the time the server is away is not the call's.
-	const away, maxTimeout = 4 * time.Second, 2 * time.Second
+	const maxTimeout = 2 * time.Second
 	var (
 		restarts = make(chan *cluster.Server, 1)
 		once     sync.Once
@@ -179,7 +202,7 @@ func TestServerAwayWhileStoring(t *testing.T) {
 	wctx, wstop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		_ = wconn.RunWorker(wctx, cluster.WorkerConfig{Runtime: wrt, Slots: 1, ID: "w", MaxTimeout: maxTimeout, Logf: func(format string, args ...any) {
+		_ = wconn.RunWorker(wctx, cluster.WorkerConfig{Runtime: wrt, Slots: 1, ID: "w", MaxTimeout: maxTimeout, StoreWait: storeWait, Logf: func(format string, args ...any) {
 			logMu.Lock()
 			logs = append(logs, strings.TrimSpace(fmt.Sprintf(format, args...)))
 			logMu.Unlock()
@@ -205,12 +228,10 @@ func TestServerAwayWhileStoring(t *testing.T) {
 	logMu.Lock()
 	before := strings.Join(logs, "\n")
 	logMu.Unlock()
-	if strings.Contains(before, "gave up") {
-		t.Errorf("the worker gave up on the call:\n%s", before)
-	}
 	got, err := eng.FetchAll(ctx, obj)
 	if err != nil || !reflect.DeepEqual(got, []any{int64(42)}) {
 		t.Fatalf("value: %v, %v", got, err)
 	}
 	t.Logf("worker log:\n%s", before)
+	return before
 }

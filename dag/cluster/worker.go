@@ -397,7 +397,8 @@ var errGaveUp = errors.New("the server did not answer")
 // cannot reach the server keeps the outputs it has computed, rather than failing a call whose
 // guest did nothing wrong.
 func (w *worker) persist(ctx context.Context, t *taskMsg, what string, f func(ctx context.Context) error) error {
-	deadline := time.Now().Add(w.cfg.StoreWait)
+	start := time.Now()
+	deadline := start.Add(w.cfg.StoreWait)
 	var logged time.Time
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, persistAttempt)
@@ -414,7 +415,7 @@ func (w *worker) persist(ctx context.Context, t *taskMsg, what string, f func(ct
 		}
 		if time.Now().After(deadline) {
 			w.cfg.Logf("worker %s: %s %s.%s (attempt %s): gave up after %v: %v (the call runs again once the server is back; WorkerConfig.StoreWait sets how long a worker waits)",
-				w.cfg.ID, what, t.ModName, t.Func, t.ID, w.cfg.StoreWait, err)
+				w.cfg.ID, what, t.ModName, t.Func, t.ID, time.Since(start).Round(time.Second), err)
 			return fmt.Errorf("%s %s.%s: %w: %w", what, t.ModName, t.Func, errGaveUp, err)
 		}
 		if time.Since(logged) > 10*time.Second {
