@@ -278,7 +278,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 	// Heartbeats keep the message ours from now until it is settled: while the worker checks
 	// the coordinator, fetches the module and the inputs, runs the guest (and the guest waits
 	// on its children), and stores the outputs. AckWait is short so that the calls of a
-	// worker that dies run again soon; a live worker's calls must never run twice.
+	// worker that dies run again soon; a live worker's calls must not go to another.
 	stopBeat := w.keepAlive(m)
 	defer stopBeat()
 	if t.Coord != "" && w.c.coordinators != nil && !w.coordAlive(ctx, t.Coord) {
@@ -354,7 +354,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 	// message that reached the server after the acknowledgement would mean nothing.
 	stopBeat()
 	if err := w.persist(ctx, t, "acknowledge", m.DoubleAck); err != nil {
-		// Unacknowledged, the call runs again later, and finds its outputs stored.
+		// Unacknowledged, the call runs again later; its outputs, stored already, stay.
 		w.cfg.Logf("worker %s: acknowledge %s: %v", w.cfg.ID, t.Func, err)
 	}
 	_ = w.persist(ctx, t, "report", func(context.Context) error { return w.c.nc.Publish(t.Reply, b) })
