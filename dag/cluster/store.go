@@ -140,11 +140,30 @@ func (s *Store) Get(k abi.Key) ([]byte, bool) {
 func (s *Store) get(ctx context.Context, k abi.Key) ([]byte, error) {
 	s.mu.Lock()
 	ready := s.ready
-	s.mu.Unlock()
-	<-ready
-	name := k.String()
-	s.mu.Lock()
 	v, cached := s.cache[k]
+	s.mu.Unlock()
+	if cached {
+		return v, nil
+	}
+	name := k.String()
+	select {
+	case <-ready:
+	default:
+		// The index of the bucket's keys is still loading (a cluster that stored a million
+		// values takes seconds). A value read directly is the value, keys being
+		// content-addressed: a run whose outputs are stored answers at once. Only a miss needs
+		// the index, which says which keys exist without a read for each.
+		v, err := readValue(ctx, s.c, name)
+		if err == nil && v != nil {
+			s.mu.Lock()
+			s.cache[k] = v
+			s.mu.Unlock()
+			return v, nil
+		}
+		<-ready
+	}
+	s.mu.Lock()
+	v, cached = s.cache[k]
 	_, indexed := s.index[name]
 	_, known := s.known[name]
 	watching := s.watcher != nil
