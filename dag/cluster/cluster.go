@@ -40,6 +40,9 @@ const (
 	doneSubject   = "mrun.done."    // + coordinator id: completions of that coordinator's calls
 )
 
+// MaxReplicas is the most replicas JetStream keeps of a stream or bucket.
+const MaxReplicas = 5
+
 // WorkerTTL is how long a worker's heartbeat stays in WorkerBucket: a worker that has not
 // written one for this long is gone.
 const WorkerTTL = 10 * time.Second
@@ -69,6 +72,11 @@ type Options struct {
 	MaxStoreBytes int64
 	// Name identifies this connection to the server and in worker listings.
 	Name string
+	// Replicas is how many servers of a cluster of servers keep a copy of each stream and
+	// bucket this connection creates (it does not change existing ones): with 3, the
+	// cluster carries on while one of three servers is down. At most MaxReplicas, and no
+	// more than the servers in the cluster. Default 1.
+	Replicas int
 
 	// NkeyFile is a file holding the nkey seed to authenticate with, as mrun cluster up
 	// writes one per role (see Role).
@@ -113,6 +121,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxStoreBytes <= 0 {
 		o.MaxStoreBytes = 1 << 30
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
 	}
 	if o.ClusterTimeout <= 0 {
 		o.ClusterTimeout = 5 * time.Minute
@@ -165,6 +176,9 @@ func Connect(ctx context.Context, url string, opts Options) (*Conn, error) {
 // and buckets up to date, as only the server side (an admin) may.
 func connect(ctx context.Context, url string, opts Options, update bool, extra ...nats.Option) (*Conn, error) {
 	opts = opts.withDefaults()
+	if opts.Replicas > MaxReplicas {
+		return nil, fmt.Errorf("cluster: connect to %s: %d replicas: JetStream keeps at most %d; lower cluster.Options.Replicas", Redact(url), opts.Replicas, MaxReplicas)
+	}
 	name := opts.Name
 	if name == "" {
 		name = "mrun"
@@ -220,6 +234,7 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		MaxMsgs:    c.opts.MaxQueued,
 		MaxBytes:   c.opts.MaxQueueBytes,
 		Discard:    jetstream.DiscardNew,
+		Replicas:   c.opts.Replicas,
 	}, func(ctx context.Context) (jetstream.Stream, error) { return js.Stream(ctx, TaskStream) },
 		js.CreateStream, js.CreateOrUpdateStream, jetstream.ErrStreamNotFound); err != nil {
 		return fmt.Errorf("stream %s: %w", TaskStream, err)
@@ -228,7 +243,7 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		return err
 	}
 	kv := func(cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-		cfg.Storage = jetstream.FileStorage
+		cfg.Storage, cfg.Replicas = jetstream.FileStorage, c.opts.Replicas
 		return ensure(ctx, update, cfg, func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, cfg.Bucket) },
 			js.CreateKeyValue, js.CreateOrUpdateKeyValue, jetstream.ErrBucketNotFound)
 	}
@@ -248,7 +263,7 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 		os   *jetstream.ObjectStore
 		name string
 	}{{&c.modules, ModuleStore}, {&c.values, ValueStore}, {&c.frames, FrameStore}} {
-		if *b.os, err = ensure(ctx, update, jetstream.ObjectStoreConfig{Bucket: b.name, Storage: jetstream.FileStorage, MaxBytes: c.opts.MaxStoreBytes},
+		if *b.os, err = ensure(ctx, update, jetstream.ObjectStoreConfig{Bucket: b.name, Storage: jetstream.FileStorage, MaxBytes: c.opts.MaxStoreBytes, Replicas: c.opts.Replicas},
 			func(ctx context.Context) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, b.name) },
 			js.CreateObjectStore, js.CreateOrUpdateObjectStore, jetstream.ErrBucketNotFound); err != nil {
 			return fmt.Errorf("object store %s: %w", b.name, err)
