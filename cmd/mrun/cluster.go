@@ -333,8 +333,10 @@ func newClusterStatusCmd(io streams) *cobra.Command {
 		Long: `List the workers of a cluster, one line each, from the heartbeats they write
 every few seconds: a worker missing for 10 seconds is gone from the list.
 
-DONE and FAILED count the calls the worker finished since it started; RUNNING
-is how many it was running at its last heartbeat.`,
+DONE and FAILED count the calls the worker finished since it started. At its
+last heartbeat, RUNNING is how many calls were running their guest (at most
+SLOTS: a call waiting on the calls its guest spawned gives its slot back) and
+STORING how many had returned and were storing their outputs and reporting.`,
 		Example: `  mrun cluster status --cluster nats://127.0.0.1:4222
   MRUN_CLUSTER=nats://10.0.0.5:4222 mrun cluster status --json`,
 		Args: cobra.NoArgs,
@@ -377,10 +379,10 @@ func runClusterStatus(ctx context.Context, o *clusterStatusOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(o.io.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKER\tHOST\tPID\tSLOTS\tRUNNING\tDONE\tFAILED\tLAST SEEN")
+	fmt.Fprintln(tw, "WORKER\tHOST\tPID\tSLOTS\tRUNNING\tSTORING\tDONE\tFAILED\tLAST SEEN")
 	now := time.Now()
 	for _, w := range ws {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s ago\n", w.ID, w.Host, w.PID, w.Slots, w.Running, w.Done, w.Failed,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s ago\n", w.ID, w.Host, w.PID, w.Slots, w.Running, w.Storing, w.Done, w.Failed,
 			max(now.Sub(w.LastSeen), 0).Round(100*time.Millisecond))
 	}
 	return tw.Flush()

@@ -363,6 +363,7 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	if x.conn != nil {
 		cfg.Executor, cfg.Store = x.conn.Executor(), x.conn.Store()
 		x.conn.Executor().SetNesting(x.opts.maxDepth, x.opts.maxTasks) // the workers apply them too
+		x.conn.Executor().SetEvents(x.event)                           // nested calls count as in process
 		if cfg.Slots == 0 {
 			cfg.Slots = clusterSlots
 		}

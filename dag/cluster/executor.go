@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,15 @@ type Executor struct {
 	reruns  map[string]*rerun
 	// The nesting limits its calls carry (SetNesting).
 	maxDepth, maxTasks int
+	// events receives the events of the calls workers' guests spawn (SetEvents); roots holds,
+	// by attempt id, the runtime of each host-level call running with it, where the functions
+	// those events name are looked up.
+	events func(dag.Event)
+	roots  map[string]*runtime.Runtime
+	// pendingSince is when the calls waiting last went from none to some; noWorkers, whether
+	// this executor has said that no worker is connected since.
+	pendingSince time.Time
+	noWorkers    bool
 }
 
 var _ dag.RemoteExecutor = (*Executor)(nil)
@@ -52,10 +62,12 @@ var _ dag.RemoteExecutor = (*Executor)(nil)
 func newExecutor(c *Conn) *Executor {
 	id := nuid.Next()
 	x := &Executor{c: c, id: id, reply: doneSubject + id, waiting: map[string]chan doneMsg{},
-		bySeq: map[uint64]string{}, modules: map[string]*upload{}, recipes: map[string]*dag.Task{}, reruns: map[string]*rerun{}}
+		bySeq: map[uint64]string{}, modules: map[string]*upload{}, recipes: map[string]*dag.Task{}, reruns: map[string]*rerun{},
+		roots: map[string]*runtime.Runtime{}}
 	ctx, stop := context.WithCancel(context.Background())
 	x.stop = stop
 	x.beat(ctx)
+	go x.watchWorkers(ctx, noWorkerWait)
 	if sub, err := c.nc.Subscribe(x.reply, x.onDone); err == nil {
 		x.subs = append(x.subs, sub)
 	}
@@ -80,6 +92,10 @@ func (x *Executor) SharesStore() bool { return true }
 func (x *Executor) onDone(m *nats.Msg) {
 	var d doneMsg
 	if err := abi.Unmarshal(m.Data, &d); err != nil { // checked before decoding: see decodeTask
+		return
+	}
+	if d.Event != nil {
+		x.onEvent(d.Event)
 		return
 	}
 	x.mu.Lock()
@@ -171,9 +187,19 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	msg.Coord = x.coord
 	if n, ok := ctx.Value(nestingKey{}).(nesting); ok { // a call a worker's guest spawned
 		msg.Depth, msg.MaxDepth, msg.MaxTasks, msg.Budget = n.depth, n.maxDepth, n.maxTasks, n.budget
+		msg.Events, msg.Root = n.events, n.root
 	} else {
 		x.mu.Lock()
 		msg.MaxDepth, msg.MaxTasks = x.maxDepth, x.maxTasks
+		if x.events != nil && fn.Module().Nested() {
+			msg.Events, msg.Root = x.reply, msg.ID
+			x.roots[msg.ID] = fn.Module().Runtime()
+			defer func() {
+				x.mu.Lock()
+				delete(x.roots, msg.ID)
+				x.mu.Unlock()
+			}()
+		}
 		x.mu.Unlock()
 	}
 	var frame []byte // a large frame (a fan-in over many Objects) would not fit a message
@@ -187,6 +213,9 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	}
 	ch := make(chan doneMsg, 1)
 	x.mu.Lock()
+	if len(x.waiting) == 0 {
+		x.pendingSince = time.Now()
+	}
 	x.waiting[msg.ID] = ch
 	x.mu.Unlock()
 	defer func() {
@@ -449,7 +478,7 @@ func (x *Executor) publish(ctx context.Context, id string, b []byte) (*jetstream
 	var ack *jetstream.PubAck
 	err := x.c.retry(ctx, func(ctx context.Context) error {
 		var err error
-		ack, err = x.c.js.PublishMsg(ctx, &nats.Msg{Subject: TaskSubject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {id}}})
+		ack, err = x.c.publishTask(ctx, &nats.Msg{Subject: TaskSubject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {id}}})
 		return err
 	})
 	return ack, err
@@ -608,4 +637,122 @@ func clusterable(m *runtime.Module) error {
 		return nil
 	}
 	return fmt.Errorf("%w: module %s was loaded with ModuleConfig.%s: cluster workers load modules without capabilities or limits of their own and would run its calls without them; run them in process", dag.ErrSpawn, m.Name(), strings.Join(caps, ", "))
+}
+
+// SetEvents makes the calls this executor publishes report the events of the calls their
+// guests spawn on the workers, which the engine running them does not see, to f: give it the
+// engine's dag.Config.Events, so that nested calls count as they do in process (Depth 1 and
+// more, Parent set). Their Slot is 0, and Execution and Label are not set. Nil stops it.
+func (x *Executor) SetEvents(f func(dag.Event)) {
+	x.mu.Lock()
+	x.events = f
+	x.mu.Unlock()
+}
+
+// onEvent passes the event of a nested call that a worker reported to SetEvents' function,
+// when it belongs to a call this executor is waiting for and names a function that call's
+// runtime has loaded: anyone who may publish to the subject can send one.
+func (x *Executor) onEvent(em *eventMsg) {
+	if em.check() != nil {
+		return
+	}
+	x.mu.Lock()
+	f, rt := x.events, x.roots[em.Root]
+	x.mu.Unlock()
+	if f == nil || rt == nil {
+		return
+	}
+	var sum [32]byte
+	if _, err := hex.Decode(sum[:], []byte(em.Module)); err != nil {
+		return
+	}
+	m, ok := rt.Module(sum)
+	if !ok {
+		return
+	}
+	fn, err := m.Func(em.Func)
+	if err != nil {
+		return
+	}
+	ev := dag.Event{Kind: dag.EventKind(em.Kind), Key: abi.Key(em.Key), Parent: abi.Key(em.Parent), Depth: em.Depth,
+		Func: fn, Time: time.Now(), Stdout: em.Stdout, Stderr: em.Stderr, Attempt: em.Attempt, Impure: em.Impure}
+	if em.Err != nil {
+		ev.Err = fromWire(em.Err, fn, em.Stdout, em.Stderr)
+	}
+	f(ev)
+}
+
+// noWorkerWait is how long calls wait with no worker connected before a coordinator says so.
+var noWorkerWait = 5 * time.Second
+
+// watchWorkers says once through Options.Logf when calls have waited wait with no
+// worker's heartbeat in WorkerBucket, and again when a worker connects: a cluster started
+// without workers would otherwise look like a graph that hangs.
+func (x *Executor) watchWorkers(ctx context.Context, wait time.Duration) {
+	t := time.NewTicker(max(wait/5, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		x.mu.Lock()
+		pending, since, said := len(x.waiting), x.pendingSince, x.noWorkers
+		x.mu.Unlock()
+		if !said && (pending == 0 || time.Since(since) < wait) || x.c.isDown() {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		n, err := x.c.countWorkers(lctx)
+		cancel()
+		if err != nil {
+			continue
+		}
+		switch {
+		case n == 0 && !said:
+			x.c.opts.Logf("no worker has been connected to the cluster at %s for %v while %s waited: start one with mrun worker --cluster %s",
+				x.c.url, wait, plural(pending, "call"), x.c.url)
+			x.setNoWorkers(true)
+		case n > 0 && said:
+			x.c.opts.Logf("%s connected to the cluster at %s: the calls run", plural(n, "worker"), x.c.url)
+			x.setNoWorkers(false)
+		case n > 0: // workers are there: look again in another wait, not at every tick
+			x.mu.Lock()
+			x.pendingSince = time.Now()
+			x.mu.Unlock()
+		case pending == 0: // the calls were cancelled: the next ones that wait are said again
+			x.setNoWorkers(false)
+		}
+	}
+}
+
+func (x *Executor) setNoWorkers(v bool) {
+	x.mu.Lock()
+	x.noWorkers = v
+	x.mu.Unlock()
+}
+
+// countWorkers returns how many workers have a heartbeat in WorkerBucket.
+func (c *Conn) countWorkers(ctx context.Context) (int, error) {
+	keys, err := c.workers.ListKeys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for range keys.Keys() {
+		n++
+	}
+	return n, nil
+}
+
+// plural returns n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // defaultAckWait is the default of Options.AckWait: a worker that dies (killed, frozen, cut
@@ -144,6 +147,9 @@ type nesting struct {
 	depth              int
 	maxDepth, maxTasks int
 	budget             string
+	// events and root are the subject the events of nested calls go to and the attempt id of
+	// the host-level call they belong to (taskMsg.Events and Root); empty: nobody asked.
+	events, root string
 }
 
 // BudgetBucket holds the task budgets of the graphs whose calls spawn on the cluster: the id
@@ -215,7 +221,7 @@ func (w *worker) engine(maxDepth, maxTasks int) *dag.Engine {
 			// they must not grow the map without bound. Running calls keep their engines.
 			clear(w.engines)
 		}
-		e = dag.New(dag.Config{Slots: 1024, Executor: w.c.Executor(), Store: w.store, MaxDepth: maxDepth, MaxTasks: maxTasks})
+		e = dag.New(dag.Config{Slots: 1024, Executor: w.c.Executor(), Store: w.store, MaxDepth: maxDepth, MaxTasks: maxTasks, Events: w.forward})
 		w.engines[k] = e
 	}
 	return e
@@ -232,4 +238,70 @@ func (w *worker) callContext(ctx context.Context, t *taskMsg) (context.Context, 
 		ctx, stop = context.WithTimeout(ctx, time.Duration(t.Timeout))
 	}
 	return ctx, func(err error) { cancel(err); stop() }
+}
+
+// route is where the events of the calls one running call's guest spawns go.
+type route struct {
+	subject, root string
+}
+
+// addRoute sends the events of the calls that the call of key spawns to r, until the
+// returned function is called.
+func (w *worker) addRoute(key abi.Key, r route) (remove func()) {
+	w.mu.Lock()
+	w.routes[key] = append(w.routes[key], r)
+	w.mu.Unlock()
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		rs := w.routes[key]
+		for i := range rs {
+			if rs[i] == r {
+				rs = slices.Delete(rs, i, i+1)
+				break
+			}
+		}
+		if len(rs) == 0 {
+			delete(w.routes, key)
+		} else {
+			w.routes[key] = rs
+		}
+	}
+}
+
+// forward is the Events of the worker's engines: it publishes the event of a nested call to
+// the coordinator of the host-level call its tree started from, when that coordinator asked
+// for events, so that its progress counts nested calls as an engine in process does. Two
+// calls of one key running on this worker at once (their children are the same calls, run
+// once) report to the first of their coordinators.
+func (w *worker) forward(ev dag.Event) {
+	w.mu.Lock()
+	rs := w.routes[ev.Parent]
+	var r route
+	if len(rs) > 0 {
+		r = rs[0]
+	}
+	w.mu.Unlock()
+	if r.subject == "" || ev.Func == nil {
+		return
+	}
+	em := eventMsg{Root: r.root, Kind: int(ev.Kind), Key: ev.Key[:], Parent: ev.Parent[:], Depth: ev.Depth,
+		Module: ev.Func.Module().SumHex(), Func: ev.Func.Name(), Attempt: ev.Attempt, Impure: ev.Impure,
+		Stdout: capOutput(ev.Stdout), Stderr: capOutput(ev.Stderr)}
+	if ev.Err != nil {
+		em.Err = toWire(ev.Err)
+	}
+	b, err := msgpack.Marshal(&doneMsg{Worker: w.cfg.ID, Event: &em})
+	if err != nil {
+		return
+	}
+	_ = w.c.nc.Publish(r.subject, b)
+}
+
+// capOutput returns at most the last maxEventOutput bytes of b.
+func capOutput(b []byte) []byte {
+	if len(b) > maxEventOutput {
+		return b[len(b)-maxEventOutput:]
+	}
+	return b
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
@@ -36,6 +37,11 @@ type taskMsg struct {
 	// Nonce is the nonce of a call declared impure: its key is abi.ImpureKey of the content
 	// key and the nonce. Empty for other calls.
 	Nonce []byte `msgpack:"nonce,omitempty"`
+	// Events is the subject of the coordinator that asked for the events of the calls the
+	// call's guest spawns (Executor.SetEvents), and Root the attempt id of the host-level call
+	// the tree of nested calls started from; both empty when nobody asked.
+	Events string `msgpack:"events,omitempty"`
+	Root   string `msgpack:"root,omitempty"`
 }
 
 // maxOutputs bounds a task message's n_output: a call with more outputs than this is not one
@@ -109,6 +115,49 @@ type doneMsg struct {
 	Err    *wireErr `msgpack:"err"` // nil: the outputs are in ResultBucket
 	Stdout []byte   `msgpack:"stdout"`
 	Stderr []byte   `msgpack:"stderr"`
+	// Event, when set, makes the message an event of a nested call instead of a completion.
+	Event *eventMsg `msgpack:"ev,omitempty"`
+}
+
+// eventMsg is a dag.Event of a call a worker's guest spawned, as it crosses the network to
+// the coordinator of the host-level call the tree started from.
+type eventMsg struct {
+	Root    string   `msgpack:"root"`   // the attempt id of the host-level call
+	Kind    int      `msgpack:"kind"`   // a dag.EventKind
+	Key     []byte   `msgpack:"key"`    // the nested call's key
+	Parent  []byte   `msgpack:"parent"` // the key of the call whose guest spawned it
+	Depth   int      `msgpack:"depth"`
+	Module  string   `msgpack:"module"` // SHA-256 of its module, hex
+	Func    string   `msgpack:"fn"`
+	Err     *wireErr `msgpack:"err,omitempty"`
+	Stdout  []byte   `msgpack:"stdout,omitempty"`
+	Stderr  []byte   `msgpack:"stderr,omitempty"`
+	Attempt int      `msgpack:"attempt,omitempty"`
+	Impure  bool     `msgpack:"impure,omitempty"`
+}
+
+// maxEventOutput bounds the output an event carries, per stream, so that an event fits a
+// message whatever the call wrote (its completion carries all of it).
+const maxEventOutput = 64 << 10
+
+// check refuses an event message no worker sends: events come from anyone who may publish
+// to the coordinator's subject.
+func (e *eventMsg) check() error {
+	switch {
+	case e.Kind < int(dag.EventStart) || e.Kind > int(dag.EventStored):
+		return fmt.Errorf("event kind %d", e.Kind)
+	case len(e.Key) != abi.KeySize || len(e.Parent) != abi.KeySize:
+		return fmt.Errorf("keys of %d and %d bytes, want %d", len(e.Key), len(e.Parent), abi.KeySize)
+	case e.Depth < 1:
+		return fmt.Errorf("nesting depth %d of a nested call", e.Depth)
+	case len(e.Module) != 2*sha256.Size || !isLowerHex(e.Module):
+		return fmt.Errorf("module %q is not a SHA-256 in lowercase hex", e.Module)
+	case e.Func == "":
+		return errors.New("no function")
+	case len(e.Stdout) > maxEventOutput || len(e.Stderr) > maxEventOutput:
+		return fmt.Errorf("output of %d and %d bytes, more than %d", len(e.Stdout), len(e.Stderr), maxEventOutput)
+	}
+	return nil
 }
 
 // wireErr is a call's error as it crosses the network: its kind, so that the coordinator can

@@ -56,11 +56,16 @@ const DefaultStoreWait = 10 * time.Minute
 
 // WorkerInfo is a worker's heartbeat, as stored in WorkerBucket.
 type WorkerInfo struct {
-	ID       string    `json:"id"`
-	Host     string    `json:"host"`
-	PID      int       `json:"pid"`
-	Slots    int       `json:"slots"`
-	Running  int       `json:"running"`
+	ID    string `json:"id"`
+	Host  string `json:"host"`
+	PID   int    `json:"pid"`
+	Slots int    `json:"slots"`
+	// Running is how many calls were running their guest at the heartbeat: at most Slots (a
+	// call that waits on the calls its guest spawned gives its slot back, and is not counted).
+	Running int `json:"running"`
+	// Storing is how many calls whose guest had returned were storing their outputs,
+	// acknowledging and reporting: a worker does this without holding a slot.
+	Storing  int       `json:"storing"`
 	Done     uint64    `json:"done"`
 	Failed   uint64    `json:"failed"`
 	Started  time.Time `json:"started"`
@@ -73,7 +78,8 @@ type worker struct {
 	cfg  WorkerConfig
 	info WorkerInfo
 
-	running      atomic.Int64
+	running      atomic.Int64 // calls holding a slot and running their guest
+	storing      atomic.Int64 // calls storing and reporting their outputs
 	done, failed atomic.Uint64
 	tokens       chan struct{} // one per free slot
 	fetchLogged  atomic.Int64  // when a failed fetch was last logged, in Unix nanoseconds
@@ -84,6 +90,7 @@ type worker struct {
 	modules map[string]*moduleLoad // SHA-256 hex → the module, loaded or loading
 	coords  map[string]time.Time   // coordinator id → when its heartbeat was last seen
 	engines map[[2]int]*dag.Engine // nesting limits → the engine that runs the graphs of calls with them
+	routes  map[abi.Key][]route    // running call's key → where its spawns' events go (forward)
 }
 
 // runningCall is a call a worker runs.
@@ -120,7 +127,7 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		cfg.StoreWait = DefaultStoreWait
 	}
 	w := &worker{c: c, cfg: cfg, calls: map[string]runningCall{}, modules: map[string]*moduleLoad{},
-		coords: map[string]time.Time{}, engines: map[[2]int]*dag.Engine{},
+		coords: map[string]time.Time{}, engines: map[[2]int]*dag.Engine{}, routes: map[abi.Key][]route{},
 		info:   WorkerInfo{ID: cfg.ID, Host: host, PID: os.Getpid(), Slots: cfg.Slots, Started: time.Now()},
 		tokens: make(chan struct{}, cfg.Slots),
 		store:  newStore(c, false)}
@@ -220,6 +227,17 @@ func (w *worker) fetch(ctx context.Context, cons jetstream.Consumer) {
 type callSlot struct {
 	w    *worker
 	held bool
+	// guest: the call is past its checks and runs its guest, so the slot held counts in
+	// WorkerInfo.Running.
+	guest bool
+}
+
+// start counts the call as running its guest from now on, while it holds the slot.
+func (s *callSlot) start() {
+	s.guest = true
+	if s.held {
+		s.w.running.Add(1)
+	}
 }
 
 // Release gives the slot back to the worker, if the call holds it: a call that waits on its
@@ -228,6 +246,9 @@ type callSlot struct {
 func (s *callSlot) Release() {
 	if s.held {
 		s.held = false
+		if s.guest {
+			s.w.running.Add(-1)
+		}
 		s.w.tokens <- struct{}{}
 	}
 }
@@ -240,6 +261,9 @@ func (s *callSlot) Acquire(ctx context.Context) error {
 	select {
 	case <-s.w.tokens:
 		s.held = true
+		if s.guest {
+			s.w.running.Add(1)
+		}
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
@@ -251,7 +275,8 @@ func (w *worker) heartbeat(ctx context.Context) {
 	defer t.Stop()
 	for {
 		info := w.info
-		info.Running, info.Done, info.Failed, info.LastSeen = int(w.running.Load()), w.done.Load(), w.failed.Load(), time.Now()
+		info.Running, info.Storing = int(w.running.Load()), int(w.storing.Load())
+		info.Done, info.Failed, info.LastSeen = w.done.Load(), w.failed.Load(), time.Now()
 		if b, err := json.Marshal(info); err == nil {
 			if _, err := w.c.workers.Put(ctx, w.cfg.ID, b); err != nil && ctx.Err() == nil {
 				w.cfg.Logf("worker %s: heartbeat: %v", w.cfg.ID, err)
@@ -287,8 +312,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 		w.drop(ctx, m, t)
 		return
 	}
-	w.running.Add(1)
-	defer w.running.Add(-1)
+	slot.start()
 
 	callCtx, cancel := w.callContext(ctx, t)
 	defer cancel(nil)
@@ -312,6 +336,12 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 		stopBeat()
 		w.drop(ctx, m, t)
 		return
+	}
+	slot.Release() // not running the guest any more, whatever happened
+	w.storing.Add(1)
+	defer w.storing.Add(-1)
+	if err == nil && beforeStore != nil {
+		beforeStore()
 	}
 	if err == nil {
 		// The guest has returned: its deadline no longer applies, and a server that is away
@@ -501,6 +531,10 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 		nested, release := w.engine(n.maxDepth, n.maxTasks).Nested(key, fn, t.Depth, slot, budget)
 		defer release()
 		ctx = runtime.WithNested(ctx, nested)
+		if t.Events != "" {
+			n.events, n.root = t.Events, t.Root
+			defer w.addRoute(key, route{subject: t.Events, root: t.Root})()
+		}
 		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
@@ -513,9 +547,6 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 		if parts, err = abi.SplitArray(res.Value, t.NOutput); err != nil {
 			return res, nil, &runtime.CallError{Module: mod.Name(), Function: fn.Name(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
 		}
-	}
-	if beforeStore != nil {
-		beforeStore()
 	}
 	var outputs []output
 	for i, k := range outputKeys(key, t.NOutput) {
