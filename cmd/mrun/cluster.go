@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -194,6 +195,14 @@ type clusterUpOptions struct {
 	tlsCert  string
 	tlsKey   string
 	tlsCA    string
+
+	// A member of a cluster of servers: --name, --cluster-name, --cluster-listen, --routes
+	// and --replicas.
+	name          string
+	clusterName   string
+	clusterListen string
+	routes        string
+	replicas      int
 }
 
 func newClusterUpCmd(io streams) *cobra.Command {
@@ -231,7 +240,13 @@ well.`,
   mrun worker --cluster tls://10.0.0.5:4222 --nkey worker.nk --tls-ca ca.pem
 
   # any free port; read the URL from stdout
-  url=$(mrun cluster up --port -1 | head -1)`,
+  url=$(mrun cluster up --port -1 | head -1)
+
+  # one of three servers, on 10.0.0.5, .6 and .7, keeping three copies of everything
+  mrun cluster up --host 0.0.0.0 --data /var/lib/mrun/nats --name a \
+      --cluster-listen 0.0.0.0:6222 --replicas 3 \
+      --routes nats://10.0.0.5:6222,nats://10.0.0.6:6222,nats://10.0.0.7:6222
+  mrun worker --cluster nats://10.0.0.5:4222,nats://10.0.0.6:4222,nats://10.0.0.7:4222`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.authSet = cmd.Flags().Changed("auth")
@@ -246,6 +261,11 @@ well.`,
 	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "serve TLS only, with the certificate in PEM `FILE` (with --tls-key)")
 	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "the key of --tls-cert, a PEM `FILE`")
 	cmd.Flags().StringVar(&o.tlsCA, "tls-ca", "", "ask each client for a certificate signed by an authority in PEM `FILE`")
+	cmd.Flags().StringVar(&o.name, "name", "", "this server's `NAME`, unique in its cluster of servers (default: the host's name)")
+	cmd.Flags().StringVar(&o.clusterName, "cluster-name", "mrun", "the `NAME` of the cluster of servers, the same on every one")
+	cmd.Flags().StringVar(&o.clusterListen, "cluster-listen", "", "join a cluster of servers, listening for the others' routes on `HOST:PORT`, as in 0.0.0.0:6222 (with --routes)")
+	cmd.Flags().StringVar(&o.routes, "routes", "", "the route addresses of the servers of the cluster, this one's among them, separated by commas: `URLS` as in nats://10.0.0.5:6222,nats://10.0.0.6:6222")
+	cmd.Flags().IntVar(&o.replicas, "replicas", 1, "keep `N` copies of every stream and bucket, on N servers of the cluster (at most 5; 3 for three servers)")
 	return cmd
 }
 
@@ -283,6 +303,9 @@ func runClusterUp(ctx context.Context, o *clusterUpOptions) error {
 		return usagef("--creds-dir hands out keys, but --auth=false turns them off")
 	}
 	cfg := cluster.ServerConfig{Host: o.host, Port: port, StoreDir: dir, TLSCert: o.tlsCert, TLSKey: o.tlsKey, TLSCA: o.tlsCA}
+	if err := o.clusterConfig(&cfg); err != nil {
+		return err
+	}
 	if auth {
 		cfg.CredsDir = o.credsDir
 		if cfg.CredsDir == "" {
@@ -305,8 +328,50 @@ func runClusterUp(ctx context.Context, o *clusterUpOptions) error {
 	default:
 		fmt.Fprintf(o.io.Err, "mrun cluster up: WARNING: no authentication (--auth=false): anyone who reaches %s may submit calls, and write and delete results\n", srv.URL())
 	}
+	if cfg.ClusterPort != 0 {
+		fmt.Fprintf(o.io.Err, "mrun cluster up: server %s of cluster %s, routes on %s; streams and buckets with %d replicas once enough servers are up\n", srv.Name(), o.clusterName, srv.ClusterURL(), cfg.Assets.Replicas)
+		go func() {
+			if srv.AssetsReady(ctx) == nil {
+				fmt.Fprintf(o.io.Err, "mrun cluster up: streams and buckets ready, with %d replicas\n", cfg.Assets.Replicas)
+			}
+		}()
+	}
 	<-ctx.Done()
 	fmt.Fprintln(o.io.Err, "mrun cluster up: stopping")
+	return nil
+}
+
+// clusterConfig sets cfg up for a member of a cluster of servers, from --name,
+// --cluster-name, --cluster-listen, --routes and --replicas.
+func (o *clusterUpOptions) clusterConfig(cfg *cluster.ServerConfig) error {
+	if o.replicas < 1 || o.replicas > cluster.MaxReplicas {
+		return usagef("--replicas must be between 1 and %d, got %d", cluster.MaxReplicas, o.replicas)
+	}
+	cfg.Name, cfg.ClusterName, cfg.Assets.Replicas = o.name, o.clusterName, o.replicas
+	switch {
+	case o.clusterListen == "" && o.routes == "" && o.replicas > 1:
+		return usagef("--replicas %d keeps copies on %d servers: join this one to a cluster of at least as many with --cluster-listen HOST:PORT and --routes URLS", o.replicas, o.replicas)
+	case o.clusterListen == "" && o.routes == "":
+		return nil
+	case o.clusterListen == "":
+		return usagef("--routes joins a cluster of servers: pass --cluster-listen HOST:PORT too, where the others reach this one, as in 0.0.0.0:6222")
+	case o.routes == "":
+		return usagef("--cluster-listen needs --routes: the route addresses of the cluster's servers, as in nats://10.0.0.5:6222,nats://10.0.0.6:6222,nats://10.0.0.7:6222")
+	}
+	host, p, err := net.SplitHostPort(o.clusterListen)
+	port, perr := strconv.Atoi(p)
+	if err != nil || perr != nil || port < 1 || port > 65535 {
+		return usagef("--cluster-listen wants HOST:PORT, as in 0.0.0.0:6222; got %q", o.clusterListen)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	cfg.ClusterHost, cfg.ClusterPort = host, port
+	for r := range strings.SplitSeq(o.routes, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.Routes = append(cfg.Routes, r)
+		}
+	}
 	return nil
 }
 

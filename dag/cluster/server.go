@@ -190,7 +190,11 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	go func() {
 		defer close(srv.assets)
 		for {
-			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			// Requests time out until the servers have elected a JetStream leader.
+			for !s.JetStreamIsCurrent() && ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err := setup(actx)
 			cancel()
 			if err == nil || ctx.Err() != nil {
