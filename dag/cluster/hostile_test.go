@@ -69,9 +69,13 @@ func TestCancelledNestedCallKeepsSlots(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- eng.Execute(ctx, deep) }()
+	// The parent has published its child when both are in the stream; then a heartbeat with
+	// one call running is the child's (the waiting parent holds no slot).
+	waitFor(t, "the parent to spawn its child", func() bool { return tc.streamMsgs(t) == 2 })
+	spawned := time.Now()
 	waitFor(t, "the parent to wait on its spinning child", func() bool {
 		ws, _ := tc.conn.Workers(context.Background())
-		return len(ws) == 1 && ws[0].Running == 2
+		return len(ws) == 1 && ws[0].LastSeen.After(spawned) && ws[0].Running == 1
 	})
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
