@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 )
@@ -141,4 +142,25 @@ func TestNoWorkerNotice(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[1], "1 worker connected to the cluster at "+url) {
 		t.Fatalf("logged %q, want the notice and then that 1 worker connected", got)
 	}
+}
+
+// FuzzEventMsg feeds a coordinator's decoder of nested calls' events bytes anyone who may
+// publish to its subject could send: it never panics, and passes on only events with full
+// keys, a nested depth and a known kind.
+func FuzzEventMsg(f *testing.F) {
+	sum := strings.Repeat("ab", 32)
+	f.Add(cluster.EncodeEvent(dag.EventFail, abi.Key{1}, abi.Key{2}, 1, sum, "fail", "disk on fire"))
+	f.Add(cluster.EncodeEvent(dag.EventStart, abi.Key{1}, abi.Key{2}, 3, sum, "inc", ""))
+	f.Add(cluster.EncodeEvent(dag.EventStart, abi.Key{1}, abi.Key{2}, 0, sum, "inc", ""))
+	f.Add(cluster.EncodeEvent(99, abi.Key{1}, abi.Key{2}, 1, "nothex", "", ""))
+	f.Add([]byte{0x81, 0xa2, 'e', 'v', 0xc6, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := cluster.DecodeEvent(b, nil)
+		if err != nil || ev == nil {
+			return
+		}
+		if ev.Depth < 1 || ev.Kind < dag.EventStart || ev.Kind > dag.EventStored {
+			t.Fatalf("passed on %+v", ev)
+		}
+	})
 }
