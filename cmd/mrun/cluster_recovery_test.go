@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,26 +26,11 @@ func TestClusterWorkerKilledRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds mrun and runs a cluster of processes")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := buildMrun(t, root)
-	cache := t.TempDir()
-	srv, err := cluster.StartServer(cluster.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	url := srv.URL()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	// The first connection creates the workers' consumer: with the default AckWait.
-	conn, err := cluster.Connect(ctx, url, cluster.Options{Name: "mrun test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
+	pc := startProcCluster(t, ctx, cluster.Options{})
+	root, url, conn := pc.root, pc.url, pc.conn
 
 	// 120 burn calls of about 20 ms each, over two workers of two slots.
 	const n, iters = 120, 650_000
@@ -57,7 +41,7 @@ tasks:
 outputs: {burns: $burns}
 `, filepath.Join(root, "testdata", "seed.wasm"), iters, iters+n))
 	// The seed module compiles once, into the cache the workers share, before the clock runs.
-	warm := mrunCmd(ctx, bin, root, cache, "call", "testdata/seed.wasm", "inc", "1")
+	warm := pc.mrun(ctx, "call", "testdata/seed.wasm", "inc", "1")
 	if out, err := warm.CombinedOutput(); err != nil {
 		t.Fatalf("mrun call: %v: %s", err, out)
 	}
@@ -65,7 +49,7 @@ outputs: {burns: $burns}
 	workers := make([]*workerProc, 2)
 	for i := range workers {
 		id := "w" + strconv.Itoa(i+1)
-		w := &workerProc{id: id, cmd: mrunCmd(ctx, bin, root, cache, "worker", "--cluster", url, "--slots", "2", "--id", id)}
+		w := &workerProc{id: id, cmd: pc.mrun(ctx, "worker", "--cluster", url, "--slots", "2", "--id", id)}
 		w.cmd.Stdout, w.cmd.Stderr = &w.log, &w.log
 		if err := w.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -86,7 +70,7 @@ outputs: {burns: $burns}
 
 	results := watchResults(t, ctx, url)
 	redelivered := watchRedelivery(t, url)
-	cmd := mrunCmd(ctx, bin, root, cache, "run", "--cluster", url, graph)
+	cmd := pc.mrun(ctx, "run", "--cluster", url, graph)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -136,14 +120,6 @@ outputs: {burns: $burns}
 			t.Errorf("burn(%d) = %s, want %s", iters+i, v, want)
 		}
 	}
-}
-
-// mrunCmd is the mrun binary bin run in root with args, sharing the compilation cache.
-func mrunCmd(ctx context.Context, bin, root, cache string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = root
-	cmd.Env = append(cleanEnv(), "MRUN_CACHE_DIR="+cache)
-	return cmd
 }
 
 // watchRedelivery returns when the workers' consumer first delivered a call for the second

@@ -26,30 +26,13 @@ func TestClusterReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds mrun and runs a cluster of processes")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := buildMrun(t, root)
-	cache := t.TempDir()
-	srv, err := cluster.StartServer(cluster.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	url := srv.URL()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn, err := cluster.Connect(ctx, url, cluster.Options{AckWait: 2 * time.Second, Name: "mrun test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-
+	pc := startProcCluster(t, ctx, cluster.Options{AckWait: 2 * time.Second})
+	root, url, conn := pc.root, pc.url, pc.conn
 	mrun := func(args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Dir = root
-		cmd.Env = append(cleanEnv(), "MRUN_CACHE_DIR="+cache, "MRUN_RESULT_CACHE="+filepath.Join(cache, "results"))
+		cmd := pc.mrun(ctx, args...)
+		cmd.Env = append(cmd.Env, "MRUN_RESULT_CACHE="+filepath.Join(pc.cache, "results"))
 		return cmd
 	}
 	// runOne runs mrun on the cluster and returns its stdout, stderr and exit status.

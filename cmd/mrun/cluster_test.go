@@ -30,35 +30,13 @@ func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds mrun and runs a cluster of processes")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := buildMrun(t, root)
-	cache := t.TempDir() // shared by every process: the Go seed module compiles once
 	const ackWait = "2s" // redelivery after a worker dies: fast, for the test
-
-	srv, err := cluster.StartServer(cluster.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	url := srv.URL()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	// The first connection creates the consumer, with the AckWait every process is given.
-	conn, err := cluster.Connect(ctx, url, cluster.Options{AckWait: 2 * time.Second, Name: "mrun test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-
-	mrun := func(args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Dir = root
-		cmd.Env = append(cleanEnv(), "MRUN_CACHE_DIR="+cache)
-		return cmd
-	}
+	pc := startProcCluster(t, ctx, cluster.Options{AckWait: 2 * time.Second})
+	root, url, conn := pc.root, pc.url, pc.conn
+	mrun := func(args ...string) *exec.Cmd { return pc.mrun(ctx, args...) }
 	type result struct {
 		stdout, stderr string
 		code           int
@@ -260,6 +238,46 @@ var built struct {
 
 // buildMrun builds the mrun binary once per test process, into a temporary directory that
 // outlives the test: the process removes it at the end (cleanupM).
+// procCluster is a cluster of processes for a test: the mrun binary, a server on a free
+// loopback port, and the connection that created the workers' consumer.
+type procCluster struct {
+	root, bin, url string
+	cache          string // the compilation cache every process shares: a module compiles once
+	conn           *cluster.Conn
+}
+
+// startProcCluster builds mrun, starts a server and connects to it with opts, which set the
+// consumer's AckWait and MaxDeliver for every process of the test.
+func startProcCluster(t *testing.T, ctx context.Context, opts cluster.Options) *procCluster {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := &procCluster{root: root, bin: buildMrun(t, root), cache: t.TempDir()}
+	srv, err := cluster.StartServer(cluster.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	pc.url = srv.URL()
+	opts.Name = "mrun test"
+	if pc.conn, err = cluster.Connect(ctx, pc.url, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pc.conn.Close)
+	return pc
+}
+
+// mrun is the mrun binary run in the repository's root with args, sharing the compilation
+// cache.
+func (pc *procCluster) mrun(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, pc.bin, args...)
+	cmd.Dir = pc.root
+	cmd.Env = append(cleanEnv(), "MRUN_CACHE_DIR="+pc.cache)
+	return cmd
+}
+
 func buildMrun(t *testing.T, root string) string {
 	t.Helper()
 	built.once.Do(func() {
