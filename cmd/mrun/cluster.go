@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -68,15 +69,17 @@ func (c *clusterFlags) addTimeoutFlag(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.timeout, "cluster-timeout", defaultClusterTimeout, "with --cluster, how long to wait for a cluster server that is unreachable before giving up, as in 30s or 1h")
 }
 
-// logTo makes the connection say on io's stderr when the server is unreachable, and when
-// it is back.
-func (c *clusterFlags) logTo(io streams) {
+// logTo makes the connection say when the server is unreachable, and when it is back, on
+// the writer out returns at that moment: stderr, or the progress line's writer while one is
+// drawn, so that the line appears above it instead of through it. tty says whether stderr is
+// a terminal.
+func (c *clusterFlags) logTo(tty bool, out func() io.Writer) {
 	c.logf = func(format string, args ...any) {
 		line := "mrun: " + fmt.Sprintf(format, args...)
-		if io.ErrTTY {
+		if tty {
 			line = termsafe.String(line)
 		}
-		fmt.Fprintln(io.Err, line)
+		fmt.Fprintln(out(), line)
 	}
 }
 
@@ -555,6 +558,7 @@ type workerOptions struct {
 	maxTimeout  time.Duration
 	maxDepth    int
 	maxTasks    int
+	storeWait   time.Duration
 }
 
 func newWorkerCmd(g *globalOptions, io streams) *cobra.Command {
@@ -593,6 +597,7 @@ gets the stricter of the worker's limits and its graph's. One line per event
 	cmd.Flags().DurationVar(&o.maxTimeout, "max-timeout", 0, "interrupt a call that runs longer than this, whatever its own timeout, as in 10m (default: none)")
 	cmd.Flags().IntVar(&o.maxDepth, "max-depth", 0, "how deeply the calls' guests may nest spawns (default: the graph's, else 100)")
 	cmd.Flags().IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks one call's guest may spawn (default: the graph's, else 100000)")
+	cmd.Flags().DurationVar(&o.storeWait, "store-wait", cluster.DefaultStoreWait, "how long to keep trying to store a finished call's results while the server is away, before leaving the call to run again once it is back")
 	return cmd
 }
 
@@ -609,6 +614,8 @@ func runWorker(ctx context.Context, o *workerOptions) error {
 		return usagef("--max-depth must not be negative, got %d", o.maxDepth)
 	case o.maxTasks < 0:
 		return usagef("--max-tasks must not be negative, got %d", o.maxTasks)
+	case o.storeWait <= 0:
+		return usagef("--store-wait must be positive, got %s", o.storeWait)
 	}
 	conn, err := o.cluster.connect(ctx, "mrun worker")
 	if err != nil {
@@ -622,7 +629,7 @@ func runWorker(ctx context.Context, o *workerOptions) error {
 	defer rt.Close(context.Background())
 	logf := func(format string, args ...any) {
 		if !o.quiet {
-			line := fmt.Sprintf(format, args...)
+			line := strings.Replace(fmt.Sprintf(format, args...), "WorkerConfig.StoreWait", "--store-wait", 1)
 			if o.io.ErrTTY { // names and errors in a task message come from whoever published it
 				line = termsafe.String(line)
 			}
@@ -632,6 +639,6 @@ func runWorker(ctx context.Context, o *workerOptions) error {
 	wctx, stop := conn.WatchDenied(ctx) // a client's key: the worker stops at its first fetch
 	defer stop()
 	err = conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: rt, Slots: o.slots, ID: o.id, Logf: logf,
-		MaxTimeout: o.maxTimeout, MaxDepth: o.maxDepth, MaxTasks: o.maxTasks})
+		MaxTimeout: o.maxTimeout, MaxDepth: o.maxDepth, MaxTasks: o.maxTasks, StoreWait: o.storeWait})
 	return denied(wctx, err, cluster.RoleWorker)
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -106,13 +108,22 @@ func (x *execution) connect(ctx context.Context) error {
 	if x.opts.cluster.url == "" {
 		return nil
 	}
-	x.opts.cluster.logTo(x.io)
+	x.opts.cluster.logTo(x.io.ErrTTY, x.errWriter)
 	conn, err := x.opts.cluster.connect(ctx, x.command)
 	if err != nil {
 		return err
 	}
 	x.conn = conn
 	return nil
+}
+
+// errWriter is where lines of the connection's go: through the progress line while the
+// execution runs (it prints them above the line it draws), straight to stderr otherwise.
+func (x *execution) errWriter() io.Writer {
+	if p := x.liveProg.Load(); p != nil {
+		return p
+	}
+	return x.io.Err
 }
 
 // close closes the connection to the cluster, if there is one.
@@ -271,9 +282,11 @@ type execution struct {
 	// command is the command line, recorded in the trace.
 	command string
 
-	prog  *progress
-	trace *tracer
-	conn  *cluster.Conn // nil: calls run in process
+	prog *progress
+	// liveProg is prog while the execution runs, for lines written from other goroutines.
+	liveProg atomic.Pointer[progress]
+	trace    *tracer
+	conn     *cluster.Conn // nil: calls run in process
 	// stopping is closed when the whole command is stopped (--timeout, Ctrl-C): calls
 	// interrupted then are cancelled, not failed.
 	stopping <-chan struct{}
@@ -396,6 +409,8 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	start := time.Now()
 	x.stopping = runCtx.Done()
 	x.prog = newProgress(x.io.Err, x.io.ErrTTY, show, x.opts.progressSet, len(x.tasks), start)
+	x.liveProg.Store(x.prog)
+	defer x.liveProg.Store(nil)
 	if traceFile != nil {
 		x.trace = newTracer(start, eng.Slots())
 	}

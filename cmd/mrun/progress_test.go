@@ -81,3 +81,35 @@ func TestRoundDuration(t *testing.T) {
 		}
 	}
 }
+
+// A cluster connection's lines (the server is down, it is back) written while the live
+// line is drawn go through it, which prints them above the line instead of letting the next
+// redraw overwrite them; before and after the execution they go straight to stderr.
+func TestProgress_ClusterLinesAboveLiveLine(t *testing.T) {
+	var w syncBuffer
+	x := &execution{io: streams{Err: &w, ErrTTY: true}, opts: &execOptions{}}
+	x.opts.cluster.logTo(true, x.errWriter)
+	x.opts.cluster.logf("before")
+	if got := w.String(); got != "mrun: before\n" {
+		t.Fatalf("before the execution: %q, want the line as it is", got)
+	}
+	x.prog = newProgress(&w, true, true, true, 3, time.Now())
+	x.liveProg.Store(x.prog)
+	x.prog.start()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(w.String(), "running") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if x.errWriter() != x.prog {
+		t.Fatal("while the live line is drawn, the connection's lines do not go through it")
+	}
+	x.opts.cluster.logf("waiting for the cluster server at nats://h:1 (down 1 s)")
+	x.prog.stop()
+	x.liveProg.Store(nil)
+	if !strings.Contains(w.String(), "mrun: waiting for the cluster server at nats://h:1 (down 1 s)\n") {
+		t.Errorf("the line is lost:\n%q", w.String())
+	}
+	if x.errWriter() != &w {
+		t.Error("after the execution, the connection's lines do not go to stderr")
+	}
+}
