@@ -42,16 +42,13 @@ var errCoordinatorGone = fmt.Errorf("its coordinator has written no heartbeat to
 // write the bucket), the executor's calls carry no coordinator id and workers do not apply
 // the rule to them.
 func (x *Executor) beat(ctx context.Context) {
-	put := func() error {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_, err := x.c.coordinators.Put(pctx, x.id, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
-		return err
-	}
+	put := func() error { return x.putBeat(ctx) }
 	if x.c.coordinators == nil || put() != nil {
 		return
 	}
+	x.mu.Lock()
 	x.coord = x.id
+	x.mu.Unlock()
 	go func() {
 		t := time.NewTicker(CoordinatorTTL / 3)
 		defer t.Stop()
@@ -65,6 +62,37 @@ func (x *Executor) beat(ctx context.Context) {
 		}
 	}()
 }
+
+// putBeat writes this executor's heartbeat once.
+func (x *Executor) putBeat(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := x.c.coordinators.Put(pctx, x.id, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	return err
+}
+
+// beatNow writes this executor's heartbeat at once, when it keeps one, trying for a few
+// seconds: after an outage longer than CoordinatorTTL the server has expired it, and the
+// workers, back at the same moment, would take this coordinator for gone.
+func (x *Executor) beatNow() {
+	x.mu.Lock()
+	keeps := x.coord != ""
+	x.mu.Unlock()
+	if !keeps || x.c.coordinators == nil {
+		return
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		if x.putBeat(context.Background()) == nil || x.c.nc.IsClosed() {
+			return
+		}
+		time.Sleep(time.Duration(100<<attempt) * time.Millisecond)
+	}
+}
+
+// coordGrace is how long after its own connection comes back from an outage a worker does
+// not believe a coordinator gone for want of a heartbeat: the coordinator, which was cut off
+// too, writes its heartbeat as soon as it is back, and may be back a little later.
+var coordGrace = CoordinatorTTL / 3
 
 // coordAlive reports whether the coordinator id still writes its heartbeat. A check is
 // trusted for coordinatorCheck, so a worker asks the server about each coordinator at most
@@ -81,6 +109,9 @@ func (w *worker) coordAlive(ctx context.Context, id string) bool {
 	defer cancel()
 	_, err := w.c.coordinators.Get(gctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		if d, ok := w.c.sinceBack(); ok && d < coordGrace {
+			return true // not cached: asked again once the grace is over
+		}
 		w.mu.Lock()
 		delete(w.coords, id)
 		w.mu.Unlock()

@@ -63,6 +63,9 @@ type outages struct {
 	// are gone from the buckets.
 	epoch atomic.Uint64
 
+	// back is when the last outage ended (Unix nanoseconds; zero: none yet).
+	back atomic.Int64
+
 	mu      sync.Mutex
 	cur     *outage       // nil while the server is reachable
 	changed chan struct{} // closed, and replaced, when cur changes or gives up
@@ -133,10 +136,19 @@ func (c *Conn) up() {
 	}
 	go func() {
 		c.checkState()
+		// Workers back at the same moment look for this coordinator's heartbeat, which may
+		// have expired during a long outage: write it before the calls resume.
+		c.mu.Lock()
+		x := c.exec
+		c.mu.Unlock()
+		if x != nil {
+			x.beatNow()
+		}
 		c.outage.mu.Lock()
 		defer c.outage.mu.Unlock()
 		if c.outage.cur == o && o != nil && c.nc.IsConnected() {
 			c.outage.cur = nil
+			c.outage.back.Store(time.Now().UnixNano())
 			o.timer.Stop()
 			close(o.up)
 			c.notifyLocked()
@@ -172,6 +184,15 @@ func (c *Conn) changes() <-chan struct{} {
 		c.outage.changed = make(chan struct{})
 	}
 	return c.outage.changed
+}
+
+// sinceBack returns how long ago the last outage ended, and false when there was none.
+func (c *Conn) sinceBack() (time.Duration, bool) {
+	b := c.outage.back.Load()
+	if b == 0 {
+		return 0, false
+	}
+	return time.Since(time.Unix(0, b)), true
 }
 
 // isDown reports whether the server is unreachable, or back but not yet checked.
