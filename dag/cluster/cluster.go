@@ -287,15 +287,18 @@ func (c *Conn) setup(ctx context.Context, update bool) error {
 // admin has set up.
 func ensure[C, A any](ctx context.Context, update bool, cfg C, bind func(context.Context) (A, error),
 	create, createOrUpdate func(context.Context, C) (A, error), notFound error) (A, error) {
+	withCfg := func(f func(context.Context, C) (A, error)) func(context.Context) (A, error) {
+		return func(ctx context.Context) (A, error) { return f(ctx, cfg) }
+	}
 	if update {
-		a, err := createOrUpdate(ctx, cfg)
+		a, err := askLeader(ctx, withCfg(createOrUpdate))
 		return a, storageShort(err)
 	}
-	a, err := bind(ctx)
+	a, err := askLeader(ctx, bind)
 	if !errors.Is(err, notFound) {
 		return a, err
 	}
-	a, err = create(ctx, cfg)
+	a, err = askLeader(ctx, withCfg(create))
 	if err != nil && errors.Is(context.Cause(ctx), ErrDenied) {
 		return a, fmt.Errorf("it does not exist, and these credentials may not create it (start the server with 'mrun cluster up', or connect once with the admin's): %w", context.Cause(ctx))
 	}
@@ -327,18 +330,21 @@ const maxWaiting = 4096
 // or, when it exists, adopts its settings: the first connection configures the cluster, and a
 // later one with other options does not change it under the workers.
 func (c *Conn) setupConsumer(ctx context.Context) error {
-	cons, err := c.tasks.Consumer(ctx, WorkerGroup)
+	bind := func(ctx context.Context) (jetstream.Consumer, error) { return c.tasks.Consumer(ctx, WorkerGroup) }
+	cons, err := askLeader(ctx, bind)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		cons, err = c.tasks.CreateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable:       WorkerGroup,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       c.opts.AckWait,
-			MaxDeliver:    c.opts.MaxDeliver,
-			MaxAckPending: -1,
-			MaxWaiting:    maxWaiting,
+		cons, err = askLeader(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+			return c.tasks.CreateConsumer(ctx, jetstream.ConsumerConfig{
+				Durable:       WorkerGroup,
+				AckPolicy:     jetstream.AckExplicitPolicy,
+				AckWait:       c.opts.AckWait,
+				MaxDeliver:    c.opts.MaxDeliver,
+				MaxAckPending: -1,
+				MaxWaiting:    maxWaiting,
+			})
 		})
 		if errors.Is(err, jetstream.ErrConsumerExists) { // another connection was quicker
-			cons, err = c.tasks.Consumer(ctx, WorkerGroup)
+			cons, err = askLeader(ctx, bind)
 		}
 	}
 	if err != nil {

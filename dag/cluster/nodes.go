@@ -41,3 +41,34 @@ func leaderLost(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
 }
+
+// jsClusterNotAvailable is the JetStream API's answer while the servers of a cluster have no
+// leader for their metadata ("JetStream system temporarily unavailable").
+const jsClusterNotAvailable = 10008
+
+// setupAttempt bounds one attempt at a request that sets up a stream, a consumer or a
+// bucket: longer than leaderAttempt, as creating a replicated stream takes a few seconds.
+const setupAttempt = 5 * time.Second
+
+// askLeader runs f, a request to the JetStream API, and runs it again while no leader answers
+// (each attempt bounded by setupAttempt) until ctx ends. Setting up the streams and buckets
+// right after a server of a cluster went down would otherwise wait out the whole deadline on
+// a request the lost server never answers. Creating an asset again is safe: the server
+// answers a creation with the same configuration as it would a lookup.
+func askLeader[A any](ctx context.Context, f func(context.Context) (A, error)) (A, error) {
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, setupAttempt)
+		a, err := f(actx)
+		cancel()
+		var apiErr *jetstream.APIError
+		again := leaderLost(err) || errors.As(err, &apiErr) && apiErr.ErrorCode == jsClusterNotAvailable
+		if err == nil || ctx.Err() != nil || !again {
+			return a, err
+		}
+		select {
+		case <-ctx.Done():
+			return a, err
+		case <-time.After(time.Duration(100<<min(attempt, 3)) * time.Millisecond):
+		}
+	}
+}
