@@ -285,6 +285,8 @@ type snapshot struct {
 	// CPU time (utime + stime) of the server (this process), the workers together and the
 	// coordinator.
 	srvCPU, workerCPU, coordCPU time.Duration
+	// Context switches (voluntary and not) of the server and of the workers together.
+	srvSwitches, workerSwitches int64
 }
 
 // meter takes snapshots of a server in this process and of the processes around it.
@@ -333,12 +335,14 @@ func (m *meter) snapshot() (snapshot, error) {
 		}
 	}
 	s.srvCPU = selfCPU() // microseconds, where /proc/PID/stat counts hundredths of a second
+	s.srvSwitches = switches(os.Getpid())
 	for _, pid := range m.workers {
 		d, err := cpuTime(pid)
 		if err != nil {
 			return s, err
 		}
 		s.workerCPU += d
+		s.workerSwitches += switches(pid)
 	}
 	if m.coord != 0 {
 		if s.coordCPU, err = cpuTime(m.coord); err != nil {
@@ -401,6 +405,36 @@ func rss(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// switches is how many times process pid's threads gave up the CPU, voluntarily or not (the
+// sum over /proc/PID/task/*/status; threads that have exited are not counted), or 0 when it
+// cannot be read.
+func switches(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		n += parseSwitches(string(b))
+	}
+	return n
+}
+
+// parseSwitches adds voluntary_ctxt_switches and nonvoluntary_ctxt_switches of the text of a
+// /proc status file.
+func parseSwitches(status string) int64 {
+	var n int64
+	for line := range strings.Lines(status) {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+			c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			n += c
+		}
+	}
+	return n
 }
 
 func sumRSS(pids []int) int64 {
@@ -505,7 +539,8 @@ type callCost struct {
 	// CPU per call in µs: the server, the workers together, the coordinator process (from
 	// /proc) and its own count of the fan-out alone (getrusage).
 	srvCPU, workerCPU, coordCPU, coordSelf float64
-	workerRSS, serverRSS                   int64 // bytes, at the end of the run
+	srvSwitches, workerSwitches            float64 // context switches per call
+	workerRSS, serverRSS                   int64   // bytes, at the end of the run
 }
 
 func perCall(a, b snapshot, calls int, wall time.Duration) callCost {
@@ -518,10 +553,12 @@ func perCall(a, b snapshot, calls int, wall time.Duration) callCost {
 		workerIn: float64(w.inMsgs) / n, workerOut: float64(w.outMsgs) / n,
 		coordIn: float64(co.inMsgs) / n, coordOut: float64(co.outMsgs) / n,
 		tasks: float64(b.tasks-a.tasks) / n, results: float64(b.results-a.results) / n,
-		srvCPU:    us(b.srvCPU-a.srvCPU) / n,
-		workerCPU: us(b.workerCPU-a.workerCPU) / n,
-		coordCPU:  us(b.coordCPU-a.coordCPU) / n,
-		appends:   appends(a, b, n),
+		srvCPU:         us(b.srvCPU-a.srvCPU) / n,
+		workerCPU:      us(b.workerCPU-a.workerCPU) / n,
+		coordCPU:       us(b.coordCPU-a.coordCPU) / n,
+		appends:        appends(a, b, n),
+		srvSwitches:    float64(b.srvSwitches-a.srvSwitches) / n,
+		workerSwitches: float64(b.workerSwitches-a.workerSwitches) / n,
 	}
 }
 
@@ -549,12 +586,12 @@ func (c callCost) print(out io.Writer, name, shape string) {
 		"\t%.2f msgs-in/call\t%.2f msgs-out/call\t%.0f B-in/call\t%.0f B-out/call"+
 		"\t%.2f worker-msgs-in/call\t%.2f worker-msgs-out/call\t%.2f coord-msgs-in/call\t%.2f coord-msgs-out/call"+
 		"\t%.2f task-appends/call\t%.2f result-appends/call"+
-		"\t%.1f srv-cpu-us/call\t%.1f worker-cpu-us/call\t%.1f coord-cpu-us/call\t%.2f cores\t%d worker-RSS-KiB\t%d srv-RSS-KiB\n",
+		"\t%.1f srv-cpu-us/call\t%.1f worker-cpu-us/call\t%.1f coord-cpu-us/call\t%.2f cores\t%.2f srv-switches/call\t%.2f worker-switches/call\t%d worker-RSS-KiB\t%d srv-RSS-KiB\n",
 		name, shape, c.wall.Nanoseconds(), float64(c.wall.Nanoseconds())/n, n/c.wall.Seconds(),
 		c.msgsIn, c.msgsOut, c.bytesIn, c.bytesOut,
 		c.workerIn, c.workerOut, c.coordIn, c.coordOut,
 		c.tasks, c.results,
-		c.srvCPU, c.workerCPU, c.coordCPU, c.cores(), c.workerRSS>>10, c.serverRSS>>10)
+		c.srvCPU, c.workerCPU, c.coordCPU, c.cores(), c.srvSwitches, c.workerSwitches, c.workerRSS>>10, c.serverRSS>>10)
 }
 
 // coordinator is the coordinator process: capacity-coordinator.
@@ -819,6 +856,7 @@ func summarize(out io.Writer, shape string, idl idle, costs []callCost, ceil cei
 		{"server CPU (µs)", spread(costs, "%.0f", func(c callCost) float64 { return c.srvCPU })},
 		{"workers' CPU, all together (µs)", spread(costs, "%.0f", func(c callCost) float64 { return c.workerCPU })},
 		{"coordinator CPU, process (µs)", spread(costs, "%.0f", func(c callCost) float64 { return c.coordCPU })},
+		{"context switches: server / workers", spread(costs, "%.2f", func(c callCost) float64 { return c.srvSwitches }) + " / " + spread(costs, "%.2f", func(c callCost) float64 { return c.workerSwitches })},
 		{"cores the three used, together", spread(costs, "%.2f", func(c callCost) float64 { return c.cores() })},
 		{"workers' RSS, sum (MiB)", spread(costs, "%.0f", func(c callCost) float64 { return float64(c.workerRSS) / (1 << 20) })},
 		{"server RSS (MiB)", spread(costs, "%.0f", func(c callCost) float64 { return float64(c.serverRSS) / (1 << 20) })},

@@ -224,3 +224,16 @@ func TestCapacity(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSwitches(t *testing.T) {
+	status := "Name:\tmrun\nvoluntary_ctxt_switches:\t1200\nnonvoluntary_ctxt_switches:\t34\n"
+	if got := parseSwitches(status); got != 1234 {
+		t.Errorf("parseSwitches = %d, want 1234", got)
+	}
+	if got := parseSwitches("Name:\tmrun\n"); got != 0 {
+		t.Errorf("parseSwitches of no counts = %d, want 0", got)
+	}
+	if got := switches(os.Getpid()); got <= 0 {
+		t.Errorf("switches(self) = %d, want more than 0", got)
+	}
+}
