@@ -778,7 +778,9 @@ func streamCeiling(ctx context.Context, srv *server.Server, url string) (ceiling
 	start := time.Now()
 	for time.Since(start) < 2*time.Second && ctx.Err() == nil {
 		for range 1000 {
-			if _, err := js.PublishAsync("procbench.ceiling", payload); err != nil {
+			// A loaded machine may hold the acknowledgements up for longer than the default
+			// stall wait (200 ms): wait as long as it takes, within the limit.
+			if _, err := js.PublishAsync("procbench.ceiling", payload, jetstream.WithStallWait(time.Minute)); err != nil {
 				return c, fmt.Errorf("stream ceiling: publish: %w", err)
 			}
 		}
