@@ -53,7 +53,7 @@ func capacity(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	const usage = "usage: procbench capacity [-workers 2] [-slots 2] [-runs 2] [-idle 10s] [-limit 10m] MRUN NAME=MODULE N"
+	const usage = "usage: procbench capacity [-workers 2] [-slots 2] [-runs 2] [-idle 10s] [-limit 10m] [-v] MRUN NAME=MODULE N"
 	if fs.NArg() != 3 || *workers < 1 || *slots < 1 || *runs < 1 || *idle <= 0 || *limit <= 0 {
 		return errors.New(usage)
 	}
@@ -81,7 +81,7 @@ func capacity(args []string, out io.Writer) error {
 	defer cancel()
 	tmp, err := os.MkdirTemp("", "procbench-capacity-")
 	if err != nil {
-		return err
+		return fmt.Errorf("a directory for the server's store: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	srv, err := startMonitored(filepath.Join(tmp, "store"))
@@ -109,7 +109,7 @@ func capacity(args []string, out io.Writer) error {
 	env := append(os.Environ(), "MRUN_CACHE_DIR="+filepath.Join(tmp, "cache"), "MRUN_CLUSTER=")
 	// Compile the module into the shared cache once, rather than in every worker at once.
 	if _, err := timeRunEnv(env, "2\n", mrun, "call", module, "inc", "1"); err != nil {
-		return err
+		return fmt.Errorf("compile the module for the workers: %w", err)
 	}
 	logs := new(lockedBuffer)
 	wctx, stopWorkers := context.WithCancel(ctx)
@@ -179,7 +179,7 @@ func capacity(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		elapsed, coordCPU, err := co.run(r*n, n)
+		elapsed, err := co.run(r*n, n)
 		if err != nil {
 			return fmt.Errorf("fan-out %d: %w (workers: %s)", r+1, err, logs.String())
 		}
@@ -188,7 +188,6 @@ func capacity(args []string, out io.Writer) error {
 			return err
 		}
 		c := perCall(a, b, n+1, elapsed)
-		c.coordSelf = float64(coordCPU.Microseconds()) / float64(n+1)
 		c.workerRSS, c.serverRSS = sumRSS(pids), rss(os.Getpid())
 		c.print(out, name, shape)
 		costs = append(costs, c)
@@ -536,11 +535,10 @@ type callCost struct {
 	coordIn, coordOut                  float64
 	tasks, results                     float64
 	appends                            map[string]float64 // by stream, those with any
-	// CPU per call in µs: the server, the workers together, the coordinator process (from
-	// /proc) and its own count of the fan-out alone (getrusage).
-	srvCPU, workerCPU, coordCPU, coordSelf float64
-	srvSwitches, workerSwitches            float64 // context switches per call
-	workerRSS, serverRSS                   int64   // bytes, at the end of the run
+	// CPU per call in µs: the server, the workers together and the coordinator.
+	srvCPU, workerCPU, coordCPU float64
+	srvSwitches, workerSwitches float64 // context switches per call
+	workerRSS, serverRSS        int64   // bytes, at the end of the run
 }
 
 func perCall(a, b snapshot, calls int, wall time.Duration) callCost {
@@ -639,20 +637,20 @@ func (co *coordinator) line() (string, error) {
 }
 
 // run has the coordinator run the fan-out over inc(from) … inc(from+n-1), and returns its
-// wall time and the coordinator's CPU time during it.
-func (co *coordinator) run(from, n int) (wall, cpu time.Duration, err error) {
+// wall time.
+func (co *coordinator) run(from, n int) (time.Duration, error) {
 	if _, err := fmt.Fprintf(co.in, "%d %d\n", from, n); err != nil {
-		return 0, 0, fmt.Errorf("the coordinator: %w: %s", err, co.errb.String())
+		return 0, fmt.Errorf("the coordinator: %w: %s", err, co.errb.String())
 	}
 	line, err := co.line()
 	if err != nil {
-		return 0, 0, fmt.Errorf("the coordinator: %w: %s", err, co.errb.String())
+		return 0, fmt.Errorf("the coordinator: %w: %s", err, co.errb.String())
 	}
-	var w, c int64
-	if _, err := fmt.Sscanf(line, "done %d %d", &w, &c); err != nil {
-		return 0, 0, fmt.Errorf("the coordinator said %q: %s", line, co.errb.String())
+	var wall int64
+	if _, err := fmt.Sscanf(line, "done %d", &wall); err != nil {
+		return 0, fmt.Errorf("the coordinator said %q: %s", line, co.errb.String())
 	}
-	return time.Duration(w), time.Duration(c), nil
+	return time.Duration(wall), nil
 }
 
 // close ends the coordinator: it exits when its input ends.
@@ -667,7 +665,7 @@ func (co *coordinator) close() {
 // args[0], loads the module of args[1] (NAME=MODULE), runs a small fan-out to warm up (the
 // module is uploaded, every worker loads it) and says "ready"; then, for each line "FROM N"
 // on in, it runs the fan-out over inc(FROM) … inc(FROM+N-1) and its sum_all, checks the sum,
-// and answers "done WALL_NS CPU_NS", CPU_NS being this process's CPU time during the run.
+// and answers "done WALL_NS".
 func capacityCoordinator(args []string, in io.Reader, out io.Writer) error {
 	if len(args) != 2 {
 		return errors.New("usage: procbench capacity-coordinator URL NAME=MODULE")
@@ -691,7 +689,7 @@ func capacityCoordinator(args []string, in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fanOut := func(from, count int) (time.Duration, time.Duration, error) {
+	fanOut := func(from, count int) (time.Duration, error) {
 		objs := make(dag.Tuple, count)
 		for i := range objs {
 			objs[i] = dag.Spawn(inc, from+i)
@@ -699,21 +697,21 @@ func capacityCoordinator(args []string, in io.Reader, out io.Writer) error {
 		total := dag.Spawn(sumAll, objs)
 		// As distributed's coordinator: up to 1024 calls in flight.
 		e := dag.New(dag.Config{Slots: 1024, Executor: conn.Executor(), Store: conn.Store()})
-		cpu0, start := selfCPU(), time.Now()
+		start := time.Now()
 		if err := e.Execute(ctx, total); err != nil {
-			return 0, 0, err
+			return 0, err
 		}
-		wall, cpu := time.Since(start), selfCPU()-cpu0
+		wall := time.Since(start)
 		var got int
 		if err := e.Fetch(ctx, total, &got); err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		if want := count*from + count*(count+1)/2; got != want {
-			return 0, 0, fmt.Errorf("fan-out of %d: sum = %d, want %d", count, got, want)
+			return 0, fmt.Errorf("fan-out of %d: sum = %d, want %d", count, got, want)
 		}
-		return wall, cpu, nil
+		return wall, nil
 	}
-	if _, _, err := fanOut(-1_000_000, 100); err != nil {
+	if _, err := fanOut(-1_000_000, 100); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "ready")
@@ -723,11 +721,11 @@ func capacityCoordinator(args []string, in io.Reader, out io.Writer) error {
 		if _, err := fmt.Sscanf(sc.Text(), "%d %d", &from, &n); err != nil || n < 1 {
 			return fmt.Errorf("want FROM N, got %q", sc.Text())
 		}
-		wall, cpu, err := fanOut(from, n)
+		wall, err := fanOut(from, n)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "done %d %d\n", wall.Nanoseconds(), cpu.Nanoseconds())
+		fmt.Fprintf(out, "done %d\n", wall.Nanoseconds())
 	}
 	return sc.Err()
 }

@@ -138,7 +138,7 @@ func TestSpread(t *testing.T) {
 }
 
 func TestCapacity_Usage(t *testing.T) {
-	const usage = "usage: procbench capacity [-workers 2] [-slots 2] [-runs 2] [-idle 10s] [-limit 10m] MRUN NAME=MODULE N"
+	const usage = "usage: procbench capacity [-workers 2] [-slots 2] [-runs 2] [-idle 10s] [-limit 10m] [-v] MRUN NAME=MODULE N"
 	for _, tc := range []struct {
 		args []string
 		err  string

@@ -25,7 +25,7 @@
 // file run again once its values are stored (FanOut10kReused), and a call of inc run again
 // (ReusedCall), next to the same call answered in process from the result cache.
 //
-//	procbench capacity [-workers 2] [-slots 2] [-runs 2] [-idle 10s] [-limit 10m] MRUN NAME=MODULE N
+//	procbench capacity [-workers 2] [-slots 2] [-runs 2] [-idle 10s] [-limit 10m] [-v] MRUN NAME=MODULE N
 //
 // measures what a cluster on this machine costs per call of the fan-out of scale and per idle
 // worker: messages and bytes through the server, stream appends, and the CPU time of the
