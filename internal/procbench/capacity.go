@@ -199,7 +199,7 @@ func capacity(args []string, out io.Writer) error {
 	}
 	procs = nil
 
-	ceiling, err := streamCeiling(ctx, srv, url)
+	ceiling, err := streamCeiling(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -752,7 +752,7 @@ type ceiling struct {
 // streamCeiling publishes messages of a task message's size to a scratch file-backed stream
 // as fast as the server confirms them (async, 4,096 in flight), for about two seconds: the
 // most appends per second one stream takes on this server, and its CPU per append.
-func streamCeiling(ctx context.Context, srv *server.Server, url string) (ceiling, error) {
+func streamCeiling(ctx context.Context, url string) (ceiling, error) {
 	c := ceiling{size: 200, pending: 4096}
 	nc, err := nats.Connect(url, nats.Name("procbench-ceiling"))
 	if err != nil {
@@ -761,7 +761,7 @@ func streamCeiling(ctx context.Context, srv *server.Server, url string) (ceiling
 	defer nc.Close()
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(c.pending))
 	if err != nil {
-		return c, err
+		return c, fmt.Errorf("stream ceiling: %w", err)
 	}
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PROCBENCH_CEILING", Subjects: []string{"procbench.ceiling"},
 		Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy}); err != nil {
@@ -769,11 +769,7 @@ func streamCeiling(ctx context.Context, srv *server.Server, url string) (ceiling
 	}
 	defer js.DeleteStream(context.WithoutCancel(ctx), "PROCBENCH_CEILING")
 	payload := make([]byte, c.size)
-	cpu0, err := cpuTime(os.Getpid())
-	if err != nil {
-		return c, err
-	}
-	start := time.Now()
+	cpu0, start := selfCPU(), time.Now()
 	for time.Since(start) < 2*time.Second && ctx.Err() == nil {
 		for range 1000 {
 			// A loaded machine may hold the acknowledgements up for longer than the default
@@ -790,10 +786,7 @@ func streamCeiling(ctx context.Context, srv *server.Server, url string) (ceiling
 		return c, fmt.Errorf("stream ceiling: %w", ctx.Err())
 	}
 	c.wall = time.Since(start)
-	cpu1, err := cpuTime(os.Getpid())
-	if err != nil {
-		return c, err
-	}
+	cpu1 := selfCPU()
 	c.perSec = float64(c.msgs) / c.wall.Seconds()
 	// This process publishes too: its CPU counts against the server, so this is an upper bound.
 	c.srvCPU = us(cpu1-cpu0) / float64(c.msgs)
