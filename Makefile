@@ -1,7 +1,7 @@
 # mrun developer targets. Everything here also works as plain go commands; see README.md.
 GO ?= go
 
-.PHONY: all run test race guests toolchains bench check
+.PHONY: all run test race guests toolchains bench capacity check
 
 all: check test
 
@@ -40,6 +40,14 @@ bench:
 	  "$$tmp/procbench" distributed "$$tmp/mrun" c=testdata/c/conformance.wasm 10000 || echo FAIL distributed; \
 	  "$$tmp/procbench" rerun "$$tmp/mrun" examples/fanout.yaml || echo FAIL rerun; \
 	} | "$$tmp/benchfmt"
+
+## capacity: what a cluster on this machine costs per call and per idle worker, and the capacity model's predictions (docs/capacity.md; a few minutes)
+capacity:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/" ./cmd/mrun ./internal/procbench && \
+	uptime && "$$tmp/procbench" capacity "$$tmp/mrun" c=testdata/c/conformance.wasm 10000 && \
+	uptime && "$$tmp/procbench" capacity -workers 50 -slots 1 -idle 20s "$$tmp/mrun" c=testdata/c/conformance.wasm 10000 && \
+	uptime
 
 ## check: formatting, vet and tidiness; fails on a dirty tree
 check:

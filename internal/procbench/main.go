@@ -25,6 +25,14 @@
 // file run again once its values are stored (FanOut10kReused), and a call of inc run again
 // (ReusedCall), next to the same call answered in process from the result cache.
 //
+//	procbench capacity [-workers 2] [-slots 2] [-runs 2] [-idle 10s] [-limit 10m] [-v] MRUN NAME=MODULE N
+//
+// measures what a cluster on this machine costs per call of the fan-out of scale and per idle
+// worker: messages and bytes through the server, stream appends, and the CPU time of the
+// server, the workers and the coordinator, each a process of its own; then one stream's
+// append ceiling, and the predictions of the capacity model (docs/capacity.md) from these
+// constants. It starts itself again as the coordinator (capacity-coordinator).
+//
 //	procbench rerun MRUN GRAPH
 //
 // times `MRUN run GRAPH` as a new process three times with one result cache
@@ -58,7 +66,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: procbench scale|coldstart|distributed|rerun ..."))
+		fail(errors.New("usage: procbench scale|coldstart|distributed|capacity|rerun ..."))
 	}
 	var err error
 	switch os.Args[1] {
@@ -68,10 +76,14 @@ func main() {
 		err = coldstart(os.Args[2:], os.Stdout)
 	case "distributed":
 		err = distributed(os.Args[2:], os.Stdout)
+	case "capacity":
+		err = capacity(os.Args[2:], os.Stdout)
+	case "capacity-coordinator": // started by capacity
+		err = capacityCoordinator(os.Args[2:], os.Stdin, os.Stdout)
 	case "rerun":
 		err = rerun(os.Args[2:], os.Stdout)
 	default:
-		err = fmt.Errorf("unknown benchmark %q (want scale, coldstart, distributed or rerun)", os.Args[1])
+		err = fmt.Errorf("unknown benchmark %q (want scale, coldstart, distributed, capacity or rerun)", os.Args[1])
 	}
 	if err != nil {
 		fail(err)
