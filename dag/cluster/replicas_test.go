@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,20 +51,15 @@ func startServers(t *testing.T, n int) []*cluster.Server {
 }
 
 // With three servers and replicated streams and buckets, the server that leads the task
-// stream goes down while a 2,000-call fan-out runs: the coordinator and the workers move to
-// the other two, and the graph completes with the exact sum and no failed call.
+// stream goes down while the 10k fan-out (10,000 inc and a sum_all; 2,000 with -short, as
+// the race detector runs it) runs: the coordinator and the workers move to the other two, and
+// the graph completes with the exact sum and no failed call.
 func TestReplicatedLeaderDown(t *testing.T) {
-	replicatedLeaderDown(t, 2000)
-}
-
-// TestReplicatedLeaderDown10k is TestReplicatedLeaderDown with the 10k fan-out (10,000 inc
-// and a sum_all). It takes about a minute on two cores, so it runs only with
-// MRUN_LONG_TESTS=1 (.ci/run sets it).
-func TestReplicatedLeaderDown10k(t *testing.T) {
-	if os.Getenv("MRUN_LONG_TESTS") != "1" {
-		t.Skip("a minute long: set MRUN_LONG_TESTS=1 to run it")
+	n := 10000
+	if testing.Short() {
+		n = 2000
 	}
-	replicatedLeaderDown(t, 10000)
+	replicatedLeaderDown(t, n)
 }
 
 // replicatedLeaderDown runs a fan-out of n inc calls and a sum_all on two workers of three
