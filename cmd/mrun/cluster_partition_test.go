@@ -101,7 +101,8 @@ func startWorkers(t *testing.T, ctx context.Context, pc *procCluster, urls func(
 }
 
 // stopWorker stops a worker as a user does (SIGTERM) and checks it exits 0, saying it
-// stopped, and logged none of the things that would mean it lost or dropped a call.
+// stopped with no call failed, and logged none of the things that would mean it gave up on,
+// lost or dropped a call.
 func stopWorker(t *testing.T, w *workerProc) {
 	t.Helper()
 	if w.cmd.ProcessState != nil {
@@ -112,8 +113,8 @@ func stopWorker(t *testing.T, w *workerProc) {
 		t.Errorf("worker %s: %v, want exit 0", w.id, err)
 	}
 	log := w.log.String()
-	if !strings.Contains(log, "worker "+w.id+": stopped after ") {
-		t.Errorf("worker %s did not say it stopped:\n%s", w.id, log)
+	if !strings.Contains(log, "worker "+w.id+": stopped after ") || !strings.Contains(log, " calls (0 failed)\n") {
+		t.Errorf("worker %s did not say it stopped with no call failed:\n%s", w.id, log)
 	}
 	for _, bad := range []string{"gave up", "dropping", "is gone: interrupting", "panic"} {
 		if strings.Contains(log, bad) {
