@@ -1,0 +1,99 @@
+package cluster_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// An outage longer than CoordinatorTTL lets the coordinator's heartbeat expire while calls
+// wait in the queue. When the server comes back with its data, the coordinator must write its
+// heartbeat again before a worker takes its calls, or the worker drops them as a gone
+// coordinator's and the graph fails. The test stages the expiry without waiting 30 s: it
+// deletes the heartbeat just before the server goes down, as the bucket's TTL would during
+// the outage, then brings the server back and starts a worker half a second after the
+// coordinator says it is back.
+//
+// It fails today (the coordinator rewrites its heartbeat only on its 10-second tick), so it
+// runs only with MRUN_KNOWN_BUGS=1; see TestClusterServerRestart/with-data-120s in cmd/mrun
+// for the same failure with a real 120 s outage.
+func TestServerOutage_HeartbeatExpired(t *testing.T) {
+	if !knownBugs() {
+		t.Skip("fails until the coordinator writes its heartbeat when the server is back: set MRUN_KNOWN_BUGS=1 to run it")
+	}
+	oc := newOutageCluster(t, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	m, err := oc.rt.LoadFile(ctx, "../../testdata/c/conformance.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, _ := m.Func("inc")
+	eng := dag.New(dag.Config{Slots: 64, Executor: oc.conn.Executor(), Store: oc.conn.Store()})
+	if err := eng.Execute(ctx, dag.Spawn(inc, 0)); err != nil { // the coordinator's heartbeat is written
+		t.Fatal(err)
+	}
+	oc.stopWorker()
+	objs := make([]*dag.Object, 10)
+	for i := range objs {
+		objs[i] = dag.Spawn(inc, 100+i)
+	}
+	done := make(chan error, 1)
+	go func() { done <- eng.Execute(ctx, objs...) }()
+	oc.queued(10)
+
+	// The heartbeat expires during the outage: delete it, then take the server down.
+	nc, err := nats.Connect(oc.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(ctx, cluster.CoordinatorBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.Keys(ctx)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("coordinators' heartbeats: %q, %v; want some", keys, err)
+	}
+	for _, k := range keys {
+		if err := kv.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc.Close()
+	oc.srv.Shutdown()
+	oc.srv = nil
+	oc.waitLine("waiting for the cluster server at ")
+	oc.restart(true)
+	oc.waitLine("the cluster server at " + oc.url + " is back (down ")
+	time.Sleep(500 * time.Millisecond)
+	oc.startWorker()
+	if err := <-done; err != nil {
+		t.Fatalf("after an outage that outlived the coordinator's heartbeat: %v", err)
+	}
+	got, err := eng.FetchAll(ctx, objs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != int64(101+i) {
+			t.Errorf("inc(%d) = %v, want %d", 100+i, v, 101+i)
+		}
+	}
+	for _, l := range oc.logLines() {
+		if strings.Contains(l, "dropped") {
+			t.Errorf("the coordinator logged %q", l)
+		}
+	}
+}
+
+// knownBugs reports whether the tests of known, unfixed bugs run: MRUN_KNOWN_BUGS=1.
+func knownBugs() bool { return os.Getenv("MRUN_KNOWN_BUGS") == "1" }
