@@ -302,20 +302,13 @@ func checkOutageLines(t *testing.T, stderr, url string, stateLost bool) {
 // server is back, and the workers wait out the outage by themselves and stop cleanly. The
 // test logs how long the graph took after the restart. It takes minutes, so it runs only with
 // MRUN_LONG_TESTS=1; TestClusterServerRestartShort is the same with a 5 s outage. The 120 s
-// outage outlives the coordinator's heartbeat (CoordinatorTTL, 30 s), which the workers
-// then take for a coordinator gone: it runs with MRUN_KNOWN_BUGS=1 until that is fixed.
+// outage outlives the coordinator's heartbeat (CoordinatorTTL, 30 s): the coordinator
+// writes it again as soon as the server is back, before the workers could drop its calls.
 func TestClusterServerRestart(t *testing.T) {
 	if testing.Short() || !longTests() {
 		t.Skip("minutes long: set MRUN_LONG_TESTS=1 to run it")
 	}
-	t.Run("with-data-120s", func(t *testing.T) {
-		if !knownBugs() {
-			// The coordinator's heartbeat expires during the outage and is written again only
-			// on its next 10-second tick: the workers drop its queued calls meanwhile.
-			t.Skip("fails until the coordinator writes its heartbeat as soon as the server is back (dag/cluster's TestServerOutage_HeartbeatExpired): set MRUN_KNOWN_BUGS=1 to run it")
-		}
-		serverRestart(t, true, 120*time.Second)
-	})
+	t.Run("with-data-120s", func(t *testing.T) { serverRestart(t, true, 120*time.Second) })
 	t.Run("without-data-10s", func(t *testing.T) { serverRestart(t, false, 10*time.Second) })
 }
 

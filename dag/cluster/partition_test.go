@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +19,8 @@ import (
 // deletes the heartbeat just before the server goes down, as the bucket's TTL would during
 // the outage, then brings the server back and starts a worker half a second after the
 // coordinator says it is back.
-//
-// It fails today (the coordinator rewrites its heartbeat only on its 10-second tick), so it
-// runs only with MRUN_KNOWN_BUGS=1; see TestClusterServerRestart/with-data-120s in cmd/mrun
-// for the same failure with a real 120 s outage.
+// TestClusterServerRestart/with-data-120s in cmd/mrun is the same with a real 120 s outage.
 func TestServerOutage_HeartbeatExpired(t *testing.T) {
-	if !knownBugs() {
-		t.Skip("fails until the coordinator writes its heartbeat when the server is back: set MRUN_KNOWN_BUGS=1 to run it")
-	}
 	oc := newOutageCluster(t, time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -94,6 +87,3 @@ func TestServerOutage_HeartbeatExpired(t *testing.T) {
 		}
 	}
 }
-
-// knownBugs reports whether the tests of known, unfixed bugs run: MRUN_KNOWN_BUGS=1.
-func knownBugs() bool { return os.Getenv("MRUN_KNOWN_BUGS") == "1" }
