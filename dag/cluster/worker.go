@@ -92,6 +92,9 @@ type worker struct {
 	coords  map[string]time.Time   // coordinator id → when its heartbeat was last seen
 	engines map[[2]int]*dag.Engine // nesting limits → the engine that runs the graphs of calls with them
 	routes  map[abi.Key][]route    // running call's key → where its spawns' events go (forward)
+
+	beatMu  sync.Mutex
+	beating map[*nats.Msg]struct{} // the messages of the calls held, heartbeat by beat
 }
 
 // runningCall is a call a worker runs.
@@ -156,6 +159,7 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { w.heartbeat(ctx) })
+	wg.Go(func() { w.beat(ctx) })
 	if c.coordinators != nil {
 		wg.Go(func() { w.watchCoordinators(ctx) })
 	}
@@ -664,25 +668,41 @@ func deliveries(reply string) int {
 	return n
 }
 
-// keepAlive sends m's heartbeats (InProgress, which restarts its AckWait on the server) every
-// beatInterval until the returned function is called; calling that function again does
-// nothing.
+// keepAlive sends m's heartbeats (InProgress, which restarts its AckWait on the server) at
+// least every beatInterval until the returned function is called; calling that function again
+// does nothing. One loop (beat) sends the heartbeats of every call: a call that takes less
+// than beatInterval costs no goroutine nor timer of its own.
 func (w *worker) keepAlive(m *nats.Msg) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(beatInterval(w.c.opts.AckWait))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = w.c.nc.Publish(m.Reply, ackProgress)
-			}
+	w.beatMu.Lock()
+	if w.beating == nil {
+		w.beating = map[*nats.Msg]struct{}{}
+	}
+	w.beating[m] = struct{}{}
+	w.beatMu.Unlock()
+	return func() {
+		w.beatMu.Lock()
+		delete(w.beating, m)
+		w.beatMu.Unlock()
+	}
+}
+
+// beat sends the heartbeats of the calls keepAlive keeps alive every beatInterval, until ctx
+// ends. It sends them with the lock held, so that none goes out once a call's stop returned.
+func (w *worker) beat(ctx context.Context) {
+	t := time.NewTicker(beatInterval(w.c.opts.AckWait))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
-	}()
-	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }
+		w.beatMu.Lock()
+		for m := range w.beating {
+			_ = w.c.nc.Publish(m.Reply, ackProgress)
+		}
+		w.beatMu.Unlock()
+	}
 }
 
 // beatInterval is how often a running call tells the server it is alive: four times per
@@ -856,7 +876,13 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		}
 	}
 	inputs := make([][]byte, len(holes))
+	if len(holes) >= batchMin {
+		w.readBatches(ctx, holes, inputs)
+	}
 	err := parallel(ctx, len(holes), readAhead, func(ctx context.Context, i int) error {
+		if inputs[i] != nil {
+			return nil
+		}
 		v, err := readValue(ctx, w.c, holes[i].Key.String())
 		if err == nil && v == nil {
 			err = fmt.Errorf("input %s is not in %s", holes[i].Key, ResultBucket)
@@ -868,6 +894,74 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		return nil, err
 	}
 	return inputs, nil
+}
+
+// batchMin is how many inputs a call must have for the worker to read them in batches, and
+// batchMax how many one batch reads at most (the server answers at most 1024).
+const batchMin, batchMax = 8, 1024
+
+// readBatches reads the inline values of holes into inputs, up to batchMax per request to the
+// server (a direct get of the last message of many subjects, which NATS 2.11 and later
+// answer): a fan-in over thousands of values would otherwise cost a request each. What it does
+// not read (a value missing or deleted, stored in ValueStore, beyond a batch's byte limit, or a
+// server that does not answer such requests) stays nil, for readInputs to read one by one.
+func (w *worker) readBatches(ctx context.Context, holes []abi.Hole, inputs [][]byte) {
+	prefix := "$KV." + ResultBucket + "."
+	where := make(map[string][]int, len(holes)) // subject → the holes that read it
+	var subjects []string
+	for i, h := range holes {
+		subj := prefix + h.Key.String()
+		if _, ok := where[subj]; !ok {
+			subjects = append(subjects, subj)
+		}
+		where[subj] = append(where[subj], i)
+	}
+	for len(subjects) > 0 {
+		n := min(len(subjects), batchMax)
+		if !w.readBatch(ctx, subjects[:n], where, inputs) {
+			return
+		}
+		subjects = subjects[n:]
+	}
+}
+
+// readBatch reads the last values of subjects in one request, and reports whether the server
+// answered it.
+func (w *worker) readBatch(ctx context.Context, subjects []string, where map[string][]int, inputs [][]byte) bool {
+	req, err := json.Marshal(struct {
+		MultiLast []string `json:"multi_last"`
+	}{subjects})
+	if err != nil {
+		return false
+	}
+	nc := w.c.nc
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return false
+	}
+	defer sub.Unsubscribe()
+	_ = sub.SetPendingLimits(-1, -1)
+	if err := nc.PublishRequest("$JS.API.DIRECT.GET.KV_"+ResultBucket, inbox, req); err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, persistAttempt)
+	defer cancel()
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return false
+		}
+		if len(m.Data) == 0 && m.Header.Get("Status") != "" { // the end of the batch, or an error
+			return m.Header.Get("Status") == "204"
+		}
+		if op := m.Header.Get("KV-Operation"); op != "" || len(m.Data) == 0 || m.Data[0] != tagInline {
+			continue // deleted, or not inline: read one by one
+		}
+		for _, i := range where[m.Header.Get("Nats-Subject")] {
+			inputs[i] = m.Data[1:]
+		}
+	}
 }
 
 // parallel calls f for 0 … n-1, at most ahead at once, and returns the first error; the
