@@ -200,11 +200,18 @@ type feed struct {
 	inbox     string
 	gen       int       // counts the inboxes: calls that arrive on an older one were asked for there
 	asked     int       // slots promised to the requests outstanding on the current inbox
+	reqs      []pullReq // those requests, oldest first, as the server serves them
 	resumers  int       // calls waiting in Acquire: free slots go to them first
-	heard     time.Time // when the current inbox last heard from the server, or asked with none outstanding
 	reconnect uint64    // the connection's reconnections when the inbox was subscribed
 	backoff   time.Time // no request before this: the server refused the last one
 	logged    time.Time // when a refusal was last logged
+}
+
+// pullReq is a pull request outstanding: how many calls it may still deliver, and when the
+// server ends it.
+type pullReq struct {
+	n       int
+	expires time.Time
 }
 
 // pullExpires is how long a pull request waits for calls on the server: an idle worker asks
@@ -240,9 +247,9 @@ func (w *worker) pull(ctx context.Context, wg *sync.WaitGroup) error {
 		case <-t.C:
 		}
 		f.mu.Lock()
-		// Requests lost with the server's state, or across a reconnection, are never answered:
-		// move to a new inbox and ask again.
-		if f.asked > 0 && (time.Since(f.heard) > pullExpires+2*time.Second || w.c.nc.Stats().Reconnects != f.reconnect) {
+		// Requests lost with a server (it restarted, or a leader went down), or across a
+		// reconnection, are never answered: move to a new inbox and ask again.
+		if len(f.reqs) > 0 && (time.Since(f.reqs[0].expires) > 2*time.Second || w.c.nc.Stats().Reconnects != f.reconnect) {
 			f.rotateLocked()
 		}
 		f.mu.Unlock()
@@ -261,7 +268,7 @@ func (f *feed) subscribeLocked() error {
 	}
 	// Calls come as fast as the worker's slots free up: never more than its slots at once.
 	_ = sub.SetPendingLimits(-1, -1)
-	f.sub, f.inbox, f.asked, f.heard, f.reconnect = sub, inbox, 0, time.Now(), f.w.c.nc.Stats().Reconnects
+	f.sub, f.inbox, f.asked, f.reqs, f.reconnect = sub, inbox, 0, nil, f.w.c.nc.Stats().Reconnects
 	return nil
 }
 
@@ -301,9 +308,6 @@ func (f *feed) refill() {
 	if n == 0 {
 		return
 	}
-	if f.asked == 0 {
-		f.heard = time.Now()
-	}
 	req := fmt.Appendf(nil, `{"batch":%d,"expires":%d}`, n, pullExpires.Nanoseconds())
 	if err := f.w.c.nc.PublishRequest(f.subject, f.inbox, req); err != nil {
 		for range n {
@@ -313,6 +317,7 @@ func (f *feed) refill() {
 		return
 	}
 	f.asked += n
+	f.reqs = append(f.reqs, pullReq{n: n, expires: time.Now().Add(pullExpires)})
 }
 
 // refusedLocked waits half a second before the next request, and logs err once a second:
@@ -341,7 +346,11 @@ func (f *feed) receive(m *nats.Msg, gen int) {
 	case f.ctx.Err() != nil:
 	case gen == f.gen && f.asked > 0:
 		f.asked-- // its slot was promised to it
-		f.heard = time.Now()
+		if len(f.reqs) > 0 {
+			if f.reqs[0].n--; f.reqs[0].n <= 0 {
+				f.reqs = f.reqs[1:]
+			}
+		}
 		ok = true
 	case f.resumers == 0: // asked for on an abandoned inbox: a slot may be free
 		select {
@@ -374,11 +383,12 @@ func (f *feed) status(m *nats.Msg, gen int) {
 		f.mu.Unlock()
 		return
 	}
-	f.heard = time.Now()
 	pending, err := strconv.Atoi(m.Header.Get("Nats-Pending-Messages"))
 	switch {
-	case err == nil && pending >= 0 && pending <= f.asked:
+	case err == nil && pending >= 0 && pending <= f.asked && len(f.reqs) > 0:
+		// The oldest request ended: it expires first.
 		f.asked -= pending
+		f.reqs = f.reqs[1:]
 		for range pending {
 			f.w.tokens <- struct{}{}
 		}
@@ -616,14 +626,19 @@ func (w *worker) handle(ctx context.Context, m *nats.Msg, slot *callSlot) {
 // settle acknowledges m and reports the attempt's end b to its coordinator, waiting out an
 // outage of the server.
 func (w *worker) settle(ctx context.Context, m *nats.Msg, t *taskMsg, b []byte) {
-	if err := w.persist(ctx, t, "acknowledge", func(ctx context.Context) error {
-		_, err := w.c.nc.RequestWithContext(ctx, m.Reply, ackAck)
-		return err
-	}); err != nil {
-		// Unacknowledged, the call runs again later; its outputs, stored already, stay.
-		w.cfg.Logf("worker %s: acknowledge %s: %v", w.cfg.ID, t.Func, err)
+	// Both are buffered by the client, and go out together: persist and its bounded
+	// contexts are for a connection that refuses them (it is reconnecting, its buffer full).
+	ack := func(context.Context) error { return w.c.nc.Publish(m.Reply, ackAck) }
+	if ack(ctx) != nil {
+		if err := w.persist(ctx, t, "acknowledge", ack); err != nil {
+			// Unacknowledged, the call runs again later; its outputs, stored already, stay.
+			w.cfg.Logf("worker %s: acknowledge %s: %v", w.cfg.ID, t.Func, err)
+		}
 	}
-	_ = w.persist(ctx, t, "report", func(context.Context) error { return w.c.nc.Publish(t.Reply, b) })
+	report := func(context.Context) error { return w.c.nc.Publish(t.Reply, b) }
+	if report(ctx) != nil {
+		_ = w.persist(ctx, t, "report", report)
+	}
 }
 
 // settleStored settles a call delivered again whose outputs are stored (its worker stored them
