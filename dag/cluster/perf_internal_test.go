@@ -3,11 +3,14 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -72,5 +75,71 @@ func TestReadBatches(t *testing.T) {
 	holes = append(holes[:deleted], holes[deleted+1:]...)
 	if _, err := w.readInputs(ctx, holes); err == nil || !strings.HasPrefix(err.Error(), "input ff") {
 		t.Fatalf("with a missing input: %v", err)
+	}
+}
+
+// The server's usual answers to a publish are read without encoding/json; anything else is
+// left to it.
+func TestParsePubAck(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want *jetstream.PubAck
+	}{
+		{`{"stream":"MRUN_TASKS","seq":42}`, &jetstream.PubAck{Stream: "MRUN_TASKS", Sequence: 42}},
+		{`{"stream":"KV_mrun_results","seq":7,"duplicate":true}`, &jetstream.PubAck{Stream: "KV_mrun_results", Sequence: 7, Duplicate: true}},
+		{`{"stream":"S","seq":18446744073709551615}`, &jetstream.PubAck{Stream: "S", Sequence: 1<<64 - 1}},
+		{`{"stream":"S","seq":18446744073709551616}`, nil}, // overflows
+		{`{"stream":"S","seq":}`, nil},
+		{`{"stream":"S","seq":1,"domain":"hub"}`, nil},
+		{`{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"stream":"S","seq":0}`, nil},
+		{`{"stream":"","seq":1}`, nil},
+		{`{"stream":"a\"b","seq":1}`, nil},
+		{``, nil},
+	} {
+		got, ok := parsePubAck([]byte(c.in))
+		if ok != (c.want != nil) || ok && *got != *c.want {
+			t.Errorf("parsePubAck(%s) = %+v, %v; want %+v", c.in, got, ok, c.want)
+		}
+	}
+}
+
+// A result is written once: a second write of its key keeps the first value, and a key whose
+// value was deleted takes a new one.
+func TestWriteValueOnce(t *testing.T) {
+	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, srv.URL(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	name := abi.Key{1, 2, 3}.String()
+	for _, v := range []string{"first", "second"} {
+		if err := writeValue(ctx, c, name, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := readValue(ctx, c, name); err != nil || string(v) != "first" {
+		t.Fatalf("after two writes: %q, %v; want the first", v, err)
+	}
+	if err := c.results.Delete(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeValue(ctx, c, name, []byte("third")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := readValue(ctx, c, name); err != nil || string(v) != "third" {
+		t.Fatalf("after a delete and a write: %q, %v; want the new value", v, err)
+	}
+	// A publish the stream refuses keeps the server's error, as jetstream's publish words it.
+	_, err = c.jsPublish(ctx, &nats.Msg{Subject: "$KV." + ResultBucket + "." + name, Data: []byte("x"), Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"}}})
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence || !strings.HasPrefix(err.Error(), "nats: ") {
+		t.Fatalf("a create of a key that holds a value: %v", err)
 	}
 }
