@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +142,90 @@ func TestWriteValueOnce(t *testing.T) {
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence || !strings.HasPrefix(err.Error(), "nats: ") {
 		t.Fatalf("a create of a key that holds a value: %v", err)
+	}
+}
+
+// How many times a call was delivered is read from its acknowledgement subject, in the
+// server's two formats; a subject in neither says nothing.
+func TestDeliveries(t *testing.T) {
+	for _, c := range []struct {
+		reply string
+		want  int
+	}{
+		{"$JS.ACK.MRUN_TASKS.mrun-workers.3.17.20.1765000000000000000.4", 3},
+		{"$JS.ACK.hub.ACCHASH.MRUN_TASKS.mrun-workers.2.17.20.1765000000000000000.4.RND", 2},
+		{"$JS.ACK.MRUN_TASKS.mrun-workers.1.17.20.1765000000000000000.0", 1},
+		{"$JS.ACK.MRUN_TASKS", 0},
+		{"_INBOX.abc", 0},
+	} {
+		if got := deliveries(c.reply); got != c.want {
+			t.Errorf("deliveries(%q) = %d, want %d", c.reply, got, c.want)
+		}
+	}
+}
+
+// A call delivered again whose outputs are stored is acknowledged and reported done without
+// running; a first delivery, or one whose outputs are not all stored, is left to run.
+func TestSettleStored(t *testing.T) {
+	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, srv.URL(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := &worker{c: c, cfg: WorkerConfig{ID: "w"}}
+
+	frame, _ := msgpack.Marshal([]any{[]any{41}, map[string]any{}})
+	tmpl, err := abi.NewTemplate(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum [32]byte
+	sum[0] = 7
+	key := abi.TaskKey(sum, "inc", 2, tmpl)
+	reply := nats.NewInbox()
+	sub, err := c.nc.SubscribeSync(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := &taskMsg{ID: "attempt", Key: key[:], Module: fmt.Sprintf("%x", sum), ModName: "m", Func: "inc", NOutput: 2, Frame: tmpl.Frame(), Reply: reply}
+	again := &nats.Msg{Reply: "$JS.ACK.MRUN_TASKS.mrun-workers.2.9.9.0.0"}
+	first := &nats.Msg{Reply: "$JS.ACK.MRUN_TASKS.mrun-workers.1.9.9.0.0"}
+	stopped := 0
+	stop := func() { stopped++ }
+
+	if err := writeValue(ctx, c, abi.OutputKey(key, 0).String(), []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if w.settleStored(ctx, again, task, stop) {
+		t.Fatal("settled a call with one of its two outputs stored")
+	}
+	if err := writeValue(ctx, c, abi.OutputKey(key, 1).String(), []byte{2}); err != nil {
+		t.Fatal(err)
+	}
+	if w.settleStored(ctx, first, task, stop) {
+		t.Fatal("looked up and settled a call delivered for the first time")
+	}
+	if !w.settleStored(ctx, again, task, stop) || stopped != 1 {
+		t.Fatalf("a call delivered again with its outputs stored was not settled (heartbeats stopped %d times)", stopped)
+	}
+	m, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d doneMsg
+	if err := msgpack.Unmarshal(m.Data, &d); err != nil || d.ID != "attempt" || d.Err != nil || d.Worker != "w" {
+		t.Fatalf("completion %+v, %v; want attempt done by w", d, err)
+	}
+	forged := *task
+	forged.Func = "dec" // the key is not this call's
+	if w.settleStored(ctx, again, &forged, stop) {
+		t.Fatal("settled a call whose key is another call's")
 	}
 }
