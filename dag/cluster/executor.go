@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -755,4 +756,70 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// jsPublish publishes m to a stream and waits for the server's answer, as
+// jetstream.JetStream.PublishMsg does (with the same errors), but reads the usual answer,
+// {"stream":…,"seq":…}, without encoding/json: that decoding was most of what a publish cost
+// the coordinator, which publishes every call.
+func (c *Conn) jsPublish(ctx context.Context, m *nats.Msg) (*jetstream.PubAck, error) {
+	r, err := c.nc.RequestMsgWithContext(ctx, m)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, jetstream.ErrNoStreamResponse
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ack, ok := parsePubAck(r.Data); ok {
+		return ack, nil
+	}
+	var resp struct {
+		Error *jetstream.APIError `json:"error,omitempty"`
+		*jetstream.PubAck
+	}
+	if err := json.Unmarshal(r.Data, &resp); err != nil {
+		return nil, jetstream.ErrInvalidJSAck
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("nats: %w", resp.Error)
+	}
+	if resp.PubAck == nil || resp.Stream == "" {
+		return nil, jetstream.ErrInvalidJSAck
+	}
+	return resp.PubAck, nil
+}
+
+// parsePubAck reads the answer to a publish that a stream stored, as the server writes it:
+// {"stream":"NAME","seq":N} or {"stream":"NAME","seq":N,"duplicate":true}. Anything else (an
+// error, a domain) is not read: ok is false.
+func parsePubAck(b []byte) (ack *jetstream.PubAck, ok bool) {
+	const head, seq = `{"stream":"`, `","seq":`
+	s := string(b)
+	if !strings.HasPrefix(s, head) {
+		return nil, false
+	}
+	s = s[len(head):]
+	i := strings.IndexByte(s, '"')
+	if i <= 0 || !strings.HasPrefix(s[i:], seq) || strings.ContainsAny(s[:i], `\`) {
+		return nil, false
+	}
+	ack = &jetstream.PubAck{Stream: s[:i]}
+	s = s[i+len(seq):]
+	j := 0
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	n, err := strconv.ParseUint(s[:j], 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	ack.Sequence = n
+	switch s[j:] {
+	case "}":
+	case `,"duplicate":true}`:
+		ack.Duplicate = true
+	default:
+		return nil, false
+	}
+	return ack, true
 }

@@ -23,7 +23,7 @@ func (c *Conn) publishTask(ctx context.Context, m *nats.Msg) (*jetstream.PubAck,
 	deadline := time.Now().Add(c.opts.ClusterTimeout)
 	for {
 		actx, cancel := context.WithTimeout(ctx, leaderAttempt)
-		ack, err := c.js.PublishMsg(actx, m)
+		ack, err := c.jsPublish(actx, m)
 		cancel()
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || !leaderLost(err) {
 			return ack, err

@@ -53,6 +53,9 @@ func TestPruneModules(t *testing.T) {
 	if err := eng.Execute(ctx, next); err != nil {
 		t.Fatalf("a call after the prune: %v", err)
 	}
+	// A worker acknowledges a call before it reports it done, and the server removes the
+	// call from the queue once it has handled the acknowledgement: a moment later.
+	waitFor(t, "the stream to be empty", func() bool { return tc.streamMsgs(t) == 0 })
 	if st, err := tc.conn.Prune(ctx, cluster.PruneOptions{Modules: true, DryRun: true}); err != nil || st.Modules != 1 {
 		t.Fatalf("after the calls: %+v, %v; want the module back", st, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -284,8 +285,16 @@ func writeValue(ctx context.Context, c *Conn, name string, v []byte) error {
 		}
 		entry = append([]byte{tagObject}, name...)
 	}
+	m := &nats.Msg{Subject: "$KV." + ResultBucket + "." + name, Data: entry, Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"}}}
 	for attempt := 0; ; attempt++ {
-		_, err := c.results.Create(ctx, name, entry)
+		// A create, as jetstream.KeyValue.Create makes it, without its decoding of the answer;
+		// a key that holds something (a value, or the marker of one deleted) is left to
+		// Create, which writes over a deleted one.
+		_, err := c.jsPublish(ctx, m)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			_, err = c.results.Create(ctx, name, entry)
+		}
 		if err == nil || errors.Is(err, jetstream.ErrKeyExists) {
 			return nil
 		}

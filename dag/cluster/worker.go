@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,9 +82,9 @@ type worker struct {
 	running      atomic.Int64 // calls holding a slot and running their guest
 	storing      atomic.Int64 // calls storing and reporting their outputs
 	done, failed atomic.Uint64
-	tokens       chan struct{} // one per free slot
-	fetchLogged  atomic.Int64  // when a failed fetch was last logged, in Unix nanoseconds
-	store        *Store        // the store of the graphs the worker's calls spawn
+	tokens       chan struct{}        // one per free slot
+	feed         atomic.Pointer[feed] // asks the server for calls; nil until the worker pulls
+	store        *Store               // the store of the graphs the worker's calls spawn
 
 	mu      sync.Mutex
 	calls   map[string]runningCall // attempt id → the call, for CancelSubject and its coordinator's checks
@@ -91,6 +92,9 @@ type worker struct {
 	coords  map[string]time.Time   // coordinator id → when its heartbeat was last seen
 	engines map[[2]int]*dag.Engine // nesting limits → the engine that runs the graphs of calls with them
 	routes  map[abi.Key][]route    // running call's key → where its spawns' events go (forward)
+
+	beatMu  sync.Mutex
+	beating map[*nats.Msg]struct{} // the messages of the calls held, heartbeat by beat
 }
 
 // runningCall is a call a worker runs.
@@ -134,8 +138,7 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	for range cfg.Slots {
 		w.tokens <- struct{}{}
 	}
-	cons, err := c.js.Consumer(ctx, TaskStream, WorkerGroup)
-	if err != nil {
+	if _, err := c.js.Consumer(ctx, TaskStream, WorkerGroup); err != nil {
 		return fmt.Errorf("cluster: consumer %s: %w", WorkerGroup, err)
 	}
 	sub, err := c.nc.Subscribe(CancelSubject, func(m *nats.Msg) {
@@ -156,6 +159,7 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { w.heartbeat(ctx) })
+	wg.Go(func() { w.beat(ctx) })
 	if c.coordinators != nil {
 		wg.Go(func() { w.watchCoordinators(ctx) })
 	}
@@ -164,8 +168,12 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		cfg.Logf("worker %s: the workers' consumer %s has AckWait %v: the calls of a worker that dies run again only after that long (delete the consumer while no graph runs, and the next connection creates it with %v)",
 			cfg.ID, WorkerGroup, c.opts.AckWait, defaultAckWait)
 	}
-	w.pull(ctx, cons, &wg)
+	err = w.pull(ctx, &wg)
+	stop()
 	wg.Wait()
+	if err != nil {
+		return err
+	}
 	bye, cancel := context.WithTimeout(context.Background(), time.Second)
 	_ = c.workers.Delete(bye, cfg.ID) // gone at once from listings, rather than after WorkerTTL
 	cancel()
@@ -173,51 +181,253 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	return nil
 }
 
-// pull keeps one request for a call outstanding per free slot: each free slot fetches one
-// call on its own, and the goroutine that runs the call gives the slot back when the guest
-// returns. A slot never waits behind another slot's fetch, and the worker never holds a call
-// it has no slot for.
-func (w *worker) pull(ctx context.Context, cons jetstream.Consumer, wg *sync.WaitGroup) {
+// feed keeps pull requests outstanding on one inbox, a long-lived subscription, for the
+// worker's free slots: a request asks for as many calls as there are free slots no request has
+// asked for yet, so the worker never holds a call it has no slot for. A slot a request asked
+// for is promised to it until a call arrives (and holds the slot), or the request expires (and
+// the server says how many calls it did not deliver). A call whose children have finished takes
+// a promised slot back when no slot is free (Acquire): the feed then moves to a new inbox, which
+// abandons the requests of the old one (the server drops a request nobody listens to), and
+// asks again for the slots left free.
+type feed struct {
+	w       *worker
+	ctx     context.Context // the worker's: calls run under it
+	wg      *sync.WaitGroup // the calls running
+	subject string          // the consumer's next-message subject
+
+	mu        sync.Mutex
+	sub       *nats.Subscription // the current inbox's
+	inbox     string
+	gen       int       // counts the inboxes: calls that arrive on an older one were asked for there
+	asked     int       // slots promised to the requests outstanding on the current inbox
+	reqs      []pullReq // those requests, oldest first, as the server serves them
+	resumers  int       // calls waiting in Acquire: free slots go to them first
+	reconnect uint64    // the connection's reconnections when the inbox was subscribed
+	backoff   time.Time // no request before this: the server refused the last one
+	logged    time.Time // when a refusal was last logged
+}
+
+// pullReq is a pull request outstanding: how many calls it may still deliver, and when the
+// server ends it.
+type pullReq struct {
+	n       int
+	expires time.Time
+}
+
+// pullExpires is how long a pull request waits for calls on the server: an idle worker asks
+// again this often.
+const pullExpires = 5 * time.Second
+
+// pull feeds the worker calls until ctx ends.
+func (w *worker) pull(ctx context.Context, wg *sync.WaitGroup) error {
+	f := &feed{w: w, ctx: ctx, wg: wg, subject: "$JS.API.CONSUMER.MSG.NEXT." + TaskStream + "." + WorkerGroup}
+	f.mu.Lock()
+	err := f.subscribeLocked()
+	f.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe to a pull inbox: %w", err)
+	}
+	w.feed.Store(f)
+	f.refill()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-w.tokens:
+			f.mu.Lock()
+			sub := f.sub
+			f.mu.Unlock()
+			// Calls already on their way are given back (the handler sees ctx done).
+			if sub.Drain() == nil {
+				for i := 0; i < 100 && sub.IsValid(); i++ {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			return nil
+		case <-t.C:
 		}
-		wg.Go(func() { w.fetch(ctx, cons) })
+		f.mu.Lock()
+		// Requests lost with a server (it restarted, or a leader went down), or across a
+		// reconnection, are never answered: move to a new inbox and ask again.
+		if len(f.reqs) > 0 && (time.Since(f.reqs[0].expires) > 2*time.Second || w.c.nc.Stats().Reconnects != f.reconnect) {
+			f.rotateLocked()
+		}
+		f.mu.Unlock()
+		f.refill()
 	}
 }
 
-// fetch waits up to a second for one call and runs it, holding one slot.
-func (w *worker) fetch(ctx context.Context, cons jetstream.Consumer) {
-	s := &callSlot{w: w, held: true}
-	defer s.Release()
-	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
-	if err == nil {
-		for m := range batch.Messages() {
-			w.handle(ctx, m, s)
-		}
-		err = batch.Error()
+// subscribeLocked subscribes to a new inbox. f.mu is held.
+func (f *feed) subscribeLocked() error {
+	f.gen++
+	gen := f.gen
+	inbox := f.w.c.nc.NewInbox()
+	sub, err := f.w.c.nc.Subscribe(inbox, func(m *nats.Msg) { f.receive(m, gen) })
+	if err != nil {
+		return err
 	}
-	if err == nil || errors.Is(err, nats.ErrTimeout) || ctx.Err() != nil {
+	// Calls come as fast as the worker's slots free up: never more than its slots at once.
+	_ = sub.SetPendingLimits(-1, -1)
+	f.sub, f.inbox, f.asked, f.reqs, f.reconnect = sub, inbox, 0, nil, f.w.c.nc.Stats().Reconnects
+	return nil
+}
+
+// rotateLocked abandons the requests outstanding: their promised slots are free again, and
+// the calls already on their way to the old inbox still arrive (Drain) and take a free slot,
+// if there is one. f.mu is held.
+func (f *feed) rotateLocked() {
+	old, asked := f.sub, f.asked
+	if err := f.subscribeLocked(); err != nil {
+		f.gen-- // keep the old inbox and its requests
 		return
 	}
-	// The server may be restarting: every free slot sees the error, so log it once a second.
-	if now := time.Now().UnixNano(); now-w.fetchLogged.Load() > int64(time.Second) {
-		w.fetchLogged.Store(now)
-		hint := ""
-		if strings.Contains(err.Error(), "MaxWaiting") { // a status from the server, with no error value of its own
-			hint = fmt.Sprintf(" (the server keeps %d pull requests, one per free slot of all workers: give the workers fewer slots)", maxWaiting)
-		}
-		w.cfg.Logf("worker %s: fetch: %v%s", w.cfg.ID, err, hint)
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(500 * time.Millisecond):
+	_ = old.Drain()
+	for range asked {
+		f.w.tokens <- struct{}{}
 	}
 }
 
-// callSlot is the slot of one call (dag.Slot): the call holds it from its fetch until its
+// refill asks for a call per free slot that no request has asked for, unless a resuming call
+// waits for a slot.
+func (f *feed) refill() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.resumers > 0 || f.ctx.Err() != nil || time.Now().Before(f.backoff) {
+		return
+	}
+	n := 0
+	for len(f.w.tokens) > 0 {
+		select {
+		case <-f.w.tokens:
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	if n == 0 {
+		return
+	}
+	req := fmt.Appendf(nil, `{"batch":%d,"expires":%d}`, n, pullExpires.Nanoseconds())
+	if err := f.w.c.nc.PublishRequest(f.subject, f.inbox, req); err != nil {
+		for range n {
+			f.w.tokens <- struct{}{}
+		}
+		f.refusedLocked(err)
+		return
+	}
+	f.asked += n
+	f.reqs = append(f.reqs, pullReq{n: n, expires: time.Now().Add(pullExpires)})
+}
+
+// refusedLocked waits half a second before the next request, and logs err once a second:
+// every slot of the worker sees it. f.mu is held.
+func (f *feed) refusedLocked(err error) {
+	f.backoff = time.Now().Add(500 * time.Millisecond)
+	if time.Since(f.logged) > time.Second {
+		f.logged = time.Now()
+		hint := ""
+		if strings.Contains(err.Error(), "MaxWaiting") {
+			hint = fmt.Sprintf(" (the server keeps %d pull requests: give the workers fewer slots)", maxWaiting)
+		}
+		f.w.cfg.Logf("worker %s: pull: %v%s", f.w.cfg.ID, err, hint)
+	}
+}
+
+// receive takes a message from inbox gen: a call, or the server's word on a request.
+func (f *feed) receive(m *nats.Msg, gen int) {
+	if !strings.HasPrefix(m.Reply, "$JS.ACK.") {
+		f.status(m, gen)
+		return
+	}
+	f.mu.Lock()
+	ok := false
+	switch {
+	case f.ctx.Err() != nil:
+	case gen == f.gen && f.asked > 0:
+		f.asked-- // its slot was promised to it
+		if len(f.reqs) > 0 {
+			if f.reqs[0].n--; f.reqs[0].n <= 0 {
+				f.reqs = f.reqs[1:]
+			}
+		}
+		ok = true
+	case f.resumers == 0: // asked for on an abandoned inbox: a slot may be free
+		select {
+		case <-f.w.tokens:
+			ok = true
+		default:
+		}
+	}
+	f.mu.Unlock()
+	if !ok { // no slot for it: back to the queue, for this worker or another
+		_ = f.w.c.nc.Publish(m.Reply, ackNak)
+		return
+	}
+	f.wg.Go(func() {
+		s := &callSlot{w: f.w, held: true}
+		defer s.Release()
+		f.w.handle(f.ctx, m, s)
+	})
+}
+
+// status handles a status message of the server on inbox gen: a request expired, or was
+// refused, and the slots it asked for and did not get are free again.
+func (f *feed) status(m *nats.Msg, gen int) {
+	code := m.Header.Get("Status")
+	if code == "100" || code == "" { // an idle heartbeat, or nothing the feed asked for
+		return
+	}
+	f.mu.Lock()
+	if gen != f.gen {
+		f.mu.Unlock()
+		return
+	}
+	pending, err := strconv.Atoi(m.Header.Get("Nats-Pending-Messages"))
+	switch {
+	case err == nil && pending >= 0 && pending <= f.asked && len(f.reqs) > 0:
+		// The oldest request ended: it expires first.
+		f.asked -= pending
+		f.reqs = f.reqs[1:]
+		for range pending {
+			f.w.tokens <- struct{}{}
+		}
+	default: // cannot tell which request it was: abandon them all
+		f.rotateLocked()
+	}
+	if code != "408" && code != "404" {
+		f.refusedLocked(fmt.Errorf("%s %s", code, m.Header.Get("Description")))
+	}
+	f.mu.Unlock()
+	f.refill()
+}
+
+// reclaim makes the slots promised to the outstanding requests free again, for a call that
+// resumes: it is counted as waiting for a slot until done is called.
+func (f *feed) reclaim() (done func()) {
+	f.mu.Lock()
+	f.resumers++
+	if f.asked > 0 {
+		f.rotateLocked()
+	}
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		f.resumers--
+		f.mu.Unlock()
+		f.refill()
+	}
+}
+
+// Acknowledgements of a JetStream message, published to its reply subject.
+var (
+	ackAck      = []byte("+ACK")
+	ackNak      = []byte("-NAK")
+	ackProgress = []byte("+WPI")
+	ackTerm     = []byte("+TERM")
+)
+
+// callSlot is the slot of one call (dag.Slot): the call holds it from its delivery until its
 // guest returns, except while it waits on its children. It remembers whether it holds the
 // slot, so that a token goes back to the worker only for a slot held: an Acquire that fails
 // (the call was cancelled while its children ran) holds nothing, and the release at the end
@@ -250,23 +460,41 @@ func (s *callSlot) Release() {
 			s.w.running.Add(-1)
 		}
 		s.w.tokens <- struct{}{}
+		if f := s.w.feed.Load(); f != nil {
+			f.refill()
+		}
 	}
 }
 
-// Acquire takes a slot again for a call whose children have finished.
+// Acquire takes a slot again for a call whose children have finished. When every free slot
+// is promised to a pull request, it takes one of those: a call that has started comes before
+// calls still in the queue, and must not wait for a request to expire.
 func (s *callSlot) Acquire(ctx context.Context) error {
 	if s.held {
 		return nil
 	}
 	select {
 	case <-s.w.tokens:
-		s.held = true
-		if s.guest {
-			s.w.running.Add(1)
-		}
+		s.take()
+		return nil
+	default:
+	}
+	if f := s.w.feed.Load(); f != nil {
+		defer f.reclaim()()
+	}
+	select {
+	case <-s.w.tokens:
+		s.take()
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
+	}
+}
+
+func (s *callSlot) take() {
+	s.held = true
+	if s.guest {
+		s.w.running.Add(1)
 	}
 }
 
@@ -293,11 +521,15 @@ func (w *worker) heartbeat(ctx context.Context) {
 // handle runs one delivered call and settles its message. It gives the call's slot back as
 // soon as the guest returns, so that storing, acknowledging and reporting, which wait on the
 // network, overlap the next call.
-func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
-	t, err := decodeTask(m.Data())
+func (w *worker) handle(ctx context.Context, m *nats.Msg, slot *callSlot) {
+	t, err := decodeTask(m.Data)
 	if err != nil {
 		w.cfg.Logf("worker %s: dropping a malformed task message: %v", w.cfg.ID, err)
-		_ = m.Term()
+		_ = w.c.nc.Publish(m.Reply, ackTerm)
+		return
+	}
+	if ctx.Err() != nil { // the worker is stopping: leave the call to another worker
+		_ = w.c.nc.Publish(m.Reply, ackNak)
 		return
 	}
 	// Heartbeats keep the message ours from now until it is settled: while the worker checks
@@ -310,6 +542,9 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 		// Queued by a coordinator that is gone: nobody would read the result.
 		stopBeat()
 		w.drop(ctx, m, t)
+		return
+	}
+	if w.settleStored(ctx, m, t, stopBeat) {
 		return
 	}
 	slot.start()
@@ -329,7 +564,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 	if ctx.Err() != nil && err != nil {
 		// The worker is stopping: leave the call to another worker.
 		stopBeat()
-		_ = m.Nak()
+		_ = w.c.nc.Publish(m.Reply, ackNak)
 		return
 	}
 	if err != nil && errors.Is(context.Cause(callCtx), errCoordinatorGone) {
@@ -356,7 +591,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 		})
 		if errors.Is(err, errGaveUp) {
 			stopBeat()
-			_ = m.Nak()
+			_ = w.c.nc.Publish(m.Reply, ackNak)
 			return
 		}
 	}
@@ -379,36 +614,110 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, slot *callSlot) {
 			return err
 		})
 	}
-	// The outputs are stored; only now is the call acknowledged, and the server must confirm
-	// it before the coordinator hears of the result. The heartbeats stop first: a progress
-	// message that reached the server after the acknowledgement would mean nothing.
+	// The outputs are stored; only now is the call acknowledged, before the coordinator hears
+	// of the result: the server handles a connection's messages in order. The heartbeats stop
+	// first: a progress message that reached the server after the acknowledgement would mean
+	// nothing. An acknowledgement the server loses (it restarted) makes it deliver the call
+	// again, and the worker that gets it finds the outputs stored (settleStored).
 	stopBeat()
-	if err := w.persist(ctx, t, "acknowledge", m.DoubleAck); err != nil {
-		// Unacknowledged, the call runs again later; its outputs, stored already, stay.
-		w.cfg.Logf("worker %s: acknowledge %s: %v", w.cfg.ID, t.Func, err)
-	}
-	_ = w.persist(ctx, t, "report", func(context.Context) error { return w.c.nc.Publish(t.Reply, b) })
+	w.settle(ctx, m, t, b)
 }
 
-// keepAlive sends m's heartbeats (InProgress, which restarts its AckWait on the server) every
-// beatInterval until the returned function is called; calling that function again does
-// nothing.
-func (w *worker) keepAlive(m jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(beatInterval(w.c.opts.AckWait))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
+// settle acknowledges m and reports the attempt's end b to its coordinator, waiting out an
+// outage of the server.
+func (w *worker) settle(ctx context.Context, m *nats.Msg, t *taskMsg, b []byte) {
+	// Both are buffered by the client, and go out together: persist and its bounded
+	// contexts are for a connection that refuses them (it is reconnecting, its buffer full).
+	ack := func(context.Context) error { return w.c.nc.Publish(m.Reply, ackAck) }
+	if ack(ctx) != nil {
+		if err := w.persist(ctx, t, "acknowledge", ack); err != nil {
+			// Unacknowledged, the call runs again later; its outputs, stored already, stay.
+			w.cfg.Logf("worker %s: acknowledge %s: %v", w.cfg.ID, t.Func, err)
 		}
-	}()
-	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }
+	}
+	report := func(context.Context) error { return w.c.nc.Publish(t.Reply, b) }
+	if report(ctx) != nil {
+		_ = w.persist(ctx, t, "report", report)
+	}
+}
+
+// settleStored settles a call delivered again whose outputs are stored (its worker stored them
+// and died, or its acknowledgement was lost), without running it, and reports whether it did.
+// A call delivered for the first time is not looked up: that would cost every call a round
+// trip.
+func (w *worker) settleStored(ctx context.Context, m *nats.Msg, t *taskMsg, stopBeat func()) bool {
+	if deliveries(m.Reply) < 2 || t.FrameRef != "" {
+		return false
+	}
+	tmpl, err := abi.NewTemplate(t.Frame)
+	if err != nil || t.checkKey(tmpl) != nil { // the run says what is wrong
+		return false
+	}
+	var key abi.Key
+	copy(key[:], t.Key)
+	for _, k := range outputKeys(key, t.NOutput) {
+		if e, err := w.c.results.Get(ctx, k.String()); err != nil || len(e.Value()) == 0 {
+			return false
+		}
+	}
+	w.done.Add(1)
+	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID})
+	stopBeat()
+	w.settle(ctx, m, t, b)
+	return true
+}
+
+// deliveries returns how many times the message whose reply subject is reply was delivered,
+// as its acknowledgement subject says ($JS.ACK.<stream>.<consumer>.<delivered>.…, or with a
+// domain and an account hash after $JS.ACK); 0 if it says nothing.
+func deliveries(reply string) int {
+	tok := strings.Split(reply, ".")
+	i := 4
+	switch {
+	case len(tok) >= 12:
+		i = 6
+	case len(tok) != 9:
+		return 0
+	}
+	n, _ := strconv.Atoi(tok[i])
+	return n
+}
+
+// keepAlive sends m's heartbeats (InProgress, which restarts its AckWait on the server) at
+// least every beatInterval until the returned function is called; calling that function again
+// does nothing. One loop (beat) sends the heartbeats of every call: a call that takes less
+// than beatInterval costs no goroutine nor timer of its own.
+func (w *worker) keepAlive(m *nats.Msg) (stop func()) {
+	w.beatMu.Lock()
+	if w.beating == nil {
+		w.beating = map[*nats.Msg]struct{}{}
+	}
+	w.beating[m] = struct{}{}
+	w.beatMu.Unlock()
+	return func() {
+		w.beatMu.Lock()
+		delete(w.beating, m)
+		w.beatMu.Unlock()
+	}
+}
+
+// beat sends the heartbeats of the calls keepAlive keeps alive every beatInterval, until ctx
+// ends. It sends them with the lock held, so that none goes out once a call's stop returned.
+func (w *worker) beat(ctx context.Context) {
+	t := time.NewTicker(beatInterval(w.c.opts.AckWait))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.beatMu.Lock()
+		for m := range w.beating {
+			_ = w.c.nc.Publish(m.Reply, ackProgress)
+		}
+		w.beatMu.Unlock()
+	}
 }
 
 // beatInterval is how often a running call tells the server it is alive: four times per
@@ -562,9 +871,9 @@ var beforeStore func()
 // drop terminates the message of a call whose coordinator is gone, so that no worker runs
 // it, and tells the coordinator why, in case it is there after all (its heartbeats could not
 // reach the server for CoordinatorTTL).
-func (w *worker) drop(ctx context.Context, m jetstream.Msg, t *taskMsg) {
+func (w *worker) drop(ctx context.Context, m *nats.Msg, t *taskMsg) {
 	w.cfg.Logf("worker %s: dropping %s.%s (attempt %s): %v", w.cfg.ID, t.ModName, t.Func, t.ID, errCoordinatorGone)
-	_ = m.Term()
+	_ = w.c.nc.Publish(m.Reply, ackTerm)
 	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID, Err: &wireErr{Kind: kindWorker, Message: "the call was dropped: " + errCoordinatorGone.Error()}})
 	_, _ = w.c.failed.Put(ctx, t.ID, b)
 	_ = w.c.nc.Publish(t.Reply, b)
@@ -582,7 +891,13 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		}
 	}
 	inputs := make([][]byte, len(holes))
+	if len(holes) >= batchMin {
+		w.readBatches(ctx, holes, inputs)
+	}
 	err := parallel(ctx, len(holes), readAhead, func(ctx context.Context, i int) error {
+		if inputs[i] != nil {
+			return nil
+		}
 		v, err := readValue(ctx, w.c, holes[i].Key.String())
 		if err == nil && v == nil {
 			err = fmt.Errorf("input %s is not in %s", holes[i].Key, ResultBucket)
@@ -594,6 +909,74 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		return nil, err
 	}
 	return inputs, nil
+}
+
+// batchMin is how many inputs a call must have for the worker to read them in batches, and
+// batchMax how many one batch reads at most (the server answers at most 1024).
+const batchMin, batchMax = 8, 1024
+
+// readBatches reads the inline values of holes into inputs, up to batchMax per request to the
+// server (a direct get of the last message of many subjects, which NATS 2.11 and later
+// answer): a fan-in over thousands of values would otherwise cost a request each. What it does
+// not read (a value missing or deleted, stored in ValueStore, beyond a batch's byte limit, or a
+// server that does not answer such requests) stays nil, for readInputs to read one by one.
+func (w *worker) readBatches(ctx context.Context, holes []abi.Hole, inputs [][]byte) {
+	prefix := "$KV." + ResultBucket + "."
+	where := make(map[string][]int, len(holes)) // subject → the holes that read it
+	var subjects []string
+	for i, h := range holes {
+		subj := prefix + h.Key.String()
+		if _, ok := where[subj]; !ok {
+			subjects = append(subjects, subj)
+		}
+		where[subj] = append(where[subj], i)
+	}
+	for len(subjects) > 0 {
+		n := min(len(subjects), batchMax)
+		if !w.readBatch(ctx, subjects[:n], where, inputs) {
+			return
+		}
+		subjects = subjects[n:]
+	}
+}
+
+// readBatch reads the last values of subjects in one request, and reports whether the server
+// answered it.
+func (w *worker) readBatch(ctx context.Context, subjects []string, where map[string][]int, inputs [][]byte) bool {
+	req, err := json.Marshal(struct {
+		MultiLast []string `json:"multi_last"`
+	}{subjects})
+	if err != nil {
+		return false
+	}
+	nc := w.c.nc
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return false
+	}
+	defer sub.Unsubscribe()
+	_ = sub.SetPendingLimits(-1, -1)
+	if err := nc.PublishRequest("$JS.API.DIRECT.GET.KV_"+ResultBucket, inbox, req); err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, persistAttempt)
+	defer cancel()
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return false
+		}
+		if len(m.Data) == 0 && m.Header.Get("Status") != "" { // the end of the batch, or an error
+			return m.Header.Get("Status") == "204"
+		}
+		if op := m.Header.Get("KV-Operation"); op != "" || len(m.Data) == 0 || m.Data[0] != tagInline {
+			continue // deleted, or not inline: read one by one
+		}
+		for _, i := range where[m.Header.Get("Nats-Subject")] {
+			inputs[i] = m.Data[1:]
+		}
+	}
 }
 
 // parallel calls f for 0 … n-1, at most ahead at once, and returns the first error; the

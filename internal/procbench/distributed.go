@@ -75,6 +75,7 @@ func distributed(args []string, out io.Writer) error {
 	defer conn.Close()
 
 	var logs bytes.Buffer
+	var pids []int
 	for i := range *workers {
 		cmd := exec.Command(mrun, "worker", "--cluster", srv.URL(), "--slots", fmt.Sprint(*slots), "--id", fmt.Sprintf("bench%d", i+1))
 		if *workerProfile != "" {
@@ -85,6 +86,7 @@ func distributed(args []string, out io.Writer) error {
 		if err := cmd.Start(); err != nil {
 			return err
 		}
+		pids = append(pids, cmd.Process.Pid)
 		defer func() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			_ = cmd.Wait()
@@ -150,12 +152,17 @@ func distributed(args []string, out io.Writer) error {
 	}
 	tasks := float64(n + 1)
 	for r := range *runs {
+		self, wcpu := selfCPU(), workersCPU(pids)
 		elapsed, err := fanOut(r*n, n)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "BenchmarkFanOut10k/mrun-%s-distributed-%dx%d\t1\t%d ns/op\t%.1f ns/task\t%.0f tasks/s\n",
-			name, *workers, *slots, elapsed.Nanoseconds(), float64(elapsed.Nanoseconds())/tasks, tasks/elapsed.Seconds())
+		self, wcpu = selfCPU()-self, workersCPU(pids)-wcpu
+		// CPU per task says what the run cost whatever else the machine was doing: the
+		// server and coordinator (this process), and the workers' processes together.
+		fmt.Fprintf(out, "BenchmarkFanOut10k/mrun-%s-distributed-%dx%d\t1\t%d ns/op\t%.1f ns/task\t%.0f tasks/s\t%.1f server+coordinator-cpu-ns/task\t%.1f workers-cpu-ns/task\n",
+			name, *workers, *slots, elapsed.Nanoseconds(), float64(elapsed.Nanoseconds())/tasks, tasks/elapsed.Seconds(),
+			float64(self.Nanoseconds())/tasks, float64(wcpu.Nanoseconds())/tasks)
 	}
 	pprof.StopCPUProfile()
 	return reused(ctx, out, reuseBench{mrun: mrun, name: name, module: module, url: srv.URL(), dir: tmp, n: n, runs: *runs,
@@ -256,4 +263,40 @@ func timeRunEnv(env []string, want string, name string, args ...string) (time.Du
 		return 0, fmt.Errorf("%s printed %q, want %q", strings.Join(cmd.Args, " "), stdout.String(), want)
 	}
 	return d, nil
+}
+
+// selfCPU returns the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// workersCPU returns the CPU time (user and system) the processes pids have used, as
+// /proc/PID/stat says (in clock ticks of 10 ms); 0 where it cannot be read.
+func workersCPU(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The fields after the command name, which is in parentheses: utime and stime are
+		// the 12th and 13th of them.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		var ut, st int64
+		fmt.Sscan(f[11], &ut)
+		fmt.Sscan(f[12], &st)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total
 }
