@@ -265,38 +265,14 @@ func timeRunEnv(env []string, want string, name string, args ...string) (time.Du
 	return d, nil
 }
 
-// selfCPU returns the CPU time (user and system) this process has used.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // workersCPU returns the CPU time (user and system) the processes pids have used, as
-// /proc/PID/stat says (in clock ticks of 10 ms); 0 where it cannot be read.
+// /proc/PID/stat says; a process whose time cannot be read counts nothing.
 func workersCPU(pids []int) time.Duration {
 	var total time.Duration
 	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
+		if d, err := cpuTime(pid); err == nil {
+			total += d
 		}
-		// The fields after the command name, which is in parentheses: utime and stime are
-		// the 12th and 13th of them.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		var ut, st int64
-		fmt.Sscan(f[11], &ut)
-		fmt.Sscan(f[12], &st)
-		total += time.Duration(ut+st) * 10 * time.Millisecond
 	}
 	return total
 }
