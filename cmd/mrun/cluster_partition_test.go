@@ -605,24 +605,16 @@ func resultWrites(t *testing.T, ctx context.Context, url string) uint64 {
 // connection over: the client's pings (every 10 s, two unanswered ones tolerated) do not
 // notice, and when the partition heals the run goes on where it was. For 45 s, the pings
 // notice: mrun run says it waits for the server, reconnects once the partition heals, says
-// the server is back, and goes on (with MRUN_KNOWN_BUGS=1 only, for now: the partition
-// outlives the coordinator's heartbeat). Either way the graph ends with the exact sum and
-// exit status 0. The test logs when the run noticed and when the graph ended after the partition
-// healed. It takes a minute and a half, so it runs only with MRUN_LONG_TESTS=1.
+// the server is back, and goes on: the partition outlives the coordinator's heartbeat, and
+// the calls the workers drop meanwhile as a gone coordinator's are sent again. Either way
+// the graph ends with the exact sum and exit status 0. The test logs when the run noticed
+// and when the graph ended after the partition healed. It takes a minute and a half, so it runs only with MRUN_LONG_TESTS=1.
 func TestClusterPartitionClient(t *testing.T) {
 	if testing.Short() || !longTests() {
 		t.Skip("a minute and a half long: set MRUN_LONG_TESTS=1 to run it")
 	}
 	t.Run("15s", func(t *testing.T) { partitionClient(t, 15*time.Second, false) })
-	t.Run("45s", func(t *testing.T) {
-		if !knownBugs() {
-			// Cut off for longer than CoordinatorTTL (30 s), the coordinator's heartbeat
-			// expires; back, it writes the next one on its 10-second tick, and the workers
-			// drop the calls it sends meanwhile (1 run of 2 failed so).
-			t.Skip("fails until the coordinator writes its heartbeat as soon as the server is back (dag/cluster's TestServerOutage_HeartbeatExpired): set MRUN_KNOWN_BUGS=1 to run it")
-		}
-		partitionClient(t, 45*time.Second, true)
-	})
+	t.Run("45s", func(t *testing.T) { partitionClient(t, 45*time.Second, true) })
 }
 
 func partitionClient(t *testing.T, partition time.Duration, noticed bool) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +66,3 @@ func TestClusterThreeServerURLs(t *testing.T) {
 	t.Logf("mrun call started at once after the kill ended %v after it", time.Since(killed).Round(time.Millisecond))
 	stopWorker(t, workers["w1"])
 }
-
-// knownBugs reports whether the tests of known, unfixed bugs run: MRUN_KNOWN_BUGS=1.
-func knownBugs() bool { return os.Getenv("MRUN_KNOWN_BUGS") == "1" }

@@ -152,8 +152,31 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			re.kind = errWorker
 		}
 	}
+	for range maxDropped {
+		if !errors.Is(err, errDropped) || ctx.Err() != nil {
+			break
+		}
+		// A worker took this coordinator for gone: its heartbeat expired while it was cut
+		// off from the server, or while the server was away. It is here: say so, and send
+		// the call again, as a new attempt (the dropped one's id is spent).
+		x.beatNow()
+		res, err = x.run(ctx, t)
+	}
+	var re *remoteError
+	if errors.As(err, &re) && re.kind == errDropped {
+		re.kind = errWorker
+	}
 	return res, err
 }
+
+// errDropped is wrapped by the error of an attempt a worker dropped, taking its coordinator
+// for gone. Run sends the call again, up to maxDropped times.
+var errDropped = errors.New("dropped as a gone coordinator's call")
+
+// maxDropped bounds how many times a call is sent again after workers dropped it: a
+// coordinator whose heartbeats cannot be written (credentials that may not, a full bucket)
+// would otherwise send it forever.
+const maxDropped = 3
 
 // errModuleAgain is wrapped by the error of an attempt whose worker found the module missing
 // (a prune removed it): the module is uploaded again before the next attempt. A module found

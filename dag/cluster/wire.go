@@ -183,6 +183,7 @@ const (
 	kindWorker      = "worker"         // the worker could not run the call (missing module or input)
 	kindModule      = "module"         // the worker refused the module's bytes: a kindWorker after which the coordinator checks its upload again
 	kindNoModule    = "module-missing" // the module is not in ModuleStore (pruned): the coordinator uploads it again and retries once
+	kindDropped     = "dropped"        // the worker took the coordinator for gone: a coordinator that hears of it is not, and sends the call again
 )
 
 // toWire classifies the error of a call run on a worker.
@@ -245,6 +246,8 @@ func fromWire(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrInterrupted}
 	case kindNoModule: // matches errModuleAgain, so that Run uploads the module again and retries once
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errModuleAgain}
+	case kindDropped: // matches errDropped, so that Run writes its heartbeat and sends the call again
+		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errDropped}
 	default: // kindWorker, kindModule
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errWorker}
 	}

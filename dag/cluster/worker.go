@@ -874,7 +874,7 @@ var beforeStore func()
 func (w *worker) drop(ctx context.Context, m *nats.Msg, t *taskMsg) {
 	w.cfg.Logf("worker %s: dropping %s.%s (attempt %s): %v", w.cfg.ID, t.ModName, t.Func, t.ID, errCoordinatorGone)
 	_ = w.c.nc.Publish(m.Reply, ackTerm)
-	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID, Err: &wireErr{Kind: kindWorker, Message: "the call was dropped: " + errCoordinatorGone.Error()}})
+	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID, Err: &wireErr{Kind: kindDropped, Message: "the call was dropped: " + errCoordinatorGone.Error()}})
 	_, _ = w.c.failed.Put(ctx, t.ID, b)
 	_ = w.c.nc.Publish(t.Reply, b)
 }
