@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/nats-io/nats-server/v2/server"
@@ -690,26 +689,7 @@ func capacityCoordinator(args []string, in io.Reader, out io.Writer) error {
 		return err
 	}
 	fanOut := func(from, count int) (time.Duration, error) {
-		objs := make(dag.Tuple, count)
-		for i := range objs {
-			objs[i] = dag.Spawn(inc, from+i)
-		}
-		total := dag.Spawn(sumAll, objs)
-		// As distributed's coordinator: up to 1024 calls in flight.
-		e := dag.New(dag.Config{Slots: 1024, Executor: conn.Executor(), Store: conn.Store()})
-		start := time.Now()
-		if err := e.Execute(ctx, total); err != nil {
-			return 0, err
-		}
-		wall := time.Since(start)
-		var got int
-		if err := e.Fetch(ctx, total, &got); err != nil {
-			return 0, err
-		}
-		if want := count*from + count*(count+1)/2; got != want {
-			return 0, fmt.Errorf("fan-out of %d: sum = %d, want %d", count, got, want)
-		}
-		return wall, nil
+		return clusterFanOut(ctx, conn, inc, sumAll, from, count)
 	}
 	if _, err := fanOut(-1_000_000, 100); err != nil {
 		return err

@@ -113,27 +113,8 @@ func distributed(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// inc(from) … inc(from+count-1) and their sum_all.
 	fanOut := func(from, count int) (time.Duration, error) {
-		objs := make(dag.Tuple, count)
-		for i := range objs {
-			objs[i] = dag.Spawn(inc, from+i)
-		}
-		total := dag.Spawn(sumAll, objs)
-		e := dag.New(dag.Config{Slots: 1024, Executor: conn.Executor(), Store: conn.Store()})
-		start := time.Now()
-		if err := e.Execute(ctx, total); err != nil {
-			return 0, err
-		}
-		elapsed := time.Since(start)
-		var got int
-		if err := e.Fetch(ctx, total, &got); err != nil {
-			return 0, err
-		}
-		if want := count*from + count*(count+1)/2; got != want {
-			return 0, fmt.Errorf("distributed %d: sum = %d, want %d", count, got, want)
-		}
-		return elapsed, nil
+		return clusterFanOut(ctx, conn, inc, sumAll, from, count)
 	}
 	// Warm up: every worker loads the module, and the connections are busy once.
 	if _, err := fanOut(-1_000_000, 100); err != nil {
@@ -275,4 +256,28 @@ func workersCPU(pids []int) time.Duration {
 		}
 	}
 	return total
+}
+
+// clusterFanOut runs inc(from) … inc(from+count-1) and their sum_all on conn's cluster, up to
+// 1024 calls in flight, checks the sum, and returns how long the execution took.
+func clusterFanOut(ctx context.Context, conn *cluster.Conn, inc, sumAll *runtime.Function, from, count int) (time.Duration, error) {
+	objs := make(dag.Tuple, count)
+	for i := range objs {
+		objs[i] = dag.Spawn(inc, from+i)
+	}
+	total := dag.Spawn(sumAll, objs)
+	e := dag.New(dag.Config{Slots: 1024, Executor: conn.Executor(), Store: conn.Store()})
+	start := time.Now()
+	if err := e.Execute(ctx, total); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(start)
+	var got int
+	if err := e.Fetch(ctx, total, &got); err != nil {
+		return 0, err
+	}
+	if want := count*from + count*(count+1)/2; got != want {
+		return 0, fmt.Errorf("fan-out of %d: sum = %d, want %d", count, got, want)
+	}
+	return elapsed, nil
 }
