@@ -55,18 +55,7 @@ func TestCoordinatorBeatsWhenBack(t *testing.T) {
 // A worker whose connection has just come back from an outage does not take a coordinator
 // without a heartbeat for gone until coordGrace has passed: the coordinator was cut off too.
 func TestCoordAliveGraceAfterOutage(t *testing.T) {
-	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := Connect(ctx, srv.URL(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := testConn(t, Options{})
 	w := &worker{c: c, coords: map[string]time.Time{}}
 	if w.coordAlive(ctx, "gone") {
 		t.Fatal("a coordinator without a heartbeat is alive, with no outage")

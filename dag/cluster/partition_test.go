@@ -19,49 +19,12 @@ import (
 // deletes the heartbeat just before the server goes down, as the bucket's TTL would during
 // the outage, then brings the server back and starts a worker half a second after the
 // coordinator says it is back.
-// TestClusterServerRestart/with-data-120s in cmd/mrun is the same with a real 120 s outage.
 func TestServerOutage_HeartbeatExpired(t *testing.T) {
 	oc := newOutageCluster(t, time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	m, err := oc.rt.LoadFile(ctx, "../../testdata/c/conformance.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inc, _ := m.Func("inc")
-	eng := dag.New(dag.Config{Slots: 64, Executor: oc.conn.Executor(), Store: oc.conn.Store()})
-	if err := eng.Execute(ctx, dag.Spawn(inc, 0)); err != nil { // the coordinator's heartbeat is written
-		t.Fatal(err)
-	}
-	oc.stopWorker()
-	objs := make([]*dag.Object, 10)
-	for i := range objs {
-		objs[i] = dag.Spawn(inc, 100+i)
-	}
-	done := make(chan error, 1)
-	go func() { done <- eng.Execute(ctx, objs...) }()
-	oc.queued(10)
-
-	// The heartbeat expires during the outage: delete it, then take the server down.
-	nc, err := nats.Connect(oc.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	kv, err := js.KeyValue(ctx, cluster.CoordinatorBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := kv.Keys(ctx)
-	if err != nil || len(keys) == 0 {
-		t.Fatalf("coordinators' heartbeats: %q, %v; want some", keys, err)
-	}
-	for _, k := range keys {
-		if err := kv.Delete(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nc.Close()
+	q := queueUnheard(t, ctx, oc, 100)
+	// The heartbeat expires during the outage: it is gone, now take the server down.
 	oc.srv.Shutdown()
 	oc.srv = nil
 	oc.waitLine("waiting for the cluster server at ")
@@ -69,18 +32,7 @@ func TestServerOutage_HeartbeatExpired(t *testing.T) {
 	oc.waitLine("the cluster server at " + oc.url + " is back (down ")
 	time.Sleep(500 * time.Millisecond)
 	oc.startWorker()
-	if err := <-done; err != nil {
-		t.Fatalf("after an outage that outlived the coordinator's heartbeat: %v", err)
-	}
-	got, err := eng.FetchAll(ctx, objs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, v := range got {
-		if v != int64(101+i) {
-			t.Errorf("inc(%d) = %v, want %d", 100+i, v, 101+i)
-		}
-	}
+	q.check(t, ctx, "after an outage that outlived the coordinator's heartbeat")
 	for _, l := range oc.logLines() {
 		if strings.Contains(l, "dropped") {
 			t.Errorf("the coordinator logged %q", l)
@@ -96,57 +48,82 @@ func TestDroppedCallsSentAgain(t *testing.T) {
 	oc := newOutageCluster(t, time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
+	q := queueUnheard(t, ctx, oc, 200)
+	oc.startWorker()
+	q.check(t, ctx, "after workers dropped the calls of a coordinator they took for gone")
+	if _, err := q.kv.Get(ctx, q.keys[0]); err != nil {
+		t.Fatalf("the coordinator's heartbeat after its calls came back dropped: %v", err)
+	}
+}
+
+// unheard is ten calls inc(from) … inc(from+9) waiting in the queue of a coordinator whose
+// heartbeat is gone.
+type unheard struct {
+	from int
+	eng  *dag.Engine
+	objs []*dag.Object
+	done chan error
+	kv   jetstream.KeyValue
+	keys []string // the coordinators' heartbeats deleted
+}
+
+// queueUnheard runs a call on oc so that the coordinator's heartbeat is written, stops the
+// worker, queues ten calls, and deletes every coordinator's heartbeat, as the bucket's TTL
+// would after CoordinatorTTL without one.
+func queueUnheard(t *testing.T, ctx context.Context, oc *outageCluster, from int) *unheard {
+	t.Helper()
 	m, err := oc.rt.LoadFile(ctx, "../../testdata/c/conformance.wasm")
 	if err != nil {
 		t.Fatal(err)
 	}
 	inc, _ := m.Func("inc")
-	eng := dag.New(dag.Config{Slots: 64, Executor: oc.conn.Executor(), Store: oc.conn.Store()})
-	if err := eng.Execute(ctx, dag.Spawn(inc, 0)); err != nil { // the coordinator's heartbeat is written
+	q := &unheard{from: from, done: make(chan error, 1), objs: make([]*dag.Object, 10)}
+	q.eng = dag.New(dag.Config{Slots: 64, Executor: oc.conn.Executor(), Store: oc.conn.Store()})
+	if err := q.eng.Execute(ctx, dag.Spawn(inc, 0)); err != nil { // the coordinator's heartbeat is written
 		t.Fatal(err)
 	}
 	oc.stopWorker()
-	objs := make([]*dag.Object, 10)
-	for i := range objs {
-		objs[i] = dag.Spawn(inc, 200+i)
+	for i := range q.objs {
+		q.objs[i] = dag.Spawn(inc, from+i)
 	}
-	done := make(chan error, 1)
-	go func() { done <- eng.Execute(ctx, objs...) }()
-	oc.queued(10)
+	go func() { q.done <- q.eng.Execute(ctx, q.objs...) }()
+	oc.queued(uint64(len(q.objs)))
 
 	nc, err := nats.Connect(oc.url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	kv, err := js.KeyValue(ctx, cluster.CoordinatorBucket)
-	if err != nil {
+	if q.kv, err = js.KeyValue(ctx, cluster.CoordinatorBucket); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := kv.Keys(ctx)
-	if err != nil || len(keys) == 0 {
-		t.Fatalf("coordinators' heartbeats: %q, %v; want some", keys, err)
+	q.keys, err = q.kv.Keys(ctx)
+	if err != nil || len(q.keys) == 0 {
+		t.Fatalf("coordinators' heartbeats: %q, %v; want some", q.keys, err)
 	}
-	for _, k := range keys {
-		if err := kv.Delete(ctx, k); err != nil {
+	for _, k := range q.keys {
+		if err := q.kv.Delete(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 	}
-	oc.startWorker()
-	if err := <-done; err != nil {
-		t.Fatalf("after workers dropped the calls of a coordinator they took for gone: %v", err)
+	return q
+}
+
+// check waits for the calls and checks their values; when the execution fails, the test
+// fails with what, the circumstances.
+func (q *unheard) check(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	if err := <-q.done; err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	got, err := eng.FetchAll(ctx, objs...)
+	got, err := q.eng.FetchAll(ctx, q.objs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, v := range got {
-		if v != int64(201+i) {
-			t.Fatalf("inc(%d) = %v, want %d", 200+i, v, 201+i)
+		if v != int64(q.from+i+1) {
+			t.Errorf("inc(%d) = %v, want %d", q.from+i, v, q.from+i+1)
 		}
-	}
-	if _, err := kv.Get(ctx, keys[0]); err != nil {
-		t.Fatalf("the coordinator's heartbeat after its calls came back dropped: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,18 +18,7 @@ import (
 // back in one of them, the same key read twice fills both holes, and what a batch cannot
 // give (a value missing, deleted, or in ValueStore) is left for the reads one by one.
 func TestReadBatches(t *testing.T) {
-	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := Connect(ctx, srv.URL(), Options{InlineMax: 1 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := testConn(t, Options{InlineMax: 1 << 10})
 	w := &worker{c: c}
 
 	const n = batchMax + 100 // two batches
@@ -107,18 +95,7 @@ func TestParsePubAck(t *testing.T) {
 // A result is written once: a second write of its key keeps the first value, and a key whose
 // value was deleted takes a new one.
 func TestWriteValueOnce(t *testing.T) {
-	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := Connect(ctx, srv.URL(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := testConn(t, Options{})
 	name := abi.Key{1, 2, 3}.String()
 	for _, v := range []string{"first", "second"} {
 		if err := writeValue(ctx, c, name, []byte(v)); err != nil {
@@ -138,7 +115,7 @@ func TestWriteValueOnce(t *testing.T) {
 		t.Fatalf("after a delete and a write: %q, %v; want the new value", v, err)
 	}
 	// A publish the stream refuses keeps the server's error, as jetstream's publish words it.
-	_, err = c.jsPublish(ctx, &nats.Msg{Subject: "$KV." + ResultBucket + "." + name, Data: []byte("x"), Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"}}})
+	_, err := c.jsPublish(ctx, &nats.Msg{Subject: "$KV." + ResultBucket + "." + name, Data: []byte("x"), Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"}}})
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence || !strings.HasPrefix(err.Error(), "nats: ") {
 		t.Fatalf("a create of a key that holds a value: %v", err)
@@ -167,18 +144,7 @@ func TestDeliveries(t *testing.T) {
 // A call delivered again whose outputs are stored is acknowledged and reported done without
 // running; a first delivery, or one whose outputs are not all stored, is left to run.
 func TestSettleStored(t *testing.T) {
-	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := Connect(ctx, srv.URL(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := testConn(t, Options{})
 	w := &worker{c: c, cfg: WorkerConfig{ID: "w"}}
 
 	frame, _ := msgpack.Marshal([]any{[]any{41}, map[string]any{}})

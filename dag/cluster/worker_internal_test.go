@@ -15,18 +15,7 @@ import (
 // A fan-in's inputs are read several at once, and come back in the order of the frame's
 // holes; a missing input fails the call and names the input.
 func TestReadInputs(t *testing.T) {
-	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := Connect(ctx, srv.URL(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := testConn(t, Options{})
 	w := &worker{c: c}
 
 	const n = 3*readAhead + 5
@@ -62,18 +51,7 @@ func TestReadInputs(t *testing.T) {
 // The nesting limits of task messages, which anyone who may publish can choose, do not grow
 // a worker's engines without bound; the same limits get the same engine.
 func TestWorkerEnginesBounded(t *testing.T) {
-	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := Connect(ctx, srv.URL(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := testConn(t, Options{})
 	w := &worker{c: c, engines: map[[2]int]*dag.Engine{}}
 	if w.engine(3, 5) != w.engine(3, 5) {
 		t.Fatal("the same limits got two engines")
@@ -84,4 +62,23 @@ func TestWorkerEnginesBounded(t *testing.T) {
 			t.Fatalf("after %d distinct limits the worker keeps %d engines, more than %d", i+2, len(w.engines), maxEngines)
 		}
 	}
+}
+
+// testConn starts a server for t and connects to it with opts; the connection, the server and
+// ctx (a minute long) end with t.
+func testConn(t *testing.T, opts Options) (context.Context, *Conn) {
+	t.Helper()
+	srv, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	c, err := Connect(ctx, srv.URL(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return ctx, c
 }
