@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,7 +104,7 @@ func startWorkers(t *testing.T, ctx context.Context, pc *procCluster, urls func(
 // stopWorker stops a worker as a user does (SIGTERM) and checks it exits 0, saying it
 // stopped with no call failed, and logged none of the things that would mean it gave up on,
 // lost or dropped a call.
-func stopWorker(t *testing.T, w *workerProc) {
+func stopWorker(t *testing.T, w *workerProc, allowed ...string) {
 	t.Helper()
 	if w.cmd.ProcessState != nil {
 		t.Fatalf("worker %s exited before the test stopped it (%v):\n%s", w.id, w.cmd.ProcessState, w.log.String())
@@ -117,7 +118,7 @@ func stopWorker(t *testing.T, w *workerProc) {
 		t.Errorf("worker %s did not say it stopped with no call failed:\n%s", w.id, log)
 	}
 	for _, bad := range []string{"gave up", "dropping", "is gone: interrupting", "panic"} {
-		if strings.Contains(log, bad) {
+		if strings.Contains(log, bad) && !slices.Contains(allowed, bad) {
 			t.Errorf("worker %s logged %q:\n%s", w.id, bad, log)
 		}
 	}
@@ -667,7 +668,13 @@ func partitionClient(t *testing.T, partition time.Duration, noticed bool) {
 	}
 	t.Logf("mrun run cut off after %d of %d results for %v (the workers stored %d meanwhile); it %s; the graph finished %v after the partition healed; stderr:\n%s",
 		atCut, n+1, healed.Sub(cut).Round(time.Millisecond), atHeal-atCut, said, run.finishedAt.Sub(healed).Round(time.Millisecond), run.errb.String())
+	// Cut off past CoordinatorTTL, the coordinator may have calls dropped by workers that
+	// took it for gone: it sends them again, which the exact sum above proves.
+	var allowed []string
+	if noticed {
+		allowed = append(allowed, "dropping")
+	}
 	for _, id := range []string{"w1", "w2"} {
-		stopWorker(t, workers[id])
+		stopWorker(t, workers[id], allowed...)
 	}
 }
