@@ -152,7 +152,7 @@ const (
 	EventSkip                    // the call will not run because a dependency failed (Err is set)
 	EventRetry                   // an attempt failed and the call runs again (Err, Attempt are set)
 	EventCached                  // the call's values came from Config.Cache: it did not run
-	EventStored                  // the call's values were in the store already: it did not run
+	EventStored                  // the call's values were in the store already, or another execution ran it meanwhile: it did not run here
 )
 
 // Event reports progress of one call.
@@ -548,7 +548,10 @@ func (r *run) execute(ctx context.Context, n *node, sl *slot) *node {
 		case err != nil:
 			r.fail(n, err)
 			return nil
-		case f == nil: // produced by another execution in the meantime
+		case f == nil: // produced by another execution in the meantime, or while this one waited for it
+			if r.e.events != nil {
+				r.event(Event{Kind: EventStored, Key: t.key, Func: t.fn})
+			}
 			return r.succeed(n)
 		case !wait:
 			if !sl.held {

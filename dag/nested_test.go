@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,6 +292,35 @@ func TestNested_ManyDriversFewSlots(t *testing.T) {
 	for i, v := range got {
 		if !reflect.DeepEqual(v, ints(1, 1+i)) {
 			t.Fatalf("driver_n(%d) = %v", 1+i, v)
+		}
+	}
+}
+
+// Every call a guest spawns is reported once, whoever runs it: it starts here, or it is
+// found stored, also when another execution was running the same call and this one waited
+// for it. Drivers fanout(0) … fanout(11) spawn inc(0) … inc(k-1) and a sum each, many of
+// them the same calls at the same time: 78 spawns, whatever the timing.
+func TestEvents_EverySpawnReportedOnce(t *testing.T) {
+	fanout := fn(t, seed, "fanout")
+	for round := range 10 {
+		var mu sync.Mutex
+		nested := 0
+		e := dag.New(dag.Config{Events: func(ev dag.Event) {
+			if ev.Depth == 1 && ev.Kind != dag.EventFinish && ev.Kind != dag.EventRetry {
+				mu.Lock()
+				nested++
+				mu.Unlock()
+			}
+		}})
+		objs := make([]*dag.Object, 12)
+		for i := range objs {
+			objs[i] = dag.Spawn(fanout, i)
+		}
+		if err := e.Execute(context.Background(), objs...); err != nil {
+			t.Fatal(err)
+		}
+		if nested != 78 {
+			t.Fatalf("round %d: %d nested calls reported, want 78 (one per spawn)", round, nested)
 		}
 	}
 }

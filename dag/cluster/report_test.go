@@ -164,3 +164,27 @@ func FuzzEventMsg(f *testing.F) {
 		}
 	})
 }
+
+// On the cluster as in process, every call a guest spawns is reported once, also the calls
+// of other drivers that ran meanwhile: fanout(0) … fanout(11) make 78 spawns.
+func TestNestedSharedCallsCountedOnce(t *testing.T) {
+	tc := startCluster(t, 1, 2, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	fanout := tc.fn(t, seed, "fanout")
+	objs := make([]*dag.Object, 12)
+	for i := range objs {
+		objs[i] = dag.Spawn(fanout, i)
+	}
+	var remote eventCounts
+	tc.conn.Executor().SetEvents(remote.record)
+	defer tc.conn.Executor().SetEvents(nil)
+	eng := dag.New(dag.Config{Slots: 256, Executor: tc.conn.Executor(), Store: tc.conn.Store(), Events: remote.record})
+	if err := eng.Execute(ctx, objs...); err != nil {
+		t.Fatal(err)
+	}
+	got := remote.get()
+	if n := got["start@1"] + got["stored@1"]; n != 78 || got["finish@1"] != got["start@1"] {
+		t.Fatalf("nested calls reported: %v; want 78 started or stored, each start finished", got)
+	}
+}
