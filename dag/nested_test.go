@@ -5,8 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
