@@ -60,6 +60,15 @@ func TestCoordAliveGraceAfterOutage(t *testing.T) {
 	if w.coordAlive(ctx, "gone") {
 		t.Fatal("a coordinator without a heartbeat is alive, with no outage")
 	}
+	c.outage.mu.Lock()
+	c.outage.cur = &outage{} // reconnected, the server's state being checked
+	c.outage.mu.Unlock()
+	if !w.coordAlive(ctx, "gone") {
+		t.Fatal("a coordinator without a heartbeat is gone while the worker's outage is ending")
+	}
+	c.outage.mu.Lock()
+	c.outage.cur = nil
+	c.outage.mu.Unlock()
 	c.outage.back.Store(time.Now().UnixNano())
 	if !w.coordAlive(ctx, "gone") {
 		t.Fatal("a coordinator without a heartbeat is gone just after the worker's outage ended")

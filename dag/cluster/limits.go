@@ -109,6 +109,9 @@ func (w *worker) coordAlive(ctx context.Context, id string) bool {
 	defer cancel()
 	_, err := w.c.coordinators.Get(gctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		if w.c.isDown() { // back, and checking the server's state: the outage is not over
+			return true
+		}
 		if d, ok := w.c.sinceBack(); ok && d < coordGrace {
 			return true // not cached: asked again once the grace is over
 		}
