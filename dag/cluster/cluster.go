@@ -322,8 +322,8 @@ const (
 	jsStorageResourcesExceeded = 10047
 )
 
-// maxWaiting is how many pull requests the workers' consumer keeps waiting: one per free slot
-// of every worker.
+// maxWaiting is how many pull requests the workers' consumer keeps waiting: an idle worker
+// keeps one for all its free slots, a busy one one per slot freed since its last request.
 const maxWaiting = 4096
 
 // setupConsumer creates the workers' consumer with this connection's AckWait and MaxDeliver,

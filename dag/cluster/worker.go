@@ -328,7 +328,7 @@ func (f *feed) refusedLocked(err error) {
 		f.logged = time.Now()
 		hint := ""
 		if strings.Contains(err.Error(), "MaxWaiting") {
-			hint = fmt.Sprintf(" (the server keeps %d pull requests: give the workers fewer slots)", maxWaiting)
+			hint = fmt.Sprintf(" (the server keeps %d pull requests, about one per worker and one per slot freed since its last: run fewer workers with more slots each)", maxWaiting)
 		}
 		f.w.cfg.Logf("worker %s: pull: %v%s", f.w.cfg.ID, err, hint)
 	}

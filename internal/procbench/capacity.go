@@ -839,15 +839,15 @@ func summarize(out io.Writer, shape string, idl idle, costs []callCost, ceil cei
 	for _, r := range rows {
 		fmt.Fprintf(out, "| %s | %s |\n", r.what, r.v)
 	}
-	fmt.Fprintf(out, "\nIdle, %s workers for %v, per second: %.1f messages in, %.1f out; pull requests %.2f (%.2f per slot), heartbeats %.2f (%.2f per worker); server CPU %.2f ms/s, %.2f with no worker (%.3f per slot); workers' CPU %.2f ms/s; %.1f pull requests waiting on average\n",
-		shape, idl.window.Round(time.Second), idl.msgsIn, idl.msgsOut, idl.pulls, idl.pulls/float64(idl.workers*idl.slots), idl.beats, idl.beats/float64(idl.workers),
-		idl.srvCPU, idl.baseCPU, (idl.srvCPU-idl.baseCPU)/float64(idl.workers*idl.slots), idl.workerCPU, idl.waiting)
+	fmt.Fprintf(out, "\nIdle, %s workers for %v, per second: %.1f messages in, %.1f out; pull requests %.2f (%.2f per worker), heartbeats %.2f (%.2f per worker); server CPU %.2f ms/s, %.2f with no worker (%.3f per worker); workers' CPU %.2f ms/s; %.1f pull requests waiting on average\n",
+		shape, idl.window.Round(time.Second), idl.msgsIn, idl.msgsOut, idl.pulls, idl.pulls/float64(idl.workers), idl.beats, idl.beats/float64(idl.workers),
+		idl.srvCPU, idl.baseCPU, (idl.srvCPU-idl.baseCPU)/float64(idl.workers), idl.workerCPU, idl.waiting)
 	fmt.Fprintf(out, "One stream: %.0f appends/s (async publishes of %d B, %d in flight), %.1f µs of CPU per append\n\n", ceil.perSec, ceil.size, ceil.pending, ceil.srvCPU)
 
 	k := constants(idl, costs, ceil)
-	fmt.Fprintf(out, "Model constants (medians): server %.0f µs/call, workers %.0f µs/call, coordinator %.0f µs/call, %.2f appends/call to the busiest stream, one stream %.0f appends/s; idle: %.3f ms/s of server CPU and %.2f pull requests/s per free slot, %.2f heartbeats/s and %.2f ms/s of CPU per worker, %.2f ms/s of server CPU with no worker\n",
+	fmt.Fprintf(out, "Model constants (medians): server %.0f µs/call, workers %.0f µs/call, coordinator %.0f µs/call, %.2f appends/call to the busiest stream, one stream %.0f appends/s; idle: %.3f ms/s of server CPU and %.2f pull requests/s per worker, %.2f heartbeats/s and %.2f ms/s of CPU per worker, %.2f ms/s of server CPU with no worker\n",
 		k.srvCPU, k.workerCPU, k.coordCPU, k.appends, k.streamRate, k.idleCPU, k.idlePulls, k.beats, k.workerIdle, k.baseCPU)
-	bg := k.background(100, 16)
+	bg := k.background(100)
 	fmt.Fprintf(out, "100 idle workers × 16 slots: %.0f pull requests/s, %.0f heartbeats/s, %.0f ms/s of server CPU (%.2f cores)\n",
 		bg.pulls, bg.beats, bg.srvCPU, bg.srvCPU/1000)
 	fmt.Fprintf(out, "Per core: the server takes %.0f calls/s, the coordinator %.0f\n", 1e6/k.srvCPU, 1e6/k.coordCPU)
@@ -883,8 +883,8 @@ type model struct {
 	srvCPU, workerCPU, coordCPU float64 // µs of CPU per call
 	appends                     float64 // appends per call to the stream that takes the most
 	streamRate                  float64 // appends per second one stream takes
-	idleCPU                     float64 // ms of server CPU per second per idle slot
-	idlePulls                   float64 // pull requests per second per idle slot
+	idleCPU                     float64 // ms of server CPU per second per idle worker
+	idlePulls                   float64 // pull requests per second per idle worker (one request for all its free slots)
 	beats                       float64 // heartbeats per second per worker
 	workerIdle                  float64 // ms of CPU per second per idle worker process
 	baseCPU                     float64 // ms of server CPU per second with no worker
@@ -903,15 +903,15 @@ func median(costs []callCost, f func(callCost) float64) float64 {
 }
 
 func constants(idl idle, costs []callCost, ceil ceiling) model {
-	slots := float64(idl.workers * idl.slots)
+	workers := float64(idl.workers)
 	return model{
 		srvCPU:     median(costs, func(c callCost) float64 { return c.srvCPU }),
 		workerCPU:  median(costs, func(c callCost) float64 { return c.workerCPU }),
 		coordCPU:   median(costs, func(c callCost) float64 { return c.coordCPU }),
 		appends:    median(costs, func(c callCost) float64 { return max(c.tasks, c.results) }),
 		streamRate: ceil.perSec,
-		idleCPU:    (idl.srvCPU - idl.baseCPU) / slots,
-		idlePulls:  idl.pulls / slots,
+		idleCPU:    (idl.srvCPU - idl.baseCPU) / workers,
+		idlePulls:  idl.pulls / workers,
 		beats:      idl.beats / float64(idl.workers),
 		workerIdle: idl.workerCPU / float64(idl.workers),
 		baseCPU:    idl.baseCPU,
@@ -985,13 +985,13 @@ func (k model) local(workers, slots int, call time.Duration, cores int) predicti
 	return p
 }
 
-// background is the idle cost of workers worker processes with slots free slots each: pull
-// requests and heartbeats per second, and ms of server CPU per second (over its own
-// background with no worker).
-func (k model) background(workers, slots int) (bg struct{ pulls, beats, srvCPU float64 }) {
-	bg.pulls = float64(workers*slots) * k.idlePulls
+// background is the idle cost of workers idle worker processes, whatever their slots (a
+// worker keeps one pull request for all its free slots): pull requests and heartbeats per
+// second, and ms of server CPU per second (over its own background with no worker).
+func (k model) background(workers int) (bg struct{ pulls, beats, srvCPU float64 }) {
+	bg.pulls = float64(workers) * k.idlePulls
 	bg.beats = float64(workers) * k.beats
-	bg.srvCPU = float64(workers*slots) * k.idleCPU
+	bg.srvCPU = float64(workers) * k.idleCPU
 	return bg
 }
 

@@ -114,10 +114,10 @@ func TestModel_Local(t *testing.T) {
 	if want := (2 - 0.205) / 625e-6; p.binds != "shared CPU" || !near(p.rate, want) {
 		t.Errorf("local(50 × 1) binds %s at %v, want shared CPU at %v", p.binds, p.rate, want)
 	}
-	k.idlePulls, k.beats, k.idleCPU = 1, 0.4, 0.5
-	bg := k.background(100, 16)
-	if bg.pulls != 1600 || !near(bg.beats, 40) || bg.srvCPU != 800 {
-		t.Errorf("background(100 × 16) = %+v, want 1600 pulls/s, 40 heartbeats/s, 800 ms/s", bg)
+	k.idlePulls, k.beats, k.idleCPU = 0.2, 0.4, 0.5
+	bg := k.background(100)
+	if !near(bg.pulls, 20) || !near(bg.beats, 40) || bg.srvCPU != 50 {
+		t.Errorf("background(100) = %+v, want 20 pulls/s, 40 heartbeats/s, 50 ms/s", bg)
 	}
 }
 
