@@ -73,29 +73,7 @@ outputs: {burns: $burns}
 	cmd := pc.mrun(ctx, "run", "--cluster", url, graph)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	finished := make(chan error, 1)
-	go func() { finished <- cmd.Wait() }()
-	waitFor(t, ctx, "10 results", func() bool { return results() >= 10 })
-	victim := workers[0]
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	t.Logf("killed worker %s after %d results", victim.id, results())
-	select {
-	case err := <-finished:
-		t.Fatalf("the graph finished before the worker was killed (%v): make it longer", err)
-	default:
-	}
-	var runErr error
-	select {
-	case runErr = <-finished:
-	case <-ctx.Done():
-		t.Fatal("the graph did not finish after a worker was killed")
-	}
+	killed, runErr := killWorkerMidRun(t, ctx, cmd, results, 10, workers[0])
 	after := time.Since(killed)
 	if runErr != nil {
 		t.Fatalf("mrun run: %v: %s", runErr, errb.String())

@@ -148,29 +148,7 @@ outputs: {burns: $burns}
 		cmd := mrun(onCluster("run", graph)...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		finished := make(chan error, 1)
-		go func() { finished <- cmd.Wait() }()
-		waitFor(t, ctx, "20 results", func() bool { return results() >= 20 })
-		victim := workers[0]
-		if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		killed := time.Now()
-		t.Logf("killed worker %s after %d results", victim.id, results())
-		select {
-		case err := <-finished:
-			t.Fatalf("the graph finished before the worker was killed (%v): make it longer", err)
-		default:
-		}
-		var runErr error
-		select {
-		case runErr = <-finished:
-		case <-ctx.Done():
-			t.Fatal("the graph did not finish after a worker was killed")
-		}
+		killed, runErr := killWorkerMidRun(t, ctx, cmd, results, 20, workers[0])
 		if runErr != nil {
 			t.Fatalf("mrun run: %v: %s", runErr, errb.String())
 		}
@@ -379,5 +357,35 @@ func watchResults(t *testing.T, ctx context.Context, url string) func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		return n
+	}
+}
+
+// killWorkerMidRun starts cmd (an mrun run), SIGKILLs victim once results() reaches after,
+// and waits for cmd. It returns when the worker was killed and cmd's error; the test fails
+// if the graph ended before the kill or never ends.
+func killWorkerMidRun(t *testing.T, ctx context.Context, cmd *exec.Cmd, results func() int, after int, victim *workerProc) (time.Time, error) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	finished := make(chan error, 1)
+	go func() { finished <- cmd.Wait() }()
+	waitFor(t, ctx, fmt.Sprint(after, " results"), func() bool { return results() >= after })
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	t.Logf("killed worker %s after %d results", victim.id, results())
+	select {
+	case err := <-finished:
+		t.Fatalf("the graph finished before the worker was killed (%v): make it longer", err)
+	default:
+	}
+	select {
+	case err := <-finished:
+		return killed, err
+	case <-ctx.Done():
+		t.Fatal("the graph did not finish after a worker was killed")
+		return killed, nil
 	}
 }
