@@ -350,7 +350,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := srv.URL()
-	port, _ := strconv.Atoi(url[strings.LastIndexByte(url, ':')+1:])
+	port := portOf(url)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	conn, err := cluster.Connect(ctx, url, cluster.Options{})
@@ -476,4 +476,10 @@ func TestLargeValueOnCluster(t *testing.T) {
 	if vals[1] != want {
 		t.Fatalf("tensor_sum on the cluster = %v, the fetched matrix sums to %v", vals[1], want)
 	}
+}
+
+// portOf is the port of a server's client URL, to start it again on the same port.
+func portOf(url string) int {
+	port, _ := strconv.Atoi(url[strings.LastIndexByte(url, ':')+1:])
+	return port
 }

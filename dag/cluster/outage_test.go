@@ -44,7 +44,7 @@ func newOutageCluster(t *testing.T, timeout time.Duration) *outageCluster {
 		t.Fatal(err)
 	}
 	oc.srv, oc.url = srv, srv.URL()
-	oc.port, _ = strconv.Atoi(oc.url[strings.LastIndexByte(oc.url, ':')+1:])
+	oc.port = portOf(oc.url)
 	ctx := context.Background()
 	logf := func(format string, args ...any) {
 		oc.mu.Lock()

@@ -150,7 +150,7 @@ func serverAwayWhileStoring(t *testing.T, storeWait, away time.Duration) string 
 		t.Fatal(err)
 	}
 	url := srv.URL()
-	port, _ := strconv.Atoi(url[strings.LastIndexByte(url, ':')+1:])
+	port := portOf(url)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	opts := cluster.Options{AckWait: time.Second}
