@@ -35,6 +35,9 @@ type Executor struct {
 	mu      sync.Mutex
 	waiting map[string]chan doneMsg // attempt id → its waiter
 	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
+	batches map[uint64]*batch       // stream sequence → the batch of calls published there
+	queue   chan *queued            // calls for the batcher
+	took    map[string]int64        // module SHA-256 hex + "." + function → its calls' average time (ns)
 	modules map[string]*upload      // SHA-256 hex → its publication to ModuleStore
 	subs    []*nats.Subscription
 	// recipes holds, by output key (hex), the last maxRecipes host-level calls this executor
@@ -64,10 +67,11 @@ func newExecutor(c *Conn) *Executor {
 	id := nuid.Next()
 	x := &Executor{c: c, id: id, reply: doneSubject + id, waiting: map[string]chan doneMsg{},
 		bySeq: map[uint64]string{}, modules: map[string]*upload{}, recipes: map[string]*dag.Task{}, reruns: map[string]*rerun{},
-		roots: map[string]*runtime.Runtime{}}
+		roots: map[string]*runtime.Runtime{}, batches: map[uint64]*batch{}, queue: make(chan *queued, maxBatch), took: map[string]int64{}}
 	ctx, stop := context.WithCancel(context.Background())
 	x.stop = stop
 	x.beat(ctx)
+	go x.batcher(ctx)
 	go x.watchWorkers(ctx, noWorkerWait)
 	if sub, err := c.nc.Subscribe(x.reply, x.onDone); err == nil {
 		x.subs = append(x.subs, sub)
@@ -91,6 +95,18 @@ func (x *Executor) close() {
 func (x *Executor) SharesStore() bool { return true }
 
 func (x *Executor) onDone(m *nats.Msg) {
+	if isBatch(m.Data) { // the completions of a batch's calls
+		var ds []doneMsg
+		if err := abi.Unmarshal(m.Data, &ds); err != nil {
+			return
+		}
+		for _, d := range ds {
+			if d.Event == nil {
+				x.deliver(d)
+			}
+		}
+		return
+	}
 	var d doneMsg
 	if err := abi.Unmarshal(m.Data, &d); err != nil { // checked before decoding: see decodeTask
 		return
@@ -99,6 +115,11 @@ func (x *Executor) onDone(m *nats.Msg) {
 		x.onEvent(d.Event)
 		return
 	}
+	x.deliver(d)
+}
+
+// deliver hands the completion d to the call waiting for it, if one is.
+func (x *Executor) deliver(d doneMsg) {
 	x.mu.Lock()
 	ch := x.waiting[d.ID]
 	x.mu.Unlock()
@@ -121,18 +142,28 @@ func (x *Executor) onMaxDeliveries(m *nats.Msg) {
 		return
 	}
 	x.mu.Lock()
-	id, ok := x.bySeq[adv.StreamSeq]
-	ch := x.waiting[id]
+	ids := []string(nil)
+	if id, ok := x.bySeq[adv.StreamSeq]; ok {
+		ids = []string{id}
+	} else if bt := x.batches[adv.StreamSeq]; bt != nil {
+		ids = bt.ids
+	}
+	chs := make([]chan doneMsg, len(ids))
+	for i, id := range ids {
+		chs[i] = x.waiting[id]
+	}
 	x.mu.Unlock()
-	if !ok {
+	if len(ids) == 0 {
 		return
 	}
 	_ = x.c.tasks.DeleteMsg(context.Background(), adv.StreamSeq)
-	if ch != nil {
-		msg := fmt.Sprintf("delivered to workers %d times without finishing (AckWait %v each): the workers running it stopped", adv.Deliveries, x.c.opts.AckWait)
-		select {
-		case ch <- doneMsg{ID: id, Err: &wireErr{Kind: kindWorker, Message: msg}}:
-		default:
+	msg := fmt.Sprintf("delivered to workers %d times without finishing (AckWait %v each): the workers running it stopped", adv.Deliveries, x.c.opts.AckWait)
+	for i, ch := range chs {
+		if ch != nil {
+			select {
+			case ch <- doneMsg{ID: ids[i], Err: &wireErr{Kind: kindWorker, Message: msg}}:
+			default:
+			}
 		}
 	}
 }
@@ -247,11 +278,27 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		delete(x.waiting, msg.ID)
 		x.mu.Unlock()
 	}()
-	seq, err := x.submit(ctx, msg.ID, b, msg.FrameRef, frame)
+	// A quick function's calls go to the batcher, to share a message with other calls.
+	var (
+		seq       uint64
+		bt        *batch // the batch the call went in; nil when alone
+		cancelled bool
+	)
+	fnID := msg.Module + "." + msg.Func
+	if n := x.batchSize(fnID); n > 1 && frame == nil && len(b) <= batchCallBytes {
+		seq, bt, err = x.enqueue(ctx, msg.ID, b, n)
+		err = x.published(err)
+	} else {
+		seq, err = x.submit(ctx, msg.ID, b, msg.FrameRef, frame)
+	}
 	if err != nil {
 		return runtime.Result{}, callErr(err)
 	}
 	defer func() {
+		if bt != nil {
+			x.leave(ctx, bt, cancelled)
+			return
+		}
 		x.mu.Lock()
 		delete(x.bySeq, seq)
 		x.mu.Unlock()
@@ -268,6 +315,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		changed := x.c.changes()
 		select {
 		case d := <-ch:
+			x.learn(fnID, d.Took)
 			if d.Err != nil {
 				return runtime.Result{}, x.failure(d, msg.Module, fn)
 			}
@@ -307,6 +355,10 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 				if err := x.publishModule(ctx, fn.Module()); err != nil {
 					return runtime.Result{}, callErr(err)
 				}
+				if bt != nil {
+					x.leave(ctx, bt, false)
+					bt = nil
+				}
 				x.mu.Lock()
 				delete(x.bySeq, seq)
 				x.mu.Unlock()
@@ -323,8 +375,14 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			}
 			poll.Reset(0)
 		case <-ctx.Done():
-			// Not yet delivered: it leaves the queue. Running: its worker interrupts it.
-			_ = x.c.tasks.DeleteMsg(context.WithoutCancel(ctx), seq)
+			// Not yet delivered: it leaves the queue (a batch, once none of its calls is
+			// waited for). Running: its worker interrupts it. Batched and not yet started: its
+			// worker skips it.
+			if bt != nil {
+				cancelled = true
+			} else {
+				_ = x.c.tasks.DeleteMsg(context.WithoutCancel(ctx), seq)
+			}
 			_ = x.c.nc.Publish(CancelSubject, []byte(msg.ID))
 			return runtime.Result{}, callErr(interrupted(ctx))
 		}
@@ -346,19 +404,28 @@ func (x *Executor) submit(ctx context.Context, id string, b []byte, ref string, 
 	}
 	ack, err := x.publish(ctx, id, b)
 	if err != nil {
-		var jerr jetstream.JetStreamError
-		if errors.As(err, &jerr) && jerr.APIError() != nil && jerr.APIError().ErrorCode == errStoreFailed {
-			return 0, fmt.Errorf("publish the call to %s: the queue is full (%s): let the workers catch up, or give the stream a larger cluster.Options.MaxQueued or MaxQueueBytes where it is created", TaskStream, jerr.APIError().Description)
-		}
-		if errors.Is(err, ErrUnreachable) || errors.Is(err, runtime.ErrInterrupted) {
-			return 0, err
-		}
-		return 0, fmt.Errorf("publish the call to %s: %w", TaskStream, err)
+		return 0, x.published(err)
 	}
 	x.mu.Lock()
 	x.bySeq[ack.Sequence] = id
 	x.mu.Unlock()
 	return ack.Sequence, nil
+}
+
+// published returns the error of a call's publication to TaskStream, as a call reports it;
+// nil for nil.
+func (x *Executor) published(err error) error {
+	if err == nil {
+		return nil
+	}
+	var jerr jetstream.JetStreamError
+	if errors.As(err, &jerr) && jerr.APIError() != nil && jerr.APIError().ErrorCode == errStoreFailed {
+		return fmt.Errorf("publish the call to %s: the queue is full (%s): let the workers catch up, or give the stream a larger cluster.Options.MaxQueued or MaxQueueBytes where it is created", TaskStream, jerr.APIError().Description)
+	}
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, runtime.ErrInterrupted) {
+		return err
+	}
+	return fmt.Errorf("publish the call to %s: %w", TaskStream, err)
 }
 
 // maxRecipes bounds the calls an executor keeps to run again (about 100–150 bytes each): a

@@ -275,6 +275,12 @@ func readValue(ctx context.Context, c *Conn, name string) ([]byte, error) {
 	return nil, fmt.Errorf("read value %s: unknown entry tag %d", name, b[0])
 }
 
+// createMsg returns the message that creates key name in ResultBucket with entry, as
+// jetstream.KeyValue.Create would: the server refuses it when the key holds something.
+func createMsg(name string, entry []byte) *nats.Msg {
+	return &nats.Msg{Subject: "$KV." + ResultBucket + "." + name, Data: entry, Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"}}}
+}
+
 // writeValue stores v under name unless a value is already there: a call that runs twice
 // (a redelivery, a retry) produces the same value, and the first one stays.
 func writeValue(ctx context.Context, c *Conn, name string, v []byte) error {
@@ -285,7 +291,7 @@ func writeValue(ctx context.Context, c *Conn, name string, v []byte) error {
 		}
 		entry = append([]byte{tagObject}, name...)
 	}
-	m := &nats.Msg{Subject: "$KV." + ResultBucket + "." + name, Data: entry, Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"}}}
+	m := createMsg(name, entry)
 	for attempt := 0; ; attempt++ {
 		// A create, as jetstream.KeyValue.Create makes it, without its decoding of the answer;
 		// a key that holds something (a value, or the marker of one deleted) is left to

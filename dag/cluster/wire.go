@@ -115,6 +115,10 @@ type doneMsg struct {
 	Err    *wireErr `msgpack:"err"` // nil: the outputs are in ResultBucket
 	Stdout []byte   `msgpack:"stdout"`
 	Stderr []byte   `msgpack:"stderr"`
+	// Took is how long the attempt took to read its inputs and run its guest, in
+	// nanoseconds; 0 when it did not run (its outputs were found stored) or the worker does
+	// not say. Coordinators size batches of calls with it.
+	Took int64 `msgpack:"took,omitempty"`
 	// Event, when set, makes the message an event of a nested call instead of a completion.
 	Event *eventMsg `msgpack:"ev,omitempty"`
 }

@@ -92,6 +92,9 @@ type worker struct {
 	coords  map[string]time.Time   // coordinator id → when its heartbeat was last seen
 	engines map[[2]int]*dag.Engine // nesting limits → the engine that runs the graphs of calls with them
 	routes  map[abi.Key][]route    // running call's key → where its spawns' events go (forward)
+	// cancelled holds the attempt ids cancelled before this worker started them: a batched
+	// call is skipped when its turn comes (noteCancelled).
+	cancelled map[string]struct{}
 
 	beatMu  sync.Mutex
 	beating map[*nats.Msg]struct{} // the messages of the calls held, heartbeat by beat
@@ -147,6 +150,8 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 		w.mu.Unlock()
 		if ok {
 			call.cancel(context.Canceled)
+		} else {
+			w.noteCancelled(string(m.Data))
 		}
 	})
 	if err != nil {
@@ -276,6 +281,10 @@ func (w *worker) heartbeat(ctx context.Context) {
 // soon as the guest returns, so that storing, acknowledging and reporting, which wait on the
 // network, overlap the next call.
 func (w *worker) handle(ctx context.Context, m *nats.Msg, slot *callSlot) {
+	if isBatch(m.Data) {
+		w.handleBatch(ctx, m, slot)
+		return
+	}
 	t, err := decodeTask(m.Data)
 	if err != nil {
 		w.cfg.Logf("worker %s: dropping a malformed task message: %v", w.cfg.ID, err)
@@ -302,7 +311,75 @@ func (w *worker) handle(ctx context.Context, m *nats.Msg, slot *callSlot) {
 		return
 	}
 	slot.start()
+	done, out := w.execute(ctx, t, slot)
+	switch out {
+	case outGiveBack:
+		stopBeat()
+		_ = w.c.nc.Publish(m.Reply, ackNak)
+		return
+	case outDropped:
+		stopBeat()
+		w.drop(ctx, m, t)
+		return
+	}
+	b, _ := msgpack.Marshal(&done)
+	// The outputs are stored; only now is the call acknowledged, before the coordinator hears
+	// of the result: the server handles a connection's messages in order. The heartbeats stop
+	// first: a progress message that reached the server after the acknowledgement would mean
+	// nothing. An acknowledgement the server loses (it restarted) makes it deliver the call
+	// again, and the worker that gets it finds the outputs stored (settleStored).
+	stopBeat()
+	w.settle(ctx, m, t, b)
+}
 
+// outcome is how an attempt to run a call ended, as execute reports it.
+type outcome int
+
+const (
+	outDone     outcome = iota // the call ran: its outputs are stored, or it failed; report it
+	outGiveBack                // the worker is stopping, or could not store the outputs: another worker runs it
+	outDropped                 // its coordinator is gone: nobody would read the result
+)
+
+// execute runs the call of t on slot, which the call holds, and stores its outputs. It
+// releases the slot once the guest has returned. On outDone, the returned message reports the
+// end of the call, success or failure.
+func (w *worker) execute(ctx context.Context, t *taskMsg, slot *callSlot) (doneMsg, outcome) {
+	a, out := w.attempt(ctx, t, slot, false)
+	if out != outDone {
+		return doneMsg{}, out
+	}
+	w.storing.Add(1)
+	defer w.storing.Add(-1)
+	if a.err == nil && beforeStore != nil {
+		beforeStore()
+	}
+	if a.err == nil {
+		// The guest has returned: its deadline no longer applies, and a server that is away
+		// (restarting) is waited for, up to StoreWait, rather than blamed on the call.
+		if err := w.storeOutputs(ctx, t, a.outputs); errors.Is(err, errGaveUp) {
+			return doneMsg{}, outGiveBack
+		} else if err != nil {
+			a.err = err
+		}
+	}
+	return w.ended(ctx, t, a), outDone
+}
+
+// attempted is what running a call gave: its result and outputs, or its error, and how long
+// it took.
+type attempted struct {
+	res     runtime.Result
+	outputs []output
+	err     error
+	started time.Time
+	took    time.Duration
+}
+
+// attempt runs the call of t on slot, which the call holds, releasing the slot once the guest
+// has returned unless keep is set (the next call of a batch uses it). The outputs are not
+// stored yet.
+func (w *worker) attempt(ctx context.Context, t *taskMsg, slot *callSlot, keep bool) (attempted, outcome) {
 	callCtx, cancel := w.callContext(ctx, t)
 	defer cancel(nil)
 	w.mu.Lock()
@@ -314,67 +391,55 @@ func (w *worker) handle(ctx context.Context, m *nats.Msg, slot *callSlot) {
 		w.mu.Unlock()
 	}()
 
-	res, outputs, err := w.run(callCtx, t, slot)
+	start := time.Now()
+	res, outputs, err := w.run(callCtx, t, slot, keep)
+	a := attempted{res: res, outputs: outputs, err: err, started: start, took: time.Since(start)}
 	if ctx.Err() != nil && err != nil {
-		// The worker is stopping: leave the call to another worker.
-		stopBeat()
-		_ = w.c.nc.Publish(m.Reply, ackNak)
-		return
+		return a, outGiveBack // the worker is stopping: leave the call to another worker
 	}
 	if err != nil && errors.Is(context.Cause(callCtx), errCoordinatorGone) {
-		stopBeat()
-		w.drop(ctx, m, t)
-		return
+		return a, outDropped
 	}
-	slot.Release() // not running the guest any more, whatever happened
-	w.storing.Add(1)
-	defer w.storing.Add(-1)
-	if err == nil && beforeStore != nil {
-		beforeStore()
+	if !keep {
+		slot.Release() // not running the guest any more, whatever happened
 	}
-	if err == nil {
-		// The guest has returned: its deadline no longer applies, and a server that is away
-		// (restarting) is waited for, up to StoreWait, rather than blamed on the call.
-		err = w.persist(ctx, t, "store the outputs of", func(ctx context.Context) error {
-			for _, o := range outputs {
-				if err := writeValue(ctx, w.c, o.key, o.value); err != nil {
-					return err
-				}
+	return a, outDone
+}
+
+// storeOutputs writes outputs to the Store, waiting out an outage of the server for up to
+// StoreWait; it returns an error wrapping errGaveUp when the server stayed away.
+func (w *worker) storeOutputs(ctx context.Context, t *taskMsg, outputs []output) error {
+	return w.persist(ctx, t, "store the outputs of", func(ctx context.Context) error {
+		for _, o := range outputs {
+			if err := writeValue(ctx, w.c, o.key, o.value); err != nil {
+				return err
 			}
-			return nil
-		})
-		if errors.Is(err, errGaveUp) {
-			stopBeat()
-			_ = w.c.nc.Publish(m.Reply, ackNak)
-			return
 		}
-	}
-	done := doneMsg{ID: t.ID, Worker: w.cfg.ID, Stdout: res.Stdout, Stderr: res.Stderr}
-	if err != nil {
-		done.Err = toWire(err)
-		var ce *runtime.CallError
-		if errors.As(err, &ce) {
-			done.Stdout, done.Stderr = ce.Stdout, ce.Stderr
-		}
-		w.failed.Add(1)
-	} else {
+		return nil
+	})
+}
+
+// ended returns the completion of t's call whose attempt ended as a says, counts it, and
+// records a failure in FailedBucket.
+func (w *worker) ended(ctx context.Context, t *taskMsg, a attempted) doneMsg {
+	done := doneMsg{ID: t.ID, Worker: w.cfg.ID, Stdout: a.res.Stdout, Stderr: a.res.Stderr, Took: max(a.took.Nanoseconds(), 1)}
+	if a.err == nil {
 		w.done.Add(1)
+		return done
 	}
+	done.Err = toWire(a.err)
+	var ce *runtime.CallError
+	if errors.As(a.err, &ce) {
+		done.Stdout, done.Stderr = ce.Stdout, ce.Stderr
+	}
+	w.failed.Add(1)
+	// Kept for an hour, for a coordinator that misses the completion message.
 	b, _ := msgpack.Marshal(&done)
-	if done.Err != nil {
-		// Kept for an hour, for a coordinator that misses the completion message.
-		_ = w.persist(ctx, t, "record the failure of", func(ctx context.Context) error {
-			_, err := w.c.failed.Put(ctx, t.ID, b)
-			return err
-		})
-	}
-	// The outputs are stored; only now is the call acknowledged, before the coordinator hears
-	// of the result: the server handles a connection's messages in order. The heartbeats stop
-	// first: a progress message that reached the server after the acknowledgement would mean
-	// nothing. An acknowledgement the server loses (it restarted) makes it deliver the call
-	// again, and the worker that gets it finds the outputs stored (settleStored).
-	stopBeat()
-	w.settle(ctx, m, t, b)
+	_ = w.persist(ctx, t, "record the failure of", func(ctx context.Context) error {
+		_, err := w.c.failed.Put(ctx, t.ID, b)
+		return err
+	})
+	return done
 }
 
 // settle acknowledges m and reports the attempt's end b to its coordinator, waiting out an
@@ -400,7 +465,21 @@ func (w *worker) settle(ctx context.Context, m *nats.Msg, t *taskMsg, b []byte) 
 // A call delivered for the first time is not looked up: that would cost every call a round
 // trip.
 func (w *worker) settleStored(ctx context.Context, m *nats.Msg, t *taskMsg, stopBeat func()) bool {
-	if deliveries(m.Reply) < 2 || t.FrameRef != "" {
+	if deliveries(m.Reply) < 2 || !w.outputsStored(ctx, t) {
+		return false
+	}
+	w.done.Add(1)
+	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID})
+	stopBeat()
+	w.settle(ctx, m, t, b)
+	return true
+}
+
+// outputsStored reports whether every output of t's call is in ResultBucket, checking that
+// t's key is its call's first: a call delivered again may have been stored by a worker that
+// died before it acknowledged the call.
+func (w *worker) outputsStored(ctx context.Context, t *taskMsg) bool {
+	if t.FrameRef != "" {
 		return false
 	}
 	tmpl, err := abi.NewTemplate(t.Frame)
@@ -414,10 +493,6 @@ func (w *worker) settleStored(ctx context.Context, m *nats.Msg, t *taskMsg, stop
 			return false
 		}
 	}
-	w.done.Add(1)
-	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID})
-	stopBeat()
-	w.settle(ctx, m, t, b)
 	return true
 }
 
@@ -548,9 +623,9 @@ type output struct {
 	value []byte
 }
 
-// run runs the call of t, releasing slot once the guest has returned, and returns its
-// outputs, for the caller to store.
-func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.Result, []output, error) {
+// run runs the call of t, releasing slot once the guest has returned unless keep is set, and
+// returns its outputs, for the caller to store.
+func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool) (runtime.Result, []output, error) {
 	frame := t.Frame
 	if t.FrameRef != "" {
 		var err error
@@ -601,7 +676,9 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot) (runtime.R
 		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
 	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
-	slot.Release()
+	if !keep {
+		slot.Release()
+	}
 	if err != nil {
 		return res, nil, err
 	}
@@ -626,10 +703,9 @@ var beforeStore func()
 // it, and tells the coordinator why, in case it is there after all (its heartbeats could not
 // reach the server for CoordinatorTTL).
 func (w *worker) drop(ctx context.Context, m *nats.Msg, t *taskMsg) {
-	w.cfg.Logf("worker %s: dropping %s.%s (attempt %s): %v", w.cfg.ID, t.ModName, t.Func, t.ID, errCoordinatorGone)
 	_ = w.c.nc.Publish(m.Reply, ackTerm)
-	b, _ := msgpack.Marshal(&doneMsg{ID: t.ID, Worker: w.cfg.ID, Err: &wireErr{Kind: kindDropped, Message: "the call was dropped: " + errCoordinatorGone.Error()}})
-	_, _ = w.c.failed.Put(ctx, t.ID, b)
+	d := w.dropped(ctx, t)
+	b, _ := msgpack.Marshal(&d)
 	_ = w.c.nc.Publish(t.Reply, b)
 }
 
