@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -414,9 +413,6 @@ func (x *Executor) join(ctx context.Context, g *group, q *queued) *group {
 func (x *Executor) publishBatch(ctx context.Context, group []*queued) {
 	if len(group) == 0 {
 		return
-	}
-	if os.Getenv("MRUN_DEBUG_BATCH") != "" {
-		fmt.Fprintf(os.Stderr, "batch %d\n", len(group))
 	}
 	var b []byte
 	if len(group) == 1 {
