@@ -141,7 +141,8 @@ func permissions(r Role) *server.Permissions {
 		// Coordinators' heartbeats: a client's, and a worker's for the calls its guests spawn.
 		"$KV."+CoordinatorBucket+".>")
 	sub := []string{"_INBOX.>", doneSubject + ">",
-		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + TaskStream + "." + WorkerGroup}
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + TaskStream + "." + WorkerGroup,
+		"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + TaskStream + "." + WorkerGroup}
 	switch r {
 	case RoleClient:
 		pub = append(pub, "$O."+ModuleStore+".>")

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -479,6 +480,45 @@ func (x *Executor) leave(ctx context.Context, bt *batch, cancelled bool) {
 	}
 }
 
+// errUnbatched is wrapped by the error of a call whose batch a worker refused (a worker that
+// does not know batches terminates the message as malformed): Run sends it again, alone.
+var errUnbatched = errors.New("the batch of calls it was in was refused")
+
+// onTerminated handles the advisory of a message a worker terminated: when it held a batch,
+// the calls in it are sent again one by one, and no more batches are sent.
+func (x *Executor) onTerminated(m *nats.Msg) {
+	var adv struct {
+		StreamSeq uint64 `json:"stream_seq"`
+	}
+	if json.Unmarshal(m.Data, &adv) != nil {
+		return
+	}
+	x.mu.Lock()
+	bt := x.batches[adv.StreamSeq]
+	var chs []chan doneMsg
+	var ids []string
+	if bt != nil {
+		for _, id := range bt.ids {
+			if ch := x.waiting[id]; ch != nil {
+				chs, ids = append(chs, ch), append(ids, id)
+			}
+		}
+	}
+	x.mu.Unlock()
+	if bt == nil {
+		return
+	}
+	if x.unbatched.CompareAndSwap(false, true) {
+		x.c.opts.Logf("a worker refused a batch of calls (is it an older mrun?): calls go one by one from now on; run the same mrun version on every worker and coordinator")
+	}
+	for i, ch := range chs {
+		select {
+		case ch <- doneMsg{ID: ids[i], Err: &wireErr{Kind: kindUnbatched, Message: errUnbatched.Error()}}:
+		default:
+		}
+	}
+}
+
 // batchSize returns how many calls of the function fn (its module's SHA-256 hex and name)
 // may share a batch: 1 until calls of it have been seen to end, then as many as take about
 // batchWork together.
@@ -486,7 +526,7 @@ func (x *Executor) batchSize(fn string) int {
 	x.mu.Lock()
 	took, ok := x.took[fn]
 	x.mu.Unlock()
-	if !ok {
+	if !ok || x.unbatched.Load() {
 		return 1
 	}
 	return int(min(max(batchWork.Nanoseconds()/max(took, 1), 1), maxBatch))

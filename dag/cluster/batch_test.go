@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -120,7 +121,7 @@ func TestBatchOfDeadWorker(t *testing.T) {
 			continue
 		}
 		for m := range b.Messages() {
-			if d := m.Data(); len(d) > 0 && d[0]&0xf0 == 0x90 || d[0] == 0xdc {
+			if d := m.Data(); len(d) > 0 && (d[0]&0xf0 == 0x90 || d[0] == 0xdc) {
 				batches++
 			}
 		}
@@ -298,4 +299,82 @@ func TestCancelQueuedBatch(t *testing.T) {
 		info, err := s.Info(context.Background())
 		return err == nil && info.State.Msgs == 0
 	})
+}
+
+// A worker that does not know batches (an older mrun) terminates one as malformed: its calls
+// are sent again one by one, and so are all calls after them.
+func TestOlderWorkerRefusesBatch(t *testing.T) {
+	var mu sync.Mutex
+	var logs []string
+	tc := startCluster(t, 0, 1, cluster.Options{AckWait: 300 * time.Millisecond, Logf: func(f string, a ...any) {
+		mu.Lock()
+		logs = append(logs, fmt.Sprintf(f, a...))
+		mu.Unlock()
+	}})
+	eng := tc.engine()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	inc, sumAll := tc.fn(t, conformance, "inc"), tc.fn(t, conformance, "sum_all")
+	cluster.LearnQuick(tc.conn.Executor(), inc)
+	incs := make(dag.Tuple, 30)
+	for i := range incs {
+		incs[i] = dag.Spawn(inc, 500+i)
+	}
+	total := dag.Spawn(sumAll, incs)
+	done := make(chan error, 1)
+	go func() { done <- eng.Execute(ctx, total) }()
+
+	js, err := jetstream.New(tc.nc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, cluster.TaskStream, cluster.WorkerGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && refused == 0; {
+		b, err := cons.Fetch(10, jetstream.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			continue
+		}
+		for m := range b.Messages() {
+			if d := m.Data(); len(d) > 0 && (d[0]&0xf0 == 0x90 || d[0] == 0xdc) {
+				_ = m.Term() // what an older worker does with a message it cannot decode
+				refused++
+			} else {
+				_ = m.NakWithDelay(time.Second) // for the worker started below
+			}
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no batch of calls was published")
+	}
+	wctx, stop := context.WithCancel(ctx)
+	wdone := make(chan error, 1)
+	go func() {
+		wdone <- tc.conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: tc.rt, Slots: 2, ID: "new"})
+	}()
+	defer func() {
+		stop()
+		if err := <-wdone; err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	if err := eng.Fetch(ctx, total, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(30*500 + 30*31/2); got != want {
+		t.Fatalf("sum_all = %v, want %d", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "a worker refused a batch of calls (is it an older mrun?): calls go one by one from now on; run the same mrun version on every worker and coordinator"
+	if !slices.Contains(logs, want) {
+		t.Fatalf("coordinator said %q, want %q", logs, want)
+	}
 }

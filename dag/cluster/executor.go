@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -38,8 +39,10 @@ type Executor struct {
 	batches map[uint64]*batch       // stream sequence → the batch of calls published there
 	queue   chan *queued            // calls for the batcher
 	took    map[string]int64        // module SHA-256 hex + "." + function → its calls' average time (ns)
-	modules map[string]*upload      // SHA-256 hex → its publication to ModuleStore
-	subs    []*nats.Subscription
+	// unbatched is set once a worker refused a batch: calls go one by one from then on.
+	unbatched atomic.Bool
+	modules   map[string]*upload // SHA-256 hex → its publication to ModuleStore
+	subs      []*nats.Subscription
 	// recipes holds, by output key (hex), the last maxRecipes host-level calls this executor
 	// completed, so that it can run them again when the server loses their results (it
 	// restarted without its data); order lists their keys, oldest first from next, to forget
@@ -78,6 +81,10 @@ func newExecutor(c *Conn) *Executor {
 	}
 	adv := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + TaskStream + "." + WorkerGroup
 	if sub, err := c.nc.Subscribe(adv, x.onMaxDeliveries); err == nil {
+		x.subs = append(x.subs, sub)
+	}
+	term := "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + TaskStream + "." + WorkerGroup
+	if sub, err := c.nc.Subscribe(term, x.onTerminated); err == nil {
 		x.subs = append(x.subs, sub)
 	}
 	_ = c.nc.Flush() // the server knows the subscriptions before any call is published
@@ -193,8 +200,13 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		x.beatNow()
 		res, err = x.run(ctx, t)
 	}
+	if errors.Is(err, errUnbatched) && ctx.Err() == nil {
+		// A worker refused the batch the call was in: it does not know batches (an older
+		// mrun). Send the call alone, and every call from now on.
+		res, err = x.run(ctx, t)
+	}
 	var re *remoteError
-	if errors.As(err, &re) && re.kind == errDropped {
+	if errors.As(err, &re) && (re.kind == errDropped || re.kind == errUnbatched) {
 		re.kind = errWorker
 	}
 	return res, err

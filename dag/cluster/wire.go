@@ -188,6 +188,7 @@ const (
 	kindModule      = "module"         // the worker refused the module's bytes: a kindWorker after which the coordinator checks its upload again
 	kindNoModule    = "module-missing" // the module is not in ModuleStore (pruned): the coordinator uploads it again and retries once
 	kindDropped     = "dropped"        // the worker took the coordinator for gone: a coordinator that hears of it is not, and sends the call again
+	kindUnbatched   = "unbatched"      // a worker refused the batch the call was in: the coordinator sends it alone (never on the wire: from an advisory)
 )
 
 // toWire classifies the error of a call run on a worker.
@@ -252,6 +253,8 @@ func fromWire(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errModuleAgain}
 	case kindDropped: // matches errDropped, so that Run writes its heartbeat and sends the call again
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errDropped}
+	case kindUnbatched: // matches errUnbatched, so that Run sends the call again, alone
+		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errUnbatched}
 	default: // kindWorker, kindModule
 		inner = &remoteError{msg: fmt.Sprintf("%v: %s", errWorker, w.Message), kind: errWorker}
 	}
