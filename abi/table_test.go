@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func exampleTable(t testing.TB) Table {
@@ -309,7 +310,13 @@ func FuzzTable(f *testing.F) {
 		for _, c := range tb.Columns() {
 			switch c.Type {
 			case ColString:
-				_, err = c.Strings()
+				var xs []string
+				xs, err = c.Strings()
+				for _, x := range xs {
+					if !utf8.ValidString(x) {
+						t.Fatalf("column %q holds %q, which is not UTF-8", c.Name, x)
+					}
+				}
 			case ColBool:
 				_, err = c.Bools()
 			case ColFloat64:
@@ -322,4 +329,40 @@ func FuzzTable(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkTable_validate measures the check every table in a frame gets, for a table of 1M
+// rows of an int64, a float64 and a short string column.
+func BenchmarkTable_validate(b *testing.B) {
+	const n = 1 << 20
+	ints, floats, strs := make([]int64, n), make([]float64, n), make([]string, n)
+	for i := range ints {
+		ints[i], floats[i], strs[i] = int64(i), float64(i)/3, "row-"+strings.Repeat("x", i%16)
+	}
+	tb, err := NewTable(Int64Column("i", ints), Float64Column("f", floats), StringColumn("s", strs))
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, _ := AppendTable(nil, tb)
+	b.SetBytes(int64(len(v)))
+	b.ResetTimer()
+	for range b.N {
+		if err := Validate(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTable_numericValidate is the same check for the numeric columns alone.
+func BenchmarkTable_numericValidate(b *testing.B) {
+	const n = 1 << 20
+	tb, _ := NewTable(Int64Column("i", make([]int64, n)), Float64Column("f", make([]float64, n)))
+	v, _ := AppendTable(nil, tb)
+	b.SetBytes(int64(len(v)))
+	b.ResetTimer()
+	for range b.N {
+		if err := Validate(v); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -315,9 +315,12 @@ func (t Table) check() error {
 		if len(c.offs) != 4*(c.n+1) || leUint32(c.offs) != 0 {
 			return fmt.Errorf("string column %q: its offsets are not n+1 offsets from 0", c.name)
 		}
+		// Valid text that no offset cuts inside a character holds valid values.
+		valid := utf8.Valid(c.data)
 		for k := range c.n {
 			lo, hi := leUint32(c.offs[4*k:]), leUint32(c.offs[4*k+4:])
-			if hi < lo || uint64(hi) > uint64(len(c.data)) || !utf8.Valid(c.data[lo:hi]) {
+			if hi < lo || uint64(hi) > uint64(len(c.data)) || !valid && !utf8.Valid(c.data[lo:hi]) ||
+				int(hi) < len(c.data) && !utf8.RuneStart(c.data[hi]) {
 				return fmt.Errorf("string column %q: value %d is out of order, out of range or not UTF-8", c.name, k)
 			}
 		}
