@@ -42,9 +42,10 @@ Each ARG is one JSON value (quote it for the shell). Integers stay integers;
 numbers with a fraction or exponent are floats. A tensor is written
 {"$tensor": {"dtype": "float64", "shape": [2], "data": [1, 2]}} and a table
 {"$table": {"columns": [{"name": "a", "type": "int64", "data": [1, 2]}]}},
-the forms results print in. --kwargs passes keyword arguments as a JSON object. With --n-output K the function must return a list
-of K values, and they print as a JSON list. A table result prints as an
-aligned text table on a terminal, and as JSON rows with --json.
+the forms results print in. --kwargs passes keyword arguments as a JSON
+object. With --n-output K the function must return a list of K values, and
+they print as a JSON list. A table result prints as an aligned text table on
+a terminal, and as JSON rows with --json.
 
 What the function writes to stdout and stderr is shown on stderr (stdout holds
 only the result), unless --quiet.
