@@ -62,7 +62,7 @@ func TestCanonical(t *testing.T) {
 		{"d9 02 61 62", "a2 61 62"},                         // str8 with short string
 		{"dc 00 01 01", "91 01"},                            // array16 with one element
 		{"82 a1 62 01 a1 61 02", "82 a1 61 02 a1 62 01"},    // map sorted by key bytes
-		{"c7 01 05 ff", "d4 05 ff"},                         // ext8 of 1 byte -> fixext1
+		{"c7 01 06 ff", "d4 06 ff"},                         // ext8 of 1 byte -> fixext1
 		{"ca 3f 80 00 00", "ca 3f 80 00 00"},                // float32 keeps its width
 		{"92 81 cc 02 c0 81 01 c0", "92 81 02 c0 81 01 c0"}, // nested
 	}
@@ -180,7 +180,8 @@ func TestKeys(t *testing.T) {
 }
 
 func FuzzValidateCanonical(f *testing.F) {
-	for _, s := range []string{"01", "92 91 00 80", "82 a1 62 01 a1 61 02", "d8 01 00112233445566778899aabbccddeeff", "c1", "dd ff ff ff ff"} {
+	for _, s := range []string{"01", "92 91 00 80", "82 a1 62 01 a1 61 02", "d8 01 00112233445566778899aabbccddeeff", "c1", "dd ff ff ff ff",
+		"c7 20 05 0100000000000000 0100000000000000 0b00010062000000 0100000000000000"} { // a one-row bool table
 		f.Add(unhex(f, s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

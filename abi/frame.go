@@ -154,7 +154,7 @@ func (t *Template) findRefs(i, depth int) error {
 			var k Key
 			copy(k[:], b[j:end])
 			t.holes = append(t.holes, hole{start: uint32(i), end: uint32(end), key: k, byRef: h.ext == ExtByRef})
-		case h.ext == ExtTensor:
+		case h.ext == ExtTensor || h.ext == ExtTable:
 			if _, err := payloadEnd(b, i, h); err != nil {
 				return err
 			}
@@ -214,7 +214,7 @@ func resolve(dst, b []byte, i int, key func(uint32) (Key, error)) ([]byte, int, 
 	switch h.kind {
 	case kExt:
 		end := j + int(h.n)
-		if h.ext <= 0 || h.ext > ExtReservedMax || h.ext == ExtTensor { // a value, checked by Validate
+		if h.ext <= 0 || h.ext > ExtReservedMax || h.ext == ExtTensor || h.ext == ExtTable { // a value, checked by Validate
 			return append(dst, b[i:end]...), end, nil
 		}
 		if (h.ext != ExtHandle && h.ext != ExtByRef) || h.n != 4 {

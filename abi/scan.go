@@ -164,6 +164,11 @@ func payloadEnd(b []byte, i int, h header) (int, error) {
 			return 0, malformed(i, "%v", err)
 		}
 	}
+	if h.kind == kExt && h.ext == ExtTable {
+		if _, err := parseTable(b[j : j+int(h.n)]); err != nil {
+			return 0, malformed(i, "%v", err)
+		}
+	}
 	return j + int(h.n), nil
 }
 
@@ -196,7 +201,7 @@ func skip(b []byte, i, depth int, noReserved bool) (int, error) {
 	j := i + h.size
 	switch {
 	case h.kind.payload():
-		if noReserved && h.kind == kExt && h.ext > 0 && h.ext <= ExtReservedMax && h.ext != ExtTensor {
+		if noReserved && h.kind == kExt && h.ext > 0 && h.ext <= ExtReservedMax && h.ext != ExtTensor && h.ext != ExtTable {
 			return 0, malformed(i, "extension type %d is reserved by mrun", h.ext)
 		}
 		return payloadEnd(b, i, h)
@@ -220,7 +225,7 @@ func Validate(b []byte) error { return validate(b, false) }
 
 // ValidateResult reports whether b is an acceptable result frame (ABI.md section 4): exactly
 // one well-formed MessagePack value with no extension types reserved by mrun other than
-// tensors.
+// tensors and tables.
 func ValidateResult(b []byte) error { return validate(b, true) }
 
 func validate(b []byte, noReserved bool) error {
@@ -505,6 +510,10 @@ func decodeAny(b []byte, i, depth int) (any, int, error) {
 		if h.ext == ExtTensor {
 			d, shape, data, _ := parseTensor(b[j:end]) // checked by payloadEnd
 			return Tensor{DType: d, Shape: shape, Data: bytes.Clone(data)}, end, nil
+		}
+		if h.ext == ExtTable {
+			t, _ := parseTable(b[j:end]) // checked by payloadEnd
+			return t.clone(), end, nil
 		}
 		return Ext{Type: h.ext, Data: bytes.Clone(b[j:end])}, end, nil
 	}

@@ -128,9 +128,9 @@ func TestTensorMalformed(t *testing.T) {
 			t.Errorf("Canonical %s: %v", tc.name, err)
 		}
 	}
-	// Types 5 to 15 stay reserved in results.
-	if err := ValidateResult([]byte{0xd4, 5, 0}); err == nil || !strings.Contains(err.Error(), "extension type 5 is reserved") {
-		t.Errorf("ext 5 in a result: %v", err)
+	// Types 6 to 15 stay reserved in results.
+	if err := ValidateResult([]byte{0xd4, 6, 0}); err == nil || !strings.Contains(err.Error(), "extension type 6 is reserved") {
+		t.Errorf("ext 6 in a result: %v", err)
 	}
 }
 

@@ -110,7 +110,7 @@ func sortedKeys(m map[string]any) []string {
 // Unmarshal decodes the single MessagePack value in b into v, which must be a pointer.
 // Decoding into an interface (a *any) gives nil, bool, int64 (uint64 above MaxInt64),
 // float64, string, []byte, []any, map[string]any (map[any]any when a key is not a string),
-// Ref for Object references, Tensor for tensors, and Ext for other extension values. Other targets are decoded
+// Ref for Object references, Tensor for tensors, Table for tables, and Ext for other extension values. Other targets are decoded
 // with msgpack's rules for Go types.
 func Unmarshal(b []byte, v any) error {
 	if p, ok := v.(*any); ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -22,6 +23,7 @@ type callOptions struct {
 	args     []string
 	kwargs   string
 	nOutput  int
+	json     bool // print a table result as JSON rows
 
 	env           []string // K=V
 	mounts        []string // HOST:GUEST
@@ -37,9 +39,13 @@ func newCallCmd(g *globalOptions, io streams) *cobra.Command {
 		Long: `Call one function of a WebAssembly module and print the result as JSON.
 
 Each ARG is one JSON value (quote it for the shell). Integers stay integers;
-numbers with a fraction or exponent are floats. --kwargs passes keyword
-arguments as a JSON object. With --n-output K the function must return a list
-of K values, and they print as a JSON list.
+numbers with a fraction or exponent are floats. A tensor is written
+{"$tensor": {"dtype": "float64", "shape": [2], "data": [1, 2]}} and a table
+{"$table": {"columns": [{"name": "a", "type": "int64", "data": [1, 2]}]}},
+the forms results print in. --kwargs passes keyword arguments as a JSON
+object. With --n-output K the function must return a list of K values, and
+they print as a JSON list. A table result prints as an aligned text table on
+a terminal, and as JSON rows with --json.
 
 What the function writes to stdout and stderr is shown on stderr (stdout holds
 only the result), unless --quiet.
@@ -86,6 +92,7 @@ call, and with --retries N a failed attempt runs again, up to N more times.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.kwargs, "kwargs", "", "keyword arguments as a `JSON` object, as in '{\"exp\": 10}'")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print a table result as JSON rows, one object per row, even on a terminal")
 	cmd.Flags().IntVarP(&o.nOutput, "n-output", "n", 1, "split the result, a list of K values, into K outputs")
 	cmd.Flags().StringArrayVar(&o.env, "env", nil, "set the guest's environment variable `K=V` (repeatable; default: an empty environment)")
 	cmd.Flags().StringArrayVar(&o.mounts, "mount", nil, "let the guest read the host directory HOST at GUEST, an absolute path: `HOST:GUEST` (repeatable, read-only)")
@@ -98,6 +105,9 @@ func runCall(ctx context.Context, o *callOptions) error {
 	args := make([]any, len(o.args))
 	for i, s := range o.args {
 		v, err := parseJSON(s)
+		if le := (*litError)(nil); errors.As(err, &le) {
+			return usagef("argument %d: %v", i+1, err)
+		}
 		if err != nil {
 			return usagef("argument %d (%q) is not JSON: %v", i+1, s, err)
 		}
@@ -106,6 +116,9 @@ func runCall(ctx context.Context, o *callOptions) error {
 	var kwargs map[string]any
 	if o.kwargs != "" {
 		v, err := parseJSON(o.kwargs)
+		if le := (*litError)(nil); errors.As(err, &le) {
+			return usagef("--kwargs: %v", err)
+		}
 		m, ok := v.(map[string]any)
 		if err != nil || !ok {
 			return usagef("--kwargs %q is not a JSON object", o.kwargs)
@@ -145,7 +158,7 @@ func runCall(ctx context.Context, o *callOptions) error {
 		return err
 	}
 	if o.nOutput == 1 {
-		return writeResult(o.io, vals[0])
+		return writeCallResult(o.io, vals[0], o.json)
 	}
 	return writeResult(o.io, vals)
 }

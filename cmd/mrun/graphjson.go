@@ -189,6 +189,9 @@ func (r *jsonReader) object(depth int) (*vnode, error) {
 			return nil, errNotPlainJSON
 		}
 		if closed {
+			if v, err = taggedMap(v); err != nil {
+				return nil, errNotPlainJSON // the YAML reader reports it, with the file's name
+			}
 			return v, nil
 		}
 	}

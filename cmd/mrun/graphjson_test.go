@@ -16,6 +16,8 @@ var jsonGraphs = []string{
 		"  \"b\": {\"call\": \"s.f\", \"foreach\": \"$a\", \"args\": [\"$item\", \"$$lit\", \"$a.1\", \"$a[*]\", \"a\\\"b\\\\c\\u00e9\\n\", \"12\", \"\"]}}\n}\n",
 	`{"tasks":{"a":{"call":"x.y","kwargs":{"k":{"deep":[{"x":"$t"}]}}}},"modules":{"x":"x.wasm"},"outputs":{"o":["$a",{"p":"$a"}]}}`,
 	"\r\n{ \"a\" : [ 1 , 2 ] , \"b\" : { } }\r\n",
+	`{"t": [{"$tensor": {"dtype": "float32", "shape": [2], "data": [1.5, "NaN"]}}, {"$$table": {"$$$tensor": 1}}],` +
+		` "u": {"$table": {"columns": [{"name": "s", "type": "string", "data": ["$$x", "é"]}, {"name": "t", "type": "timestamp", "data": [0, "2026-12-07T12:00:00Z"]}]}}}`,
 }
 
 // notPlainJSON are inputs the JSON reader must leave to the YAML reader.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -212,7 +213,7 @@ func (r *yamlReader) node(n ast.Node, depth int, viaAlias bool) (*vnode, error) 
 		}
 		return v, nil
 	case *ast.TagNode:
-		return r.tagged(n, depth, viaAlias)
+		return r.tag(n, depth, viaAlias)
 	case *ast.SequenceNode:
 		v := &vnode{kind: vList, pos: p, items: make([]*vnode, 0, len(n.Values))}
 		for _, item := range n.Values {
@@ -232,13 +233,13 @@ func (r *yamlReader) node(n ast.Node, depth int, viaAlias bool) (*vnode, error) 
 		if err := r.mapping(v, n.Values, depth, viaAlias); err != nil {
 			return nil, err
 		}
-		return v, nil
+		return r.tagged(v)
 	case *ast.MappingValueNode: // a single-pair mapping
 		v := &vnode{kind: vMap, pos: posOf(n.Key)}
 		if err := r.mapping(v, []*ast.MappingValueNode{n}, depth, viaAlias); err != nil {
 			return nil, err
 		}
-		return v, nil
+		return r.tagged(v)
 	}
 	return nil, r.errorf(n, "unsupported YAML %s", n.Type())
 }
@@ -270,7 +271,21 @@ func jsonNumberValue(s string) any {
 	return f
 }
 
-func (r *yamlReader) tagged(n *ast.TagNode, depth int, viaAlias bool) (*vnode, error) {
+// tagged returns the value the map v stands for: a tensor for {"$tensor": …}, a table for
+// {"$table": …} (see taggedMap), and v itself for any other map.
+func (r *yamlReader) tagged(v *vnode) (*vnode, error) {
+	x, err := taggedMap(v)
+	if err != nil {
+		p := v.pos
+		if le := (*litError)(nil); errors.As(err, &le) && le.at != nil && le.at.pos.line > 0 {
+			p = le.at.pos
+		}
+		return nil, &fileError{file: r.file, pos: p, msg: err.Error()}
+	}
+	return x, nil
+}
+
+func (r *yamlReader) tag(n *ast.TagNode, depth int, viaAlias bool) (*vnode, error) {
 	tag := n.Start.Value
 	switch tag {
 	case "!!binary", "!!str":
@@ -293,7 +308,7 @@ func (r *yamlReader) tagged(n *ast.TagNode, depth int, viaAlias bool) (*vnode, e
 		if err != nil {
 			return nil, err
 		}
-		t, err := tensorLiteral(v)
+		t, err := tensorLiteral(v, "!tensor")
 		if err != nil {
 			return nil, r.errorf(n, "%v", err)
 		}

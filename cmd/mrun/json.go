@@ -5,14 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/internal/termsafe"
 )
 
-// parseJSON decodes one JSON value, keeping integers as int64 (uint64 when larger).
+// parseJSON decodes one JSON value, keeping integers as int64 (uint64 when larger). A map
+// whose only key is "$tensor" or "$table" is that value (see taggedMap); an error about it is
+// a *litError.
 func parseJSON(s string) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
 	dec.UseNumber()
@@ -23,30 +27,47 @@ func parseJSON(s string) (any, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("more than one value")
 	}
-	return fromJSON(v), nil
+	return fromJSON(v)
 }
 
-func fromJSON(v any) any {
+func fromJSON(v any) (any, error) {
+	var err error
 	switch v := v.(type) {
 	case json.Number:
 		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i
+			return i, nil
 		}
 		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
-			return u
+			return u, nil
 		}
 		f, _ := v.Float64()
-		return f
+		return f, nil
 	case []any:
 		for i := range v {
-			v[i] = fromJSON(v[i])
+			if v[i], err = fromJSON(v[i]); err != nil {
+				return nil, err
+			}
 		}
 	case map[string]any:
 		for k := range v {
-			v[k] = fromJSON(v[k])
+			if v[k], err = fromJSON(v[k]); err != nil {
+				return nil, err
+			}
+		}
+		if len(v) == 1 {
+			for k, x := range v {
+				switch tag, escaped := taggedKey(k); {
+				case escaped:
+					return map[string]any{k[1:]: x}, nil
+				case tag == "$tensor":
+					return tensorLiteral(literalNode(x), tag)
+				case tag == "$table":
+					return tableLiteral(literalNode(x))
+				}
+			}
 		}
 	}
-	return v
+	return v, nil
 }
 
 // toJSON turns a decoded value into something encoding/json prints faithfully.
@@ -60,6 +81,8 @@ func toJSON(v any) (any, error) {
 		return toJSON(float64(v))
 	case abi.Tensor:
 		return tensorJSON(v)
+	case abi.Table:
+		return tableJSON(v)
 	case []any:
 		for i := range v {
 			x, err := toJSON(v[i])
@@ -69,24 +92,21 @@ func toJSON(v any) (any, error) {
 			v[i] = x
 		}
 	case map[string]any:
-		for k := range v {
-			x, err := toJSON(v[k])
-			if err != nil {
-				return nil, err
-			}
-			v[k] = x
+		o := &jsonObject{}
+		for _, k := range slices.Sorted(maps.Keys(v)) { // the order encoding/json prints
+			o.add(k, v[k])
 		}
+		return toJSON(o)
 	case map[any]any:
 		m := make(map[string]any, len(v))
 		for k, x := range v {
-			j, err := toJSON(x)
-			if err != nil {
-				return nil, err
-			}
-			m[fmt.Sprint(k)] = j
+			m[fmt.Sprint(k)] = x
 		}
-		return m, nil
+		return toJSON(m)
 	case *jsonObject:
+		if v.done {
+			return v, nil
+		}
 		for i := range v.vals {
 			x, err := toJSON(v.vals[i])
 			if err != nil {
@@ -94,6 +114,14 @@ func toJSON(v any) (any, error) {
 			}
 			v.vals[i] = x
 		}
+		// A plain map that would read back as a tagged value (its only key is $tensor, $table
+		// or one of them with more $s) gets one more $.
+		if len(v.keys) == 1 {
+			if _, escaped := taggedKey("$" + v.keys[0]); escaped {
+				v.keys[0] = "$" + v.keys[0]
+			}
+		}
+		v.done = true
 	}
 	return v, nil
 }
@@ -103,6 +131,7 @@ func toJSON(v any) (any, error) {
 type jsonObject struct {
 	keys []string
 	vals []any
+	done bool // toJSON has converted the values and escaped the key: it leaves it alone
 }
 
 func (o *jsonObject) add(k string, v any) {
@@ -156,6 +185,29 @@ func writeResult(io streams, v any) error {
 	return err
 }
 
+// writeCallResult prints v, the result of mrun call: a table as JSON rows with rows set, as
+// aligned text on a terminal, and otherwise as writeResult prints any result.
+func writeCallResult(io streams, v any, rows bool) error {
+	if t, ok := v.(abi.Table); ok {
+		switch {
+		case rows:
+			r, err := tableRows(t)
+			if err != nil {
+				return err
+			}
+			return writeResult(io, r)
+		case io.OutTTY:
+			s, err := textTable(t)
+			if err != nil {
+				return err
+			}
+			_, err = io.Out.Write([]byte(s))
+			return err
+		}
+	}
+	return writeResult(io, v)
+}
+
 // writeResultJSON prints b, a result writeJSON wrote before, as writeResult would print it.
 func writeResultJSON(io streams, b []byte) error {
 	if io.OutTTY {
@@ -176,39 +228,31 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// tensorJSON prints a tensor as {"dtype": …, "shape": […], "data": nested lists}, the data
-// nested like NumPy's tolist().
+// tensorJSON prints a tensor as {"$tensor": {"dtype": …, "shape": […], "data": […]}}, the data
+// flat in row-major order and the floats JSON has no numbers for as "NaN", "Infinity" and
+// "-Infinity": the form tensorLiteral reads.
 func tensorJSON(t abi.Tensor) (any, error) {
 	flat, err := tensorValues(t)
 	if err != nil {
 		return nil, err
 	}
-	var nest func(shape []int, xs []any) []any
-	nest = func(shape []int, xs []any) []any {
-		if len(shape) <= 1 {
-			return xs
+	for i, x := range flat {
+		switch x := x.(type) {
+		case float64:
+			flat[i] = jsonFloat(x)
+		case float32:
+			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+				flat[i] = jsonFloat(f)
+			}
 		}
-		out := make([]any, shape[0])
-		step := 0
-		if shape[0] > 0 {
-			step = len(xs) / shape[0]
-		}
-		for i := range out {
-			out[i] = nest(shape[1:], xs[i*step:(i+1)*step])
-		}
-		return out
 	}
-	var data any
-	if len(t.Shape) == 0 {
-		data = flat[0]
-	} else {
-		data = nest(t.Shape, flat)
-	}
-	o := &jsonObject{}
-	o.add("dtype", t.DType.String())
-	o.add("shape", append([]int{}, t.Shape...))
-	o.add("data", data)
-	return toJSON(o)
+	inner := &jsonObject{done: true}
+	inner.add("dtype", t.DType.String())
+	inner.add("shape", append([]int{}, t.Shape...))
+	inner.add("data", flat)
+	o := &jsonObject{done: true}
+	o.add("$tensor", inner)
+	return o, nil
 }
 
 // tensorValues returns the elements of t as JSON-ready values, in row-major order.

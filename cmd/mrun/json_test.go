@@ -18,10 +18,10 @@ func TestTensorJSON(t *testing.T) {
 		v    any
 		want string
 	}{
-		{m, `{"dtype":"float64","shape":[2,3],"data":[[1,2.5,3],[4,5,6]]}`},
-		{s, `{"dtype":"int8","shape":[],"data":-7}`},
-		{e, `{"dtype":"bool","shape":[0,2],"data":[]}`},
-		{[]any{b}, `[{"dtype":"bool","shape":[2],"data":[true,false]}]`},
+		{m, `{"$tensor":{"dtype":"float64","shape":[2,3],"data":[1,2.5,3,4,5,6]}}`},
+		{s, `{"$tensor":{"dtype":"int8","shape":[],"data":[-7]}}`},
+		{e, `{"$tensor":{"dtype":"bool","shape":[0,2],"data":[]}}`},
+		{[]any{b}, `[{"$tensor":{"dtype":"bool","shape":[2],"data":[true,false]}}]`},
 	} {
 		var out bytes.Buffer
 		if err := writeJSON(&out, tc.v); err != nil {
@@ -31,8 +31,13 @@ func TestTensorJSON(t *testing.T) {
 			t.Errorf("writeJSON(%v) = %s, want %s", tc.v, got, tc.want)
 		}
 	}
+	// JSON has no NaN: a tensor's NaN prints as a string; a plain float NaN cannot print.
 	nan, _ := abi.NewTensor([]int{1}, []float32{float32(math.NaN())})
-	if err := writeJSON(&bytes.Buffer{}, nan); err == nil || !strings.Contains(err.Error(), "NaN, which JSON cannot represent") {
-		t.Errorf("a NaN element: %v", err)
+	var out bytes.Buffer
+	if err := writeJSON(&out, nan); err != nil || out.String() != `{"$tensor":{"dtype":"float32","shape":[1],"data":["NaN"]}}`+"\n" {
+		t.Errorf("a NaN element: %s, %v", out.String(), err)
+	}
+	if err := writeJSON(&bytes.Buffer{}, math.NaN()); err == nil || !strings.Contains(err.Error(), "NaN, which JSON cannot represent") {
+		t.Errorf("a NaN result: %v", err)
 	}
 }

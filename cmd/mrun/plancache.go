@@ -44,7 +44,7 @@ func (x *execution) planKey(g *graphSpec, files []moduleFile) (k abi.Key, ok boo
 		return abi.Key{}, false, nil
 	}
 	h := sha256.New()
-	h.Write([]byte("mrun/graph-outputs/v1\x00"))
+	h.Write([]byte("mrun/graph-outputs/v2\x00")) // v2: tensors print as {"$tensor": …}
 	h.Write(g.sum[:])
 	for i, m := range g.modules {
 		id, err := runtime.IdentityOf(files[i].bytes, files[i].config)

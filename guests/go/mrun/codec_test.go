@@ -290,9 +290,9 @@ func TestCodec_call_malformed(t *testing.T) {
 		})
 	}
 	t.Run("ext into any", func(t *testing.T) {
-		fr, _ := hex.DecodeString("9291d4050180")
+		fr, _ := hex.DecodeString("9291d4070180")
 		_, err := newCodec().call(fr, identity)
-		want := "identity: argument 1: cannot decode ext type 5 into a Go value (declare the parameter as mrun.Raw to pass it through)"
+		want := "identity: argument 1: cannot decode ext type 7 into a Go value (declare the parameter as mrun.Raw to pass it through)"
 		if err == nil || err.Error() != want {
 			t.Errorf("got  %v\nwant %s", err, want)
 		}

@@ -116,6 +116,8 @@ func (c *codec) buildDecoder(t reflect.Type) decodeFunc {
 		return decodeObject
 	case tensorType:
 		return slotDecoder(slotTypes[t])
+	case tableType:
+		return decodeTable
 	}
 	if t == timeType || customDecoding(t) {
 		return msgpackDecoder(t)
@@ -427,6 +429,8 @@ func (c *codec) decodeAny() (any, error) {
 			return c.readObject()
 		case extTensor:
 			return c.readTensor()
+		case extTable:
+			return c.readTable()
 		}
 		if id != -1 {
 			return nil, &decodeError{msg: fmt.Sprintf("cannot decode ext type %d into a Go value (declare the parameter as mrun.Raw to pass it through)", id)}

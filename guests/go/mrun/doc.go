@@ -134,6 +134,14 @@
 // copied once into the result frame. [NewTensor] makes a tensor of a Go slice without copying
 // it. A tensor argument is valid only until the function returns (see [Tensor]).
 //
+// # Tables
+//
+// A [Table] is a set of named, typed columns of one length (ABI.md section 5.4): int64,
+// float64, bool, string and timestamp [Column] values, each column one buffer. A function takes
+// and returns tables like tensors; [Column.Int64s], [Column.Float64s] and [Column.Bools] are
+// views over an argument's values, read in place when aligned, and [Column.StringAt] reads one
+// string. A table argument is valid only until the function returns (see [Table]).
+//
 // # Nested spawn
 //
 // A function can spawn functions itself while it runs, execute them and fetch their values,

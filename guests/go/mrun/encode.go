@@ -51,6 +51,8 @@ func (c *codec) buildEncoder(t reflect.Type) encodeFunc {
 		return func(c *codec, v reflect.Value) error { return c.writeObject(valueOf[Ref](v).obj, extByRef) }
 	case tensorType:
 		return func(c *codec, v reflect.Value) error { return c.writeTensor(valueOf[Tensor](v)) }
+	case tableType:
+		return func(c *codec, v reflect.Value) error { return c.writeTable(valueOf[Table](v)) }
 	}
 	if t == rawType || t == timeType || t.Implements(customEncoderType) || t.Implements(marshalerType) {
 		return encodeReflect
@@ -235,6 +237,8 @@ func (c *codec) encodeAny(x any) error {
 		} else {
 			c.out.b = append(c.out.b, x...)
 		}
+	case Table:
+		return c.writeTable(x)
 	case Tensor:
 		return c.writeTensor(x)
 	case *Tensor:
