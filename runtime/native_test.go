@@ -1,0 +1,237 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mrun-dev/mrun/internal/nativetest"
+	"github.com/mrun-dev/mrun/runtime"
+)
+
+func loadDemo(t *testing.T, rt *runtime.Runtime) *runtime.Module {
+	t.Helper()
+	m, err := rt.LoadNative(context.Background(), nativetest.Module())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// args encodes an argument frame of positional arguments.
+func args(t *testing.T, a ...any) []byte {
+	t.Helper()
+	return frame(t, a, nil)
+}
+
+// TestLoadNative: a native module is a *Module like any other: found by name and by hash,
+// with its functions listed, an identity derived from its name and version, and no bytes.
+func TestLoadNative(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	m := loadDemo(t, rt)
+	sum := sha256.Sum256([]byte("native:mrun:demo@1"))
+	if m.Name() != "mrun:demo" || m.Sum() != sum || m.Identity() != sum || m.Sum() != nativetest.Module().Sum() ||
+		!m.Nested() || !m.Native() || m.Version() != "1" || m.Bytes() != nil || m.Size() != 0 || m.Idle() != 0 {
+		t.Errorf("module: name %q sum %s identity %x nested %v native %v version %q bytes %d",
+			m.Name(), m.SumHex(), m.Identity(), m.Nested(), m.Native(), m.Version(), len(m.Bytes()))
+	}
+	var names []string
+	for _, f := range m.Functions() {
+		names = append(names, f.Name())
+	}
+	if got, want := strings.Join(names, " "), "add block fail fanout malformed pair panic relay"; got != want {
+		t.Errorf("functions: %s, want %s", got, want)
+	}
+	for _, ref := range []string{"mrun:demo", hex.EncodeToString(sum[:])} {
+		if got, err := rt.Lookup(ref); err != nil || got != m {
+			t.Errorf("Lookup(%s) = %v, %v", ref, got, err)
+		}
+	}
+	if got, ok := rt.Module(sum); !ok || got != m {
+		t.Errorf("Module(sum) = %v, %v", got, ok)
+	}
+	_, err := m.Func("mul")
+	if want := `module mrun:demo: unknown function "mul" (it has: add, block, fail, fanout, malformed, pair, panic, relay)`; !errors.Is(err, runtime.ErrUnknownFunction) || err.Error() != want {
+		t.Errorf("Func(mul): %v, want %s", err, want)
+	}
+	wasm := load(t, rt, "fixtures")
+	if wasm.Native() || wasm.Version() != "" {
+		t.Errorf("a wasm module reports native %v, version %q", wasm.Native(), wasm.Version())
+	}
+}
+
+// TestLoadNative_Again: loading the same name and version again gives the module loaded; a
+// runtime holds one version of a name.
+func TestLoadNative_Again(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	m := loadDemo(t, rt)
+	if again := loadDemo(t, rt); again != m {
+		t.Errorf("loading mrun:demo@1 twice gave two modules")
+	}
+	v2 := nativetest.Module()
+	v2.Version = "2"
+	_, err := rt.LoadNative(context.Background(), v2)
+	if want := "module mrun:demo: version 1 is loaded already, not 2: a runtime holds one version of a native module"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestLoadNative_Invalid(t *testing.T) {
+	ok := func(context.Context, []byte) ([]byte, error) { return nil, nil }
+	for _, tc := range []struct {
+		m    runtime.NativeModule
+		want string
+	}{
+		{runtime.NativeModule{Name: "demo", Version: "1"}, `module demo: a native module's name must start with "mrun:", as in "mrun:tensor"`},
+		{runtime.NativeModule{Name: "mrun:", Version: "1"}, `module mrun:: native module name "mrun:": after "mrun:" use one or more letters, digits, '_', '-' and '.'`},
+		{runtime.NativeModule{Name: "mrun:a b", Version: "1"}, `module mrun:a b: native module name "mrun:a b": after "mrun:" use one or more letters, digits, '_', '-' and '.'`},
+		{runtime.NativeModule{Name: "mrun:x"}, `module mrun:x: native module mrun:x: version "" must be a non-empty printable string`},
+		{runtime.NativeModule{Name: "mrun:x", Version: "1\n"}, `module mrun:x: native module mrun:x: version "1\n" must be a non-empty printable string`},
+		{runtime.NativeModule{Name: "mrun:x", Version: "1", Funcs: map[string]runtime.NativeFunc{"f": nil}}, `module mrun:x: native module mrun:x: function "f" is nil`},
+		{runtime.NativeModule{Name: "mrun:x", Version: "1", Funcs: map[string]runtime.NativeFunc{"": ok}}, `module mrun:x: native module mrun:x: function name must be 1 to 128 bytes, got 0`},
+	} {
+		_, err := newRuntime(t, runtime.Config{}).LoadNative(context.Background(), tc.m)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("LoadNative(%+v): %v, want %s", tc.m, err, tc.want)
+		}
+	}
+}
+
+// TestLoad_NativeNameReserved: a WebAssembly module may not take a native module's name.
+func TestLoad_NativeNameReserved(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	b, err := os.ReadFile("../testdata/wat/fixtures.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rt.Load(context.Background(), "mrun:demo", b)
+	want := `module mrun:demo: names that start with "mrun:" are reserved for native modules (runtime.LoadNative): load a WebAssembly module under another name`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	// Nor do bytes that hash like a native module's identity stand for it.
+	loadDemo(t, rt)
+	_, err = rt.Load(context.Background(), "x", []byte("native:mrun:demo@1"))
+	if !errors.Is(err, runtime.ErrNotWasm) {
+		t.Errorf("loading the bytes of a native identity: %v, want ErrNotWasm", err)
+	}
+}
+
+// TestNativeCall: a native function's result and errors read as a guest's do.
+func TestNativeCall(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{MaxResult: 8})
+	m := loadDemo(t, rt)
+	ctx := context.Background()
+
+	res, err := fn(t, m, "add").Call(ctx, args(t, 2, 40))
+	if err != nil || !bytes.Equal(res.Value, []byte{42}) || res.Stdout != nil || res.Stderr != nil || res.Effects != 0 {
+		t.Fatalf("add(2, 40) = %+v, %v", res, err)
+	}
+
+	for _, tc := range []struct {
+		fn       string
+		args     []any
+		want     string
+		sentinel error
+	}{
+		{"fail", []any{"no good"}, "fail (module mrun:demo): no good", nil},
+		{"add", []any{1}, "add (module mrun:demo): invalid request: want 2 integer arguments, got 1", runtime.ErrInvalid},
+		{"malformed", nil, "malformed (module mrun:demo): malformed result: malformed msgpack at byte 1: 1 trailing bytes after the value", runtime.ErrMalformedResult},
+		{"pair", []any{1 << 40}, "pair (module mrun:demo): limit exceeded: result of 19 bytes is over the limit of 8 bytes (raise it with runtime.Config.MaxResult)", runtime.ErrLimit},
+		{"panic", nil, "panic (module mrun:demo): trap: native function panicked: demo panics", runtime.ErrTrap},
+	} {
+		_, err := fn(t, m, tc.fn).Call(ctx, args(t, tc.args...))
+		var ce *runtime.CallError
+		if !errors.As(err, &ce) || ce.Module != "mrun:demo" || ce.Function != tc.fn || err.Error() != tc.want {
+			t.Errorf("%s: %v, want %s", tc.fn, err, tc.want)
+			continue
+		}
+		if tc.sentinel != nil && !errors.Is(err, tc.sentinel) {
+			t.Errorf("%s: %v does not match %v", tc.fn, err, tc.sentinel)
+		}
+		var ge *runtime.GuestError
+		if tc.fn == "fail" && (!errors.As(err, &ge) || ge.Message != "no good") {
+			t.Errorf("fail: %v is not a GuestError with the message", err)
+		}
+		if tc.fn == "panic" && !bytes.Contains(ce.Stderr, []byte("goroutine ")) {
+			t.Errorf("panic: stderr %q holds no stack", ce.Stderr)
+		}
+	}
+}
+
+// TestNativeCall_Interrupted: a native call whose context ends fails as an interrupted guest
+// does.
+func TestNativeCall_Interrupted(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	m := loadDemo(t, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := fn(t, m, "block").Call(ctx, args(t))
+	if want := "block (module mrun:demo): interrupted: context deadline exceeded"; !errors.Is(err, runtime.ErrInterrupted) || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+// TestNestedFrom: a native function finds the engine's Nested in its context, and nothing
+// when called without one.
+func TestNestedFrom(t *testing.T) {
+	if _, ok := runtime.NestedFrom(context.Background()); ok {
+		t.Error("NestedFrom found a Nested in a bare context")
+	}
+	rt := newRuntime(t, runtime.Config{})
+	m := loadDemo(t, rt)
+	_, err := fn(t, m, "fanout").Call(context.Background(), args(t, 3))
+	if want := "fanout (module mrun:demo): fanout needs an engine: spawn it as a task"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	var n runtime.Nested
+	ctx := runtime.WithNested(context.Background(), n)
+	if _, ok := runtime.NestedFrom(ctx); ok {
+		t.Error("NestedFrom found a nil Nested")
+	}
+}
+
+// TestCheckSpawn_Native: a native module holds no capabilities, so any module may spawn its
+// functions, a deterministic one too.
+func TestCheckSpawn_Native(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	demo := loadDemo(t, rt)
+	b, err := os.ReadFile("../testdata/wat/fixtures.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := rt.LoadWith(context.Background(), "det", b, runtime.ModuleConfig{Deterministic: true, Env: map[string]string{"A": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := det.CheckSpawn(demo); err != nil {
+		t.Errorf("a deterministic module may not spawn into mrun:demo: %v", err)
+	}
+	if err := demo.CheckSpawn(det); !errors.Is(err, runtime.ErrDenied) {
+		t.Errorf("mrun:demo may spawn into a module with an environment: %v", err)
+	}
+}
+
+// TestLoadNative_Closed: a closed runtime refuses native modules and their calls.
+func TestLoadNative_Closed(t *testing.T) {
+	rt, err := runtime.New(context.Background(), runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := loadDemo(t, rt)
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.LoadNative(context.Background(), nativetest.Module()); !errors.Is(err, runtime.ErrClosed) {
+		t.Errorf("LoadNative after Close: %v", err)
+	}
+	if _, err := fn(t, m, "add").Call(context.Background(), args(t, 1, 2)); !errors.Is(err, runtime.ErrClosed) {
+		t.Errorf("call after Close: %v", err)
+	}
+}
