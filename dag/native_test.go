@@ -93,7 +93,39 @@ func TestNative_GuestSpawnsNative(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	err = dag.New(dag.Config{}).Execute(context.Background(), dag.Spawn(relay, "mrun:demo", "mul", 1, 2))
-	if err == nil || !strings.HasSuffix(err.Error(), `, module deputy): invalid request: spawn: module mrun:demo: unknown function "mul" (it has: add, block, fail, fanout, malformed, pair, panic, relay)`) {
+	if err == nil || !strings.HasSuffix(err.Error(), `, module deputy): invalid request: spawn: module mrun:demo: unknown function "mul" (it has: add, block, fail, fanout, inc, malformed, pair, panic, relay, sum_all, tensor_sum)`) {
 		t.Errorf("spawn of an unknown native function: %v", err)
 	}
+}
+
+// BenchmarkNativeFanOut10k: BenchmarkFanOut10k's graph (10,000 inc calls and a sum_all over
+// them) with native functions, and with the WAT guest beside it in the same run: what the
+// engine costs per task when the call itself costs next to nothing.
+func BenchmarkNativeFanOut10k(b *testing.B) {
+	const n = 10_000
+	fanout := func(b *testing.B, m *runtime.Module) {
+		inc, sumAll := fn(b, m, "inc"), fn(b, m, "sum_all")
+		for b.Loop() {
+			objs := make(dag.Tuple, n)
+			for i := range objs {
+				objs[i] = dag.Spawn(inc, i)
+			}
+			total := dag.Spawn(sumAll, objs)
+			e := dag.New(dag.Config{})
+			mustExecute(b, e, total)
+			var got int
+			if err := e.Fetch(context.Background(), total, &got); err != nil || got != 50_005_000 {
+				b.Fatalf("sum = %d, %v", got, err)
+			}
+		}
+		report(b, n+1)
+	}
+	b.Run("native", func(b *testing.B) {
+		m, err := rt.LoadNative(context.Background(), nativetest.Module())
+		if err != nil {
+			b.Fatal(err)
+		}
+		fanout(b, m)
+	})
+	b.Run("mrun-wat", func(b *testing.B) { fanout(b, watGuest()) })
 }

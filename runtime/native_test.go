@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/internal/nativetest"
 	"github.com/mrun-dev/mrun/runtime"
 )
@@ -45,7 +46,7 @@ func TestLoadNative(t *testing.T) {
 	for _, f := range m.Functions() {
 		names = append(names, f.Name())
 	}
-	if got, want := strings.Join(names, " "), "add block fail fanout malformed pair panic relay"; got != want {
+	if got, want := strings.Join(names, " "), "add block fail fanout inc malformed pair panic relay sum_all tensor_sum"; got != want {
 		t.Errorf("functions: %s, want %s", got, want)
 	}
 	for _, ref := range []string{"mrun:demo", hex.EncodeToString(sum[:])} {
@@ -57,7 +58,7 @@ func TestLoadNative(t *testing.T) {
 		t.Errorf("Module(sum) = %v, %v", got, ok)
 	}
 	_, err := m.Func("mul")
-	if want := `module mrun:demo: unknown function "mul" (it has: add, block, fail, fanout, malformed, pair, panic, relay)`; !errors.Is(err, runtime.ErrUnknownFunction) || err.Error() != want {
+	if want := `module mrun:demo: unknown function "mul" (it has: add, block, fail, fanout, inc, malformed, pair, panic, relay, sum_all, tensor_sum)`; !errors.Is(err, runtime.ErrUnknownFunction) || err.Error() != want {
 		t.Errorf("Func(mul): %v, want %s", err, want)
 	}
 	wasm := load(t, rt, "fixtures")
@@ -234,4 +235,118 @@ func TestLoadNative_Closed(t *testing.T) {
 	if _, err := fn(t, m, "add").Call(context.Background(), args(t, 1, 2)); !errors.Is(err, runtime.ErrClosed) {
 		t.Errorf("call after Close: %v", err)
 	}
+}
+
+// BenchmarkNativeCall: one call of add(2, 40) as a native function and as a WebAssembly guest's
+// (the hand-written WAT conformance guest, in a pooled instance), the per-task cost a native
+// kernel saves.
+func BenchmarkNativeCall(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bench := func(b *testing.B, f *runtime.Function) {
+		frame := []byte{0x92, 0x92, 0x02, 0x28, 0x80}
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := f.Call(ctx, frame)
+			if err != nil || len(res.Value) != 1 || res.Value[0] != 42 {
+				b.Fatalf("add(2, 40) = %v, %v", res.Value, err)
+			}
+		}
+	}
+	b.Run("native", func(b *testing.B) {
+		rt := newBenchRuntime(b, runtime.Config{})
+		m, err := rt.LoadNative(ctx, nativetest.Module())
+		if err != nil {
+			b.Fatal(err)
+		}
+		add, _ := m.Func("add")
+		bench(b, add)
+	})
+	// The runtime's own part: a native function that decodes nothing.
+	b.Run("native-const", func(b *testing.B) {
+		rt := newBenchRuntime(b, runtime.Config{})
+		answer := []byte{42}
+		m, err := rt.LoadNative(ctx, runtime.NativeModule{Name: "mrun:bench", Version: "1", Funcs: map[string]runtime.NativeFunc{
+			"add": func(context.Context, []byte) ([]byte, error) { return answer, nil },
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		add, _ := m.Func("add")
+		bench(b, add)
+	})
+	b.Run("wat", func(b *testing.B) {
+		add := benchGuestFunc(b, runtime.Config{}, "add")
+		bench(b, add)
+	})
+}
+
+// BenchmarkNativeTensorSum: the sum of a float64 tensor of 2^20 elements (8 MiB), the shape of
+// a reduction kernel's call: natively, and in the WAT conformance guest, which sums in place
+// in its argument buffer, interruptible (the default) and not.
+func BenchmarkNativeTensorSum(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	xs := make([]float64, 1<<20)
+	for i := range xs {
+		xs[i] = float64(i % 7)
+	}
+	tensor, err := abi.NewTensor([]int{len(xs)}, xs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	frame, err := abi.EncodeFrame([]any{tensor}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bench := func(b *testing.B, f *runtime.Function) {
+		b.SetBytes(int64(len(frame)))
+		for b.Loop() {
+			res, err := f.Call(ctx, frame)
+			var sum float64
+			if err == nil {
+				err = abi.Unmarshal(res.Value, &sum)
+			}
+			if err != nil || sum != 3145722 {
+				b.Fatalf("tensor_sum = %v, %v", sum, err)
+			}
+		}
+	}
+	b.Run("native", func(b *testing.B) {
+		rt := newBenchRuntime(b, runtime.Config{})
+		m, err := rt.LoadNative(ctx, nativetest.Module())
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, _ := m.Func("tensor_sum")
+		bench(b, f)
+	})
+	b.Run("wat", func(b *testing.B) { bench(b, benchGuestFunc(b, runtime.Config{}, "tensor_sum")) })
+	b.Run("wat-uninterruptible", func(b *testing.B) {
+		bench(b, benchGuestFunc(b, runtime.Config{Uninterruptible: true}, "tensor_sum"))
+	})
+}
+
+func newBenchRuntime(b *testing.B, cfg runtime.Config) *runtime.Runtime {
+	b.Helper()
+	rt, err := runtime.New(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close(context.Background()) })
+	return rt
+}
+
+// benchGuestFunc returns function name of the WAT conformance guest in a new runtime.
+func benchGuestFunc(b *testing.B, cfg runtime.Config, name string) *runtime.Function {
+	b.Helper()
+	m, err := newBenchRuntime(b, cfg).LoadFile(context.Background(), "../testdata/wat/conformance.wasm")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := m.Func(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
 }

@@ -42,7 +42,7 @@ func TestRun_NativeErrors(t *testing.T) {
 		{"modules: {d: {path: mrun:demo, env: {A: b}, deterministic: true}}\ntasks:\n  a: {call: d.add}\n",
 			"mrun: <stdin>:1:11: module \"d\": mrun:demo is a native module, built into mrun: it takes no env, deterministic\n"},
 		{"modules: {d: mrun:demo}\ntasks:\n  a: {call: d.mul}\n",
-			"mrun: <stdin>:3:13: task \"a\": module mrun:demo: unknown function \"mul\" (it has: add, block, fail, fanout, malformed, pair, panic, relay)\n"},
+			"mrun: <stdin>:3:13: task \"a\": module mrun:demo: unknown function \"mul\" (it has: add, block, fail, fanout, inc, malformed, pair, panic, relay, sum_all, tensor_sum)\n"},
 	} {
 		out, errOut, code := mrunStdin(t, tc.graph, "run", "-")
 		if out != "" || errOut != tc.want || code != 2 {
@@ -58,15 +58,18 @@ sha256     %x
 size       0 B (0 bytes)
 abi        v1
 memory     0 pages (0 B) minimum, no maximum
-functions  8
+functions  11
   add
   block
   fail
   fanout
+  inc
   malformed
   pair
   panic
   relay
+  sum_all
+  tensor_sum
 imports    0
 `, nativetest.Module().Sum())
 	if out != want || errOut != "" || code != 0 {

@@ -3,9 +3,12 @@
 package nativetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -21,6 +24,9 @@ const (
 // Module returns "mrun:demo". Its functions:
 //
 //	add(a, b)           a + b (integers)
+//	inc(a)              a + 1
+//	sum_all(xs)         the sum of a list of integers
+//	tensor_sum(t)       the sum of a float64 tensor's elements, in row-major order
 //	pair(a)             [a, a+1]: for n_output 2
 //	fanout(n)           spawns add(i, 1) for i in 0..n-1 as nested tasks, executes them and
 //	                    returns the sum of their values, n(n+1)/2
@@ -31,13 +37,16 @@ const (
 //	block()             returns once its context ends
 func Module() runtime.NativeModule {
 	return runtime.NativeModule{Name: Name, Version: Version, Funcs: map[string]runtime.NativeFunc{
-		"add":       add,
-		"pair":      pair,
-		"fanout":    fanout,
-		"relay":     relay,
-		"fail":      fail,
-		"malformed": func(context.Context, []byte) ([]byte, error) { return []byte{0x01, 0x02}, nil },
-		"panic":     func(context.Context, []byte) ([]byte, error) { panic("demo panics") },
+		"add":        add,
+		"inc":        inc,
+		"sum_all":    sumAll,
+		"tensor_sum": tensorSum,
+		"pair":       pair,
+		"fanout":     fanout,
+		"relay":      relay,
+		"fail":       fail,
+		"malformed":  func(context.Context, []byte) ([]byte, error) { return []byte{0x01, 0x02}, nil },
+		"panic":      func(context.Context, []byte) ([]byte, error) { panic("demo panics") },
 		"block": func(ctx context.Context, _ []byte) ([]byte, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
@@ -82,6 +91,59 @@ func add(_ context.Context, args []byte) ([]byte, error) {
 		return nil, err
 	}
 	return encode(x[0] + x[1])
+}
+
+func inc(_ context.Context, args []byte) ([]byte, error) {
+	x, err := ints(args, 1)
+	if err != nil {
+		return nil, err
+	}
+	return encode(x[0] + 1)
+}
+
+func sumAll(_ context.Context, args []byte) ([]byte, error) {
+	pos, err := positional(args)
+	if err != nil {
+		return nil, err
+	}
+	var xs []int64
+	if len(pos) != 1 || msgpack.Unmarshal(pos[0], &xs) != nil {
+		return nil, fmt.Errorf("%w: sum_all wants one list of integers", runtime.ErrInvalid)
+	}
+	var sum int64
+	for _, x := range xs {
+		sum += x
+	}
+	return encode(sum)
+}
+
+// tensorSum reads the tensor in place in the argument frame, as a guest reads it in its
+// argument buffer: a kernel needs no copy of its input.
+func tensorSum(_ context.Context, args []byte) ([]byte, error) {
+	bad := fmt.Errorf("%w: tensor_sum wants one float64 tensor", runtime.ErrInvalid)
+	r := bytes.NewReader(args)
+	dec := msgpack.NewDecoder(r)
+	if n, err := dec.DecodeArrayLen(); err != nil || n != 2 {
+		return nil, bad
+	}
+	if n, err := dec.DecodeArrayLen(); err != nil || n != 1 {
+		return nil, bad
+	}
+	ext, size, err := dec.DecodeExtHeader()
+	if err != nil || ext != abi.ExtTensor || size < 8 {
+		return nil, bad
+	}
+	p := args[len(args)-r.Len():][:size]
+	ndim := int(p[1])
+	if abi.DType(p[0]) != abi.Float64 || len(p) < 8+8*ndim {
+		return nil, bad
+	}
+	data := p[8+8*ndim:]
+	var sum float64
+	for i := 0; i+8 <= len(data); i += 8 {
+		sum += math.Float64frombits(binary.LittleEndian.Uint64(data[i:]))
+	}
+	return encode(sum)
 }
 
 func pair(_ context.Context, args []byte) ([]byte, error) {
