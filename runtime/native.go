@@ -32,8 +32,9 @@ const NativePrefix = "mrun:"
 // error does: its text is the message the caller sees, and errors.Is and errors.As reach it
 // (and what it wraps) through the call's *CallError. A NativeFunc must not panic: a panic is
 // recovered and fails the call as a trap. ctx carries the call's deadline and, through
-// NestedFrom, the engine's Nested for spawns. A NativeFunc must be a function of its
-// arguments alone: its results are shared between equal calls and cached.
+// NestedFrom, the engine's Nested for spawns; Runtime.Close does not stop a running NativeFunc
+// (its call fails once it returns), so it should return when ctx ends. A NativeFunc must be a
+// function of its arguments alone: its results are shared between equal calls and cached.
 type NativeFunc func(ctx context.Context, args []byte) ([]byte, error)
 
 // NativeModule describes a module whose functions are Go code.
@@ -157,6 +158,11 @@ func (f *Function) callNative(ctx context.Context, n int, fill func(dst []byte))
 	fill(args)
 	value, stack, err := runNative(context.WithValue(ctx, nativeKey{}, m.rt), f.native, args)
 	switch {
+	case m.rt.stopped():
+		// Close interrupted the calls still running: a native function is not stopped (it
+		// ends when it returns, or when its ctx ends), but what it returns is not a result,
+		// as with an uninterruptible guest.
+		return fail(errStopped, nil)
 	case stack != nil:
 		return fail(err, capStack(stack, m.rt.cfg.MaxOutput))
 	case err != nil && ctx.Err() != nil:

@@ -350,3 +350,40 @@ func benchGuestFunc(b *testing.B, cfg runtime.Config, name string) *runtime.Func
 	}
 	return f
 }
+
+// TestNativeCall_Close: a native call still running when Close's context ends fails, once it
+// returns, as an interrupted guest does: with ErrClosed and ErrInterrupted, not ErrTrap.
+func TestNativeCall_Close(t *testing.T) {
+	rt, err := runtime.New(context.Background(), runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	m, err := rt.LoadNative(context.Background(), runtime.NativeModule{Name: "mrun:slow", Version: "1", Funcs: map[string]runtime.NativeFunc{
+		"wait": func(context.Context, []byte) ([]byte, error) {
+			close(started)
+			<-release
+			return []byte{1}, nil
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := fn(t, m, "wait").Call(context.Background(), args(t))
+		errc <- err
+	}()
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := rt.Close(ctx); err == nil {
+		t.Error("Close returned nil with a call still running")
+	}
+	close(release)
+	err = <-errc
+	want := "wait (module mrun:slow): interrupted: runtime is closed: the call was still running when the context given to Runtime.Close ended"
+	if !errors.Is(err, runtime.ErrClosed) || !errors.Is(err, runtime.ErrInterrupted) || errors.Is(err, runtime.ErrTrap) || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
