@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/mrun-dev/mrun/abi"
 )
@@ -26,9 +29,11 @@ const NativePrefix = "mrun:"
 
 // NativeFunc is a function of a native module. args is the call's argument frame exactly as a
 // guest would receive it (ABI.md section 3): dependencies already replaced by their values,
-// by-reference dependencies as ext-2 handles. It returns the result frame's value,
+// by-reference dependencies as ext-2 handles. args is the function's own until it returns (it
+// may even compute in it), and the runtime reuses its memory afterwards: nothing may keep it,
+// or a part of it, past the return, except the result. It returns the result frame's value,
 // MessagePack-encoded (for n_output k: an array of k values); the runtime takes the slice
-// over, and checks it as it checks a guest's result. An error fails the task as a guest's
+// over (copying it when it lies in args), and checks it as it checks a guest's result. An error fails the task as a guest's
 // error does: its text is the message the caller sees, and errors.Is and errors.As reach it
 // (and what it wraps) through the call's *CallError. A NativeFunc must not panic: a panic is
 // recovered and fails the call as a trap. ctx carries the call's deadline and, through
@@ -141,10 +146,24 @@ func nativeRuntime(ctx context.Context) *Runtime {
 // NestedFrom returns the Nested of the running call ctx belongs to, if any: the engine that
 // started the call handed it over with WithNested. A native function spawns, executes and
 // fetches tasks through it exactly as a guest does through the imports of ABI.md section 2.2,
-// and, as for a guest, its slot is free for other tasks while it waits in Execute.
+// and, as for a guest, its slot is free for other tasks while it waits in Execute. Spawn
+// copies the frame it is given, so the caller may reuse it at once (a part of its own args
+// included); the values Fetch returns are the engine's own: read them, never modify them.
 func NestedFrom(ctx context.Context) (Nested, bool) {
 	n := nestedFrom(ctx)
-	return n, n != nil
+	if n == nil {
+		return nil, false
+	}
+	return copyingNested{n}, true
+}
+
+// copyingNested is the Nested a native function sees: its Spawn copies the frame, as the
+// spawn import copies a guest's out of guest memory.
+type copyingNested struct{ Nested }
+
+// Spawn implements Nested.
+func (n copyingNested) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput int, opts SpawnOptions) (uint32, error) {
+	return n.Nested.Spawn(ctx, mod, fn, slices.Clone(frame), nOutput, opts)
 }
 
 // callNative runs native function f with an argument frame of n bytes that fill writes. The
@@ -154,9 +173,13 @@ func (f *Function) callNative(ctx context.Context, n int, fill func(dst []byte))
 	fail := func(err error, stderr []byte) (Result, error) {
 		return Result{}, &CallError{Module: m.name, Function: f.name, Err: m.rt.closing(err), Stderr: stderr}
 	}
-	args := make([]byte, n)
+	args := takeArgs(n)
 	fill(args)
 	value, stack, err := runNative(context.WithValue(ctx, nativeKey{}, m.rt), f.native, args)
+	if overlaps(args, value) { // a result that is part of the arguments outlives their buffer
+		value = append([]byte(nil), value...)
+	}
+	giveArgs(args)
 	switch {
 	case m.rt.stopped():
 		// Close interrupted the calls still running: a native function is not stopped (it
@@ -213,3 +236,40 @@ func nativeMessage(err error) string {
 
 // errNativeName refuses a WebAssembly module loaded under a native module's name.
 var errNativeName = errors.New("names that start with \"" + NativePrefix + "\" are reserved for native modules (runtime.LoadNative): load a WebAssembly module under another name")
+
+// Argument frames of minPooledArgs bytes and more are built in buffers that are reused, one
+// pool per power of two: a large frame (a tensor chunk) then costs a copy into memory already
+// in use, instead of fresh memory to zero and fault in on every call.
+const minPooledArgs = 64 << 10
+
+var argPools [bits.UintSize]sync.Pool // by bits.Len of capacity-1: pool c holds capacity 1<<c
+
+// takeArgs returns a buffer of n bytes for an argument frame.
+func takeArgs(n int) []byte {
+	if n < minPooledArgs {
+		return make([]byte, n)
+	}
+	c := bits.Len(uint(n - 1))
+	if p, ok := argPools[c].Get().(*[]byte); ok {
+		return (*p)[:n]
+	}
+	return make([]byte, n, 1<<c)
+}
+
+// giveArgs returns a buffer takeArgs made, once the call is over.
+func giveArgs(b []byte) {
+	if c := cap(b); c >= minPooledArgs && c&(c-1) == 0 {
+		argPools[bits.Len(uint(c-1))].Put(&b)
+	}
+}
+
+// overlaps reports whether b lies, even in part, in the memory of buf.
+func overlaps(buf, b []byte) bool {
+	if cap(buf) == 0 || len(b) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	hi := lo + uintptr(cap(buf))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p < hi && lo < p+uintptr(len(b))
+}

@@ -387,3 +387,59 @@ func TestNativeCall_Close(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
+
+// recorder is a Nested that keeps the frames spawned through it.
+type recorder struct {
+	runtime.Nested
+	frames [][]byte
+}
+
+func (r *recorder) Spawn(_ context.Context, _, _ string, frame []byte, _ int, _ runtime.SpawnOptions) (uint32, error) {
+	r.frames = append(r.frames, frame)
+	return 1, nil
+}
+
+// TestNativeCall_ArgsReused: a large argument frame's memory is reused by later calls, so
+// what outlives a call is copied out of it: a result that is part of the arguments, and a
+// frame spawned from them.
+func TestNativeCall_ArgsReused(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	m, err := rt.LoadNative(context.Background(), runtime.NativeModule{Name: "mrun:args", Version: "1", Funcs: map[string]runtime.NativeFunc{
+		// first returns its one positional argument, in place: frame 92 91 <value> 80.
+		"first": func(_ context.Context, args []byte) ([]byte, error) { return args[2 : len(args)-1], nil },
+		// spawn spawns a call with its own frame.
+		"spawn": func(ctx context.Context, args []byte) ([]byte, error) {
+			n, _ := runtime.NestedFrom(ctx)
+			_, err := n.Spawn(ctx, "", "first", args, 1, runtime.SpawnOptions{})
+			return []byte{0xc0}, err
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := func(c byte) []byte { return args(t, bytes.Repeat([]byte{c}, 100<<10)) }
+	rec := &recorder{}
+	ctx := runtime.WithNested(context.Background(), rec)
+	first, spawn := fn(t, m, "first"), fn(t, m, "spawn")
+	a, err := first.Call(ctx, big('a'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spawn.Call(ctx, big('s')); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []byte("bcd") { // calls that reuse the buffers
+		if _, err := first.Call(ctx, big(c)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spawn.Call(ctx, big(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := big('a'); !bytes.Equal(a.Value, want[2:len(want)-1]) {
+		t.Errorf("the result of first('a'...) changed after later calls")
+	}
+	if len(rec.frames) != 4 || !bytes.Equal(rec.frames[0], big('s')) {
+		t.Errorf("the frame spawned by spawn('s'...) changed after later calls")
+	}
+}
