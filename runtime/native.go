@@ -259,7 +259,9 @@ func takeArgs(n int) []byte {
 // giveArgs returns a buffer takeArgs made, once the call is over.
 func giveArgs(b []byte) {
 	if c := cap(b); c >= minPooledArgs && c&(c-1) == 0 {
-		argPools[bits.Len(uint(c-1))].Put(&b)
+		p := new([]byte) // not &b: that would move b to the heap on every call
+		*p = b
+		argPools[bits.Len(uint(c-1))].Put(p)
 	}
 }
 
