@@ -20,8 +20,8 @@ import (
 // registered under a name that starts with NativePrefix. A task of a native function is
 // keyed, scheduled, cached and spawned like a task of a guest's, and a guest spawns one by
 // module name as it spawns into any module; only the call differs: no instance, no sandbox,
-// no linear memory, the argument frame handed over as a byte slice. RATIONALE.md, "Why native
-// modules?", says why.
+// no linear memory, the argument frame handed over as a byte slice. RATIONALE.md, "Why are
+// tensor kernels and the planner native modules?", says why.
 
 // NativePrefix starts the name of every native module. The prefix is reserved: a WebAssembly
 // module may not be loaded under a name that starts with it.
@@ -33,10 +33,10 @@ const NativePrefix = "mrun:"
 // may even compute in it), and the runtime reuses its memory afterwards: nothing may keep it,
 // or a part of it, past the return, except the result. It returns the result frame's value,
 // MessagePack-encoded (for n_output k: an array of k values); the runtime takes the slice
-// over (copying it when it lies in args), and checks it as it checks a guest's result. An error fails the task as a guest's
-// error does: its text is the message the caller sees, and errors.Is and errors.As reach it
-// (and what it wraps) through the call's *CallError. A NativeFunc must not panic: a panic is
-// recovered and fails the call as a trap. ctx carries the call's deadline and, through
+// over (copying it when it lies in args), and checks it as it checks a guest's result. An
+// error fails the task as a guest's error does: its text is the message the caller sees, and
+// errors.Is and errors.As reach it (and what it wraps) through the call's *CallError. A
+// NativeFunc must not panic: a panic is recovered and fails the call as a trap. ctx carries the call's deadline and, through
 // NestedFrom, the engine's Nested for spawns; Runtime.Close does not stop a running NativeFunc
 // (its call fails once it returns), so it should return when ctx ends. A NativeFunc must be a
 // function of its arguments alone: its results are shared between equal calls and cached.
