@@ -268,10 +268,10 @@ func (rt *Runtime) Module(id [32]byte) (*Module, bool) {
 }
 
 // Lookup returns the loaded module that ref names: its Identity in hex, its SHA-256 in hex, or
-// the name it was loaded under (Load, LoadFile, LoadNative). An Identity names one module. The SHA-256 of
-// a module loaded without capabilities is its Identity, so it names that module even when the
-// same bytes are also loaded with capabilities; a SHA-256 of bytes loaded only with several
-// other ModuleConfigs is ambiguous and an error, as is a name shared by several modules.
+// the name it was loaded under (Load, LoadFile, LoadNative). An Identity names one module. The
+// SHA-256 of a module loaded without capabilities is its Identity, so it names that module even
+// when the same bytes are also loaded with capabilities; a SHA-256 of bytes loaded only with
+// several other ModuleConfigs is ambiguous and an error, as is a name shared by several modules.
 func (rt *Runtime) Lookup(ref string) (*Module, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
