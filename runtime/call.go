@@ -41,6 +41,9 @@ func (f *Function) CallFill(ctx context.Context, n int, fill func(dst []byte)) (
 		return Result{}, &CallError{Module: m.name, Function: f.name, Err: err}
 	}
 	defer m.rt.end()
+	if f.native != nil {
+		return f.callNative(ctx, n, fill)
+	}
 	inst, err := m.pool.get(ctx)
 	if err != nil {
 		return Result{}, &CallError{Module: m.name, Function: f.name, Err: m.rt.closing(err)}

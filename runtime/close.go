@@ -30,6 +30,9 @@ func (rt *Runtime) begin(ctx context.Context) error {
 	if inst := instanceFrom(ctx); inst != nil && inst.mod.rt == rt && !rt.stopped() {
 		return nil // its caller is counted, so the work cannot have drained meanwhile
 	}
+	if nativeRuntime(ctx) == rt && !rt.stopped() {
+		return nil // likewise for a native call's
+	}
 	rt.end()
 	return errRefused
 }

@@ -90,7 +90,7 @@ func (m *Module) CheckSpawn(target *Module) error {
 // lacks returns what t holds that m lacks. seen holds the modules already being compared, so
 // that edges which form a cycle end; nil until t has edges.
 func (m *Module) lacks(t *Module, seen map[*Module]bool) []string {
-	if t == m || m.allows(t) || seen[t] {
+	if t == m || t.native || m.allows(t) || seen[t] { // a native module holds no capabilities
 		return nil
 	}
 	missing := m.config.Missing(t.config)

@@ -32,6 +32,8 @@ type Module struct {
 	wz       wazero.Runtime // the runtime that compiled it: its own when it has its own memory cap
 	config   ModuleConfig
 	pool     *pool
+	native   bool   // its functions are Go code (native.go)
+	version  string // of a native module
 }
 
 // Function is one user function of a Module.
@@ -40,6 +42,7 @@ type Function struct {
 	name   string
 	export string
 	index  int // position in Module.funcs, used to cache api.Function per instance
+	native NativeFunc
 }
 
 // Name returns the function's name (the export name without the "mrun_fn_" prefix).

@@ -152,7 +152,8 @@ func (rt *Runtime) LoadFile(ctx context.Context, path string) (*Module, error) {
 
 // Load compiles and validates a module with no capabilities and the runtime's limits. Loading
 // the same bytes again returns the Module already loaded (under its first name); the bytes are
-// not retained.
+// not retained. A name that starts with NativePrefix is refused: it is reserved for native
+// modules (LoadNative).
 func (rt *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	return rt.LoadWith(ctx, name, wasm, ModuleConfig{})
 }
@@ -163,6 +164,9 @@ func (rt *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module,
 // with its own Identity and pool, that shares the compiled code. Loading them with the same
 // capabilities and limits but another MaySpawn is an error: those two would share an Identity.
 func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc ModuleConfig) (*Module, error) {
+	if strings.HasPrefix(name, NativePrefix) {
+		return nil, &ModuleError{Module: name, Err: errNativeName}
+	}
 	if err := mc.check(); err != nil {
 		return nil, &ModuleError{Module: name, Err: err}
 	}
@@ -192,13 +196,13 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 	lock.Lock()
 	defer lock.Unlock()
 	rt.mu.Lock()
-	if m, ok := rt.modules[id]; ok {
+	if m, ok := rt.modules[id]; ok && !m.native {
 		rt.mu.Unlock()
 		return m.sameConfig(mc)
 	}
 	var base *Module // a module of the same bytes with other capabilities
 	for _, m := range rt.modules {
-		if m.sum == sum {
+		if m.sum == sum && !m.native {
 			base = m
 			break
 		}
@@ -264,10 +268,10 @@ func (rt *Runtime) Module(id [32]byte) (*Module, bool) {
 }
 
 // Lookup returns the loaded module that ref names: its Identity in hex, its SHA-256 in hex, or
-// the name it was loaded under (Load, LoadFile). An Identity names one module. The SHA-256 of
-// a module loaded without capabilities is its Identity, so it names that module even when the
-// same bytes are also loaded with capabilities; a SHA-256 of bytes loaded only with several
-// other ModuleConfigs is ambiguous and an error, as is a name shared by several modules.
+// the name it was loaded under (Load, LoadFile, LoadNative). An Identity names one module. The
+// SHA-256 of a module loaded without capabilities is its Identity, so it names that module even
+// when the same bytes are also loaded with capabilities; a SHA-256 of bytes loaded only with
+// several other ModuleConfigs is ambiguous and an error, as is a name shared by several modules.
 func (rt *Runtime) Lookup(ref string) (*Module, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

@@ -64,7 +64,7 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 		return err
 	}
 	defer rt.Close(context.Background())
-	mod, err := rt.LoadFile(ctx, o.module)
+	mod, err := loadInspected(ctx, rt, o.module) // a file, or a native module (native.go)
 	if err != nil {
 		return &usageError{err}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cache"
-	"github.com/mrun-dev/mrun/runtime"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -47,7 +46,7 @@ func (x *execution) planKey(g *graphSpec, files []moduleFile) (k abi.Key, ok boo
 	h.Write([]byte("mrun/graph-outputs/v2\x00")) // v2: tensors print as {"$tensor": …}
 	h.Write(g.sum[:])
 	for i, m := range g.modules {
-		id, err := runtime.IdentityOf(files[i].bytes, files[i].config)
+		id, err := files[i].identity() // native.go
 		if err != nil {
 			return abi.Key{}, false, g.errorf(m.pos, "module %q: %v", m.name, err)
 		}

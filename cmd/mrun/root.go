@@ -244,6 +244,10 @@ func newRuntime(ctx context.Context, g *globalOptions, cfg runtime.Config) (*run
 	if err != nil {
 		return nil, &usageError{err}
 	}
+	if err := registerNative(ctx, rt); err != nil { // native.go
+		rt.Close(context.Background())
+		return nil, err
+	}
 	return rt, nil
 }
 

@@ -169,8 +169,8 @@ func readGraphSource(path string, stdin io.Reader) (src []byte, name, dir string
 func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution, files []moduleFile) ([]*dag.Object, error) {
 	mods := make(map[*moduleSpec]*runtime.Module, len(g.modules))
 	for i, m := range g.modules {
-		path, b, mc := files[i].path, files[i].bytes, files[i].config
-		mod, err := rt.LoadWith(ctx, m.name, b, mc)
+		path := files[i].path
+		mod, err := files[i].load(ctx, rt, m.name) // native.go
 		if err != nil {
 			var me *runtime.ModuleError
 			if errors.As(err, &me) {
@@ -266,6 +266,7 @@ type moduleFile struct {
 	path   string
 	bytes  []byte
 	config runtime.ModuleConfig
+	native *runtime.NativeModule // a native module instead (native.go): no bytes, no config
 }
 
 // readModuleFiles reads the graph's module files, in the order of g.modules, and resolves their
@@ -276,6 +277,14 @@ type moduleFile struct {
 func (g *graphSpec) readModuleFiles(memoryLimit uint32) ([]moduleFile, error) {
 	files := make([]moduleFile, len(g.modules))
 	for i, m := range g.modules {
+		if isNativeRef(m.path) { // built in, not a file (native.go)
+			f, err := g.nativeFile(m)
+			if err != nil {
+				return nil, err
+			}
+			files[i] = f
+			continue
+		}
 		path := m.path
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(g.dir, path)

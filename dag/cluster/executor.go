@@ -181,6 +181,7 @@ func (x *Executor) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		return runtime.Result{}, err
 	}
 	res, err := x.run(ctx, t)
+	err = nativeMissing(t.Func.Module(), err) // no upload helps a worker without it (native.go)
 	if errors.Is(err, errModuleAgain) {
 		// The module was pruned after this coordinator uploaded it: upload it again, and run
 		// the call once more.
@@ -245,6 +246,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	}
 	msg := taskMsg{ID: nuid.Next(), Key: t.Key[:], Module: fn.Module().SumHex(), ModName: fn.Module().Name(), Func: fn.Name(),
 		NOutput: t.NOutput, Frame: t.Template.Frame(), Reply: x.reply}
+	msg.ModName = modName(fn.Module()) // with a native module's version (native.go)
 	if t.Nonce != nil {
 		msg.Nonce = t.Nonce[:]
 	}
@@ -590,6 +592,9 @@ func (x *Executor) publish(ctx context.Context, id string, b []byte) (*jetstream
 // publishModule puts m's bytes into ModuleStore unless they are there already. Calls of one
 // module that start together wait for a single upload.
 func (x *Executor) publishModule(ctx context.Context, m *runtime.Module) error {
+	if !uploads(m) { // a native module: workers have it built in (native.go)
+		return nil
+	}
 	name := m.SumHex()
 	for {
 		x.mu.Lock()

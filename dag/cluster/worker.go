@@ -875,6 +875,9 @@ type moduleLoad struct {
 // load fetches a module from ModuleStore and loads it. A fetch that stalls (an Object Store
 // read is a stream of chunks, which a loaded server can hold up) is abandoned and tried again.
 func (w *worker) load(t *taskMsg) (*runtime.Module, error) {
+	if m, ok, err := w.native(t); ok { // built in, never fetched (native.go)
+		return m, err
+	}
 	var b []byte
 	var err error
 	for attempt := 1; attempt <= 4; attempt++ {
