@@ -38,6 +38,9 @@ func create(op string, p *params) (abi.Tensor, error) {
 	if p.err != nil {
 		return abi.Tensor{}, p.err
 	}
+	if err := checkSize(shape); err != nil {
+		return abi.Tensor{}, err
+	}
 	switch op {
 	case "full":
 		v := p.scalar("value")

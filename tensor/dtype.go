@@ -251,3 +251,25 @@ func leUint64(b []byte) uint64 {
 	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
+
+// MaxChunkElements is the most elements of a chunk a kernel makes (256 MiB of float64): a
+// kernel asked for a bigger one (by a shape in its arguments, or by broadcasting) fails
+// instead of exhausting memory.
+const MaxChunkElements = 1 << 25
+
+// checkSize reports whether a chunk of the given shape is within MaxChunkElements.
+func checkSize(shape []int) error {
+	n := uint64(1)
+	for _, s := range shape {
+		if s < 0 {
+			return fmt.Errorf("tensor: shape %v has a negative size", shape)
+		}
+		if s == 0 {
+			return nil
+		}
+		if n *= uint64(s); n > MaxChunkElements {
+			return fmt.Errorf("tensor: a chunk of shape %v is over the limit of %d elements per chunk: use smaller chunks", shape, MaxChunkElements)
+		}
+	}
+	return nil
+}

@@ -141,6 +141,9 @@ func binaryOp(op string, a, b abi.Tensor) (abi.Tensor, error) {
 	if err != nil {
 		return abi.Tensor{}, err
 	}
+	if err := checkSize(shape); err != nil {
+		return abi.Tensor{}, err
+	}
 	cd := rd // the dtype the operation computes in
 	if rd == abi.Bool {
 		cd = promote(a.DType, b.DType)
@@ -347,6 +350,9 @@ func where(cond, x, y abi.Tensor) (abi.Tensor, error) {
 		return abi.Tensor{}, err
 	}
 	d := promote(x.DType, y.DType)
+	if err := checkSize(shape); err != nil {
+		return abi.Tensor{}, err
+	}
 	c := bools(cast(cond, abi.Bool))
 	x, y = cast(x, d), cast(y, d)
 	size := d.Size()

@@ -74,16 +74,46 @@ func (ps *parser) parse(v any, path string) (*node, error) {
 	p.what = fmt.Sprintf("%s (%s)", path, op)
 	n, err := ps.parseOp(op, p, path)
 	if err != nil {
+		if _, ok := err.(*pathError); !ok {
+			err = &pathError{path: p.what, err: err}
+		}
 		return nil, err
 	}
 	if p.has("chunks") && !slices.Contains([]string{"rand", "zeros", "ones", "full", "arange", "linspace", "tensor", "rechunk"}, op) {
 		ch, err := parseChunks(p, n.shape)
 		if err != nil {
-			return nil, err
+			return nil, &pathError{path: p.what, err: err}
 		}
 		n = rechunk(n, ch)
 	}
+	if err := checkNode(n); err != nil {
+		return nil, &pathError{path: p.what, err: err}
+	}
 	return n, nil
+}
+
+// MaxChunks is the most chunks one tensor of an expression may have.
+const MaxChunks = 1 << 18
+
+// checkNode reports a tensor that is too big as a whole (the ABI's 2^32-1 elements), has too
+// many chunks, or too big a chunk.
+func checkNode(n *node) error {
+	total, count, biggest := uint64(1), uint64(1), uint64(1)
+	for ax, c := range n.chunks {
+		total *= uint64(n.shape[ax])
+		if total > math.MaxUint32 {
+			return fmt.Errorf("%s%v has over 2^32-1 elements", n.dtype, n.shape)
+		}
+		count *= uint64(len(c))
+		if count > MaxChunks {
+			return fmt.Errorf("%s%v would have over %d chunks: use bigger chunks", n.dtype, n.shape, MaxChunks)
+		}
+		biggest *= uint64(slices.Max(append([]int{0}, c...)))
+	}
+	if total > 0 && biggest > MaxChunkElements {
+		return fmt.Errorf("%s%v has chunks of %d elements, over the limit of %d: use smaller chunks", n.dtype, n.shape, biggest, MaxChunkElements)
+	}
+	return nil
 }
 
 func (ps *parser) arg(p *params, key, path string) (*node, error) {
@@ -184,7 +214,7 @@ func (ps *parser) parseOp(op string, p *params, path string) (*node, error) {
 		}
 		return ps.reduction(op, x, p)
 	}
-	return nil, fmt.Errorf("tensor: %s: unknown op %q (want one of %v)", path, op, exprOps)
+	return nil, fmt.Errorf("unknown op %q (want one of %v)", op, exprOps)
 }
 
 // weakPair gives a bare number the dtype NumPy 2 gives a Python scalar next to an array: the
@@ -255,13 +285,17 @@ func (ps *parser) creation(op string, p *params) (*node, error) {
 				}
 			}
 		}
-		n.shape = []int{max(0, int(math.Ceil((stop-start)/step)))}
+		length := math.Ceil((stop - start) / step)
+		if p.err == nil && length > math.MaxUint32 {
+			p.fail("arange from %v to %v by %v has over 2^32-1 elements", start, stop, step)
+		}
+		n.shape = []int{max(0, int(length))}
 	case "linspace":
 		p.float("start", 0)
 		p.float("stop", 0)
 		num := p.needInt("num")
-		if p.err == nil && num < 0 {
-			p.fail("num must not be negative, got %d", num)
+		if p.err == nil && (num < 0 || num > math.MaxUint32) {
+			p.fail("num must be between 0 and 2^32-1, got %d", num)
 		}
 		n.shape = []int{int(num)}
 	}
@@ -286,7 +320,7 @@ func (ps *parser) creation(op string, p *params) (*node, error) {
 
 func (ps *parser) literal(t abi.Tensor, p *params, path string) (*node, error) {
 	if err := t.Validate(); err != nil {
-		return nil, fmt.Errorf("tensor: %s: %w", path, err)
+		return nil, fmt.Errorf("%w", err)
 	}
 	n := &node{op: "tensor", shape: t.Shape, dtype: t.DType, lit: t}
 	if p == nil {
@@ -428,7 +462,7 @@ func (ps *parser) matmul(p *params, path string) (*node, error) {
 		return nil, err
 	}
 	if len(a.shape) != 2 || len(b.shape) != 2 || a.shape[1] != b.shape[0] {
-		return nil, fmt.Errorf("tensor: %s: matmul needs matrices of shapes [m k] and [k n], got %v and %v", path, a.shape, b.shape)
+		return nil, fmt.Errorf("matmul needs matrices of shapes [m k] and [k n], got %v and %v", a.shape, b.shape)
 	}
 	d, err := matmulDType(a.dtype, b.dtype)
 	if err != nil {
@@ -472,11 +506,11 @@ func (ps *parser) concatenate(p *params, path string) (*node, error) {
 	for i, x := range ins {
 		n.dtype = promote(n.dtype, x.dtype)
 		if len(x.shape) != nd {
-			return nil, fmt.Errorf("tensor: %s: concatenate of tensors of %d and %d dimensions (xs[%d] is %v)", path, nd, len(x.shape), i, x.shape)
+			return nil, fmt.Errorf("concatenate of tensors of %d and %d dimensions (xs[%d] is %v)", nd, len(x.shape), i, x.shape)
 		}
 		for ax := range x.shape {
 			if ax != axis && x.shape[ax] != first.shape[ax] {
-				return nil, fmt.Errorf("tensor: %s: concatenate along axis %d: xs[%d] has shape %v, xs[0] %v", path, axis, i, x.shape, first.shape)
+				return nil, fmt.Errorf("concatenate along axis %d: xs[%d] has shape %v, xs[0] %v", axis, i, x.shape, first.shape)
 			}
 		}
 		n.shape[axis] += x.shape[axis]
@@ -762,7 +796,7 @@ func parseChunks(p *params, shape []int) ([][]int, error) {
 	} else if list, isList := v.([]any); isList && len(list) == nd {
 		entries = list
 	} else {
-		return nil, fmt.Errorf("tensor: %s: chunks must be an integer or an array of %d entries, got %s", p.what, nd, typeName(v))
+		return nil, fmt.Errorf("chunks must be an integer or an array of %d entries, got %s", nd, typeName(v))
 	}
 	out := make([][]int, nd)
 	for ax, e := range entries {
@@ -776,25 +810,31 @@ func parseChunks(p *params, shape []int) ([][]int, error) {
 				n = int64(dim)
 			}
 			if n <= 0 && dim > 0 {
-				return nil, fmt.Errorf("tensor: %s: chunk size %d of axis %d must be positive", p.what, n, ax)
+				return nil, fmt.Errorf("chunk size %d of axis %d must be positive", n, ax)
+			}
+			if n > 0 && (int64(dim)+n-1)/n > MaxChunks {
+				return nil, fmt.Errorf("chunk size %d splits axis %d of size %d into over %d chunks: use bigger chunks", n, ax, dim, MaxChunks)
 			}
 			out[ax] = uniform(dim, int(n))
 			continue
 		}
 		sp := newParams(p.what, map[string]any{"chunks": e})
+		if list, _ := e.([]any); len(list) > MaxChunks {
+			return nil, fmt.Errorf("over %d chunks along axis %d", MaxChunks, ax)
+		}
 		sizes := sp.ints("chunks", false)
 		if sp.err != nil {
-			return nil, fmt.Errorf("tensor: %s: chunks of axis %d must be a size or an array of sizes, got %s", p.what, ax, typeName(e))
+			return nil, fmt.Errorf("chunks of axis %d must be a size or an array of sizes, got %s", ax, typeName(e))
 		}
 		sum := 0
 		for _, s := range sizes {
 			if s <= 0 {
-				return nil, fmt.Errorf("tensor: %s: chunk sizes %v of axis %d must be positive", p.what, sizes, ax)
+				return nil, fmt.Errorf("chunk sizes %v of axis %d must be positive", sizes, ax)
 			}
 			sum += s
 		}
 		if sum != dim {
-			return nil, fmt.Errorf("tensor: %s: chunk sizes %v of axis %d add up to %d, not its size %d", p.what, sizes, ax, sum, dim)
+			return nil, fmt.Errorf("chunk sizes %v of axis %d add up to %d, not its size %d", sizes, ax, sum, dim)
 		}
 		out[ax] = sizes
 	}

@@ -103,6 +103,9 @@ func gather(d abi.DType, shape, start, step []int, pieces []gatherPiece) (abi.Te
 	if len(start) != nd || len(step) != nd {
 		return abi.Tensor{}, fmt.Errorf("tensor: gather of shape %v needs start and step of %d axes, got %v and %v", shape, nd, start, step)
 	}
+	if err := checkSize(shape); err != nil {
+		return abi.Tensor{}, err
+	}
 	size := d.Size()
 	out := abi.Tensor{DType: d, Shape: shape, Data: make([]byte, product(shape)*size)}
 	covered := 0
@@ -181,6 +184,9 @@ func matmul(a, b abi.Tensor) (abi.Tensor, error) {
 	}
 	d, err := matmulDType(a.DType, b.DType)
 	if err != nil {
+		return abi.Tensor{}, err
+	}
+	if err := checkSize([]int{a.Shape[0], b.Shape[1]}); err != nil {
 		return abi.Tensor{}, err
 	}
 	a, b = cast(a, d), cast(b, d)

@@ -1,8 +1,10 @@
 package tensor
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/mrun-dev/mrun/abi"
 )
@@ -20,7 +22,7 @@ func newParams(what string, v any) *params {
 	m, ok := v.(map[string]any)
 	p := &params{what: what, m: m}
 	if !ok {
-		p.err = fmt.Errorf("tensor: %s must be a map with string keys, got %s", what, typeName(v))
+		p.err = &pathError{path: what, err: errors.New("must be a map with string keys, got " + typeName(v))}
 	}
 	return p
 }
@@ -49,9 +51,21 @@ func typeName(v any) string {
 
 func (p *params) fail(format string, args ...any) {
 	if p.err == nil {
-		p.err = fmt.Errorf("tensor: %s: %s", p.what, fmt.Sprintf(format, args...))
+		p.err = &pathError{path: p.what, err: fmt.Errorf(format, args...)}
 	}
 }
+
+// pathError is an error about the part of an expression or of a kernel's arguments at path.
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string {
+	return "tensor: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "tensor: ")
+}
+
+func (e *pathError) Unwrap() error { return e.err }
 
 func (p *params) has(key string) bool {
 	v, ok := p.m[key]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -311,7 +312,12 @@ func (pl *planner) lowerGather(ctx context.Context, n *node, in []ref, out []ref
 		need := make([][]int, len(pos))
 		for ax := range pos {
 			start[ax] = n.start[ax] + n.step[ax]*off[ax]
-			for c, o := range xoffs[ax] {
+			// The chunks between the ones holding the first and the last source index; with
+			// a step over 1 some of them may hold none.
+			last := start[ax] + n.step[ax]*(shape[ax]-1)
+			first, final := chunkOf(xoffs[ax], min(start[ax], last)), chunkOf(xoffs[ax], max(start[ax], last))
+			for c := first; c <= final; c++ {
+				o := xoffs[ax][c]
 				if lo, hi := cover(o, o+x.chunks[ax][c], start[ax], n.step[ax], shape[ax]); hi > lo {
 					need[ax] = append(need[ax], c)
 				}
@@ -342,6 +348,11 @@ func (pl *planner) lowerGather(ctx context.Context, n *node, in []ref, out []ref
 			"shape": shape, "start": start, "step": n.step, "offsets": poffs})
 		return err
 	})
+}
+
+// chunkOf returns the chunk holding index i, given the chunks' offsets.
+func chunkOf(offs []int, i int) int {
+	return sort.Search(len(offs), func(c int) bool { return c+1 == len(offs) || offs[c+1] > i })
 }
 
 func lens(need [][]int) []int {

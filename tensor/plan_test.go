@@ -2,10 +2,12 @@ package tensor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/runtime"
 )
 
 func TestEval_SumTaskTree(t *testing.T) {
@@ -63,3 +65,155 @@ func TestEval_NoEngine(t *testing.T) {
 		t.Fatalf("eval without an engine: %v, want %v", err, errNoEngine)
 	}
 }
+
+func TestEval_Errors(t *testing.T) {
+	neg, _ := abi.NewTensor([]int{}, []int64{-1})
+	for _, tc := range []struct {
+		name string
+		e    Expr
+		want string
+	}{
+		{"unknown op", Rand(1, 2).Add(op("frobnicate")),
+			`tensor: expression.y (frobnicate): unknown op "frobnicate" (want one of [rand zeros ones full arange linspace tensor add sub mul div pow eq ne lt le gt ge neg abs sqrt exp log where astype sum mean var std min max argmin argmax matmul transpose slice concatenate reshape rechunk])`},
+		{"broadcast", Rand(1, 3, 4).Add(Rand(1, 5)),
+			"tensor: expression (add): shapes [3 4] and [5] do not broadcast: axis 1 has sizes 4 and 5"},
+		{"reshape across chunks", Rand(1, 10, 10).WithChunks(5, 5).Reshape(100),
+			"tensor: expression (reshape): cannot reshape float64[10 10] in chunks [5 5] into shape [100] chunk by chunk: each chunk must be split along axis 0 only, in multiples of 1 rows; rechunk it first, e.g. to [5 10]"},
+		{"kernel failure", Arange(0, 5, 1).Pow(neg),
+			"tensor: chunk [0] of the result: task failed: pow: tensor: integers to negative integer powers are not allowed (exponent -1): astype the base to a float first"},
+		{"chunk too big", Rand(1, 10000, 10000).WithChunks(-1, -1),
+			"tensor: expression (rand): float64[10000 10000] has chunks of 100000000 elements, over the limit of 33554432: use smaller chunks"},
+		{"too many chunks", Rand(1, 1000, 1000).WithChunks(1, 1),
+			"tensor: expression (rand): float64[1000 1000] would have over 262144 chunks: use bigger chunks"},
+		{"axis", Rand(1, 10, 10).Sum([]int{2}),
+			"tensor: expression (sum): axis 2 is out of bounds for a tensor of 2 dimensions"},
+		{"zero step", Rand(1, 10, 10).Slice([3]int{0, 5, 0}),
+			"tensor: expression (slice): index 0: step must not be zero"},
+		{"matmul shapes", Rand(1, 10, 10).MatMul(Rand(2, 5, 5)),
+			"tensor: expression (matmul): matmul needs matrices of shapes [m k] and [k n], got [10 10] and [5 5]"},
+		{"bool sub", Full(true, abi.Bool, 3).Sub(Full(false, abi.Bool, 3)),
+			"tensor: expression (sub): sub of two bool tensors is not supported (NumPy refuses it too): astype one of them to an integer first"},
+		{"ragged chunk list", Rand(1, 10).WithChunks(3).Rechunk(4).Add(1).WithChunks(-1).Sum(nil).Add(Rand(1, 2).WithChunks(3)),
+			""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.e.MarshalMsgpack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := abi.Decode(b)
+			_, _, err = eval(context.Background(), newFakeEngine(), v)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("eval: %v", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("eval: %v\nwant: %s", err, tc.want)
+			}
+		})
+	}
+	if err := Rand(1, 4).Add("x").Err(); err == nil || err.Error() != "tensor: operand of type string is not an Expr, an abi.Tensor or a number" {
+		t.Errorf("Add(\"x\").Err() = %v", err)
+	}
+}
+
+func TestEval_MatmulBlocks(t *testing.T) {
+	a := Arange(0, 24, 1).Reshape(4, 6).AsType(abi.Float64).Rechunk(2, 3)
+	b := Arange(0, 24, 1).Reshape(6, 4).AsType(abi.Float64).Rechunk(3, 2)
+	got, eng := evalExpr(t, a.MatMul(b))
+	// 2 × 2 output chunks, each the sum of 2 block products.
+	if eng.spawns["matmul"] != 8 || eng.spawns["addn"] != 4 {
+		t.Errorf("spawned %v, want 8 matmul and 4 addn", eng.spawns)
+	}
+	x, _ := evalExpr(t, a)
+	y, _ := evalExpr(t, b)
+	want, err := matmul(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closeTo(got, want, 0, 0); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestEval_LayoutWithoutCopies(t *testing.T) {
+	// A slice on chunk boundaries and a concatenate reuse their inputs' chunks: no tasks.
+	x := Rand(3, 10, 10).WithChunks(5, 5)
+	got, eng := evalExpr(t, Concatenate(0, x.Slice([3]int{0, 5, None}), x.Slice([3]int{5, None, None})))
+	if want := map[string]int{"rand": 4}; fmt.Sprint(eng.spawns) != fmt.Sprint(want) {
+		t.Errorf("spawned %v, want %v", eng.spawns, want)
+	}
+	whole, _ := evalExpr(t, x)
+	if err := closeTo(got, whole, 0, 0); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestEval_NoTaskSeesTheWholeArray(t *testing.T) {
+	// 4000 × 4000 float64 (128 MB) in 1 MiB chunks: no kernel gets more than a few chunks.
+	_, eng := evalExpr(t, Rand(1, 4000, 4000).Std(nil, 0))
+	if eng.maxArg > 4<<20 {
+		t.Errorf("a kernel received %d bytes of arguments, want at most a few chunks", eng.maxArg)
+	}
+	if eng.spawns["reduce"] != 128 {
+		t.Errorf("spawned %v, want 128 reduce tasks (16 × 8 chunks of 250 × 500)", eng.spawns)
+	}
+}
+
+func TestModule_Eval(t *testing.T) {
+	eng := newFakeEngine()
+	frame, err := abi.EncodeFrame([]any{Arange(1, 5, 1).Sum(nil)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Module().Funcs["eval"](runtime.WithNested(context.Background(), eng), frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := abi.Unmarshal(res, &v); err != nil || v != int64(10) {
+		t.Fatalf("eval of sum(arange(1, 5)) = %v (%v), want 10", v, err)
+	}
+}
+
+// FuzzEval plans hostile expressions: planning must fail cleanly or spawn, never panic.
+func FuzzEval(f *testing.F) {
+	for _, e := range []Expr{Rand(1, 10, 10).Sum(nil), Arange(0, 12, 1).Reshape(3, 4).T().Slice([3]int{None, None, -1}),
+		Concatenate(1, Ones(3, 2), Zeros(3, 1)).MatMul(Rand(2, 3, 3)), Where(Rand(1, 4).Gt(0.5), 1, Rand(2, 3, 4))} {
+		b, err := e.MarshalMsgpack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := abi.Decode(b)
+		if err != nil {
+			return
+		}
+		root, err := (&parser{}).parse(v, "expression")
+		if err != nil {
+			return
+		}
+		pl := &planner{n: &countingNested{}, done: map[*node][]ref{}}
+		_, _ = pl.lower(context.Background(), root)
+	})
+}
+
+// countingNested accepts up to 10000 spawns and runs nothing.
+type countingNested struct{ n uint32 }
+
+func (c *countingNested) Spawn(context.Context, string, string, []byte, int, runtime.SpawnOptions) (uint32, error) {
+	if c.n >= 10000 {
+		return 0, runtime.ErrLimit
+	}
+	c.n++
+	return c.n, nil
+}
+func (c *countingNested) Execute(context.Context, []uint32) (bool, error) { return false, nil }
+func (c *countingNested) Fetch(context.Context, uint32) ([]byte, error) {
+	return nil, runtime.ErrNotReady
+}
+func (c *countingNested) Cause(uint32) error { return nil }
