@@ -67,9 +67,9 @@ func create(op string, p *params) (abi.Tensor, error) {
 		}
 		switch d {
 		case abi.Float64:
-			return randChunk(shape, off, gshape, seed, func(x uint64) float64 { return float64(x>>11) * 0x1p-53 }), nil
+			return randChunk[float64](shape, off, gshape, seed), nil
 		case abi.Float32:
-			return randChunk(shape, off, gshape, seed, func(x uint64) float32 { return float32(x>>40) * 0x1p-24 }), nil
+			return randChunk[float32](shape, off, gshape, seed), nil
 		}
 		return abi.Tensor{}, fmt.Errorf("tensor: rand makes float64 or float32 tensors, not %s", d)
 	case "arange", "linspace":
@@ -122,7 +122,11 @@ func create(op string, p *params) (abi.Tensor, error) {
 	return abi.Tensor{}, fmt.Errorf("tensor: unknown creation operator %q (want one of %v)", op, creationOps)
 }
 
-func randChunk[T float32 | float64](shape, off, gshape []int, seed int64, conv func(uint64) T) abi.Tensor {
+// randChunk makes a chunk of rand: float64s take the top 53 random bits, float32s the top 24,
+// as a fraction of 2^53 or 2^24, so every value is in [0, 1).
+func randChunk[T float32 | float64](shape, off, gshape []int, seed int64) abi.Tensor {
+	var zero T
+	_, f32 := any(zero).(float32)
 	out, xs := alloc[T](shape)
 	gstride := make([]int, len(gshape))
 	acc := 1
@@ -130,13 +134,24 @@ func randChunk[T float32 | float64](shape, off, gshape []int, seed int64, conv f
 		gstride[ax] = acc
 		acc *= gshape[ax]
 	}
+	base := mix(uint64(seed) + golden) // randBits, with the seed's part hoisted out of the loop
 	runs(shape, nil, func(idx []int, o, n int, _, _ []int) {
 		g := 0
 		for ax := range idx {
 			g += (off[ax] + idx[ax]) * gstride[ax]
 		}
-		for k := 0; k < n; k++ {
-			xs[o+k] = conv(randBits(seed, uint64(g+k)))
+		x := base + uint64(g+1)*golden
+		out := xs[o : o+n]
+		if f32 {
+			for k := range out {
+				out[k] = T(float32(mix(x)>>40) * 0x1p-24)
+				x += golden
+			}
+			return
+		}
+		for k := range out {
+			out[k] = T(float64(mix(x)>>11) * 0x1p-53)
+			x += golden
 		}
 	})
 	return out
