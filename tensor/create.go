@@ -47,6 +47,9 @@ func create(op string, p *params) (abi.Tensor, error) {
 		if p.err != nil {
 			return abi.Tensor{}, p.err
 		}
+		if !p.has("dtype") {
+			d = valueDType(v)
+		}
 		one, err := scalarTensor(v, d)
 		if err != nil {
 			return abi.Tensor{}, err
@@ -124,6 +127,20 @@ func create(op string, p *params) (abi.Tensor, error) {
 
 // randChunk makes a chunk of rand: float64s take the top 53 random bits, float32s the top 24,
 // as a fraction of 2^53 or 2^24, so every value is in [0, 1).
+// valueDType is the dtype full gives a value when none is named: int64 for an integer,
+// uint64 for one above 2^63-1, bool for a bool, float64 for a float.
+func valueDType(v any) abi.DType {
+	switch v.(type) {
+	case int64:
+		return abi.Int64
+	case uint64:
+		return abi.Uint64
+	case bool:
+		return abi.Bool
+	}
+	return abi.Float64
+}
+
 func randChunk[T float32 | float64](shape, off, gshape []int, seed int64) abi.Tensor {
 	var zero T
 	_, f32 := any(zero).(float32)

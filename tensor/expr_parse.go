@@ -251,14 +251,7 @@ func (ps *parser) creation(op string, p *params) (*node, error) {
 		if op == "full" {
 			n.value = p.scalar("value")
 			if !p.has("dtype") {
-				switch n.value.(type) {
-				case int64:
-					n.dtype = abi.Int64
-				case uint64:
-					n.dtype = abi.Uint64
-				case bool:
-					n.dtype = abi.Bool
-				}
+				n.dtype = valueDType(n.value)
 			}
 		}
 		if op == "rand" {

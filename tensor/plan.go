@@ -218,6 +218,10 @@ func (pl *planner) lower(ctx context.Context, n *node) ([]ref, error) {
 					return err
 				}
 			}
+			if len(prods) == 1 {
+				out[i] = prods[0]
+				return nil
+			}
 			out[i], err = pl.tree(prods, func(group []ref, _ bool) (ref, error) {
 				return pl.task(ctx, "addn", args(group), nil)
 			})

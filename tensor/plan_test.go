@@ -12,6 +12,16 @@ import (
 
 func TestEval_SumTaskTree(t *testing.T) {
 	// 10 × 10 chunks: 100 reduce tasks, then a tree of fan-in 8: 13 combines, 2, and 1 final.
+	_, eng := evalExpr(t, Rand(1, 10000, 10000).WithChunks(1000, 1000).Sum(nil))
+	if want := map[string]int{"reduce": 100, "combine": 16}; fmt.Sprint(eng.spawns) != fmt.Sprint(want) {
+		t.Errorf("sum of 10000 × 10000 in 1000 × 1000 chunks spawned %v, want %v", eng.spawns, want)
+	}
+	if eng.maxArg > 1<<10 {
+		t.Errorf("a task received %d bytes of arguments: only partial sums should travel", eng.maxArg)
+	}
+}
+
+func TestEval_SumMatchesOneChunk(t *testing.T) {
 	out, eng := evalExpr(t, Rand(1, 1000, 1000).WithChunks(100, 100).Sum(nil))
 	want := map[string]int{"reduce": 100, "combine": 16}
 	for fn, n := range want {
@@ -217,3 +227,87 @@ func (c *countingNested) Fetch(context.Context, uint32) ([]byte, error) {
 	return nil, runtime.ErrNotReady
 }
 func (c *countingNested) Cause(uint32) error { return nil }
+
+func TestEval_Deterministic(t *testing.T) {
+	// The same expression spawns the same frames, so its tasks get the same keys and are
+	// shared and cached across runs.
+	e := Rand(4, 30, 20).WithChunks(7, 6).Std([]int{0}, 1).Add(Arange(0, 20, 1))
+	frames := func() []string {
+		_, eng := evalExpr(t, e)
+		var out []string
+		for _, task := range eng.tasks {
+			out = append(out, task.fn+string(task.tmpl.Canonical()))
+		}
+		return out
+	}
+	a, b := frames(), frames()
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Error("two plans of one expression spawned different frames")
+	}
+}
+
+func TestRand_Uniform(t *testing.T) {
+	for _, d := range []abi.DType{abi.Float64, abi.Float32} {
+		x, err := create("rand", newParams("rand", map[string]any{"shape": []any{int64(100000)},
+			"offset": []any{int64(0)}, "gshape": []any{int64(100000)}, "seed": int64(9), "dtype": d.String()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs := view[float64](cast(x, abi.Float64))
+		sum, sq := 0.0, 0.0
+		for _, v := range xs {
+			if v < 0 || v >= 1 {
+				t.Fatalf("%s rand gave %v, outside [0, 1)", d, v)
+			}
+			sum += v
+			sq += v * v
+		}
+		mean := sum / float64(len(xs))
+		variance := sq/float64(len(xs)) - mean*mean
+		// Standard errors: 0.0009 for the mean, 0.0003 for the variance; allow 5 of them.
+		if math.Abs(mean-0.5) > 0.0046 || math.Abs(variance-1.0/12) > 0.0015 {
+			t.Errorf("%s rand: mean %v and variance %v, want 0.5 and %v", d, mean, variance, 1.0/12)
+		}
+	}
+}
+
+func TestModule_Kernels(t *testing.T) {
+	a, _ := abi.NewTensor([]int{2, 2}, []float64{1, 2, 3, 4})
+	b, _ := abi.NewTensor([]int{2}, []int32{10, 20})
+	for _, tc := range []struct {
+		fn   string
+		pos  []any
+		kw   map[string]any
+		want string
+	}{
+		{"add", []any{a, b}, nil, "float64[2 2] [11 22 13 24]"},
+		{"ge", []any{a, b}, nil, "bool[2 2] [0 0 0 0]"},
+		{"ge", []any{a, 2.5}, nil, "tensor: kernel ge, argument 1: tensor: argument must be a tensor or a creation chunk, got a float"},
+		{"transpose", []any{a}, map[string]any{"axes": []int{1, 0}}, "float64[2 2] [1 3 2 4]"},
+		{"reduce", []any{a}, map[string]any{"op": "max", "axes": []int{1}, "final": true}, "float64[2] [2 4]"},
+		{"reduce", []any{map[string]any{"op": "full", "shape": []int{3}, "value": 2}}, map[string]any{"op": "sum", "axes": []int{0}, "final": true}, "int64[] [6]"},
+		{"add", []any{a}, nil, "tensor: kernel add takes 2 tensors, got 1 arguments"},
+		{"add", []any{a, "x"}, nil, "tensor: kernel add, argument 1: tensor: argument must be a tensor or a creation chunk, got a string"},
+		{"reduce", []any{a}, map[string]any{"op": "median"}, `tensor: keyword arguments: unknown reduction "median" (want one of [sum mean var std min max argmin argmax])`},
+		{"full", nil, map[string]any{"shape": []int{1 << 13, 1 << 13}, "value": 1}, "tensor: a chunk of shape [8192 8192] is over the limit of 33554432 elements per chunk: use smaller chunks"},
+	} {
+		frame, err := abi.EncodeFrame(tc.pos, tc.kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Module().Funcs[tc.fn](context.Background(), frame)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			var x abi.Tensor
+			if err := abi.Unmarshal(res, &x); err != nil {
+				t.Fatalf("%s: result is not a tensor: %v", tc.fn, err)
+			}
+			got = fmt.Sprintf("%s %v", x, view[float64](cast(x, abi.Float64)))
+		}
+		if got != tc.want {
+			t.Errorf("%s%v: got %s, want %s", tc.fn, tc.pos, got, tc.want)
+		}
+	}
+}
