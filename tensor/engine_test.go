@@ -20,6 +20,14 @@ type fakeEngine struct {
 	runs   int
 	// maxArg is the largest argument frame a kernel received, in bytes.
 	maxArg int
+	// calls records each kernel call when record is set.
+	record bool
+	calls  []kernelCall
+}
+
+type kernelCall struct {
+	fn    string
+	frame []byte
 }
 
 type fakeTask struct {
@@ -95,6 +103,9 @@ func (e *fakeEngine) run(ctx context.Context, h uint32) error {
 	}
 	frame := t.tmpl.AppendFrame(nil, vals)
 	e.maxArg = max(e.maxArg, len(frame))
+	if e.record {
+		e.calls = append(e.calls, kernelCall{t.fn, frame})
+	}
 	e.runs++
 	t.val, t.err = e.funcs[t.fn](ctx, frame)
 	t.done = true

@@ -462,6 +462,10 @@ func (ps *parser) matmul(p *params, path string) (*node, error) {
 		return nil, err
 	}
 	b = rechunk(b, [][]int{a.chunks[1], b.chunks[1]})
+	big := func(c []int) uint64 { return uint64(slices.Max(append([]int{0}, c...))) }
+	if work := big(a.chunks[0]) * big(a.chunks[1]) * big(b.chunks[1]); work > MaxMatmulWork {
+		return nil, fmt.Errorf("block products of %d × %d by %d × %d chunks are %d multiply-adds each, over the limit of %d: use smaller chunks", big(a.chunks[0]), big(a.chunks[1]), big(a.chunks[1]), big(b.chunks[1]), work, uint64(MaxMatmulWork))
+	}
 	return &node{op: "matmul", shape: []int{a.shape[0], b.shape[1]}, dtype: d,
 		chunks: [][]int{a.chunks[0], b.chunks[1]}, in: []*node{a, b}}, nil
 }

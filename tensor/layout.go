@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -177,8 +178,13 @@ func matmulDType(a, b abi.DType) (abi.DType, error) {
 	return d, nil
 }
 
-// matmul multiplies two matrices.
-func matmul(a, b abi.Tensor) (abi.Tensor, error) {
+// MaxMatmulWork is the most multiply-adds one matmul kernel does (m·k·n): about 1600 × 1600
+// blocks. A bigger block product fails, asking for smaller chunks, rather than running for
+// minutes in one task.
+const MaxMatmulWork = 1 << 32
+
+// matmul multiplies two matrices. It stops early, with ctx's error, when ctx ends.
+func matmul(ctx context.Context, a, b abi.Tensor) (abi.Tensor, error) {
 	if len(a.Shape) != 2 || len(b.Shape) != 2 || a.Shape[1] != b.Shape[0] {
 		return abi.Tensor{}, fmt.Errorf("tensor: matmul needs matrices of shapes [m k] and [k n], got %v and %v", a.Shape, b.Shape)
 	}
@@ -189,35 +195,41 @@ func matmul(a, b abi.Tensor) (abi.Tensor, error) {
 	if err := checkSize([]int{a.Shape[0], b.Shape[1]}); err != nil {
 		return abi.Tensor{}, err
 	}
+	if work := uint64(a.Shape[0]) * uint64(a.Shape[1]) * uint64(b.Shape[1]); work > MaxMatmulWork {
+		return abi.Tensor{}, fmt.Errorf("tensor: a block product of %v and %v is %d multiply-adds, over the limit of %d: use smaller chunks", a.Shape, b.Shape, work, uint64(MaxMatmulWork))
+	}
 	a, b = cast(a, d), cast(b, d)
 	switch d {
 	case abi.Float64:
-		return matmulT[float64](a, b), nil
+		return matmulT[float64](ctx, a, b)
 	case abi.Float32:
-		return matmulT[float32](a, b), nil
+		return matmulT[float32](ctx, a, b)
 	case abi.Int8:
-		return matmulT[int8](a, b), nil
+		return matmulT[int8](ctx, a, b)
 	case abi.Int16:
-		return matmulT[int16](a, b), nil
+		return matmulT[int16](ctx, a, b)
 	case abi.Int32:
-		return matmulT[int32](a, b), nil
+		return matmulT[int32](ctx, a, b)
 	case abi.Int64:
-		return matmulT[int64](a, b), nil
+		return matmulT[int64](ctx, a, b)
 	case abi.Uint8:
-		return matmulT[uint8](a, b), nil
+		return matmulT[uint8](ctx, a, b)
 	case abi.Uint16:
-		return matmulT[uint16](a, b), nil
+		return matmulT[uint16](ctx, a, b)
 	case abi.Uint32:
-		return matmulT[uint32](a, b), nil
+		return matmulT[uint32](ctx, a, b)
 	}
-	return matmulT[uint64](a, b), nil
+	return matmulT[uint64](ctx, a, b)
 }
 
-func matmulT[T number](a, b abi.Tensor) abi.Tensor {
+func matmulT[T number](ctx context.Context, a, b abi.Tensor) (abi.Tensor, error) {
 	m, k, n := a.Shape[0], a.Shape[1], b.Shape[1]
 	x, y := view[T](a), view[T](b)
 	out, z := alloc[T]([]int{m, n})
 	for i := 0; i < m; i++ {
+		if err := ctx.Err(); err != nil {
+			return abi.Tensor{}, fmt.Errorf("tensor: matmul stopped after %d of %d rows: %w", i, m, err)
+		}
 		row := z[i*n : (i+1)*n]
 		for p := 0; p < k; p++ {
 			v := x[i*k+p]
@@ -227,7 +239,7 @@ func matmulT[T number](a, b abi.Tensor) abi.Tensor {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // addAll returns the elementwise sum of tensors of one shape and dtype.

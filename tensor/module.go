@@ -34,10 +34,10 @@ func Module() runtime.NativeModule {
 	}
 	funcs["transpose"] = kernel(kTranspose)
 	for _, op := range creationOps {
-		funcs[op] = kernel(func(_ []any, kw *params) (any, error) { return create(op, kw) })
+		funcs[op] = kernel(func(_ context.Context, _ []any, kw *params) (any, error) { return create(op, kw) })
 	}
 	for _, op := range slices.Concat(arithOps, compareOps) {
-		funcs[op] = kernel(func(pos []any, _ *params) (any, error) {
+		funcs[op] = kernel(func(_ context.Context, pos []any, _ *params) (any, error) {
 			ts, err := tensorArgs(op, pos, 2, 2)
 			if err != nil {
 				return nil, err
@@ -46,7 +46,7 @@ func Module() runtime.NativeModule {
 		})
 	}
 	for _, op := range unaryOps {
-		funcs[op] = kernel(func(pos []any, _ *params) (any, error) {
+		funcs[op] = kernel(func(_ context.Context, pos []any, _ *params) (any, error) {
 			ts, err := tensorArgs(op, pos, 1, 1)
 			if err != nil {
 				return nil, err
@@ -68,7 +68,7 @@ func Register(ctx context.Context, rt *runtime.Runtime) (*runtime.Module, error)
 
 // kernel adapts a kernel to a NativeFunc: it decodes the argument frame [positional,
 // keyword] and encodes the result, a tensor or a partial ([]abi.Tensor).
-func kernel(f func(pos []any, kw *params) (any, error)) runtime.NativeFunc {
+func kernel(f func(ctx context.Context, pos []any, kw *params) (any, error)) runtime.NativeFunc {
 	return func(ctx context.Context, args []byte) ([]byte, error) {
 		if !littleEndian {
 			return nil, errBigEndian
@@ -77,7 +77,7 @@ func kernel(f func(pos []any, kw *params) (any, error)) runtime.NativeFunc {
 		if err != nil {
 			return nil, err
 		}
-		v, err := f(pos, kw)
+		v, err := f(ctx, pos, kw)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +171,7 @@ func tensorArgs(fn string, pos []any, lo, hi int) ([]abi.Tensor, error) {
 	return ts, nil
 }
 
-func kWhere(pos []any, _ *params) (any, error) {
+func kWhere(_ context.Context, pos []any, _ *params) (any, error) {
 	ts, err := tensorArgs("where", pos, 3, 3)
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func kWhere(pos []any, _ *params) (any, error) {
 	return where(ts[0], ts[1], ts[2])
 }
 
-func kAstype(pos []any, kw *params) (any, error) {
+func kAstype(_ context.Context, pos []any, kw *params) (any, error) {
 	ts, err := tensorArgs("astype", pos, 1, 1)
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func kAstype(pos []any, kw *params) (any, error) {
 	return cast(ts[0], d), nil
 }
 
-func kTranspose(pos []any, kw *params) (any, error) {
+func kTranspose(_ context.Context, pos []any, kw *params) (any, error) {
 	ts, err := tensorArgs("transpose", pos, 1, 1)
 	if err != nil {
 		return nil, err
@@ -206,7 +206,7 @@ func kTranspose(pos []any, kw *params) (any, error) {
 	return transpose(ts[0], axes)
 }
 
-func kReshape(pos []any, kw *params) (any, error) {
+func kReshape(_ context.Context, pos []any, kw *params) (any, error) {
 	ts, err := tensorArgs("reshape", pos, 1, 1)
 	if err != nil {
 		return nil, err
@@ -218,15 +218,15 @@ func kReshape(pos []any, kw *params) (any, error) {
 	return reshape(ts[0], shape)
 }
 
-func kMatmul(pos []any, _ *params) (any, error) {
+func kMatmul(ctx context.Context, pos []any, _ *params) (any, error) {
 	ts, err := tensorArgs("matmul", pos, 2, 2)
 	if err != nil {
 		return nil, err
 	}
-	return matmul(ts[0], ts[1])
+	return matmul(ctx, ts[0], ts[1])
 }
 
-func kAddn(pos []any, _ *params) (any, error) {
+func kAddn(_ context.Context, pos []any, _ *params) (any, error) {
 	ts, err := tensorArgs("addn", pos, 1, -1)
 	if err != nil {
 		return nil, err
@@ -236,7 +236,7 @@ func kAddn(pos []any, _ *params) (any, error) {
 
 // kGather: positional arguments are the pieces; keyword arguments shape, start, step (one
 // entry per axis), offsets (one array per piece) and dtype.
-func kGather(pos []any, kw *params) (any, error) {
+func kGather(_ context.Context, pos []any, kw *params) (any, error) {
 	ts, err := tensorArgs("gather", pos, 1, -1)
 	if err != nil {
 		return nil, err
@@ -281,7 +281,7 @@ func reduceParams(kw *params) (*reduceSpec, bool, error) {
 }
 
 // kReduce: the partial of one chunk (positional: the chunk), or its result when final.
-func kReduce(pos []any, kw *params) (any, error) {
+func kReduce(_ context.Context, pos []any, kw *params) (any, error) {
 	ts, err := tensorArgs("reduce", pos, 1, 1)
 	if err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func kReduce(pos []any, kw *params) (any, error) {
 }
 
 // kCombine: positional arguments are partials (arrays of tensors).
-func kCombine(pos []any, kw *params) (any, error) {
+func kCombine(_ context.Context, pos []any, kw *params) (any, error) {
 	r, final, err := reduceParams(kw)
 	if err != nil {
 		return nil, err

@@ -139,7 +139,7 @@ func TestEval_MatmulBlocks(t *testing.T) {
 	}
 	x, _ := evalExpr(t, a)
 	y, _ := evalExpr(t, b)
-	want, err := matmul(x, y)
+	want, err := matmul(context.Background(), x, y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +274,7 @@ func TestRand_Uniform(t *testing.T) {
 func TestModule_Kernels(t *testing.T) {
 	a, _ := abi.NewTensor([]int{2, 2}, []float64{1, 2, 3, 4})
 	b, _ := abi.NewTensor([]int{2}, []int32{10, 20})
+	big := map[string]any{"op": "full", "shape": []int{2048, 2048}, "value": 1.0}
 	for _, tc := range []struct {
 		fn   string
 		pos  []any
@@ -290,6 +291,9 @@ func TestModule_Kernels(t *testing.T) {
 		{"add", []any{a, "x"}, nil, "tensor: kernel add, argument 1: tensor: argument must be a tensor or a creation chunk, got a string"},
 		{"reduce", []any{a}, map[string]any{"op": "median"}, `tensor: keyword arguments: unknown reduction "median" (want one of [sum mean var std min max argmin argmax])`},
 		{"full", nil, map[string]any{"shape": []int{1 << 13, 1 << 13}, "value": 1}, "tensor: a chunk of shape [8192 8192] is over the limit of 33554432 elements per chunk: use smaller chunks"},
+		{"matmul", []any{big, big}, nil, "tensor: a block product of [2048 2048] and [2048 2048] is 8589934592 multiply-adds, over the limit of 4294967296: use smaller chunks"},
+		{"combine", []any{[]any{b}, []any{b}}, map[string]any{"op": "sum"}, "tensor: combine of sum got a partial of [int32], which kernel reduce never makes: pass partials from reduce or combine"},
+		{"combine", []any{[]any{a, b}}, map[string]any{"op": "argmax"}, "tensor: partial 0 of argmax holds float64[2 2] and int32[2]: the tensors of a partial have one shape"},
 	} {
 		frame, err := abi.EncodeFrame(tc.pos, tc.kw)
 		if err != nil {
@@ -309,5 +313,47 @@ func TestModule_Kernels(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s%v: got %s, want %s", tc.fn, tc.pos, got, tc.want)
 		}
+	}
+}
+
+// FuzzKernels calls kernels with hostile frames (a guest may spawn any kernel with any
+// arguments): they must fail cleanly, never panic.
+func FuzzKernels(f *testing.F) {
+	a, _ := abi.NewTensor([]int{3, 2}, []int32{1, -2, 3, 4, 0, 6})
+	for _, e := range []Expr{
+		Rand(1, 9, 7).WithChunks(4, 3).Std([]int{0}, 1).Add(FromTensor(a).Sum([]int{0}).Max(nil)),
+		Arange(0, 12, 1).Reshape(3, 4).Rechunk(2, 3).T().Slice([3]int{None, None, -2}).ArgMax([]int{1}),
+		Concatenate(1, Ones(3, 2), FromTensor(a)).Rechunk(2, 2).MatMul(Rand(2, 4, 3).WithChunks(3, 2)).Mean(nil),
+		Where(Rand(1, 4).Gt(0.5), 1, Rand(2, 3, 4).WithChunks(2, 3)).Min([]int{1}).Exp().Sqrt().Neg().Abs().Log(),
+	} {
+		b, err := e.MarshalMsgpack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		v, _ := abi.Decode(b)
+		eng := newFakeEngine()
+		eng.record = true
+		if _, _, err := eval(context.Background(), eng, v); err != nil {
+			f.Fatal(err)
+		}
+		for _, c := range eng.calls {
+			f.Add(c.fn, c.frame)
+		}
+	}
+	funcs := Module().Funcs
+	f.Fuzz(func(t *testing.T, fn string, frame []byte) {
+		if k, ok := funcs[fn]; ok && fn != "eval" {
+			_, _ = k(context.Background(), frame)
+		}
+	})
+}
+
+func TestMatmul_StopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	a, _ := abi.NewTensor([]int{2, 2}, []float64{1, 2, 3, 4})
+	_, err := matmul(ctx, a, a)
+	if err == nil || err.Error() != "tensor: matmul stopped after 0 of 2 rows: context canceled" {
+		t.Fatalf("matmul with a cancelled context: %v", err)
 	}
 }

@@ -332,6 +332,31 @@ func extremes[T number](r *reduceSpec, x abi.Tensor, keep []int) ([]abi.Tensor, 
 	return []abi.Tensor{out, idxT}, nil
 }
 
+// checkPartial reports a partial whose dtypes are not the ones partial makes for op.
+func checkPartial(op string, p []abi.Tensor) error {
+	ok := true
+	switch op {
+	case "sum":
+		ok = p[0].DType == abi.Float64 || p[0].DType == abi.Int64 || p[0].DType == abi.Uint64
+	case "mean", "var", "std":
+		for _, t := range p {
+			ok = ok && t.DType == abi.Float64
+		}
+	case "min", "max":
+		ok = p[0].DType != abi.Bool
+	case "argmin", "argmax":
+		ok = p[0].DType != abi.Bool && p[1].DType == abi.Int64
+	}
+	if !ok {
+		var ds []string
+		for _, t := range p {
+			ds = append(ds, t.DType.String())
+		}
+		return fmt.Errorf("tensor: combine of %s got a partial of %v, which kernel reduce never makes: pass partials from reduce or combine", op, ds)
+	}
+	return nil
+}
+
 // combine merges partials of one reduction, all of the same shape, into one.
 func combine(op string, parts [][]abi.Tensor) ([]abi.Tensor, error) {
 	if len(parts) == 0 {
@@ -347,10 +372,16 @@ func combine(op string, parts [][]abi.Tensor) ([]abi.Tensor, error) {
 			return nil, fmt.Errorf("tensor: partial %d of %s has %d tensors, want %d", i, op, len(p), want)
 		}
 		for k, t := range p {
+			if !slices.Equal(t.Shape, p[0].Shape) {
+				return nil, fmt.Errorf("tensor: partial %d of %s holds %s and %s: the tensors of a partial have one shape", i, op, p[0], t)
+			}
 			if t.DType != first[k].DType || !slices.Equal(t.Shape, first[k].Shape) {
 				return nil, fmt.Errorf("tensor: partial %d of %s holds %s, want %s like the first", i, op, t, first[k])
 			}
 		}
+	}
+	if err := checkPartial(op, first); err != nil {
+		return nil, err
 	}
 	if len(parts) == 1 {
 		return first, nil
