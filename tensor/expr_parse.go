@@ -420,6 +420,9 @@ func (ps *parser) reduction(op string, x *node, p *params) (*node, error) {
 	n.axes = parseAxes(p, len(x.shape))
 	n.keep = p.bool("keepdims", false)
 	n.ddof = int(p.int("ddof", 0))
+	if p.err == nil && product(x.shape) == 0 {
+		p.fail("%s of an empty tensor (shape %v) is not supported", op, x.shape)
+	}
 	if p.err == nil && isArg(op) && len(n.axes) != 1 && len(n.axes) != len(x.shape) {
 		p.fail("%s takes one axis or none, not %d", op, len(n.axes))
 	}

@@ -97,6 +97,8 @@ func TestEval_Errors(t *testing.T) {
 			"tensor: expression (rand): float64[1000 1000] would have over 262144 chunks: use bigger chunks"},
 		{"axis", Rand(1, 10, 10).Sum([]int{2}),
 			"tensor: expression (sum): axis 2 is out of bounds for a tensor of 2 dimensions"},
+		{"empty", Arange(0, 0, 1).Sum(nil),
+			"tensor: expression (sum): sum of an empty tensor (shape [0]) is not supported"},
 		{"zero step", Rand(1, 10, 10).Slice([3]int{0, 5, 0}),
 			"tensor: expression (slice): index 0: step must not be zero"},
 		{"matmul shapes", Rand(1, 10, 10).MatMul(Rand(2, 5, 5)),
