@@ -63,3 +63,24 @@ func BenchmarkSum10k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAdd adds two 1000 × 1000 float64 chunks, and a chunk and a row (broadcast).
+// MB/s counts the 8 MB of the result.
+func BenchmarkAdd(b *testing.B) {
+	x := randChunk[float64]([]int{1000, 1000}, []int{0, 0}, []int{1000, 1000}, 1)
+	y := randChunk[float64]([]int{1000, 1000}, []int{0, 0}, []int{1000, 1000}, 2)
+	row := randChunk[float64]([]int{1000}, []int{0}, []int{1000}, 3)
+	for _, tc := range []struct {
+		name string
+		y    abi.Tensor
+	}{{"same-shape", y}, {"row", row}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(8e6)
+			for b.Loop() {
+				if _, err := binaryOp("add", x, tc.y); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

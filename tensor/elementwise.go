@@ -236,6 +236,10 @@ func binaryNum[T number](op string, shape []int, a, b abi.Tensor) (abi.Tensor, e
 	out, z := alloc[T](shape)
 	runs(shape, operands, func(_ []int, o, n int, offs, steps []int) {
 		i, j, di, dj := offs[0], offs[1], steps[0], steps[1]
+		if op != "pow" && (di == 1 || di == 0) && (dj == 1 || dj == 0) {
+			arithRun(op, z[o:o+n], x[i:i+1+(n-1)*di], y[j:j+1+(n-1)*dj])
+			return
+		}
 		if di == 1 && dj == 1 {
 			xs, ys, zs := x[i:i+n], y[j:j+n], z[o:o+n]
 			for k := range zs {
@@ -249,6 +253,77 @@ func binaryNum[T number](op string, shape []int, a, b abi.Tensor) (abi.Tensor, e
 		}
 	})
 	return out, nil
+}
+
+// arithRun computes zs = xs op ys for add, sub, mul and div, where xs and ys are as long as
+// zs or hold one element that broadcasts. The operators are written out so that they
+// compile to plain loops: a call through a function value per element is several times
+// slower.
+func arithRun[T number](op string, zs, xs, ys []T) {
+	switch {
+	case len(xs) == len(zs) && len(ys) == len(zs):
+		xs, ys = xs[:len(zs)], ys[:len(zs)]
+		switch op {
+		case "add":
+			for k := range zs {
+				zs[k] = xs[k] + ys[k]
+			}
+		case "sub":
+			for k := range zs {
+				zs[k] = xs[k] - ys[k]
+			}
+		case "mul":
+			for k := range zs {
+				zs[k] = xs[k] * ys[k]
+			}
+		default:
+			for k := range zs {
+				zs[k] = xs[k] / ys[k]
+			}
+		}
+	case len(ys) == 1 && len(xs) == len(zs):
+		y := ys[0]
+		xs = xs[:len(zs)]
+		switch op {
+		case "add":
+			for k := range zs {
+				zs[k] = xs[k] + y
+			}
+		case "sub":
+			for k := range zs {
+				zs[k] = xs[k] - y
+			}
+		case "mul":
+			for k := range zs {
+				zs[k] = xs[k] * y
+			}
+		default:
+			for k := range zs {
+				zs[k] = xs[k] / y
+			}
+		}
+	default: // len(xs) == 1 (len(zs) == 1 falls in the cases above)
+		x := xs[0]
+		ys = ys[:len(zs)]
+		switch op {
+		case "add":
+			for k := range zs {
+				zs[k] = x + ys[k]
+			}
+		case "sub":
+			for k := range zs {
+				zs[k] = x - ys[k]
+			}
+		case "mul":
+			for k := range zs {
+				zs[k] = x * ys[k]
+			}
+		default:
+			for k := range zs {
+				zs[k] = x / ys[k]
+			}
+		}
+	}
 }
 
 // ipow raises an integer to a non-negative integer power, wrapping on overflow like NumPy.
