@@ -83,8 +83,6 @@ func TestEval_Errors(t *testing.T) {
 		e    Expr
 		want string
 	}{
-		{"unknown op", Rand(1, 2).Add(op("frobnicate")),
-			`tensor: expression.y (frobnicate): unknown op "frobnicate" (want one of [rand zeros ones full arange linspace tensor add sub mul div pow eq ne lt le gt ge neg abs sqrt exp log where astype sum mean var std min max argmin argmax matmul transpose slice concatenate reshape rechunk])`},
 		{"broadcast", Rand(1, 3, 4).Add(Rand(1, 5)),
 			"tensor: expression (add): shapes [3 4] and [5] do not broadcast: axis 1 has sizes 4 and 5"},
 		{"reshape across chunks", Rand(1, 10, 10).WithChunks(5, 5).Reshape(100),
@@ -125,6 +123,11 @@ func TestEval_Errors(t *testing.T) {
 				t.Fatalf("eval: %v\nwant: %s", err, tc.want)
 			}
 		})
+	}
+	v := map[string]any{"op": "add", "x": int64(1), "y": map[string]any{"op": "frobnicate"}}
+	_, _, err := eval(context.Background(), newFakeEngine(), v)
+	if want := `tensor: expression.y (frobnicate): unknown op "frobnicate" (want one of [rand zeros ones full arange linspace tensor add sub mul div pow eq ne lt le gt ge neg abs sqrt exp log where astype sum mean var std min max argmin argmax matmul transpose slice concatenate reshape rechunk])`; err == nil || err.Error() != want {
+		t.Errorf("unknown op: %v\nwant: %s", err, want)
 	}
 	if err := Rand(1, 4).Add("x").Err(); err == nil || err.Error() != "tensor: operand of type string is not an Expr, an abi.Tensor or a number" {
 		t.Errorf("Add(\"x\").Err() = %v", err)
