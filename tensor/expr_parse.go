@@ -8,8 +8,8 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 )
 
-// TargetChunkBytes is the size the default chunk shape aims at: a chunk is at most this
-// large unless one element of every axis but one is already larger.
+// TargetChunkBytes is the most bytes a chunk of the default chunk shape holds: starting from
+// the whole tensor, the planner halves the largest chunk dimension until a chunk fits.
 const TargetChunkBytes = 1 << 20
 
 // FanIn is the most partials one combine task of a reduction tree takes (and the most

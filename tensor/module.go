@@ -22,17 +22,17 @@ const Version = "1"
 // kernels, each computing one chunk.
 func Module() runtime.NativeModule {
 	funcs := map[string]runtime.NativeFunc{
-		"eval":    evalFunc,
-		"where":   kernel(kWhere),
-		"astype":  kernel(kAstype),
-		"gather":  kernel(kGather),
-		"reshape": kernel(kReshape),
-		"matmul":  kernel(kMatmul),
-		"addn":    kernel(kAddn),
-		"reduce":  kernel(kReduce),
-		"combine": kernel(kCombine),
+		"eval":      evalFunc,
+		"where":     kernel(kWhere),
+		"astype":    kernel(kAstype),
+		"gather":    kernel(kGather),
+		"reshape":   kernel(kReshape),
+		"matmul":    kernel(kMatmul),
+		"addn":      kernel(kAddn),
+		"reduce":    kernel(kReduce),
+		"combine":   kernel(kCombine),
+		"transpose": kernel(kTranspose),
 	}
-	funcs["transpose"] = kernel(kTranspose)
 	for _, op := range creationOps {
 		funcs[op] = kernel(func(_ context.Context, _ []any, kw *params) (any, error) { return create(op, kw) })
 	}

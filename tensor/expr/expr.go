@@ -55,37 +55,31 @@ func op(name string, kv ...any) Expr {
 	return Expr{m: m, err: err}
 }
 
-// operand turns a Go value into an expression operand: an Expr, an abi.Tensor, or a number
-// or bool (a scalar that takes the other operand's dtype where its kind allows, as NumPy 2
-// treats Python scalars).
+// operand turns an Expr or an abi.Tensor into an Expr.
 func operand(v any) Expr {
 	switch x := v.(type) {
 	case Expr:
 		return x
 	case abi.Tensor:
 		return FromTensor(x)
-	case float64, bool, int64, uint64:
-		return Expr{m: map[string]any{"op": "full", "shape": []int{}, "value": x, "weak": true}}
-	case float32:
-		return operand(float64(x))
-	case int:
-		return operand(int64(x))
-	case int32:
-		return operand(int64(x))
 	}
 	return Expr{err: fmt.Errorf("tensor: operand of type %T is not an Expr, an abi.Tensor or a number", v)}
 }
 
-// rawOperand is what the map holds for an operand: a bare number for a scalar.
+// rawOperand is what the map holds for an operand: an expression map, or a bare number or
+// bool for a scalar.
 func rawOperand(v any) any {
-	e := operand(v)
-	if e.err != nil {
-		return e
+	switch x := v.(type) {
+	case float64, bool, int64, uint64:
+		return x
+	case float32:
+		return float64(x)
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
 	}
-	if e.m["weak"] == true {
-		return e.m["value"]
-	}
-	return e
+	return operand(v)
 }
 
 // Rand returns a tensor of the given shape of float64 numbers uniform in [0, 1). Element i
@@ -135,7 +129,9 @@ func (e Expr) Rechunk(chunks ...int) Expr { return op("rechunk", "x", e, "chunks
 
 func (e Expr) binary(name string, y any) Expr { return op(name, "x", e, "y", rawOperand(y)) }
 
-// Add returns e + y (y an Expr, an abi.Tensor or a number), broadcasting as NumPy does.
+// Add returns e + y, broadcasting as NumPy does. y is an Expr, an abi.Tensor, or a Go number
+// or bool: a scalar that takes e's dtype where its kind allows, as NumPy 2 treats Python
+// scalars.
 func (e Expr) Add(y any) Expr { return e.binary("add", y) }
 
 // Sub returns e - y.
