@@ -313,7 +313,8 @@ func TestModule_Kernels(t *testing.T) {
 			if err := abi.Unmarshal(res, &x); err != nil {
 				t.Fatalf("%s: result is not a tensor: %v", tc.fn, err)
 			}
-			got = fmt.Sprintf("%s %v", x, view[float64](cast(x, abi.Float64)))
+			xs := view[float64](cast(x, abi.Float64))
+			got = fmt.Sprintf("%s %v", x, xs[:min(len(xs), 8)]) // a wrong result may be large
 		}
 		if got != tc.want {
 			t.Errorf("%s%v: got %s, want %s", tc.fn, tc.pos, got, tc.want)
