@@ -45,7 +45,7 @@ const (
 	coldSmallNs    = 50e6    // ColdStart, C and WAT, cold and warm: at most
 	coldGoWarmNs   = 300e6   // ColdStart, Go with a warm cache: at most
 	tensorMBps     = 1000    // TensorHandoff/handoff: at least
-	distributedNs  = 200e3   // FanOut10k on a cluster (…-distributed-…): time per task, at most
+	distributedNs  = 150e3   // FanOut10k on a cluster (…-distributed-…): time per task, at most
 	concurrentRate = 0.9     // Concurrent200: tasks/s all at once ÷ one after another, at least
 	rerunShare     = 0.1     // Rerun: the cached second run's wall time ÷ the first's, at most
 	reusedNs       = 300e6   // FanOut10kReused: wall time of a run whose output the cluster stored, at most
