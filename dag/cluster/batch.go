@@ -200,13 +200,17 @@ func (r *reporter) stored(ctx context.Context) bool {
 	w := r.w
 	w.storing.Add(int64(len(r.writing)))
 	defer w.storing.Add(-int64(len(r.writing)))
+	// One wait for all the answers: a server that went away (a leader that stepped down)
+	// answers none of them, and the outputs are then written again one by one.
+	wait, cancel := context.WithTimeout(ctx, persistAttempt)
+	defer cancel()
 	for _, wr := range r.writing {
 		if beforeStore != nil {
 			beforeStore()
 		}
 		var again []output
 		for i, f := range wr.futures {
-			if f == nil || !confirmed(ctx, f) {
+			if f == nil || !confirmed(wait, f) {
 				again = append(again, wr.a.outputs[i])
 			}
 		}
@@ -224,18 +228,14 @@ func (r *reporter) stored(ctx context.Context) bool {
 	return true
 }
 
-// confirmed waits for the server's answer to an output's create, and reports whether it
-// stored the value. Anything else (no answer in persistAttempt, the key exists already, an
-// error) is left to writeValue, which knows what each means.
+// confirmed waits for the server's answer to an output's create, until ctx ends, and reports
+// whether it stored the value. Anything else (no answer, the key exists already, an error) is
+// left to writeValue, which knows what each means.
 func confirmed(ctx context.Context, f jetstream.PubAckFuture) bool {
-	t := time.NewTimer(persistAttempt)
-	defer t.Stop()
 	select {
 	case <-f.Ok():
 		return true
 	case <-f.Err():
-		return false
-	case <-t.C:
 		return false
 	case <-ctx.Done():
 		return false
