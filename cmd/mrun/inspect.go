@@ -51,6 +51,9 @@ type moduleInfo struct {
 	Memory     memoryInfo `json:"memory"`
 	Functions  []string   `json:"functions"`
 	Imports    []string   `json:"imports"`
+	// Native is the version of a native module (Go code built into mrun); empty for a
+	// WebAssembly module.
+	Native string `json:"native,omitempty"`
 }
 
 type memoryInfo struct {
@@ -74,6 +77,9 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 	}
 	if info.Imports == nil {
 		info.Imports = []string{}
+	}
+	if mod.Native() {
+		info.Native = mod.Version()
 	}
 	for _, f := range mod.Functions() {
 		info.Functions = append(info.Functions, f.Name())
@@ -101,9 +107,13 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "module     %s (%s)\n", info.Name, info.Path)
 	fmt.Fprintf(&b, "sha256     %s\n", info.SHA256)
-	fmt.Fprintf(&b, "size       %s (%d bytes)\n", bytesText(uint64(info.Size)), info.Size)
-	fmt.Fprintf(&b, "abi        v%d\n", info.ABIVersion)
-	fmt.Fprintf(&b, "memory     %s\n", mem)
+	if mod.Native() { // Go code in this binary: no bytes, no memory, no sandbox
+		fmt.Fprintf(&b, "native     version %s, built into this mrun\n", info.Native)
+	} else {
+		fmt.Fprintf(&b, "size       %s (%d bytes)\n", bytesText(uint64(info.Size)), info.Size)
+		fmt.Fprintf(&b, "abi        v%d\n", info.ABIVersion)
+		fmt.Fprintf(&b, "memory     %s\n", mem)
+	}
 	fmt.Fprintf(&b, "functions  %d\n", len(info.Functions))
 	for _, f := range info.Functions {
 		fmt.Fprintf(&b, "  %s\n", shown(f))

@@ -55,9 +55,7 @@ func TestInspect_Native(t *testing.T) {
 	out, errOut, code := mrunStdin(t, "", "inspect", "mrun:demo")
 	want := fmt.Sprintf(`module     mrun:demo (mrun:demo)
 sha256     %x
-size       0 B (0 bytes)
-abi        v1
-memory     0 pages (0 B) minimum, no maximum
+native     version 1, built into this mrun
 functions  11
   add
   block
