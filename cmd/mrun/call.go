@@ -37,6 +37,8 @@ func newCallCmd(g *globalOptions, io streams) *cobra.Command {
 		Use:   "call MODULE FUNCTION [ARG...]",
 		Short: "Call one function of a module and print its result as JSON",
 		Long: `Call one function of a WebAssembly module and print the result as JSON.
+MODULE is a .wasm file, or the name of a module built into mrun: mrun:tensor
+(chunked tensors; docs/tensors.md).
 
 Each ARG is one JSON value (quote it for the shell). Integers stay integers;
 numbers with a fraction or exponent are floats. A tensor is written
@@ -208,6 +210,12 @@ func checkDir(dir string) error {
 // loadModuleFile loads the module file at path with capabilities mc, under the file's base
 // name, as runtime.LoadFile names it.
 func loadModuleFile(ctx context.Context, rt *runtime.Runtime, file string, mc runtime.ModuleConfig) (*runtime.Module, error) {
+	if isNativeRef(file) { // built in, not a file (native.go)
+		if len(mc.Env) > 0 || len(mc.Mounts) > 0 || mc.Deterministic || mc.MemoryLimitPages > 0 || len(mc.MaySpawn) > 0 {
+			return nil, fmt.Errorf("%s is a native module, built into mrun: it takes no --env, --mount, --deterministic or --memory-limit", file)
+		}
+		return loadInspected(ctx, rt, file)
+	}
 	name := strings.TrimSuffix(filepath.Base(file), ".wasm")
 	b, err := os.ReadFile(file)
 	if err != nil {

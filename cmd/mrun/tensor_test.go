@@ -93,3 +93,25 @@ func TestRun_Tensor(t *testing.T) {
 		t.Fatalf("on a cluster: stdout %q stderr %q exit %d, want %q", out, errOut, code, want)
 	}
 }
+
+// mrun call reaches a native module by its name, as a graph file does, and refuses the
+// capabilities it cannot have.
+func TestCall_Tensor(t *testing.T) {
+	for _, c := range []struct {
+		args     []string
+		out, err string
+		code     int
+	}{
+		{[]string{"call", "mrun:tensor", "eval", `{"op":"add","x":{"op":"arange","stop":4},"y":{"$tensor":{"dtype":"float64","shape":[4],"data":[0.5,0.5,0.5,0.5]}}}`},
+			`{"$tensor":{"dtype":"float64","shape":[4],"data":[0.5,1.5,2.5,3.5]}}` + "\n", "", 0},
+		{[]string{"call", "mrun:tensor", "eval", `{"op":"max","x":{"op":"arange","stop":10,"chunks":[3]}}`}, "9\n", "", 0},
+		{[]string{"call", "--env", "A=1", "mrun:tensor", "eval", "1"}, "",
+			"mrun: mrun:tensor is a native module, built into mrun: it takes no --env, --mount, --deterministic or --memory-limit\n", 2},
+		{[]string{"call", "mrun:nope", "f"}, "", "mrun: no native module mrun:nope is built into this mrun\n", 2},
+	} {
+		out, errOut, code := mrunStdin(t, "", c.args...)
+		if out != c.out || errOut != c.err || code != c.code {
+			t.Errorf("mrun %q: stdout %q stderr %q exit %d, want %q %q %d", c.args, out, errOut, code, c.out, c.err, c.code)
+		}
+	}
+}
