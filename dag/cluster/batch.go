@@ -526,6 +526,12 @@ func (x *Executor) batchSize(fn string) int {
 	x.mu.Lock()
 	took, ok := x.took[fn]
 	x.mu.Unlock()
+	if !ok && !x.unbatched.Load() {
+		x.seeded.Do(x.seed)
+		x.mu.Lock()
+		took, ok = x.took[fn]
+		x.mu.Unlock()
+	}
 	if !ok || x.unbatched.Load() {
 		return 1
 	}
@@ -549,3 +555,45 @@ func (x *Executor) learn(fn string, took int64) {
 
 // maxLearned bounds the functions whose call times an executor remembers.
 const maxLearned = 4096
+
+// maxWorkerLearned bounds the functions whose call times a worker's heartbeat carries.
+const maxWorkerLearned = 64
+
+// learn records how long a call of fn took on this worker, as a moving average, for its
+// heartbeat (WorkerInfo.CallNanos).
+func (w *worker) learn(fn string, took int64) {
+	w.tookMu.Lock()
+	defer w.tookMu.Unlock()
+	if old, ok := w.took[fn]; ok {
+		w.took[fn] = (7*old + took) / 8
+		return
+	}
+	if w.took == nil || len(w.took) >= maxWorkerLearned {
+		w.took = map[string]int64{}
+	}
+	w.took[fn] = took
+}
+
+// seed learns, once, the call times the workers' heartbeats carry, for the functions this
+// executor has not seen end yet: a new coordinator then batches the first calls of a quick
+// function too, rather than only those after one of its calls ended.
+func (x *Executor) seed() {
+	if x.c.isDown() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ws, err := x.c.Workers(ctx)
+	if err != nil {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, w := range ws {
+		for fn, took := range w.CallNanos {
+			if _, ok := x.took[fn]; !ok && took > 0 && len(x.took) < maxLearned {
+				x.took[fn] = took
+			}
+		}
+	}
+}

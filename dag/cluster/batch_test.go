@@ -378,3 +378,46 @@ func TestOlderWorkerRefusesBatch(t *testing.T) {
 		t.Fatalf("coordinator said %q, want %q", logs, want)
 	}
 }
+
+// A new coordinator batches the first calls of a function that the workers have seen to be
+// quick: their heartbeats carry how long its calls took.
+func TestBatchesFromWorkersTimes(t *testing.T) {
+	tc := startCluster(t, 1, 2, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	inc := tc.fn(t, conformance, "inc")
+	// The first calls on a worker create its instances, and take milliseconds: the average
+	// comes down with the calls that follow.
+	for i := range 40 {
+		if err := tc.engine().Execute(ctx, dag.Spawn(inc, -i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fn := inc.Module().SumHex() + ".inc"
+	waitFor(t, "the worker's heartbeat to say inc is quick", func() bool {
+		ws, err := tc.conn.Workers(ctx)
+		return err == nil && len(ws) == 1 && ws[0].CallNanos[fn] > 0 && ws[0].CallNanos[fn] < int64(200*time.Microsecond)
+	})
+
+	fresh, err := cluster.Connect(ctx, tc.srv.URL(), cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	js, err := jetstream.New(tc.nc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := taskAppends(t, js)
+	incs := make(dag.Tuple, 200)
+	for i := range incs {
+		incs[i] = dag.Spawn(inc, 10+i)
+	}
+	eng := dag.New(dag.Config{Slots: 256, Executor: fresh.Executor(), Store: fresh.Store()})
+	if err := eng.Execute(ctx, incs...); err != nil {
+		t.Fatal(err)
+	}
+	if n := taskAppends(t, js) - before; n > 50 {
+		t.Fatalf("a new coordinator's 200 calls of inc took %d messages of %s, want batches", n, cluster.TaskStream)
+	}
+}

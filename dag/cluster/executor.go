@@ -41,6 +41,7 @@ type Executor struct {
 	took    map[string]int64        // module SHA-256 hex + "." + function → its calls' average time (ns)
 	// unbatched is set once a worker refused a batch: calls go one by one from then on.
 	unbatched atomic.Bool
+	seeded    sync.Once          // the workers' call times were read (seed)
 	modules   map[string]*upload // SHA-256 hex → its publication to ModuleStore
 	subs      []*nats.Subscription
 	// recipes holds, by output key (hex), the last maxRecipes host-level calls this executor

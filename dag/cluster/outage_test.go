@@ -16,6 +16,7 @@ import (
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // outageCluster is a server whose outages a test stages, a coordinator whose Logf lines it
@@ -104,9 +105,36 @@ func (oc *outageCluster) queued(n uint64) {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	waitFor(oc.t, strconv.Itoa(int(n))+" calls queued", func() bool {
-		s, err := js.Stream(context.Background(), cluster.TaskStream)
-		return err == nil && s.CachedInfo().State.Msgs == n
+		return queuedCalls(js) == n
 	})
+}
+
+// queuedCalls counts the calls waiting in the task queue: one per message, or the calls of a
+// batch.
+func queuedCalls(js jetstream.JetStream) uint64 {
+	ctx := context.Background()
+	s, err := js.Stream(ctx, cluster.TaskStream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(ctx)
+	if err != nil || info.State.Msgs == 0 {
+		return 0
+	}
+	var n uint64
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue // acknowledged and gone
+		}
+		var calls []msgpack.RawMessage
+		if msgpack.Unmarshal(m.Data, &calls) == nil {
+			n += uint64(len(calls))
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // waitLine waits until a line of the coordinator's starts with prefix, and returns it.

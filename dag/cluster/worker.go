@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -71,6 +72,11 @@ type WorkerInfo struct {
 	Failed   uint64    `json:"failed"`
 	Started  time.Time `json:"started"`
 	LastSeen time.Time `json:"last_seen"`
+	// CallNanos is how long the worker's recent calls took, by function (its module's
+	// SHA-256 in hex, a dot, its name): a moving average, in nanoseconds, of the time to read
+	// a call's inputs and run its guest, for at most 64 functions. A coordinator that has not
+	// seen a function's calls end yet sizes its batches of them with it.
+	CallNanos map[string]int64 `json:"call_ns,omitempty"`
 }
 
 // worker is the state of one RunWorker.
@@ -98,6 +104,9 @@ type worker struct {
 
 	beatMu  sync.Mutex
 	beating map[*nats.Msg]struct{} // the messages of the calls held, heartbeat by beat
+
+	tookMu sync.Mutex
+	took   map[string]int64 // WorkerInfo.CallNanos
 }
 
 // runningCall is a call a worker runs.
@@ -264,6 +273,9 @@ func (w *worker) heartbeat(ctx context.Context) {
 		info := w.info
 		info.Running, info.Storing = int(w.running.Load()), int(w.storing.Load())
 		info.Done, info.Failed, info.LastSeen = w.done.Load(), w.failed.Load(), time.Now()
+		w.tookMu.Lock()
+		info.CallNanos = maps.Clone(w.took)
+		w.tookMu.Unlock()
 		if b, err := json.Marshal(info); err == nil {
 			if _, err := w.c.workers.Put(ctx, w.cfg.ID, b); err != nil && ctx.Err() == nil {
 				w.cfg.Logf("worker %s: heartbeat: %v", w.cfg.ID, err)
@@ -392,8 +404,8 @@ func (w *worker) attempt(ctx context.Context, t *taskMsg, slot *callSlot, keep b
 	}()
 
 	start := time.Now()
-	res, outputs, err := w.run(callCtx, t, slot, keep)
-	a := attempted{res: res, outputs: outputs, err: err, started: start, took: time.Since(start)}
+	res, outputs, took, err := w.run(callCtx, t, slot, keep)
+	a := attempted{res: res, outputs: outputs, err: err, started: start, took: took}
 	if ctx.Err() != nil && err != nil {
 		return a, outGiveBack // the worker is stopping: leave the call to another worker
 	}
@@ -425,6 +437,7 @@ func (w *worker) ended(ctx context.Context, t *taskMsg, a attempted) doneMsg {
 	done := doneMsg{ID: t.ID, Worker: w.cfg.ID, Stdout: a.res.Stdout, Stderr: a.res.Stderr, Took: max(a.took.Nanoseconds(), 1)}
 	if a.err == nil {
 		w.done.Add(1)
+		w.learn(t.Module+"."+t.Func, done.Took)
 		return done
 	}
 	done.Err = toWire(a.err)
@@ -624,33 +637,34 @@ type output struct {
 }
 
 // run runs the call of t, releasing slot once the guest has returned unless keep is set, and
-// returns its outputs, for the caller to store.
-func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool) (runtime.Result, []output, error) {
+// returns its outputs, for the caller to store, and how long reading its inputs and running
+// its guest took (not loading its module: that is once per module and worker).
+func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool) (res runtime.Result, outputs []output, took time.Duration, err error) {
 	frame := t.Frame
 	if t.FrameRef != "" {
-		var err error
 		if frame, err = w.c.frames.GetBytes(ctx, t.FrameRef); err != nil {
-			return runtime.Result{}, nil, fmt.Errorf("the call's argument frame from %s: %w", FrameStore, err)
+			return runtime.Result{}, nil, 0, fmt.Errorf("the call's argument frame from %s: %w", FrameStore, err)
 		}
 	}
 	tmpl, err := abi.NewTemplate(frame)
 	if err != nil {
-		return runtime.Result{}, nil, fmt.Errorf("the call's argument frame: %w", err)
+		return runtime.Result{}, nil, 0, fmt.Errorf("the call's argument frame: %w", err)
 	}
 	if err := t.checkKey(tmpl); err != nil {
-		return runtime.Result{}, nil, err
+		return runtime.Result{}, nil, 0, err
 	}
 	mod, err := w.module(ctx, t)
 	if err != nil {
-		return runtime.Result{}, nil, err
+		return runtime.Result{}, nil, 0, err
 	}
 	fn, err := mod.Func(t.Func)
 	if err != nil {
-		return runtime.Result{}, nil, err
+		return runtime.Result{}, nil, 0, err
 	}
+	start := time.Now()
 	inputs, err := w.readInputs(ctx, tmpl.Holes())
 	if err != nil {
-		return runtime.Result{}, nil, err
+		return runtime.Result{}, nil, 0, err
 	}
 	var key abi.Key
 	copy(key[:], t.Key)
@@ -675,24 +689,24 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool)
 		}
 		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
-	res, err := fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
+	res, err = fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
+	took = time.Since(start)
 	if !keep {
 		slot.Release()
 	}
 	if err != nil {
-		return res, nil, err
+		return res, nil, took, err
 	}
 	parts := [][]byte{res.Value}
 	if t.NOutput > 1 {
 		if parts, err = abi.SplitArray(res.Value, t.NOutput); err != nil {
-			return res, nil, &runtime.CallError{Module: mod.Name(), Function: fn.Name(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
+			return res, nil, took, &runtime.CallError{Module: mod.Name(), Function: fn.Name(), Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
 		}
 	}
-	var outputs []output
 	for i, k := range outputKeys(key, t.NOutput) {
 		outputs = append(outputs, output{key: k.String(), value: parts[i]})
 	}
-	return res, outputs, nil
+	return res, outputs, took, nil
 }
 
 // beforeStore, when set (by tests), is called after a guest returns and before its outputs
