@@ -1,10 +1,12 @@
 package table
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/mrun-dev/mrun/abi"
 )
@@ -27,7 +29,7 @@ func selectCols(f *frame, names []string) (*frame, error) {
 	return out, nil
 }
 
-func unprefix(err error) error { return fmt.Errorf("%s", err.Error()[len("table: "):]) }
+func unprefix(err error) error { return errors.New(strings.TrimPrefix(err.Error(), "table: ")) }
 
 // filterRows keeps the rows of f where the expression is true.
 func filterRows(f *frame, src string) (*frame, error) {
@@ -268,6 +270,9 @@ func groupBy(f *frame, keys []string, aggs []agg, partialIn, final bool) (*frame
 				if err := cmpErr(err1, err2); err != nil {
 					return nil, fmt.Errorf("table: groupby: the partial has no state for %s(%s): %w", a.fn, a.col, err)
 				}
+				if s.typ != abi.ColFloat64 || c.typ != abi.ColInt64 {
+					return nil, fmt.Errorf("table: groupby: the partial's state for %s(%s) is %s and %s, not float64 and int64", a.fn, a.col, s.typ, c.typ)
+				}
 				rs, _ := reduce("sum", s, gid, ng)
 				rc, _ := reduce("sum", c, gid, ng)
 				rs.name, rc.name = s.name, c.name
@@ -298,7 +303,7 @@ func groupBy(f *frame, keys []string, aggs []agg, partialIn, final bool) (*frame
 				if err != nil {
 					return nil, err
 				}
-				rc, _ := reduce("count", c, gid, ng)
+				rc, _ := reduce("count", c, gid, ng) // count is defined for every type
 				rs.name, rc.name = stateName(j, "s"), stateName(j, "c")
 				states = []col{rs, rc}
 			} else {
