@@ -86,3 +86,17 @@ func TestExpr_Errors(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupBy_BadPartial: a combine given a partial whose state has the wrong type (a
+// hand-made frame: partials come from other tasks) fails with an error, not a panic.
+func TestGroupBy_BadPartial(t *testing.T) {
+	f := &frame{n: 1, cols: []col{
+		{name: "k", typ: abi.ColInt64, i: []int64{1}},
+		{name: stateName(0, "s"), typ: abi.ColString, s: []string{"x"}},
+		{name: stateName(0, "c"), typ: abi.ColInt64, i: []int64{1}},
+	}}
+	_, err := groupBy(f, []string{"k"}, []agg{{"v", "mean", "m"}}, true, true)
+	if want := "table: groupby: the partial's state for mean(v) is string and int64, not float64 and int64"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
