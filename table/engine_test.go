@@ -148,3 +148,29 @@ func TestEval_NoEngine(t *testing.T) {
 		t.Errorf("ModuleName = %q", table.ModuleName)
 	}
 }
+
+// TestEval_Errors: a bad expression fails eval with the path of the part that is wrong.
+func TestEval_Errors(t *testing.T) {
+	eval := evalFunc(t)
+	csv := map[string]any{"op": "read_csv", "data": "a,b\n1,x\n"}
+	for _, tc := range []struct {
+		x    any
+		want string
+	}{
+		{map[string]any{"op": "pivot", "x": csv}, `table: expression (pivot): unknown op "pivot" (want one of ["table" "read_csv" "select" "filter" "assign" "head" "sort" "groupby" "join"])`},
+		{map[string]any{"op": "select", "x": csv}, `table: expression (select): field "columns" is missing`},
+		{map[string]any{"op": "select", "x": csv, "columns": []string{}}, `table: expression (select): columns names no column`},
+		{map[string]any{"op": "head", "x": map[string]any{"op": "read_csv", "data": 3}}, `table: expression (head).x (read_csv): data must be the CSV's bytes, a string or binary, got an integer (read a file in the caller, or in a guest that mounts it, and pass its bytes)`},
+		{map[string]any{"op": "read_csv", "data": "a\n1\n", "chunk_rows": 0}, `table: expression (read_csv): chunk_rows must be 1 or more, got 0`},
+		{map[string]any{"op": "read_csv", "data": "a\n1\n", "types": map[string]any{"a": "int32"}}, `table: expression (read_csv): types of column "a": abi: unknown column type "int32" (want int64, float64, bool, string or timestamp)`},
+		{map[string]any{"op": "groupby", "x": csv, "keys": "a", "aggs": []any{[]string{"b", "median"}}}, `table: groupby: aggregation 0: unknown function "median" (want one of ["sum" "mean" "count" "min" "max"])`},
+		{map[string]any{"op": "groupby", "x": csv, "keys": "a", "aggs": []any{[]string{"b", "sum"}}}, `table: groupby: sum of column "b", of type string, is not defined`},
+		{map[string]any{"op": "sort", "x": csv, "by": "c"}, `table: sort: no column "c" (the table has ["a" "b"])`},
+		{map[string]any{"op": "join", "x": csv, "y": map[string]any{"op": "read_csv", "data": "a\n1.5\n"}, "on": "a"}, `table: join: key "a" is int64 on the left and float64 on the right: make them one type (assign)`},
+	} {
+		_, err := run(t, eval, tc.x)
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("got %v\nwant …%s", err, tc.want)
+		}
+	}
+}

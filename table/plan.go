@@ -174,6 +174,9 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 	switch op {
 	case "select":
 		cols := p.strs("columns", true)
+		if p.err == nil && len(cols) == 0 {
+			p.fail("columns names no column")
+		}
 		if p.err != nil {
 			return nil, p.err
 		}
