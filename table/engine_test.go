@@ -100,6 +100,31 @@ func TestEval_Engine(t *testing.T) {
 		t.Errorf("join: %s keys %v v %v names %v", out, k, v, names)
 	}
 
+	// A sort of 100 chunks: a sort task per chunk (sampling its keys), a split of each into
+	// 100 key ranges, and a merge per range.
+	out, starts, err = counted(t, map[string]any{"op": "sort", "by": []string{"key", "v"}, "descending": []bool{true, false}, "x": src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"eval": 1, "sort": 100, "split": 100, "merge": 100}; !equalCounts(starts, want) {
+		t.Errorf("sort tasks started: %v, want %v", starts, want)
+	}
+	k, _ = out.Columns()[0].Int64s()
+	v, _ = out.Columns()[1].Float64s()
+	for i := 1; i < len(k); i++ {
+		if k[i] > k[i-1] || k[i] == k[i-1] && v[i] <= v[i-1] {
+			t.Fatalf("sort: rows %d and %d are (%d, %v) and (%d, %v)", i-1, i, k[i-1], v[i-1], k[i], v[i])
+		}
+	}
+	if len(k) != n || k[0] != 6 || v[0] != 6 || k[n-1] != 0 || v[n-1] != 994 {
+		t.Errorf("sort: %d rows, first (%d, %v), last (%d, %v)", len(k), k[0], v[0], k[n-1], v[n-1])
+	}
+	// Every chunk empty: no samples, one merge.
+	out, _, err = counted(t, map[string]any{"op": "sort", "by": "v", "x": map[string]any{"op": "filter", "where": "v < 0", "x": src}})
+	if err != nil || out.String() != "table[0 rows: key int64, v float64]" {
+		t.Errorf("sort of nothing: %v, %v", out, err)
+	}
+
 	_, _, err = counted(t, map[string]any{"op": "filter", "where": "v > 'x'", "x": src})
 	if err == nil || !strings.HasSuffix(err.Error(), `table: expression "v > 'x'", at offset 2: > compares float64 with string: compare numbers with numbers, strings with strings, bools with bools, timestamps with timestamps`) {
 		t.Errorf("a failing kernel: %v", err)

@@ -33,6 +33,7 @@ func Module() runtime.NativeModule {
 		"head":      kernel(kHead),
 		"sort":      kernel(kSort),
 		"merge":     kernel(kMerge),
+		"split":     kernel(kSplit),
 		"groupby":   kernel(kGroupBy),
 		"combine":   kernel(kCombine),
 		"partition": kernel(kPartition),
@@ -183,13 +184,38 @@ func sortParams(kw *params) ([]string, []bool) {
 	return by, kw.bools("descending", len(by))
 }
 
+// kSort: its table sorted; with samples s > 0, also a sample of the sorted keys (s rows
+// evenly spaced), as a second output.
 func kSort(pos []*frame, kw *params) (any, error) {
 	f, err := one("sort", pos)
 	by, desc := sortParams(kw)
+	s := int(kw.int("samples", 0))
 	if err := cmpErr(err, kw.err); err != nil {
 		return nil, err
 	}
-	return sortRows(f, by, desc)
+	sorted, err := sortRows(f, by, desc)
+	if err != nil || s <= 0 {
+		return sorted, err
+	}
+	keys, _ := selectCols(sorted, by) // sortRows found every column
+	return []*frame{sorted, sample(keys, s)}, nil
+}
+
+// kSplit: a sorted table (positional 0) cut into n key ranges by n-1 splitters (positional
+// 1, the key columns, sorted): range p holds the rows after splitter p-1 and up to splitter p.
+func kSplit(pos []*frame, kw *params) (any, error) {
+	by, desc := sortParams(kw)
+	n := int(kw.int("n", 0))
+	if kw.err != nil {
+		return nil, kw.err
+	}
+	if len(pos) != 2 {
+		return nil, fmt.Errorf("table: kernel split takes a table and its splitters, got %d tables", len(pos))
+	}
+	if n < 1 || n > MaxPartitions || pos[1].n != n-1 {
+		return nil, fmt.Errorf("table: kernel split: %d splitters cannot make %d ranges", pos[1].n, n)
+	}
+	return splitRanges(pos[0], pos[1], by, desc)
 }
 
 // kMerge: its tables, each sorted, merged in order; of equal rows, the earlier table's

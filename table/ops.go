@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -109,6 +110,71 @@ func sortRows(f *frame, by []string, desc []bool) (*frame, error) {
 		return 0
 	})
 	return f.take(idx), nil
+}
+
+// sample returns s rows of f evenly spaced (all of them when f has fewer).
+func sample(f *frame, s int) *frame {
+	if f.n <= s {
+		return f
+	}
+	idx := make([]int, s)
+	for k := range idx {
+		idx[k] = (2*k + 1) * f.n / (2 * s)
+	}
+	return f.take(idx)
+}
+
+// splitters picks n-1 rows of the sorted samples, evenly spaced: the bounds of n key ranges
+// of about equal size.
+func splitters(samples *frame, n int) *frame {
+	idx := make([]int, n-1)
+	for k := range idx {
+		idx[k] = (k + 1) * samples.n / n
+		if idx[k] >= samples.n { // fewer samples than ranges
+			idx[k] = samples.n - 1
+		}
+	}
+	if samples.n == 0 {
+		idx = nil
+	}
+	return samples.take(idx)
+}
+
+// splitRanges cuts sorted f into len(split)+1 ranges: range p has the rows whose keys come
+// after splitter p-1 and not after splitter p, so equal keys share a range.
+func splitRanges(f, split *frame, by []string, desc []bool) ([]*frame, error) {
+	keys, err := sortKeys(f, by)
+	if err != nil {
+		return nil, fmt.Errorf("table: split: %w", unprefix(err))
+	}
+	bounds, err := sortKeys(split, by)
+	if err != nil {
+		return nil, fmt.Errorf("table: split: splitters: %w", unprefix(err))
+	}
+	for k := range keys {
+		if keys[k].typ != bounds[k].typ {
+			return nil, fmt.Errorf("table: split: column %q is %s, its splitters %s", by[k], keys[k].typ, bounds[k].typ)
+		}
+	}
+	out := make([]*frame, split.n+1)
+	lo := 0
+	for p := range out {
+		hi := f.n
+		if p < split.n {
+			// The first row after splitter p: rows are sorted, so search.
+			hi = lo + sort.Search(f.n-lo, func(i int) bool {
+				for k, c := range keys {
+					if r := compareAt(c, lo+i, bounds[k], p, desc[k]); r != 0 {
+						return r > 0
+					}
+				}
+				return false
+			})
+		}
+		out[p] = f.slice(lo, hi)
+		lo = hi
+	}
+	return out, nil
 }
 
 // agg is one aggregation of a group-by: function fn of column col, output column name.

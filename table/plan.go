@@ -220,13 +220,7 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 		if p.err != nil {
 			return nil, p.err
 		}
-		kw := map[string]any{"by": by, "descending": desc}
-		sorted, err := pl.each(ctx, "sort", in, kw)
-		if err != nil || len(sorted) == 1 {
-			return sorted, err
-		}
-		r, err := pl.task(ctx, "merge", args(sorted), kw, 1)
-		return []ref{r}, err
+		return pl.sort(ctx, in, by, desc)
 	case "groupby":
 		keys := p.strs("keys", true)
 		av, _ := p.get("aggs", true)
@@ -292,6 +286,81 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 		return pl.join(ctx, in, right, on, int(np))
 	}
 	return nil, fmt.Errorf("table: the planner has no lowering for op %q", op)
+}
+
+// Samples is the number of sorted keys each chunk's sort task samples to choose the key
+// ranges of a sort.
+const samples = 32
+
+// sort sorts each chunk in a task that also samples its keys, chooses n-1 splitters from the
+// samples (n chunks), cuts each sorted chunk into the n key ranges (a split task per chunk)
+// and merges each range in a task of its own: the result is n chunks in order, and no task
+// sees more than a range of the sorted rows. Equal keys share a range, and a range's merge
+// takes the chunks in order, so the sort is stable.
+func (pl *planner) sort(ctx context.Context, in []ref, by []string, desc []bool) ([]ref, error) {
+	kw := map[string]any{"by": by, "descending": desc}
+	if len(in) == 1 {
+		return pl.each(ctx, "sort", in, kw)
+	}
+	n := min(len(in), MaxPartitions)
+	sorted := make([]ref, len(in))
+	handles := make([]uint32, len(in))
+	for i, r := range in {
+		h, err := pl.task(ctx, "sort", []any{r.arg()}, map[string]any{"by": by, "descending": desc, "samples": samples}, 2)
+		if err != nil {
+			return nil, err
+		}
+		sorted[i], handles[i] = h, h.h+1
+	}
+	if _, err := pl.n.Execute(ctx, handles); err != nil {
+		return nil, fmt.Errorf("table: execute %d sort tasks: %w", len(in), err)
+	}
+	parts := make([]*frame, len(in))
+	for i, h := range handles {
+		b, err := pl.n.Fetch(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("table: sort chunk %d: %w", i, err)
+		}
+		var t abi.Table
+		if err := abi.Unmarshal(b, &t); err != nil {
+			return nil, fmt.Errorf("table: the key sample of sort chunk %d is not a table: %w", i, err)
+		}
+		if parts[i], err = fromTable(t); err != nil {
+			return nil, err
+		}
+	}
+	all, err := concat(parts)
+	if err != nil {
+		return nil, err
+	}
+	if all.n == 0 { // every chunk is empty
+		r, err := pl.task(ctx, "merge", args(sorted), kw, 1)
+		return []ref{r}, err
+	}
+	if all, err = sortRows(all, by, desc); err != nil {
+		return nil, err
+	}
+	split, err := splitters(all, n).table()
+	if err != nil {
+		return nil, err
+	}
+	ranges := make([][]ref, n) // ranges[p][c]: range p of chunk c
+	for _, r := range sorted {
+		h, err := pl.task(ctx, "split", []any{r.arg(), split}, map[string]any{"by": by, "descending": desc, "n": n}, n)
+		if err != nil {
+			return nil, err
+		}
+		for p := range ranges {
+			ranges[p] = append(ranges[p], ref{h: h.h + uint32(p)})
+		}
+	}
+	out := make([]ref, n)
+	for p := range out {
+		if out[p], err = pl.task(ctx, "merge", args(ranges[p]), kw, 1); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // join partitions both sides by the hash of the keys (one partition task per chunk, with an
