@@ -88,8 +88,9 @@ func TestEval_Engine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 100 filters; a partition per chunk (100 + 2); 4 joins; the merge of the 4.
-	if want := map[string]int{"eval": 1, "filter": 100, "partition": 102, "join": 4, "merge": 1}; !equalCounts(starts, want) {
+	// 100 filters; a partition per chunk (100 + 2); 4 joins; a sort, a split and a merge per
+	// joined partition.
+	if want := map[string]int{"eval": 1, "filter": 100, "partition": 102, "join": 4, "sort": 4, "split": 4, "merge": 4}; !equalCounts(starts, want) {
 		t.Errorf("join tasks started: %v, want %v", starts, want)
 	}
 	k, _ = out.Columns()[0].Int64s()

@@ -364,8 +364,9 @@ func (pl *planner) sort(ctx context.Context, in []ref, by []string, desc []bool)
 }
 
 // join partitions both sides by the hash of the keys (one partition task per chunk, with an
-// output per partition), joins each partition in a task of its own and merges the joined
-// partitions, each sorted by the keys, into one chunk.
+// output per partition), joins each partition in a task of its own and sorts the joined
+// partitions by the keys (by key ranges, as sort does): the result is one chunk per
+// partition, in key order.
 func (pl *planner) join(ctx context.Context, left, right []ref, on []string, np int) ([]ref, error) {
 	split := func(side []ref) ([][]ref, error) {
 		parts := make([][]ref, np) // parts[p][c]: partition p of chunk c
@@ -402,8 +403,9 @@ func (pl *planner) join(ctx context.Context, left, right []ref, on []string, np 
 	if np == 1 {
 		return joined, nil
 	}
-	r, err := pl.task(ctx, "merge", args(joined), map[string]any{"by": on}, 1)
-	return []ref{r}, err
+	// Each joined partition is sorted by the keys, and equal keys are in one partition: a
+	// sort by key ranges orders the whole as pandas does, keeping each key's rows in order.
+	return pl.sort(ctx, joined, on, make([]bool, len(on)))
 }
 
 // errNoEngine is returned by eval when it runs outside an engine.
