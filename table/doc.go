@@ -6,8 +6,9 @@
 // chain of operations (select, filter, assign, head, sort, groupby, join). The planner cuts
 // the source into chunks of rows, spawns one task per chunk through the engine of the call
 // it runs in (runtime.NestedFrom), builds group-bys as a partial per chunk and a tree of
-// combines, sorts as a sort per chunk and a merge, joins as a hash partition of both sides
-// and one join task per partition, executes them and returns the result as one table. The
+// combines, sorts as a sort per chunk and a merge per key range (chosen from sampled keys),
+// joins as a hash partition of both sides and one join task per partition, executes them and
+// returns the result as one table. The
 // other functions are the kernels, each computing one chunk from the chunks passed to it.
 //
 // Register loads the module into a runtime; every process that runs tasks (each cluster

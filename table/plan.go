@@ -288,7 +288,7 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 	return nil, fmt.Errorf("table: the planner has no lowering for op %q", op)
 }
 
-// Samples is the number of sorted keys each chunk's sort task samples to choose the key
+// samples is the number of sorted keys each chunk's sort task samples to choose the key
 // ranges of a sort.
 const samples = 32
 
