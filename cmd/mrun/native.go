@@ -7,13 +7,14 @@ import (
 	"strings"
 
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/mrun-dev/mrun/table"
 	"github.com/mrun-dev/mrun/tensor"
 )
 
 // nativeModules are the native modules built into mrun (runtime.LoadNative): Go code that
 // guests, graph files and cluster workers reach by a module name that starts with "mrun:".
 // A package adds its module with one entry, its function that returns the module.
-var nativeModules = []func() runtime.NativeModule{tensor.Module}
+var nativeModules = []func() runtime.NativeModule{tensor.Module, table.Module}
 
 // registerNative loads the native modules built into mrun into rt. Every runtime the command
 // starts calls it (newRuntime: run, call, worker, inspect), so that every mrun process and
