@@ -38,7 +38,7 @@ func newCallCmd(g *globalOptions, io streams) *cobra.Command {
 		Short: "Call one function of a module and print its result as JSON",
 		Long: `Call one function of a WebAssembly module and print the result as JSON.
 MODULE is a .wasm file, or the name of a module built into mrun: mrun:tensor
-(chunked tensors; docs/tensors.md).
+(chunked tensors; docs/tensors.md) or mrun:table (tables; docs/tables.md).
 
 Each ARG is one JSON value (quote it for the shell). Integers stay integers;
 numbers with a fraction or exponent are floats. A tensor is written

@@ -38,7 +38,7 @@ func TestRun_Native(t *testing.T) {
 func TestRun_NativeErrors(t *testing.T) {
 	for _, tc := range []struct{ graph, want string }{
 		{"modules: {d: mrun:nope}\ntasks:\n  a: {call: d.add}\n",
-			"mrun: <stdin>:1:11: module \"d\": no native module mrun:nope is built into this mrun (it has mrun:demo, mrun:tensor)\n"},
+			"mrun: <stdin>:1:11: module \"d\": no native module mrun:nope is built into this mrun (it has mrun:demo, mrun:table, mrun:tensor)\n"},
 		{"modules: {d: {path: mrun:demo, env: {A: b}, deterministic: true}}\ntasks:\n  a: {call: d.add}\n",
 			"mrun: <stdin>:1:11: module \"d\": mrun:demo is a native module, built into mrun: it takes no env, deterministic\n"},
 		{"modules: {d: mrun:demo}\ntasks:\n  a: {call: d.mul}\n",
