@@ -138,6 +138,8 @@ func (c *clusterFlags) connect(ctx context.Context, name string) (*cluster.Conn,
 		}
 		msg := strings.TrimPrefix(err.Error(), "cluster: ")
 		switch {
+		case errors.Is(err, cluster.ErrUnreachable): // it went away while the streams were set up
+			return nil, fmt.Errorf("--cluster %s: %s", cluster.Redact(c.url), msg)
 		case errors.Is(err, cluster.ErrAuth) && c.nkey == "" && c.creds == "":
 			return nil, usagef("--cluster %s: %s: this server asks for credentials: pass --nkey FILE (client.nk, worker.nk or admin.nk from the directory 'mrun cluster up' printed) or --creds FILE", cluster.Redact(c.url), msg)
 		case errors.Is(err, cluster.ErrAuth):

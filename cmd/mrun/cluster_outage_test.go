@@ -76,7 +76,11 @@ outputs: {incs: $incs}
 		t.Fatal(err)
 	}
 	killed := time.Now()
+	// A run still going 30 s after the kill hangs: SIGQUIT makes it print its goroutines to
+	// the stderr this test logs.
+	quit := time.AfterFunc(30*time.Second, func() { _ = run.Process.Signal(syscall.SIGQUIT) })
 	err = run.Wait()
+	quit.Stop()
 	took := time.Since(killed)
 	t.Logf("mrun run exited %v after the server was killed (--cluster-timeout 3s); stderr:\n%s", took, errb.String())
 	var ee *exec.ExitError

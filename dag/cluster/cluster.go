@@ -203,7 +203,28 @@ func connect(ctx context.Context, url string, opts Options, update bool, extra .
 	}
 	c.nc = nc
 	sctx, cancel := c.WatchDenied(ctx)
+	// A server that goes away while the streams are set up, and stays away for
+	// ClusterTimeout, ends the setup: its requests would otherwise be asked again forever.
+	sctx, unreachable := context.WithCancelCause(sctx)
+	go func() {
+		for {
+			changed := c.changes()
+			if err := c.unreachable(); err != nil {
+				unreachable(err)
+				return
+			}
+			select {
+			case <-changed:
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
 	err = c.setup(sctx, update)
+	if cause := context.Cause(sctx); err != nil && errors.Is(cause, ErrUnreachable) {
+		err = cause
+	}
+	unreachable(nil)
 	if cause := context.Cause(sctx); err != nil && !errors.Is(err, ErrDenied) && errors.Is(cause, ErrDenied) {
 		err = cause
 	}
