@@ -80,7 +80,8 @@ func TestExpr_Err(t *testing.T) {
 	}
 }
 
-// driver2_tensor of the seed module (guests/go/examples/seed) is mt.Rand(seed, 10, 10).Sum(nil)
+// driver2_tensor of the Go seed module (guests/go/examples/seed, with package mt) and of the C
+// conformance module (guests/c, with mrun.h's mrun_expr_* helpers) is rand(seed, 10, 10).sum()
 // inside a spawned function: through the real engine it spawns eval of mrun:tensor, nested,
 // and returns the same float64 as the host evaluating the same expression.
 func TestDriver2Tensor_Engine(t *testing.T) {
@@ -91,15 +92,7 @@ func TestDriver2Tensor_Engine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	seed, err := rt.LoadFile(ctx, filepath.Join("..", "..", "..", "..", "testdata", "seed.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tm, err := tensor.Register(ctx, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	driver, err := seed.Func("driver2_tensor")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,35 +100,47 @@ func TestDriver2Tensor_Engine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	starts := map[string]int{}
-	e := dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
-		if ev.Kind == dag.EventStart {
-			mu.Lock()
-			starts[ev.Func.Name()]++
-			mu.Unlock()
-		}
-	}})
-	fetch := func(o *dag.Object) float64 {
-		t.Helper()
-		if err := e.Execute(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-		var v float64
-		if err := e.Fetch(ctx, o, &v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	got := fetch(dag.Spawn(driver, 7))
-	if starts["driver2_tensor"] != 1 || starts["eval"] != 1 || starts["reduce"] != 1 {
-		t.Errorf("tasks started: %v, want driver2_tensor, eval and one reduce", starts)
-	}
-	want := fetch(dag.Spawn(eval, tensor.Rand(7, 10, 10).Sum(nil)))
-	if got != want || got < 30 || got > 70 {
-		t.Errorf("driver2_tensor(7) = %v, want %v (the host's sum of the same 100 numbers)", got, want)
-	}
-	if other := fetch(dag.Spawn(driver, 8)); other == got {
-		t.Errorf("driver2_tensor(8) = driver2_tensor(7) = %v: the seed is not passed on", got)
+	for _, tc := range []struct{ lang, module string }{{"go", "seed.wasm"}, {"c", "c/conformance.wasm"}} {
+		t.Run(tc.lang, func(t *testing.T) {
+			m, err := rt.LoadFile(ctx, filepath.Join("..", "..", "..", "..", "testdata", tc.module))
+			if err != nil {
+				t.Fatal(err)
+			}
+			driver, err := m.Func("driver2_tensor")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			starts := map[string]int{}
+			e := dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
+				if ev.Kind == dag.EventStart {
+					mu.Lock()
+					starts[ev.Func.Name()]++
+					mu.Unlock()
+				}
+			}})
+			fetch := func(o *dag.Object) float64 {
+				t.Helper()
+				if err := e.Execute(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+				var v float64
+				if err := e.Fetch(ctx, o, &v); err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+			got := fetch(dag.Spawn(driver, 7))
+			if starts["driver2_tensor"] != 1 || starts["eval"] != 1 || starts["reduce"] != 1 {
+				t.Errorf("tasks started: %v, want driver2_tensor, eval and one reduce", starts)
+			}
+			want := fetch(dag.Spawn(eval, tensor.Rand(7, 10, 10).Sum(nil)))
+			if got != want || got < 30 || got > 70 {
+				t.Errorf("driver2_tensor(7) = %v, want %v (the host's sum of the same 100 numbers)", got, want)
+			}
+			if other := fetch(dag.Spawn(driver, 8)); other == got {
+				t.Errorf("driver2_tensor(8) = driver2_tensor(7) = %v: the seed is not passed on", got)
+			}
+		})
 	}
 }
