@@ -265,7 +265,8 @@ func matmulF64(ctx context.Context, a, b abi.Tensor) (abi.Tensor, error) {
 	for q := 0; q < n4/4; q++ {
 		panel := bp[q*4*k : (q+1)*4*k]
 		for p := 0; p < k; p++ {
-			copy(panel[p*4:p*4+4], y[p*n+q*4:p*n+q*4+4])
+			src, dst := y[p*n+q*4:p*n+q*4+4:p*n+q*4+4], panel[p*4:p*4+4:p*4+4]
+			dst[0], dst[1], dst[2], dst[3] = src[0], src[1], src[2], src[3]
 		}
 	}
 	ap := make([]float64, 2*k) // rows i and i+1 interleaved: (p, r) at p*2 + r
