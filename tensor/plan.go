@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -498,8 +499,11 @@ func tensorFrame(d abi.DType, shape []int) ([]byte, abi.Tensor, error) {
 	if uint64(payload) > math.MaxUint32 {
 		return nil, abi.Tensor{}, fmt.Errorf("tensor: result of %d bytes is over the 4 GiB one value holds: evaluate it in slices", payload)
 	}
-	// ext 32: 0xc9, the payload's length (big-endian), the extension type.
-	frame := make([]byte, 6+payload)
+	// ext 32: 0xc9, the payload's length (big-endian), the extension type. The frame starts 2
+	// bytes into 8-aligned memory, so that its elements (after 14 + 8·ndim bytes of headers)
+	// are 8-aligned and kernels can write them through a typed view.
+	words := make([]uint64, (2+6+payload+7)/8)
+	frame := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)[2 : 2+6+payload : 2+6+payload]
 	frame[0] = 0xc9
 	binary.BigEndian.PutUint32(frame[1:5], uint32(payload))
 	frame[5] = byte(abi.ExtTensor)

@@ -412,3 +412,44 @@ func TestTensorFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryResult_Frame checks that add, sub, mul and div of float tensors of 64 KiB or more,
+// computed straight into their result frame, give the bytes the plain kernel and
+// abi.AppendTensor give, with and without broadcasting; smaller results are plain tensors.
+func TestBinaryResult_Frame(t *testing.T) {
+	r := func(d abi.DType, seed int64, shape ...int) abi.Tensor {
+		x := randChunk[float64](shape, make([]int, len(shape)), shape, seed)
+		return cast(x, d)
+	}
+	for _, d := range []abi.DType{abi.Float64, abi.Float32} {
+		for _, tc := range []struct{ a, b abi.Tensor }{
+			{r(d, 1, 150, 120), r(d, 2, 150, 120)},
+			{r(d, 1, 150, 120), r(d, 2, 120)},
+			{r(d, 1, 150, 1), r(d, 2, 1, 120)},
+			{r(d, 1), r(d, 2, 3, 50, 120)},
+		} {
+			for _, op := range []string{"add", "sub", "mul", "div"} {
+				got, err := binaryResult(op, tc.a, tc.b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := binaryOp(op, tc.a, tc.b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := encodeResult(plain)
+				if err != nil {
+					t.Fatal(err)
+				}
+				frame, ok := got.(frameResult)
+				if !ok || !bytes.Equal(frame, want) {
+					t.Errorf("%s %s %v %v: framed result differs from the plain kernel's (a frame: %v)", d, op, tc.a.Shape, tc.b.Shape, ok)
+				}
+			}
+		}
+	}
+	small, err := binaryResult("add", r(abi.Float64, 1, 10), r(abi.Float64, 2, 10))
+	if _, ok := small.(abi.Tensor); !ok || err != nil {
+		t.Errorf("a float64[10] sum is %T, %v; want a plain tensor", small, err)
+	}
+}
