@@ -17,8 +17,7 @@ func TestRunOne_UnknownWorkload(t *testing.T) {
 	}
 }
 
-// Without NumPy, runAll says how to install it; the missing script is an error that says
-// where to run from.
+// A missing NumPy script is an error that says where to run tensorbench from.
 func TestRunAll_NoScript(t *testing.T) {
 	var out strings.Builder
 	err := runAll(1, "/nonexistent/python3", "/nonexistent/bench_numpy.py", &out)
