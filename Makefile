@@ -25,10 +25,10 @@ guests:
 toolchains:
 	bash guests/toolchains.sh
 
-## bench: the performance report (a few minutes): every workload against its plain-Go baseline and target
+## bench: the performance report (a few minutes): every workload against its plain-Go (tensors: NumPy) baseline and target
 bench:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GO) build -o "$$tmp/" ./cmd/mrun ./internal/procbench ./internal/benchfmt && \
+	$(GO) build -o "$$tmp/" ./cmd/mrun ./internal/procbench ./internal/benchfmt ./internal/tensorbench && \
 	{ $(GO) test -run '^$$' -bench . -benchtime 2s -count 3 ./dag/ || echo FAIL dag; \
 	  $(GO) test -run '^$$' -bench 'TensorHandoff/handoff$$' -benchtime 20x -count 3 ./guests/ || echo FAIL guests; \
 	  for n in 10000 100000 1000000; do \
@@ -39,6 +39,7 @@ bench:
 	    wat=testdata/wat/conformance.wasm go=testdata/seed.wasm || echo FAIL coldstart; \
 	  "$$tmp/procbench" distributed "$$tmp/mrun" c=testdata/c/conformance.wasm 10000 || echo FAIL distributed; \
 	  "$$tmp/procbench" rerun "$$tmp/mrun" examples/fanout.yaml || echo FAIL rerun; \
+	  "$$tmp/tensorbench" -count 3 || echo FAIL tensorbench; \
 	} | "$$tmp/benchfmt"
 
 ## capacity: what a cluster on this machine costs per call and per idle worker, and the capacity model's predictions (docs/capacity.md; a few minutes)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/mrun-dev/mrun/tensor"
@@ -71,5 +72,31 @@ func TestRegister_Engine(t *testing.T) {
 	err := e.Execute(ctx, bad)
 	if err == nil || !strings.HasSuffix(err.Error(), "tensor: integers to negative integer powers are not allowed (exponent -1): astype the base to a float first") {
 		t.Errorf("a failing kernel: %v", err)
+	}
+}
+
+// TestRegister_EngineLargeResult fetches a result of several chunks and more than 64 KiB
+// through the real engine: eval gathers the chunks into the result's frame itself.
+func TestRegister_EngineLargeResult(t *testing.T) {
+	eval := evalFunc(t)
+	e := dag.New(dag.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := dag.Spawn(eval, tensor.Arange(0, 20000, 1).WithChunks(3000).Mul(2))
+	if err := e.Execute(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	var got abi.Tensor
+	if err := e.Fetch(ctx, o, &got); err != nil {
+		t.Fatal(err)
+	}
+	xs, err := abi.Elements[int64](got)
+	if err != nil || len(xs) != 20000 {
+		t.Fatalf("result %v: %v", got, err)
+	}
+	for i, x := range xs {
+		if x != int64(2*i) {
+			t.Fatalf("element %d is %d, want %d", i, x, 2*i)
+		}
 	}
 }

@@ -445,3 +445,55 @@ func where(cond, x, y abi.Tensor) (abi.Tensor, error) {
 	})
 	return out, nil
 }
+
+// binaryResult is the result of kernel op: add, sub, mul and div of two float tensors of one
+// dtype of 64 KiB or more are computed straight into their result frame (a frameResult),
+// which saves the copy abi.AppendTensor would make of every chunk; anything else is
+// binaryOp's tensor.
+func binaryResult(op string, a, b abi.Tensor) (any, error) {
+	if op == "pow" || !slices.Contains(arithOps, op) || a.DType != b.DType || a.DType != abi.Float64 && a.DType != abi.Float32 {
+		return binaryOp(op, a, b)
+	}
+	shape, err := broadcastShapes(a.Shape, b.Shape)
+	if err != nil {
+		return nil, err
+	}
+	frame, out, err := tensorFrame(a.DType, shape)
+	if err != nil || frame == nil {
+		return binaryOp(op, a, b)
+	}
+	if a.DType == abi.Float64 {
+		arithInto[float64](op, out, a, b)
+	} else {
+		arithInto[float32](op, out, a, b)
+	}
+	return frameResult(frame), nil
+}
+
+// arithInto sets out = a op b for add, sub, mul and div, broadcasting; out's data is
+// 8-aligned, so the typed view writes it in place.
+func arithInto[T float32 | float64](op string, out, a, b abi.Tensor) {
+	x, y, z := view[T](a), view[T](b), view[T](out)
+	runs(out.Shape, [][]int{a.Shape, b.Shape}, func(_ []int, o, n int, offs, steps []int) {
+		i, j, di, dj := offs[0], offs[1], steps[0], steps[1]
+		if di <= 1 && dj <= 1 { // the last axis is contiguous or broadcast: always, for runs
+			arithRun(op, z[o:o+n], x[i:i+1+(n-1)*di], y[j:j+1+(n-1)*dj])
+			return
+		}
+		var f func(p, q T) T
+		switch op {
+		case "add":
+			f = func(p, q T) T { return p + q }
+		case "sub":
+			f = func(p, q T) T { return p - q }
+		case "mul":
+			f = func(p, q T) T { return p * q }
+		default:
+			f = func(p, q T) T { return p / q }
+		}
+		for k := o; k < o+n; k++ {
+			z[k] = f(x[i], y[j])
+			i, j = i+di, j+dj
+		}
+	})
+}

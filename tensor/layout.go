@@ -107,12 +107,19 @@ func gather(d abi.DType, shape, start, step []int, pieces []gatherPiece) (abi.Te
 	if err := checkSize(shape); err != nil {
 		return abi.Tensor{}, err
 	}
-	size := d.Size()
-	out := abi.Tensor{DType: d, Shape: shape, Data: make([]byte, product(shape)*size)}
+	out := abi.Tensor{DType: d, Shape: shape, Data: make([]byte, product(shape)*d.Size())}
+	return out, gatherInto(out, start, step, pieces)
+}
+
+// gatherInto is gather writing into out, whose shape and dtype it takes and whose data it
+// overwrites.
+func gatherInto(out abi.Tensor, start, step []int, pieces []gatherPiece) error {
+	d, shape := out.DType, out.Shape
+	nd, size := len(shape), d.Size()
 	covered := 0
 	for pi, p := range pieces {
 		if p.t.DType != d || len(p.t.Shape) != nd || len(p.off) != nd {
-			return abi.Tensor{}, fmt.Errorf("tensor: gather piece %d is %s at offset %v, want a %s tensor of %d axes", pi, p.t, p.off, d, nd)
+			return fmt.Errorf("tensor: gather piece %d is %s at offset %v, want a %s tensor of %d axes", pi, p.t, p.off, d, nd)
 		}
 		lo, hi := make([]int, nd), make([]int, nd) // the result's box this piece covers
 		empty := false
@@ -125,7 +132,7 @@ func gather(d abi.DType, shape, start, step []int, pieces []gatherPiece) (abi.Te
 			case st < 0: // s - |st|·i in [a, b)  ⇔  i in ((s-b)/|st|, (s-a)/|st|]
 				lo[ax], hi[ax] = floorDiv(s-b, -st)+1, floorDiv(s-a, -st)+1
 			default:
-				return abi.Tensor{}, fmt.Errorf("tensor: gather step of axis %d is zero", ax)
+				return fmt.Errorf("tensor: gather step of axis %d is zero", ax)
 			}
 			lo[ax], hi[ax] = max(lo[ax], 0), min(hi[ax], shape[ax])
 			if lo[ax] >= hi[ax] {
@@ -156,9 +163,9 @@ func gather(d abi.DType, shape, start, step []int, pieces []gatherPiece) (abi.Te
 		})
 	}
 	if covered != product(shape) {
-		return abi.Tensor{}, fmt.Errorf("tensor: gather of shape %v: the pieces cover %d of its %d elements (overlapping or missing pieces)", shape, covered, product(shape))
+		return fmt.Errorf("tensor: gather of shape %v: the pieces cover %d of its %d elements (overlapping or missing pieces)", shape, covered, product(shape))
 	}
-	return out, nil
+	return nil
 }
 
 // reshape gives x a new shape with the same number of elements.
@@ -201,7 +208,7 @@ func matmul(ctx context.Context, a, b abi.Tensor) (abi.Tensor, error) {
 	a, b = cast(a, d), cast(b, d)
 	switch d {
 	case abi.Float64:
-		return matmulT[float64](ctx, a, b)
+		return matmulF64(ctx, a, b)
 	case abi.Float32:
 		return matmulT[float32](ctx, a, b)
 	case abi.Int8:
@@ -240,6 +247,83 @@ func matmulT[T number](ctx context.Context, a, b abi.Tensor) (abi.Tensor, error)
 		}
 	}
 	return out, nil
+}
+
+// matmulF64 is matmulT for float64, blocked for registers: b is packed into panels of 4
+// columns (each k × 4, contiguous) and a into pairs of rows interleaved along k, so the inner
+// loop reads both sequentially and keeps a 2 × 4 block of the result in registers. Each
+// element is still the sum over p in ascending order, as in matmulT.
+func matmulF64(ctx context.Context, a, b abi.Tensor) (abi.Tensor, error) {
+	m, k, n := a.Shape[0], a.Shape[1], b.Shape[1]
+	x, y := view[float64](a), view[float64](b)
+	out, z := alloc[float64]([]int{m, n})
+	if m == 0 || n == 0 {
+		return out, nil
+	}
+	n4 := n / 4 * 4
+	bp := make([]float64, n4*k) // panel q: bp[q*4*k:], element (p, c) at p*4 + c
+	for q := 0; q < n4/4; q++ {
+		panel := bp[q*4*k : (q+1)*4*k]
+		for p := 0; p < k; p++ {
+			src, dst := y[p*n+q*4:p*n+q*4+4:p*n+q*4+4], panel[p*4:p*4+4:p*4+4]
+			dst[0], dst[1], dst[2], dst[3] = src[0], src[1], src[2], src[3]
+		}
+	}
+	ap := make([]float64, 2*k) // rows i and i+1 interleaved: (p, r) at p*2 + r
+	for i := 0; i < m; i += 2 {
+		if err := ctx.Err(); err != nil {
+			return abi.Tensor{}, fmt.Errorf("tensor: matmul stopped after %d of %d rows: %w", i, m, err)
+		}
+		if i+1 == m { // the last row of an odd m
+			matmulRow(x[i*k:(i+1)*k], y, z[i*n:(i+1)*n], n)
+			break
+		}
+		r0, r1 := x[i*k:(i+1)*k], x[(i+1)*k:(i+2)*k]
+		for p := range k {
+			ap[2*p], ap[2*p+1] = r0[p], r1[p]
+		}
+		z0, z1 := z[i*n:(i+1)*n], z[(i+1)*n:(i+2)*n]
+		for q := 0; q < n4/4; q++ {
+			panel := bp[q*4*k : (q+1)*4*k]
+			var c00, c01, c02, c03, c10, c11, c12, c13 float64
+			for p := range k {
+				bb := panel[p*4 : p*4+4 : p*4+4]
+				aa := ap[p*2 : p*2+2 : p*2+2]
+				a0, a1 := aa[0], aa[1]
+				b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+				c00 += a0 * b0
+				c01 += a0 * b1
+				c02 += a0 * b2
+				c03 += a0 * b3
+				c10 += a1 * b0
+				c11 += a1 * b1
+				c12 += a1 * b2
+				c13 += a1 * b3
+			}
+			j := q * 4
+			z0[j], z0[j+1], z0[j+2], z0[j+3] = c00, c01, c02, c03
+			z1[j], z1[j+1], z1[j+2], z1[j+3] = c10, c11, c12, c13
+		}
+		for j := n4; j < n; j++ { // the last columns when n is not a multiple of 4
+			var c0, c1 float64
+			for p := range k {
+				c0 += r0[p] * y[p*n+j]
+				c1 += r1[p] * y[p*n+j]
+			}
+			z0[j], z1[j] = c0, c1
+		}
+	}
+	return out, nil
+}
+
+// matmulRow sets row = xrow · y for a row of m × k and y of k × n.
+func matmulRow(xrow, y, row []float64, n int) {
+	for p, v := range xrow {
+		col := y[p*n : (p+1)*n]
+		for j := range row {
+			row[j] += v * col[j]
+		}
+	}
 }
 
 // addAll returns the elementwise sum of tensors of one shape and dtype.

@@ -42,7 +42,7 @@ func Module() runtime.NativeModule {
 			if err != nil {
 				return nil, err
 			}
-			return binaryOp(op, ts[0], ts[1])
+			return binaryResult(op, ts[0], ts[1])
 		})
 	}
 	for _, op := range unaryOps {
@@ -104,8 +104,13 @@ func decodeFrame(args []byte) ([]any, *params, error) {
 	return pos, kw, kw.err
 }
 
+// frameResult is a kernel's result already encoded, written in place by the kernel.
+type frameResult []byte
+
 func encodeResult(v any) ([]byte, error) {
 	switch x := v.(type) {
+	case frameResult:
+		return x, nil
 	case abi.Tensor:
 		return abi.AppendTensor(nil, x)
 	case []abi.Tensor:

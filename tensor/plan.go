@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -457,30 +458,94 @@ func evalFunc(ctx context.Context, args []byte) ([]byte, error) {
 	if len(pos) != 1 {
 		return nil, fmt.Errorf("tensor: eval takes one expression, got %d arguments", len(pos))
 	}
-	t, _, err := eval(ctx, n, pos[0])
+	root, pieces, _, err := evalPieces(ctx, n, pos[0])
 	if err != nil {
 		return nil, err
 	}
-	return encodeValue(t)
+	if len(root.shape) == 0 || len(pieces) == 1 && slices.Equal(pieces[0].t.Shape, root.shape) {
+		return encodeValue(pieces[0].t)
+	}
+	frame, out, err := tensorFrame(root.dtype, root.shape)
+	if err != nil {
+		return nil, err
+	}
+	if frame == nil { // small: gather, then encode
+		t, err := gather(root.dtype, root.shape, zeros(len(root.shape)), ones(len(root.shape)), pieces)
+		if err != nil {
+			return nil, err
+		}
+		return encodeValue(t)
+	}
+	// Gather the chunks straight into the result frame: a result may be hundreds of MB, and
+	// a separate copy for the encoding would cost as much again.
+	if err := gatherInto(out, zeros(len(root.shape)), ones(len(root.shape)), pieces); err != nil {
+		return nil, err
+	}
+	return frame, nil
+}
+
+// tensorFrame returns the encoding of a tensor of dtype d and shape (abi.AppendTensor's
+// bytes), with its elements zero, and the tensor whose Data is the elements' part of it.
+// It returns a nil frame for a tensor of less than 64 KiB, which is simply encoded.
+func tensorFrame(d abi.DType, shape []int) ([]byte, abi.Tensor, error) {
+	if err := checkSize(shape); err != nil {
+		return nil, abi.Tensor{}, err
+	}
+	n := product(shape) * d.Size()
+	payload := 8 + 8*len(shape) + n // header: dtype, ndim, 6 zero bytes; then the shape
+	if payload <= math.MaxUint16 {
+		return nil, abi.Tensor{}, nil
+	}
+	if uint64(payload) > math.MaxUint32 {
+		return nil, abi.Tensor{}, fmt.Errorf("tensor: result of %d bytes is over the 4 GiB one value holds: evaluate it in slices", payload)
+	}
+	// ext 32: 0xc9, the payload's length (big-endian), the extension type. The frame starts 2
+	// bytes into 8-aligned memory, so that its elements (after 14 + 8·ndim bytes of headers)
+	// are 8-aligned and kernels can write them through a typed view.
+	words := make([]uint64, (2+6+payload+7)/8)
+	frame := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)[2 : 2+6+payload : 2+6+payload]
+	frame[0] = 0xc9
+	binary.BigEndian.PutUint32(frame[1:5], uint32(payload))
+	frame[5] = byte(abi.ExtTensor)
+	frame[6], frame[7] = byte(d), byte(len(shape))
+	for i, s := range shape {
+		binary.LittleEndian.PutUint64(frame[14+8*i:], uint64(s))
+	}
+	data := frame[6+8+8*len(shape):]
+	return frame, abi.Tensor{DType: d, Shape: shape, Data: data}, nil
 }
 
 // eval plans expression v, runs its chunk tasks through n and assembles the result. It also
 // returns how many tasks it spawned.
 func eval(ctx context.Context, n runtime.Nested, v any) (abi.Tensor, int, error) {
+	root, pieces, spawned, err := evalPieces(ctx, n, v)
+	if err != nil {
+		return abi.Tensor{}, spawned, err
+	}
+	if len(pieces) == 1 && slices.Equal(pieces[0].t.Shape, root.shape) {
+		return pieces[0].t, spawned, nil
+	}
+	t, err := gather(root.dtype, root.shape, zeros(len(root.shape)), ones(len(root.shape)), pieces)
+	return t, spawned, err
+}
+
+// evalPieces plans expression v, runs its chunk tasks through n and returns the result's
+// node and chunks, and how many tasks it spawned.
+func evalPieces(ctx context.Context, n runtime.Nested, v any) (*node, []gatherPiece, int, error) {
 	root, err := (&parser{}).parse(v, "expression")
 	if err != nil {
-		return abi.Tensor{}, 0, err
+		return nil, nil, 0, err
 	}
 	pl := &planner{n: n, done: map[*node][]ref{}}
 	refs, err := pl.lower(ctx, root)
 	if err != nil {
-		return abi.Tensor{}, pl.spawn, err
+		return nil, nil, pl.spawn, err
 	}
 	var handles []uint32
 	for i, r := range refs {
 		if r.spec != nil { // the result is a creation chunk: compute it in a task of its own
 			if refs[i], err = pl.task(ctx, r.spec["op"].(string), nil, r.spec); err != nil {
-				return abi.Tensor{}, pl.spawn, err
+				return nil, nil, pl.spawn, err
 			}
 		}
 		if refs[i].h != 0 {
@@ -489,7 +554,7 @@ func eval(ctx context.Context, n runtime.Nested, v any) (abi.Tensor, int, error)
 	}
 	if len(handles) > 0 {
 		if _, err := n.Execute(ctx, handles); err != nil {
-			return abi.Tensor{}, pl.spawn, fmt.Errorf("tensor: execute %d chunk tasks: %w", pl.spawn, err)
+			return nil, nil, pl.spawn, fmt.Errorf("tensor: execute %d chunk tasks: %w", pl.spawn, err)
 		}
 	}
 	g := grid(root.chunks)
@@ -512,13 +577,9 @@ func eval(ctx context.Context, n runtime.Nested, v any) (abi.Tensor, int, error)
 		return nil
 	})
 	if err != nil {
-		return abi.Tensor{}, pl.spawn, err
+		return nil, nil, pl.spawn, err
 	}
-	if len(pieces) == 1 && slices.Equal(pieces[0].t.Shape, root.shape) {
-		return pieces[0].t, pl.spawn, nil
-	}
-	t, err := gather(root.dtype, root.shape, zeros(len(root.shape)), ones(len(root.shape)), pieces)
-	return t, pl.spawn, err
+	return root, pieces, pl.spawn, nil
 }
 
 // encodeValue encodes a result: a 0-dimensional tensor as a MessagePack scalar, anything

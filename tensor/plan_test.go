@@ -1,9 +1,11 @@
 package tensor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -361,5 +363,93 @@ func TestMatmul_StopsWhenCancelled(t *testing.T) {
 	_, err := matmul(ctx, a, a)
 	if err == nil || err.Error() != "tensor: matmul stopped after 0 of 2 rows: context canceled" {
 		t.Fatalf("matmul with a cancelled context: %v", err)
+	}
+}
+
+// TestMatmulF64_SameAsGeneric checks the blocked float64 product against the plain loop on
+// shapes that leave odd rows and columns outside the 2 × 4 blocks: every element is the same
+// sum in the same order, so they agree exactly.
+func TestMatmulF64_SameAsGeneric(t *testing.T) {
+	ctx := context.Background()
+	for _, s := range [][3]int{{1, 1, 1}, {2, 3, 4}, {3, 5, 7}, {7, 9, 13}, {16, 8, 12}, {5, 0, 6}, {0, 3, 4}, {4, 3, 0}} {
+		m, k, n := s[0], s[1], s[2]
+		a := randChunk[float64]([]int{m, k}, []int{0, 0}, []int{m, k}, 1)
+		b := randChunk[float64]([]int{k, n}, []int{0, 0}, []int{k, n}, 2)
+		got, err := matmulF64(ctx, a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := matmulT[float64](ctx, a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(view[float64](got), view[float64](want)) || !slices.Equal(got.Shape, want.Shape) {
+			t.Errorf("%d × %d times %d × %d: blocked %v, plain %v", m, k, k, n, view[float64](got), view[float64](want))
+		}
+	}
+}
+
+// TestTensorFrame checks that the frame eval gathers a result of 64 KiB or more into is
+// abi.AppendTensor's encoding of the same tensor, and that smaller results get no frame.
+func TestTensorFrame(t *testing.T) {
+	if frame, _, err := tensorFrame(abi.Float32, []int{2, 3}); frame != nil || err != nil {
+		t.Errorf("frame of a float32[2 3]: %x, %v; want none", frame, err)
+	}
+	for _, shape := range [][]int{{1 << 14}, {2, 3, 5000}, {1, 2, 3, 4, 1000}} {
+		frame, tt, err := tensorFrame(abi.Float32, shape)
+		if err != nil || frame == nil {
+			t.Fatalf("shape %v: %v", shape, err)
+		}
+		for i := range tt.Data {
+			tt.Data[i] = byte(i)
+		}
+		want, err := abi.AppendTensor(nil, tt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(frame, want) {
+			t.Errorf("shape %v: frame %x, want %x", shape, frame, want)
+		}
+	}
+}
+
+// TestBinaryResult_Frame checks that add, sub, mul and div of float tensors of 64 KiB or more,
+// computed straight into their result frame, give the bytes the plain kernel and
+// abi.AppendTensor give, with and without broadcasting; smaller results are plain tensors.
+func TestBinaryResult_Frame(t *testing.T) {
+	r := func(d abi.DType, seed int64, shape ...int) abi.Tensor {
+		x := randChunk[float64](shape, make([]int, len(shape)), shape, seed)
+		return cast(x, d)
+	}
+	for _, d := range []abi.DType{abi.Float64, abi.Float32} {
+		for _, tc := range []struct{ a, b abi.Tensor }{
+			{r(d, 1, 150, 120), r(d, 2, 150, 120)},
+			{r(d, 1, 150, 120), r(d, 2, 120)},
+			{r(d, 1, 150, 1), r(d, 2, 1, 120)},
+			{r(d, 1), r(d, 2, 3, 50, 120)},
+		} {
+			for _, op := range []string{"add", "sub", "mul", "div"} {
+				got, err := binaryResult(op, tc.a, tc.b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := binaryOp(op, tc.a, tc.b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := encodeResult(plain)
+				if err != nil {
+					t.Fatal(err)
+				}
+				frame, ok := got.(frameResult)
+				if !ok || !bytes.Equal(frame, want) {
+					t.Errorf("%s %s %v %v: framed result differs from the plain kernel's (a frame: %v)", d, op, tc.a.Shape, tc.b.Shape, ok)
+				}
+			}
+		}
+	}
+	small, err := binaryResult("add", r(abi.Float64, 1, 10), r(abi.Float64, 2, 10))
+	if _, ok := small.(abi.Tensor); !ok || err != nil {
+		t.Errorf("a float64[10] sum is %T, %v; want a plain tensor", small, err)
 	}
 }

@@ -1446,3 +1446,57 @@ const char *mrun_last_error(void)
 	buf[n] = 0;
 	return buf;
 }
+
+/* ---- Tensor expressions ------------------------------------------------------------------ */
+
+void mrun_expr_op(mrun_writer *w, const char *op, uint32_t nfields)
+{
+	mrun_write_map(w, nfields + 1);
+	mrun_write_str(w, "op");
+	mrun_write_str(w, op);
+}
+
+void mrun_expr_rand(mrun_writer *w, int64_t seed, uint32_t ndim, const uint64_t *shape)
+{
+	mrun_expr_op(w, "rand", 2);
+	mrun_write_str(w, "seed");
+	mrun_write_int(w, seed);
+	mrun_write_str(w, "shape");
+	mrun_write_array(w, ndim);
+	for (uint32_t i = 0; i < ndim; i++)
+		mrun_write_uint(w, shape[i]);
+}
+
+void mrun_expr_reduce(mrun_writer *w, const char *op)
+{
+	mrun_expr_op(w, op, 2);
+	mrun_write_str(w, "axis");
+	mrun_write_nil(w);
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_binary(mrun_writer *w, const char *op)
+{
+	mrun_expr_op(w, op, 2);
+	mrun_write_str(w, "x");
+}
+
+mrun_handle mrun_eval(mrun_writer *args) { return mrun_spawn("mrun:tensor", "eval", args, 1); }
+
+int mrun_eval_double(mrun_writer *args, double *v)
+{
+	mrun_handle h = mrun_eval(args);
+	if (h < 0)
+		return h;
+	int rc = mrun_execute(&h, 1);
+	if (rc < 0)
+		return rc;
+	mrun_reader r;
+	if ((rc = mrun_fetch(h, &r)) != 0)
+		return rc;
+	if (!mrun_read_double(&r, v)) {
+		call.local_err = "eval: the expression's value is not a number";
+		return MRUN_EINVALID;
+	}
+	return 0;
+}

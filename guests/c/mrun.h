@@ -398,6 +398,39 @@ int mrun_fetch(mrun_handle h, mrun_reader *value);
  * the running call, NUL-terminated, in scratch memory; "" if none failed. */
 const char *mrun_last_error(void);
 
+/* ---- Tensor expressions (module mrun:tensor, docs/tensors.md) ---------------------------- */
+
+/* An expression of the native module mrun:tensor is a map: "op" and the operator's fields, an
+ * operand (field "x", "y", ...) being another expression or a number. These helpers write one
+ * into a writer, typically the spawn writer of mrun_spawn_args(1), outermost operator first:
+ *
+ *     mrun_writer *args = mrun_spawn_args(1);
+ *     mrun_expr_reduce(args, "sum");             // {"op": "sum", "axis": nil, "x": ...
+ *     mrun_expr_rand(args, seed, 2, shape);      //   {"op": "rand", "seed": seed, "shape": [10, 10]}}
+ *     double sum;
+ *     if (mrun_eval_double(args, &sum) != 0) ... // message in mrun_last_error()
+ */
+
+/* mrun_expr_op starts expression op with nfields fields besides "op": write nfields key (str)
+ * and value pairs next. */
+void mrun_expr_op(mrun_writer *w, const char *op, uint32_t nfields);
+/* mrun_expr_rand writes rand(seed, shape): float64 numbers uniform in [0, 1). */
+void mrun_expr_rand(mrun_writer *w, int64_t seed, uint32_t ndim, const uint64_t *shape);
+/* mrun_expr_reduce starts reduction op ("sum", "mean", "std", "min", ...) over every axis: write
+ * its operand, an expression, next. */
+void mrun_expr_reduce(mrun_writer *w, const char *op);
+/* mrun_expr_binary starts binary operator op ("add", "mul", ...) with field "x": write x next,
+ * then mrun_write_str(w, "y") and y. */
+void mrun_expr_binary(mrun_writer *w, const char *op);
+/* mrun_eval spawns eval of mrun:tensor with the frame in args (one positional argument, the
+ * expression) and returns its handle, or a negative MRUN_E* code. */
+mrun_handle mrun_eval(mrun_writer *args);
+/* mrun_eval_double evaluates an expression whose value is a number (a full reduction): it
+ * spawns eval, executes it, fetches the value and stores it in v. It returns 0, or a negative
+ * MRUN_E* code with the message in mrun_last_error() (MRUN_EINVALID when the value is not a
+ * number). */
+int mrun_eval_double(mrun_writer *args, double *v);
+
 /* ---- Memory ----------------------------------------------------------------------------- */
 
 /* mrun_scratch returns size bytes aligned to 16 that stay valid until the running function

@@ -4,7 +4,8 @@
 // targets and whether each is met. A benchmark run several times (-count) is represented by
 // its run of median ns/op. It exits non-zero when the input reports a failure.
 //
-// A benchmark named Group/variant[/rest] is compared with Group/goroutines[/rest].
+// A benchmark named Group/variant[/rest] is compared with Group/goroutines[/rest], or, when
+// there is none, with Group/numpy[/rest] (internal/tensorbench's NumPy baselines).
 package main
 
 import (
@@ -35,6 +36,9 @@ var workloads = []struct{ group, label string }{
 	{"TensorHandoff", "large value: 64 MiB tensor"},
 	{"Concurrent200", "concurrency: 200 × (20 inc + sum_all)"},
 	{"Rerun", "re-run: mrun run fanout.yaml"},
+	{"TensorSum10k", "tensor: sum, 10k × 10k float64"},
+	{"TensorFMA10k", "tensor: a*b + c, 10k × 10k, fetched"},
+	{"TensorMatmul2k", "tensor: matmul, 2k × 2k float64"},
 }
 
 // Targets. Each is checked on the rows it names; change them here.
@@ -50,6 +54,8 @@ const (
 	rerunShare     = 0.1     // Rerun: the cached second run's wall time ÷ the first's, at most
 	reusedNs       = 300e6   // FanOut10kReused: wall time of a run whose output the cluster stored, at most
 	reusedCall     = 2.0     // ReusedCall: a stored call on a cluster ÷ the same call from the result cache, at most
+	tensorVsNumPy  = 3.0     // TensorSum10k, TensorFMA10k: time ÷ NumPy's in the same run, at most
+	matmulVsNumPy  = 0.25    // TensorMatmul2k: GFLOP/s ÷ NumPy's in the same run, at least
 )
 
 // bench is one result of a benchmark: its metrics by unit.
@@ -130,7 +136,7 @@ func report(in io.Reader, out io.Writer) (failed bool, err error) {
 		first := len(rows)
 		for _, name := range groups[g] {
 			_, variant, _ := strings.Cut(name, "/")
-			if variant == "" || strings.HasPrefix(variant, "goroutines") {
+			if variant == "" || strings.HasPrefix(variant, "goroutines") || variant == "numpy" || strings.HasPrefix(variant, "numpy/") {
 				continue
 			}
 			rows = append(rows, measured(benches, g, variant))
@@ -188,11 +194,18 @@ func measured(benches map[string]*bench, g, variant string) row {
 	if v, ok := b.get("MB/s"); ok {
 		r.rate = fmt.Sprintf("%.2f GB/s", v/1000)
 	}
-	base := g + "/goroutines"
-	if _, rest, ok := strings.Cut(variant, "/"); ok {
-		base += "/" + rest
+	if v, ok := b.get("GFLOP/s"); ok {
+		r.rate = fmt.Sprintf("%.2f GFLOP/s", v)
 	}
-	if bb, ok := benches[base]; ok && bb.perTask() > 0 {
+	rest := ""
+	if _, after, ok := strings.Cut(variant, "/"); ok {
+		rest = "/" + after
+	}
+	bb, ok := benches[g+"/goroutines"+rest]
+	if !ok {
+		bb, ok = benches[g+"/numpy"+rest]
+	}
+	if ok && bb.perTask() > 0 {
 		r.base = dur(bb.perTask())
 		r.ratio = fmt.Sprintf("%.1f×", b.perTask()/bb.perTask())
 	}
@@ -223,8 +236,27 @@ func measured(benches map[string]*bench, g, variant string) row {
 		r.target = check(ns <= reusedNs, fmt.Sprintf("≤ %s", dur(reusedNs)))
 	case g == "TensorHandoff" && variant == "handoff":
 		r.target = check(b.metrics["MB/s"] >= tensorMBps, fmt.Sprintf("≥ %.0f GB/s", tensorMBps/1000.0))
+	case (g == "TensorSum10k" || g == "TensorFMA10k") && variant == "mrun":
+		r.variant, r.perTask = "mrun, in process", "" // one graph: the wall time is the measure
+		r.target = againstNumPy(ok, ok && ns <= tensorVsNumPy*bb.metrics["ns/op"], fmt.Sprintf("≤ %.0f× NumPy", tensorVsNumPy))
+	case g == "TensorMatmul2k" && variant == "mrun":
+		r.variant, r.perTask = "mrun, in process", ""
+		var share float64
+		if ok {
+			share = b.metrics["GFLOP/s"] / bb.metrics["GFLOP/s"]
+			r.ratio = fmt.Sprintf("%.0f%% of GFLOP/s", 100*share)
+		}
+		r.target = againstNumPy(ok, share >= matmulVsNumPy, fmt.Sprintf("≥ %.0f%% of NumPy's GFLOP/s", 100*matmulVsNumPy))
 	}
 	return r
+}
+
+// againstNumPy is the target cell of a row compared with NumPy: unchecked without NumPy.
+func againstNumPy(haveNumPy, ok bool, target string) string {
+	if !haveNumPy {
+		return target + " (no NumPy: bash tensor/testdata/gen.sh)"
+	}
+	return check(ok, target)
 }
 
 // derived gives the rows computed from several benchmarks of group g.
@@ -395,7 +427,9 @@ wall: one graph (scale, cold start: one process). rate: tasks per second. baseli
 task of the same graph as plain Go, one goroutine per task waiting on channels, in the same
 process; for scale, in a fresh process of its own; for cold start, "mrun version", a process
 that loads no module; for the speedup, plain Go's own from one CPU to two. ratio: per task ÷
-baseline. RSS/task: (peak RSS − RSS before the graph) ÷ N.`)
+baseline. RSS/task: (peak RSS − RSS before the graph) ÷ N. For tensor rows the baseline is
+NumPy in the same run (tensor/testdata/bench_numpy.py), each run a fresh process; peak RSS is
+mrun's.`)
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		avg, _, _ := strings.Cut(string(load), " ")
 		fmt.Fprintf(out, "Load average over the last minute: %s on %d CPUs; other processes slow every row down,\nand the speedup most.\n",

@@ -29,6 +29,12 @@ BenchmarkConcurrent200/concurrent-2     	     100	  22207386 ns/op	      5287 ns
 BenchmarkRerun/first	1	2000000000 ns/op
 BenchmarkRerun/cached	1	150000000 ns/op
 BenchmarkRerun/uncached	1	2100000000 ns/op
+BenchmarkTensorSum10k/mrun	1	1148496163 ns/op	697 MB/s	20172 peak-KiB
+BenchmarkTensorSum10k/numpy	1	2092881322 ns/op	382 MB/s	812132 peak-KiB
+BenchmarkTensorFMA10k/mrun	1	38817051185 ns/op	21 MB/s	3991072 peak-KiB
+BenchmarkTensorFMA10k/numpy	1	10009719317 ns/op	80 MB/s	3156544 peak-KiB
+BenchmarkTensorMatmul2k/mrun	1	2320997339 ns/op	6.89 GFLOP/s	519976 peak-KiB
+BenchmarkTensorMatmul2k/numpy	1	597489793 ns/op	26.78 GFLOP/s	132804 peak-KiB
 PASS
 `
 
@@ -66,6 +72,9 @@ func TestReport(t *testing.T) {
 		{"", "second, cached", "150 ms"},
 		{"", "third, --no-cache", "2.10 s"},
 		{"", "cached ÷ first, wall", "7.5%", "≤ 10% ✓"},
+		{"tensor: sum, 10k × 10k float64", "mrun, in process", "1.15 s", "0.70 GB/s", "2.09 s", "0.5×", "20 MiB", "≤ 3× NumPy ✓"},
+		{"tensor: a*b + c, 10k × 10k, fetched", "mrun, in process", "38.8 s", "10.0 s", "3.9×", "3898 MiB", "≤ 3× NumPy ✗"},
+		{"tensor: matmul, 2k × 2k float64", "mrun, in process", "2.32 s", "6.89 GFLOP/s", "597 ms", "26% of GFLOP/s", "≥ 25% of NumPy's GFLOP/s ✓"},
 	} {
 		line := ""
 		for l := range strings.Lines(table) { // by workload first: variants repeat across workloads
@@ -86,8 +95,28 @@ func TestReport(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(table, "goroutines") {
+	if strings.Contains(table, "goroutines") || strings.Contains(table, "  numpy  ") {
 		t.Errorf("a baseline has a row of its own:\n%s", table)
+	}
+}
+
+// Without NumPy, the tensor rows show no baseline, no ratio, and a target left unchecked that
+// says how to get NumPy.
+func TestReport_NoNumPy(t *testing.T) {
+	in := "BenchmarkTensorMatmul2k/mrun	1	2320997339 ns/op	6.89 GFLOP/s	519976 peak-KiB\n"
+	var out strings.Builder
+	if _, err := report(strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for l := range strings.Lines(out.String()) {
+		if strings.HasPrefix(l, "tensor: matmul") {
+			row = l
+		}
+	}
+	got := strings.Join(strings.Fields(row), " ")
+	if want := "tensor: matmul, 2k × 2k float64 mrun, in process 2.32 s 6.89 GFLOP/s 508 MiB ≥ 25% of NumPy's GFLOP/s (no NumPy: bash tensor/testdata/gen.sh)"; got != want {
+		t.Errorf("row\n%s\nwant\n%s", got, want)
 	}
 }
 

@@ -436,3 +436,24 @@ static void driver2(mrun_args *a, mrun_writer *out)
 	mrun_write_double(out, total);
 }
 MRUN_EXPORT(driver2)
+
+/* driver2_tensor is driver2 on the tensor planner: mt.random.rand(10, 10).sum() as one
+ * expression, evaluated by spawning eval of the native module mrun:tensor. Its rand is a
+ * function of the seed, the one argument. */
+static void driver2_tensor(mrun_args *a, mrun_writer *out)
+{
+	int64_t seed = mrun_arg_int(a, "seed");
+	if (mrun_failed())
+		return;
+	static const uint64_t shape[2] = {10, 10};
+	mrun_writer *args = mrun_spawn_args(1);
+	mrun_expr_reduce(args, "sum");
+	mrun_expr_rand(args, seed, 2, shape);
+	double sum;
+	if (mrun_eval_double(args, &sum) != 0) {
+		mrun_error("driver2_tensor: %s", mrun_last_error());
+		return;
+	}
+	mrun_write_double(out, sum);
+}
+MRUN_EXPORT(driver2_tensor)

@@ -125,5 +125,8 @@ func randMatrixExport(p, n uint32) uint64 { return mrun.Call(p, n, rand_matrix) 
 //go:wasmexport mrun_fn_driver2
 func driver2Export(p, n uint32) uint64 { return mrun.Call(p, n, driver2) }
 
+//go:wasmexport mrun_fn_driver2_tensor
+func driver2TensorExport(p, n uint32) uint64 { return mrun.Call(p, n, driver2_tensor) }
+
 //go:wasmexport mrun_fn_sample_clocks
 func sampleClocksExport(p, n uint32) uint64 { return mrun.Call(p, n, sample_clocks) }

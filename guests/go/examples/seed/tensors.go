@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/mrun-dev/mrun/guests/go/mrun"
+	"github.com/mrun-dev/mrun/guests/go/mrun/mt"
 )
 
 // Tensors (ABI.md section 5.3): n-dimensional arrays that cross the boundary as raw
@@ -62,6 +63,14 @@ func rand_matrix(r, c int) (mrun.Tensor, error) {
 		data[i] = rand.Float64()
 	}
 	return mrun.NewTensor([]int{r, c}, data)
+}
+
+// driver2_tensor is driver2 on the tensor planner, as Mars writes it:
+// mt.random.rand(10, 10).sum() inside a spawned function. It spawns eval of the native module
+// mrun:tensor with the expression and returns the sum. The planner's rand is a function of its
+// seed, so the seed is an argument: the same seed gives the same sum, on any chunks.
+func driver2_tensor(seed int64) (float64, error) {
+	return mt.Rand(seed, 10, 10).Sum(nil).Float64()
 }
 
 // driver2 is the seed's mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10) and
