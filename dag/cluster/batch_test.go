@@ -31,6 +31,57 @@ func taskAppends(t *testing.T, js jetstream.JetStream) uint64 {
 	return info.State.LastSeq
 }
 
+// takeMessages fetches the messages of the task queue for up to limit, as a worker that
+// never acknowledges them does, handing each to f, until f has said true for one (it was a
+// batch). It fails the test when none was.
+func takeMessages(t *testing.T, ctx context.Context, js jetstream.JetStream, limit time.Duration, f func(m jetstream.Msg, batch bool) bool) {
+	t.Helper()
+	cons, err := js.Consumer(ctx, cluster.TaskStream, cluster.WorkerGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(limit); time.Now().Before(end); {
+		b, err := cons.Fetch(10, jetstream.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			continue
+		}
+		seen := false
+		for m := range b.Messages() {
+			d := m.Data()
+			seen = f(m, len(d) > 0 && (d[0]&0xf0 == 0x90 || d[0] == 0xdc)) || seen
+		}
+		if seen {
+			return
+		}
+	}
+	t.Fatal("no batch of calls was published")
+}
+
+// lateWorker starts a worker on tc's connection, and returns the function that stops it.
+func lateWorker(t *testing.T, ctx context.Context, tc *testCluster, slots int) (stop func()) {
+	wctx, cancel := context.WithCancel(ctx)
+	wdone := make(chan error, 1)
+	go func() {
+		wdone <- tc.conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: tc.rt, Slots: slots, ID: "late"})
+	}()
+	return func() {
+		cancel()
+		if err := <-wdone; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// queueEmpty reports whether the task queue holds no message.
+func queueEmpty(js jetstream.JetStream) bool {
+	s, err := js.Stream(context.Background(), cluster.TaskStream)
+	if err != nil {
+		return false
+	}
+	info, err := s.Info(context.Background())
+	return err == nil && info.State.Msgs == 0
+}
+
 // The calls of a quick function share messages, and each gives exactly its own value and
 // error, as in process.
 func TestBatchesOnCluster(t *testing.T) {
@@ -105,42 +156,13 @@ func TestBatchOfDeadWorker(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- eng.Execute(ctx, total) }()
 
-	// The dying worker: it takes every message it sees for a while, and never acknowledges.
+	// The dying worker: it takes every message it sees, and never acknowledges.
 	js, err := jetstream.New(tc.nc(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := js.Consumer(ctx, cluster.TaskStream, cluster.WorkerGroup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	batches := 0
-	for end := time.Now().Add(time.Second); time.Now().Before(end) && batches == 0; {
-		b, err := cons.Fetch(10, jetstream.FetchMaxWait(100*time.Millisecond))
-		if err != nil {
-			continue
-		}
-		for m := range b.Messages() {
-			if d := m.Data(); len(d) > 0 && (d[0]&0xf0 == 0x90 || d[0] == 0xdc) {
-				batches++
-			}
-		}
-	}
-	if batches == 0 {
-		t.Fatal("no batch of calls was published")
-	}
-
-	wctx, stop := context.WithCancel(ctx)
-	wdone := make(chan error, 1)
-	go func() {
-		wdone <- tc.conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: tc.rt, Slots: 1, ID: "late"})
-	}()
-	defer func() {
-		stop()
-		if err := <-wdone; err != nil {
-			t.Error(err)
-		}
-	}()
+	takeMessages(t, ctx, js, time.Second, func(_ jetstream.Msg, batch bool) bool { return batch })
+	defer lateWorker(t, ctx, tc, 1)()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -190,14 +212,7 @@ func TestCancelBatchedCalls(t *testing.T) {
 			t.Fatalf("cancelled execution: %v", err)
 		}
 	}
-	waitFor(t, "the stream to be empty", func() bool {
-		s, err := js.Stream(context.Background(), cluster.TaskStream)
-		if err != nil {
-			return false
-		}
-		info, err := s.Info(context.Background())
-		return err == nil && info.State.Msgs == 0
-	})
+	waitFor(t, "the stream to be empty", func() bool { return queueEmpty(js) })
 	// The worker is free again, and none of the cancelled calls ran.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel2()
@@ -252,14 +267,7 @@ func TestMaxDeliveriesBatch(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	}
-	waitFor(t, "the stream to be empty", func() bool {
-		s, err := js.Stream(ctx, cluster.TaskStream)
-		if err != nil {
-			return false
-		}
-		info, err := s.Info(ctx)
-		return err == nil && info.State.Msgs == 0
-	})
+	waitFor(t, "the stream to be empty", func() bool { return queueEmpty(js) })
 }
 
 // Batched calls cancelled while no worker is there leave the queue with their message.
@@ -291,14 +299,7 @@ func TestCancelQueuedBatch(t *testing.T) {
 			t.Fatalf("cancelled execution: %v", err)
 		}
 	}
-	waitFor(t, "the stream to be empty", func() bool {
-		s, err := js.Stream(context.Background(), cluster.TaskStream)
-		if err != nil {
-			return false
-		}
-		info, err := s.Info(context.Background())
-		return err == nil && info.State.Msgs == 0
-	})
+	waitFor(t, "the stream to be empty", func() bool { return queueEmpty(js) })
 }
 
 // A worker that does not know batches (an older mrun) terminates one as malformed: its calls
@@ -328,39 +329,15 @@ func TestOlderWorkerRefusesBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := js.Consumer(ctx, cluster.TaskStream, cluster.WorkerGroup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := 0
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && refused == 0; {
-		b, err := cons.Fetch(10, jetstream.FetchMaxWait(100*time.Millisecond))
-		if err != nil {
-			continue
+	takeMessages(t, ctx, js, 5*time.Second, func(m jetstream.Msg, batch bool) bool {
+		if batch {
+			_ = m.Term() // what an older worker does with a message it cannot decode
+		} else {
+			_ = m.NakWithDelay(time.Second) // for the worker started below
 		}
-		for m := range b.Messages() {
-			if d := m.Data(); len(d) > 0 && (d[0]&0xf0 == 0x90 || d[0] == 0xdc) {
-				_ = m.Term() // what an older worker does with a message it cannot decode
-				refused++
-			} else {
-				_ = m.NakWithDelay(time.Second) // for the worker started below
-			}
-		}
-	}
-	if refused == 0 {
-		t.Fatal("no batch of calls was published")
-	}
-	wctx, stop := context.WithCancel(ctx)
-	wdone := make(chan error, 1)
-	go func() {
-		wdone <- tc.conn.RunWorker(wctx, cluster.WorkerConfig{Runtime: tc.rt, Slots: 2, ID: "new"})
-	}()
-	defer func() {
-		stop()
-		if err := <-wdone; err != nil {
-			t.Error(err)
-		}
-	}()
+		return batch
+	})
+	defer lateWorker(t, ctx, tc, 2)()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
