@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/mrun-dev/mrun/dag/cluster"
 )
 
 // tableGraph groups a CSV given as a string literal with mrun:table, built into every mrun,
@@ -68,29 +63,8 @@ func TestRun_TableCluster(t *testing.T) {
 	if out != want || code != 0 {
 		t.Fatalf("in process: stdout %q stderr %q exit %d, want %q", out, errOut, code, want)
 	}
-	srv, err := cluster.StartServer(cluster.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	wctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var werr syncBuffer
-	for range 2 {
-		wg.Go(func() {
-			run(wctx, []string{"--cache-dir", sharedCache(t), "worker", "--cluster", srv.URL(), "--slots", "2", "--quiet"}, streams{Out: &werr, Err: &werr})
-		})
-	}
-	defer func() {
-		stop()
-		wg.Wait()
-		if t.Failed() {
-			t.Logf("workers:\n%s", werr.String())
-		}
-	}()
-	out, errOut, code = mrunStdin(t, tableJoinGraph, "run", "--cluster", srv.URL(), "-")
+	url := inProcessCluster(t, 2, 2)
+	out, errOut, code = mrunStdin(t, tableJoinGraph, "run", "--cluster", url, "-")
 	if out != want || code != 0 {
 		t.Fatalf("on a cluster: stdout %q stderr %q exit %d, want %q", out, errOut, code, want)
 	}

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"math"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/mrun-dev/mrun/dag/cluster"
 )
 
 // tensorGraph reduces chunked tensors with mrun:tensor, built into every mrun: the sum of a
@@ -65,30 +60,9 @@ func TestRun_Tensor(t *testing.T) {
 	}
 	checkTensorOutputs(t, want)
 
-	srv, err := cluster.StartServer(cluster.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	wctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var werr syncBuffer
-	for range 2 {
-		wg.Go(func() {
-			run(wctx, []string{"--cache-dir", sharedCache(t), "worker", "--cluster", srv.URL(), "--slots", "2", "--quiet"}, streams{Out: &werr, Err: &werr})
-		})
-	}
-	defer func() {
-		stop()
-		wg.Wait()
-		if t.Failed() {
-			t.Logf("workers:\n%s", werr.String())
-		}
-	}()
+	url := inProcessCluster(t, 2, 2)
 	// The same chunks, added in the same tree: the same bits.
-	out, errOut, code := mrunStdin(t, tensorGraph, "run", "--cluster", srv.URL(), "-")
+	out, errOut, code := mrunStdin(t, tensorGraph, "run", "--cluster", url, "-")
 	if out != want || code != 0 {
 		t.Fatalf("on a cluster: stdout %q stderr %q exit %d, want %q", out, errOut, code, want)
 	}
