@@ -39,6 +39,7 @@ var workloads = []struct{ group, label string }{
 	{"TensorSum10k", "tensor: sum, 10k × 10k float64"},
 	{"TensorFMA10k", "tensor: a*b + c, 10k × 10k, fetched"},
 	{"TensorMatmul2k", "tensor: matmul, 2k × 2k float64"},
+	{"TableGroupBy10M", "table: group-by, 10M rows into 1,000 groups"},
 }
 
 // Targets. Each is checked on the rows it names; change them here.
@@ -56,6 +57,7 @@ const (
 	reusedCall     = 2.0     // ReusedCall: a stored call on a cluster ÷ the same call from the result cache, at most
 	tensorVsNumPy  = 3.0     // TensorSum10k, TensorFMA10k: time ÷ NumPy's in the same run, at most
 	matmulVsNumPy  = 0.25    // TensorMatmul2k: GFLOP/s ÷ NumPy's in the same run, at least
+	tableVsPandas  = 3.0     // TableGroupBy10M: time ÷ pandas's in the same run, at most
 )
 
 // bench is one result of a benchmark: its metrics by unit.
@@ -136,7 +138,7 @@ func report(in io.Reader, out io.Writer) (failed bool, err error) {
 		first := len(rows)
 		for _, name := range groups[g] {
 			_, variant, _ := strings.Cut(name, "/")
-			if variant == "" || strings.HasPrefix(variant, "goroutines") || variant == "numpy" || strings.HasPrefix(variant, "numpy/") {
+			if variant == "" || strings.HasPrefix(variant, "goroutines") || variant == "numpy" || strings.HasPrefix(variant, "numpy/") || variant == "pandas" {
 				continue
 			}
 			rows = append(rows, measured(benches, g, variant))
@@ -205,6 +207,9 @@ func measured(benches map[string]*bench, g, variant string) row {
 	if !ok {
 		bb, ok = benches[g+"/numpy"+rest]
 	}
+	if !ok {
+		bb, ok = benches[g+"/pandas"+rest]
+	}
 	if ok && bb.perTask() > 0 {
 		r.base = dur(bb.perTask())
 		r.ratio = fmt.Sprintf("%.1f×", b.perTask()/bb.perTask())
@@ -239,6 +244,12 @@ func measured(benches map[string]*bench, g, variant string) row {
 	case (g == "TensorSum10k" || g == "TensorFMA10k") && variant == "mrun":
 		r.variant, r.perTask = "mrun, in process", "" // one graph: the wall time is the measure
 		r.target = againstNumPy(ok, ok && ns <= tensorVsNumPy*bb.metrics["ns/op"], fmt.Sprintf("≤ %.0f× NumPy", tensorVsNumPy))
+	case g == "TableGroupBy10M" && variant == "mrun":
+		r.variant, r.perTask = "mrun, in process", ""
+		r.target = check(ok && ns <= tableVsPandas*bb.metrics["ns/op"], fmt.Sprintf("≤ %.0f× pandas", tableVsPandas))
+		if !ok {
+			r.target = fmt.Sprintf("≤ %.0f× pandas (no pandas: bash table/testdata/gen.sh)", tableVsPandas)
+		}
 	case g == "TensorMatmul2k" && variant == "mrun":
 		r.variant, r.perTask = "mrun, in process", ""
 		var share float64
@@ -428,8 +439,8 @@ task of the same graph as plain Go, one goroutine per task waiting on channels, 
 process; for scale, in a fresh process of its own; for cold start, "mrun version", a process
 that loads no module; for the speedup, plain Go's own from one CPU to two. ratio: per task ÷
 baseline. RSS/task: (peak RSS − RSS before the graph) ÷ N. For tensor rows the baseline is
-NumPy in the same run (tensor/testdata/bench_numpy.py), each run a fresh process; peak RSS is
-mrun's.`)
+NumPy in the same run (tensor/testdata/bench_numpy.py), for the table row pandas, each run a
+fresh process; peak RSS is mrun's.`)
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		avg, _, _ := strings.Cut(string(load), " ")
 		fmt.Fprintf(out, "Load average over the last minute: %s on %d CPUs; other processes slow every row down,\nand the speedup most.\n",

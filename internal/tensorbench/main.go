@@ -1,5 +1,5 @@
-// Command tensorbench times module mrun:tensor on the real engine in process, next to NumPy in
-// the same run, and prints each result as a `go test -bench` line for internal/benchfmt:
+// Command tensorbench times modules mrun:tensor and mrun:table on the real engine in process,
+// next to NumPy and pandas in the same run, and prints each result as a `go test -bench` line for internal/benchfmt:
 //
 //	tensorbench [-count 3] [-python python3]
 //
@@ -15,6 +15,9 @@
 //	                 at most 2^25 elements); NumPy makes the arrays, then a*b + c
 //	TensorMatmul2k   a 2,000 × 2,000 float64 matrix product, default chunks, result fetched;
 //	                 reported in GFLOP/s (2·n³ floating-point operations)
+//	TableGroupBy10M  a group-by of 10,000,000 rows (an int64 key with 1,000 values, a float64
+//	                 value) into 1,000 groups, the sum and the mean of the value; the table is
+//	                 made before the clock starts, on both sides (pandas: a DataFrame)
 //
 // Times count from the spawn of eval (or NumPy's first rand) to the value in hand, so both
 // sides make their random numbers. Without NumPy the baseline lines are absent and the script
@@ -28,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,17 +43,20 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/mrun-dev/mrun/table"
 	"github.com/mrun-dev/mrun/tensor"
 )
 
 // workloads in the order they run.
-var workloads = []string{"TensorSum10k", "TensorFMA10k", "TensorMatmul2k"}
+var workloads = []string{"TensorSum10k", "TensorFMA10k", "TensorMatmul2k", "TableGroupBy10M"}
 
 const (
 	bigN    = 10000 // side of the sum and a*b + c tensors
 	matN    = 2000  // side of the matmul matrices
 	resultB = 1 << 30
 	fmaRows = 8 * 313 // rows of a*b + c per eval: 8 default chunks of 313 rows, 200 MB
+	rowsN   = 10_000_000
+	groupsN = 1000
 )
 
 func main() {
@@ -158,6 +165,9 @@ func runOne(ctx context.Context, w string, out io.Writer) error {
 		return err
 	}
 	e := dag.New(dag.Config{})
+	if w == "TableGroupBy10M" {
+		return groupBy(ctx, rt, e, out)
+	}
 	switch w {
 	case "TensorSum10k":
 		x := tensor.Rand(1, bigN, bigN).Sum(nil)
@@ -213,6 +223,41 @@ func runOne(ctx context.Context, w string, out io.Writer) error {
 	default:
 		return fmt.Errorf("unknown workload %q (want one of %v)", w, workloads)
 	}
+	return nil
+}
+
+// groupBy runs TableGroupBy10M and prints its line.
+func groupBy(ctx context.Context, rt *runtime.Runtime, e *dag.Engine, out io.Writer) error {
+	m, err := table.Register(ctx, rt)
+	if err != nil {
+		return err
+	}
+	eval, err := m.Func("eval")
+	if err != nil {
+		return err
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	keys, vals := make([]int64, rowsN), make([]float64, rowsN)
+	for i := range keys {
+		keys[i], vals[i] = r.Int64N(groupsN), r.Float64()
+	}
+	tb, err := abi.NewTable(abi.Int64Column("key", keys), abi.Float64Column("value", vals))
+	if err != nil {
+		return err
+	}
+	x := map[string]any{"op": "groupby", "keys": []string{"key"},
+		"aggs": []any{[]string{"value", "sum"}, []string{"value", "mean"}},
+		"x":    map[string]any{"op": "table", "value": tb}}
+	start := time.Now()
+	var got abi.Table
+	if err := run(ctx, e, dag.Spawn(eval, x), &got); err != nil {
+		return err
+	}
+	d := time.Since(start)
+	if got.Rows() != groupsN {
+		return fmt.Errorf("the group-by gave %d groups, want %d", got.Rows(), groupsN)
+	}
+	fmt.Fprintf(out, "BenchmarkTableGroupBy10M/mrun\t1\t%d ns/op\t%.0f MB/s\t%d peak-KiB\n", d.Nanoseconds(), mbps(rowsN*16, d), peakKiB())
 	return nil
 }
 

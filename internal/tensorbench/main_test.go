@@ -9,7 +9,7 @@ import (
 func TestRunOne_UnknownWorkload(t *testing.T) {
 	var out strings.Builder
 	err := runOne(context.Background(), "TensorNope", &out)
-	if want := `unknown workload "TensorNope" (want one of [TensorSum10k TensorFMA10k TensorMatmul2k])`; err == nil || err.Error() != want {
+	if want := `unknown workload "TensorNope" (want one of [TensorSum10k TensorFMA10k TensorMatmul2k TableGroupBy10M])`; err == nil || err.Error() != want {
 		t.Errorf("runOne(TensorNope) = %v, want %s", err, want)
 	}
 	if out.Len() != 0 {

@@ -2,9 +2,11 @@
 """The NumPy baselines of internal/tensorbench: one workload per process, printed as a
 `go test -bench` line (ns/op, MB/s or GFLOP/s, peak-KiB) for internal/benchfmt.
 
-    python3 tensor/testdata/bench_numpy.py TensorSum10k|TensorFMA10k|TensorMatmul2k
+    python3 tensor/testdata/bench_numpy.py TensorSum10k|TensorFMA10k|TensorMatmul2k|TableGroupBy10M
 
-Each makes its random float64 arrays inside the timed region, as mrun's rand does.
+Each tensor workload makes its random float64 arrays inside the timed region, as mrun's rand
+does; TableGroupBy10M makes its DataFrame before the clock starts, as mrun's side makes its
+table, and needs pandas (it says how to install it when it is missing).
 """
 import resource
 import sys
@@ -23,7 +25,25 @@ def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def group_by():
+    try:
+        import pandas as pd
+    except ImportError:
+        print("tensorbench: no pandas: install it with `bash table/testdata/gen.sh` (Debian's python3-pandas)")
+        return
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"key": rng.integers(0, 1000, 10_000_000), "value": rng.random(10_000_000)})
+    t0 = time.perf_counter_ns()
+    r = df.groupby("key")["value"].agg(["sum", "mean"])
+    ns = time.perf_counter_ns() - t0
+    assert len(r) == 1000, len(r)
+    print("BenchmarkTableGroupBy10M/pandas\t1\t%d ns/op\t%.0f MB/s\t%d peak-KiB" % (ns, 10_000_000 * 16 / 1e6 / (ns / 1e9), peak_kib()))
+
+
 def main(w):
+    if w == "TableGroupBy10M":
+        group_by()
+        return
     rng = np.random.default_rng(1)
     t0 = time.perf_counter_ns()
     if w == "TensorSum10k":
