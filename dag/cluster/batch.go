@@ -494,29 +494,41 @@ func (x *Executor) onTerminated(m *nats.Msg) {
 		return
 	}
 	x.mu.Lock()
-	bt := x.batches[adv.StreamSeq]
-	var chs []chan doneMsg
-	var ids []string
-	if bt != nil {
-		for _, id := range bt.ids {
-			if ch := x.waiting[id]; ch != nil {
-				chs, ids = append(chs, ch), append(ids, id)
-			}
-		}
-	}
+	_, batched := x.batches[adv.StreamSeq]
 	x.mu.Unlock()
-	if bt == nil {
+	if !batched {
 		return
 	}
 	if x.unbatched.CompareAndSwap(false, true) {
 		x.c.opts.Logf("a worker refused a batch of calls (is it an older mrun?): calls go one by one from now on; run the same mrun version on every worker and coordinator")
 	}
+	x.fail(adv.StreamSeq, &wireErr{Kind: kindUnbatched, Message: errUnbatched.Error()})
+}
+
+// fail ends the attempts waiting for the message at stream sequence seq (one call, or the
+// calls of a batch) with the error e, and reports whether the message held any.
+func (x *Executor) fail(seq uint64, e *wireErr) bool {
+	x.mu.Lock()
+	var ids []string
+	if id, ok := x.bySeq[seq]; ok {
+		ids = []string{id}
+	} else if bt := x.batches[seq]; bt != nil {
+		ids = bt.ids
+	}
+	chs := make([]chan doneMsg, len(ids))
+	for i, id := range ids {
+		chs[i] = x.waiting[id]
+	}
+	x.mu.Unlock()
 	for i, ch := range chs {
-		select {
-		case ch <- doneMsg{ID: ids[i], Err: &wireErr{Kind: kindUnbatched, Message: errUnbatched.Error()}}:
-		default:
+		if ch != nil {
+			select {
+			case ch <- doneMsg{ID: ids[i], Err: e}:
+			default: // it has its completion already
+			}
 		}
 	}
+	return len(ids) > 0
 }
 
 // batchSize returns how many calls of the function fn (its module's SHA-256 hex and name)

@@ -149,30 +149,9 @@ func (x *Executor) onMaxDeliveries(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &adv) != nil {
 		return
 	}
-	x.mu.Lock()
-	ids := []string(nil)
-	if id, ok := x.bySeq[adv.StreamSeq]; ok {
-		ids = []string{id}
-	} else if bt := x.batches[adv.StreamSeq]; bt != nil {
-		ids = bt.ids
-	}
-	chs := make([]chan doneMsg, len(ids))
-	for i, id := range ids {
-		chs[i] = x.waiting[id]
-	}
-	x.mu.Unlock()
-	if len(ids) == 0 {
-		return
-	}
-	_ = x.c.tasks.DeleteMsg(context.Background(), adv.StreamSeq)
 	msg := fmt.Sprintf("delivered to workers %d times without finishing (AckWait %v each): the workers running it stopped", adv.Deliveries, x.c.opts.AckWait)
-	for i, ch := range chs {
-		if ch != nil {
-			select {
-			case ch <- doneMsg{ID: ids[i], Err: &wireErr{Kind: kindWorker, Message: msg}}:
-			default:
-			}
-		}
+	if x.fail(adv.StreamSeq, &wireErr{Kind: kindWorker, Message: msg}) {
+		_ = x.c.tasks.DeleteMsg(context.Background(), adv.StreamSeq)
 	}
 }
 
