@@ -127,6 +127,12 @@ func (c *Conn) Prune(ctx context.Context, opts PruneOptions) (PruneStats, error)
 	}); err != nil {
 		return st, fmt.Errorf("cluster: prune %s: %w", ResultBucket, err)
 	}
+	c.mu.Lock()
+	own := c.store
+	c.mu.Unlock()
+	if own != nil { // its watcher hears of the purges later: a read meanwhile must not find them
+		own.forget(old)
+	}
 	if err := parallel(ctx, len(oldObjs), pruneAhead, func(ctx context.Context, i int) error {
 		err := c.values.Delete(ctx, oldObjs[i])
 		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) { // not found: a coordinator deleted its frame meanwhile

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -173,9 +174,13 @@ func (s *Store) get(ctx context.Context, k abi.Key) ([]byte, error) {
 		return v, nil
 	}
 	if !watching || indexed || known {
+		read := readValue
+		if indexed || known {
+			read = readExisting
+		}
 		err := s.c.retry(ctx, func(ctx context.Context) error {
 			var err error
-			v, err = readValue(ctx, s.c, name)
+			v, err = read(ctx, s.c, name)
 			return err
 		})
 		if err != nil {
@@ -234,6 +239,20 @@ func (s *Store) Put(k abi.Key, v []byte) {
 	}
 }
 
+// forget drops the keys named from the index and the cache: this process removed them from
+// the bucket (Prune), and a read of one must not find what its watcher has not yet heard of.
+func (s *Store) forget(names []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range names {
+		delete(s.index, name)
+		delete(s.known, name)
+		if k, err := abi.ParseKey(name); err == nil {
+			delete(s.cache, k)
+		}
+	}
+}
+
 // Delete removes k's value from the cluster.
 func (s *Store) Delete(k abi.Key) {
 	name := k.String()
@@ -258,7 +277,12 @@ func readValue(ctx context.Context, c *Conn, name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read value %s: %w", name, err)
 	}
-	b := e.Value()
+	return decodeEntry(ctx, c, name, e.Value())
+}
+
+// decodeEntry returns the value an entry of ResultBucket holds, reading it from ValueStore
+// when the entry names an object there.
+func decodeEntry(ctx context.Context, c *Conn, name string, b []byte) ([]byte, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("read value %s: empty entry", name)
 	}
@@ -273,6 +297,75 @@ func readValue(ctx context.Context, c *Conn, name string) ([]byte, error) {
 		return v, nil
 	}
 	return nil, fmt.Errorf("read value %s: unknown entry tag %d", name, b[0])
+}
+
+// readExisting reads the value stored under name, which this process knows was stored (a
+// worker reported it, or the bucket's watcher saw it). A read goes to any replica of the
+// bucket (a direct get), and a replica may not yet hold what its leader confirmed: when the
+// read finds nothing, the stream's leader is asked, which holds every confirmed write.
+func readExisting(ctx context.Context, c *Conn, name string) ([]byte, error) {
+	v, err := readValue(ctx, c, name)
+	if v != nil || err != nil {
+		return v, err
+	}
+	e, err := readLeader(ctx, c, name)
+	if e == nil || err != nil {
+		return nil, err
+	}
+	return decodeEntry(ctx, c, name, e)
+}
+
+// leaderReadTimeout bounds a read from the leader when the caller's context has no deadline,
+// as the JetStream client bounds its own requests.
+const leaderReadTimeout = 5 * time.Second
+
+// readLeader reads the entry of name in ResultBucket from the leader of its stream: nil, nil
+// when the key holds nothing or was deleted.
+func readLeader(ctx context.Context, c *Conn, name string) ([]byte, error) {
+	req, err := json.Marshal(struct {
+		LastFor string `json:"last_by_subj"`
+	}{"$KV." + ResultBucket + "." + name})
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, leaderReadTimeout)
+		defer cancel()
+	}
+	m, err := c.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+ResultBucket, req)
+	if err != nil {
+		return nil, fmt.Errorf("read value %s from the leader: %w", name, err)
+	}
+	var resp struct {
+		Message *struct {
+			Header []byte `json:"hdrs"`
+			Data   []byte `json:"data"`
+		} `json:"message"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(m.Data, &resp); err != nil {
+		return nil, fmt.Errorf("read value %s from the leader: %w", name, err)
+	}
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read value %s from the leader: %w", name, resp.Error)
+	}
+	if resp.Message == nil {
+		return nil, fmt.Errorf("read value %s from the leader: %w", name, jetstream.ErrInvalidJetStreamResponse)
+	}
+	if len(resp.Message.Header) > 0 {
+		h, err := nats.DecodeHeadersMsg(resp.Message.Header)
+		if err != nil {
+			return nil, fmt.Errorf("read value %s from the leader: %w", name, err)
+		}
+		if op := h.Get("KV-Operation"); op != "" { // DEL or PURGE: the key was removed
+			return nil, nil
+		}
+	}
+	return resp.Message.Data, nil
 }
 
 // createMsg returns the message that creates key name in ResultBucket with entry, as

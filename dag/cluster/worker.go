@@ -742,7 +742,7 @@ func (w *worker) readInputs(ctx context.Context, holes []abi.Hole) ([][]byte, er
 		if inputs[i] != nil {
 			return nil
 		}
-		v, err := readValue(ctx, w.c, holes[i].Key.String())
+		v, err := readExisting(ctx, w.c, holes[i].Key.String())
 		if err == nil && v == nil {
 			err = fmt.Errorf("input %s is not in %s", holes[i].Key, ResultBucket)
 		}
