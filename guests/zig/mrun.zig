@@ -263,8 +263,10 @@ fn invoke(comptime name: []const u8, comptime f: anytype, comptime kw: bool, arg
             error.IntegerOutOfRange => "an integer does not fit 64 bits",
             error.BadTensor => "a tensor's data does not match its shape",
             error.ObjectInResult => "an Object cannot be returned: return its fetched value",
+            error.BadTable => table_problem,
+            error.BadExpr => "an mt.Expr ran out of memory while it was built",
         };
-        recordMessage(.prefixed, err, "cannot encode the result: {s}", .{why});
+        recordMessage(.prefixed, err, "cannot encode the result: {s}{s}", .{ if (err == error.BadTable) "malformed table: " else "", why });
         report(name, err);
         return 0;
     };
@@ -772,6 +774,7 @@ const Decoder = struct {
         }
         if (T == Object) return d.decodeObject(r);
         if (comptime isTensor(T)) return d.decodeTensor(r, T);
+        if (T == Table) return d.decodeTable(r);
         switch (@typeInfo(T)) {
             .Bool => return r.readBool() catch |e| d.readErr(r, e, "a bool"),
             .Int => return r.readInt(T) catch |e| switch (e) {
@@ -963,6 +966,20 @@ const Decoder = struct {
         return .{ .handle = std.mem.readInt(u32, e.data[0..4], .Big) };
     }
 
+    /// decodeTable reads a table (ext type 5). Its columns point into the frame when the
+    /// payload is 8-aligned there, and into one copy of the payload otherwise.
+    fn decodeTable(d: *Decoder, r: *Reader) DecodeError!Table {
+        const e = r.readExt() catch |err| return d.readErr(r, err, "a table");
+        if (e.type != ext_table) return d.fail("expected a table, got ext type {d}", .{e.type});
+        var p = e.data;
+        if (p.len > 0 and @intFromPtr(p.ptr) % 8 != 0) {
+            const copy = allocator().alignedAlloc(u8, 8, p.len) catch return d.oom();
+            @memcpy(copy, p);
+            p = copy;
+        }
+        return parseTable(d, p);
+    }
+
     fn decodeTensor(d: *Decoder, r: *Reader, comptime T: type) DecodeError!T {
         const E = T.Elem;
         const want = "a tensor of " ++ dtype_names[T.dtype];
@@ -1013,7 +1030,9 @@ pub const Writer = struct {
 
     /// Error: memory ran out, an integer does not fit 64 bits, a tensor's data does not match
     /// its shape, or an Object was written into a result.
-    pub const Error = error{ OutOfMemory, IntegerOutOfRange, BadTensor, ObjectInResult };
+    /// BadTable is a table that breaks ABI.md section 5.4 (the reason is in the call's error
+    /// message), BadExpr an `mt.Expr` that could not be built.
+    pub const Error = error{ OutOfMemory, IntegerOutOfRange, BadTensor, ObjectInResult, BadTable, BadExpr };
 
     fn put(w: *Writer, bytes: []const u8) Error!void {
         try w.list.appendSlice(bytes);
@@ -1145,6 +1164,57 @@ pub const Writer = struct {
         try w.put(bytes);
     }
 
+    /// writeTable writes a table (ext type 5) in its one valid encoding, with one copy of each
+    /// column. A table that breaks ABI.md section 5.4 fails with error.BadTable.
+    pub fn writeTable(w: *Writer, t: Table) Error!void {
+        if (tableProblem(t)) |why| {
+            table_problem = why;
+            return error.BadTable;
+        }
+        var desc: u64 = 0;
+        for (t.columns) |c| desc += 4 + c.name.len;
+        var n: u64 = 16 + desc + pad8(desc);
+        for (t.columns) |c| {
+            const bytes: u64 = switch (c.values) {
+                .string => |s| 4 * (t.rows + 1) + pad8(4 * (t.rows + 1)) + s.text.len,
+                .bool => t.rows,
+                else => 8 * t.rows,
+            };
+            n += bytes + pad8(bytes);
+        }
+        try w.writeExtHead(ext_table, std.math.cast(u32, n) orelse return error.OutOfMemory);
+        const zeros = [_]u8{0} ** 8;
+        var hdr: [16]u8 = undefined;
+        std.mem.writeInt(u32, hdr[0..4], @as(u32, @intCast(t.columns.len)), .Little);
+        std.mem.writeInt(u32, hdr[4..8], 0, .Little);
+        std.mem.writeInt(u64, hdr[8..16], t.rows, .Little);
+        try w.put(&hdr);
+        for (t.columns) |c| {
+            var dh = [4]u8{ @intFromEnum(c.values), 0, 0, 0 };
+            std.mem.writeInt(u16, dh[2..4], @as(u16, @intCast(c.name.len)), .Little);
+            try w.put(&dh);
+            try w.put(c.name);
+        }
+        try w.put(zeros[0..@intCast(pad8(desc))]);
+        for (t.columns) |c| {
+            const data: []const u8 = switch (c.values) {
+                .string => |s| blk: {
+                    if (s.offsets.len == 0) {
+                        try w.put(&zeros); // no rows: the one offset 0, and padding
+                    } else {
+                        const ob = std.mem.sliceAsBytes(s.offsets);
+                        try w.put(ob);
+                        try w.put(zeros[0..@intCast(pad8(ob.len))]);
+                    }
+                    break :blk s.text;
+                },
+                inline else => |v| std.mem.sliceAsBytes(v),
+            };
+            try w.put(data);
+            try w.put(zeros[0..@intCast(pad8(data.len))]);
+        }
+    }
+
     /// write encodes any value: nil for void and null, bool, integers, floats (f32 as float32,
     /// others as float64), strings (`[]const u8`, string literals and `[N]u8` as str; `Bytes` as
     /// bin), slices, arrays and tuples as arrays, structs as maps from field names, enums as
@@ -1168,6 +1238,8 @@ pub const Writer = struct {
             return w.put(&b);
         }
         if (comptime isTensor(T)) return w.writeTensor(T.Elem, v.shape, v.data);
+        if (T == Table) return w.writeTable(v);
+        if (T == mt.Expr) return v.write(w);
         switch (@typeInfo(T)) {
             .Void, .Null => return w.writeNil(),
             .Bool => return w.writeBool(v),
@@ -1474,6 +1546,666 @@ fn hostFailure(code: i64) NestedError {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tables (ABI.md section 5.4, ext type 5)
+
+const ext_table: i8 = 5;
+const max_table_columns = 1 << 16;
+
+/// ColumnType is the type of a table column; its value is the code of ABI.md section 5.4.
+pub const ColumnType = enum(u8) {
+    /// 64-bit signed integers.
+    int64 = 4,
+    /// IEEE 754 doubles.
+    float64 = 10,
+    /// Booleans.
+    bool = 11,
+    /// UTF-8 text.
+    string = 32,
+    /// Nanoseconds since 1970-01-01 UTC, as int64.
+    timestamp = 33,
+};
+
+/// Strings is the values of a string column: value i is `text[offsets[i]..offsets[i + 1]]`, and
+/// there is one more offset than values, the first 0 and the last `text.len`. In a table
+/// argument both point into the argument frame.
+pub const Strings = struct {
+    /// rows + 1 offsets into text, from 0, never decreasing.
+    offsets: []const u32 = &.{0},
+    /// The text of every value, one after the other.
+    text: []const u8 = "",
+
+    /// len returns the number of values.
+    pub fn len(s: Strings) usize {
+        return if (s.offsets.len == 0) 0 else s.offsets.len - 1;
+    }
+
+    /// at returns value i; i must be below len().
+    pub fn at(s: Strings, i: usize) []const u8 {
+        return s.text[s.offsets[i]..s.offsets[i + 1]];
+    }
+};
+
+/// Column is one named, typed column of a `Table`. Its values are a slice of the column's type
+/// (`Strings` for strings); in a table argument they point into the argument frame, read in
+/// place, and are valid until the function returns.
+pub const Column = struct {
+    /// The name: 1 to 65535 bytes of UTF-8, distinct within its table.
+    name: []const u8,
+    /// The values.
+    values: Values,
+
+    /// Values is a column's values, tagged with its type.
+    pub const Values = union(ColumnType) {
+        int64: []const i64,
+        float64: []const f64,
+        bool: []const bool,
+        string: Strings,
+        timestamp: []const i64,
+    };
+
+    /// int64s returns an int64 column that refers to v.
+    pub fn int64s(name: []const u8, v: []const i64) Column {
+        return .{ .name = name, .values = .{ .int64 = v } };
+    }
+
+    /// float64s returns a float64 column that refers to v.
+    pub fn float64s(name: []const u8, v: []const f64) Column {
+        return .{ .name = name, .values = .{ .float64 = v } };
+    }
+
+    /// bools returns a bool column that refers to v.
+    pub fn bools(name: []const u8, v: []const bool) Column {
+        return .{ .name = name, .values = .{ .bool = v } };
+    }
+
+    /// timestamps returns a timestamp column of nanoseconds since 1970-01-01 UTC that refers to v.
+    pub fn timestamps(name: []const u8, v: []const i64) Column {
+        return .{ .name = name, .values = .{ .timestamp = v } };
+    }
+
+    /// strings returns a string column that refers to s.
+    pub fn strings(name: []const u8, s: Strings) Column {
+        return .{ .name = name, .values = .{ .string = s } };
+    }
+
+    /// fromStrings returns a string column of the given values, copied into the call's arena.
+    pub fn fromStrings(name: []const u8, values: []const []const u8) error{ OutOfMemory, Overflow }!Column {
+        const a = allocator();
+        const offs = try a.alloc(u32, values.len + 1);
+        var total: usize = 0;
+        offs[0] = 0;
+        for (values, 1..) |v, i| {
+            total = try std.math.add(usize, total, v.len);
+            offs[i] = std.math.cast(u32, total) orelse return error.Overflow;
+        }
+        const text = try a.alloc(u8, total);
+        var at: usize = 0;
+        for (values) |v| {
+            @memcpy(text[at..][0..v.len], v);
+            at += v.len;
+        }
+        return strings(name, .{ .offsets = offs, .text = text });
+    }
+
+    /// columnType returns the column's type.
+    pub fn columnType(c: Column) ColumnType {
+        return c.values;
+    }
+
+    /// len returns the number of values.
+    pub fn len(c: Column) usize {
+        return switch (c.values) {
+            .string => |s| s.len(),
+            inline else => |v| v.len,
+        };
+    }
+
+    /// as returns the values if the column has type `ty`, else null:
+    /// `if (c.as(.float64)) |xs| ...`.
+    pub fn as(c: Column, comptime ty: ColumnType) ?std.meta.TagPayload(Values, ty) {
+        return if (c.values == ty) @field(c.values, @tagName(ty)) else null;
+    }
+};
+
+/// Table is a set of named, typed columns of one length, like a data frame: the value of ext
+/// type 5 (ABI.md section 5.4). A parameter of type Table receives a table, read in place (a
+/// numeric column is a slice into the argument frame when it is aligned, and one copy of the
+/// table otherwise); a function returns one as a result; `Object.fetch(Table)` reads a child's.
+///
+///     fn total(t: mrun.Table) !f64 {
+///         const xs = t.column("amount") orelse return mrun.fail("no column amount", .{});
+///         var s: f64 = 0;
+///         for (xs.as(.float64) orelse return mrun.fail("amount is not float64", .{})) |x| s += x;
+///         return s;
+///     }
+pub const Table = struct {
+    /// The columns, in order.
+    columns: []const Column = &.{},
+    /// The number of rows: every column's length.
+    rows: usize = 0,
+
+    /// init returns a table of the given columns, which must have distinct names of 1 to 65535
+    /// bytes of UTF-8 and one length. If they do not, it fails with error.BadTable, and a
+    /// function that returns that error fails with the reason.
+    pub fn init(columns: []const Column) error{BadTable}!Table {
+        const t = Table{ .columns = columns, .rows = if (columns.len == 0) 0 else columns[0].len() };
+        if (tableProblem(t)) |why| {
+            recordMessage(.prefixed, error.BadTable, "{s}", .{why});
+            return error.BadTable;
+        }
+        return t;
+    }
+
+    /// column returns the column named name, or null.
+    pub fn column(t: Table, name: []const u8) ?Column {
+        for (t.columns) |c| {
+            if (std.mem.eql(u8, c.name, name)) return c;
+        }
+        return null;
+    }
+};
+
+fn pad8(n: u64) u64 {
+    return (8 - n % 8) % 8;
+}
+
+/// tableProblem says what makes t break ABI.md section 5.4 (in the call's arena), or returns
+/// null when it is a valid table.
+fn tableProblem(t: Table) ?[]const u8 {
+    const a = allocator();
+    const oom = "a table is malformed (and there is no memory to say how)";
+    if (t.columns.len > max_table_columns)
+        return std.fmt.allocPrint(a, "a table has at most {d} columns, got {d}", .{ max_table_columns, t.columns.len }) catch oom;
+    if (t.columns.len == 0 and t.rows != 0)
+        return std.fmt.allocPrint(a, "{d} rows but no columns", .{t.rows}) catch oom;
+    if (t.rows > std.math.maxInt(u32))
+        return std.fmt.allocPrint(a, "{d} rows, more than 2^32-1", .{t.rows}) catch oom;
+    for (t.columns, 0..) |c, i| {
+        if (c.name.len == 0 or c.name.len > std.math.maxInt(u16) or !std.unicode.utf8ValidateSlice(c.name))
+            return std.fmt.allocPrint(a, "column {d}: a name is 1 to 65535 bytes of UTF-8", .{i}) catch oom;
+        for (t.columns[0..i]) |o| {
+            if (std.mem.eql(u8, o.name, c.name))
+                return std.fmt.allocPrint(a, "two columns are named \"{s}\"", .{c.name}) catch oom;
+        }
+        if (c.len() != t.rows)
+            return std.fmt.allocPrint(a, "column \"{s}\" has {d} values, the table has {d} rows", .{ c.name, c.len(), t.rows }) catch oom;
+        switch (c.values) {
+            .bool => |v| {
+                for (std.mem.sliceAsBytes(v)) |b| if (b > 1)
+                    return std.fmt.allocPrint(a, "bool column \"{s}\" holds a byte other than 0 and 1", .{c.name}) catch oom;
+            },
+            .string => |s| {
+                if (s.offsets.len != t.rows + 1 or s.offsets[0] != 0)
+                    return std.fmt.allocPrint(a, "string column \"{s}\": its offsets are not n+1 offsets from 0", .{c.name}) catch oom;
+                // Valid text that no offset cuts inside a character holds valid values.
+                const valid = std.unicode.utf8ValidateSlice(s.text);
+                for (0..t.rows) |k| {
+                    const lo = s.offsets[k];
+                    const hi = s.offsets[k + 1];
+                    if (hi < lo or hi > s.text.len or !valid and !std.unicode.utf8ValidateSlice(s.text[lo..hi]) or
+                        hi < s.text.len and s.text[hi] & 0xc0 == 0x80)
+                        return std.fmt.allocPrint(a, "string column \"{s}\": value {d} is out of order, out of range or not UTF-8", .{ c.name, k }) catch oom;
+                }
+                if (s.offsets[t.rows] != s.text.len)
+                    return std.fmt.allocPrint(a, "string column \"{s}\": the last offset is not its length", .{c.name}) catch oom;
+            },
+            else => {},
+        }
+    }
+    return null;
+}
+
+/// table_problem is the reason of the last error.BadTable of Writer.writeTable.
+var table_problem: []const u8 = "";
+
+fn readLe(comptime T: type, p: []const u8) T {
+    return std.mem.readInt(T, p[0..@sizeOf(T)], .Little);
+}
+
+/// parseTable reads an ext-5 payload, checking it against ABI.md section 5.4 with the messages
+/// of the Go SDK. The numeric columns and string offsets point into p, which must be 8-aligned.
+fn parseTable(d: *Decoder, p: []const u8) DecodeError!Table {
+    if (p.len < 16) return d.fail("malformed table: a payload of {d} bytes is shorter than the 16-byte header", .{p.len});
+    const ncols: u64 = readLe(u32, p[0..]);
+    const nrows = readLe(u64, p[8..]);
+    if (readLe(u32, p[4..]) != 0) return d.fail("malformed table: the flags are not zero", .{});
+    if (ncols > max_table_columns) return d.fail("malformed table: {d} columns, more than {d}", .{ ncols, max_table_columns });
+    if (nrows > std.math.maxInt(u32)) return d.fail("malformed table: {d} rows, more than 2^32-1", .{nrows});
+    if (ncols == 0 and nrows != 0) return d.fail("malformed table: {d} rows but no columns", .{nrows});
+    if (ncols * 5 > p.len - 16) return d.fail("malformed table: a payload of {d} bytes cannot hold {d} columns", .{ p.len, ncols });
+    const rows: usize = @intCast(nrows);
+    const cols = allocator().alloc(Column, @intCast(ncols)) catch return d.oom();
+    const types = allocator().alloc(u8, @intCast(ncols)) catch return d.oom();
+    var off: usize = 16;
+    for (cols, types, 0..) |*c, *ty, i| {
+        if (p.len - off < 4 or p[off + 1] != 0)
+            return d.fail("malformed table: column descriptor {d} is cut short or its padding is not zero", .{i});
+        ty.* = p[off];
+        const nl: usize = readLe(u16, p[off + 2 ..]);
+        off += 4;
+        if (nl > p.len - off) return d.fail("malformed table: the name of column {d} runs past the payload", .{i});
+        c.name = p[off .. off + nl];
+        off += nl;
+    }
+    // The descriptors end with zero bytes up to a multiple of 8.
+    const pad: usize = @intCast(pad8(off));
+    if (pad > p.len - off or !std.mem.allEqual(u8, p[off .. off + pad], 0))
+        return d.fail("malformed table: the column descriptors' padding is cut short or not zero", .{});
+    off += pad;
+    const Take = struct {
+        p: []const u8,
+        off: *usize,
+        fn take(s: @This(), n: u64) ?[]const u8 {
+            const padded = n + pad8(n);
+            if (padded > s.p.len - s.off.*) return null;
+            const at = s.off.*;
+            const b = s.p[at .. at + @as(usize, @intCast(n))];
+            if (!std.mem.allEqual(u8, s.p[at + b.len .. at + @as(usize, @intCast(padded))], 0)) return null;
+            s.off.* += @intCast(padded);
+            return b;
+        }
+    };
+    const tk = Take{ .p = p, .off = &off };
+    for (cols, types) |*c, ty| {
+        const ct = std.meta.intToEnum(ColumnType, ty) catch
+            return d.fail("malformed table: column \"{s}\" has unknown type {d}", .{ c.name, ty });
+        const short = "malformed table: column \"{s}\" runs past the payload or its padding is not zero";
+        switch (ct) {
+            .string => {
+                const ob = tk.take(4 * (nrows + 1)) orelse return d.fail(short, .{c.name});
+                const offs = @as([*]const u32, @ptrCast(@alignCast(ob.ptr)))[0 .. rows + 1];
+                const text = tk.take(offs[rows]) orelse return d.fail(short, .{c.name});
+                c.values = .{ .string = .{ .offsets = offs, .text = text } };
+            },
+            .bool => {
+                const b = tk.take(nrows) orelse return d.fail(short, .{c.name});
+                c.values = .{ .bool = if (rows == 0) &.{} else @as([*]const bool, @ptrCast(b.ptr))[0..rows] };
+            },
+            inline .int64, .float64, .timestamp => |tag| {
+                const b = tk.take(8 * nrows) orelse return d.fail(short, .{c.name});
+                const E = if (tag == .float64) f64 else i64;
+                const v: []const E = if (rows == 0) &.{} else @as([*]const E, @ptrCast(@alignCast(b.ptr)))[0..rows];
+                c.values = @unionInit(Column.Values, @tagName(tag), v);
+            },
+        }
+    }
+    if (off != p.len) return d.fail("malformed table: {d} bytes after the last column", .{p.len - off});
+    const t = Table{ .columns = cols, .rows = rows };
+    if (tableProblem(t)) |why| return d.fail("malformed table: {s}", .{why});
+    return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensors of mrun:tensor (docs/tensors.md)
+
+/// mt is a thin wrapper over module mrun:tensor, the chunked tensors built into every mrun
+/// process and worker: it builds an expression, the MessagePack map that function eval of
+/// mrun:tensor takes, and evaluates it by spawning eval from the running function, as Mars's
+/// `mt` inside a spawned function:
+///
+///     const s = try mrun.mt.rand(seed, &.{ 10, 10 }).sum(null).float64(); // mt.random.rand(10, 10).sum()
+///
+/// The names follow the Go SDK's package mt (and the host's tensor/expr), in Zig's case:
+/// `matMul`, `asType`, `argMax`, `t()`; `variance` is Go's `Var`, since `var` is a keyword.
+/// Building allocates the expression's nodes in the call's arena and computes nothing; an
+/// expression is valid until the function returns. A node that cannot be allocated makes an
+/// Expr that evaluation reports as out of memory.
+pub const mt = struct {
+    /// module is the native module of the planner.
+    pub const module = "mrun:tensor";
+    /// function is the planner's function.
+    pub const function = "eval";
+
+    /// DType is a tensor's element type, by its name in expressions.
+    pub const DType = enum { int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, bool };
+
+    /// Expr is a lazy tensor expression: a node of the expression tree, in the call's arena.
+    /// Methods build bigger expressions; `spawn`, `eval`, `float64` and `tensor` evaluate it.
+    pub const Expr = struct {
+        /// The node, or null when building it ran out of memory.
+        node: ?*const Node = null,
+
+        /// add returns e + y, broadcasting as NumPy does. y is an Expr, a Tensor(T), or a
+        /// number or bool: a scalar that takes e's dtype where its kind allows.
+        pub fn add(e: Expr, y: anytype) Expr {
+            return e.binary("add", y);
+        }
+        /// sub returns e - y.
+        pub fn sub(e: Expr, y: anytype) Expr {
+            return e.binary("sub", y);
+        }
+        /// mul returns e * y.
+        pub fn mul(e: Expr, y: anytype) Expr {
+            return e.binary("mul", y);
+        }
+        /// div returns e / y (true division: integers give float64).
+        pub fn div(e: Expr, y: anytype) Expr {
+            return e.binary("div", y);
+        }
+        /// pow returns e ** y.
+        pub fn pow(e: Expr, y: anytype) Expr {
+            return e.binary("pow", y);
+        }
+        /// eq returns the bool tensor e == y.
+        pub fn eq(e: Expr, y: anytype) Expr {
+            return e.binary("eq", y);
+        }
+        /// ne returns the bool tensor e != y.
+        pub fn ne(e: Expr, y: anytype) Expr {
+            return e.binary("ne", y);
+        }
+        /// lt returns the bool tensor e < y.
+        pub fn lt(e: Expr, y: anytype) Expr {
+            return e.binary("lt", y);
+        }
+        /// le returns the bool tensor e <= y.
+        pub fn le(e: Expr, y: anytype) Expr {
+            return e.binary("le", y);
+        }
+        /// gt returns the bool tensor e > y.
+        pub fn gt(e: Expr, y: anytype) Expr {
+            return e.binary("gt", y);
+        }
+        /// ge returns the bool tensor e >= y.
+        pub fn ge(e: Expr, y: anytype) Expr {
+            return e.binary("ge", y);
+        }
+        /// neg returns -e.
+        pub fn neg(e: Expr) Expr {
+            return make1("neg", .{ "x", e });
+        }
+        /// abs returns |e|.
+        pub fn abs(e: Expr) Expr {
+            return make1("abs", .{ "x", e });
+        }
+        /// sqrt returns the square root of e (integers give float64).
+        pub fn sqrt(e: Expr) Expr {
+            return make1("sqrt", .{ "x", e });
+        }
+        /// exp returns the exponential of e (integers give float64).
+        pub fn exp(e: Expr) Expr {
+            return make1("exp", .{ "x", e });
+        }
+        /// log returns the natural logarithm of e (integers give float64).
+        pub fn log(e: Expr) Expr {
+            return make1("log", .{ "x", e });
+        }
+        /// asType returns e converted to dtype d, as NumPy's astype.
+        pub fn asType(e: Expr, d: DType) Expr {
+            return make("astype", .{ .x = e, .dtype = @tagName(d) });
+        }
+
+        /// sum returns the sum of e over axes (null: every axis, giving a number).
+        pub fn sum(e: Expr, axes: ?[]const i64) Expr {
+            return e.reduce("sum", axes, null);
+        }
+        /// mean returns the mean of e over axes (null: every axis).
+        pub fn mean(e: Expr, axes: ?[]const i64) Expr {
+            return e.reduce("mean", axes, null);
+        }
+        /// variance returns the variance of e over axes (null: every axis), dividing by
+        /// n - ddof: op "var".
+        pub fn variance(e: Expr, axes: ?[]const i64, ddof: i64) Expr {
+            return e.reduce("var", axes, ddof);
+        }
+        /// stddev returns the standard deviation of e over axes (null: every axis), with
+        /// n - ddof: op "std".
+        pub fn stddev(e: Expr, axes: ?[]const i64, ddof: i64) Expr {
+            return e.reduce("std", axes, ddof);
+        }
+        /// min returns the minimum of e over axes (null: every axis); NaN if any element is.
+        pub fn min(e: Expr, axes: ?[]const i64) Expr {
+            return e.reduce("min", axes, null);
+        }
+        /// max returns the maximum of e over axes (null: every axis); NaN if any element is.
+        pub fn max(e: Expr, axes: ?[]const i64) Expr {
+            return e.reduce("max", axes, null);
+        }
+        /// argMin returns the int64 index of the first minimum: flat over the whole tensor when
+        /// axes is null, else along the one axis given.
+        pub fn argMin(e: Expr, axes: ?[]const i64) Expr {
+            return e.reduce("argmin", axes, null);
+        }
+        /// argMax returns the int64 index of the first maximum, as argMin.
+        pub fn argMax(e: Expr, axes: ?[]const i64) Expr {
+            return e.reduce("argmax", axes, null);
+        }
+        /// keepDims returns the reduction e keeping its reduced axes with size 1.
+        pub fn keepDims(e: Expr) Expr {
+            return e.with("keepdims", true);
+        }
+
+        /// matMul returns the matrix product of e and y, both two-dimensional.
+        pub fn matMul(e: Expr, y: Expr) Expr {
+            return make("matmul", .{ .x = e, .y = y });
+        }
+        /// t returns e with its axes reversed.
+        pub fn t(e: Expr) Expr {
+            return make1("transpose", .{ "x", e });
+        }
+        /// transpose returns e with its axes permuted: axis k of the result is axis axes[k] of e.
+        pub fn transpose(e: Expr, axes: []const i64) Expr {
+            return make("transpose", .{ .x = e, .axes = axes });
+        }
+        /// slice returns e[start:stop:step, …] with one `.{ start, stop, step }` per leading
+        /// axis, null for an omitted entry; negative indices count from the end, as in Python.
+        pub fn slice(e: Expr, index: []const [3]?i64) Expr {
+            return make("slice", .{ .index = index, .x = e });
+        }
+        /// reshape returns e with a new shape of the same size (one entry may be -1). It works
+        /// chunk by chunk, so e must be split along axis 0 only, in whole rows of the result.
+        pub fn reshape(e: Expr, shape: []const i64) Expr {
+            return make("reshape", .{ .shape = shape, .x = e });
+        }
+        /// rechunk returns e split into chunks of the given sizes (one per axis, -1 for whole).
+        pub fn rechunk(e: Expr, chunks: []const i64) Expr {
+            return make("rechunk", .{ .chunks = chunks, .x = e });
+        }
+        /// withChunks returns e with its chunk shape set: one size per axis, -1 for a whole
+        /// axis. On a creation or fromTensor it sets how the tensor is made; on anything else it
+        /// rechunks the result.
+        pub fn withChunks(e: Expr, chunks: []const i64) Expr {
+            return e.with("chunks", chunks);
+        }
+
+        /// with returns e with field `key` set to `value` (anything `Writer.write` encodes, or
+        /// an Expr): every field of docs/tensors.md is reachable, e.g.
+        /// `mt.linspace(0, 1, 5).with("endpoint", false)`.
+        pub fn with(e: Expr, key: []const u8, value: anytype) Expr {
+            const n = e.node orelse return e;
+            const v = operand(value) orelse return .{};
+            const a = allocator();
+            var fields = a.alloc(Field, n.fields.len + 1) catch return .{};
+            var k: usize = 0;
+            for (n.fields) |f| {
+                if (std.mem.eql(u8, f.key, key)) continue;
+                fields[k] = f;
+                k += 1;
+            }
+            fields[k] = .{ .key = key, .value = v };
+            return finish(fields[0 .. k + 1]);
+        }
+
+        fn binary(e: Expr, comptime name: []const u8, y: anytype) Expr {
+            return make(name, .{ .x = e, .y = y });
+        }
+
+        fn reduce(e: Expr, comptime name: []const u8, axes: ?[]const i64, ddof: ?i64) Expr {
+            if (ddof) |dd| return make(name, .{ .axis = axes, .ddof = dd, .x = e });
+            return make(name, .{ .axis = axes, .x = e });
+        }
+
+        /// spawn spawns eval of mrun:tensor with e and returns its lazy Object: execute it, with
+        /// other Objects if you like, then fetch its value.
+        pub fn spawn(e: Expr) NestedError!Object {
+            if (e.node == null) {
+                recordHost(error.OutOfMemory, "mt: out of memory while building the expression", .{});
+                return error.OutOfMemory;
+            }
+            return spawnWith(function, .{e}, .{}, .{ .module = module });
+        }
+
+        /// eval evaluates e (spawns eval, executes it) and fetches its value as a T, as
+        /// `Object.fetch` does.
+        pub fn eval(e: Expr, comptime T: type) NestedError!T {
+            const o = try e.spawn();
+            try o.execute();
+            return o.fetch(T);
+        }
+
+        /// float64 evaluates e, whose value must be a number (a full sum, mean, std, …).
+        pub fn float64(e: Expr) NestedError!f64 {
+            return e.eval(f64);
+        }
+
+        /// tensor evaluates e, whose value must be a tensor of element type E (at least one
+        /// dimension), and returns it, read in the call's arena.
+        pub fn tensor(e: Expr, comptime E: type) NestedError!Tensor(E) {
+            return e.eval(Tensor(E));
+        }
+
+        /// write encodes e as its expression map, keys sorted (so it is the map the host's
+        /// tensor/expr writes for the same expression).
+        fn write(e: Expr, w: *Writer) Writer.Error!void {
+            const n = e.node orelse return error.BadExpr;
+            try w.writeMapLen(n.fields.len);
+            for (n.fields) |f| {
+                try w.writeStr(f.key);
+                switch (f.value) {
+                    .expr => |x| try x.write(w),
+                    .exprs => |xs| {
+                        try w.writeArrayLen(xs.len);
+                        for (xs) |x| try x.write(w);
+                    },
+                    .raw => |b| try w.writeRaw(b),
+                }
+            }
+        }
+    };
+
+    /// Node is one operator and its fields, keys sorted.
+    pub const Node = struct {
+        fields: []const Field,
+    };
+
+    const Field = struct {
+        key: []const u8,
+        value: Operand,
+    };
+
+    /// An operand is an expression, a list of them, or any other value, encoded when built.
+    const Operand = union(enum) {
+        expr: Expr,
+        exprs: []const Expr,
+        raw: []const u8,
+    };
+
+    /// operand turns a field's value into an Operand: an Expr as a node, a tensor as a
+    /// "tensor" expression, floats as float64 (as the host does), and anything else encoded.
+    /// It returns null when memory runs out or an Expr in it failed.
+    fn operand(v: anytype) ?Operand {
+        const V = @TypeOf(v);
+        if (V == Expr) return if (v.node == null) null else .{ .expr = v };
+        if (V == []const Expr or V == []Expr) {
+            for (v) |x| if (x.node == null) return null;
+            return .{ .exprs = v };
+        }
+        if (comptime isTensor(V)) return operand(fromTensor(v));
+        var list = std.ArrayList(u8).init(allocator());
+        var w = Writer{ .list = &list, .allow_handles = false };
+        switch (@typeInfo(V)) {
+            .Float, .ComptimeFloat => w.writeFloat(@as(f64, v)) catch return null,
+            // An array of slices: a slice index, with null entries.
+            else => w.write(v) catch return null,
+        }
+        return .{ .raw = list.items };
+    }
+
+    /// make returns the expression of operator `op` with the fields of the struct `fields`
+    /// (`.{ .x = e, .y = 2 }`): any operator the host accepts, with any of its fields.
+    pub fn make(op: []const u8, fields: anytype) Expr {
+        const F = @TypeOf(fields);
+        const info = @typeInfo(F).Struct;
+        if (info.is_tuple) @compileError("mrun.mt.make: fields are a struct, .{ .x = e }");
+        const out = allocator().alloc(Field, info.fields.len + 1) catch return .{};
+        out[0] = .{ .key = "op", .value = operand(op) orelse return .{} };
+        inline for (info.fields, 1..) |f, i| {
+            out[i] = .{ .key = f.name, .value = operand(@field(fields, f.name)) orelse return .{} };
+        }
+        return finish(out);
+    }
+
+    /// make1 is make for one field given as a tuple .{ key, value }.
+    fn make1(op: []const u8, kv: anytype) Expr {
+        const out = allocator().alloc(Field, 2) catch return .{};
+        out[0] = .{ .key = "op", .value = operand(op) orelse return .{} };
+        out[1] = .{ .key = kv[0], .value = operand(kv[1]) orelse return .{} };
+        return finish(out);
+    }
+
+    /// finish sorts the fields by key and makes the node.
+    fn finish(fields: []Field) Expr {
+        std.sort.insertion(Field, fields, {}, struct {
+            fn less(_: void, a: Field, b: Field) bool {
+                return std.mem.lessThan(u8, a.key, b.key);
+            }
+        }.less);
+        const n = allocator().create(Node) catch return .{};
+        n.* = .{ .fields = fields };
+        return .{ .node = n };
+    }
+
+    /// rand returns a tensor of the given shape of float64 numbers uniform in [0, 1). Element i
+    /// (row-major) depends only on seed and i, so the values do not depend on the chunks.
+    pub fn rand(seed: i64, shape: []const i64) Expr {
+        return make("rand", .{ .seed = seed, .shape = shape });
+    }
+    /// zeros returns a float64 tensor of zeros.
+    pub fn zeros(shape: []const i64) Expr {
+        return make("zeros", .{ .shape = shape });
+    }
+    /// ones returns a float64 tensor of ones.
+    pub fn ones(shape: []const i64) Expr {
+        return make("ones", .{ .shape = shape });
+    }
+    /// full returns a tensor of the given shape and dtype filled with value (a number or bool).
+    pub fn full(value: anytype, d: DType, shape: []const i64) Expr {
+        return make("full", .{ .dtype = @tagName(d), .shape = shape, .value = value });
+    }
+    /// arange returns the int64 tensor start, start+step, … up to stop (excluded), as
+    /// numpy.arange.
+    pub fn arange(start: i64, stop: i64, step: i64) Expr {
+        return make("arange", .{ .start = start, .step = step, .stop = stop });
+    }
+    /// linspace returns num float64 numbers evenly spaced from start to stop (included), as
+    /// numpy.linspace.
+    pub fn linspace(start: f64, stop: f64, num: i64) Expr {
+        return make("linspace", .{ .num = num, .start = start, .stop = stop });
+    }
+    /// fromTensor returns an expression whose value is t, any `Tensor(T)`; the planner cuts it
+    /// into chunks. The expression refers to t's elements, written when it is spawned.
+    pub fn fromTensor(t: anytype) Expr {
+        if (!comptime isTensor(@TypeOf(t))) @compileError("mrun.mt.fromTensor: want a mrun.Tensor(T), got " ++ @typeName(@TypeOf(t)));
+        var list = std.ArrayList(u8).init(allocator());
+        var w = Writer{ .list = &list, .allow_handles = false };
+        w.write(t) catch return .{};
+        const out = allocator().alloc(Field, 2) catch return .{};
+        out[0] = .{ .key = "op", .value = operand("tensor") orelse return .{} };
+        out[1] = .{ .key = "value", .value = .{ .raw = list.items } };
+        return finish(out);
+    }
+    /// where returns x where cond is true and y elsewhere, broadcasting all three; each is an
+    /// Expr, a Tensor(T) or a scalar.
+    pub fn where(cond: anytype, x: anytype, y: anytype) Expr {
+        return make("where", .{ .cond = cond, .x = x, .y = y });
+    }
+    /// concatenate joins xs along axis.
+    pub fn concatenate(axis: i64, xs: []const Expr) Expr {
+        return make("concatenate", .{ .axis = axis, .xs = xs });
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
 // Tests: zig test guests/zig/mrun.zig (on the host; nothing here calls the imports).
 
 const testing = std.testing;
@@ -1608,4 +2340,142 @@ test "SpawnOptions: impure sets bit 30 of n_output" {
 
 test "fnName: the Zig name of a function" {
     try testing.expectEqualStrings("plural", comptime fnName(plural));
+}
+
+/// abi_table_example is the table of ABI.md section 5.4's example: a = [1, 2], b = ["x", "yz"].
+const abi_table_example = [_]u8{ 0xc7, 72, 5 } ++
+    [_]u8{ 2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 } ++
+    [_]u8{ 4, 0, 1, 0, 'a', 32, 0, 1, 0, 'b', 0, 0, 0, 0, 0, 0 } ++
+    [_]u8{ 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 } ++
+    [_]u8{ 0, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0 } ++
+    [_]u8{ 'x', 'y', 'z', 0, 0, 0, 0, 0 };
+
+test "Table: the example of ABI.md encodes to its bytes and decodes back" {
+    defer _ = arena_state.reset(.free_all);
+    const b = try Column.fromStrings("b", &.{ "x", "yz" });
+    const t = try Table.init(&.{ Column.int64s("a", &.{ 1, 2 }), b });
+    try expectEncoding(t, &abi_table_example);
+    // At offset 5 of an 8-aligned buffer the payload (after c7 48 05) is aligned: read in place.
+    var buf: [8 + abi_table_example.len]u8 align(8) = undefined;
+    @memcpy(buf[5..][0..abi_table_example.len], &abi_table_example);
+    const u = try decodeForTest(Table, buf[5..][0..abi_table_example.len]);
+    try testing.expectEqual(@as(usize, 2), u.rows);
+    try testing.expectEqualSlices(i64, &.{ 1, 2 }, u.column("a").?.as(.int64).?);
+    try testing.expectEqual(@intFromPtr(&buf[40]), @intFromPtr(u.columns[0].values.int64.ptr));
+    const s = u.column("b").?.as(.string).?;
+    try testing.expectEqualStrings("yz", s.at(1));
+    try testing.expect(u.column("c") == null);
+    try testing.expect(u.columns[1].as(.int64) == null);
+    // At offset 4 it is not: copied once, and the same.
+    @memcpy(buf[4 .. 4 + abi_table_example.len], &abi_table_example);
+    const v = try decodeForTest(Table, buf[4 .. 4 + abi_table_example.len]);
+    try testing.expectEqualSlices(i64, &.{ 1, 2 }, v.columns[0].values.int64);
+    try expectEncoding(v, &abi_table_example);
+}
+
+test "Table: every column type, empty strings, NaN, no rows" {
+    defer _ = arena_state.reset(.free_all);
+    const nan = std.math.nan(f64);
+    const s = try Column.fromStrings("s", &.{ "", "Zürich", "" });
+    const t = try Table.init(&.{
+        Column.int64s("i", &.{ -1, 0, std.math.maxInt(i64) }),
+        Column.float64s("f", &.{ 1.5, nan, -0.0 }),
+        Column.bools("b", &.{ true, false, true }),
+        s,
+        Column.timestamps("t", &.{ 0, 1, -1 }),
+    });
+    const bytes = try encodeForTest(t);
+    defer testing.allocator.free(bytes);
+    var aligned = try testing.allocator.alignedAlloc(u8, 8, bytes.len + 8);
+    defer testing.allocator.free(aligned);
+    @memcpy(aligned[1 .. 1 + bytes.len], bytes);
+    const u = try decodeForTest(Table, aligned[1 .. 1 + bytes.len]);
+    try testing.expectEqual(@as(usize, 5), u.columns.len);
+    try testing.expect(std.math.isNan(u.columns[1].values.float64[1]));
+    try testing.expectEqualSlices(bool, &.{ true, false, true }, u.columns[2].values.bool);
+    try testing.expectEqualStrings("Zürich", u.columns[3].values.string.at(1));
+    try testing.expectEqualStrings("", u.columns[3].values.string.at(2));
+    try testing.expectEqual(ColumnType.timestamp, u.columns[4].columnType());
+    try expectEncoding(u, bytes);
+    // No rows, and no columns.
+    const e = try Table.init(&.{ Column.int64s("i", &.{}), Column.strings("s", .{}) });
+    const eb = try encodeForTest(e);
+    defer testing.allocator.free(eb);
+    const ed = try decodeForTest(Table, eb);
+    try testing.expectEqual(@as(usize, 0), ed.rows);
+    try testing.expectEqual(@as(usize, 0), ed.columns[1].values.string.len());
+    try expectEncoding(Table{}, &[_]u8{ 0xd8, 5 } ++ [_]u8{0} ** 16);
+}
+
+test "Table: malformed tables are errors that say why" {
+    defer _ = arena_state.reset(.free_all);
+    const Case = struct { at: usize, byte: u8, want: []const u8 };
+    for ([_]Case{
+        .{ .at = 3 + 4, .byte = 1, .want = "argument 1: malformed table: the flags are not zero" },
+        .{ .at = 3 + 16, .byte = 9, .want = "argument 1: malformed table: column \"a\" has unknown type 9" },
+        .{ .at = 3 + 25, .byte = 'a', .want = "argument 1: malformed table: two columns are named \"a\"" },
+        .{ .at = 3 + 52, .byte = 9, .want = "argument 1: malformed table: string column \"b\": value 0 is out of order, out of range or not UTF-8" },
+        .{ .at = 3 + 65, .byte = 0xff, .want = "argument 1: malformed table: string column \"b\": value 1 is out of order, out of range or not UTF-8" },
+        .{ .at = 3 + 30, .byte = 1, .want = "argument 1: malformed table: the column descriptors' padding is cut short or not zero" },
+    }) |c| {
+        var b = abi_table_example;
+        b[c.at] = c.byte;
+        try testing.expectError(error.BadValue, decodeForTest(Table, &b));
+        try testing.expectEqualStrings(c.want, message.items);
+    }
+    try testing.expectError(error.BadValue, decodeForTest(Table, &.{ 0xd4, 5, 0 }));
+    try testing.expectEqualStrings("argument 1: malformed table: a payload of 1 bytes is shorter than the 16-byte header", message.items);
+    try testing.expectError(error.BadValue, decodeForTest(Table, &.{0x01}));
+    try testing.expectEqualStrings("argument 1: expected a table, got int", message.items);
+}
+
+test "Table.init and writeTable check names, lengths and offsets" {
+    defer _ = arena_state.reset(.free_all);
+    try testing.expectError(error.BadTable, Table.init(&.{ Column.int64s("a", &.{1}), Column.int64s("a", &.{2}) }));
+    try testing.expectEqualStrings("two columns are named \"a\"", message.items);
+    try testing.expectError(error.BadTable, Table.init(&.{ Column.int64s("a", &.{1}), Column.bools("b", &.{}) }));
+    try testing.expectEqualStrings("column \"b\" has 0 values, the table has 1 rows", message.items);
+    try testing.expectError(error.BadTable, Table.init(&.{Column.int64s("", &.{})}));
+    try testing.expectEqualStrings("column 0: a name is 1 to 65535 bytes of UTF-8", message.items);
+    const bad = Table{ .rows = 1, .columns = &.{Column.strings("s", .{ .offsets = &.{ 0, 3 }, .text = "ab" })} };
+    try testing.expectError(error.BadTable, encodeForTest(bad));
+    try testing.expectEqualStrings("string column \"s\": value 0 is out of order, out of range or not UTF-8", table_problem);
+}
+
+test "mt: expressions are maps with sorted keys, as the host writes them" {
+    defer _ = arena_state.reset(.free_all);
+    // {"axis": nil, "op": "sum", "x": {"op": "rand", "seed": 1, "shape": [2, 3]}}
+    try expectEncoding(mt.rand(1, &.{ 2, 3 }).sum(null), "\x83\xa4axis\xc0\xa2op\xa3sum\xa1x" ++
+        "\x83\xa2op\xa4rand\xa4seed\x01\xa5shape\x92\x02\x03");
+    // Scalars: floats are float64, a float32 too; with replaces a field.
+    try expectEncoding(mt.ones(&.{2}).mul(@as(f32, 0.5)).with("y", 2), "\x83\xa2op\xa3mul\xa1x" ++
+        "\x82\xa2op\xa4ones\xa5shape\x91\x02\xa1y\x02");
+    try expectEncoding(mt.zeros(&.{1}).slice(&.{.{ null, 3, -1 }}), "\x83\xa5index\x91\x93\xc0\x03\xff\xa2op\xa5slice\xa1x" ++
+        "\x82\xa2op\xa5zeros\xa5shape\x91\x01");
+    const m = try Tensor(f64).alloc(&.{1});
+    m.items()[0] = 1.0;
+    try expectEncoding(mt.fromTensor(m), "\x82\xa2op\xa6tensor\xa5value\xc7\x18\x04\x0a\x01\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xf0\x3f");
+}
+
+test "mt: every operator builds" {
+    defer _ = arena_state.reset(.free_all);
+    const x = mt.arange(0, 12, 1).reshape(&.{ 3, 4 }).withChunks(&.{ 3, -1 });
+    const m = try Tensor(i32).alloc(&.{4});
+    @memset(m.items(), 2);
+    const parts = [_]mt.Expr{
+        x.add(1).sub(2.5).mul(m).div(x).pow(2).neg().abs().sqrt().exp().log(),
+        mt.where(x.gt(5), x, 0).eq(1).ne(true).lt(x).le(x).ge(x).asType(.float32),
+        x.sum(&.{0}).keepDims().mean(null).variance(null, 1).stddev(&.{0}, 0),
+        x.min(null).max(null).argMin(null).argMax(&.{1}),
+        x.t().transpose(&.{ 1, 0 }).matMul(mt.ones(&.{ 4, 4 })).rechunk(&.{ 2, 2 }),
+        mt.full(7, .int32, &.{2}), mt.rand(3, &.{2}), mt.linspace(0, 1, 5).with("endpoint", false),
+        mt.zeros(&.{2}), mt.fromTensor(m), mt.make("neg", .{ .x = x }),
+    };
+    const e = mt.concatenate(0, &parts);
+    const bytes = try encodeForTest(e);
+    defer testing.allocator.free(bytes);
+    var r = Reader{ .buf = bytes };
+    try r.skip();
+    try testing.expect(r.atEnd());
+    try testing.expectError(error.BadExpr, encodeForTest(mt.Expr{}));
 }
