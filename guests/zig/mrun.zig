@@ -2106,9 +2106,10 @@ pub const mt = struct {
     fn operand(v: anytype) ?Operand {
         const V = @TypeOf(v);
         if (V == Expr) return if (v.node == null) null else .{ .expr = v };
-        if (V == []const Expr or V == []Expr) {
+        if (comptime isExprList(V)) {
             for (v) |x| if (x.node == null) return null;
-            return .{ .exprs = v };
+            // Copied: the list is often a temporary, &.{ a, b }, gone when the function returns.
+            return .{ .exprs = allocator().dupe(Expr, v) catch return null };
         }
         if (comptime isTensor(V)) return operand(fromTensor(v));
         var list = std.ArrayList(u8).init(allocator());
@@ -2119,6 +2120,17 @@ pub const mt = struct {
             else => w.write(v) catch return null,
         }
         return .{ .raw = list.items };
+    }
+
+    fn isExprList(comptime V: type) bool {
+        return switch (@typeInfo(V)) {
+            .Pointer => |p| switch (p.size) {
+                .Slice => p.child == Expr,
+                .One => @typeInfo(p.child) == .Array and @typeInfo(p.child).Array.child == Expr,
+                else => false,
+            },
+            else => false,
+        };
     }
 
     /// make returns the expression of operator `op` with the fields of the struct `fields`
@@ -2468,8 +2480,12 @@ test "mt: every operator builds" {
         x.sum(&.{0}).keepDims().mean(null).variance(null, 1).stddev(&.{0}, 0),
         x.min(null).max(null).argMin(null).argMax(&.{1}),
         x.t().transpose(&.{ 1, 0 }).matMul(mt.ones(&.{ 4, 4 })).rechunk(&.{ 2, 2 }),
-        mt.full(7, .int32, &.{2}), mt.rand(3, &.{2}), mt.linspace(0, 1, 5).with("endpoint", false),
-        mt.zeros(&.{2}), mt.fromTensor(m), mt.make("neg", .{ .x = x }),
+        mt.full(7, .int32, &.{2}),
+        mt.rand(3, &.{2}),
+        mt.linspace(0, 1, 5).with("endpoint", false),
+        mt.zeros(&.{2}),
+        mt.fromTensor(m),
+        mt.make("neg", .{ .x = x }),
     };
     const e = mt.concatenate(0, &parts);
     const bytes = try encodeForTest(e);

@@ -8,16 +8,21 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/mrun-dev/mrun/tensor"
+	"github.com/mrun-dev/mrun/tensor/expr"
 )
 
 const (
@@ -357,5 +362,298 @@ func BenchmarkTensorSum(b *testing.B) {
 				eng.Forget(src, out)
 			}
 		})
+	}
+}
+
+// engineWith returns a runtime with mrun:tensor and mrun:table registered, the extras module
+// and the host's eval of mrun:tensor.
+func engineWith(t *testing.T) (context.Context, func(string) *runtime.Function, *runtime.Function) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	tm, err := tensor.Register(ctx, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval, err := tm.Func("eval")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.LoadFile(ctx, extras)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, func(name string) *runtime.Function {
+		f, err := m.Func(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}, eval
+}
+
+// driver2_tensor of the extras module is rand(seed, 10, 10).sum() inside a spawned function,
+// built with mrun.mt: through the real engine it spawns eval of mrun:tensor, nested, and
+// returns the same float64 as the host evaluating the same expression (as the Go and C
+// modules do in TestDriver2Tensor_Engine of guests/go/mrun/mt).
+func TestDriver2Tensor_Engine(t *testing.T) {
+	ctx, fn, eval := engineWith(t)
+	var mu sync.Mutex
+	starts := map[string]int{}
+	e := dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
+		if ev.Kind == dag.EventStart {
+			mu.Lock()
+			starts[ev.Func.Name()]++
+			mu.Unlock()
+		}
+	}})
+	fetch := func(o *dag.Object) float64 {
+		t.Helper()
+		if err := e.Execute(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		var v float64
+		if err := e.Fetch(ctx, o, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	driver := fn("driver2_tensor")
+	got := fetch(dag.Spawn(driver, 7))
+	if starts["driver2_tensor"] != 1 || starts["eval"] != 1 || starts["reduce"] != 1 || len(starts) != 3 {
+		t.Errorf("tasks started: %v, want driver2_tensor, eval and one reduce", starts)
+	}
+	want := fetch(dag.Spawn(eval, tensor.Rand(7, 10, 10).Sum(nil)))
+	if got != want || got < 30 || got > 70 {
+		t.Errorf("driver2_tensor(7) = %v, want %v (the host's sum of the same 100 numbers)", got, want)
+	}
+	if other := fetch(dag.Spawn(driver, 8)); other == got {
+		t.Errorf("driver2_tensor(8) = driver2_tensor(7) = %v: the seed is not passed on", got)
+	}
+}
+
+// tensor_matmul evaluates a tensor-valued expression and returns the Tensor(f64) it fetched:
+// the same tensor as the host's eval of the same expression.
+func TestTensorMatmul_Engine(t *testing.T) {
+	ctx, fn, eval := engineWith(t)
+	e := dag.New(dag.Config{Slots: 2})
+	got := dag.Spawn(fn("tensor_matmul"), 3, 5)
+	want := dag.Spawn(eval, tensor.Rand(3, 5, 5).MatMul(tensor.Ones(5, 5)).Add(1))
+	if err := e.Execute(ctx, got, want); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.FetchAll(ctx, got, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := v[0].(abi.Tensor)
+	if !ok || !reflect.DeepEqual(v[0], v[1]) || g.DType != abi.Float64 || !reflect.DeepEqual(g.Shape, []int{5, 5}) {
+		t.Errorf("tensor_matmul(3, 5) = %v, want the host's %v", v[0], v[1])
+	}
+}
+
+// The expressions the Zig builder makes are the host's tensor/expr expressions, operator by
+// operator (the Go SDK's TestExpr_SameAsHost, same cases).
+func TestTensorExprs_SameAsHost(t *testing.T) {
+	_, fn := loadModule(t, extras)
+	m, _ := abi.NewTensor([]int{2}, []float64{1, 2})
+	x := expr.Arange(0, 12, 1).Reshape(3, 4)
+	want := []expr.Expr{
+		expr.Rand(1, 10, 10).Sum(nil),
+		expr.Rand(2, 6, 4).WithChunks(3, -1).Mul(expr.Ones(6, 4)).Add(2.5).Sub(1).Div(int32(2)).Pow(float32(2)).Neg().Abs().Sqrt().Exp().Log(),
+		expr.Concatenate(0, x.Eq(1), x.Ne(1), x.Lt(1), x.Le(1), x.Gt(1), x.Ge(true)),
+		expr.Where(x.Gt(5), x, 0).Std([]int{0}, 1).KeepDims(),
+		expr.Concatenate(0, x.Mean([]int{1}), x.Var(nil, 0), x.Min([]int{0}), x.Max(nil), x.ArgMin(nil), x.ArgMax([]int{1})),
+		x.T().Transpose(1, 0).Slice([3]int{expr.None, expr.None, -1}, [3]int{1, expr.None, expr.None}).Rechunk(2, 2).MatMul(expr.Zeros(3, 3)),
+		expr.Concatenate(0, expr.Full(7, abi.Int32, 2), expr.Zeros(2).AsType(abi.Float32), expr.Linspace(0, 1, 2), expr.FromTensor(m).Add(m)),
+	}
+	frame, err := abi.EncodeFrame([]any{m}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fn("tensor_exprs").Call(context.Background(), frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := abi.Decode(res.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, ok := got.([]any)
+	if !ok || len(list) != len(want) {
+		t.Fatalf("tensor_exprs() = %v, want a list of %d expressions", got, len(want))
+	}
+	for i, w := range want {
+		b, err := w.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := abi.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, h := fmt.Sprint(list[i]), fmt.Sprint(h); g != h {
+			t.Errorf("expression %d:\nzig  %s\nhost %s", i, g, h)
+		}
+	}
+}
+
+// everyType is a table with a column of every type: empty strings, non-ASCII text, NaN and
+// infinities, the extreme int64s, timestamps before and after 1970.
+func everyType(t *testing.T, rows int) abi.Table {
+	t.Helper()
+	ints := []int64{math.MinInt64, -1, 0, 7, math.MaxInt64}
+	floats := []float64{1.5, math.NaN(), math.Inf(1), -0.25, math.NaN()}
+	bools := []bool{true, false, true, true, false}
+	strs := []string{"", "Zürich", "", "東京", "a,b"}
+	ts := []int64{-1, 0, 1_765_000_000_000_000_000, 5, 1}
+	tbl, err := abi.NewTable(
+		abi.Int64Column("id", ints[:rows]),
+		abi.Float64Column("x", floats[:rows]),
+		abi.BoolColumn("ok", bools[:rows]),
+		abi.StringColumn("city", strs[:rows]),
+		abi.TimestampNanosColumn("at", ts[:rows]),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+// table_stats reads a table argument column by column; table_echo returns it byte for byte;
+// table_select builds a table from some of its columns and a new one.
+func TestTables(t *testing.T) {
+	_, fn := loadModule(t, extras)
+	ctx := context.Background()
+	call := func(name string, args ...any) (any, error) {
+		t.Helper()
+		frame, err := abi.EncodeFrame(args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := fn(name).Call(ctx, frame)
+		if err != nil {
+			return nil, err
+		}
+		return abi.Decode(res.Value)
+	}
+	names := []any{"id", "x", "ok", "city", "at"}
+	types := []any{"int64", "float64", "bool", "string", "timestamp"}
+	for _, tc := range []struct {
+		rows int
+		want map[string]any
+	}{
+		{5, map[string]any{"rows": int64(5), "names": names, "types": types, "int_sum": int64(5), "float_sum": math.Inf(1),
+			"nans": int64(2), "trues": int64(3), "strings": int64(5), "empty": int64(2), "chars": int64(11), "latest": int64(1_765_000_000_000_000_000)}},
+		{2, map[string]any{"rows": int64(2), "names": names, "types": types, "int_sum": int64(math.MaxInt64), "float_sum": 1.5,
+			"nans": int64(1), "trues": int64(1), "strings": int64(2), "empty": int64(1), "chars": int64(6), "latest": int64(0)}},
+		{0, map[string]any{"rows": int64(0), "names": names, "types": types, "int_sum": int64(0), "float_sum": 0.0,
+			"nans": int64(0), "trues": int64(0), "strings": int64(0), "empty": int64(0), "chars": int64(0), "latest": nil}},
+	} {
+		tbl := everyType(t, tc.rows)
+		got, err := call("table_stats", tbl)
+		if err != nil {
+			t.Fatalf("table_stats of %d rows: %v", tc.rows, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("table_stats of %d rows = %v, want %v", tc.rows, got, tc.want)
+		}
+		in, err := abi.AppendTable(nil, tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echo, err := call("table_echo", tbl)
+		if err != nil {
+			t.Fatalf("table_echo of %d rows: %v", tc.rows, err)
+		}
+		if out, err := abi.AppendTable(nil, echo.(abi.Table)); err != nil || string(out) != string(in) {
+			t.Errorf("table_echo of %d rows = % x, want % x (%v)", tc.rows, out, in, err)
+		}
+	}
+	// No columns at all.
+	empty, _ := abi.NewTable()
+	if got, err := call("table_echo", empty); err != nil || got.(abi.Table).Rows() != 0 || len(got.(abi.Table).Columns()) != 0 {
+		t.Errorf("table_echo of no columns = %v, %v", got, err)
+	}
+	got, err := call("table_select", everyType(t, 3), []string{"city", "id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := got.(abi.Table)
+	city, _ := sel.Column("city")
+	cities, _ := city.Strings()
+	total, _ := sel.Column("total")
+	totals, _ := total.Float64s()
+	if sel.String() != "table[3 rows: city string, id int64, total float64]" ||
+		!reflect.DeepEqual(cities, []string{"", "Zürich", ""}) || totals[0] != 1.5 || !math.IsNaN(totals[1]) || !math.IsInf(totals[2], 1) {
+		t.Errorf("table_select = %v: cities %q, totals %v", sel, cities, totals)
+	}
+	_, err = call("table_select", everyType(t, 1), []string{"id", "id"})
+	var ge *runtime.GuestError
+	if !errors.As(err, &ge) || ge.Message != `table_select: two columns are named "id"` {
+		t.Errorf("table_select with a column twice: got %v", err)
+	}
+	_, err = call("table_select", everyType(t, 1), []string{"nope"})
+	if !errors.As(err, &ge) || ge.Message != `table_select: no column "nope"` {
+		t.Errorf("table_select of an unknown column: got %v", err)
+	}
+}
+
+// A malformed table argument is a guest error that says what is wrong, with the Go SDK's
+// words; the instance stays usable.
+func TestMalformedTables(t *testing.T) {
+	_, fn := loadModule(t, extras)
+	good, err := abi.NewTable(abi.Int64Column("a", []int64{1, 2}), abi.StringColumn("b", []string{"x", "yz"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := abi.AppendTable(nil, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// in is ABI.md's example: c7 48 05, then the 72-byte payload.
+	mutate := func(at int, b byte) []byte {
+		p := append([]byte(nil), in...)
+		p[3+at] = b
+		return p
+	}
+	boolTable := append([]byte{0xc7, 32, 5, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 11, 0, 1, 0, 'b', 0, 0, 0}, 2, 0, 0, 0, 0, 0, 0, 0)
+	for _, tc := range []struct {
+		name string
+		arg  []byte
+		want string
+	}{
+		{"not a table", []byte{0x01}, "table_stats: argument 1: expected a table, got int"},
+		{"a tensor", ext8(tensorPayload([]uint64{1}, []float64{1})), "table_stats: argument 1: expected a table, got ext type 4"},
+		{"short", []byte{0xd4, 5, 0}, "table_stats: argument 1: malformed table: a payload of 1 bytes is shorter than the 16-byte header"},
+		{"flags", mutate(4, 1), "table_stats: argument 1: malformed table: the flags are not zero"},
+		{"columns", mutate(1, 1), "table_stats: argument 1: malformed table: a payload of 72 bytes cannot hold 258 columns"},
+		{"rows", mutate(8, 3), `table_stats: argument 1: malformed table: string column "b": its offsets are not n+1 offsets from 0`},
+		{"rows past the end", mutate(8, 9), `table_stats: argument 1: malformed table: column "a" runs past the payload or its padding is not zero`},
+		{"huge rows", mutate(12, 1), "table_stats: argument 1: malformed table: 4294967298 rows, more than 2^32-1"},
+		{"unknown type", mutate(16, 9), `table_stats: argument 1: malformed table: column "a" has unknown type 9`},
+		{"descriptor padding", mutate(17, 1), "table_stats: argument 1: malformed table: column descriptor 0 is cut short or its padding is not zero"},
+		{"padding", mutate(30, 1), "table_stats: argument 1: malformed table: the column descriptors' padding is cut short or not zero"},
+		{"same names", mutate(25, 'a'), `table_stats: argument 1: malformed table: two columns are named "a"`},
+		{"offsets", mutate(52, 9), `table_stats: argument 1: malformed table: string column "b": value 0 is out of order, out of range or not UTF-8`},
+		{"text past the end", mutate(56, 9), `table_stats: argument 1: malformed table: column "b" runs past the payload or its padding is not zero`},
+		{"text", mutate(65, 0xff), `table_stats: argument 1: malformed table: string column "b": value 1 is out of order, out of range or not UTF-8`},
+		{"bool", boolTable, `table_stats: argument 1: malformed table: bool column "b" holds a byte other than 0 and 1`},
+	} {
+		frame := append(append([]byte{0x92, 0x91}, tc.arg...), 0x80)
+		_, err := fn("table_stats").Call(context.Background(), frame)
+		var ge *runtime.GuestError
+		if !errors.As(err, &ge) || ge.Message != tc.want {
+			t.Errorf("%s: got %v, want the guest error %q", tc.name, err, tc.want)
+		}
+	}
+	frame, _ := abi.EncodeFrame([]any{good}, nil)
+	if _, err := fn("table_stats").Call(context.Background(), frame); err != nil {
+		t.Errorf("a good table after the bad ones: %v", err)
 	}
 }

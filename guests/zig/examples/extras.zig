@@ -1,7 +1,8 @@
 //! extras.zig exercises the parts of the Zig SDK that the conformance contract does not:
 //! Objects passed by reference, spawns with keyword arguments, errors of nested calls caught or
 //! passed on, struct and optional parameters. guests/zig/sdk_test.go calls it; build.sh makes
-//! it testdata/zig/extras.wasm.
+//! it testdata/zig/extras.wasm. It also holds the examples of tensors (mrun.mt, evaluated by
+//! mrun:tensor) and tables (mrun.Table) that the README quotes.
 
 const std = @import("std");
 const mrun = @import("mrun");
@@ -186,4 +187,129 @@ fn wrong_type() ![]const u8 {
 }
 export fn mrun_fn_wrong_type(p: u32, n: u32) u64 {
     return mrun.call(wrong_type, p, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensors: mrun.mt builds an expression of mrun:tensor and evaluates it with a nested spawn.
+
+// driver2_tensor is driver2 on the tensor planner: Mars's mt.random.rand(10, 10).sum() as one
+// expression, evaluated by spawning eval of the native module mrun:tensor. Its rand is a
+// function of the seed, the one argument.
+fn driver2_tensor(seed: i64) !f64 {
+    return mrun.mt.rand(seed, &.{ 10, 10 }).sum(null).float64();
+}
+export fn mrun_fn_driver2_tensor(p: u32, n: u32) u64 {
+    return mrun.call(driver2_tensor, p, n);
+}
+
+// tensor_matmul is rand(seed, n, n) @ ones(n, n) + 1, a tensor result, read into a Tensor(f64).
+fn tensor_matmul(seed: i64, n: i64) !mrun.Tensor(f64) {
+    const mt = mrun.mt;
+    return mt.rand(seed, &.{ n, n }).matMul(mt.ones(&.{ n, n })).add(1).tensor(f64);
+}
+export fn mrun_fn_tensor_matmul(p: u32, n: u32) u64 {
+    return mrun.call(tensor_matmul, p, n);
+}
+
+// tensor_exprs returns expressions that use every builder, unevaluated, for sdk_test.go to
+// compare with the ones the host's tensor/expr builds; m is a float64 tensor to wrap.
+fn tensor_exprs(m: mrun.Tensor(f64)) [7]mrun.mt.Expr {
+    const mt = mrun.mt;
+    const x = mt.arange(0, 12, 1).reshape(&.{ 3, 4 });
+    return .{
+        mt.rand(1, &.{ 10, 10 }).sum(null),
+        mt.rand(2, &.{ 6, 4 }).withChunks(&.{ 3, -1 }).mul(mt.ones(&.{ 6, 4 })).add(2.5).sub(1).div(@as(i32, 2))
+            .pow(@as(f32, 2)).neg().abs().sqrt().exp().log(),
+        mt.concatenate(0, &.{ x.eq(1), x.ne(1), x.lt(1), x.le(1), x.gt(1), x.ge(true) }),
+        mt.where(x.gt(5), x, 0).stddev(&.{0}, 1).keepDims(),
+        mt.concatenate(0, &.{ x.mean(&.{1}), x.variance(null, 0), x.min(&.{0}), x.max(null), x.argMin(null), x.argMax(&.{1}) }),
+        x.t().transpose(&.{ 1, 0 }).slice(&.{ .{ null, null, -1 }, .{ 1, null, null } }).rechunk(&.{ 2, 2 }).matMul(mt.zeros(&.{ 3, 3 })),
+        mt.concatenate(0, &.{ mt.full(7, .int32, &.{2}), mt.zeros(&.{2}).asType(.float32), mt.linspace(0, 1, 2), mt.fromTensor(m).add(m) }),
+    };
+}
+export fn mrun_fn_tensor_exprs(p: u32, n: u32) u64 {
+    return mrun.call(tensor_exprs, p, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables: a Table parameter is read in place; a Table result is written in its one encoding.
+
+const Stats = struct {
+    rows: usize,
+    names: []const []const u8,
+    types: []const []const u8,
+    int_sum: i64 = 0, // of the int64 columns, wrapping
+    float_sum: f64 = 0, // of the float64 columns, NaN skipped as pandas does
+    nans: usize = 0,
+    trues: usize = 0,
+    strings: usize = 0, // values of the string columns
+    empty: usize = 0, // of them, empty
+    chars: usize = 0, // code points of the string columns
+    latest: ?i64 = null, // the latest timestamp, in nanoseconds
+};
+
+// table_stats reads every column of t by its type and returns what it found.
+fn table_stats(t: mrun.Table) !Stats {
+    const a = mrun.allocator();
+    const names = try a.alloc([]const u8, t.columns.len);
+    const types = try a.alloc([]const u8, t.columns.len);
+    var s = Stats{ .rows = t.rows, .names = names, .types = types };
+    for (t.columns, names, types) |c, *name, *ty| {
+        name.* = c.name;
+        ty.* = @tagName(c.columnType());
+        switch (c.values) {
+            .int64 => |xs| for (xs) |x| {
+                s.int_sum +%= x;
+            },
+            .float64 => |xs| for (xs) |x| {
+                if (std.math.isNan(x)) s.nans += 1 else s.float_sum += x;
+            },
+            .bool => |xs| for (xs) |x| {
+                s.trues += @intFromBool(x);
+            },
+            .string => |xs| for (0..xs.len()) |i| {
+                const v = xs.at(i);
+                s.strings += 1;
+                s.empty += @intFromBool(v.len == 0);
+                s.chars += try std.unicode.utf8CountCodepoints(v);
+            },
+            .timestamp => |xs| for (xs) |x| {
+                s.latest = @max(x, s.latest orelse x);
+            },
+        }
+    }
+    return s;
+}
+export fn mrun_fn_table_stats(p: u32, n: u32) u64 {
+    return mrun.call(table_stats, p, n);
+}
+
+// table_echo returns its argument: the columns it read in place, written again.
+fn table_echo(t: mrun.Table) mrun.Table {
+    return t;
+}
+export fn mrun_fn_table_echo(p: u32, n: u32) u64 {
+    return mrun.call(table_echo, p, n);
+}
+
+// table_select returns the named columns of t, in that order, with a float64 column "total"
+// of the float64 columns' sums per row appended: a table built in the function.
+fn table_select(t: mrun.Table, names: []const []const u8) !mrun.Table {
+    const a = mrun.allocator();
+    const cols = try a.alloc(mrun.Column, names.len + 1);
+    for (names, cols[0..names.len]) |name, *c| {
+        c.* = t.column(name) orelse return mrun.fail("table_select: no column \"{s}\"", .{name});
+    }
+    const total = try a.alloc(f64, t.rows);
+    @memset(total, 0);
+    for (t.columns) |c| {
+        if (c.as(.float64)) |xs| {
+            for (total, xs) |*s, x| s.* += x;
+        }
+    }
+    cols[names.len] = mrun.Column.float64s("total", total);
+    return mrun.Table.init(cols);
+}
+export fn mrun_fn_table_select(p: u32, n: u32) u64 {
+    return mrun.call(table_select, p, n);
 }
