@@ -21,6 +21,7 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/mrun-dev/mrun/table"
 	"github.com/mrun-dev/mrun/tensor"
 	"github.com/mrun-dev/mrun/tensor/expr"
 )
@@ -365,8 +366,8 @@ func BenchmarkTensorSum(b *testing.B) {
 	}
 }
 
-// engineWith returns a runtime with mrun:tensor and mrun:table registered, the extras module
-// and the host's eval of mrun:tensor.
+// engineWith makes a runtime with mrun:tensor and mrun:table registered and returns a context,
+// the functions of the extras module in it, and the host's eval of mrun:tensor.
 func engineWith(t *testing.T) (context.Context, func(string) *runtime.Function, *runtime.Function) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -382,6 +383,9 @@ func engineWith(t *testing.T) (context.Context, func(string) *runtime.Function, 
 	}
 	eval, err := tm.Func("eval")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := table.Register(ctx, rt); err != nil {
 		t.Fatal(err)
 	}
 	m, err := rt.LoadFile(ctx, extras)
@@ -656,4 +660,81 @@ func TestMalformedTables(t *testing.T) {
 	if _, err := fn("table_stats").Call(context.Background(), frame); err != nil {
 		t.Errorf("a good table after the bad ones: %v", err)
 	}
+}
+
+// table_groupby spawns eval of mrun:table with a group-by of its table argument, in chunks of
+// two rows, and returns the table it fetched: the rows of docs/tables.md's example.
+func TestTableGroupBy_Engine(t *testing.T) {
+	ctx, fn, _ := engineWith(t)
+	var mu sync.Mutex
+	starts := map[string]int{}
+	e := dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
+		if ev.Kind == dag.EventStart {
+			mu.Lock()
+			starts[ev.Func.Name()]++
+			mu.Unlock()
+		}
+	}})
+	sales, err := abi.NewTable(
+		abi.StringColumn("city", []string{"Oslo", "Lima", "Oslo", "Pune", "Lima"}),
+		abi.Int64Column("amount", []int64{10, 4, 5, 7, 8}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := dag.Spawn(fn("table_groupby"), sales, "city", "amount")
+	if err := e.Execute(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.FetchAll(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := v[0].(abi.Table)
+	if !ok {
+		t.Fatalf("table_groupby = %#v, want a table", v[0])
+	}
+	city, _ := got.Column("city")
+	cities, _ := city.Strings()
+	sum, _ := got.Column("amount_sum")
+	sums, _ := sum.Int64s()
+	n, _ := got.Column("n")
+	counts, _ := n.Int64s()
+	if got.String() != "table[3 rows: city string, amount_sum int64, n int64]" || !reflect.DeepEqual(cities, []string{"Lima", "Oslo", "Pune"}) ||
+		!reflect.DeepEqual(sums, []int64{12, 15, 7}) || !reflect.DeepEqual(counts, []int64{2, 2, 1}) {
+		t.Errorf("table_groupby = %v: %q %v %v", got, cities, sums, counts)
+	}
+	if starts["table_groupby"] != 1 || starts["eval"] != 1 || starts["groupby"] != 3 {
+		t.Errorf("tasks started: %v, want table_groupby, eval and three groupby (5 rows in chunks of 2)", starts)
+	}
+}
+
+// FuzzTableArgs calls table_stats and table_echo with arbitrary table arguments: each call
+// succeeds or fails with a guest error naming the function, never a trap; an echoed table is
+// checked by the host as a result, so the SDK never writes a malformed one.
+func FuzzTableArgs(f *testing.F) {
+	good, _ := abi.NewTable(abi.Int64Column("a", []int64{1, 2}), abi.StringColumn("b", []string{"x", "yz"}))
+	in, _ := abi.AppendTable(nil, good)
+	f.Add(false, in)
+	f.Add(true, in)
+	every, _ := abi.NewTable(abi.Float64Column("f", []float64{math.NaN()}), abi.BoolColumn("b", []bool{true}),
+		abi.TimestampNanosColumn("t", []int64{-1}), abi.StringColumn("s", []string{"é"}))
+	ev, _ := abi.AppendTable(nil, every)
+	f.Add(true, ev)
+	f.Add(false, []byte{0xd8, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	_, fn := loadModule(f, extras)
+	f.Fuzz(func(t *testing.T, echo bool, arg []byte) {
+		name := "table_stats"
+		if echo {
+			name = "table_echo"
+		}
+		frame := append(append([]byte{0x92, 0x91}, arg...), 0x80)
+		_, err := fn(name).Call(context.Background(), frame)
+		var ge *runtime.GuestError
+		if err != nil && !errors.As(err, &ge) && !errors.Is(err, runtime.ErrInvalid) {
+			t.Fatalf("%s(% x): %v", name, arg, err)
+		}
+		if ge != nil && !strings.HasPrefix(ge.Message, name+": ") {
+			t.Fatalf("%s(% x): the message %q does not name the function", name, arg, ge.Message)
+		}
+	})
 }

@@ -313,3 +313,21 @@ fn table_select(t: mrun.Table, names: []const []const u8) !mrun.Table {
 export fn mrun_fn_table_select(p: u32, n: u32) u64 {
     return mrun.call(table_select, p, n);
 }
+
+// table_groupby sums and counts column `value` of t per distinct `key`, with the table
+// planner: an expression of mrun:table is any struct, written as a map, and eval returns a
+// table. chunk_rows = 2 cuts t into chunks of two rows, one task each.
+fn table_groupby(t: mrun.Table, key: []const u8, value: []const u8) !mrun.Table {
+    const expr = .{
+        .op = "groupby",
+        .keys = .{key},
+        .aggs = .{ .{ value, "sum" }, .{ value, "count", "n" } },
+        .x = .{ .op = "table", .value = t, .chunk_rows = 2 },
+    };
+    const g = try mrun.spawnWith("eval", .{expr}, .{}, .{ .module = "mrun:table" });
+    try g.execute();
+    return g.fetch(mrun.Table);
+}
+export fn mrun_fn_table_groupby(p: u32, n: u32) u64 {
+    return mrun.call(table_groupby, p, n);
+}
