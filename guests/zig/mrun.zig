@@ -258,19 +258,25 @@ fn invoke(comptime name: []const u8, comptime f: anytype, comptime kw: bool, arg
     };
     var w = Writer{ .list = &result_buf, .allow_handles = false };
     w.write(value) catch |err| {
-        const why = switch (err) {
-            error.OutOfMemory => "out of memory",
-            error.IntegerOutOfRange => "an integer does not fit 64 bits",
-            error.BadTensor => "a tensor's data does not match its shape",
-            error.ObjectInResult => "an Object cannot be returned: return its fetched value",
-            error.BadTable => table_problem,
-            error.BadExpr => "an mt.Expr ran out of memory while it was built",
-        };
-        recordMessage(.prefixed, err, "cannot encode the result: {s}{s}", .{ if (err == error.BadTable) "malformed table: " else "", why });
-        report(name, err);
+        resultFailure(name, err);
         return 0;
     };
     return (@as(u64, @intFromPtr(result_buf.items.ptr)) << 32) | result_buf.items.len;
+}
+
+/// resultFailure fails the running call of function `name` whose result could not be written.
+fn resultFailure(name: []const u8, err: Writer.Error) void {
+    const why = switch (err) {
+        error.OutOfMemory => "out of memory",
+        error.IntegerOutOfRange => "an integer does not fit 64 bits",
+        error.BadTensor => "a tensor's data does not match its shape",
+        error.ObjectInResult => "an Object cannot be returned: return its fetched value",
+        error.BadTable => table_problem,
+        error.BadExpr => "an mt.Expr ran out of memory while it was built",
+    };
+    const what = if (err == error.BadTable) "malformed table: " else "";
+    recordMessage(.prefixed, err, "cannot encode the result: {s}{s}", .{ what, why });
+    report(name, err);
 }
 
 fn decodeArgs(comptime F: type, comptime kw: bool, args: *std.meta.ArgsTuple(F), frame: []const u8) DecodeError!void {
