@@ -2028,7 +2028,7 @@ pub const mt = struct {
                 fields[k] = f;
                 k += 1;
             }
-            fields[k] = .{ .key = key, .value = v };
+            fields[k] = .{ .key = a.dupe(u8, key) catch return .{}, .value = v };
             return finish(fields[0 .. k + 1]);
         }
 

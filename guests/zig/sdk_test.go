@@ -1,7 +1,8 @@
 // Package zig_test tests the Zig SDK through its modules: the conformance module with argument
 // frames written byte by byte, for what the shared conformance suite cannot express (tensors
 // whose elements are not aligned, malformed frames) and the cost of a call; and the extras
-// module, for the parts of the SDK the contract does not use.
+// module, for the parts of the SDK the contract does not use: among them tensors of
+// mrun:tensor built with mrun.mt, and tables, run on the engine with the native modules.
 package zig_test
 
 import (

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test.sh runs the Zig SDK's own tests natively (the codec, decoding with messages, tensors in
-# place and copied: the `test` blocks of mrun.zig), checks formatting with `zig fmt`, and then
-# the Go tests of the built modules (sdk_test.go: unaligned tensors, malformed frames, the
-# extras module). The conformance suite is go test ./guests/ -run 'TestConformance/zig/'.
+# place and copied, tables and their malformed forms, mt's expressions: the `test` blocks of
+# mrun.zig), checks formatting with `zig fmt`, and then the Go tests of the built modules
+# (sdk_test.go: unaligned tensors, malformed frames and tables, the extras module, mt and
+# tables through the engine with mrun:tensor and mrun:table). The conformance suite is
+# go test ./guests/ -run 'TestConformance/zig/'.
 #
 #   guests/zig/test.sh
 set -euo pipefail
