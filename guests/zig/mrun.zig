@@ -1224,8 +1224,8 @@ pub const Writer = struct {
     /// write encodes any value: nil for void and null, bool, integers, floats (f32 as float32,
     /// others as float64), strings (`[]const u8`, string literals and `[N]u8` as str; `Bytes` as
     /// bin), slices, arrays and tuples as arrays, structs as maps from field names, enums as
-    /// the str of their tag, optionals, and `Value`, `Raw`, `Tensor(T)` and, in spawn arguments,
-    /// `Object` and `ByRef`.
+    /// the str of their tag, optionals, and `Value`, `Raw`, `Tensor(T)`, `Table`, `mt.Expr` (its
+    /// map) and, in spawn arguments, `Object` and `ByRef`.
     pub fn write(w: *Writer, v: anytype) Error!void {
         const T = @TypeOf(v);
         if (T == Value) return w.writeValue(v);
@@ -1602,10 +1602,15 @@ pub const Column = struct {
 
     /// Values is a column's values, tagged with its type.
     pub const Values = union(ColumnType) {
+        /// The values of an int64 column.
         int64: []const i64,
+        /// The values of a float64 column; NaN stands for a missing value.
         float64: []const f64,
+        /// The values of a bool column.
         bool: []const bool,
+        /// The values of a string column.
         string: Strings,
+        /// The values of a timestamp column: nanoseconds since 1970-01-01 UTC.
         timestamp: []const i64,
     };
 
