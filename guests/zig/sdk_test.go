@@ -770,3 +770,20 @@ func BenchmarkTableStats(b *testing.B) {
 		})
 	}
 }
+
+// A planner error of an expression comes back to the Zig function as a failed child: try
+// passes it on, so the host's error chain reads tensor_error → eval → the planner's message.
+func TestTensorError_Engine(t *testing.T) {
+	ctx, fn, _ := engineWith(t)
+	e := dag.New(dag.Config{Slots: 2})
+	o := dag.Spawn(fn("tensor_error"))
+	err := e.Execute(ctx, o)
+	var ge *runtime.GuestError
+	if !errors.As(err, &ge) || ge.Cause == nil {
+		t.Fatalf("got %v, want a guest error caused by the failed eval", err)
+	}
+	want := "tensor_error: task eval (key %, module mrun:tensor): tensor: expression.x (reshape): cannot reshape float64[10 10] of 100 elements into shape [7]"
+	if !match(want, ge.Message) {
+		t.Errorf("got the message %q, want %q", ge.Message, want)
+	}
+}

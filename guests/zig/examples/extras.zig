@@ -211,6 +211,15 @@ export fn mrun_fn_tensor_matmul(p: u32, n: u32) u64 {
     return mrun.call(tensor_matmul, p, n);
 }
 
+// tensor_error evaluates an expression the planner refuses (100 elements into 7): the child's
+// error comes back as error.TaskFailed, and try passes it on with fail_with.
+fn tensor_error() !f64 {
+    return mrun.mt.ones(&.{ 10, 10 }).reshape(&.{7}).sum(null).float64();
+}
+export fn mrun_fn_tensor_error(p: u32, n: u32) u64 {
+    return mrun.call(tensor_error, p, n);
+}
+
 // tensor_exprs returns expressions that use every builder, unevaluated, for sdk_test.go to
 // compare with the ones the host's tensor/expr builds; m is a float64 tensor to wrap.
 fn tensor_exprs(m: mrun.Tensor(f64)) [7]mrun.mt.Expr {
