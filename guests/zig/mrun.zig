@@ -2126,8 +2126,8 @@ pub const mt = struct {
         var list = std.ArrayList(u8).init(allocator());
         var w = Writer{ .list = &list, .allow_handles = false };
         switch (@typeInfo(V)) {
-            .Float, .ComptimeFloat => w.writeFloat(@as(f64, v)) catch return null,
-            // An array of slices: a slice index, with null entries.
+            .Float, .ComptimeFloat => w.writeFloat(@as(f64, v)) catch return null, // float32 too, as the host
+            // Shapes, axes, slice indexes with null entries, strings, bools, integers.
             else => w.write(v) catch return null,
         }
         return .{ .raw = list.items };
