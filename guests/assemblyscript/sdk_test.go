@@ -605,6 +605,23 @@ func TestTable_Stats(t *testing.T) {
 	}
 }
 
+// table_total sums a float64 column found by name, or fails naming what it got.
+func TestTable_Total(t *testing.T) {
+	fn := load(t, extras, runtime.Config{})
+	ctx := context.Background()
+	good, _ := abi.NewTable(abi.StringColumn("city", []string{"Oslo", "Lima"}), abi.Float64Column("amount", []float64{10.5, 4}))
+	bad, _ := abi.NewTable(abi.StringColumn("city", []string{"Oslo"}), abi.Int64Column("amount", []int64{10}))
+	res, err := fn("table_total").Call(ctx, frame(tableBytes(t, good, false)))
+	if got, _ := abi.Decode(res.Value); err != nil || got != 14.5 {
+		t.Errorf("table_total = %v, %v; want 14.5", got, err)
+	}
+	_, err = fn("table_total").Call(ctx, frame(tableBytes(t, bad, false)))
+	want := "table_total: want a float64 column amount, got a table of 1 rows: city string, amount int64"
+	if msg, ok := guestMessage(err); !ok || msg != want {
+		t.Errorf("table_total of an int64 column: got %v, want guest error %q", err, want)
+	}
+}
+
 // table_echo returns its table argument byte for byte (a table has one valid encoding), read
 // in place when its payload is 8-byte aligned in the argument buffer and copied once when not.
 func TestTable_Echo(t *testing.T) {

@@ -177,6 +177,23 @@ export function mrun_fn_error_message(p: u32, n: u32): u64 {
   return call0<string>(p, n, "error_message", (): string => new Err("fetch", -3, 7, "not yet").toString());
 }
 
+// table_total(t) is the sum of the float64 column "amount" of a table, read in place.
+export function mrun_fn_table_total(p: u32, n: u32): u64 {
+  return call1<Table, f64>(p, n, "table_total", tableTotal);
+}
+
+function tableTotal(t: Table): f64 {
+  const c = t.column("amount");
+  if (c === null || c.type != ColType.Float64) {
+    fail("table_total: want a float64 column amount, got a " + t.toString());
+    return 0;
+  }
+  const x = c.f64();
+  let s: f64 = 0;
+  for (let i = 0; i < x.length; i++) s += unchecked(x[i]);
+  return s;
+}
+
 // table_stats(t) reads every column of a table through the view of its type and returns
 // {"rows": n, "columns": [[name, type, summary], ...]}: an int64 column's sum, a float64
 // column's [sum of the non-NaN values, number of NaNs], a bool column's count of true, a string
