@@ -651,6 +651,12 @@ func TestTable_Echo(t *testing.T) {
 			}
 		}
 	}
+	// A table inside any value passes through identity of the conformance module.
+	in := append([]byte{0x92, 0xa1, 'x'}, tableBytes(t, everyType(t, 4), false)...)
+	res, err := load(t, conformance, runtime.Config{})("identity").Call(ctx, frame(in))
+	if err != nil || string(res.Value) != string(in) {
+		t.Errorf("identity([x, table]) = % x, %v; want % x", res.Value, err, in)
+	}
 	// Through the engine, where the host checks the result.
 	e := newEngine(t, extras)
 	got, err := e.run(ctx, e.fn(t, e.mod, "table_echo"), everyType(t, 4))
