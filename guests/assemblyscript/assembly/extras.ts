@@ -194,6 +194,12 @@ function tableTotal(t: Table): f64 {
   return s;
 }
 
+// table_total_after(x, t) is table_total(t), with another argument first (for
+// BenchmarkTableTotal: it moves the table in the frame).
+export function mrun_fn_table_total_after(p: u32, n: u32): u64 {
+  return call2<string, Table, f64>(p, n, "table_total_after", (x: string, t: Table): f64 => tableTotal(t));
+}
+
 // table_stats(t) reads every column of a table through the view of its type and returns
 // {"rows": n, "columns": [[name, type, summary], ...]}: an int64 column's sum, a float64
 // column's [sum of the non-NaN values, number of NaNs], a bool column's count of true, a string
