@@ -529,7 +529,7 @@ func matchKey(msg, want string) bool {
 }
 
 // everyType is a table with a column of every type: empty strings, non-ASCII text, NaN.
-func everyType(t *testing.T, rows int) abi.Table {
+func everyType(t testing.TB, rows int) abi.Table {
 	t.Helper()
 	i := []int64{3, -1, math.MaxInt64, 0}[:rows]
 	f := []float64{1.5, math.NaN(), -0.25, math.Inf(1)}[:rows]
@@ -788,6 +788,39 @@ func TestTable_Malformed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzTableArgument passes arbitrary bytes as the argument of table_echo: the call never traps,
+// and succeeds exactly when the host reads the bytes as a valid table, returning it in its
+// canonical form.
+func FuzzTableArgument(f *testing.F) {
+	for rows := range 5 {
+		tb := everyType(f, rows)
+		b, _ := abi.AppendTable(nil, tb)
+		f.Add(b)
+	}
+	fn := load(f, extras, runtime.Config{})("table_echo")
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, arg []byte) {
+		res, err := fn.Call(ctx, frame(arg))
+		var te *runtime.TrapError
+		if errors.As(err, &te) {
+			t.Fatalf("table_echo(% x): %v", arg, err)
+		}
+		var v any
+		hostErr := abi.Unmarshal(arg, &v)
+		tb, isTable := v.(abi.Table)
+		switch {
+		case err == nil && (hostErr != nil || !isTable):
+			t.Errorf("table_echo(% x) = % x; the host reads the argument as %v, %v", arg, res.Value, v, hostErr)
+		case err == nil:
+			if want, _ := abi.AppendTable(nil, tb); string(res.Value) != string(want) {
+				t.Errorf("table_echo(% x) = % x, want % x", arg, res.Value, want)
+			}
+		case hostErr == nil && isTable:
+			t.Errorf("table_echo(% x): %v; the host reads the table", arg, err)
+		}
+	})
 }
 
 // table_groupby and table_csv evaluate table expressions on mrun:table from the guest.
