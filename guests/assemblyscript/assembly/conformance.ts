@@ -3,7 +3,7 @@
 
 import {
   Args, Value, Kind, Tensor, DType, Tuple, Task,
-  call, call0, call1, call2, spawn, spawnN, fail, failWith,
+  call, call0, call1, call2, spawn, spawnN, fail, failWith, rand,
 } from "./mrun";
 
 // Every module re-exports the version marker and the allocator.
@@ -163,6 +163,20 @@ function driver2(): Value {
   const fe = s.err;
   if (fe !== null) return failWith(fe, "driver2: " + fe.message);
   return v;
+}
+
+// driver2_tensor(seed) is driver2 on the tensor planner: mt.random.rand(10, 10).sum() as one
+// expression, evaluated by a nested spawn of eval of the native module mrun:tensor.
+export function mrun_fn_driver2_tensor(p: u32, n: u32): u64 {
+  return call1<i64, f64>(p, n, "driver2_tensor", driver2Tensor);
+}
+
+function driver2Tensor(seed: i64): f64 {
+  const e = rand(seed, [10, 10]).sum();
+  const sum = e.float64();
+  const err = e.err;
+  if (err !== null) failWith(err, "driver2_tensor: " + err.message);
+  return sum;
 }
 
 // rand_matrix(r, c) is an r×c float64 tensor of pseudo-random numbers in [0, 1). The

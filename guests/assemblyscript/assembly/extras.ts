@@ -4,6 +4,8 @@
 import {
   Args, Value, Tensor, DType, Obj, Task, Tuple,
   call, call0, call1, call2, call3, spawn, fail, failWith, Err, INVALID,
+  Table, Column, ColType, Expr, NONE, TableExpr,
+  rand, zeros, ones, full, arange, linspace, fromTensor, where, concatenate, tableOf, readCSV,
 } from "./mrun";
 
 export { mrun_abi_v1, mrun_alloc } from "./mrun";
@@ -173,4 +175,217 @@ export function mrun_fn_abort_oob(p: u32, n: u32): u64 {
 // error_message() is the text of an Err, to check toString.
 export function mrun_fn_error_message(p: u32, n: u32): u64 {
   return call0<string>(p, n, "error_message", (): string => new Err("fetch", -3, 7, "not yet").toString());
+}
+
+// table_total(t) is the sum of the float64 column "amount" of a table, read in place.
+export function mrun_fn_table_total(p: u32, n: u32): u64 {
+  return call1<Table, f64>(p, n, "table_total", tableTotal);
+}
+
+function tableTotal(t: Table): f64 {
+  const c = t.column("amount");
+  if (c === null || c.type != ColType.Float64) {
+    fail("table_total: want a float64 column amount, got a " + t.toString());
+    return 0;
+  }
+  const x = c.f64();
+  let s: f64 = 0;
+  for (let i = 0; i < x.length; i++) s += unchecked(x[i]);
+  return s;
+}
+
+// table_total_after(x, t) is table_total(t), with another argument first (for
+// BenchmarkTableTotal: it moves the table in the frame).
+export function mrun_fn_table_total_after(p: u32, n: u32): u64 {
+  return call2<string, Table, f64>(p, n, "table_total_after", (x: string, t: Table): f64 => tableTotal(t));
+}
+
+// table_stats(t) reads every column of a table through the view of its type and returns
+// {"rows": n, "columns": [[name, type, summary], ...]}: an int64 column's sum, a float64
+// column's [sum of the non-NaN values, number of NaNs], a bool column's count of true, a string
+// column's values and their UTF-8 lengths, a timestamp column's [first, last].
+export function mrun_fn_table_stats(p: u32, n: u32): u64 {
+  return call1<Table, Value>(p, n, "table_stats", tableStats);
+}
+
+function tableStats(t: Table): Value {
+  const cols: Value[] = [];
+  for (let i = 0; i < t.ncols; i++) {
+    const c = t.at(i);
+    let summary = Value.nil();
+    switch (c.type) {
+      case ColType.Int64: {
+        const x = c.i64();
+        let s: i64 = 0;
+        for (let k = 0; k < x.length; k++) s += x[k];
+        summary = Value.int(s);
+        break;
+      }
+      case ColType.Float64: {
+        const x = c.f64();
+        let s: f64 = 0, nans: i64 = 0;
+        for (let k = 0; k < x.length; k++) {
+          if (isNaN(x[k])) nans++;
+          else s += x[k];
+        }
+        summary = Value.list([Value.float(s), Value.int(nans)]);
+        break;
+      }
+      case ColType.Bool: {
+        const x = c.bools();
+        let s: i64 = 0;
+        for (let k = 0; k < x.length; k++) s += x[k];
+        summary = Value.int(s);
+        break;
+      }
+      case ColType.String: {
+        const vals: Value[] = [], lens: Value[] = [];
+        for (let k = 0; k < c.length; k++) {
+          vals.push(Value.str(c.str(k)));
+          lens.push(Value.int(c.utf8(k).length));
+        }
+        summary = Value.list([Value.list(vals), Value.list(lens)]);
+        break;
+      }
+      case ColType.Timestamp: {
+        const x = c.timestamps();
+        summary = x.length > 0 ? Value.list([Value.int(x[0]), Value.int(x[x.length - 1])]) : Value.list([]);
+        break;
+      }
+    }
+    cols.push(Value.list([Value.str(c.name), Value.str(c.typeName()), summary]));
+  }
+  return Value.newMap().set("rows", Value.int(t.rows)).set("columns", Value.list(cols));
+}
+
+// table_echo(t) returns its table argument: the columns are views of the argument frame,
+// written back in one copy each.
+export function mrun_fn_table_echo(p: u32, n: u32): u64 {
+  return call1<Table, Table>(p, n, "table_echo", (t: Table): Table => t);
+}
+
+// table_build(n) makes a table of n rows with a column of every type, from scratch: i = 0..n-1,
+// f = i / 2, b = i is odd, s = "é" repeated i times, ts = i seconds after the epoch.
+export function mrun_fn_table_build(p: u32, n: u32): u64 {
+  return call1<i32, Table>(p, n, "table_build", (rows: i32): Table => {
+    const i = new Int64Array(rows), f = new Float64Array(rows), ts = new Int64Array(rows);
+    const b = new Array<bool>(rows), s = new Array<string>(rows);
+    for (let k = 0; k < rows; k++) {
+      i[k] = k;
+      f[k] = <f64>k / 2;
+      b[k] = (k & 1) == 1;
+      s[k] = "é".repeat(k);
+      ts[k] = <i64>k * 1000000000;
+    }
+    return new Table([Column.int64("i", i), Column.float64("f", f), Column.bool("b", b), Column.string("s", s), Column.timestamp("ts", ts)]);
+  });
+}
+
+// table_bad() returns a table whose columns have different lengths: the encoding fails.
+export function mrun_fn_table_bad(p: u32, n: u32): u64 {
+  return call0<Table>(p, n, "table_bad", (): Table => {
+    const a = new Int64Array(2);
+    return new Table([Column.int64("a", a), Column.float64("b", new Float64Array(1))]);
+  });
+}
+
+// table_column(t, name) is the values of column `name` as a list, or fails naming it.
+export function mrun_fn_table_column(p: u32, n: u32): u64 {
+  return call2<Table, string, Value>(p, n, "table_column", (t: Table, name: string): Value => {
+    const c = t.column(name);
+    if (c === null) return fail("table_column: no column \"" + name + "\" in the " + t.toString());
+    const out: Value[] = [];
+    for (let k = 0; k < c.length; k++) {
+      switch (c.type) {
+        case ColType.Int64: out.push(Value.int(c.i64()[k])); break;
+        case ColType.Float64: out.push(Value.float(c.f64()[k])); break;
+        case ColType.Bool: out.push(Value.bool(c.bools()[k] != 0)); break;
+        case ColType.String: out.push(Value.str(c.str(k))); break;
+        default: out.push(Value.int(c.timestamps()[k]));
+      }
+    }
+    return Value.list(out);
+  });
+}
+
+// table_groupby(t) is the sum and mean of column v by column k, evaluated by a nested spawn of
+// eval of the native module mrun:table, in chunks of 2 rows.
+export function mrun_fn_table_groupby(p: u32, n: u32): u64 {
+  return call1<Table, Table | null>(p, n, "table_groupby", (t: Table): Table | null => {
+    const e = tableOf(t, 2).groupby(["k"], [["v", "sum"], ["v", "mean", "avg"]]).sort(["k"], [true]);
+    const r = e.table();
+    const err = e.err;
+    if (err !== null) failWith(err, "table_groupby: " + err.message);
+    return r;
+  });
+}
+
+// table_csv(csv) reads a CSV through mrun:table, keeps the rows with x > 1, adds y = x * 2 and
+// returns the first 3 rows.
+export function mrun_fn_table_csv(p: u32, n: u32): u64 {
+  return call1<string, Table | null>(p, n, "table_csv", (csv: string): Table | null => {
+    const e = readCSV(csv).filter("x > 1").assign("y", "x * 2").select(["y", "x"]).head(3);
+    const r = e.table();
+    const err = e.err;
+    if (err !== null) failWith(err, "table_csv: " + err.message);
+    return r;
+  });
+}
+
+// mt_exprs() is the expression maps of the tensor builder, operator by operator, for
+// comparison with the host's builder (tensor/expr).
+export function mrun_fn_mt_exprs(p: u32, n: u32): u64 {
+  return call0<Value>(p, n, "mt_exprs", mtExprs);
+}
+
+function mtExprs(): Value {
+  const data = new Float64Array(2);
+  data[0] = 1;
+  data[1] = 2;
+  const m = Tensor.fromF64([2], data);
+  const x = arange(0, 12, 1).reshape([3, 4]);
+  const es: Expr[] = [
+    rand(1, [10, 10]).sum(),
+    rand(2, [6, 4]).withChunks([3, -1]).mul(ones([6, 4])).add(2.5).sub(1).div(2).pow(2.0).neg().abs().sqrt().exp().log(),
+    concatenate(0, [x.eq(1), x.ne(1), x.lt(1), x.le(1), x.gt(1), x.ge(true)]),
+    where(x.gt(5), x, 0).std([0], 1).keepdims(),
+    concatenate(0, [x.mean([1]), x.var(null, 0), x.min([0]), x.max(), x.argmin(), x.argmax([1])]),
+    x.T().transpose([1, 0]).slice([[NONE, NONE, -1], [1, NONE, NONE]]).rechunk([2, 2]).matmul(zeros([3, 3])),
+    concatenate(0, [full(7, DType.Int32, [2]), zeros([2]).astype(DType.Float32), linspace(0, 1, 2), fromTensor(m).add(m)]),
+  ];
+  const out: Value[] = [];
+  for (let i = 0; i < es.length; i++) out.push(es[i].value);
+  return Value.list(out);
+}
+
+// mt_eval(which) evaluates one of a few expressions on mrun:tensor: 0 the matrix product of
+// arange(0, 6) as 2×3 and its transpose (a tensor), 1 the std of linspace(0, 1, 5) (a number),
+// 2 a bad reshape (the planner's error), 3 a sum read as a tensor (the SDK's error).
+export function mrun_fn_mt_eval(p: u32, n: u32): u64 {
+  return call1<i32, Value>(p, n, "mt_eval", (which: i32): Value => {
+    const a = arange(0, 6).reshape([2, 3]).astype(DType.Float64);
+    let e: Expr;
+    switch (which) {
+      case 0: e = a.matmul(a.T()); break;
+      case 1: e = linspace(0, 1, 5).std(); break;
+      case 2: e = rand(1, [10, 10]).withChunks([5, 5]).reshape([100]); break;
+      default: e = ones([3]).sum();
+    }
+    if (which == 1) {
+      const v = e.float64();
+      const err = e.err;
+      if (err !== null) return failWith(err, "mt_eval: " + err.message);
+      return Value.float(v);
+    }
+    const t = e.tensor();
+    const err = e.err;
+    if (err !== null) return failWith(err, "mt_eval: " + err.message);
+    return Value.tensor(t!);
+  });
+}
+
+// table_buffer(t) is the size of the buffer that holds the first column: the argument buffer
+// when the table was read in place, a copy of the table's payload otherwise.
+export function mrun_fn_table_buffer(p: u32, n: u32): u64 {
+  return call1<Table, i32>(p, n, "table_buffer", (t: Table): i32 => t.ncols > 0 ? t.at(0).buffer.byteLength : -1);
 }

@@ -3,6 +3,7 @@
 import { Reader, equalUTF8 } from "./reader";
 import { Kind, Value, Tensor, DType, kindName } from "./value";
 import { Obj } from "./spawn";
+import { Table } from "./table";
 import { fail, failed } from "./call";
 
 /**
@@ -292,6 +293,24 @@ export class Args {
     return Tensor.zeros(DType.Float64, [0]);
   }
 
+  /**
+   * table is positional argument `i` as a Table whose columns are views of the argument frame
+   * (one copy of the table when it is not 8-byte aligned there), valid until the function
+   * returns. A malformed table fails the call: `f: argument 1: malformed table: ...`.
+   */
+  table(i: i32): Table {
+    if (this.at(i)) {
+      if (this.r.kind == Kind.Table) {
+        const t = this.r.table();
+        if (t) return t;
+        fail(this.name + ": argument " + (i + 1).toString() + ": " + this.r.err!);
+      } else {
+        this.wrong(i, null, "a table");
+      }
+    }
+    return new Table();
+  }
+
   /** obj is positional argument `i` as an Object passed by reference (a handle). */
   obj(i: i32): Obj {
     if (this.at(i)) {
@@ -423,6 +442,7 @@ export class Args {
       if (idof<T>() == idof<Value>()) return changetype<T>(this.value(i));
       else if (idof<T>() == idof<Uint8Array>()) return changetype<T>(this.bytes(i));
       else if (idof<T>() == idof<Tensor>()) return changetype<T>(this.tensor(i));
+      else if (idof<T>() == idof<Table>()) return changetype<T>(this.table(i));
       else if (idof<T>() == idof<Obj>()) return changetype<T>(this.obj(i));
       else if (idof<T>() == idof<Array<f64>>()) return changetype<T>(this.f64s(i));
       else if (idof<T>() == idof<Array<i64>>()) return changetype<T>(this.i64s(i));

@@ -4,6 +4,7 @@ import { set_error, fail_with, fd_write } from "./host";
 import { Args } from "./args";
 import { Writer } from "./writer";
 import { Value, Tensor } from "./value";
+import { Table } from "./table";
 import { Err } from "./spawn";
 import { OBJECT, TOTAL_OVERHEAD } from "rt/common";
 
@@ -122,7 +123,7 @@ function result<R>(r: R): u64 {
 
 /**
  * write encodes `v` as T: booleans, integers (shortest form), f64 (float64), f32 (float32),
- * strings, Uint8Array (bytes), Value, Tensor, arrays of any of these, and null as nil.
+ * strings, Uint8Array (bytes), Value, Tensor, Table, arrays of any of these, and null as nil.
  */
 export function write<T>(w: Writer, v: T): void {
   if (isBoolean<T>()) {
@@ -138,6 +139,7 @@ export function write<T>(w: Writer, v: T): void {
     else if (isString<T>()) w.str(changetype<string>(v));
     else if (idof<T>() == idof<Value>()) w.value(changetype<Value>(v));
     else if (idof<T>() == idof<Tensor>()) w.tensor(changetype<Tensor>(v));
+    else if (idof<T>() == idof<Table>()) w.table(changetype<Table>(v));
     else if (idof<T>() == idof<Uint8Array>()) w.bytes(changetype<Uint8Array>(v));
     else if (isArray<T>()) {
       // @ts-ignore: T is an array

@@ -5,6 +5,11 @@
 export { mrun_abi_v1, mrun_alloc, call, call0, call1, call2, call3, fail, failWith, failed, write, onAbort } from "./call";
 export { Args } from "./args";
 export { Kind, kindName, Value, Tensor, DType, dtypeSize, dtypeName, shapeSize } from "./value";
+export { Table, Column, ColType, colTypeName, parseTable, tableParseError, validUTF8, MAX_COLUMNS } from "./table";
+export {
+  Expr, TableExpr, TENSOR_MODULE, TABLE_MODULE, NONE, operand,
+  rand, zeros, ones, full, arange, linspace, fromTensor, where, concatenate, tableOf, readCSV,
+} from "./mt";
 export { Reader, MAX_DEPTH } from "./reader";
 export { Writer } from "./writer";
 export {

@@ -1,6 +1,7 @@
 // Reader: MessagePack decoding over a range of linear memory, without trapping on bad input.
 
 import { Kind, Value, Tensor, DType, dtypeSize } from "./value";
+import { Table, parseTable, tableParseError } from "./table";
 
 /** MAX_DEPTH is the deepest nesting of arrays and maps a Reader decodes (abi/ABI.md section 4). */
 export const MAX_DEPTH: i32 = 512;
@@ -179,6 +180,8 @@ export class Reader {
       this.pos += 4;
     } else if (this.ext == 4) {
       this.kind = Kind.Tensor;
+    } else if (this.ext == 5) {
+      this.kind = Kind.Table;
     }
     return true;
   }
@@ -192,7 +195,7 @@ export class Reader {
       switch (this.kind) {
         case Kind.List: pending += this.len; break;
         case Kind.Map: pending += <u64>this.len << 1; break;
-        case Kind.Str: case Kind.Bytes: case Kind.Ext: case Kind.Tensor: this.pos += this.len; break;
+        case Kind.Str: case Kind.Bytes: case Kind.Ext: case Kind.Tensor: case Kind.Table: this.pos += this.len; break;
       }
       if (pending > <u64>this.remaining) return this.fail("length runs past the end");
     }
@@ -259,6 +262,20 @@ export class Reader {
     return new Tensor(<DType>dtype, shape, copy, 0, <i32>bytes);
   }
 
+  /**
+   * table decodes the payload of a Table whose header was read (abi/ABI.md section 5.4): its
+   * columns are views of `base` when the payload is 8-byte aligned in it, else of one copy. On
+   * a malformed payload it sets err ("malformed table: ...") and returns null.
+   */
+  table(): Table | null {
+    const p = this.pos;
+    const n = <usize>this.len;
+    this.pos += n;
+    const t = parseTable(p, n, this.base);
+    if (t === null) this.fail("malformed table: " + tableParseError());
+    return t;
+  }
+
   /** value decodes one whole value of any kind (null, with err set, on bad input). */
   value(): Value | null {
     return this.valueAt(0);
@@ -284,6 +301,10 @@ export class Reader {
       case Kind.Tensor: {
         const t = this.tensor();
         return t ? Value.tensor(t) : null;
+      }
+      case Kind.Table: {
+        const t = this.table();
+        return t ? Value.table(t) : null;
       }
       case Kind.List: {
         if (depth >= MAX_DEPTH) { this.fail("nesting deeper than 512 levels"); return null; }

@@ -1,5 +1,7 @@
 // Value, the SDK's generic MessagePack value, and Tensor, an n-dimensional array (ext type 4).
 
+import { Table } from "./table";
+
 /** Kind is the family of a Value (abi/ABI.md section 5). */
 export enum Kind {
   /** nil / None. */
@@ -30,6 +32,8 @@ export enum Kind {
   ByRef,
   /** Any other extension value (timestamps included): type and payload, passed through. */
   Ext,
+  /** A table: named, typed columns (ext type 5). */
+  Table,
 }
 
 /** kindName is the name of a kind as error messages print it ("an int", "a str", ...). */
@@ -48,6 +52,7 @@ export function kindName(k: Kind): string {
     case Kind.Tensor: return "a tensor";
     case Kind.Handle: return "an Object";
     case Kind.ByRef: return "an Object";
+    case Kind.Table: return "a table";
     default: return "an ext value";
   }
 }
@@ -69,6 +74,7 @@ export class Value {
   private items: Value[] | null = null;
   private vals: Value[] | null = null;
   private t: Tensor | null = null;
+  private tb: Table | null = null;
 
   private constructor(kind: Kind) {
     this.kind = kind;
@@ -163,6 +169,13 @@ export class Value {
   static tensor(t: Tensor): Value {
     const x = new Value(Kind.Tensor);
     x.t = t;
+    return x;
+  }
+
+  /** table is a table (ext type 5). */
+  static table(t: Table): Value {
+    const x = new Value(Kind.Table);
+    x.tb = t;
     return x;
   }
 
@@ -298,6 +311,11 @@ export class Value {
   /** asTensor is the tensor, or null unless Tensor. */
   asTensor(): Tensor | null {
     return this.t;
+  }
+
+  /** asTable is the table, or null unless Table. */
+  asTable(): Table | null {
+    return this.tb;
   }
 
   /** handle is the handle number of a Handle or ByRef (0 otherwise). */

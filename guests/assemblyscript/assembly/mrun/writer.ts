@@ -1,6 +1,7 @@
 // Writer: MessagePack encoding into a growable buffer of linear memory.
 
 import { Kind, Value, Tensor } from "./value";
+import { Table, ColType } from "./table";
 
 /**
  * Writer encodes MessagePack into a buffer that grows by doubling and is kept across calls:
@@ -210,6 +211,57 @@ export class Writer {
     this.raw(changetype<usize>(t.buffer) + <usize>t.byteOffset, t.byteLength);
   }
 
+  /**
+   * table writes a table (ext 5, abi/ABI.md section 5.4): its header, the column descriptors,
+   * then each column's values in one copy. A table that breaks the format (columns of
+   * different lengths, repeated or empty names, bool bytes other than 0 and 1) sets `err`.
+   */
+  table(t: Table): void {
+    const why = t.check();
+    if (why !== null) {
+      if (this.err === null) this.err = "cannot encode the " + t.toString() + ": " + why;
+      return;
+    }
+    const cols = t.columns;
+    let desc: u64 = 0;
+    for (let i = 0; i < cols.length; i++) desc += 4 + <u64>String.UTF8.byteLength(unchecked(cols[i]).name);
+    let n: u64 = 16 + desc + pad8(desc);
+    const rows = t.rows;
+    for (let i = 0; i < cols.length; i++) {
+      const c = unchecked(cols[i]);
+      if (c.type == ColType.String) n += 4 * (<u64>rows + 1) + pad8(4 * (<u64>rows + 1));
+      n += <u64>c.byteLength + pad8(<u64>c.byteLength);
+    }
+    if (n > 0x3ff00000) {
+      if (this.err === null) this.err = "the " + t.toString() + " is over 1 GiB";
+      return;
+    }
+    this.extHeader(5, <u32>n);
+    const p = this.reserve(<usize>n);
+    memory.fill(p, 0, <usize>n);
+    store<u32>(p, <u32>cols.length);
+    store<u64>(p, <u64>rows, 8);
+    let off: usize = 16;
+    for (let i = 0; i < cols.length; i++) {
+      const c = unchecked(cols[i]);
+      store<u8>(p + off, <u8>c.type);
+      const nl = String.UTF8.encodeUnsafe(changetype<usize>(c.name), c.name.length, p + off + 4, false, String.UTF8.ErrorMode.REPLACE);
+      store<u16>(p + off + 2, <u16>nl);
+      off += 4 + nl;
+    }
+    off += <usize>pad8(<u64>off);
+    for (let i = 0; i < cols.length; i++) {
+      const c = unchecked(cols[i]);
+      if (c.type == ColType.String) {
+        const ol: usize = 4 * (<usize>rows + 1);
+        memory.copy(p + off, c.offsetsPtr, ol);
+        off += ol + <usize>pad8(<u64>ol);
+      }
+      memory.copy(p + off, c.dataPtr, <usize>c.byteLength);
+      off += <usize>c.byteLength + <usize>pad8(<u64>c.byteLength);
+    }
+  }
+
   /** handle writes an Object: a dependency (ext 2), or by reference (ext 3) when `byRef`. */
   handle(h: u32, byRef: bool): void {
     if (!this.handles) {
@@ -264,6 +316,7 @@ export class Writer {
         break;
       }
       case Kind.Tensor: this.tensor(v.asTensor()!); break;
+      case Kind.Table: this.table(v.asTable()!); break;
       case Kind.Handle: this.handle(v.handleNumber, false); break;
       case Kind.ByRef: this.handle(v.handleNumber, true); break;
       default: {
@@ -278,4 +331,8 @@ export class Writer {
       }
     }
   }
+}
+
+function pad8(n: u64): u64 {
+  return (8 - (n & 7)) & 7;
 }
