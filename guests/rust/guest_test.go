@@ -4,10 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
+	"math"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/mrun-dev/mrun/tensor"
+	"github.com/mrun-dev/mrun/tensor/expr"
 )
 
 // The Rust conformance module must answer hostile argument frames with a guest error that
@@ -122,5 +132,277 @@ func BenchmarkCall(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// tensorEngine is an engine over a runtime with mrun:tensor registered and the Rust module
+// loaded; starts counts the tasks started, by function name.
+func tensorEngine(t *testing.T) (ctx context.Context, mod *runtime.Module, eval *runtime.Function, e *dag.Engine, starts func() map[string]int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	tm, err := tensor.Register(ctx, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eval, err = tm.Func("eval"); err != nil {
+		t.Fatal(err)
+	}
+	if mod, err = rt.LoadFile(ctx, modulePath); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	counts := map[string]int{}
+	e = dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
+		if ev.Kind == dag.EventStart {
+			mu.Lock()
+			counts[ev.Func.Name()]++
+			mu.Unlock()
+		}
+	}})
+	return ctx, mod, eval, e, func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(counts)
+	}
+}
+
+// run executes o on e and fetches its value in its generic form.
+func run(ctx context.Context, t *testing.T, e *dag.Engine, o *dag.Object) any {
+	t.Helper()
+	if err := e.Execute(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := e.Fetch(ctx, o, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// driver2_tensor of the Rust module is rand(seed, 10, 10).sum() with mrun::mt inside a spawned
+// function: through the real engine it spawns eval of mrun:tensor, nested, and returns the same
+// float64 as the host evaluating the same expression (as the Go and C modules do, in
+// guests/go/mrun/mt's TestDriver2Tensor_Engine).
+func TestDriver2Tensor_Engine(t *testing.T) {
+	ctx, mod, eval, e, starts := tensorEngine(t)
+	driver, err := mod.Func("driver2_tensor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(ctx, t, e, dag.Spawn(driver, 7))
+	if s := starts(); s["driver2_tensor"] != 1 || s["eval"] != 1 || s["reduce"] != 1 || len(s) != 3 {
+		t.Errorf("tasks started: %v, want driver2_tensor, eval and one reduce", s)
+	}
+	want := run(ctx, t, e, dag.Spawn(eval, tensor.Rand(7, 10, 10).Sum(nil)))
+	if f, ok := got.(float64); !ok || got != want || f < 30 || f > 70 {
+		t.Errorf("driver2_tensor(7) = %v (%T), want %v (the host's sum of the same 100 numbers)", got, got, want)
+	}
+	if other := run(ctx, t, e, dag.Spawn(driver, 8)); other == got {
+		t.Errorf("driver2_tensor(8) = driver2_tensor(7) = %v: the seed is not passed on", got)
+	}
+}
+
+// mt_matmul evaluates a matrix product in 2 × 2 chunks from the guest and gets the tensor the
+// host gets for the same expression.
+func TestMTMatmul_Engine(t *testing.T) {
+	ctx, mod, eval, e, starts := tensorEngine(t)
+	f, err := mod.Func("mt_matmul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(ctx, t, e, dag.Spawn(f, 3))
+	want := run(ctx, t, e, dag.Spawn(eval, tensor.Rand(3, 4, 4).WithChunks(2, 2).MatMul(tensor.Ones(4, 4))))
+	g, ok := got.(abi.Tensor)
+	w := want.(abi.Tensor)
+	if !ok || g.DType != abi.Float64 || !slices.Equal(g.Shape, []int{4, 4}) || !bytes.Equal(g.Data, w.Data) {
+		t.Errorf("mt_matmul(3) = %v, want %v with the host's elements", got, want)
+	}
+	// ones(4, 4) is one chunk, cut into x's two column chunks: 2 × 1 output chunks, each the
+	// sum of 2 block products.
+	if s := starts(); s["mt_matmul"] != 1 || s["eval"] != 1 || s["matmul"] != 4 || s["addn"] != 2 {
+		t.Errorf("tasks started: %v, want mt_matmul, eval, 4 block products and 2 sums", s)
+	}
+}
+
+// Every operator built with mrun::mt has the value the host's tensor/expr builds.
+func TestMTExprs_SameAsHost(t *testing.T) {
+	_, mod := load(t)
+	got := call(t, mod, "mt_exprs").([]any)
+	m, _ := abi.NewTensor([]int{2}, []float64{1, 2})
+	x := expr.Arange(0, 12, 1).Reshape(3, 4)
+	want := []expr.Expr{
+		expr.Rand(1, 10, 10).Sum(nil),
+		expr.Rand(2, 6, 4).WithChunks(3, -1).Mul(expr.Ones(6, 4)).Add(2.5).Sub(1).Div(2).Pow(2.0).Neg().Abs().Sqrt().Exp().Log(),
+		expr.Concatenate(0, x.Eq(1), x.Ne(1), x.Lt(1), x.Le(1), x.Gt(1), x.Ge(true)),
+		expr.Where(x.Gt(5), x, 0).Std([]int{0}, 1).KeepDims(),
+		expr.Concatenate(0, x.Mean([]int{1}), x.Var(nil, 0), x.Min([]int{0}), x.Max(nil), x.ArgMin(nil), x.ArgMax([]int{1})),
+		x.T().Transpose(1, 0).Slice([3]int{expr.None, expr.None, -1}, [3]int{1, expr.None, expr.None}).Rechunk(2, 2).MatMul(expr.Zeros(3, 3)),
+		expr.Concatenate(0, expr.Full(7, abi.Int32, 2), expr.Zeros(2).AsType(abi.Float32), expr.Linspace(0, 1, 2), expr.FromTensor(m).Add(m)),
+	}
+	if len(got) != len(want) {
+		t.Fatalf("mt_exprs() has %d expressions, want %d", len(got), len(want))
+	}
+	for i, h := range want {
+		b, err := h.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hv, err := abi.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got[i], hv) {
+			t.Errorf("expression %d:\nguest %v\nhost  %v", i, got[i], hv)
+		}
+	}
+}
+
+// call calls fn of mod with positional args and decodes its result.
+func call(t *testing.T, mod *runtime.Module, fn string, args ...any) any {
+	t.Helper()
+	v, err := callErr(mod, fn, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", fn, err)
+	}
+	return v
+}
+
+func callErr(mod *runtime.Module, fn string, args ...any) (any, error) {
+	tpl, err := abi.EncodeTemplate(args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return callFrame(mod, fn, tpl.Frame())
+}
+
+func callFrame(mod *runtime.Module, fn string, frame []byte) (any, error) {
+	f, err := mod.Func(fn)
+	if err != nil {
+		return nil, err
+	}
+	res, err := f.Call(context.Background(), frame)
+	if err != nil {
+		return nil, err
+	}
+	return abi.Decode(res.Value)
+}
+
+// everyType is a table of n rows (n ≤ 3) with a column of each type: an empty string, text
+// beyond ASCII, a NaN, the largest int64, times before and after 1970.
+func everyType(t *testing.T, n int) abi.Table {
+	t.Helper()
+	tb, err := abi.NewTable(
+		abi.Int64Column("i", []int64{1, -2, math.MaxInt64}[:n]),
+		abi.Float64Column("f", []float64{0.5, math.NaN(), -2.25}[:n]),
+		abi.BoolColumn("b", []bool{true, false, true}[:n]),
+		abi.StringColumn("s", []string{"", "Zürich", "東京"}[:n]),
+		abi.TimestampNanosColumn("time", []int64{1796644800500000000, -1, 0}[:n]),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// table_stats reads every column of a table argument in place.
+func TestTableStats(t *testing.T) {
+	_, mod := load(t)
+	columns := []any{[]any{"i", "int64"}, []any{"f", "float64"}, []any{"b", "bool"}, []any{"s", "string"}, []any{"time", "timestamp"}}
+	for _, tc := range []struct {
+		rows    int
+		summary map[string]any
+	}{
+		{3, map[string]any{"i": int64(math.MaxInt64 - 1), "f": []any{-1.75, int64(1)}, "b": int64(2),
+			"s": []any{int64(8), int64(1)}, "time": []any{int64(-1), int64(1796644800500000000)}}},
+		{1, map[string]any{"i": int64(1), "f": []any{0.5, int64(0)}, "b": int64(1),
+			"s": []any{int64(0), int64(1)}, "time": []any{int64(1796644800500000000), int64(1796644800500000000)}}},
+		{0, map[string]any{"i": int64(0), "f": []any{0.0, int64(0)}, "b": int64(0),
+			"s": []any{int64(0), int64(0)}, "time": []any{nil, nil}}},
+	} {
+		got := call(t, mod, "table_stats", everyType(t, tc.rows))
+		want := map[string]any{"rows": int64(tc.rows), "columns": columns, "summary": tc.summary}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("table_stats(%d rows) = %v\nwant %v", tc.rows, got, want)
+		}
+	}
+}
+
+// table_echo returns its table argument byte for byte (it is the one valid encoding), and
+// table_head builds a table of slices of it.
+func TestTableEcho(t *testing.T) {
+	_, mod := load(t)
+	noColumns, _ := abi.NewTable()
+	for _, tb := range []abi.Table{everyType(t, 3), everyType(t, 0), noColumns} {
+		want, err := abi.AppendTable(nil, tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := mod.Func("table_echo")
+		tpl, _ := abi.EncodeTemplate([]any{tb}, nil)
+		res, err := f.Call(context.Background(), tpl.Frame())
+		if err != nil || !bytes.Equal(res.Value, want) {
+			t.Errorf("table_echo(%v) = % x, %v\nwant % x", tb, res.Value, err, want)
+		}
+	}
+	for n := range 4 {
+		got := call(t, mod, "table_head", everyType(t, 3), n+1)
+		want, _ := abi.AppendTable(nil, everyType(t, min(n+1, 3)))
+		if b, _ := abi.AppendTable(nil, got.(abi.Table)); !bytes.Equal(b, want) {
+			t.Errorf("table_head(t, %d) = %v, want the first %d rows of t", n+1, got, min(n+1, 3))
+		}
+	}
+}
+
+// A malformed table argument fails the call with a guest error that says what is wrong.
+func TestTableMalformed(t *testing.T) {
+	_, mod := load(t)
+	// The example of ABI.md section 5.4: int64 column a = [1, 2], string column b = ["x", "yz"].
+	example := []byte{0xc7, 0x48, 0x05,
+		2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+		4, 0, 1, 0, 'a', 32, 0, 1, 0, 'b', 0, 0, 0, 0, 0, 0,
+		1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+		'x', 'y', 'z', 0, 0, 0, 0, 0}
+	frame := func(table []byte) []byte { return append(append([]byte{0x92, 0x91}, table...), 0x80) }
+	with := func(at int, b byte) []byte {
+		v := bytes.Clone(example)
+		v[3+at] = b
+		return frame(v)
+	}
+	if got, err := callFrame(mod, "table_stats", frame(example)); err != nil || got.(map[string]any)["rows"] != int64(2) {
+		t.Fatalf("table_stats(the ABI example) = %v, %v", got, err)
+	}
+	longer := append(bytes.Clone(example), 0, 0, 0, 0, 0, 0, 0, 0)
+	longer[1] += 8
+	const prefix = "table_stats: argument 1 (t): "
+	for _, tc := range []struct {
+		frame []byte
+		want  string
+	}{
+		{with(4, 1), "malformed table: the flags are not zero"},
+		{with(16, 7), `malformed table: column "a" has unknown type 7`},
+		{with(12, 1), "malformed table: 4294967298 rows, more than 2^32-1"},
+		{with(8, 9), `malformed table: column "a" runs past the payload or its padding is not zero`},
+		{frame(longer), "malformed table: 8 bytes after the last column"},
+		{with(48, 1), `malformed table: string column "b": its offsets are not n+1 offsets from 0`},
+		{with(52, 4), `malformed table: string column "b": value 0 is out of order, out of range or not UTF-8`},
+		{with(56, 9), `malformed table: column "b" runs past the payload or its padding is not zero`},
+		{with(64, 0xff), `malformed table: string column "b": its text is not UTF-8`},
+		{with(25, 'a'), `malformed table: two columns are named "a"`},
+		{frame([]byte{0xd6, 0x05, 0, 0, 0, 0}), "malformed table: a payload of 4 bytes is shorter than the 16-byte header"},
+		{frame([]byte{0x07}), "expected table, got int"},
+		{frame([]byte{0xd4, 0x04, 0x00}), "expected table, got ext type 4"},
+	} {
+		_, err := callFrame(mod, "table_stats", tc.frame)
+		var ge *runtime.GuestError
+		if !errors.As(err, &ge) || ge.Message != prefix+tc.want {
+			t.Errorf("table_stats(% x):\ngot  %v\nwant a guest error %q", tc.frame, err, prefix+tc.want)
+		}
 	}
 }
