@@ -295,7 +295,7 @@ func callFrame(mod *runtime.Module, fn string, frame []byte) (any, error) {
 
 // everyType is a table of n rows (n ≤ 3) with a column of each type: an empty string, text
 // beyond ASCII, a NaN, the largest int64, times before and after 1970.
-func everyType(t *testing.T, n int) abi.Table {
+func everyType(t testing.TB, n int) abi.Table {
 	t.Helper()
 	tb, err := abi.NewTable(
 		abi.Int64Column("i", []int64{1, -2, math.MaxInt64}[:n]),
@@ -405,4 +405,42 @@ func TestTableMalformed(t *testing.T) {
 			t.Errorf("table_stats(% x):\ngot  %v\nwant a guest error %q", tc.frame, err, prefix+tc.want)
 		}
 	}
+}
+
+// FuzzTableArg passes arbitrary ext-5 payloads to table_echo: the Rust SDK accepts exactly
+// the tables the host accepts (abi.Decode), returns an accepted one byte for byte, and
+// refuses the others with a guest error, never a trap.
+func FuzzTableArg(f *testing.F) {
+	for _, tb := range []abi.Table{everyType(f, 3), everyType(f, 0)} {
+		b, _ := abi.AppendTable(nil, tb)
+		f.Add(b[3:]) // both are ext 8: the payload follows a 3-byte header
+	}
+	f.Add([]byte{})
+	_, mod := load(f)
+	echo, err := mod.Func("table_echo")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if len(payload) > math.MaxUint16 {
+			return
+		}
+		value := append([]byte{0xc8, byte(len(payload) >> 8), byte(len(payload)), 5}, payload...)
+		_, hostErr := abi.Decode(value)
+		frame := append(append([]byte{0x92, 0x91}, value...), 0x80)
+		res, err := echo.Call(context.Background(), frame)
+		var ge *runtime.GuestError
+		switch {
+		case err == nil && hostErr == nil:
+			if !bytes.HasSuffix(res.Value, payload) || len(res.Value) > len(payload)+6 {
+				t.Fatalf("table_echo(% x) = % x, want the same payload", payload, res.Value)
+			}
+		case err == nil:
+			t.Fatalf("table_echo accepted a table the host refuses (%v): % x", hostErr, payload)
+		case !errors.As(err, &ge):
+			t.Fatalf("table_echo(% x): %v, want a guest error", payload, err)
+		case hostErr == nil:
+			t.Fatalf("table_echo refused a table the host accepts: %v: % x", err, payload)
+		}
+	})
 }
