@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
+	"github.com/mrun-dev/mrun/table"
 	"github.com/mrun-dev/mrun/tensor"
 	"github.com/mrun-dev/mrun/tensor/expr"
 )
@@ -135,9 +135,19 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
-// tensorEngine is an engine over a runtime with mrun:tensor registered and the Rust module
-// loaded; starts counts the tasks started, by function name.
-func tensorEngine(t *testing.T) (ctx context.Context, mod *runtime.Module, eval *runtime.Function, e *dag.Engine, starts func() map[string]int) {
+// engine is an engine over a runtime with mrun:tensor and mrun:table registered and the Rust
+// module loaded.
+type engine struct {
+	ctx        context.Context
+	mod        *runtime.Module
+	tensorEval *runtime.Function
+	tableEval  *runtime.Function
+	e          *dag.Engine
+	mu         sync.Mutex
+	counts     map[string]int
+}
+
+func newEngine(t *testing.T) *engine {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -146,30 +156,51 @@ func tensorEngine(t *testing.T) (ctx context.Context, mod *runtime.Module, eval 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close(context.Background()) })
+	en := &engine{ctx: ctx, counts: map[string]int{}}
 	tm, err := tensor.Register(ctx, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if eval, err = tm.Func("eval"); err != nil {
+	tbm, err := table.Register(ctx, rt)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if mod, err = rt.LoadFile(ctx, modulePath); err != nil {
+	if en.tensorEval, err = tm.Func("eval"); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	counts := map[string]int{}
-	e = dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
+	if en.tableEval, err = tbm.Func("eval"); err != nil {
+		t.Fatal(err)
+	}
+	if en.mod, err = rt.LoadFile(ctx, modulePath); err != nil {
+		t.Fatal(err)
+	}
+	en.e = dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
 		if ev.Kind == dag.EventStart {
-			mu.Lock()
-			counts[ev.Func.Name()]++
-			mu.Unlock()
+			en.mu.Lock()
+			en.counts[ev.Func.Name()]++
+			en.mu.Unlock()
 		}
 	}})
-	return ctx, mod, eval, e, func() map[string]int {
-		mu.Lock()
-		defer mu.Unlock()
-		return maps.Clone(counts)
+	return en
+}
+
+// starts counts the tasks started so far, by function name, and starts counting again.
+func (en *engine) starts() map[string]int {
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	s := en.counts
+	en.counts = map[string]int{}
+	return s
+}
+
+// fn is the function called name of the Rust module.
+func (en *engine) fn(t *testing.T, name string) *runtime.Function {
+	t.Helper()
+	f, err := en.mod.Func(name)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return f
 }
 
 // run executes o on e and fetches its value in its generic form.
@@ -190,16 +221,13 @@ func run(ctx context.Context, t *testing.T, e *dag.Engine, o *dag.Object) any {
 // float64 as the host evaluating the same expression (as the Go and C modules do, in
 // guests/go/mrun/mt's TestDriver2Tensor_Engine).
 func TestDriver2Tensor_Engine(t *testing.T) {
-	ctx, mod, eval, e, starts := tensorEngine(t)
-	driver, err := mod.Func("driver2_tensor")
-	if err != nil {
-		t.Fatal(err)
-	}
+	en := newEngine(t)
+	ctx, e, driver := en.ctx, en.e, en.fn(t, "driver2_tensor")
 	got := run(ctx, t, e, dag.Spawn(driver, 7))
-	if s := starts(); s["driver2_tensor"] != 1 || s["eval"] != 1 || s["reduce"] != 1 || len(s) != 3 {
+	if s := en.starts(); s["driver2_tensor"] != 1 || s["eval"] != 1 || s["reduce"] != 1 || len(s) != 3 {
 		t.Errorf("tasks started: %v, want driver2_tensor, eval and one reduce", s)
 	}
-	want := run(ctx, t, e, dag.Spawn(eval, tensor.Rand(7, 10, 10).Sum(nil)))
+	want := run(ctx, t, e, dag.Spawn(en.tensorEval, tensor.Rand(7, 10, 10).Sum(nil)))
 	if f, ok := got.(float64); !ok || got != want || f < 30 || f > 70 {
 		t.Errorf("driver2_tensor(7) = %v (%T), want %v (the host's sum of the same 100 numbers)", got, got, want)
 	}
@@ -211,13 +239,11 @@ func TestDriver2Tensor_Engine(t *testing.T) {
 // mt_matmul evaluates a matrix product in 2 × 2 chunks from the guest and gets the tensor the
 // host gets for the same expression.
 func TestMTMatmul_Engine(t *testing.T) {
-	ctx, mod, eval, e, starts := tensorEngine(t)
-	f, err := mod.Func("mt_matmul")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := run(ctx, t, e, dag.Spawn(f, 3))
-	want := run(ctx, t, e, dag.Spawn(eval, tensor.Rand(3, 4, 4).WithChunks(2, 2).MatMul(tensor.Ones(4, 4))))
+	en := newEngine(t)
+	ctx, e := en.ctx, en.e
+	got := run(ctx, t, e, dag.Spawn(en.fn(t, "mt_matmul"), 3))
+	s := en.starts()
+	want := run(ctx, t, e, dag.Spawn(en.tensorEval, tensor.Rand(3, 4, 4).WithChunks(2, 2).MatMul(tensor.Ones(4, 4))))
 	g, ok := got.(abi.Tensor)
 	w := want.(abi.Tensor)
 	if !ok || g.DType != abi.Float64 || !slices.Equal(g.Shape, []int{4, 4}) || !bytes.Equal(g.Data, w.Data) {
@@ -225,8 +251,42 @@ func TestMTMatmul_Engine(t *testing.T) {
 	}
 	// ones(4, 4) is one chunk, cut into x's two column chunks: 2 × 1 output chunks, each the
 	// sum of 2 block products.
-	if s := starts(); s["mt_matmul"] != 1 || s["eval"] != 1 || s["matmul"] != 4 || s["addn"] != 2 {
+	if s["mt_matmul"] != 1 || s["eval"] != 1 || s["matmul"] != 4 || s["addn"] != 2 {
 		t.Errorf("tasks started: %v, want mt_matmul, eval, 4 block products and 2 sums", s)
+	}
+}
+
+// table_totals groups its table argument with mrun::md: through the real engine it spawns eval
+// of mrun:table, nested, which runs a group-by task per chunk of 2 rows and a combine, and
+// returns the table the host gets for the same expression.
+func TestTableTotals_Engine(t *testing.T) {
+	en := newEngine(t)
+	ctx, e := en.ctx, en.e
+	tb, err := abi.NewTable(
+		abi.StringColumn("city", []string{"Oslo", "Lima", "Oslo", "Pune", "Lima"}),
+		abi.Int64Column("amount", []int64{10, 4, 5, 7, 8}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(ctx, t, e, dag.Spawn(en.fn(t, "table_totals"), tb))
+	if s := en.starts(); s["table_totals"] != 1 || s["eval"] != 1 || s["groupby"] != 3 || s["combine"] != 1 || len(s) != 4 {
+		t.Errorf("tasks started: %v, want table_totals, eval, 3 group-bys and a combine", s)
+	}
+	want := run(ctx, t, e, dag.Spawn(en.tableEval, map[string]any{
+		"op": "groupby", "keys": []string{"city"}, "aggs": []any{[]string{"amount", "sum"}, []string{"amount", "count", "n"}},
+		"x": map[string]any{"op": "table", "value": tb, "chunk_rows": 2},
+	}))
+	g, ok := got.(abi.Table)
+	gb, _ := abi.AppendTable(nil, g)
+	wb, _ := abi.AppendTable(nil, want.(abi.Table))
+	if !ok || !bytes.Equal(gb, wb) || g.Rows() != 3 {
+		t.Errorf("table_totals = %v, want %v", got, want)
+	}
+	city, _ := g.Columns()[0].Strings()
+	n, _ := g.Columns()[2].Int64s()
+	if !slices.Equal(city, []string{"Lima", "Oslo", "Pune"}) || !slices.Equal(n, []int64{2, 2, 1}) {
+		t.Errorf("table_totals: city %q, n %v; want [Lima Oslo Pune] and [2 2 1]", city, n)
 	}
 }
 

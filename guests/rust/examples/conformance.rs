@@ -1,7 +1,7 @@
 //! The conformance module of the Rust SDK: every function of guests/CONFORMANCE.md.
 //! Built by guests/rust/build.sh into testdata/rust/conformance.wasm.
 
-use mrun::mt;
+use mrun::{md, mt};
 use mrun::{Column, ColumnData, DType, Error, Kwargs, Number, Object, Strings, Table, Tensor, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -315,6 +315,15 @@ mrun::export! {
             columns.push(Column::new(name, data));
         }
         Ok(Table::new(columns)?)
+    }
+}
+
+mrun::export! {
+    /// table_totals(t) is t grouped by its column city with the sum and the count of its
+    /// column amount, computed by mrun:table in chunks of 2 rows.
+    fn table_totals(t: Table) -> Result<Table<'static>, Error> {
+        let aggs = [md::agg("amount", "sum"), md::agg("amount", "count").named("n")];
+        md::table(&t).with("chunk_rows", 2).groupby(&["city"], &aggs).table()
     }
 }
 

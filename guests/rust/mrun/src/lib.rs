@@ -20,8 +20,9 @@
 //!   the call with its text. A tuple is an array: the outputs of a spawn with `n_output` equal
 //!   to its length.
 //! - [`spawn()`], [`spawn_n`], [`Task`], [`execute`] and [`Object::fetch`] are nested spawn.
-//! - [`Tensor`] and [`Table`] view the tensor and table values in place; [`mt`] builds
-//!   expressions of the chunked tensors of module `mrun:tensor` and evaluates them.
+//! - [`Tensor`] and [`Table`] view the tensor and table values in place; [`mt`] and [`md`]
+//!   build expressions of the chunked tensors of module `mrun:tensor` and the chunked tables
+//!   of `mrun:table`, and evaluate them.
 //!
 //! The crate has its own MessagePack codec ([`Reader`], [`Writer`]) and no dependencies.
 
@@ -30,6 +31,7 @@
 mod codec;
 mod error;
 mod host;
+pub mod md;
 pub mod mt;
 #[doc(hidden)]
 pub mod rt;

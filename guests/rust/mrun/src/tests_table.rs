@@ -199,3 +199,30 @@ fn expressions_are_maps_in_canonical_order() {
     let s = x.slice(&[[Some(1), None, Some(-1)]]);
     assert_eq!(s.value().get("index"), Some(&Value::Array(vec![Value::Array(vec![Value::Int(1), Value::Nil, Value::Int(-1)])])));
 }
+
+#[test]
+fn table_expressions_are_maps_in_canonical_order() {
+    let t = Table::new(vec![Column::int64("a", vec![1, 2])]).unwrap();
+    let e = md::table(&t).with("chunk_rows", 1).filter("a > 1").groupby(&["a"], &[md::agg("a", "count").named("n")]);
+    let want = Value::Map(vec![
+        ("x".into(), Value::Map(vec![
+            ("x".into(), Value::Map(vec![
+                ("op".into(), "table".into()),
+                ("value".into(), Value::Table(t.clone())),
+                ("chunk_rows".into(), Value::Int(1)),
+            ])),
+            ("op".into(), "filter".into()),
+            ("where".into(), "a > 1".into()),
+        ])),
+        ("op".into(), "groupby".into()),
+        ("aggs".into(), Value::Array(vec![Value::Array(vec!["a".into(), "count".into(), "n".into()])])),
+        ("keys".into(), Value::Array(vec!["a".into()])),
+    ]);
+    assert_eq!(e.value(), &want);
+    let s = md::read_csv("a\n1\n").sort(&["a"], &[]).head(3);
+    assert_eq!(s.value().get("n"), Some(&Value::Int(3)));
+    assert_eq!(s.value().get("x").unwrap().get("descending"), None);
+    let j = md::read_csv("a\n1\n").join(&md::read_csv("a\n2\n"), &["a"]).select(&["a"]).assign("b", "a * 2");
+    assert_eq!(j.value().get("expr"), Some(&Value::from("a * 2")));
+    assert_eq!(j.value().get("x").unwrap().get("columns"), Some(&Value::Array(vec!["a".into()])));
+}
