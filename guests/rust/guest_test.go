@@ -105,6 +105,37 @@ func TestMisalignedTensor(t *testing.T) {
 	}
 }
 
+// tableFrame is the argument frame of a table of n rows with a column of each type.
+func tableFrame(tb testing.TB, n int) []byte {
+	i, f, b, s, ts := make([]int64, n), make([]float64, n), make([]bool, n), make([]string, n), make([]int64, n)
+	for k := range n {
+		i[k], f[k], b[k], s[k], ts[k] = int64(k), float64(k)/3, k%2 == 0, []string{"", "Oslo", "Zürich", "東京"}[k%4], int64(k)*1e9
+	}
+	t, err := abi.NewTable(abi.Int64Column("i", i), abi.Float64Column("f", f), abi.BoolColumn("b", b),
+		abi.StringColumn("s", s), abi.TimestampNanosColumn("t", ts))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tpl, err := abi.EncodeTemplate([]any{t}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tpl.Frame()
+}
+
+// tensorFrame is the argument frame of a float64 tensor of n zeros.
+func tensorFrame(tb testing.TB, n int) []byte {
+	t, err := abi.NewTensor([]int{n}, make([]float64, n))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tpl, err := abi.EncodeTemplate([]any{t}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tpl.Frame()
+}
+
 // BenchmarkCall is the cost of one call, SDK and host together, for a few shapes of function.
 func BenchmarkCall(b *testing.B) {
 	_, mod := load(b)
@@ -117,6 +148,9 @@ func BenchmarkCall(b *testing.B) {
 		{"identity_str", "identity", []byte{0x92, 0x91, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x80}},
 		{"sum_all_10", "sum_all", ten},
 		{"greet_kwargs", "greet", []byte{0x92, 0x91, 0xa3, 'b', 'o', 'b', 0x81, 0xa8, 'g', 'r', 'e', 'e', 't', 'i', 'n', 'g', 0xa2, 'h', 'i'}},
+		{"table_stats_10k", "table_stats", tableFrame(b, 10000)},
+		{"table_echo_10k", "table_echo", tableFrame(b, 10000)},
+		{"tensor_sum_36k", "tensor_sum", tensorFrame(b, 36000)},
 	}
 	ctx := context.Background()
 	for _, c := range cases {
@@ -193,7 +227,7 @@ func (en *engine) starts() map[string]int {
 	return s
 }
 
-// fn is the function called name of the Rust module.
+// fn is the function of the Rust module called name.
 func (en *engine) fn(t *testing.T, name string) *runtime.Function {
 	t.Helper()
 	f, err := en.mod.Func(name)

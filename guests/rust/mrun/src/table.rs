@@ -372,15 +372,22 @@ fn le64(b: &[u8]) -> u64 {
     u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
-/// view reads a buffer of little-endian numbers: in place when it is aligned for `T`,
-/// otherwise as one copy.
-fn view<'a, T: Copy + Default>(b: &'a [u8], conv: fn(&[u8]) -> T) -> Cow<'a, [T]> {
-    if b.as_ptr() as usize % align_of::<T>() == 0 && cfg!(target_endian = "little") {
-        // Safety: aligned, in bounds, and every bit pattern is a valid i64, f64 or u32 (the
-        // only types this is called with).
-        Cow::Borrowed(unsafe { std::slice::from_raw_parts(b.as_ptr() as *const T, b.len() / size_of::<T>()) })
+/// view reads a buffer of little-endian numbers (WebAssembly is little-endian): in place when
+/// it is aligned for `T`, otherwise as one copy. `T` is i64, f64 or u32, whose every bit
+/// pattern is a valid value.
+fn view<T: Copy>(b: &[u8]) -> Cow<'_, [T]> {
+    let n = b.len() / size_of::<T>();
+    if b.as_ptr() as usize % align_of::<T>() == 0 {
+        // Safety: aligned, in bounds, and every bit pattern is a valid T.
+        Cow::Borrowed(unsafe { std::slice::from_raw_parts(b.as_ptr() as *const T, n) })
     } else {
-        Cow::Owned(b.chunks_exact(size_of::<T>()).map(conv).collect())
+        let mut v: Vec<T> = Vec::with_capacity(n);
+        // Safety: v has room for n values, which the n × size_of::<T>() bytes initialise.
+        unsafe {
+            std::ptr::copy_nonoverlapping(b.as_ptr(), v.as_mut_ptr() as *mut u8, n * size_of::<T>());
+            v.set_len(n);
+        }
+        Cow::Owned(v)
     }
 }
 
@@ -530,13 +537,9 @@ impl<'a> Table<'a> {
         for (typ, name) in descs {
             let cut = || malformed(format!("column {:?} runs past the payload or its padding is not zero", name));
             let data = match typ {
-                ColumnType::Int64 => ColumnData::Int64(view(take(nrows * 8).ok_or_else(cut)?, |b| le64(b) as i64)),
-                ColumnType::Timestamp => {
-                    ColumnData::Timestamp(view(take(nrows * 8).ok_or_else(cut)?, |b| le64(b) as i64))
-                }
-                ColumnType::Float64 => {
-                    ColumnData::Float64(view(take(nrows * 8).ok_or_else(cut)?, |b| f64::from_bits(le64(b))))
-                }
+                ColumnType::Int64 => ColumnData::Int64(view(take(nrows * 8).ok_or_else(cut)?)),
+                ColumnType::Timestamp => ColumnData::Timestamp(view(take(nrows * 8).ok_or_else(cut)?)),
+                ColumnType::Float64 => ColumnData::Float64(view(take(nrows * 8).ok_or_else(cut)?)),
                 ColumnType::Bool => {
                     let b = take(nrows).ok_or_else(cut)?;
                     if b.iter().any(|&x| x > 1) {
@@ -550,7 +553,7 @@ impl<'a> Table<'a> {
                     let tb = take(le32(&ob[ob.len() - 4..]) as u64).ok_or_else(cut)?;
                     let text = std::str::from_utf8(tb)
                         .map_err(|_| malformed(format!("string column {:?}: its text is not UTF-8", name)))?;
-                    ColumnData::String(Strings { offsets: view(ob, le32), text: Cow::Borrowed(text) })
+                    ColumnData::String(Strings { offsets: view(ob), text: Cow::Borrowed(text) })
                 }
             };
             columns.push(Column { name: Cow::Borrowed(name), data });
