@@ -538,3 +538,33 @@ func FuzzTableArg(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTableEcho is table_echo of a table of 10,000 rows with and without the runtime's
+// interruption of running guests, which makes each iteration of a loop check for it.
+func BenchmarkTableEcho(b *testing.B) {
+	frame := tableFrame(b, 10000)
+	for _, u := range []bool{false, true} {
+		name := map[bool]string{false: "interruptible", true: "uninterruptible"}[u]
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			rt, err := runtime.New(ctx, runtime.Config{Uninterruptible: u})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rt.Close(ctx)
+			mod, err := rt.LoadFile(ctx, modulePath)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f, err := mod.Func("table_echo")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := f.Call(ctx, frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
