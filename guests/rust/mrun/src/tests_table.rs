@@ -226,3 +226,18 @@ fn table_expressions_are_maps_in_canonical_order() {
     assert_eq!(j.value().get("expr"), Some(&Value::from("a * 2")));
     assert_eq!(j.value().get("x").unwrap().get("columns"), Some(&Value::Array(vec!["a".into()])));
 }
+
+/// total is the example of docs/tables.md ("In Rust").
+fn total(t: Table) -> Result<f64, String> {
+    let c = t.column("amount").and_then(|c| c.as_f64());
+    let amounts = c.ok_or("want a float64 column amount")?;
+    Ok(amounts.iter().sum())
+}
+
+#[test]
+fn the_example_of_the_docs_sums_a_column() {
+    let t = Table::new(vec![Column::float64("amount", vec![1.5, 2.0])]).unwrap();
+    assert_eq!(total(t), Ok(3.5));
+    let t = Table::new(vec![Column::int64("amount", vec![1])]).unwrap();
+    assert_eq!(total(t), Err("want a float64 column amount".to_owned()));
+}
