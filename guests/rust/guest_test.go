@@ -290,6 +290,18 @@ func TestMTMatmul_Engine(t *testing.T) {
 	}
 }
 
+// A planner error in a nested eval fails the guest function with the child's error as the cause.
+func TestMTPlannerError_Engine(t *testing.T) {
+	en := newEngine(t)
+	err := en.e.Execute(en.ctx, dag.Spawn(en.fn(t, "mt_bad_shapes")))
+	const want = "module mrun:tensor): tensor: expression.x (add): shapes [2 3] and [5] do not broadcast: axis 1 has sizes 3 and 5"
+	var te *dag.TaskError
+	if !errors.As(err, &te) || !strings.HasPrefix(err.Error(), "task mt_bad_shapes (key ") ||
+		!strings.Contains(err.Error(), "): task eval (key ") || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("mt_bad_shapes: got %v, want a task error whose cause is eval's: ...%s", err, want)
+	}
+}
+
 // table_totals groups its table argument with mrun::md: through the real engine it spawns eval
 // of mrun:table, nested, which runs a group-by task per chunk of 2 rows and a combine, and
 // returns the table the host gets for the same expression.

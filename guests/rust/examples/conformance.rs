@@ -230,6 +230,12 @@ mrun::export! {
         a.matmul(mt::ones(&[4, 4])).tensor()
     }
 
+    /// mt_bad_shapes() sums ones(2, 3) + ones(5), whose shapes do not broadcast: it fails with
+    /// the planner's error, the error of its child eval.
+    fn mt_bad_shapes() -> Result<f64, Error> {
+        mt::ones(&[2, 3]).add(mt::ones(&[5])).sum(None).float64()
+    }
+
     /// mt_exprs() is one expression per operator, built with mrun::mt, for comparison with
     /// the host's builder.
     fn mt_exprs() -> Vec<mt::Expr> {
