@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test.sh runs the SDK's own tests natively (codec, argument binding, tensors), with Debian's
-# rustc, and checks the documentation with rustdoc; the conformance suite runs the built
-# module (go test ./guests/ ./guests/rust/).
+# test.sh runs the SDK's own tests natively (codec, argument binding, tensors, tables,
+# expressions), with Debian's rustc, and checks the documentation with rustdoc; the
+# conformance suite runs the built module (go test ./guests/ ./guests/rust/).
 #
 #   guests/rust/test.sh
 set -euo pipefail

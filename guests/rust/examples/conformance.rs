@@ -1,7 +1,9 @@
 //! The conformance module of the Rust SDK: every function of guests/CONFORMANCE.md.
 //! Built by guests/rust/build.sh into testdata/rust/conformance.wasm.
 
-use mrun::{Error, Kwargs, Number, Object, Tensor, Value};
+use mrun::{md, mt};
+use mrun::{Column, ColumnData, DType, Error, Kwargs, Number, Object, Strings, Table, Tensor, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 // Values.
@@ -208,6 +210,137 @@ mrun::export! {
             .collect();
         mrun::execute(&sums)?;
         sums.iter().map(|o| o.fetch()).collect()
+    }
+}
+
+// Chunked tensors and tables, beyond the contract: guests/rust/guest_test.go calls them.
+
+mrun::export! {
+    /// driver2_tensor(seed) is mt.random.rand(10, 10).sum() on the chunked tensors of module
+    /// mrun:tensor: it spawns eval of the expression, nested, and returns the number.
+    fn driver2_tensor(seed: i64) -> Result<f64, Error> {
+        mt::rand(seed, &[10, 10]).sum(None).float64()
+    }
+}
+
+mrun::export! {
+    /// mt_matmul(seed) is rand(seed, 4, 4) @ ones(4, 4), in chunks of 2 × 2, as a tensor.
+    fn mt_matmul(seed: i64) -> Result<Tensor<'static>, Error> {
+        let a = mt::rand(seed, &[4, 4]).with_chunks(&[2, 2]);
+        a.matmul(mt::ones(&[4, 4])).tensor()
+    }
+
+    /// mt_bad_shapes() sums ones(2, 3) + ones(5), whose shapes do not broadcast: it fails with
+    /// the planner's error, the error of its child eval.
+    fn mt_bad_shapes() -> Result<f64, Error> {
+        mt::ones(&[2, 3]).add(mt::ones(&[5])).sum(None).float64()
+    }
+
+    /// mt_exprs() is one expression per operator, built with mrun::mt, for comparison with
+    /// the host's builder.
+    fn mt_exprs() -> Vec<mt::Expr> {
+        let m = Tensor::new(&[2], vec![1.0, 2.0]).expect("a tensor of 2 elements");
+        let x = mt::arange(0, 12, 1).reshape(&[3, 4]);
+        vec![
+            mt::rand(1, &[10, 10]).sum(None),
+            mt::rand(2, &[6, 4]).with_chunks(&[3, -1]).mul(mt::ones(&[6, 4])).add(2.5).sub(1).div(2)
+                .pow(2.0).neg().abs().sqrt().exp().log(),
+            mt::concatenate(0, &[x.eq(1), x.ne(1), x.lt(1), x.le(1), x.gt(1), x.ge(true)]),
+            mt::where_(x.gt(5), &x, 0).std(&[0], 1).keep_dims(),
+            mt::concatenate(0, &[x.mean(&[1]), x.var(None, 0), x.min(&[0]), x.max(None), x.argmin(None), x.argmax(&[1])]),
+            x.t().transpose(&[1, 0]).slice(&[[None, None, Some(-1)], [Some(1), None, None]]).rechunk(&[2, 2])
+                .matmul(mt::zeros(&[3, 3])),
+            mt::concatenate(0, &[
+                mt::full(7, DType::Int32, &[2]),
+                mt::zeros(&[2]).astype(DType::Float32),
+                mt::linspace(0.0, 1.0, 2),
+                mt::from_tensor(m.clone()).add(&m),
+            ]),
+        ]
+    }
+}
+
+mrun::export! {
+    /// table_stats(t) reads every column of a table and returns {"rows": n, "columns":
+    /// [[name, type], …], "summary": {name: …}}: for int64 the sum, for float64 the sum of
+    /// the numbers and the count of NaNs, for bool the count of trues, for string the count
+    /// of characters and of empty values, for timestamp the earliest and latest.
+    fn table_stats(t: Table) -> Value {
+        let mut columns = Vec::new();
+        let mut summary = Vec::new();
+        for c in t.columns() {
+            columns.push(Value::Array(vec![c.name().into(), c.column_type().name().into()]));
+            let s = match c.data() {
+                ColumnData::Int64(v) => Value::Int(v.iter().fold(0i64, |a, &x| a.wrapping_add(x))),
+                ColumnData::Float64(v) => {
+                    let nans = v.iter().filter(|x| x.is_nan()).count();
+                    let sum: f64 = v.iter().filter(|x| !x.is_nan()).sum();
+                    Value::Array(vec![sum.into(), (nans as i64).into()])
+                }
+                ColumnData::Bool(v) => Value::Int(v.iter().filter(|&&b| b).count() as i64),
+                ColumnData::String(s) => {
+                    let chars = s.iter().map(|x| x.chars().count()).sum::<usize>();
+                    let empty = s.iter().filter(|x| x.is_empty()).count();
+                    Value::Array(vec![(chars as i64).into(), (empty as i64).into()])
+                }
+                ColumnData::Timestamp(v) => {
+                    let (lo, hi) = (v.iter().min(), v.iter().max());
+                    Value::Array(vec![lo.map_or(Value::Nil, |&x| x.into()), hi.map_or(Value::Nil, |&x| x.into())])
+                }
+            };
+            summary.push((c.name().into(), s));
+        }
+        Value::Map(vec![
+            ("rows".into(), (t.rows() as i64).into()),
+            ("columns".into(), Value::Array(columns)),
+            ("summary".into(), Value::Map(summary)),
+        ])
+    }
+
+    /// table_echo(t) returns the table it is given.
+    fn table_echo(t: Table) -> Table {
+        t
+    }
+}
+
+mrun::export! {
+    /// table_head(t, n) is the first n rows of t. Its numeric columns are slices of the
+    /// argument's: the result is written from the frame without another copy.
+    fn table_head(t: Table, n: u32) -> Result<Table, Error> {
+        let n = (n as usize).min(t.rows());
+        let mut columns = Vec::new();
+        for c in t.into_columns() {
+            let (name, data) = c.into_parts();
+            let data = match data {
+                ColumnData::Int64(v) => ColumnData::Int64(first(v, n)),
+                ColumnData::Float64(v) => ColumnData::Float64(first(v, n)),
+                ColumnData::Bool(v) => ColumnData::Bool(first(v, n)),
+                ColumnData::Timestamp(v) => ColumnData::Timestamp(first(v, n)),
+                ColumnData::String(s) => ColumnData::String(Strings::new(s.iter().take(n))?),
+            };
+            columns.push(Column::new(name, data));
+        }
+        Ok(Table::new(columns)?)
+    }
+}
+
+mrun::export! {
+    /// table_totals(t) is t grouped by its column city with the sum and the count of its
+    /// column amount, computed by mrun:table in chunks of 2 rows.
+    fn table_totals(t: Table) -> Result<Table<'static>, Error> {
+        let aggs = [md::agg("amount", "sum"), md::agg("amount", "count").named("n")];
+        md::table(&t).with("chunk_rows", 2).groupby(&["city"], &aggs).table()
+    }
+}
+
+/// first is the first n values, borrowed where `v` is.
+fn first<T: Clone>(v: Cow<'_, [T]>, n: usize) -> Cow<'_, [T]> {
+    match v {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[..n]),
+        Cow::Owned(mut v) => {
+            v.truncate(n);
+            Cow::Owned(v)
+        }
     }
 }
 

@@ -13,12 +13,16 @@
 //! ```
 //!
 //! - Parameters are any [`Decode`] type (integers, floats, `bool`, `String`, `&str`,
-//!   `Vec<u8>` for bytes, `Vec<T>`, `Option<T>`, tuples, [`Value`], [`Tensor`], [`Object`]),
-//!   bound to positional arguments in order, plus a final [`Kwargs`] for keyword arguments.
+//!   `Vec<u8>` for bytes, `Vec<T>`, `Option<T>`, tuples, [`Value`], [`Tensor`], [`Table`],
+//!   [`Object`]), bound to positional arguments in order, plus a final [`Kwargs`] for keyword
+//!   arguments.
 //! - The result is any [`Encode`] type, or `Result<T, E>` with `E: Display`: an `Err` fails
 //!   the call with its text. A tuple is an array: the outputs of a spawn with `n_output` equal
 //!   to its length.
 //! - [`spawn()`], [`spawn_n`], [`Task`], [`execute`] and [`Object::fetch`] are nested spawn.
+//! - [`Tensor`] and [`Table`] view the tensor and table values in place; [`mt`] and [`md`]
+//!   build expressions of the chunked tensors of module `mrun:tensor` and the chunked tables
+//!   of `mrun:table`, and evaluate them.
 //!
 //! The crate has its own MessagePack codec ([`Reader`], [`Writer`]) and no dependencies.
 
@@ -27,18 +31,24 @@
 mod codec;
 mod error;
 mod host;
+pub mod md;
+pub mod mt;
 #[doc(hidden)]
 pub mod rt;
 mod spawn;
+mod table;
 mod tensor;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_table;
 mod value;
 
 pub use codec::{family, from_slice, to_vec, Decode, DecodeError, DecodeOwned, Encode, Int, Reader, Writer, MAX_DEPTH};
 pub use error::{Error, ErrorKind, HostCode};
 pub use rt::{IntoResult, Kwargs, Param};
 pub use spawn::{execute, spawn, spawn_n, ArgList, AsObject, ByRef, Object, Task, EXT_BY_REF, EXT_HANDLE, MAX_OUTPUTS};
+pub use table::{Column, ColumnData, ColumnType, Strings, Table, EXT_TABLE, MAX_COLUMNS};
 pub use tensor::{DType, Element, Tensor, EXT_TENSOR, MAX_NDIM};
 pub use value::{Number, Value};
 

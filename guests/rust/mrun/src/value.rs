@@ -1,13 +1,14 @@
 //! The generic value type.
 
 use crate::codec::{Decode, DecodeError, Encode, Int, Reader, Writer, MAX_DEPTH};
+use crate::table::{Table, EXT_TABLE};
 use crate::tensor::{Tensor, EXT_TENSOR};
 
 /// Value is any MessagePack value, for arguments and results whose type varies. Integers
 /// from −2⁶³ to 2⁶³−1 are `Int`, larger ones `Uint`; float32 and float64 keep their width;
-/// maps keep their order and may have keys of any type; a tensor (ext type 4) is `Tensor`;
-/// any other extension value is `Ext`. Decoding then encoding a Value gives the same value
-/// in its shortest encoding.
+/// maps keep their order and may have keys of any type; a tensor (ext type 4) is `Tensor`, a
+/// table (ext type 5) `Table`; any other extension value is `Ext`. Decoding then encoding a
+/// Value gives the same value in its shortest encoding.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// nil (None).
@@ -32,13 +33,15 @@ pub enum Value {
     Map(Vec<(Value, Value)>),
     /// A tensor.
     Tensor(Tensor<'static>),
-    /// An extension value other than a tensor: its type and payload.
+    /// A table.
+    Table(Table<'static>),
+    /// An extension value other than a tensor or a table: its type and payload.
     Ext(i8, Vec<u8>),
 }
 
 impl Value {
     /// kind names the Value's family for messages: "nil", "bool", "int", "float32", "float",
-    /// "str", "bytes", "list", "map", "tensor" or "ext".
+    /// "str", "bytes", "list", "map", "tensor", "table" or "ext".
     pub fn kind(&self) -> &'static str {
         match self {
             Value::Nil => "nil",
@@ -51,6 +54,7 @@ impl Value {
             Value::Array(_) => "list",
             Value::Map(_) => "map",
             Value::Tensor(_) => "tensor",
+            Value::Table(_) => "table",
             Value::Ext(..) => "ext",
         }
     }
@@ -133,6 +137,7 @@ impl Value {
             }
             0xc7..=0xc9 | 0xd4..=0xd8 => match r.read_ext()? {
                 (EXT_TENSOR, p) => Value::Tensor(Tensor::parse(p)?.into_owned()),
+                (EXT_TABLE, p) => Value::Table(Table::parse(p)?.into_owned()),
                 (t, p) => Value::Ext(t, p.to_vec()),
             },
             _ => return Err(DecodeError::new("reserved byte 0xc1")),
@@ -171,6 +176,7 @@ impl Encode for Value {
                 }
             }
             Value::Tensor(t) => t.encode(w),
+            Value::Table(t) => t.encode(w),
             Value::Ext(t, p) => w.ext(*t, p),
         }
     }
@@ -209,6 +215,7 @@ from_impls! {
     Vec<u8> => |v| Value::Bin(v);
     Vec<Value> => |v| Value::Array(v);
     Tensor<'static> => |v| Value::Tensor(v);
+    Table<'static> => |v| Value::Table(v);
 }
 
 /// Number is an int or a float, for parameters that take either, such as a list of numbers:
