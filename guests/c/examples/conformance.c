@@ -447,7 +447,7 @@ static void driver2_tensor(mrun_args *a, mrun_writer *out)
 		return;
 	static const uint64_t shape[2] = {10, 10};
 	mrun_writer *args = mrun_spawn_args(1);
-	mrun_expr_reduce(args, "sum");
+	mrun_expr_sum(args, 0, NULL); /* 0 axes: every axis */
 	mrun_expr_rand(args, seed, 2, shape);
 	double sum;
 	if (mrun_eval_double(args, &sum) != 0) {
