@@ -394,6 +394,7 @@ const char *mrun_type_name(const mrun_reader *r)
 		switch (it.ext) {
 		case 2: return "a handle";
 		case 4: return "a tensor";
+		case 5: return "a table";
 		case -1: return "a timestamp";
 		}
 		return "an ext value";

@@ -149,7 +149,7 @@ mrun_reader mrun_reader_init(const void *data, size_t len);
  * bytes are malformed or truncated. */
 mrun_type mrun_peek(const mrun_reader *r);
 
-/* mrun_type_name names the type at the cursor for messages: "an int", "a str", "a tensor",
+/* mrun_type_name names the type at the cursor for messages: "an int", "a str", "a table",
  * "an integer above 2^63-1", "nothing" ... */
 const char *mrun_type_name(const mrun_reader *r);
 

@@ -745,6 +745,10 @@ static void test_tables(void)
 	mrun_write_str(frame(&w, 1), "t");
 	mrun_write_map(&w, 0);
 	CHECK(!run(table_echo, &w) && strcmp(host_err, "fn: argument 1 (t): expected a table, got a str") == 0);
+	unhex(frame(&w, 1), table_hex);
+	mrun_write_map(&w, 0);
+	CHECK(!run(tensor_sum, &w));
+	CHECK(strcmp(host_err, "fn: argument 1 (t): expected a float64 tensor, got a table") == 0);
 	arena_reset();
 	mrun_writer_free(&w);
 	mrun_writer_free(&out);
