@@ -394,6 +394,7 @@ const char *mrun_type_name(const mrun_reader *r)
 		switch (it.ext) {
 		case 2: return "a handle";
 		case 4: return "a tensor";
+		case 5: return "a table";
 		case -1: return "a timestamp";
 		}
 		return "an ext value";
@@ -677,6 +678,7 @@ void mrun_writer_reset(mrun_writer *w)
 	w->len = 0;
 	w->oom = false;
 	w->frame = 0;
+	w->extra = 0;
 }
 
 void mrun_writer_free(mrun_writer *w)
@@ -1451,9 +1453,47 @@ const char *mrun_last_error(void)
 
 void mrun_expr_op(mrun_writer *w, const char *op, uint32_t nfields)
 {
-	mrun_write_map(w, nfields + 1);
+	mrun_write_map(w, nfields + 1 + w->extra);
+	w->extra = 0;
 	mrun_write_str(w, "op");
 	mrun_write_str(w, op);
+}
+
+void mrun_expr_extra(mrun_writer *w, uint32_t n) { w->extra += n; }
+
+/* write_ints writes an array of n int64s. */
+static void write_ints(mrun_writer *w, uint32_t n, const int64_t *v)
+{
+	mrun_write_array(w, n);
+	for (uint32_t i = 0; i < n; i++)
+		mrun_write_int(w, v[i]);
+}
+
+/* write_shape writes field "shape". */
+static void write_shape(mrun_writer *w, uint32_t ndim, const uint64_t *shape)
+{
+	mrun_write_str(w, "shape");
+	mrun_write_array(w, ndim);
+	for (uint32_t i = 0; i < ndim; i++)
+		mrun_write_uint(w, shape[i]);
+}
+
+void mrun_expr_chunks(mrun_writer *w, uint32_t ndim, const int64_t *chunks)
+{
+	mrun_write_str(w, "chunks");
+	write_ints(w, ndim, chunks);
+}
+
+void mrun_expr_dtype(mrun_writer *w, mrun_dtype dtype)
+{
+	mrun_write_str(w, "dtype");
+	mrun_write_str(w, mrun_dtype_name(dtype));
+}
+
+void mrun_expr_keepdims(mrun_writer *w)
+{
+	mrun_write_str(w, "keepdims");
+	mrun_write_bool(w, true);
 }
 
 void mrun_expr_rand(mrun_writer *w, int64_t seed, uint32_t ndim, const uint64_t *shape)
@@ -1461,18 +1501,69 @@ void mrun_expr_rand(mrun_writer *w, int64_t seed, uint32_t ndim, const uint64_t 
 	mrun_expr_op(w, "rand", 2);
 	mrun_write_str(w, "seed");
 	mrun_write_int(w, seed);
-	mrun_write_str(w, "shape");
-	mrun_write_array(w, ndim);
-	for (uint32_t i = 0; i < ndim; i++)
-		mrun_write_uint(w, shape[i]);
+	write_shape(w, ndim, shape);
 }
 
-void mrun_expr_reduce(mrun_writer *w, const char *op)
+void mrun_expr_zeros(mrun_writer *w, uint32_t ndim, const uint64_t *shape)
 {
-	mrun_expr_op(w, op, 2);
-	mrun_write_str(w, "axis");
-	mrun_write_nil(w);
-	mrun_write_str(w, "x");
+	mrun_expr_op(w, "zeros", 1);
+	write_shape(w, ndim, shape);
+}
+
+void mrun_expr_ones(mrun_writer *w, uint32_t ndim, const uint64_t *shape)
+{
+	mrun_expr_op(w, "ones", 1);
+	write_shape(w, ndim, shape);
+}
+
+void mrun_expr_full(mrun_writer *w, mrun_dtype dtype, uint32_t ndim, const uint64_t *shape)
+{
+	mrun_expr_op(w, "full", dtype ? 3 : 2);
+	if (dtype)
+		mrun_expr_dtype(w, dtype);
+	write_shape(w, ndim, shape);
+	mrun_write_str(w, "value");
+}
+
+void mrun_expr_arange(mrun_writer *w, int64_t start, int64_t stop, int64_t step)
+{
+	mrun_expr_op(w, "arange", 3);
+	mrun_write_str(w, "start");
+	mrun_write_int(w, start);
+	mrun_write_str(w, "stop");
+	mrun_write_int(w, stop);
+	mrun_write_str(w, "step");
+	mrun_write_int(w, step);
+}
+
+void mrun_expr_linspace(mrun_writer *w, double start, double stop, int64_t num)
+{
+	mrun_expr_op(w, "linspace", 3);
+	mrun_write_str(w, "start");
+	mrun_write_double(w, start);
+	mrun_write_str(w, "stop");
+	mrun_write_double(w, stop);
+	mrun_write_str(w, "num");
+	mrun_write_int(w, num);
+}
+
+bool mrun_expr_tensor(mrun_writer *w, mrun_dtype dtype, uint32_t ndim, const uint64_t *shape,
+		      const void *data)
+{
+	/* check first, so that nothing is written for a tensor mrun_write_tensor refuses */
+	uint64_t count;
+	size_t esize = mrun_dtype_size(dtype);
+	if (esize == 0 || ndim > MRUN_MAX_DIMS || !tensor_count(ndim, shape, &count) ||
+	    count > (0xffffffffu - 8 - 8 * (uint64_t)ndim) / esize)
+		return false;
+	mrun_expr_op(w, "tensor", 1);
+	mrun_write_str(w, "value");
+	return mrun_write_tensor(w, dtype, ndim, shape, data);
+}
+
+bool mrun_expr_from_tensor(mrun_writer *w, const mrun_tensor *t)
+{
+	return mrun_expr_tensor(w, t->dtype, t->ndim, t->shape, t->data);
 }
 
 void mrun_expr_binary(mrun_writer *w, const char *op)
@@ -1481,21 +1572,509 @@ void mrun_expr_binary(mrun_writer *w, const char *op)
 	mrun_write_str(w, "x");
 }
 
+void mrun_expr_unary(mrun_writer *w, const char *op)
+{
+	mrun_expr_op(w, op, 1);
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_where(mrun_writer *w)
+{
+	mrun_expr_op(w, "where", 3);
+	mrun_write_str(w, "cond");
+}
+
+void mrun_expr_astype(mrun_writer *w, mrun_dtype dtype)
+{
+	mrun_expr_op(w, "astype", 2);
+	mrun_expr_dtype(w, dtype);
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_reduce(mrun_writer *w, const char *op) { mrun_expr_reduce_axes(w, op, 0, NULL, 0); }
+
+void mrun_expr_reduce_axes(mrun_writer *w, const char *op, uint32_t naxes, const int64_t *axes,
+			   int64_t ddof)
+{
+	bool moment = strcmp(op, "var") == 0 || strcmp(op, "std") == 0;
+	mrun_expr_op(w, op, moment ? 3 : 2);
+	mrun_write_str(w, "axis");
+	if (naxes == 0)
+		mrun_write_nil(w);
+	else
+		write_ints(w, naxes, axes);
+	if (moment) {
+		mrun_write_str(w, "ddof");
+		mrun_write_int(w, ddof);
+	}
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_matmul(mrun_writer *w) { mrun_expr_binary(w, "matmul"); }
+
+void mrun_expr_transpose(mrun_writer *w, uint32_t naxes, const int64_t *axes)
+{
+	mrun_expr_op(w, "transpose", naxes ? 2 : 1);
+	if (naxes) {
+		mrun_write_str(w, "axes");
+		write_ints(w, naxes, axes);
+	}
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_slice(mrun_writer *w, uint32_t nindex, const int64_t (*index)[3])
+{
+	mrun_expr_op(w, "slice", 2);
+	mrun_write_str(w, "index");
+	mrun_write_array(w, nindex);
+	for (uint32_t i = 0; i < nindex; i++) {
+		mrun_write_array(w, 3);
+		for (int k = 0; k < 3; k++)
+			if (index[i][k] == MRUN_NONE)
+				mrun_write_nil(w);
+			else
+				mrun_write_int(w, index[i][k]);
+	}
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_reshape(mrun_writer *w, uint32_t ndim, const int64_t *shape)
+{
+	mrun_expr_op(w, "reshape", 2);
+	mrun_write_str(w, "shape");
+	write_ints(w, ndim, shape);
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_rechunk(mrun_writer *w, uint32_t ndim, const int64_t *chunks)
+{
+	mrun_expr_op(w, "rechunk", 2);
+	mrun_expr_chunks(w, ndim, chunks);
+	mrun_write_str(w, "x");
+}
+
+void mrun_expr_concatenate(mrun_writer *w, int64_t axis, uint32_t n)
+{
+	mrun_expr_op(w, "concatenate", 2);
+	mrun_write_str(w, "axis");
+	mrun_write_int(w, axis);
+	mrun_write_str(w, "xs");
+	mrun_write_array(w, n);
+}
+
 mrun_handle mrun_eval(mrun_writer *args) { return mrun_spawn("mrun:tensor", "eval", args, 1); }
 
-int mrun_eval_double(mrun_writer *args, double *v)
+/* eval_fetch spawns eval of module with args, executes it and fetches its value into r. */
+static int eval_fetch(const char *module, mrun_writer *args, mrun_reader *r)
 {
-	mrun_handle h = mrun_eval(args);
+	mrun_handle h = mrun_spawn(module, "eval", args, 1);
 	if (h < 0)
 		return h;
 	int rc = mrun_execute(&h, 1);
 	if (rc < 0)
 		return rc;
+	return mrun_fetch(h, r); /* MRUN_EFAILED, with the message, when eval failed */
+}
+
+int mrun_eval_double(mrun_writer *args, double *v)
+{
 	mrun_reader r;
-	if ((rc = mrun_fetch(h, &r)) != 0)
+	int rc = eval_fetch("mrun:tensor", args, &r);
+	if (rc != 0)
 		return rc;
 	if (!mrun_read_double(&r, v)) {
 		call.local_err = "eval: the expression's value is not a number";
+		return MRUN_EINVALID;
+	}
+	return 0;
+}
+
+int mrun_eval_tensor(mrun_writer *args, mrun_tensor *t)
+{
+	mrun_reader r;
+	int rc = eval_fetch("mrun:tensor", args, &r);
+	if (rc != 0)
+		return rc;
+	if (!mrun_read_tensor(&r, t)) {
+		call.local_err = mrun_peek(&r) == MRUN_EXT ? "eval: out of memory reading the tensor"
+							   : "eval: the expression's value is not a tensor";
+		return MRUN_EINVALID;
+	}
+	return 0;
+}
+
+/* ---- Tables ----------------------------------------------------------------------------- */
+
+#define TABLE_MAX_COLS 65536u
+
+static char table_why[200]; /* why the last table read or write failed */
+
+const char *mrun_table_error(void) { return table_why; }
+
+/* table_fail records why a table is refused, and returns false. */
+static bool table_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool table_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(table_why, sizeof table_why, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+const char *mrun_coltype_name(mrun_coltype type)
+{
+	switch (type) {
+	case MRUN_COL_INT64: return "int64";
+	case MRUN_COL_FLOAT64: return "float64";
+	case MRUN_COL_BOOL: return "bool";
+	case MRUN_COL_STRING: return "string";
+	case MRUN_COL_TIMESTAMP: return "timestamp";
+	}
+	return "unknown";
+}
+
+/* col_width is the size of one value of a fixed-width column, 0 for strings and unknown types. */
+static size_t col_width(mrun_coltype type)
+{
+	switch (type) {
+	case MRUN_COL_INT64: case MRUN_COL_FLOAT64: case MRUN_COL_TIMESTAMP: return 8;
+	case MRUN_COL_BOOL: return 1;
+	case MRUN_COL_STRING: break;
+	}
+	return 0;
+}
+
+static inline uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static size_t pad8(size_t n) { return (8 - (n & 7)) & 7; }
+
+/* utf8_valid reports whether the n bytes at s are UTF-8 as Go's utf8.Valid has it: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len;
+		uint8_t lo = 0x80, hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+		else
+			return false;
+		if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t k = 2; k < len; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return false;
+		i += len;
+	}
+	return true;
+}
+
+/* check_names checks that column i's name is 1 to 65535 bytes of UTF-8, unlike the names
+ * before it. */
+static bool check_name(const mrun_column *cols, uint32_t i)
+{
+	mrun_str n = cols[i].name;
+	if (n.len == 0 || n.len > 0xffff || !utf8_valid((const uint8_t *)n.ptr, n.len))
+		return table_fail("column %u: a name is 1 to 65535 bytes of UTF-8", i);
+	for (uint32_t k = 0; k < i; k++)
+		if (cols[k].name.len == n.len && memcmp(cols[k].name.ptr, n.ptr, n.len) == 0)
+			return table_fail("two columns are named \"%.*s\"", (int)(n.len > 60 ? 60 : n.len),
+					  n.ptr);
+	return true;
+}
+
+/* check_values checks the values of column c of nrows rows: bools 0 or 1; string offsets
+ * from 0, in order, within the text, not cutting a character, and valid UTF-8 text. */
+static bool check_values(const mrun_column *c, size_t nrows, size_t text_len)
+{
+	int nl = (int)(c->name.len > 60 ? 60 : c->name.len);
+	if (c->type == MRUN_COL_BOOL) {
+		const uint8_t *b = c->data;
+		for (size_t i = 0; i < nrows; i++)
+			if (b[i] > 1)
+				return table_fail("bool column \"%.*s\": value %zu is the byte %u, not 0 or 1",
+						  nl, c->name.ptr, i, b[i]);
+		return true;
+	}
+	if (c->type != MRUN_COL_STRING)
+		return true;
+	const uint8_t *off = (const uint8_t *)c->offsets; /* read bytewise: maybe not aligned yet */
+	const uint8_t *text = (const uint8_t *)c->text;
+	if (le32(off) != 0)
+		return table_fail("string column \"%.*s\": its first offset is %u, not 0", nl, c->name.ptr,
+				  le32(off));
+	if (!utf8_valid(text, text_len))
+		return table_fail("string column \"%.*s\": its text is not UTF-8", nl, c->name.ptr);
+	uint32_t prev = 0;
+	for (size_t i = 1; i <= nrows; i++) {
+		uint32_t o = le32(off + 4 * i);
+		if (o < prev || o > text_len)
+			return table_fail("string column \"%.*s\": offset %zu is %u, out of order or past "
+					  "the text's %zu bytes",
+					  nl, c->name.ptr, i, o, text_len);
+		if (o < text_len && (text[o] & 0xc0) == 0x80)
+			return table_fail("string column \"%.*s\": offset %zu cuts a character", nl,
+					  c->name.ptr, i);
+		prev = o;
+	}
+	if (prev != text_len)
+		return table_fail("string column \"%.*s\": the last offset is %u, the text has %zu bytes",
+				  nl, c->name.ptr, prev, text_len);
+	return true;
+}
+
+/* table_parse checks a table payload (ABI.md section 5.4) and fills t, its columns in
+ * scratch memory pointing into the payload. */
+static bool table_parse(const uint8_t *p, size_t len, mrun_table *t)
+{
+	if (len < 16)
+		return table_fail("a payload of %zu bytes is shorter than the 16-byte header", len);
+	uint32_t ncols = le32(p);
+	uint64_t nrows = le64(p + 8);
+	if (le32(p + 4) != 0)
+		return table_fail("the flags are not zero");
+	if (ncols > TABLE_MAX_COLS)
+		return table_fail("%u columns, more than %u", ncols, TABLE_MAX_COLS);
+	if (nrows > 0xffffffffu)
+		return table_fail("%llu rows, more than 2^32-1", (unsigned long long)nrows);
+	if (ncols == 0 && nrows != 0)
+		return table_fail("%llu rows but no columns", (unsigned long long)nrows);
+	if ((uint64_t)ncols * 5 > len - 16)
+		return table_fail("a payload of %zu bytes cannot hold %u columns", len, ncols);
+	mrun_column *cols = ncols ? arena_alloc(ncols * sizeof *cols) : NULL;
+	if (ncols && !cols)
+		return table_fail("out of memory for %u columns", ncols);
+	size_t off = 16;
+	for (uint32_t i = 0; i < ncols; i++) {
+		if (len - off < 4 || p[off + 1] != 0)
+			return table_fail("column descriptor %u is cut short or its padding is not zero", i);
+		mrun_column *c = &cols[i];
+		memset(c, 0, sizeof *c);
+		c->type = (mrun_coltype)p[off];
+		size_t nl = (size_t)p[off + 2] | (size_t)p[off + 3] << 8;
+		off += 4;
+		if (nl > len - off)
+			return table_fail("the name of column %u runs past the payload", i);
+		c->name = (mrun_str){(const char *)p + off, nl};
+		off += nl;
+		if (!check_name(cols, i))
+			return false;
+		if (col_width(c->type) == 0 && c->type != MRUN_COL_STRING)
+			return table_fail("column \"%.*s\" has unknown type %u", (int)(nl > 60 ? 60 : nl),
+					  c->name.ptr, (unsigned)c->type);
+	}
+	size_t pad = pad8(off);
+	if (pad > len - off)
+		return table_fail("the column descriptors' padding is cut short");
+	for (size_t k = 0; k < pad; k++)
+		if (p[off + k])
+			return table_fail("the column descriptors' padding is not zero");
+	off += pad;
+	for (uint32_t i = 0; i < ncols; i++) {
+		mrun_column *c = &cols[i];
+		int nl = (int)(c->name.len > 60 ? 60 : c->name.len);
+		/* one part, or two for strings (offsets, text), each padded with zeros to 8 bytes */
+		bool str = c->type == MRUN_COL_STRING;
+		uint64_t text_len = 0;
+		for (int part = 0; part < (str ? 2 : 1); part++) {
+			uint64_t n = !str ? nrows * col_width(c->type)
+				   : part == 0 ? 4 * (nrows + 1)
+					       : (text_len = le32((const uint8_t *)c->offsets + 4 * nrows));
+			size_t zeros = pad8((size_t)(n & 7));
+			if (n > len - off || zeros > len - off - (size_t)n)
+				return table_fail("column \"%.*s\" needs %llu bytes, the payload has %zu left",
+						  nl, c->name.ptr, (unsigned long long)n, len - off);
+			const uint8_t *at = p + off;
+			for (size_t k = 0; k < zeros; k++)
+				if (at[(size_t)n + k])
+					return table_fail("column \"%.*s\": its padding is not zero", nl,
+							  c->name.ptr);
+			if (!str)
+				c->data = at;
+			else if (part == 0)
+				c->offsets = (const uint32_t *)(const void *)at;
+			else
+				c->text = (const char *)at;
+			off += (size_t)n + zeros;
+		}
+		if (!check_values(c, (size_t)nrows, (size_t)text_len))
+			return false;
+	}
+	if (off != len)
+		return table_fail("%zu bytes after the last column", len - off);
+	t->ncols = ncols, t->nrows = (size_t)nrows, t->cols = cols;
+	return true;
+}
+
+bool mrun_read_table(mrun_reader *r, mrun_table *t)
+{
+	item it;
+	if (!decode(r->p, r->end, &it) || it.type != MRUN_EXT || it.ext != 5)
+		return table_fail("not a table: %s", mrun_type_name(r));
+	const uint8_t *pl = it.data;
+	if ((uintptr_t)pl % 8 != 0) {
+		/* every buffer is 8-byte aligned within the payload: one copy aligns them all */
+		uint8_t *copy = arena_alloc(it.len ? it.len : 1);
+		if (!copy)
+			return table_fail("out of memory copying a table of %zu bytes", it.len);
+		memcpy(copy, pl, it.len);
+		pl = copy;
+	}
+	if (!table_parse(pl, it.len, t))
+		return false;
+	r->p += it.size;
+	return true;
+}
+
+bool mrun_arg_table(mrun_args *a, const char *name, mrun_table *t)
+{
+	mrun_reader r = a->pos;
+	memset(t, 0, sizeof *t);
+	if (!arg_at(a, name))
+		return false;
+	item it;
+	if (!decode(r.p, r.end, &it) || it.type != MRUN_EXT || it.ext != 5) {
+		arg_wrong(a, name, "a table");
+		return false;
+	}
+	if (!mrun_read_table(&r, t)) {
+		mrun_error("%s: argument %u (%s): malformed table: %s", a->fn, a->next + 1, name,
+			   table_why);
+		memset(t, 0, sizeof *t);
+		return false;
+	}
+	arg_ok(a, &r);
+	return true;
+}
+
+const mrun_column *mrun_table_column(const mrun_table *t, const char *name)
+{
+	size_t nl = strlen(name);
+	for (uint32_t i = 0; i < t->ncols; i++)
+		if (t->cols[i].name.len == nl && memcmp(t->cols[i].name.ptr, name, nl) == 0)
+			return &t->cols[i];
+	return NULL;
+}
+
+mrun_str mrun_column_str(const mrun_column *c, size_t i)
+{
+	uint32_t lo = c->offsets[i], hi = c->offsets[i + 1];
+	return (mrun_str){c->text + lo, hi - lo};
+}
+
+static mrun_column col(const char *name, mrun_coltype type, const void *data)
+{
+	mrun_column c = {.name = {name, strlen(name)}, .type = type};
+	c.data = data;
+	return c;
+}
+
+mrun_column mrun_col_int64(const char *name, const int64_t *v) { return col(name, MRUN_COL_INT64, v); }
+mrun_column mrun_col_float64(const char *name, const double *v) { return col(name, MRUN_COL_FLOAT64, v); }
+mrun_column mrun_col_bool(const char *name, const bool *v) { return col(name, MRUN_COL_BOOL, v); }
+mrun_column mrun_col_timestamp(const char *name, const int64_t *ns)
+{
+	return col(name, MRUN_COL_TIMESTAMP, ns);
+}
+mrun_column mrun_col_string(const char *name, const uint32_t *offsets, const char *text)
+{
+	mrun_column c = col(name, MRUN_COL_STRING, NULL);
+	c.offsets = offsets, c.text = text;
+	return c;
+}
+
+bool mrun_write_table(mrun_writer *w, const mrun_table *t)
+{
+	if (t->ncols > TABLE_MAX_COLS)
+		return table_fail("%u columns, more than %u", t->ncols, TABLE_MAX_COLS);
+	if ((uint64_t)t->nrows > 0xffffffffu)
+		return table_fail("%zu rows, more than 2^32-1", t->nrows);
+	if (t->ncols == 0 && t->nrows != 0)
+		return table_fail("%zu rows but no columns", t->nrows);
+	uint64_t desc = 0, size = 0;
+	for (uint32_t i = 0; i < t->ncols; i++) {
+		const mrun_column *c = &t->cols[i];
+		if (!check_name(t->cols, i))
+			return false;
+		size_t width = col_width(c->type);
+		if (width == 0 && c->type != MRUN_COL_STRING)
+			return table_fail("column \"%.*s\" has unknown type %u",
+					  (int)(c->name.len > 60 ? 60 : c->name.len), c->name.ptr, (unsigned)c->type);
+		if ((width && t->nrows && !c->data) || (!width && (!c->offsets || (!c->text && c->offsets[t->nrows]))))
+			return table_fail("column \"%.*s\" has no values",
+					  (int)(c->name.len > 60 ? 60 : c->name.len), c->name.ptr);
+		uint64_t text = width ? 0 : c->offsets[t->nrows];
+		if (!check_values(c, t->nrows, (size_t)text))
+			return false;
+		desc += 4 + c->name.len;
+		uint64_t n = width ? (uint64_t)t->nrows * width : 4 * ((uint64_t)t->nrows + 1);
+		size += n + pad8((size_t)(n & 7));
+		if (!width)
+			size += text + pad8((size_t)(text & 7));
+	}
+	size += 16 + desc + pad8((size_t)(desc & 7));
+	if (size > 0xffffffffu)
+		return table_fail("a table of %llu bytes is too large for one value", (unsigned long long)size);
+	uint8_t *p = put_ext(w, 5, (size_t)size);
+	if (!p)
+		return true; /* out of memory: the writer remembers it */
+	memset(p, 0, (size_t)size);
+	uint8_t *q = p;
+	uint64_t nrows = t->nrows;
+	q[0] = (uint8_t)t->ncols, q[1] = (uint8_t)(t->ncols >> 8), q[2] = (uint8_t)(t->ncols >> 16);
+	memcpy(q + 8, &nrows, 8); /* little-endian, like WebAssembly */
+	q += 16;
+	for (uint32_t i = 0; i < t->ncols; i++) {
+		const mrun_column *c = &t->cols[i];
+		q[0] = (uint8_t)c->type, q[2] = (uint8_t)c->name.len, q[3] = (uint8_t)(c->name.len >> 8);
+		memcpy(q + 4, c->name.ptr, c->name.len);
+		q += 4 + c->name.len;
+	}
+	q += pad8((size_t)(desc & 7));
+	for (uint32_t i = 0; i < t->ncols; i++) {
+		const mrun_column *c = &t->cols[i];
+		size_t width = col_width(c->type);
+		if (width) {
+			size_t n = t->nrows * width;
+			if (n)
+				memcpy(q, c->data, n);
+			q += n + pad8(n);
+			continue;
+		}
+		size_t n = 4 * (t->nrows + 1), text = c->offsets[t->nrows];
+		memcpy(q, c->offsets, n);
+		q += n + pad8(n);
+		if (text)
+			memcpy(q, c->text, text);
+		q += text + pad8(text);
+	}
+	return true;
+}
+
+mrun_handle mrun_table_eval(mrun_writer *args) { return mrun_spawn("mrun:table", "eval", args, 1); }
+
+int mrun_eval_table(mrun_writer *args, mrun_table *t)
+{
+	mrun_reader r;
+	int rc = eval_fetch("mrun:table", args, &r);
+	if (rc != 0)
+		return rc;
+	if (!mrun_read_table(&r, t)) {
+		call.local_err = table_why;
 		return MRUN_EINVALID;
 	}
 	return 0;

@@ -149,7 +149,7 @@ mrun_reader mrun_reader_init(const void *data, size_t len);
  * bytes are malformed or truncated. */
 mrun_type mrun_peek(const mrun_reader *r);
 
-/* mrun_type_name names the type at the cursor for messages: "an int", "a str", "a tensor",
+/* mrun_type_name names the type at the cursor for messages: "an int", "a str", "a table",
  * "an integer above 2^63-1", "nothing" ... */
 const char *mrun_type_name(const mrun_reader *r);
 
@@ -199,6 +199,7 @@ typedef struct mrun_writer {
 	size_t cap;   /* the size of buf */
 	bool oom;     /* a write did not fit in memory */
 	int frame;    /* used by mrun_spawn_args */
+	uint32_t extra; /* used by mrun_expr_extra */
 } mrun_writer;
 
 /* mrun_writer_reset empties w and keeps its buffer. */
@@ -401,35 +402,270 @@ const char *mrun_last_error(void);
 /* ---- Tensor expressions (module mrun:tensor, docs/tensors.md) ---------------------------- */
 
 /* An expression of the native module mrun:tensor is a map: "op" and the operator's fields, an
- * operand (field "x", "y", ...) being another expression or a number. These helpers write one
- * into a writer, typically the spawn writer of mrun_spawn_args(1), outermost operator first:
+ * operand (field "x", "y", ...) being another expression, a tensor value or a number. These
+ * helpers write one into a writer, typically the spawn writer of mrun_spawn_args(1), outermost
+ * operator first. A helper that takes operands writes their key last, so the operand written
+ * next is its value:
  *
  *     mrun_writer *args = mrun_spawn_args(1);
- *     mrun_expr_reduce(args, "sum");             // {"op": "sum", "axis": nil, "x": ...
+ *     mrun_expr_sum(args, 0, NULL);              // {"op": "sum", "axis": nil, "x": ...
  *     mrun_expr_rand(args, seed, 2, shape);      //   {"op": "rand", "seed": seed, "shape": [10, 10]}}
  *     double sum;
  *     if (mrun_eval_double(args, &sum) != 0) ... // message in mrun_last_error()
- */
+ *
+ * The names follow the Go guest SDK's package mt (mt.Rand(seed, 10, 10).Sum(nil)). Optional
+ * fields ("chunks", "dtype", "keepdims") are added with mrun_expr_extra before the operator and
+ * written after its operands. An operand that is a number or a bool is written with
+ * mrun_write_int, mrun_write_double or mrun_write_bool, a tensor value with mrun_expr_tensor. */
 
-/* mrun_expr_op starts expression op with nfields fields besides "op": write nfields key (str)
- * and value pairs next. */
+/* MRUN_NONE stands for an omitted start, stop or step in mrun_expr_slice (Python's None). */
+#define MRUN_NONE INT64_MIN
+
+/* mrun_expr_op starts expression op with nfields fields besides "op" (plus the extra ones of
+ * mrun_expr_extra): write nfields key (str) and value pairs next. Every operator the planner
+ * knows is reachable with it; the helpers below are shorthands. */
 void mrun_expr_op(mrun_writer *w, const char *op, uint32_t nfields);
-/* mrun_expr_rand writes rand(seed, shape): float64 numbers uniform in [0, 1). */
+/* mrun_expr_extra gives the next operator that a helper starts n more fields: write them
+ * (mrun_expr_chunks, mrun_expr_dtype, mrun_expr_keepdims, or a key and a value) after its own
+ * fields and operands, before anything that follows it. */
+void mrun_expr_extra(mrun_writer *w, uint32_t n);
+/* mrun_expr_chunks writes field "chunks": one chunk size per axis, -1 for a whole axis. On a
+ * creation or a tensor value it says how the tensor is made; elsewhere it rechunks. */
+void mrun_expr_chunks(mrun_writer *w, uint32_t ndim, const int64_t *chunks);
+/* mrun_expr_dtype writes field "dtype" (rand: float64 or float32; zeros, ones, full, arange,
+ * linspace: any). */
+void mrun_expr_dtype(mrun_writer *w, mrun_dtype dtype);
+/* mrun_expr_keepdims writes field "keepdims": true, for a reduction that keeps its reduced
+ * axes with size 1 (mt's KeepDims). */
+void mrun_expr_keepdims(mrun_writer *w);
+
+/* Creation. */
+
+/* mrun_expr_rand writes rand(seed, shape): float64 numbers uniform in [0, 1), element i
+ * (row-major) a function of seed and i only. */
 void mrun_expr_rand(mrun_writer *w, int64_t seed, uint32_t ndim, const uint64_t *shape);
-/* mrun_expr_reduce starts reduction op ("sum", "mean", "std", "min", ...) over every axis: write
- * its operand, an expression, next. */
-void mrun_expr_reduce(mrun_writer *w, const char *op);
-/* mrun_expr_binary starts binary operator op ("add", "mul", ...) with field "x": write x next,
- * then mrun_write_str(w, "y") and y. */
+/* mrun_expr_zeros writes a float64 tensor of zeros of the given shape. */
+void mrun_expr_zeros(mrun_writer *w, uint32_t ndim, const uint64_t *shape);
+/* mrun_expr_ones writes a float64 tensor of ones of the given shape. */
+void mrun_expr_ones(mrun_writer *w, uint32_t ndim, const uint64_t *shape);
+/* mrun_expr_full starts a tensor of the given shape and dtype (0: from the value: int64 for an
+ * integer, bool for a bool, else float64) filled with one value: write the value next
+ * (mrun_write_int, mrun_write_double or mrun_write_bool). */
+void mrun_expr_full(mrun_writer *w, mrun_dtype dtype, uint32_t ndim, const uint64_t *shape);
+/* mrun_expr_arange writes the int64 tensor start, start + step, ... up to stop (excluded), as
+ * numpy.arange. */
+void mrun_expr_arange(mrun_writer *w, int64_t start, int64_t stop, int64_t step);
+/* mrun_expr_linspace writes num float64 numbers evenly spaced from start to stop (included),
+ * as numpy.linspace. */
+void mrun_expr_linspace(mrun_writer *w, double start, double stop, int64_t num);
+/* mrun_expr_tensor writes the expression whose value is the given tensor (mt's FromTensor):
+ * the planner cuts it into chunks. It returns false, writing nothing, when mrun_write_tensor
+ * would. */
+bool mrun_expr_tensor(mrun_writer *w, mrun_dtype dtype, uint32_t ndim, const uint64_t *shape,
+		      const void *data);
+/* mrun_expr_from_tensor writes the expression whose value is t, a tensor read from an
+ * argument or a fetched value. */
+bool mrun_expr_from_tensor(mrun_writer *w, const mrun_tensor *t);
+
+/* Elementwise. */
+
+/* mrun_expr_binary starts binary operator op ("add", "sub", "mul", "div", "pow", "eq", "ne",
+ * "lt", "le", "gt", "ge") with field "x": write x next, then mrun_write_str(w, "y") and y. The
+ * operands broadcast as in NumPy. */
 void mrun_expr_binary(mrun_writer *w, const char *op);
+/* mrun_expr_unary starts unary operator op ("neg", "abs", "sqrt", "exp", "log"): write its
+ * operand x next. */
+void mrun_expr_unary(mrun_writer *w, const char *op);
+/* mrun_expr_where starts where(cond, x, y), x where cond is true and y elsewhere: write cond
+ * next, then mrun_write_str(w, "x"), x, mrun_write_str(w, "y") and y. */
+void mrun_expr_where(mrun_writer *w);
+/* mrun_expr_astype starts x converted to dtype, as NumPy's astype: write x next. */
+void mrun_expr_astype(mrun_writer *w, mrun_dtype dtype);
+
+/* Reductions. */
+
+/* mrun_expr_reduce starts reduction op ("sum", "mean", "var", "std", "min", "max", "argmin",
+ * "argmax") over every axis: write its operand, an expression, next. */
+void mrun_expr_reduce(mrun_writer *w, const char *op);
+/* mrun_expr_reduce_axes starts reduction op over the naxes axes given (negative ones count from
+ * the end; naxes 0: every axis) with ddof (used by "var" and "std" only, else pass 0): write
+ * its operand next. argmin and argmax take one axis or none. */
+void mrun_expr_reduce_axes(mrun_writer *w, const char *op, uint32_t naxes, const int64_t *axes,
+			   int64_t ddof);
+
+/* Matrices and layout. */
+
+/* mrun_expr_matmul starts the matrix product of two-dimensional x and y: write x next, then
+ * mrun_write_str(w, "y") and y. */
+void mrun_expr_matmul(mrun_writer *w);
+/* mrun_expr_transpose starts x with its axes permuted (axis k of the result is axis axes[k]
+ * of x), or reversed when naxes is 0 (mt's T): write x next. */
+void mrun_expr_transpose(mrun_writer *w, uint32_t naxes, const int64_t *axes);
+/* mrun_expr_slice starts x[start:stop:step, ...] with one {start, stop, step} per leading
+ * axis, MRUN_NONE for an omitted entry; negative indices count from the end: write x next. */
+void mrun_expr_slice(mrun_writer *w, uint32_t nindex, const int64_t (*index)[3]);
+/* mrun_expr_reshape starts x with a new shape of the same size (one entry may be -1): write x
+ * next. It works chunk by chunk, so x must be split along axis 0 only, in whole rows. */
+void mrun_expr_reshape(mrun_writer *w, uint32_t ndim, const int64_t *shape);
+/* mrun_expr_rechunk starts x split into chunks of the given sizes (one per axis, -1 for a
+ * whole axis): write x next. */
+void mrun_expr_rechunk(mrun_writer *w, uint32_t ndim, const int64_t *chunks);
+/* mrun_expr_concatenate starts the n operands joined along axis: write the n expressions
+ * next. */
+void mrun_expr_concatenate(mrun_writer *w, int64_t axis, uint32_t n);
+
+/* Shorthands under mt's names: each starts its operator; write the operands next. */
+static inline void mrun_expr_add(mrun_writer *w) { mrun_expr_binary(w, "add"); }
+static inline void mrun_expr_sub(mrun_writer *w) { mrun_expr_binary(w, "sub"); }
+static inline void mrun_expr_mul(mrun_writer *w) { mrun_expr_binary(w, "mul"); }
+static inline void mrun_expr_div(mrun_writer *w) { mrun_expr_binary(w, "div"); }
+static inline void mrun_expr_pow(mrun_writer *w) { mrun_expr_binary(w, "pow"); }
+static inline void mrun_expr_eq(mrun_writer *w) { mrun_expr_binary(w, "eq"); }
+static inline void mrun_expr_ne(mrun_writer *w) { mrun_expr_binary(w, "ne"); }
+static inline void mrun_expr_lt(mrun_writer *w) { mrun_expr_binary(w, "lt"); }
+static inline void mrun_expr_le(mrun_writer *w) { mrun_expr_binary(w, "le"); }
+static inline void mrun_expr_gt(mrun_writer *w) { mrun_expr_binary(w, "gt"); }
+static inline void mrun_expr_ge(mrun_writer *w) { mrun_expr_binary(w, "ge"); }
+static inline void mrun_expr_neg(mrun_writer *w) { mrun_expr_unary(w, "neg"); }
+static inline void mrun_expr_abs(mrun_writer *w) { mrun_expr_unary(w, "abs"); }
+static inline void mrun_expr_sqrt(mrun_writer *w) { mrun_expr_unary(w, "sqrt"); }
+static inline void mrun_expr_exp(mrun_writer *w) { mrun_expr_unary(w, "exp"); }
+static inline void mrun_expr_log(mrun_writer *w) { mrun_expr_unary(w, "log"); }
+static inline void mrun_expr_sum(mrun_writer *w, uint32_t naxes, const int64_t *axes)
+{
+	mrun_expr_reduce_axes(w, "sum", naxes, axes, 0);
+}
+static inline void mrun_expr_mean(mrun_writer *w, uint32_t naxes, const int64_t *axes)
+{
+	mrun_expr_reduce_axes(w, "mean", naxes, axes, 0);
+}
+static inline void mrun_expr_var(mrun_writer *w, uint32_t naxes, const int64_t *axes, int64_t ddof)
+{
+	mrun_expr_reduce_axes(w, "var", naxes, axes, ddof);
+}
+static inline void mrun_expr_std(mrun_writer *w, uint32_t naxes, const int64_t *axes, int64_t ddof)
+{
+	mrun_expr_reduce_axes(w, "std", naxes, axes, ddof);
+}
+static inline void mrun_expr_min(mrun_writer *w, uint32_t naxes, const int64_t *axes)
+{
+	mrun_expr_reduce_axes(w, "min", naxes, axes, 0);
+}
+static inline void mrun_expr_max(mrun_writer *w, uint32_t naxes, const int64_t *axes)
+{
+	mrun_expr_reduce_axes(w, "max", naxes, axes, 0);
+}
+static inline void mrun_expr_argmin(mrun_writer *w, uint32_t naxes, const int64_t *axes)
+{
+	mrun_expr_reduce_axes(w, "argmin", naxes, axes, 0);
+}
+static inline void mrun_expr_argmax(mrun_writer *w, uint32_t naxes, const int64_t *axes)
+{
+	mrun_expr_reduce_axes(w, "argmax", naxes, axes, 0);
+}
+
+/* Evaluation. */
+
 /* mrun_eval spawns eval of mrun:tensor with the frame in args (one positional argument, the
- * expression) and returns its handle, or a negative MRUN_E* code. */
+ * expression) and returns its handle, or a negative MRUN_E* code: execute it, with other
+ * handles if you like, then fetch it. */
 mrun_handle mrun_eval(mrun_writer *args);
 /* mrun_eval_double evaluates an expression whose value is a number (a full reduction): it
  * spawns eval, executes it, fetches the value and stores it in v. It returns 0, or a negative
  * MRUN_E* code with the message in mrun_last_error() (MRUN_EINVALID when the value is not a
  * number). */
 int mrun_eval_double(mrun_writer *args, double *v);
+/* mrun_eval_tensor evaluates an expression whose value is a tensor and reads it into t (in
+ * scratch memory, valid until the function returns), as mrun_eval_double does. */
+int mrun_eval_tensor(mrun_writer *args, mrun_tensor *t);
+
+/* ---- Tables (ext type 5, ABI.md section 5.4) -------------------------------------------- */
+
+/* mrun_coltype is the type of a table column; its value is the code of ABI.md section 5.4. */
+typedef enum mrun_coltype {
+	MRUN_COL_INT64 = 4,      /* int64_t */
+	MRUN_COL_FLOAT64 = 10,   /* double */
+	MRUN_COL_BOOL = 11,      /* bool, one byte, 0 or 1 */
+	MRUN_COL_STRING = 32,    /* UTF-8 text: offsets into one buffer */
+	MRUN_COL_TIMESTAMP = 33, /* int64_t nanoseconds since 1970-01-01T00:00:00 UTC */
+} mrun_coltype;
+
+/* mrun_column is one named, typed column of a table. Read its values through the member of
+ * the union that matches type: c.f64[i] for MRUN_COL_FLOAT64, c.i64[i] for MRUN_COL_INT64 and
+ * MRUN_COL_TIMESTAMP (nanoseconds), c.b[i] for MRUN_COL_BOOL; value i of a string column is
+ * the bytes of text from offsets[i] to offsets[i + 1] (mrun_column_str). The values of a
+ * column read with mrun_read_table are read in place, aligned, and valid until the function
+ * returns. */
+typedef struct mrun_column {
+	mrun_str name;     /* the name: 1 to 65535 bytes of UTF-8, distinct within the table */
+	mrun_coltype type; /* the type */
+	union {
+		const void *data;
+		const int64_t *i64; /* MRUN_COL_INT64, MRUN_COL_TIMESTAMP */
+		const double *f64;  /* MRUN_COL_FLOAT64 */
+		const bool *b;      /* MRUN_COL_BOOL */
+	};
+	const uint32_t *offsets; /* MRUN_COL_STRING: nrows + 1 offsets into text, from 0 */
+	const char *text;        /* MRUN_COL_STRING: every value, offsets[nrows] bytes */
+} mrun_column;
+
+/* mrun_table is a set of named, typed columns of one length: the value of ext type 5. Read one
+ * with mrun_arg_table or mrun_read_table; write one with mrun_write_table, from columns made
+ * with mrun_col_int64 ... mrun_col_string or read from another table. */
+typedef struct mrun_table {
+	uint32_t ncols;           /* the number of columns, 0 to 65536 */
+	size_t nrows;             /* the number of rows, below 2^32 (0 when ncols is 0) */
+	const mrun_column *cols;  /* the columns, in order */
+} mrun_table;
+
+/* mrun_coltype_name is the name of a column type ("float64"), or "unknown". */
+const char *mrun_coltype_name(mrun_coltype type);
+
+/* mrun_read_table reads a table (ext type 5), checking it as section 5.4 of ABI.md requires.
+ * The columns' values are read in place when the payload is 8-byte aligned, and the payload
+ * is copied once into scratch memory otherwise; the column array is in scratch memory. On
+ * failure mrun_table_error() says why. */
+bool mrun_read_table(mrun_reader *r, mrun_table *t);
+/* mrun_table_error is why the last mrun_read_table or mrun_write_table failed, in a static
+ * buffer: "column \"b\": offset 2 is 9, past the text's 3 bytes". */
+const char *mrun_table_error(void);
+/* mrun_arg_table reads a table argument into t. A value of another type or a malformed table
+ * fails the call ("f: argument 1 (t): malformed table: column 0 has unknown type 7"). It
+ * returns false on error. */
+bool mrun_arg_table(mrun_args *a, const char *name, mrun_table *t);
+/* mrun_table_column returns the column named name (NUL-terminated), or NULL. */
+const mrun_column *mrun_table_column(const mrun_table *t, const char *name);
+/* mrun_column_str returns value i of a string column, which must be below the row count. */
+mrun_str mrun_column_str(const mrun_column *c, size_t i);
+
+/* The column makers return a column that refers to the caller's values, for mrun_write_table;
+ * name is NUL-terminated and must live until the table is written. */
+
+/* mrun_col_int64 makes an int64 column. */
+mrun_column mrun_col_int64(const char *name, const int64_t *v);
+/* mrun_col_float64 makes a float64 column. */
+mrun_column mrun_col_float64(const char *name, const double *v);
+/* mrun_col_bool makes a bool column. */
+mrun_column mrun_col_bool(const char *name, const bool *v);
+/* mrun_col_timestamp makes a timestamp column of nanoseconds since the Unix epoch. */
+mrun_column mrun_col_timestamp(const char *name, const int64_t *ns);
+/* mrun_col_string makes a string column: value i is text[offsets[i]:offsets[i + 1]], with
+ * offsets[0] == 0 and nrows + 1 offsets. */
+mrun_column mrun_col_string(const char *name, const uint32_t *offsets, const char *text);
+
+/* mrun_write_table writes t as one ext-5 value. It returns false, writing nothing, when t
+ * breaks section 5.4 (mrun_table_error() says how); a result that is then empty fails the
+ * call. */
+bool mrun_write_table(mrun_writer *w, const mrun_table *t);
+
+/* mrun_table_eval spawns eval of the native module mrun:table (docs/tables.md) with the frame
+ * in args, one positional argument: an expression map written with mrun_expr_op, such as
+ * {"op": "groupby", "keys": [...], "aggs": [...], "x": {"op": "table", "value": <a table>}}.
+ * It returns the handle, or a negative MRUN_E* code. */
+mrun_handle mrun_table_eval(mrun_writer *args);
+/* mrun_eval_table evaluates a table expression and reads its value, a table, into t, as
+ * mrun_eval_double does for a number. */
+int mrun_eval_table(mrun_writer *args, mrun_table *t);
 
 /* ---- Memory ----------------------------------------------------------------------------- */
 

@@ -447,7 +447,7 @@ static void driver2_tensor(mrun_args *a, mrun_writer *out)
 		return;
 	static const uint64_t shape[2] = {10, 10};
 	mrun_writer *args = mrun_spawn_args(1);
-	mrun_expr_reduce(args, "sum");
+	mrun_expr_sum(args, 0, NULL); /* 0 axes: every axis */
 	mrun_expr_rand(args, seed, 2, shape);
 	double sum;
 	if (mrun_eval_double(args, &sum) != 0) {
@@ -457,3 +457,236 @@ static void driver2_tensor(mrun_args *a, mrun_writer *out)
 	mrun_write_double(out, sum);
 }
 MRUN_EXPORT(driver2_tensor)
+
+/* tensor_exprs returns, without evaluating them, expressions written with every mrun_expr_*
+ * helper: the same values the host's tensor/expr builder makes (guests/c/table_test.go). */
+static void tensor_exprs(mrun_args *a, mrun_writer *out)
+{
+	(void)a;
+	static const uint64_t s10[2] = {10, 10}, s64[2] = {6, 4}, s2[1] = {2}, s33[2] = {3, 3};
+	static const int64_t c3[2] = {3, -1}, r34[2] = {3, 4}, ax0[1] = {0}, ax1[1] = {1};
+	static const int64_t rev[2] = {1, 0}, c22[2] = {2, 2};
+	static const int64_t index[2][3] = {{MRUN_NONE, MRUN_NONE, -1}, {1, MRUN_NONE, MRUN_NONE}};
+	static const double m[2] = {1, 2};
+	mrun_write_array(out, 7);
+
+	/* rand(1, 10, 10).sum() */
+	mrun_expr_sum(out, 0, NULL);
+	mrun_expr_rand(out, 1, 2, s10);
+
+	/* rand(2, 6, 4) in chunks of 3 rows, * ones, + 2.5, - 1, / 2, ** 2, then neg ... log */
+	mrun_expr_log(out), mrun_expr_exp(out), mrun_expr_sqrt(out), mrun_expr_abs(out);
+	mrun_expr_neg(out), mrun_expr_pow(out), mrun_expr_div(out), mrun_expr_sub(out);
+	mrun_expr_add(out), mrun_expr_mul(out);
+	mrun_expr_extra(out, 1);
+	mrun_expr_rand(out, 2, 2, s64);
+	mrun_expr_chunks(out, 2, c3);
+	mrun_write_str(out, "y"), mrun_expr_ones(out, 2, s64);  /* mul */
+	mrun_write_str(out, "y"), mrun_write_double(out, 2.5); /* add */
+	mrun_write_str(out, "y"), mrun_write_int(out, 1);      /* sub */
+	mrun_write_str(out, "y"), mrun_write_int(out, 2);      /* div */
+	mrun_write_str(out, "y"), mrun_write_double(out, 2);   /* pow */
+
+	/* comparisons of x = arange(0, 12, 1).reshape(3, 4) */
+	static void (*const cmp[6])(mrun_writer *) = {mrun_expr_eq, mrun_expr_ne, mrun_expr_lt,
+						       mrun_expr_le, mrun_expr_gt, mrun_expr_ge};
+	mrun_expr_concatenate(out, 0, 6);
+	for (int i = 0; i < 6; i++) {
+		cmp[i](out);
+		mrun_expr_reshape(out, 2, r34), mrun_expr_arange(out, 0, 12, 1);
+		mrun_write_str(out, "y");
+		if (i < 5)
+			mrun_write_int(out, 1);
+		else
+			mrun_write_bool(out, true);
+	}
+
+	/* where(x > 5, x, 0).std(axis 0, ddof 1), keeping the axis */
+	mrun_expr_extra(out, 1);
+	mrun_expr_std(out, 1, ax0, 1);
+	mrun_expr_where(out);
+	mrun_expr_gt(out);
+	mrun_expr_reshape(out, 2, r34), mrun_expr_arange(out, 0, 12, 1);
+	mrun_write_str(out, "y"), mrun_write_int(out, 5);
+	mrun_write_str(out, "x"), mrun_expr_reshape(out, 2, r34), mrun_expr_arange(out, 0, 12, 1);
+	mrun_write_str(out, "y"), mrun_write_int(out, 0);
+	mrun_expr_keepdims(out);
+
+	/* the reductions */
+	mrun_expr_concatenate(out, 0, 6);
+	for (int i = 0; i < 6; i++) {
+		switch (i) {
+		case 0: mrun_expr_mean(out, 1, ax1); break;
+		case 1: mrun_expr_var(out, 0, NULL, 0); break;
+		case 2: mrun_expr_min(out, 1, ax0); break;
+		case 3: mrun_expr_max(out, 0, NULL); break;
+		case 4: mrun_expr_argmin(out, 0, NULL); break;
+		case 5: mrun_expr_argmax(out, 1, ax1); break;
+		}
+		mrun_expr_reshape(out, 2, r34), mrun_expr_arange(out, 0, 12, 1);
+	}
+
+	/* layout: x.T.transpose(1, 0)[::-1, 1:].rechunk(2, 2) @ zeros(3, 3) */
+	mrun_expr_matmul(out);
+	mrun_expr_rechunk(out, 2, c22);
+	mrun_expr_slice(out, 2, index);
+	mrun_expr_transpose(out, 2, rev);
+	mrun_expr_transpose(out, 0, NULL);
+	mrun_expr_reshape(out, 2, r34), mrun_expr_arange(out, 0, 12, 1);
+	mrun_write_str(out, "y"), mrun_expr_zeros(out, 2, s33);
+
+	/* creation: full(7, int32, 2), zeros(2).astype(float32), linspace(0, 1, 2), tensor + tensor */
+	mrun_expr_concatenate(out, 0, 4);
+	mrun_expr_full(out, MRUN_INT32, 1, s2), mrun_write_int(out, 7);
+	mrun_expr_astype(out, MRUN_FLOAT32), mrun_expr_zeros(out, 1, s2);
+	mrun_expr_linspace(out, 0, 1, 2);
+	mrun_expr_add(out);
+	mrun_expr_tensor(out, MRUN_FLOAT64, 1, s2, m);
+	mrun_write_str(out, "y"), mrun_expr_tensor(out, MRUN_FLOAT64, 1, s2, m);
+}
+MRUN_EXPORT(tensor_exprs)
+
+/* ---- Tables ----------------------------------------------------------------------------- */
+
+/* table_stats reads a table and returns {"rows": n, "columns": {name: summary, ...}}, where a
+ * column's summary is, by type: int64, the sum; float64, [the sum of the values that are not
+ * NaN, the number of NaN]; bool, the number of trues; string, [the total bytes, the number of
+ * empty strings]; timestamp, the latest, in nanoseconds (nil without rows). */
+static void table_stats(mrun_args *a, mrun_writer *out)
+{
+	mrun_table t;
+	if (!mrun_arg_table(a, "t", &t))
+		return;
+	mrun_write_map(out, 2);
+	mrun_write_str(out, "rows");
+	mrun_write_uint(out, t.nrows);
+	mrun_write_str(out, "columns");
+	mrun_write_map(out, t.ncols);
+	for (uint32_t i = 0; i < t.ncols; i++) {
+		const mrun_column *c = &t.cols[i];
+		mrun_write_strn(out, c->name.ptr, c->name.len);
+		int64_t isum = 0;
+		double fsum = 0;
+		uint64_t count = 0, bytes = 0;
+		switch (c->type) {
+		case MRUN_COL_INT64:
+			for (size_t r = 0; r < t.nrows; r++)
+				isum = (int64_t)((uint64_t)isum + (uint64_t)c->i64[r]); /* wraps */
+			mrun_write_int(out, isum);
+			break;
+		case MRUN_COL_FLOAT64:
+			for (size_t r = 0; r < t.nrows; r++)
+				if (c->f64[r] != c->f64[r])
+					count++;
+				else
+					fsum += c->f64[r];
+			mrun_write_array(out, 2);
+			mrun_write_double(out, fsum);
+			mrun_write_uint(out, count);
+			break;
+		case MRUN_COL_BOOL:
+			for (size_t r = 0; r < t.nrows; r++)
+				count += c->b[r];
+			mrun_write_uint(out, count);
+			break;
+		case MRUN_COL_STRING:
+			for (size_t r = 0; r < t.nrows; r++) {
+				mrun_str s = mrun_column_str(c, r);
+				bytes += s.len;
+				count += s.len == 0;
+			}
+			mrun_write_array(out, 2);
+			mrun_write_uint(out, bytes);
+			mrun_write_uint(out, count);
+			break;
+		case MRUN_COL_TIMESTAMP:
+			if (t.nrows == 0) {
+				mrun_write_nil(out);
+				break;
+			}
+			isum = c->i64[0];
+			for (size_t r = 1; r < t.nrows; r++)
+				if (c->i64[r] > isum)
+					isum = c->i64[r];
+			mrun_write_int(out, isum);
+			break;
+		}
+	}
+}
+MRUN_EXPORT(table_stats)
+
+/* table_echo returns its table argument, written anew from its columns. */
+static void table_echo(mrun_args *a, mrun_writer *out)
+{
+	mrun_table t;
+	if (mrun_arg_table(a, "t", &t) && !mrun_write_table(out, &t))
+		mrun_error("table_echo: %s", mrun_table_error());
+}
+MRUN_EXPORT(table_echo)
+
+/* table_share returns the table with a float64 column "share" appended: each row's value of
+ * the float64 column col divided by the column's total. A column that is not there or not
+ * float64 is an error. */
+static void table_share(mrun_args *a, mrun_writer *out)
+{
+	mrun_table t;
+	mrun_str name = mrun_arg_str(a, "col");
+	if (!mrun_arg_table(a, "t", &t))
+		return;
+	const mrun_column *c = NULL;
+	for (uint32_t i = 0; i < t.ncols && !c; i++)
+		if (t.cols[i].name.len == name.len && memcmp(t.cols[i].name.ptr, name.ptr, name.len) == 0)
+			c = &t.cols[i];
+	if (!c || c->type != MRUN_COL_FLOAT64) {
+		mrun_error("table_share: want a float64 column \"%.*s\", the table has %s", (int)name.len,
+			   name.ptr, c ? mrun_coltype_name(c->type) : "none");
+		return;
+	}
+	double total = 0;
+	for (size_t r = 0; r < t.nrows; r++)
+		total += c->f64[r];
+	double *share = mrun_scratch(t.nrows * sizeof *share + 1);
+	mrun_column *cols = mrun_scratch((t.ncols + 1) * sizeof *cols);
+	if (!share || !cols)
+		return;
+	for (size_t r = 0; r < t.nrows; r++)
+		share[r] = c->f64[r] / total;
+	memcpy(cols, t.cols, t.ncols * sizeof *cols);
+	cols[t.ncols] = mrun_col_float64("share", share);
+	mrun_table with = {t.ncols + 1, t.nrows, cols};
+	if (!mrun_write_table(out, &with))
+		mrun_error("table_share: %s", mrun_table_error());
+}
+MRUN_EXPORT(table_share)
+
+/* table_groupby_sum is Mars's df.groupby(key).agg(sum of col) inside a spawned function: it
+ * spawns eval of the native module mrun:table on the table argument and returns the result. */
+static void table_groupby_sum(mrun_args *a, mrun_writer *out)
+{
+	mrun_table t;
+	mrun_str key = mrun_arg_str(a, "key");
+	mrun_str col = mrun_arg_str(a, "col");
+	if (!mrun_arg_table(a, "t", &t))
+		return;
+	mrun_writer *args = mrun_spawn_args(1);
+	mrun_expr_op(args, "groupby", 3); /* {"op": "groupby", "keys": [key], */
+	mrun_write_str(args, "keys");     /*  "aggs": [[col, "sum"]], */
+	mrun_write_array(args, 1);        /*  "x": {"op": "table", "value": t}} */
+	mrun_write_strn(args, key.ptr, key.len);
+	mrun_write_str(args, "aggs");
+	mrun_write_array(args, 1);
+	mrun_write_array(args, 2);
+	mrun_write_strn(args, col.ptr, col.len);
+	mrun_write_str(args, "sum");
+	mrun_write_str(args, "x");
+	mrun_expr_op(args, "table", 1);
+	mrun_write_str(args, "value");
+	mrun_write_table(args, &t);
+	mrun_table sums;
+	if (mrun_eval_table(args, &sums) != 0) {
+		mrun_error("table_groupby_sum: %s", mrun_last_error());
+		return;
+	}
+	mrun_write_table(out, &sums);
+}
+MRUN_EXPORT(table_groupby_sum)

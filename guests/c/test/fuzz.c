@@ -1,7 +1,8 @@
 /*
  * fuzz.c: a libFuzzer target for the C SDK. Each input is an argument frame given to the
  * conformance functions that read arguments, and a value given to the reader and the value
- * walk; AddressSanitizer and UndefinedBehaviorSanitizer catch any read out of bounds, overflow
+ * walk, and a value given to the table reader, whose tables must write back to the same bytes;
+ * AddressSanitizer and UndefinedBehaviorSanitizer catch any read out of bounds, overflow
  * or trap. Run by guests/c/test.sh.
  */
 #include "../mrun.c"
@@ -37,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static mrun_fn *const fns[] = {inc, add, sum_all, triage, identity, concat, rev_bytes,
-				       ints, fdiv, greet, fail, divmod, tensor_sum, matmul};
+				       ints, fdiv, greet, fail, divmod, tensor_sum, matmul,
+				       table_stats, table_echo, table_share, table_groupby_sum};
 	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
 		bool ok = call_run("f", fns[i], data, size);
 		if (ok) {
@@ -65,6 +67,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* touch the last element: it must be inside the input or the copy */
 		volatile uint8_t last = ((const uint8_t *)t.data)[t.size * mrun_dtype_size(t.dtype) - 1];
 		(void)last;
+	}
+	/* a table that reads is written back to the same payload: there is one valid encoding */
+	mrun_table tb;
+	r = mrun_reader_init(data, size);
+	if (mrun_read_table(&r, &tb)) {
+		mrun_writer tw = {0};
+		mrun_reader in = mrun_reader_init(data, size), again;
+		int8_t type, type2;
+		mrun_bytes want, got;
+		if (!mrun_write_table(&tw, &tb) || !mrun_read_ext(&in, &type, &want))
+			__builtin_trap();
+		again = mrun_reader_init(tw.buf, tw.len);
+		if (!mrun_read_ext(&again, &type2, &got) || !mrun_at_end(&again) || got.len != want.len ||
+		    (got.len && memcmp(got.ptr, want.ptr, got.len) != 0))
+			__builtin_trap();
+		mrun_writer_free(&tw);
 	}
 	arena_reset();
 	return 0;

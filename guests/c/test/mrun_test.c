@@ -590,6 +590,203 @@ static void test_nested(void)
 	mrun_writer_free(&w);
 }
 
+/* The table example of ABI.md section 5.4: a = [1, 2] (int64), b = ["x", "yz"] (string). */
+static const char table_hex[] = "c74805"
+				"02000000000000000200000000000000"
+				"04000100612000010062000000000000"
+				"01000000000000000200000000000000"
+				"00000000010000000300000000000000"
+				"78797a0000000000";
+
+/* unhex decodes hex into w. */
+static void unhex(mrun_writer *w, const char *hex)
+{
+	for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+		unsigned b;
+		sscanf(hex + i, "%2x", &b);
+		uint8_t c = (uint8_t)b;
+		mrun_write_raw(w, &c, 1);
+	}
+}
+
+static void test_tables(void)
+{
+	mrun_writer w = {0}, out = {0};
+	mrun_table t;
+	/* the example, at every alignment: in place when the payload is 8-byte aligned */
+	for (int shift = 0; shift < 8; shift++) {
+		mrun_writer_reset(&w);
+		for (int i = 0; i < shift; i++)
+			mrun_write_nil(&w);
+		size_t at = w.len;
+		unhex(&w, table_hex);
+		mrun_reader r = mrun_reader_init(w.buf + at, w.len - at);
+		CHECK(mrun_read_table(&r, &t) && mrun_at_end(&r));
+		CHECK(t.ncols == 2 && t.nrows == 2);
+		const mrun_column *a = mrun_table_column(&t, "a"), *b = mrun_table_column(&t, "b");
+		CHECK(a && a->type == MRUN_COL_INT64 && a->i64[0] == 1 && a->i64[1] == 2);
+		CHECK((uintptr_t)a->data % 8 == 0 && (uintptr_t)b->offsets % 4 == 0);
+		CHECK(b && b->type == MRUN_COL_STRING && mrun_column_str(b, 1).len == 2);
+		CHECK(memcmp(mrun_column_str(b, 1).ptr, "yz", 2) == 0 && mrun_column_str(b, 0).ptr[0] == 'x');
+		CHECK(!mrun_table_column(&t, "c") && !mrun_table_column(&t, ""));
+		bool in_place = (const uint8_t *)a->data > w.buf && (const uint8_t *)a->data < w.buf + w.len;
+		CHECK(in_place == ((uintptr_t)(w.buf + at + 3) % 8 == 0));
+		/* written back from the view: the same bytes */
+		mrun_writer_reset(&out);
+		CHECK(mrun_write_table(&out, &t) && bytes_are(&out, table_hex));
+	}
+	/* made from C arrays: every type, NaN, an empty string, non-ASCII */
+	static const int64_t ids[3] = {1, -2, INT64_MAX};
+	static const double amounts[3] = {1.5, NAN, -0.25};
+	static const bool oks[3] = {true, false, true};
+	static const uint32_t offs[4] = {0, 4, 4, 11};
+	static const int64_t ats[3] = {0, -1, 1765108800000000000};
+	mrun_column cols[5] = {
+		mrun_col_int64("id", ids),           mrun_col_float64("amount", amounts),
+		mrun_col_bool("ok", oks),            mrun_col_string("city", offs, "OsloZürich"),
+		mrun_col_timestamp("at", ats),
+	};
+	mrun_table made = {5, 3, cols};
+	mrun_writer_reset(&w);
+	CHECK(mrun_write_table(&w, &made));
+	mrun_reader r = mrun_reader_init(w.buf, w.len);
+	CHECK(mrun_read_table(&r, &t) && t.ncols == 5 && t.nrows == 3);
+	CHECK(t.cols[1].f64[1] != t.cols[1].f64[1] && t.cols[2].b[1] == false && t.cols[2].b[2]);
+	CHECK(mrun_column_str(&t.cols[3], 1).len == 0 && mrun_column_str(&t.cols[3], 2).len == 7);
+	CHECK(t.cols[4].i64[2] == 1765108800000000000 && t.cols[0].i64[2] == INT64_MAX);
+	/* no rows, no columns */
+	mrun_table none = {0, 0, NULL};
+	mrun_writer_reset(&w);
+	CHECK(mrun_write_table(&w, &none) && bytes_are(&w, "d80500000000000000000000000000000000"));
+	r = mrun_reader_init(w.buf, w.len);
+	CHECK(mrun_read_table(&r, &t) && t.ncols == 0 && t.nrows == 0);
+	static const uint32_t zero_off[1] = {0};
+	mrun_column empty_cols[2] = {mrun_col_float64("f", NULL), mrun_col_string("s", zero_off, NULL)};
+	mrun_table empty = {2, 0, empty_cols};
+	mrun_writer_reset(&w);
+	CHECK(mrun_write_table(&w, &empty));
+	r = mrun_reader_init(w.buf, w.len);
+	CHECK(mrun_read_table(&r, &t) && t.ncols == 2 && t.nrows == 0 && t.cols[1].offsets[0] == 0);
+
+	/* every way the example can be malformed, and what the reader says */
+	static const struct {
+		size_t off; /* in the value; the payload starts at 3 */
+		uint8_t byte;
+		const char *why;
+	} bad[] = {
+		{3 + 16, 7, "column \"a\" has unknown type 7"},
+		{3 + 4, 1, "the flags are not zero"},
+		{3 + 8, 100, "column \"a\" needs 800 bytes, the payload has 40 left"},
+		{3 + 8, 1, "string column \"b\": its first offset is 2, not 0"},
+		{3 + 56, 9, "column \"b\" needs 9 bytes, the payload has 8 left"},
+		{3 + 52, 4, "string column \"b\": offset 1 is 4, out of order or past the text's 3 bytes"},
+		{3 + 48, 1, "string column \"b\": its first offset is 1, not 0"},
+		{3 + 25, 'a', "two columns are named \"a\""},
+		{3 + 67, 1, "column \"b\": its padding is not zero"},
+		{3 + 64, 0xff, "string column \"b\": its text is not UTF-8"},
+		{3 + 17, 1, "column descriptor 0 is cut short or its padding is not zero"},
+		{3 + 26, 1, "the column descriptors' padding is not zero"},
+		{3 + 18, 0, "column 0: a name is 1 to 65535 bytes of UTF-8"},
+		{3 + 20, 0xc3, "column 0: a name is 1 to 65535 bytes of UTF-8"},
+		{3 + 2, 1, "65538 columns, more than 65536"},
+		{3 + 12, 1, "4294967298 rows, more than 2^32-1"},
+		{3 + 0, 0x0f, "a payload of 72 bytes cannot hold 15 columns"},
+		{3 + 18, 0x60, "the name of column 0 runs past the payload"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		mrun_writer_reset(&w);
+		unhex(&w, table_hex);
+		w.buf[bad[i].off] = bad[i].byte;
+		r = mrun_reader_init(w.buf, w.len);
+		if (mrun_read_table(&r, &t) || strcmp(mrun_table_error(), bad[i].why) != 0)
+			fprintf(stderr, "  case %zu: got %s, want %s\n", i, mrun_table_error(), bad[i].why),
+				failures++;
+		CHECK(r.p == w.buf); /* not moved */
+	}
+	/* a bool that is not 0 or 1, and an offset that cuts a character */
+	static const uint8_t two[2] = {1, 2};
+	mrun_column bools = mrun_col_bool("b", (const bool *)(const void *)two);
+	mrun_table tb = {1, 2, &bools};
+	mrun_writer_reset(&w);
+	CHECK(!mrun_write_table(&w, &tb) && w.len == 0);
+	CHECK(strcmp(mrun_table_error(), "bool column \"b\": value 1 is the byte 2, not 0 or 1") == 0);
+	static const uint32_t cut[3] = {0, 1, 2};
+	mrun_column cuts = mrun_col_string("s", cut, "\xc3\xbc");
+	mrun_table ts = {1, 2, &cuts};
+	CHECK(!mrun_write_table(&w, &ts) && w.len == 0);
+	CHECK(strcmp(mrun_table_error(), "string column \"s\": offset 1 cuts a character") == 0);
+	static const uint32_t order[3] = {0, 2, 1};
+	cuts.offsets = order, cuts.text = "ab";
+	CHECK(!mrun_write_table(&w, &ts));
+	CHECK(strcmp(mrun_table_error(), "string column \"s\": offset 1 is 2, out of order or past the text's 1 bytes") == 0);
+	mrun_column dup[2] = {mrun_col_int64("x", ids), mrun_col_float64("x", amounts)};
+	mrun_table td = {2, 3, dup};
+	CHECK(!mrun_write_table(&w, &td) && strcmp(mrun_table_error(), "two columns are named \"x\"") == 0);
+	dup[1].type = (mrun_coltype)9;
+	dup[1].name.ptr = "y";
+	CHECK(!mrun_write_table(&w, &td) && strcmp(mrun_table_error(), "column \"y\" has unknown type 9") == 0);
+	mrun_table rows_only = {0, 3, NULL};
+	CHECK(!mrun_write_table(&w, &rows_only) && strcmp(mrun_table_error(), "3 rows but no columns") == 0);
+	CHECK(w.len == 0);
+	/* a value that is not a table */
+	mrun_writer_reset(&w);
+	mrun_write_int(&w, 5);
+	r = mrun_reader_init(w.buf, w.len);
+	CHECK(!mrun_read_table(&r, &t) && strcmp(mrun_table_error(), "not a table: an int") == 0);
+
+	/* through a function: its errors name the argument */
+	unhex(frame(&w, 1), table_hex);
+	mrun_write_map(&w, 0);
+	CHECK(run(table_echo, &w) && bytes_are(&result, table_hex));
+	CHECK(run(table_stats, &w) && bytes_are(&result, "82a4726f777302a7636f6c756d6e7382a16103a162920300"));
+	w.buf[2 + 3 + 21] = 7; /* column b's type, in the frame */
+	CHECK(!run(table_stats, &w));
+	CHECK(strcmp(host_err, "fn: argument 1 (t): malformed table: column \"b\" has unknown type 7") == 0);
+	mrun_write_str(frame(&w, 1), "t");
+	mrun_write_map(&w, 0);
+	CHECK(!run(table_echo, &w) && strcmp(host_err, "fn: argument 1 (t): expected a table, got a str") == 0);
+	unhex(frame(&w, 1), table_hex);
+	mrun_write_map(&w, 0);
+	CHECK(!run(tensor_sum, &w));
+	CHECK(strcmp(host_err, "fn: argument 1 (t): expected a float64 tensor, got a table") == 0);
+	arena_reset();
+	mrun_writer_free(&w);
+	mrun_writer_free(&out);
+}
+
+static void test_expr(void)
+{
+	mrun_writer w = {0};
+	static const uint64_t shape[2] = {2, 3};
+	static const int64_t chunks[2] = {1, -1}, axes[1] = {-1};
+	/* {"op": "sum", "axis": [-1], "x": {"op": "rand", "seed": 1, "shape": [2, 3], "chunks": [1, -1]},
+	 *  "keepdims": true} */
+	mrun_expr_extra(&w, 1);
+	mrun_expr_sum(&w, 1, axes);
+	mrun_expr_extra(&w, 1);
+	mrun_expr_rand(&w, 1, 2, shape);
+	mrun_expr_chunks(&w, 2, chunks);
+	mrun_expr_keepdims(&w);
+	CHECK(bytes_are(&w, "84a26f70a373756da461786973"
+			    "91ff"
+			    "a178"
+			    "84a26f70a472616e64a47365656401a57368617065920203a66368756e6b739201ff"
+			    "a86b65657064696d73c3"));
+	/* the extra fields go to the next operator only */
+	mrun_writer_reset(&w);
+	mrun_expr_extra(&w, 1);
+	mrun_expr_unary(&w, "neg");
+	mrun_expr_zeros(&w, 0, NULL);
+	mrun_expr_dtype(&w, MRUN_INT8);
+	CHECK(bytes_are(&w, "83a26f70a36e6567a178"
+			    "82a26f70a57a65726f73a5736861706590"
+			    "a56474797065a4696e7438"));
+	/* a tensor mrun_write_tensor refuses writes nothing */
+	mrun_writer_reset(&w);
+	CHECK(!mrun_expr_tensor(&w, (mrun_dtype)12, 0, NULL, NULL) && w.len == 0);
+	mrun_writer_free(&w);
+}
+
 int main(void)
 {
 	test_ints();
@@ -600,6 +797,8 @@ int main(void)
 	test_tensors();
 	test_calls();
 	test_nested();
+	test_tables();
+	test_expr();
 	if (failures) {
 		fprintf(stderr, "FAIL: %d checks failed\n", failures);
 		return 1;
