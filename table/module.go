@@ -51,22 +51,13 @@ func Register(ctx context.Context, rt *runtime.Runtime) (*runtime.Module, error)
 }
 
 // kernel adapts a kernel to a NativeFunc: it decodes the argument frame [positional tables,
-// keyword arguments] and encodes the result, a table or (for partition) an array of tables.
+// keyword arguments] (the tables' numeric columns read in place, so valid until the kernel
+// returns; every result is encoded afresh) and encodes the result, a table or (for partition) an array of tables.
 func kernel(f func(pos []*frame, kw *params) (any, error)) runtime.NativeFunc {
 	return func(ctx context.Context, args []byte) ([]byte, error) {
-		pos, kw, err := decodeFrame(args)
+		frames, kw, err := decodeTables(args)
 		if err != nil {
 			return nil, err
-		}
-		frames := make([]*frame, len(pos))
-		for i, v := range pos {
-			t, ok := v.(abi.Table)
-			if !ok {
-				return nil, fmt.Errorf("table: argument %d must be a table, got %s", i, typeName(v))
-			}
-			if frames[i], err = fromTable(t); err != nil {
-				return nil, err
-			}
 		}
 		v, err := f(frames, kw)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -48,7 +49,7 @@ func args(rs []ref) []any {
 }
 
 // ops are the operations of an expression, sources first.
-var ops = []string{"table", "read_csv", "select", "filter", "assign", "head", "sort", "groupby", "join"}
+var ops = []string{"table", "read_csv", "chunks", "select", "filter", "assign", "head", "sort", "groupby", "join"}
 
 // planner lowers an expression into chunk tasks spawned through a runtime.Nested.
 type planner struct {
@@ -96,6 +97,59 @@ func chunks(f *frame, rows int) ([]ref, error) {
 	return out, nil
 }
 
+// sourceChunks reads the chunks of a chunks source: each a table, or an Object passed by
+// reference (a handle the planner passes on to the tasks that read the chunk, so it never
+// sees the chunk's bytes). Tables given by value must all have the columns of the first; a
+// chunk behind a handle is checked by the first task that reads it.
+func sourceChunks(p *params) ([]ref, error) {
+	v, _ := p.get("chunks", true)
+	if p.err != nil {
+		return nil, p.err
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("table: %s: chunks must be an array of tables or Objects passed by reference, got %s", p.what, typeName(v))
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("table: %s: chunks lists no chunk", p.what)
+	}
+	out := make([]ref, len(list))
+	first := -1
+	for i, x := range list {
+		switch c := x.(type) {
+		case abi.Ext:
+			if c.Type == abi.ExtHandle && len(c.Data) == 4 {
+				if h := binary.BigEndian.Uint32(c.Data); h != 0 {
+					out[i] = ref{h: h}
+					continue
+				}
+			}
+		case abi.Table:
+			if first < 0 {
+				first = i
+			} else if a, b := schema(list[first].(abi.Table)), schema(c); a != b {
+				return nil, fmt.Errorf("table: %s: chunk %d has columns %s, chunk %d has %s: every chunk must have the same columns", p.what, i, b, first, a)
+			}
+			out[i] = ref{t: &c}
+			continue
+		}
+		return nil, fmt.Errorf("table: %s: chunk %d must be a table or an Object passed by reference, got %s", p.what, i, typeName(x))
+	}
+	return out, nil
+}
+
+// schema describes t's columns, names and types, for errors.
+func schema(t abi.Table) string {
+	s := "["
+	for k, c := range t.Columns() {
+		if k > 0 {
+			s += ", "
+		}
+		s += strconv.Quote(c.Name) + " " + c.Type.String()
+	}
+	return s + "]"
+}
+
 // lower plans expression v (at path, for errors) and returns the refs of its chunks, in
 // row order.
 func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error) {
@@ -108,6 +162,9 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 	p.what = path
 	if !slices.Contains(ops, op) {
 		return nil, fmt.Errorf("table: %s: unknown op %q (want one of %q)", path, op, ops)
+	}
+	if op == "chunks" {
+		return sourceChunks(p)
 	}
 	if op == "table" || op == "read_csv" {
 		rows := p.int("chunk_rows", DefaultChunkRows)
