@@ -184,33 +184,14 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 			}
 			f, err = fromTable(t)
 		} else {
-			types := map[string]abi.ColumnType{}
-			if tv, ok := p.get("types", false); ok {
-				tm, ok := tv.(map[string]any)
-				if !ok {
-					return nil, fmt.Errorf("table: %s: types must be a map of column names to types, got %s", path, typeName(tv))
-				}
-				for name, x := range tm {
-					s, _ := x.(string)
-					if types[name], err = abi.ParseColumnType(s); err != nil {
-						return nil, fmt.Errorf("table: %s: types of column %q: %w", path, name, err)
-					}
-				}
+			b, types, err := csvParams(p)
+			if err != nil {
+				return nil, err
 			}
-			data, _ := p.get("data", true)
 			if p.err != nil {
 				return nil, p.err
 			}
-			var b []byte
-			switch x := data.(type) {
-			case string:
-				b = []byte(x)
-			case []byte:
-				b = x
-			default:
-				return nil, fmt.Errorf("table: %s: data must be the CSV's bytes, a string or binary, got %s (read a file in the caller, or in a guest that mounts it, and pass its bytes)", path, typeName(data))
-			}
-			f, err = readCSV(b, types)
+			return pl.readCSV(ctx, b, types, int(rows))
 		}
 		if err != nil {
 			return nil, err
