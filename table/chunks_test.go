@@ -9,6 +9,7 @@ import (
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/tensor"
 )
 
 // chunkTables cuts keys 0..n-1 (mod 4) and values 0..n-1 into tables of rows rows.
@@ -90,6 +91,31 @@ func TestEval_Chunks(t *testing.T) {
 			t.Errorf("%s: tasks started: %v, want %v", tc.name, starts, tc.starts)
 		}
 		mu.Unlock()
+	}
+
+	// The planner reads the column descriptors of a chunk behind a handle, and only those.
+	odd, _ := abi.NewTable(abi.Int64Column("key", []int64{1}), abi.Int64Column("v", []int64{7}))
+	oddObj := dag.Spawn(eval, map[string]any{"op": "table", "value": odd})
+	tm, err := tensor.Register(ctx, eval.Module().Runtime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	teval, _ := tm.Func("eval")
+	sum := dag.Spawn(teval, tensor.Rand(1, 4).Sum(nil)) // a float, not a table
+	for _, tc := range []struct {
+		chunks []any
+		want   string
+	}{
+		{[]any{byRef[0], dag.Ref(oddObj)}, `table: expression (groupby).x (chunks): chunk 1 has columns ["key" int64, "v" int64], chunk 0 has ["key" int64, "v" float64]: every chunk must have the same columns`},
+		{[]any{tables[0], dag.Ref(oddObj)}, `table: expression (groupby).x (chunks): chunk 1 has columns ["key" int64, "v" int64], chunk 0 has ["key" int64, "v" float64]: every chunk must have the same columns`},
+		{[]any{byRef[0], dag.Ref(sum)}, `table: expression (groupby).x (chunks): chunk 1 is an Object whose value is not a table: it is a float`},
+		{[]any{dag.Ref(oddObj), tables[0]}, `table: expression (groupby).x (chunks): chunk 1 has columns ["key" int64, "v" float64], chunk 0 has ["key" int64, "v" int64]: every chunk must have the same columns`},
+	} {
+		o := dag.Spawn(eval, map[string]any{"op": "groupby", "keys": "key", "aggs": []any{[]string{"v", "sum"}},
+			"x": map[string]any{"op": "chunks", "chunks": tc.chunks}})
+		if err := e.Execute(ctx, o); err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("got %v\nwant …%s", err, tc.want)
+		}
 	}
 
 	// The source alone is its chunks joined.

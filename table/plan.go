@@ -98,10 +98,11 @@ func chunks(f *frame, rows int) ([]ref, error) {
 }
 
 // sourceChunks reads the chunks of a chunks source: each a table, or an Object passed by
-// reference (a handle the planner passes on to the tasks that read the chunk, so it never
-// sees the chunk's bytes). Tables given by value must all have the columns of the first; a
-// chunk behind a handle is checked by the first task that reads it.
-func sourceChunks(p *params) ([]ref, error) {
+// reference (a handle the planner passes on to the tasks that read the chunk). Every chunk
+// must have the columns of the first: for an Object, the planner reads only the column
+// descriptors at the head of its value, which in process is the stored value itself, not a
+// copy.
+func (pl *planner) sourceChunks(ctx context.Context, p *params) ([]ref, error) {
 	v, _ := p.get("chunks", true)
 	if p.err != nil {
 		return nil, p.err
@@ -114,28 +115,62 @@ func sourceChunks(p *params) ([]ref, error) {
 		return nil, fmt.Errorf("table: %s: chunks lists no chunk", p.what)
 	}
 	out := make([]ref, len(list))
-	first := -1
+	var first string
 	for i, x := range list {
+		var cols string
 		switch c := x.(type) {
 		case abi.Ext:
-			if c.Type == abi.ExtHandle && len(c.Data) == 4 {
-				if h := binary.BigEndian.Uint32(c.Data); h != 0 {
-					out[i] = ref{h: h}
-					continue
-				}
+			if c.Type != abi.ExtHandle || len(c.Data) != 4 || binary.BigEndian.Uint32(c.Data) == 0 {
+				return nil, fmt.Errorf("table: %s: chunk %d must be a table or an Object passed by reference, got %s", p.what, i, typeName(x))
 			}
+			h := binary.BigEndian.Uint32(c.Data)
+			b, err := pl.n.Fetch(ctx, h)
+			if err != nil {
+				return nil, fmt.Errorf("table: %s: chunk %d: %w", p.what, i, err)
+			}
+			if cols, ok = valueSchema(b); !ok {
+				v, _ := abi.Decode(b)
+				return nil, fmt.Errorf("table: %s: chunk %d is an Object whose value is not a table: it is %s", p.what, i, typeName(v))
+			}
+			out[i] = ref{h: h}
 		case abi.Table:
-			if first < 0 {
-				first = i
-			} else if a, b := schema(list[first].(abi.Table)), schema(c); a != b {
-				return nil, fmt.Errorf("table: %s: chunk %d has columns %s, chunk %d has %s: every chunk must have the same columns", p.what, i, b, first, a)
-			}
-			out[i] = ref{t: &c}
-			continue
+			cols, out[i] = schema(c), ref{t: &c}
+		default:
+			return nil, fmt.Errorf("table: %s: chunk %d must be a table or an Object passed by reference, got %s", p.what, i, typeName(x))
 		}
-		return nil, fmt.Errorf("table: %s: chunk %d must be a table or an Object passed by reference, got %s", p.what, i, typeName(x))
+		if i == 0 {
+			first = cols
+		} else if cols != first {
+			return nil, fmt.Errorf("table: %s: chunk %d has columns %s, chunk 0 has %s: every chunk must have the same columns", p.what, i, cols, first)
+		}
 	}
 	return out, nil
+}
+
+// valueSchema describes the columns of the table that value b is, as schema does, reading
+// only its column descriptors; ok is false when b is not a table.
+func valueSchema(b []byte) (string, bool) {
+	p, end, ok := extTable(b, 0)
+	if !ok || end != len(b) || len(p) < 16 {
+		return "", false
+	}
+	n := int(binary.LittleEndian.Uint32(p))
+	s, off := "[", 16
+	for k := range n {
+		if off+4 > len(p) {
+			return "", false
+		}
+		nl := int(binary.LittleEndian.Uint16(p[off+2:]))
+		if off+4+nl > len(p) {
+			return "", false
+		}
+		if k > 0 {
+			s += ", "
+		}
+		s += strconv.Quote(string(p[off+4:off+4+nl])) + " " + abi.ColumnType(p[off]).String()
+		off += 4 + nl
+	}
+	return s + "]", true
 }
 
 // schema describes t's columns, names and types, for errors.
@@ -164,7 +199,7 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 		return nil, fmt.Errorf("table: %s: unknown op %q (want one of %q)", path, op, ops)
 	}
 	if op == "chunks" {
-		return sourceChunks(p)
+		return pl.sourceChunks(ctx, p)
 	}
 	if op == "table" || op == "read_csv" {
 		rows := p.int("chunk_rows", DefaultChunkRows)
