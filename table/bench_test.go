@@ -106,7 +106,7 @@ func BenchmarkGroupBy10MChunks(b *testing.B) {
 }
 
 // BenchmarkReadCSV1M groups a CSV of 1,000,000 rows (an int64 key of 1,000 values, a float64
-// value written with 6 decimals, 16 MB) by the key with a sum of the value, through the
+// value written with 6 decimals, 13 MB) by the key with a sum of the value, through the
 // planner and the engine in process: the CSV is eval's argument, and read_csv's chunks are
 // parsed by read_csv tasks, one per DefaultChunkRows records.
 func BenchmarkReadCSV1M(b *testing.B) {
