@@ -2,6 +2,7 @@ package table
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,29 @@ func TestReadCSV_Errors(t *testing.T) {
 		_, err := readCSV([]byte(tc.data), tc.types)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%q: got %v, want %s", tc.data, err, tc.want)
+		}
+	}
+}
+
+// TestCSVPieces: records are cut at newlines outside quotes, blank lines are not counted,
+// and a tail of blank lines joins the last piece.
+func TestCSVPieces(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		rows int
+		want []int
+	}{
+		{"h\n1\n2\n3\n", 2, []int{2, 6, 8}},
+		{"h\n1\n2\n3", 1, []int{2, 4, 6, 7}},
+		{"h\n\"a\nb\"\n2\n", 1, []int{2, 8, 10}},
+		{"h\n\"a\"\"\nb\"\n2\n", 1, []int{2, 10, 12}},
+		{"h\r\n1\r\n\r\n\n2\r\n", 1, []int{3, 6, 12}},
+		{"h\n1\n\n\n", 1, []int{2, 6}},
+		{"h\n", 3, []int{2, 2}},
+	} {
+		start := strings.IndexByte(tc.data, '\n') + 1
+		if got := csvPieces([]byte(tc.data), start, tc.rows); !slices.Equal(got, tc.want) {
+			t.Errorf("%q by %d: %v, want %v", tc.data, tc.rows, got, tc.want)
 		}
 	}
 }

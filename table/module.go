@@ -27,6 +27,7 @@ const FanIn = 8
 func Module() runtime.NativeModule {
 	return runtime.NativeModule{Name: ModuleName, Version: Version, Funcs: map[string]runtime.NativeFunc{
 		"eval":      evalFunc,
+		"read_csv":  kernel(kReadCSV),
 		"select":    kernel(kSelect),
 		"filter":    kernel(kFilter),
 		"assign":    kernel(kAssign),
@@ -51,22 +52,13 @@ func Register(ctx context.Context, rt *runtime.Runtime) (*runtime.Module, error)
 }
 
 // kernel adapts a kernel to a NativeFunc: it decodes the argument frame [positional tables,
-// keyword arguments] and encodes the result, a table or (for partition) an array of tables.
+// keyword arguments] (the tables' numeric columns read in place, so valid until the kernel
+// returns; every result is encoded afresh) and encodes the result, a table or (for partition) an array of tables.
 func kernel(f func(pos []*frame, kw *params) (any, error)) runtime.NativeFunc {
 	return func(ctx context.Context, args []byte) ([]byte, error) {
-		pos, kw, err := decodeFrame(args)
+		frames, kw, err := decodeTables(args)
 		if err != nil {
 			return nil, err
-		}
-		frames := make([]*frame, len(pos))
-		for i, v := range pos {
-			t, ok := v.(abi.Table)
-			if !ok {
-				return nil, fmt.Errorf("table: argument %d must be a table, got %s", i, typeName(v))
-			}
-			if frames[i], err = fromTable(t); err != nil {
-				return nil, err
-			}
 		}
 		v, err := f(frames, kw)
 		if err != nil {
@@ -137,6 +129,32 @@ func one(fn string, pos []*frame) (*frame, error) {
 		return nil, fmt.Errorf("table: kernel %s takes one table, got %d", fn, len(pos))
 	}
 	return pos[0], nil
+}
+
+// kReadCSV: a piece of a CSV (the header and some records, which start line lines later in
+// the whole CSV) parsed, and a table of no rows with its columns' types (of no columns when
+// the piece has no records), which the planner reads to unify the pieces' types.
+func kReadCSV(pos []*frame, kw *params) (any, error) {
+	if len(pos) != 0 {
+		return nil, fmt.Errorf("table: kernel read_csv takes no tables, got %d", len(pos))
+	}
+	line := kw.int("line", 0)
+	data, types, err := csvParams(kw)
+	if err != nil {
+		return nil, err
+	}
+	if kw.err != nil {
+		return nil, kw.err
+	}
+	f, err := readCSVAt(data, types, int(line))
+	if err != nil {
+		return nil, err
+	}
+	schema := f.slice(0, 0)
+	if f.n == 0 {
+		schema = &frame{} // no records: no say in the CSV's types
+	}
+	return []*frame{f, schema}, nil
 }
 
 func kSelect(pos []*frame, kw *params) (any, error) {

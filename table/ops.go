@@ -190,6 +190,9 @@ var aggFuncs = []string{"sum", "mean", "count", "min", "max"}
 func groupIndex(keys []*col, n int) (gid []int32, first []int) {
 	gid = make([]int32, n)
 	if len(keys) == 1 && (keys[0].typ == abi.ColInt64 || keys[0].typ == abi.ColTimestamp) {
+		if first, ok := denseIndex(keys[0].i, gid); ok {
+			return gid, first
+		}
 		m := make(map[int64]int32)
 		for i, v := range keys[0].i {
 			g, ok := m[v]
@@ -223,6 +226,33 @@ rows:
 		gid[i] = g
 	}
 	return gid, first
+}
+
+// denseIndex is groupIndex for one int64 key whose values span a range no wider than the
+// rows (or 4,096 values): a slice indexed by value - min replaces the map, with the same
+// numbering. It reports false, having done nothing, for a wider range.
+func denseIndex(keys []int64, gid []int32) (first []int, ok bool) {
+	if len(keys) == 0 {
+		return nil, true
+	}
+	lo, hi := keys[0], keys[0]
+	for _, v := range keys {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	span := uint64(hi) - uint64(lo) // hi - lo without overflow
+	if span >= uint64(max(len(keys), 4096)) {
+		return nil, false
+	}
+	slot := make([]int32, span+1) // group + 1; 0 for none yet
+	for i, v := range keys {
+		s := &slot[uint64(v)-uint64(lo)]
+		if *s == 0 {
+			first = append(first, i)
+			*s = int32(len(first))
+		}
+		gid[i] = *s - 1
+	}
+	return first, true
 }
 
 // reduce aggregates c by group: fn is sum, count (of values that are not NaN), fsum (a sum

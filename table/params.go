@@ -26,7 +26,7 @@ func newParams(what string, v any) *params {
 }
 
 func typeName(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return "nil"
 	case bool:
@@ -47,6 +47,8 @@ func typeName(v any) string {
 		return "a tensor"
 	case abi.Table:
 		return "a table"
+	case abi.Ext:
+		return fmt.Sprintf("an extension value of type %d", x.Type)
 	}
 	return fmt.Sprintf("%T", v)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
@@ -48,7 +49,7 @@ func args(rs []ref) []any {
 }
 
 // ops are the operations of an expression, sources first.
-var ops = []string{"table", "read_csv", "select", "filter", "assign", "head", "sort", "groupby", "join"}
+var ops = []string{"table", "read_csv", "chunks", "select", "filter", "assign", "head", "sort", "groupby", "join"}
 
 // planner lowers an expression into chunk tasks spawned through a runtime.Nested.
 type planner struct {
@@ -96,6 +97,94 @@ func chunks(f *frame, rows int) ([]ref, error) {
 	return out, nil
 }
 
+// sourceChunks reads the chunks of a chunks source: each a table, or an Object passed by
+// reference (a handle the planner passes on to the tasks that read the chunk). Every chunk
+// must have the columns of the first: for an Object, the planner reads only the column
+// descriptors at the head of its value, which in process is the stored value itself, not a
+// copy.
+func (pl *planner) sourceChunks(ctx context.Context, p *params) ([]ref, error) {
+	v, _ := p.get("chunks", true)
+	if p.err != nil {
+		return nil, p.err
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("table: %s: chunks must be an array of tables or Objects passed by reference, got %s", p.what, typeName(v))
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("table: %s: chunks lists no chunk", p.what)
+	}
+	out := make([]ref, len(list))
+	var first string
+	for i, x := range list {
+		var cols string
+		switch c := x.(type) {
+		case abi.Ext:
+			if c.Type != abi.ExtHandle || len(c.Data) != 4 || binary.BigEndian.Uint32(c.Data) == 0 {
+				return nil, fmt.Errorf("table: %s: chunk %d must be a table or an Object passed by reference, got %s", p.what, i, typeName(x))
+			}
+			h := binary.BigEndian.Uint32(c.Data)
+			b, err := pl.n.Fetch(ctx, h)
+			if err != nil {
+				return nil, fmt.Errorf("table: %s: chunk %d: %w", p.what, i, err)
+			}
+			if cols, ok = valueSchema(b); !ok {
+				v, _ := abi.Decode(b)
+				return nil, fmt.Errorf("table: %s: chunk %d is an Object whose value is not a table: it is %s", p.what, i, typeName(v))
+			}
+			out[i] = ref{h: h}
+		case abi.Table:
+			cols, out[i] = schema(c), ref{t: &c}
+		default:
+			return nil, fmt.Errorf("table: %s: chunk %d must be a table or an Object passed by reference, got %s", p.what, i, typeName(x))
+		}
+		if i == 0 {
+			first = cols
+		} else if cols != first {
+			return nil, fmt.Errorf("table: %s: chunk %d has columns %s, chunk 0 has %s: every chunk must have the same columns", p.what, i, cols, first)
+		}
+	}
+	return out, nil
+}
+
+// valueSchema describes the columns of the table that value b is, as schema does, reading
+// only its column descriptors; ok is false when b is not a table.
+func valueSchema(b []byte) (string, bool) {
+	p, end, ok := extTable(b, 0)
+	if !ok || end != len(b) || len(p) < 16 {
+		return "", false
+	}
+	n := int(binary.LittleEndian.Uint32(p))
+	s, off := "[", 16
+	for k := range n {
+		if off+4 > len(p) {
+			return "", false
+		}
+		nl := int(binary.LittleEndian.Uint16(p[off+2:]))
+		if off+4+nl > len(p) {
+			return "", false
+		}
+		if k > 0 {
+			s += ", "
+		}
+		s += strconv.Quote(string(p[off+4:off+4+nl])) + " " + abi.ColumnType(p[off]).String()
+		off += 4 + nl
+	}
+	return s + "]", true
+}
+
+// schema describes t's columns, names and types, for errors.
+func schema(t abi.Table) string {
+	s := "["
+	for k, c := range t.Columns() {
+		if k > 0 {
+			s += ", "
+		}
+		s += strconv.Quote(c.Name) + " " + c.Type.String()
+	}
+	return s + "]"
+}
+
 // lower plans expression v (at path, for errors) and returns the refs of its chunks, in
 // row order.
 func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error) {
@@ -108,6 +197,9 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 	p.what = path
 	if !slices.Contains(ops, op) {
 		return nil, fmt.Errorf("table: %s: unknown op %q (want one of %q)", path, op, ops)
+	}
+	if op == "chunks" {
+		return pl.sourceChunks(ctx, p)
 	}
 	if op == "table" || op == "read_csv" {
 		rows := p.int("chunk_rows", DefaultChunkRows)
@@ -127,33 +219,14 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 			}
 			f, err = fromTable(t)
 		} else {
-			types := map[string]abi.ColumnType{}
-			if tv, ok := p.get("types", false); ok {
-				tm, ok := tv.(map[string]any)
-				if !ok {
-					return nil, fmt.Errorf("table: %s: types must be a map of column names to types, got %s", path, typeName(tv))
-				}
-				for name, x := range tm {
-					s, _ := x.(string)
-					if types[name], err = abi.ParseColumnType(s); err != nil {
-						return nil, fmt.Errorf("table: %s: types of column %q: %w", path, name, err)
-					}
-				}
+			b, types, err := csvParams(p)
+			if err != nil {
+				return nil, err
 			}
-			data, _ := p.get("data", true)
 			if p.err != nil {
 				return nil, p.err
 			}
-			var b []byte
-			switch x := data.(type) {
-			case string:
-				b = []byte(x)
-			case []byte:
-				b = x
-			default:
-				return nil, fmt.Errorf("table: %s: data must be the CSV's bytes, a string or binary, got %s (read a file in the caller, or in a guest that mounts it, and pass its bytes)", path, typeName(data))
-			}
-			f, err = readCSV(b, types)
+			return pl.readCSV(ctx, b, types, int(rows))
 		}
 		if err != nil {
 			return nil, err

@@ -5,8 +5,9 @@
     python3 tensor/testdata/bench_numpy.py TensorSum10k|TensorFMA10k|TensorMatmul2k|TableGroupBy10M
 
 Each tensor workload makes its random float64 arrays inside the timed region, as mrun's rand
-does; TableGroupBy10M makes its DataFrame before the clock starts, as mrun's side makes its
-table, and needs pandas (it says how to install it when it is missing).
+does; TableGroupBy10M makes its DataFrame (160 MB in memory) before the clock starts, as mrun's
+side stores its table in the engine as chunks, and needs pandas (it says how to install it
+when it is missing).
 """
 import resource
 import sys
