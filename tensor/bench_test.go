@@ -100,7 +100,7 @@ func BenchmarkMatmul(b *testing.B) {
 	var kernels []kernel
 	for _, k := range matmulKernels() {
 		kernels = append(kernels, kernel{k.name, func(ctx context.Context, a, b abi.Tensor) (abi.Tensor, error) {
-			return matmulPacked(ctx, a, b, k.kern)
+			return matmulWith(ctx, a, b, k.kern)
 		}})
 	}
 	kernels = append(kernels, kernel{"blocked", matmulF64}, kernel{"plain", matmulT[float64]})

@@ -19,7 +19,7 @@ var f64Kernel microKernel
 
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		f64Kernel = kernel6x8FMA
+		f64Kernel = kernel6x8MulAdd
 	}
 }
 

@@ -47,7 +47,7 @@ func TestMatmulPacked_SameAsGeneric(t *testing.T) {
 					view[float64](a)[i] = -v
 				}
 			}
-			got, err := matmulPacked(ctx, a, b, kern)
+			got, err := matmulWith(ctx, a, b, kern)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +96,7 @@ func TestMatmulPacked_NaNInf(t *testing.T) {
 			x[(m-1)*k] = inf      // last row: +Inf where b is positive
 			y[(k-1)*n+n-1] = -inf // last column: -Inf
 			x[0] = nan            // first row: NaN
-			got, err := matmulPacked(ctx, a, b, kern)
+			got, err := matmulWith(ctx, a, b, kern)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +127,7 @@ func TestMatmulPacked_StopsWhenCancelled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		a := randChunk[float64]([]int{20, 20}, []int{0, 0}, []int{20, 20}, 1)
-		_, err := matmulPacked(ctx, a, a, kern)
+		_, err := matmulWith(ctx, a, a, kern)
 		if err == nil || err.Error() != "tensor: matmul stopped after 0 of 20 rows: context canceled" {
 			t.Errorf("%s: matmul with a cancelled context: %v", name, err)
 		}

@@ -224,11 +224,11 @@ func kReshape(_ context.Context, pos []any, kw *params) (any, error) {
 }
 
 func kMatmul(ctx context.Context, pos []any, _ *params) (any, error) {
-	ts, err := tensorArgs("matmul", pos, 2, 2)
+	ts, err := tensorArgs("matmul", pos, 2, 2*FanIn)
 	if err != nil {
 		return nil, err
 	}
-	return matmul(ctx, ts[0], ts[1])
+	return matmulSum(ctx, ts)
 }
 
 func kAddn(_ context.Context, pos []any, _ *params) (any, error) {
