@@ -16,7 +16,7 @@ const ModuleName = "mrun:tensor"
 
 // Version is the module's version, part of its identity: task keys change when it does, so
 // cached chunks from an older planner or kernels are never reused.
-const Version = "1"
+const Version = "2"
 
 // Module returns the native module "mrun:tensor": the planner (function eval) and the
 // kernels, each computing one chunk.
