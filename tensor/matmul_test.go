@@ -141,3 +141,24 @@ func TestMatmulSum_Errors(t *testing.T) {
 		}
 	}
 }
+
+// TestEval_MatmulCreationInPlace checks that a creation on the right of a product, chunked
+// along its rows unlike the left's columns, is made by the matmul tasks in the chunks they
+// need: no gather tasks.
+func TestEval_MatmulCreationInPlace(t *testing.T) {
+	a := Rand(1, 6, 8).WithChunks(3, 4)
+	b := Rand(2, 8, 4).WithChunks(2, 4)
+	got, eng := evalExpr(t, a.MatMul(b))
+	if want := map[string]int{"matmul": 2}; fmt.Sprint(eng.spawns) != fmt.Sprint(want) {
+		t.Errorf("spawned %v, want %v", eng.spawns, want)
+	}
+	x, _ := evalExpr(t, Rand(1, 6, 8))
+	y, _ := evalExpr(t, Rand(2, 8, 4))
+	want, err := matmulT[float64](context.Background(), x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closeTo(got, want, 0, 0); err != nil {
+		t.Error(err)
+	}
+}
