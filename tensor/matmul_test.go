@@ -162,3 +162,25 @@ func TestEval_MatmulCreationInPlace(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestMatmulSum_Frame checks a result of 64 KiB or more, which the kernel writes straight
+// into its frame, against the plain product.
+func TestMatmulSum_Frame(t *testing.T) {
+	ctx := context.Background()
+	a := randChunk[float64]([]int{100, 30}, []int{0, 0}, []int{100, 30}, 7)
+	b := randChunk[float64]([]int{30, 120}, []int{0, 0}, []int{30, 120}, 8)
+	res, err := matmulSum(ctx, []abi.Tensor{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := res.(frameResult); !ok && f64Kernel != nil {
+		t.Errorf("result is a %T, want a frame", res)
+	}
+	want, err := matmulT[float64](ctx, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closeTo(resultTensor(t, res), want, 0, 0); err != nil {
+		t.Error(err)
+	}
+}
