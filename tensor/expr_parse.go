@@ -464,7 +464,14 @@ func (ps *parser) matmul(p *params, path string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = rechunk(b, [][]int{a.chunks[1], b.chunks[1]})
+	if bc := [][]int{a.chunks[1], b.chunks[1]}; slices.Contains(creationOps, b.op) && !slices.EqualFunc(b.chunks, bc, slices.Equal) {
+		// A creation is made in place in any chunks: no gather tasks.
+		c := *b
+		c.chunks = bc
+		b = &c
+	} else {
+		b = rechunk(b, bc)
+	}
 	big := func(c []int) uint64 { return uint64(slices.Max(append([]int{0}, c...))) }
 	if work := big(a.chunks[0]) * big(a.chunks[1]) * big(b.chunks[1]); work > MaxMatmulWork {
 		return nil, fmt.Errorf("block products of %d × %d by %d × %d chunks are %d multiply-adds each, over the limit of %d: use smaller chunks", big(a.chunks[0]), big(a.chunks[1]), big(a.chunks[1]), big(b.chunks[1]), work, uint64(MaxMatmulWork))

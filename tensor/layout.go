@@ -208,7 +208,7 @@ func matmul(ctx context.Context, a, b abi.Tensor) (abi.Tensor, error) {
 	a, b = cast(a, d), cast(b, d)
 	switch d {
 	case abi.Float64:
-		return matmulF64(ctx, a, b)
+		return matmulFloat64(ctx, a, b)
 	case abi.Float32:
 		return matmulT[float32](ctx, a, b)
 	case abi.Int8:

@@ -16,7 +16,7 @@ const ModuleName = "mrun:tensor"
 
 // Version is the module's version, part of its identity: task keys change when it does, so
 // cached chunks from an older planner or kernels are never reused.
-const Version = "1"
+const Version = "2"
 
 // Module returns the native module "mrun:tensor": the planner (function eval) and the
 // kernels, each computing one chunk.
@@ -224,11 +224,11 @@ func kReshape(_ context.Context, pos []any, kw *params) (any, error) {
 }
 
 func kMatmul(ctx context.Context, pos []any, _ *params) (any, error) {
-	ts, err := tensorArgs("matmul", pos, 2, 2)
+	ts, err := tensorArgs("matmul", pos, 2, 2*FanIn)
 	if err != nil {
 		return nil, err
 	}
-	return matmul(ctx, ts[0], ts[1])
+	return matmulSum(ctx, ts)
 }
 
 func kAddn(_ context.Context, pos []any, _ *params) (any, error) {

@@ -209,15 +209,21 @@ func (pl *planner) lower(ctx context.Context, n *node) ([]ref, error) {
 		})
 	case n.op == "matmul":
 		a, b := n.in[0], n.in[1]
-		kn := len(a.chunks[1])
 		err = positions(g, func(pos []int, i int) error {
-			prods := make([]ref, kn)
-			for k := range prods {
-				pa := ins[0][flat(grid(a.chunks), []int{pos[0], k})]
-				pb := ins[1][flat(grid(b.chunks), []int{k, pos[1]})]
-				if prods[k], err = pl.task(ctx, "matmul", []any{pa.arg(), pb.arg()}, nil); err != nil {
+			// One matmul task per group of block products, accumulating them in place.
+			var prods []ref
+			for _, grp := range matmulGroups(a.chunks[0][pos[0]], a.chunks[1], b.chunks[1][pos[1]]) {
+				var pairs []any
+				for k := grp[0]; k < grp[1]; k++ {
+					pa := ins[0][flat(grid(a.chunks), []int{pos[0], k})]
+					pb := ins[1][flat(grid(b.chunks), []int{k, pos[1]})]
+					pairs = append(pairs, pa.arg(), pb.arg())
+				}
+				p, err := pl.task(ctx, "matmul", pairs, nil)
+				if err != nil {
 					return err
 				}
+				prods = append(prods, p)
 			}
 			if len(prods) == 1 {
 				out[i] = prods[0]
