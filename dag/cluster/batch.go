@@ -435,6 +435,7 @@ func (x *Executor) publishBatch(ctx context.Context, group []*queued) {
 		x.mu.Lock()
 		x.bySeq[ack.Sequence] = group[0].id
 		x.mu.Unlock()
+		x.known(ack.Sequence)
 		group[0].done <- queuedResult{seq: ack.Sequence}
 		return
 	}
@@ -445,6 +446,7 @@ func (x *Executor) publishBatch(ctx context.Context, group []*queued) {
 	x.mu.Lock()
 	x.batches[ack.Sequence] = bt
 	x.mu.Unlock()
+	x.known(ack.Sequence)
 	for _, q := range group {
 		q.done <- queuedResult{b: bt, seq: ack.Sequence}
 	}
@@ -493,16 +495,72 @@ func (x *Executor) onTerminated(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &adv) != nil {
 		return
 	}
+	x.advise(adv.StreamSeq, advisory{err: &wireErr{Kind: kindUnbatched, Message: errUnbatched.Error()}, at: time.Now()})
+}
+
+// advisory is what an advisory of the server said about a message of TaskStream: the error
+// that ends its calls, and when it arrived.
+type advisory struct {
+	err *wireErr
+	at  time.Time
+}
+
+// earlyKeep bounds how long, and earlyMax how many, advisories of messages not yet known
+// by their sequence are kept.
+const (
+	earlyKeep = time.Minute
+	earlyMax  = 4096
+)
+
+// advise applies an advisory about the message at stream sequence seq. The server
+// acknowledges a publication before a worker can receive the message, but the goroutine
+// waiting for that acknowledgement may record the sequence after the advisory's handler has
+// run (a busy machine shows it): an advisory of an unknown sequence is kept, and applied by
+// known when the publication records it. A terminated message that held one call is left
+// alone (only batches are refused by older workers); one that reached max deliveries fails
+// its calls and is deleted.
+func (x *Executor) advise(seq uint64, adv advisory) {
 	x.mu.Lock()
-	_, batched := x.batches[adv.StreamSeq]
-	x.mu.Unlock()
-	if !batched {
+	_, single := x.bySeq[seq]
+	_, batched := x.batches[seq]
+	if !single && !batched {
+		if len(x.early) >= earlyMax {
+			for s, a := range x.early {
+				if time.Since(a.at) > earlyKeep || len(x.early) >= earlyMax {
+					delete(x.early, s)
+				}
+			}
+		}
+		x.early[seq] = adv
+		x.mu.Unlock()
 		return
 	}
-	if x.unbatched.CompareAndSwap(false, true) {
-		x.c.opts.Logf("a worker refused a batch of calls (is it an older mrun?): calls go one by one from now on; run the same mrun version on every worker and coordinator")
+	x.mu.Unlock()
+	if adv.err.Kind == kindUnbatched {
+		if !batched {
+			return
+		}
+		if x.unbatched.CompareAndSwap(false, true) {
+			x.c.opts.Logf("a worker refused a batch of calls (is it an older mrun?): calls go one by one from now on; run the same mrun version on every worker and coordinator")
+		}
+		x.fail(seq, adv.err)
+		return
 	}
-	x.fail(adv.StreamSeq, &wireErr{Kind: kindUnbatched, Message: errUnbatched.Error()})
+	if x.fail(seq, adv.err) {
+		_ = x.c.tasks.DeleteMsg(context.Background(), seq)
+	}
+}
+
+// known applies an advisory that arrived for seq before its publication was recorded. The
+// caller has just recorded seq in bySeq or batches.
+func (x *Executor) known(seq uint64) {
+	x.mu.Lock()
+	adv, ok := x.early[seq]
+	delete(x.early, seq)
+	x.mu.Unlock()
+	if ok && time.Since(adv.at) <= earlyKeep {
+		x.advise(seq, adv)
+	}
 }
 
 // fail ends the attempts waiting for the message at stream sequence seq (one call, or the

@@ -318,7 +318,9 @@ func TestMaxDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fetched := make(chan struct{})
 	go func() {
+		defer close(fetched)
 		for ctx.Err() == nil {
 			b, err := cons.Fetch(10, jetstream.FetchMaxWait(100*time.Millisecond))
 			if err == nil {
@@ -327,6 +329,7 @@ func TestMaxDeliveries(t *testing.T) {
 			}
 		}
 	}()
+	defer func() { cancel(); <-fetched }() // the test ends once its fake worker has
 	err = tc.engine().Execute(ctx, dag.Spawn(tc.fn(t, seed, "inc"), 1))
 	if err == nil || !strings.Contains(err.Error(), "delivered to workers 2 times without finishing") {
 		t.Fatalf("err = %v", err)

@@ -37,6 +37,7 @@ type Executor struct {
 	waiting map[string]chan doneMsg // attempt id → its waiter
 	bySeq   map[uint64]string       // stream sequence → attempt id, for max-delivery advisories
 	batches map[uint64]*batch       // stream sequence → the batch of calls published there
+	early   map[uint64]advisory     // advisories of messages not yet known by sequence (see advise)
 	queue   chan *queued            // calls for the batcher
 	took    map[string]int64        // module SHA-256 hex + "." + function → its calls' average time (ns)
 	// unbatched is set once a worker refused a batch: calls go one by one from then on.
@@ -70,7 +71,7 @@ var _ dag.RemoteExecutor = (*Executor)(nil)
 func newExecutor(c *Conn) *Executor {
 	id := nuid.Next()
 	x := &Executor{c: c, id: id, reply: doneSubject + id, waiting: map[string]chan doneMsg{},
-		bySeq: map[uint64]string{}, modules: map[string]*upload{}, recipes: map[string]*dag.Task{}, reruns: map[string]*rerun{},
+		bySeq: map[uint64]string{}, early: map[uint64]advisory{}, modules: map[string]*upload{}, recipes: map[string]*dag.Task{}, reruns: map[string]*rerun{},
 		roots: map[string]*runtime.Runtime{}, batches: map[uint64]*batch{}, queue: make(chan *queued, maxBatch), took: map[string]int64{}}
 	ctx, stop := context.WithCancel(context.Background())
 	x.stop = stop
@@ -150,9 +151,7 @@ func (x *Executor) onMaxDeliveries(m *nats.Msg) {
 		return
 	}
 	msg := fmt.Sprintf("delivered to workers %d times without finishing (AckWait %v each): the workers running it stopped", adv.Deliveries, x.c.opts.AckWait)
-	if x.fail(adv.StreamSeq, &wireErr{Kind: kindWorker, Message: msg}) {
-		_ = x.c.tasks.DeleteMsg(context.Background(), adv.StreamSeq)
-	}
+	x.advise(adv.StreamSeq, advisory{err: &wireErr{Kind: kindWorker, Message: msg}, at: time.Now()})
 }
 
 // Run publishes t and waits for a worker to finish it; the outputs are then in the Store.
@@ -403,6 +402,7 @@ func (x *Executor) submit(ctx context.Context, id string, b []byte, ref string, 
 	x.mu.Lock()
 	x.bySeq[ack.Sequence] = id
 	x.mu.Unlock()
+	x.known(ack.Sequence)
 	return ack.Sequence, nil
 }
 
@@ -530,6 +530,7 @@ func (x *Executor) restoreInputs(ctx context.Context, t *dag.Task) error {
 // heartbeat written at once, or workers would drop its calls as a gone coordinator's.
 func (x *Executor) stateLost(ctx context.Context) {
 	x.mu.Lock()
+	clear(x.early) // the new stream numbers its messages from 1 again
 	for name, up := range x.modules {
 		select {
 		case <-up.done:
