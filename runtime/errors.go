@@ -56,10 +56,23 @@ var (
 	// (then the error wraps ErrInterrupted too). It never wraps ErrTrap: the guest is not at
 	// fault.
 	ErrClosed = errors.New("runtime is closed")
+	// ErrAlloc means the guest's allocator, mrun_alloc, returned 0 or a region that does not
+	// lie inside its memory when the host asked it for an argument buffer: the guest is out of
+	// memory, or its allocator is broken. The instance was discarded. The error names the
+	// size asked for and what mrun_alloc returned. For callers written before ErrAlloc
+	// existed, errors.Is also matches it with ErrMalformedResult.
+	ErrAlloc error = allocError{}
 )
 
+// allocError is the type of ErrAlloc. Hosts before ErrAlloc reported an allocator failure
+// as a malformed result, so it matches ErrMalformedResult too.
+type allocError struct{}
+
+func (allocError) Error() string        { return "allocator failed" }
+func (allocError) Is(target error) bool { return target == ErrMalformedResult }
+
 // CallError reports a call that did not produce a result. Err is a *GuestError, a *TrapError,
-// or an error wrapping ErrMalformedResult, ErrInterrupted or an instantiation failure.
+// or an error wrapping ErrMalformedResult, ErrAlloc, ErrInterrupted or an instantiation failure.
 type CallError struct {
 	Module   string // module name
 	Function string // function name, without the export prefix

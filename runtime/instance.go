@@ -183,8 +183,12 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 			return nil, &callFailure{err: fmt.Errorf("%s: %w", abi.ExportAlloc, inst.callError(ctx, err)), discard: true}
 		}
 		ptr := uint32(inst.stack[0])
-		if ptr == 0 || uint64(ptr)+uint64(want) > uint64(inst.mem.Size()) {
-			return nil, &callFailure{err: fmt.Errorf("%w: %s(%d) returned %d: out of guest memory", ErrMalformedResult, abi.ExportAlloc, want, ptr), discard: true}
+		if ptr == 0 {
+			return nil, &callFailure{err: fmt.Errorf("%w: %s(%d) returned 0: the guest is out of memory", ErrAlloc, abi.ExportAlloc, want), discard: true}
+		}
+		// Read checks the bounds in 64 bits, so no size or address can wrap around.
+		if _, ok := inst.mem.Read(ptr, want); !ok {
+			return nil, &callFailure{err: fmt.Errorf("%w: %s(%d) returned %d: the region [%d, %d) lies outside guest memory of %d bytes", ErrAlloc, abi.ExportAlloc, want, ptr, ptr, uint64(ptr)+uint64(want), inst.mem.Size()), discard: true}
 		}
 		inst.buf, inst.bufCap = ptr, want
 	}

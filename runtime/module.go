@@ -120,8 +120,8 @@ var hostImports = func() map[string][2][]api.ValueType {
 }()
 
 // newModule validates compiled against the ABI (ABI.md sections 1 and 2) without running it.
-func newModule(rt *Runtime, name string, sum [32]byte, size int, compiled wazero.CompiledModule) (*Module, error) {
-	m := &Module{rt: rt, name: name, sum: sum, size: size, compiled: compiled, byName: map[string]*Function{}}
+func newModule(rt *Runtime, name string, sum [32]byte, wasm []byte, compiled wazero.CompiledModule) (*Module, error) {
+	m := &Module{rt: rt, name: name, sum: sum, size: len(wasm), compiled: compiled, byName: map[string]*Function{}}
 	exports := compiled.ExportedFunctions()
 
 	var markers []string
@@ -164,6 +164,9 @@ func newModule(rt *Runtime, name string, sum [32]byte, size int, compiled wazero
 			return nil, fmt.Errorf("%w: %q has type %s, want () -> ()", ErrBadExport, abi.ExportInitialize, sigString(init))
 		}
 		m.hasInit = true
+	}
+	if err := checkGoCommand(wasm, compiled); err != nil {
+		return nil, err
 	}
 
 	for export, def := range exports {

@@ -238,12 +238,17 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 			closeOwn()
 			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w (%d pages of 64 KiB): its memory starts at %d pages, over limit of %d pages", ErrMemoryLimit, limit, mem.Min(), limit)}
 		}
+		if mem.Min() > maxMemory/wasmPage {
+			// Exactly 4 GiB: wazero's compiled code would read the memory's length as 0.
+			closeOwn()
+			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: its memory starts at %d pages (4 GiB), over the most an instance can have, %d pages (4 GiB less one page): declare a smaller minimum where the module is built", ErrMemoryLimit, mem.Min(), maxMemory/wasmPage)}
+		}
 	}
 	var m *Module
 	if base != nil {
 		m = base.withName(name)
 	} else {
-		m, err = newModule(rt, name, sum, len(wasm), compiled)
+		m, err = newModule(rt, name, sum, wasm, compiled)
 		if err != nil {
 			closeOwn()
 			return nil, &ModuleError{Module: name, Err: err}

@@ -405,8 +405,11 @@ func TestCall_Initialize(t *testing.T) {
 func TestCall_AllocFails(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{})
 	_, err := fn(t, load(t, rt, "allocfail"), "x").Call(context.Background(), frame(t, nil, nil))
-	if want := "x (module allocfail): malformed result: mrun_alloc(256) returned 0: out of guest memory"; err == nil || err.Error() != want {
+	if want := "x (module allocfail): allocator failed: mrun_alloc(256) returned 0: the guest is out of memory"; err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %s", err, want)
+	}
+	if !errors.Is(err, runtime.ErrAlloc) || !errors.Is(err, runtime.ErrMalformedResult) {
+		t.Errorf("err = %v, want it to match ErrAlloc and, as before ErrAlloc, ErrMalformedResult", err)
 	}
 }
 

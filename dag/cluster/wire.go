@@ -182,6 +182,7 @@ const (
 	kindGuest       = "guest"
 	kindTrap        = "trap"
 	kindMalformed   = "malformed"
+	kindAlloc       = "alloc" // the guest's allocator failed (runtime.ErrAlloc)
 	kindLimit       = "limit"
 	kindInterrupted = "interrupted"
 	kindWorker      = "worker"         // the worker could not run the call (missing module or input)
@@ -206,6 +207,8 @@ func toWire(err error) *wireErr {
 	case errors.As(inner, &te):
 		return &wireErr{Kind: kindTrap, Message: te.Reason, Exited: te.Exited, Code: te.ExitCode,
 			MemoryLimit: te.MemoryLimit, GuestMsg: te.Message}
+	case errors.Is(inner, runtime.ErrAlloc): // before ErrMalformedResult, which it also matches
+		return &wireErr{Kind: kindAlloc, Message: inner.Error()}
 	case errors.Is(inner, runtime.ErrMalformedResult):
 		return &wireErr{Kind: kindMalformed, Message: inner.Error()}
 	case errors.Is(inner, runtime.ErrLimit):
@@ -245,6 +248,8 @@ func fromWire(w *wireErr, fn *runtime.Function, stdout, stderr []byte) error {
 			MemoryLimit: w.MemoryLimit, Message: w.GuestMsg}
 	case kindMalformed:
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrMalformedResult}
+	case kindAlloc:
+		inner = &remoteError{msg: w.Message, kind: runtime.ErrAlloc}
 	case kindLimit:
 		inner = &remoteError{msg: w.Message, kind: runtime.ErrLimit}
 	case kindInterrupted:

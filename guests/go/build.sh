@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # build.sh builds the seed guest, guests/go/examples/seed, to testdata/seed.wasm at the root of
-# the repository. The build is reproducible: the same sources and Go version give the same bytes.
+# the repository, and the runtime's test fixture guests/go/examples/command, a Go guest built
+# the wrong way on purpose (as a command: no -buildmode=c-shared, stripped), to
+# testdata/go_command.wasm. The builds are reproducible: the same sources and Go version give
+# the same bytes.
 #
-#   guests/go/build.sh          build testdata/seed.wasm
-#   guests/go/build.sh --check  fail if testdata/seed.wasm differs from a fresh build
+#   guests/go/build.sh          build testdata/seed.wasm and testdata/go_command.wasm
+#   guests/go/build.sh --check  fail if either differs from a fresh build
 #
 # toolchain.sh finds the Go to build with (the first Go of at least go.mod's version on PATH, or
 # /usr/local/go). The bytes depend on the Go version: record it with the module (README.md).
@@ -18,36 +21,44 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-out="$root/testdata/seed.wasm"
 go="$("$here/toolchain.sh")"
 
-build() {
+build() { # build OUT PKG [FLAGS...]
 	(
 		cd "$here"
 		GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS= \
-			"$go" build -trimpath -buildvcs=false -buildmode=c-shared -o "$1" ./examples/seed
+			"$go" build -trimpath -buildvcs=false "${@:3}" -o "$1" "$2"
 	)
 }
 
-tmp="$(mktemp "$root/testdata/.seed.wasm.XXXXXX")"
-trap 'rm -f "$tmp"' EXIT
-build "$tmp"
-
 case "${1:-}" in
---check)
-	if ! cmp -s "$tmp" "$out"; then
-		echo "build.sh: $out is stale: run guests/go/build.sh" >&2
-		exit 1
-	fi
-	echo "build.sh: $out is up to date"
-	;;
-"")
-	chmod 0644 "$tmp"
-	mv "$tmp" "$out"
-	echo "build.sh: wrote $out ($(wc -c <"$out") bytes, sha256 $(sha256sum "$out" | cut -d' ' -f1))"
-	;;
+--check | "") ;;
 *)
 	echo "usage: build.sh [--check]" >&2
 	exit 2
 	;;
 esac
+
+tmps=()
+trap 'rm -f "${tmps[@]}"' EXIT
+one() { # one OUT PKG [FLAGS...]
+	local out="$1" tmp
+	tmp="$(mktemp "$root/testdata/.$(basename "$out").XXXXXX")"
+	tmps+=("$tmp")
+	build "$tmp" "${@:2}"
+	if [ "${mode}" = --check ]; then
+		if ! cmp -s "$tmp" "$out"; then
+			echo "build.sh: $out is stale: run guests/go/build.sh" >&2
+			return 1
+		fi
+		echo "build.sh: $out is up to date"
+	else
+		chmod 0644 "$tmp"
+		mv "$tmp" "$out"
+		echo "build.sh: wrote $out ($(wc -c <"$out") bytes, sha256 $(sha256sum "$out" | cut -d' ' -f1))"
+	fi
+}
+
+mode="${1:-}"
+one "$root/testdata/seed.wasm" ./examples/seed -buildmode=c-shared
+one "$root/testdata/go_command.wasm" ./examples/command -ldflags=-s
