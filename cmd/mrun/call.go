@@ -65,6 +65,7 @@ call, and with --retries N a failed attempt runs again, up to N more times.`,
   mrun call testdata/seed.wasm burn 100000000 --timeout 1s
   mrun call testdata/seed.wasm getenv '"HOME"' --env HOME=/home/ann
   mrun call testdata/seed.wasm readfile '"/data/in.txt"' --mount ./data:/data`,
+		Annotations: map[string]string{argsAreValues: "true"}, // mrun call f.wasm inc -5
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usagef("call needs a MODULE and a FUNCTION (see 'mrun call --help')")
