@@ -41,7 +41,8 @@ MODULE is a .wasm file, or the name of a module built into mrun: mrun:tensor
 (chunked tensors; docs/tensors.md) or mrun:table (tables; docs/tables.md).
 
 Each ARG is one JSON value (quote it for the shell). Integers stay integers;
-numbers with a fraction or exponent are floats. A tensor is written
+numbers with a fraction or exponent are floats. A negative number, as in -5 or
+-1.5, is an argument wherever it stands: it needs no --. A tensor is written
 {"$tensor": {"dtype": "float64", "shape": [2], "data": [1, 2]}} and a table
 {"$table": {"columns": [{"name": "a", "type": "int64", "data": [1, 2]}]}},
 the forms results print in. --kwargs passes keyword arguments as a JSON
