@@ -196,7 +196,7 @@ func (s *scope) Execute(ctx context.Context, handles []uint32) (bool, error) {
 	if len(r.order) > 0 {
 		if w := e.waiting.Add(1); w > e.maxWait {
 			e.waiting.Add(-1)
-			return false, fmt.Errorf("%w: execute: %d tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)", runtime.ErrLimit, e.maxWait)
+			return false, fmt.Errorf("execute: %w: %d tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)", runtime.ErrLimit, e.maxWait)
 		}
 		defer e.waiting.Add(-1)
 		s.slot.release(e)

@@ -229,7 +229,7 @@ func TestNested_SpawnBombDefaultLimits(t *testing.T) {
 		t.Skip("instantiates about a thousand Go guest instances")
 	}
 	err := dag.New(dag.Config{}).Execute(context.Background(), dag.Spawn(fn(t, seed, "bomb"), 10))
-	if err == nil || !strings.HasSuffix(err.Error(), "limit exceeded: execute: 128 tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)") {
+	if err == nil || !strings.HasSuffix(err.Error(), "execute: limit exceeded: 128 tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)") {
 		t.Fatalf("err = %v, want the waiting limit", err)
 	}
 }
