@@ -93,7 +93,7 @@ func TestNative_GuestSpawnsNative(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	err = dag.New(dag.Config{}).Execute(context.Background(), dag.Spawn(relay, "mrun:demo", "mul", 1, 2))
-	if err == nil || !strings.HasSuffix(err.Error(), `, module deputy): invalid request: spawn: module mrun:demo: unknown function "mul" (it has: add, block, fail, fanout, inc, malformed, pair, panic, relay, sum_all, tensor_sum)`) {
+	if err == nil || !strings.HasSuffix(err.Error(), `, module deputy): spawn mrun:demo.mul: invalid request: module mrun:demo: unknown function "mul" (it has: add, block, fail, fanout, inc, malformed, pair, panic, relay, sum_all, tensor_sum)`) {
 		t.Errorf("spawn of an unknown native function: %v", err)
 	}
 }

@@ -125,26 +125,30 @@ func (s *scope) object(h uint32) (*Object, error) {
 func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput int, opts runtime.SpawnOptions) (uint32, error) {
 	e := s.r.e
 	m := s.fn.Module()
+	// Every error names the operation, then the kind of error: "spawn inc: invalid request: …",
+	// "spawn priv.getenv: permission denied: …".
+	what := fn
 	if mod != "" {
+		what = mod + "." + fn
 		var err error
 		if m, err = m.Runtime().Lookup(mod); err != nil {
-			return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
+			return 0, fmt.Errorf("spawn %s: %w: %w", what, runtime.ErrInvalid, err)
 		}
 		// Before the function is looked up, so that a refused caller learns nothing of the
 		// target's functions.
 		if err := s.fn.Module().CheckSpawn(m); err != nil {
-			return 0, fmt.Errorf("spawn %s.%s: %w", mod, fn, err)
+			return 0, fmt.Errorf("spawn %s: %w", what, err)
 		}
 	}
 	f, err := m.Func(fn)
 	if err != nil {
-		return 0, fmt.Errorf("%w: spawn: %w", runtime.ErrInvalid, err)
+		return 0, fmt.Errorf("spawn %s: %w: %w", what, runtime.ErrInvalid, err)
 	}
 	if s.depth+1 > e.maxDepth {
-		return 0, fmt.Errorf("%w: spawn %s: nesting depth %d exceeds the limit of %d (raise it with dag.Config.MaxDepth)", runtime.ErrLimit, fn, s.depth+1, e.maxDepth)
+		return 0, fmt.Errorf("spawn %s: %w: nesting depth %d exceeds the limit of %d (raise it with dag.Config.MaxDepth)", what, runtime.ErrLimit, s.depth+1, e.maxDepth)
 	}
 	if n := s.r.budget.Add(1); n > int64(e.maxTasks) {
-		return 0, fmt.Errorf("%w: spawn %s: this execution already created %d nested tasks, the limit (raise it with dag.Config.MaxTasks)", runtime.ErrLimit, fn, e.maxTasks)
+		return 0, fmt.Errorf("spawn %s: %w: this execution already created %d nested tasks, the limit (raise it with dag.Config.MaxTasks)", what, runtime.ErrLimit, e.maxTasks)
 	}
 	byKey := map[abi.Key]*Object{}
 	resolved, err := abi.ResolveHandles(frame, func(h uint32) (abi.Key, error) {
@@ -159,15 +163,15 @@ func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput
 		if !errors.Is(err, runtime.ErrInvalid) {
 			err = fmt.Errorf("%w: %w", runtime.ErrInvalid, err)
 		}
-		return 0, fmt.Errorf("spawn %s: %w", fn, err)
+		return 0, fmt.Errorf("spawn %s: %w", what, err)
 	}
 	tmpl, err := abi.NewTemplate(resolved)
 	if err != nil {
-		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
+		return 0, fmt.Errorf("spawn %s: %w: %w", what, runtime.ErrInvalid, err)
 	}
 	t := &task{fn: f, nOutput: nOutput, timeout: -1, retries: -1, impure: opts.Impure} // the engine's defaults
 	if err := t.link(tmpl, byKey); err != nil {
-		return 0, fmt.Errorf("%w: spawn %s: %w", runtime.ErrInvalid, fn, err)
+		return 0, fmt.Errorf("spawn %s: %w: %w", what, runtime.ErrInvalid, err)
 	}
 	t.makeOutputs()
 	first := uint32(len(s.handles) + 1)
@@ -192,7 +196,7 @@ func (s *scope) Execute(ctx context.Context, handles []uint32) (bool, error) {
 	if len(r.order) > 0 {
 		if w := e.waiting.Add(1); w > e.maxWait {
 			e.waiting.Add(-1)
-			return false, fmt.Errorf("%w: execute: %d tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)", runtime.ErrLimit, e.maxWait)
+			return false, fmt.Errorf("execute: %w: %d tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)", runtime.ErrLimit, e.maxWait)
 		}
 		defer e.waiting.Add(-1)
 		s.slot.release(e)

@@ -229,7 +229,7 @@ func TestNested_SpawnBombDefaultLimits(t *testing.T) {
 		t.Skip("instantiates about a thousand Go guest instances")
 	}
 	err := dag.New(dag.Config{}).Execute(context.Background(), dag.Spawn(fn(t, seed, "bomb"), 10))
-	if err == nil || !strings.HasSuffix(err.Error(), "limit exceeded: execute: 128 tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)") {
+	if err == nil || !strings.HasSuffix(err.Error(), "execute: limit exceeded: 128 tasks are already waiting on nested executions, the limit (raise it with dag.Config.MaxWaiting)") {
 		t.Fatalf("err = %v, want the waiting limit", err)
 	}
 }
@@ -243,7 +243,7 @@ func TestNested_OtherModule(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 	err := e.Execute(context.Background(), dag.Spawn(relay, "nope", "x"))
-	if err == nil || !strings.HasSuffix(err.Error(), `relay: invalid request: spawn x: no module "nope" is loaded`) {
+	if err == nil || !strings.HasSuffix(err.Error(), `relay: spawn nope.x: invalid request: no module "nope" is loaded`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -269,6 +269,9 @@ func TestNested_BadGuestInput(t *testing.T) {
 		{"fetch_oob", int64(-1)},
 		{"roundtrip", int64(1)},
 		{"lasterr", "invalid request: handle 99 is not a handle of this task, which holds none"},
+		// spawn errors name the operation first, then the kind of error
+		{"lasterr_nout0", "spawn one: invalid request: n_output must be at least 1, got 0"},
+		{"lasterr_unknown", `spawn nope: invalid request: module nested: unknown function "nope" (it has: execute_huge, fetch_bogus, fetch_early, fetch_oob, lasterr, lasterr_nout0, lasterr_unknown, one, roundtrip, spawn_badframe, spawn_nout0, spawn_oob, spawn_unknown)`},
 	}
 	for _, tt := range tests {
 		got := execute(t, dag.New(dag.Config{}), dag.Spawn(fn(t, m, tt.fn)))[0]

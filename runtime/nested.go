@@ -155,29 +155,35 @@ func hostSpawn(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	mem := mod.Memory()
 	ret := func(v int32) { stack[0] = i32result(v) }
+	// Errors name the operation first, then the kind, as the Nested implementation's do:
+	// "spawn inc: invalid request: …".
 	modName, err := readString(mem, uint32(stack[0]), uint32(stack[1]), "module name")
 	if err != nil {
-		ret(inst.fail(ctx, err))
+		ret(inst.fail(ctx, fmt.Errorf("spawn: %w", err)))
 		return
 	}
 	fnName, err := readString(mem, uint32(stack[2]), uint32(stack[3]), "function name")
 	if err != nil {
-		ret(inst.fail(ctx, err))
+		ret(inst.fail(ctx, fmt.Errorf("spawn: %w", err)))
 		return
+	}
+	what := fnName
+	if modName != "" {
+		what = modName + "." + fnName
 	}
 	view, ok := mem.Read(uint32(stack[4]), uint32(stack[5]))
 	if !ok {
-		ret(inst.fail(ctx, fmt.Errorf("%w: argument frame lies outside guest memory", ErrInvalid)))
+		ret(inst.fail(ctx, fmt.Errorf("spawn %s: %w: argument frame lies outside guest memory", what, ErrInvalid)))
 		return
 	}
 	raw := uint32(stack[6])
 	if extra := raw &^ (SpawnCountMask | SpawnFlagImpure); extra != 0 {
-		ret(inst.fail(ctx, fmt.Errorf("%w: n_output %#x sets bits that mean nothing (%#x): the count is in the low 24 bits, 1<<30 marks the task impure", ErrInvalid, raw, extra)))
+		ret(inst.fail(ctx, fmt.Errorf("spawn %s: %w: n_output %#x sets bits that mean nothing (%#x): the count is in the low 24 bits, 1<<30 marks the task impure", what, ErrInvalid, raw, extra)))
 		return
 	}
 	nOut := int(raw & SpawnCountMask)
 	if nOut < 1 {
-		ret(inst.fail(ctx, fmt.Errorf("%w: n_output must be at least 1, got %d", ErrInvalid, nOut)))
+		ret(inst.fail(ctx, fmt.Errorf("spawn %s: %w: n_output must be at least 1, got %d", what, ErrInvalid, nOut)))
 		return
 	}
 	opts := SpawnOptions{Impure: raw&SpawnFlagImpure != 0}

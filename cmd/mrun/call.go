@@ -41,7 +41,8 @@ MODULE is a .wasm file, or the name of a module built into mrun: mrun:tensor
 (chunked tensors; docs/tensors.md) or mrun:table (tables; docs/tables.md).
 
 Each ARG is one JSON value (quote it for the shell). Integers stay integers;
-numbers with a fraction or exponent are floats. A tensor is written
+numbers with a fraction or exponent are floats. A negative number, as in -5 or
+-1.5, is an argument wherever it stands: it needs no --. A tensor is written
 {"$tensor": {"dtype": "float64", "shape": [2], "data": [1, 2]}} and a table
 {"$table": {"columns": [{"name": "a", "type": "int64", "data": [1, 2]}]}},
 the forms results print in. --kwargs passes keyword arguments as a JSON
@@ -65,6 +66,7 @@ call, and with --retries N a failed attempt runs again, up to N more times.`,
   mrun call testdata/seed.wasm burn 100000000 --timeout 1s
   mrun call testdata/seed.wasm getenv '"HOME"' --env HOME=/home/ann
   mrun call testdata/seed.wasm readfile '"/data/in.txt"' --mount ./data:/data`,
+		Annotations: map[string]string{argsAreValues: "true"}, // mrun call f.wasm inc -5
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usagef("call needs a MODULE and a FUNCTION (see 'mrun call --help')")

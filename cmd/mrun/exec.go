@@ -220,11 +220,28 @@ type taskFailure struct {
 	// stopped: this task did not fail of itself, it was interrupted because the command was
 	// stopped (--timeout)
 	stopped bool
+	// causes are the failed children the guest named with fail_with, from this task's child
+	// down to the root cause.
+	causes []causeLink
+}
+
+// causeLink is one failed child in a chain of causes.
+type causeLink struct {
+	label    string // the task as the user sees it: driver/inc
+	function string // module.function
+	key      abi.Key
+	text     string // its error, without the parts the line already says
 }
 
 func (e *taskFailure) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "task %s (%s, key %s): %s", e.label, e.function, e.key, causeText(e.cause))
+	for _, c := range e.causes {
+		if strings.Contains(b.String(), c.text) { // the parent's message already quotes it
+			continue
+		}
+		fmt.Fprintf(&b, ": caused by task %s (%s, key %s): %s", c.label, c.function, c.key, c.text)
+	}
 	var more []string
 	if e.others > 0 {
 		more = append(more, fmt.Sprintf("%s failed", plural(e.others, "other task")))
@@ -486,11 +503,17 @@ func (x *execution) failure(ctx context.Context, err error) error {
 		return a.sequence - b.sequence
 	})
 	f := fs[0]
+	causes := x.causes(f.err)
+	inChain := make(map[abi.Key]bool, len(causes))
+	for _, c := range causes {
+		inChain[c.key] = true
+	}
 	failed, cancelled := 0, 0
 	for _, o := range fs[1:] {
-		if o.cancelled {
+		switch {
+		case o.cancelled:
 			cancelled++
-		} else {
+		case !inChain[o.key]: // the line names the tasks of the chain: they are not "other"
 			failed++
 		}
 	}
@@ -503,7 +526,40 @@ func (x *execution) failure(ctx context.Context, err error) error {
 		cancelled: cancelled,
 		notRun:    notRun,
 		stopped:   f.cancelled,
+		causes:    causes,
 	}
+}
+
+// maxCauses bounds the chain of causes the error line follows: a guest decides its depth.
+const maxCauses = 100
+
+// causes follows the failed children that guests named with fail_with, from the failed call's
+// error err down to the root cause: a driver that gives up on a failed child fails with a
+// message of its own ("driver gave up"), and the child's error is only in the chain.
+func (x *execution) causes(err error) []causeLink {
+	var links []causeLink
+	for len(links) < maxCauses {
+		var ge *runtime.GuestError
+		if !errors.As(err, &ge) || ge.Cause == nil {
+			break
+		}
+		var te *dag.TaskError
+		if !errors.As(ge.Cause, &te) {
+			break
+		}
+		label := x.label(te.Key, nil)
+		if label == te.Key.String() { // not seen starting: a task of another execution
+			label = te.Func
+		}
+		links = append(links, causeLink{
+			label:    label,
+			function: te.Module + "." + te.Func,
+			key:      te.Key,
+			text:     causeText(te.Err),
+		})
+		err = te.Err
+	}
+	return links
 }
 
 // event receives the engine's events, from the goroutines that run the tasks.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes, mapped in one place (exitCode).
@@ -65,7 +67,7 @@ type globalOptions struct {
 // run executes the command line args and returns the process exit code.
 func run(ctx context.Context, args []string, io streams) int {
 	root, g := newRootCmd(io)
-	root.SetArgs(args)
+	root.SetArgs(numbersAsArgs(root, args))
 	err := root.ExecuteContext(ctx)
 	if g.profile != nil {
 		pprof.StopCPUProfile()
@@ -83,6 +85,78 @@ func run(ctx context.Context, args []string, io streams) int {
 	}
 	fmt.Fprintln(io.Err, msg)
 	return exitCode(err)
+}
+
+// argsAreValues is the annotation of a command whose positional arguments are values, which
+// may be negative numbers: call.
+const argsAreValues = "mrun/args-are-values"
+
+// negativeNumber matches a JSON number with a minus sign: -5, -1.5, -1e3.
+var negativeNumber = regexp.MustCompile(`^-(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// numbersAsArgs lets a negative number be a positional argument of a command whose arguments
+// are values, without "--": pflag reads -5 as the shorthand flag 5, and has no option to read
+// it otherwise. No flag of mrun is a digit, so a negative number that is not the value of a
+// flag is an argument. When there is one, the command line is given to cobra as the command,
+// its flags (with their values), "--" and the positional arguments in their order, which
+// pflag reads exactly as it would have read them interspersed; any other command line is
+// given as it is. Unknown flags stay where they are, for pflag to report.
+func numbersAsArgs(root *cobra.Command, args []string) []string {
+	cmd, rest, err := root.Find(args)
+	if err != nil || cmd.Annotations[argsAreValues] == "" {
+		return args
+	}
+	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError) // its flags and the root's
+	fs.AddFlagSet(cmd.Flags())
+	fs.AddFlagSet(cmd.InheritedFlags())
+	var flags, pos []string
+	numbers := false
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			pos = append(pos, rest[i+1:]...)
+			i = len(rest)
+		case negativeNumber.MatchString(a):
+			pos = append(pos, a)
+			numbers = true
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			flags = append(flags, a)
+			if takesNext(fs, a) && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	if !numbers {
+		return args
+	}
+	out := strings.Fields(cmd.CommandPath())[1:] // the command's names, without mrun
+	out = append(out, flags...)
+	out = append(out, "--")
+	return append(out, pos...)
+}
+
+// takesNext reports whether pflag reads the argument after the flag argument a as a's value:
+// --name or -xn, where the flag (n, the last of the shorthands) needs a value and a holds
+// none.
+func takesNext(fs *pflag.FlagSet, a string) bool {
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		f := fs.Lookup(name)
+		return f != nil && f.NoOptDefVal == ""
+	}
+	for i := 1; i < len(a); i++ {
+		f := fs.ShorthandLookup(a[i : i+1])
+		switch {
+		case f == nil:
+			return false // an unknown shorthand: pflag fails on it
+		case f.NoOptDefVal == "":
+			return i == len(a)-1 // -n 2 takes the next argument; -n2 and -n=2 hold the value
+		}
+	}
+	return false
 }
 
 // exitCode maps an error to the process exit code. It is the only place that does.

@@ -32,8 +32,8 @@ func TestNestingLimitsMatchInProcess(t *testing.T) {
 		maxDepth, maxTasks int
 		want               string
 	}{
-		{"depth", deep, 2, 0, "limit exceeded: spawn deep: nesting depth 3 exceeds the limit of 2 (raise it with dag.Config.MaxDepth)"},
-		{"tasks", driver, 0, 5, "limit exceeded: spawn inc: this execution already created 5 nested tasks, the limit (raise it with dag.Config.MaxTasks)"},
+		{"depth", deep, 2, 0, "spawn deep: limit exceeded: nesting depth 3 exceeds the limit of 2 (raise it with dag.Config.MaxDepth)"},
+		{"tasks", driver, 0, 5, "spawn inc: limit exceeded: this execution already created 5 nested tasks, the limit (raise it with dag.Config.MaxTasks)"},
 	} {
 		local := dag.New(dag.Config{MaxDepth: c.maxDepth, MaxTasks: c.maxTasks})
 		want := local.Execute(ctx, c.obj)
@@ -174,7 +174,7 @@ func TestSpawnBombBudget(t *testing.T) {
 	defer cancel()
 	bomb := dag.Spawn(tc.fn(t, seed, "bomb"), 2) // every call spawns two more, without end
 	const limit = 20
-	const want = "limit exceeded: spawn bomb: this execution already created 20 nested tasks, the limit (raise it with dag.Config.MaxTasks)"
+	const want = "spawn bomb: limit exceeded: this execution already created 20 nested tasks, the limit (raise it with dag.Config.MaxTasks)"
 	if err := dag.New(dag.Config{MaxTasks: limit}).Execute(ctx, bomb); err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Fatalf("in process: %v, want an error ending %q", err, want)
 	}

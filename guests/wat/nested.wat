@@ -95,8 +95,25 @@
 
   ;; fetch a bogus handle, then return last_error's message as a msgpack str8
   (func (export "mrun_fn_lasterr") (param i32 i32) (result i64)
-    (local $n i32)
     (drop (call $fetch (i32.const 99) (i32.const 0) (i32.const 0)))
+    (call $lasterr_str))
+
+  ;; spawn one() with n_output 0, then return last_error's message
+  (func (export "mrun_fn_lasterr_nout0") (param i32 i32) (result i64)
+    (drop (call $spawn (i32.const 0) (i32.const 0)
+      (i32.const 16) (i32.const 3) (i32.const 20) (i32.const 3) (i32.const 0)))
+    (call $lasterr_str))
+
+  ;; spawn a function the module does not have, then return last_error's message
+  (func (export "mrun_fn_lasterr_unknown") (param i32 i32) (result i64)
+    (drop (call $spawn (i32.const 0) (i32.const 0)
+      (i32.const 32) (i32.const 4) (i32.const 20) (i32.const 3) (i32.const 1)))
+    (call $lasterr_str))
+
+  ;; $lasterr_str returns last_error's message as a msgpack str8 (or its length as an int32
+  ;; when it is longer than 255 bytes)
+  (func $lasterr_str (result i64)
+    (local $n i32)
     (local.set $n (call $last_error (i32.const 1026) (i32.const 255)))
     (if (i32.gt_u (local.get $n) (i32.const 255))
       (then (return (call $code (local.get $n)))))

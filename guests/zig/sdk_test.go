@@ -265,7 +265,7 @@ func TestExtras(t *testing.T) {
 		{name: "catch_fail", fn: "catch_fail", args: []any{"Boom."}, want: "task fail (key %, module extras): Boom."},
 		{name: "pass_on", fn: "pass_on", args: []any{"Boom."}, err: "pass_on: task fail (key %, module extras): Boom.", cause: true},
 		{name: "bogus", fn: "bogus", args: []any{99}, want: "invalid request: handle 99 is not a handle of this task, which holds none"},
-		{name: "unknown", fn: "unknown", err: `unknown: invalid request: spawn: module extras: unknown function "no_such_function" (it has: %)`},
+		{name: "unknown", fn: "unknown", err: `unknown: spawn no_such_function: invalid request: module extras: unknown function "no_such_function" (it has: %)`},
 		{name: "norm1/struct", fn: "norm1", args: []any{map[string]any{"x": -1.5, "y": 2, "label": "p"}}, want: []any{3.5, "p"}},
 		{name: "norm1/optional", fn: "norm1", args: []any{map[string]any{"x": 1}, 3}, want: []any{3.0, nil}},
 		{name: "norm1/unknown_key", fn: "norm1", args: []any{map[string]any{"z": 1}}, err: `norm1: argument 1: unexpected key "z"`},
