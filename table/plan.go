@@ -48,7 +48,7 @@ func args(rs []ref) []any {
 }
 
 // ops are the operations of an expression, sources first.
-var ops = []string{"table", "read_csv", "select", "filter", "assign", "head", "sort", "groupby", "join"}
+var ops = []string{"table", "read_csv", "read_parquet", "select", "filter", "assign", "head", "sort", "groupby", "join"}
 
 // planner lowers an expression into chunk tasks spawned through a runtime.Nested.
 type planner struct {
@@ -108,6 +108,9 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 	p.what = path
 	if !slices.Contains(ops, op) {
 		return nil, fmt.Errorf("table: %s: unknown op %q (want one of %q)", path, op, ops)
+	}
+	if op == "read_parquet" {
+		return lowerParquet(p, path) // parquet.go
 	}
 	if op == "table" || op == "read_csv" {
 		rows := p.int("chunk_rows", DefaultChunkRows)

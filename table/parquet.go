@@ -1,0 +1,324 @@
+package table
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// errNotParquet is returned for bytes that do not begin and end with Parquet's magic.
+var errNotParquet = errors.New(`table: read_parquet: the data is not a Parquet file: it must begin and end with "PAR1" (pass the file's bytes, not its path or its text)`)
+
+// lowerParquet plans a read_parquet source, whose fields p holds: it reads the Parquet bytes
+// in data (only the columns named in columns, in that order, when given), one row group at a
+// time, and cuts each row group into chunks of at most chunk_rows rows. A row group is never
+// joined with the next, so a file written in row groups of chunk_rows rows or fewer gives one
+// chunk per row group.
+func lowerParquet(p *params, path string) ([]ref, error) {
+	rows := p.int("chunk_rows", DefaultChunkRows)
+	if p.err == nil && rows < 1 {
+		p.fail("chunk_rows must be 1 or more, got %d", rows)
+	}
+	var columns []string
+	if _, ok := p.get("columns", false); ok {
+		if columns = p.strs("columns", true); p.err == nil && len(columns) == 0 {
+			p.fail("columns names no column (leave it out to read every column)")
+		}
+	}
+	data, _ := p.get("data", true)
+	if p.err != nil {
+		return nil, p.err
+	}
+	b, ok := data.([]byte)
+	if !ok {
+		return nil, fmt.Errorf("table: %s: data must be the Parquet file's bytes (binary), got %s (read the file in the caller, or in a guest that mounts it, and pass its bytes)", path, typeName(data))
+	}
+	groups, err := readParquet(b, columns)
+	if err != nil {
+		return nil, err
+	}
+	var out []ref
+	for _, g := range groups {
+		c, err := chunks(g, int(rows))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// parquetColumn is how one Parquet column is read into a table column.
+type parquetColumn struct {
+	name  string
+	leaf  int // the column's index among the file's leaf columns
+	kind  parquet.Kind
+	typ   abi.ColumnType
+	scale int64 // a timestamp's nanoseconds per unit
+	uint  bool  // an unsigned integer
+}
+
+// readParquet reads Parquet bytes into one frame per row group (one empty frame when the file
+// has no row group), column by column. With columns, it reads those columns in that order;
+// otherwise every column of the file. INT32 and INT64 become int64 (unsigned ones too, up to
+// the int64 maximum), FLOAT and DOUBLE float64, BOOLEAN bool, BYTE_ARRAY (plain, STRING, ENUM
+// or JSON) string, and a TIMESTAMP in milliseconds, microseconds or nanoseconds a timestamp.
+// Anything else is refused with the column it is in: a nested or repeated column, a type with
+// no table column type (INT96, DATE, TIME, DECIMAL, FIXED_LEN_BYTE_ARRAY…), a null (tables
+// have no nulls yet), text that is not UTF-8, a timestamp outside what a timestamp holds.
+func readParquet(data []byte, columns []string) (out []*frame, err error) {
+	if len(data) < 12 || string(data[:4]) != "PAR1" || string(data[len(data)-4:]) != "PAR1" {
+		return nil, errNotParquet
+	}
+	// The decoder is a dependency that has panicked on damaged files; the host must not.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("table: read_parquet: the file is damaged: %v", r)
+		}
+	}()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, fmt.Errorf("table: read_parquet: the file is damaged: %w", err)
+	}
+	cols, err := parquetColumns(f, columns)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for g, rg := range f.RowGroups() {
+		n := rg.NumRows()
+		if n < 0 || total+n > math.MaxUint32 {
+			return nil, fmt.Errorf("table: read_parquet: row group %d has %d rows, more than a table holds (fewer than 2^32 in all)", g, n)
+		}
+		total += n
+		chunks := rg.ColumnChunks()
+		fr := &frame{n: int(n)}
+		for _, c := range cols {
+			if c.leaf >= len(chunks) {
+				return nil, fmt.Errorf("table: read_parquet: the file is damaged: row group %d has %d columns, the schema %d or more", g, len(chunks), c.leaf+1)
+			}
+			k, err := c.read(chunks[c.leaf], g, n)
+			if err != nil {
+				return nil, err
+			}
+			fr.cols = append(fr.cols, k)
+		}
+		out = append(out, fr)
+	}
+	if len(out) == 0 {
+		fr := &frame{}
+		for _, c := range cols {
+			fr.cols = append(fr.cols, col{name: c.name, typ: c.typ, i: []int64{}, f: []float64{}, b: []bool{}, s: []string{}})
+		}
+		out = append(out, fr)
+	}
+	return out, nil
+}
+
+// parquetColumns checks the file's top-level columns (those named in names, in that order,
+// when names is not nil) and says how each is read.
+func parquetColumns(f *parquet.File, names []string) ([]parquetColumn, error) {
+	top := f.Root().Columns()
+	var all []string
+	for _, c := range top {
+		all = append(all, c.Name())
+	}
+	pick := top
+	if names != nil {
+		pick = nil
+		for i, name := range names {
+			if slices.Contains(names[:i], name) {
+				return nil, fmt.Errorf("table: read_parquet: columns names %q twice", name)
+			}
+			k := slices.Index(all, name)
+			if k < 0 {
+				return nil, fmt.Errorf("table: read_parquet: no column %q (the file has %q)", name, all)
+			}
+			pick = append(pick, top[k])
+		}
+	}
+	out := make([]parquetColumn, 0, len(pick))
+	for _, c := range pick {
+		name := c.Name()
+		if !c.Leaf() {
+			return nil, fmt.Errorf("table: read_parquet: column %q is nested (a group of %d fields), which a table column cannot hold: leave it out with columns", name, len(c.Columns()))
+		}
+		if c.Repeated() {
+			return nil, fmt.Errorf("table: read_parquet: column %q is repeated (a list), which a table column cannot hold: leave it out with columns", name)
+		}
+		if name == "" || !utf8.ValidString(name) || len(name) > 65535 {
+			return nil, fmt.Errorf("table: read_parquet: column %q: a table column's name is 1 to 65535 bytes of UTF-8", name)
+		}
+		pc := parquetColumn{name: name, leaf: c.Index(), kind: c.Type().Kind()}
+		lt := c.Type().LogicalType()
+		var logical format.LogicalTypeValue
+		if lt != nil {
+			logical = lt.Value
+		}
+		refuse := func() error {
+			what := pc.kind.String()
+			if logical != nil {
+				what += " (" + logical.String() + ")"
+			}
+			return fmt.Errorf("table: read_parquet: column %q has Parquet type %s, which no table column type holds (INT32, INT64, FLOAT, DOUBLE, BOOLEAN, BYTE_ARRAY and TIMESTAMP are read): leave it out with columns", name, what)
+		}
+		switch pc.kind {
+		case parquet.Int32, parquet.Int64:
+			pc.typ = abi.ColInt64
+			switch lt := logical.(type) {
+			case nil:
+			case *format.IntType:
+				pc.uint = !lt.IsSigned
+			case *format.TimestampType:
+				if pc.kind != parquet.Int64 {
+					return nil, refuse()
+				}
+				pc.typ = abi.ColTimestamp
+				switch lt.Unit.Value.(type) {
+				case *format.MilliSeconds:
+					pc.scale = 1e6
+				case *format.MicroSeconds:
+					pc.scale = 1e3
+				case *format.NanoSeconds:
+					pc.scale = 1
+				default:
+					return nil, refuse()
+				}
+			default:
+				return nil, refuse()
+			}
+		case parquet.Float, parquet.Double:
+			if logical != nil {
+				return nil, refuse()
+			}
+			pc.typ = abi.ColFloat64
+		case parquet.Boolean:
+			if logical != nil {
+				return nil, refuse()
+			}
+			pc.typ = abi.ColBool
+		case parquet.ByteArray:
+			switch logical.(type) {
+			case nil, *format.StringType, *format.EnumType, *format.JsonType:
+			default:
+				return nil, refuse()
+			}
+			pc.typ = abi.ColString
+		default:
+			return nil, refuse()
+		}
+		out = append(out, pc)
+	}
+	return out, nil
+}
+
+// read reads the column's chunk of row group g, which has n rows, page by page.
+func (pc *parquetColumn) read(cc parquet.ColumnChunk, g int, n int64) (col, error) {
+	k := col{name: pc.name, typ: pc.typ}
+	at := func(row int64, format string, args ...any) error {
+		return fmt.Errorf("table: read_parquet: column %q, row group %d, row %d: %s", pc.name, g, row, fmt.Sprintf(format, args...))
+	}
+	damaged := func(err error) error {
+		return fmt.Errorf("table: read_parquet: the file is damaged: column %q, row group %d: %w", pc.name, g, err)
+	}
+	pages := cc.Pages()
+	defer pages.Close()
+	buf := make([]parquet.Value, 1024)
+	var row int64
+	for {
+		page, err := pages.ReadPage()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return col{}, damaged(err)
+		}
+		values := page.Values()
+		for {
+			m, err := values.ReadValues(buf)
+			if row+int64(m) > n {
+				return col{}, damaged(fmt.Errorf("more values than the row group's %d rows", n))
+			}
+			for _, v := range buf[:m] {
+				if v.IsNull() {
+					return col{}, at(row, "a null, which a table cannot hold (tables have no nulls yet): fill it in before writing the file, or leave the column out with columns")
+				}
+				switch pc.typ {
+				case abi.ColInt64:
+					var x int64
+					if pc.kind == parquet.Int32 {
+						x = int64(v.Int32())
+						if pc.uint {
+							x = int64(uint32(v.Int32()))
+						}
+					} else {
+						x = v.Int64()
+						if pc.uint && x < 0 {
+							return col{}, at(row, "%d is more than an int64 holds", uint64(x))
+						}
+					}
+					k.i = append(k.i, x)
+				case abi.ColTimestamp:
+					x := v.Int64()
+					if x > math.MaxInt64/pc.scale || x < math.MinInt64/pc.scale {
+						return col{}, at(row, "%d × %d ns is outside what a timestamp holds (the years 1678 to 2262)", x, pc.scale)
+					}
+					k.i = append(k.i, x*pc.scale)
+				case abi.ColFloat64:
+					if pc.kind == parquet.Float {
+						k.f = append(k.f, float64(v.Float()))
+					} else {
+						k.f = append(k.f, v.Double())
+					}
+				case abi.ColBool:
+					k.b = append(k.b, v.Boolean())
+				case abi.ColString:
+					s := v.ByteArray()
+					if !utf8.Valid(s) {
+						return col{}, at(row, "the text is not UTF-8, which a table's strings are")
+					}
+					k.s = append(k.s, string(s))
+				}
+				row++
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return col{}, damaged(err)
+			}
+			if m == 0 {
+				return col{}, damaged(errors.New("a page's values do not advance"))
+			}
+		}
+	}
+	if row != n {
+		return col{}, damaged(fmt.Errorf("%d values for the row group's %d rows", row, n))
+	}
+	switch pc.typ { // an empty column is an empty slice, as the other sources make
+	case abi.ColInt64, abi.ColTimestamp:
+		k.i = nonNil(k.i)
+	case abi.ColFloat64:
+		k.f = nonNil(k.f)
+	case abi.ColBool:
+		k.b = nonNil(k.b)
+	case abi.ColString:
+		k.s = nonNil(k.s)
+	}
+	return k, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
