@@ -11,8 +11,15 @@ import (
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
+
+// maxParquetValues is the most values (rows times columns read) read_parquet reads from one
+// file, and maxParquetPage the largest page it decompresses. Parquet compresses, so a small
+// file may declare a table far larger than itself: these bound what one file can make the
+// planner allocate. A variable, so the fuzz target can lower it.
+var maxParquetValues, maxParquetPage int64 = 1 << 27, 1 << 28
 
 // errNotParquet is returned for bytes that do not begin and end with Parquet's magic.
 var errNotParquet = errors.New(`table: read_parquet: the data is not a Parquet file: it must begin and end with "PAR1" (pass the file's bytes, not its path or its text)`)
@@ -93,12 +100,23 @@ func readParquet(data []byte, columns []string) (out []*frame, err error) {
 		return nil, err
 	}
 	var total int64
+	meta := f.Metadata()
 	for g, rg := range f.RowGroups() {
 		n := rg.NumRows()
 		if n < 0 || total+n > math.MaxUint32 {
 			return nil, fmt.Errorf("table: read_parquet: row group %d has %d rows, more than a table holds (fewer than 2^32 in all)", g, n)
 		}
-		total += n
+		if total += n; total*int64(len(cols)) > maxParquetValues {
+			return nil, fmt.Errorf("table: read_parquet: the file has more than %d values (rows times columns read), the most read_parquet reads from one file: read fewer columns, or split the file", maxParquetValues)
+		}
+		if g >= len(meta.RowGroups) {
+			return nil, fmt.Errorf("table: read_parquet: the file is damaged: %d row groups described, row group %d read", len(meta.RowGroups), g)
+		}
+		for _, c := range cols {
+			if err := checkPages(data, meta.RowGroups[g].Columns, c, g, n); err != nil {
+				return nil, err
+			}
+		}
 		chunks := rg.ColumnChunks()
 		fr := &frame{n: int(n)}
 		for _, c := range cols {
@@ -218,6 +236,56 @@ func parquetColumns(f *parquet.File, names []string) ([]parquetColumn, error) {
 		out = append(out, pc)
 	}
 	return out, nil
+}
+
+// checkPages walks the page headers of column c's chunk of row group g (of n rows) before
+// the decoder reads it: the decoder allocates what a header declares before it reads the
+// bytes, so every page must lie within the chunk, and the chunk within the file.
+func checkPages(data []byte, chunks []format.ColumnChunk, c parquetColumn, g int, n int64) error {
+	damaged := func(format string, args ...any) error {
+		return fmt.Errorf("table: read_parquet: the file is damaged: column %q, row group %d: %s", c.name, g, fmt.Sprintf(format, args...))
+	}
+	if c.leaf >= len(chunks) {
+		return damaged("the row group describes %d columns", len(chunks))
+	}
+	if chunks[c.leaf].FilePath != "" {
+		return damaged("the column's data is in another file, %q", chunks[c.leaf].FilePath)
+	}
+	m := chunks[c.leaf].MetaData
+	base := m.DataPageOffset
+	if m.DictionaryPageOffset != 0 {
+		base = m.DictionaryPageOffset
+	}
+	size := int64(len(data))
+	if base < 4 || base > size || m.TotalCompressedSize < 0 || m.TotalCompressedSize > size-base {
+		return damaged("its %d bytes at offset %d are not within the file's %d bytes", m.TotalCompressedSize, base, size)
+	}
+	region := data[base : base+m.TotalCompressedSize]
+	for off := 0; off < len(region); {
+		r := (&thrift.CompactProtocol{}).NewReaderFromBytes(region[off:])
+		var h format.PageHeader
+		if err := thrift.NewDecoder(r).Decode(&h); err != nil {
+			return damaged("the page header at offset %d: %v", base+int64(off), err)
+		}
+		off += r.BytesRead()
+		values := int64(0)
+		switch {
+		case h.DataPageHeader.Valid:
+			values = int64(h.DataPageHeader.V.NumValues)
+		case h.DataPageHeaderV2.Valid:
+			values = int64(h.DataPageHeaderV2.V.NumValues)
+		}
+		switch {
+		case h.CompressedPageSize < 0 || int(h.CompressedPageSize) > len(region)-off:
+			return damaged("a page of %d bytes at offset %d, where %d remain", h.CompressedPageSize, base+int64(off), len(region)-off)
+		case h.UncompressedPageSize < 0 || int64(h.UncompressedPageSize) > maxParquetPage:
+			return damaged("a page of %d bytes uncompressed, more than %d", h.UncompressedPageSize, maxParquetPage)
+		case values < 0 || values > n:
+			return damaged("a page of %d values in a row group of %d rows", values, n)
+		}
+		off += int(h.CompressedPageSize)
+	}
+	return nil
 }
 
 // read reads the column's chunk of row group g, which has n rows, page by page.

@@ -29,7 +29,14 @@ func FuzzReadParquet(f *testing.F) {
 	if b, err := os.ReadFile("testdata/types.parquet"); err == nil {
 		f.Add(b, false)
 	}
+	if b, err := os.ReadFile("testdata/damaged_page_size.parquet"); err == nil {
+		f.Add(b, false)
+	}
 	f.Add([]byte("PAR1PAR1PAR1"), false)
+	// Small bounds keep a declared-large file from slowing the fuzzer down.
+	values, page := maxParquetValues, maxParquetPage
+	maxParquetValues, maxParquetPage = 1<<16, 1<<20
+	f.Cleanup(func() { maxParquetValues, maxParquetPage = values, page })
 	f.Fuzz(func(t *testing.T, data []byte, pick bool) {
 		var columns []string
 		if pick {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -297,5 +298,43 @@ func TestReadParquet_Fixture(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("%s reads as\n%s\nwant (testdata/types.json)\n%s", name, got, want)
 		}
+	}
+}
+
+// TestReadParquet_PageSize: a damaged page header that declares a page larger than the bytes
+// left is refused before anything that size is allocated (the decoder allocates what a header
+// declares before reading it: here 201 MB, from a file of 8.6 kB).
+func TestReadParquet_PageSize(t *testing.T) {
+	data, err := os.ReadFile("testdata/damaged_page_size.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = readParquet(data, nil)
+	runtime.ReadMemStats(&after)
+	want := `table: read_parquet: the file is damaged: column "i64", row group 1: a page of 201458358 bytes at offset 1483, where 27 remain`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("reading an 8.6 kB file allocated %d bytes", got)
+	}
+}
+
+// TestReadParquet_TooLarge: a file that declares more values than read_parquet reads from one
+// file is refused before they are read (here with the bound lowered to 40: 4 rows of 14
+// columns in the first row group).
+func TestReadParquet_TooLarge(t *testing.T) {
+	old := maxParquetValues
+	maxParquetValues = 40
+	t.Cleanup(func() { maxParquetValues = old })
+	_, err := readParquet(writeParquet(t, allTypesRows(10), 4), nil)
+	want := `table: read_parquet: the file has more than 40 values (rows times columns read), the most read_parquet reads from one file: read fewer columns, or split the file`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	if _, err := readParquet(writeParquet(t, allTypesRows(10), 4), []string{"i64", "s", "ns", "b"}); err != nil {
+		t.Errorf("40 values of 4 columns: %v", err)
 	}
 }
