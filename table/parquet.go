@@ -2,6 +2,7 @@ package table
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,7 @@ import (
 // file, and maxParquetPage the largest page it decompresses. Parquet compresses, so a small
 // file may declare a table far larger than itself: these bound what one file can make the
 // planner allocate. A variable, so the fuzz target can lower it.
-var maxParquetValues, maxParquetPage int64 = 1 << 27, 1 << 28
+var maxParquetValues, maxParquetPage int64 = 1 << 27, 1 << 26
 
 // errNotParquet is returned for bytes that do not begin and end with Parquet's magic.
 var errNotParquet = errors.New(`table: read_parquet: the data is not a Parquet file: it must begin and end with "PAR1" (pass the file's bytes, not its path or its text)`)
@@ -84,6 +85,13 @@ type parquetColumn struct {
 func readParquet(data []byte, columns []string) (out []*frame, err error) {
 	if len(data) < 12 || string(data[:4]) != "PAR1" || string(data[len(data)-4:]) != "PAR1" {
 		return nil, errNotParquet
+	}
+	footer := int64(binary.LittleEndian.Uint32(data[len(data)-8:]))
+	if footer > int64(len(data))-12 {
+		return nil, fmt.Errorf("table: read_parquet: the file is damaged: its footer of %d bytes does not fit in %d bytes", footer, len(data))
+	}
+	if _, err := checkThrift(data[int64(len(data))-8-footer : len(data)-8]); err != nil {
+		return nil, fmt.Errorf("table: read_parquet: the file is damaged: its footer: %v", err)
 	}
 	// The decoder is a dependency that has panicked on damaged files; the host must not.
 	defer func() {
@@ -166,6 +174,9 @@ func parquetColumns(f *parquet.File, names []string) ([]parquetColumn, error) {
 	out := make([]parquetColumn, 0, len(pick))
 	for _, c := range pick {
 		name := c.Name()
+		if n := countOf(all, name); n > 1 {
+			return nil, fmt.Errorf("table: read_parquet: the file has %d columns named %q, and a table's names are distinct: leave them out with columns", n, name)
+		}
 		if !c.Leaf() {
 			return nil, fmt.Errorf("table: read_parquet: column %q is nested (a group of %d fields), which a table column cannot hold: leave it out with columns", name, len(c.Columns()))
 		}
@@ -262,6 +273,9 @@ func checkPages(data []byte, chunks []format.ColumnChunk, c parquetColumn, g int
 	}
 	region := data[base : base+m.TotalCompressedSize]
 	for off := 0; off < len(region); {
+		if _, err := checkThrift(region[off:]); err != nil {
+			return damaged("the page header at offset %d: %v", base+int64(off), err)
+		}
 		r := (&thrift.CompactProtocol{}).NewReaderFromBytes(region[off:])
 		var h format.PageHeader
 		if err := thrift.NewDecoder(r).Decode(&h); err != nil {
@@ -280,8 +294,27 @@ func checkPages(data []byte, chunks []format.ColumnChunk, c parquetColumn, g int
 			return damaged("a page of %d bytes at offset %d, where %d remain", h.CompressedPageSize, base+int64(off), len(region)-off)
 		case h.UncompressedPageSize < 0 || int64(h.UncompressedPageSize) > maxParquetPage:
 			return damaged("a page of %d bytes uncompressed, more than %d", h.UncompressedPageSize, maxParquetPage)
+		case h.DictionaryPageHeader.Valid && (h.DictionaryPageHeader.V.NumValues < 0 || h.DictionaryPageHeader.V.NumValues > h.UncompressedPageSize):
+			return damaged("a dictionary of %d values in %d bytes", h.DictionaryPageHeader.V.NumValues, h.UncompressedPageSize)
 		case values < 0 || values > n:
 			return damaged("a page of %d values in a row group of %d rows", values, n)
+		}
+		page, size := region[off:off+int(h.CompressedPageSize)], int64(h.UncompressedPageSize)
+		if v2 := h.DataPageHeaderV2; v2.Valid {
+			levels := int64(v2.V.RepetitionLevelsByteLength) + int64(v2.V.DefinitionLevelsByteLength)
+			if levels > int64(len(page)) || levels > size {
+				return damaged("a page with %d bytes of levels in %d bytes", levels, len(page))
+			}
+			if v2.V.IsCompressed.Valid && !v2.V.IsCompressed.V {
+				page = nil
+			} else {
+				page, size = page[levels:], size-levels
+			}
+		}
+		if page != nil {
+			if err := checkCompressed(m.Codec, page, size); err != nil {
+				return damaged("the page at offset %d: %v", base+int64(off), err)
+			}
 		}
 		off += int(h.CompressedPageSize)
 	}
@@ -382,6 +415,16 @@ func (pc *parquetColumn) read(cc parquet.ColumnChunk, g int, n int64) (col, erro
 		k.s = nonNil(k.s)
 	}
 	return k, nil
+}
+
+func countOf(names []string, name string) int {
+	n := 0
+	for _, x := range names {
+		if x == name {
+			n++
+		}
+	}
+	return n
 }
 
 func nonNil[T any](s []T) []T {
