@@ -45,9 +45,14 @@ func lowerParquet(p *params, path string) ([]ref, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	b, ok := data.([]byte)
-	if !ok {
-		return nil, fmt.Errorf("table: %s: data must be the Parquet file's bytes (binary), got %s (read the file in the caller, or in a guest that mounts it, and pass its bytes)", path, typeName(data))
+	var b []byte
+	switch x := data.(type) {
+	case []byte:
+		b = x
+	case string: // a guest may return a file's bytes as a string
+		b = []byte(x)
+	default:
+		return nil, fmt.Errorf("table: %s: data must be the Parquet file's bytes, binary or a string, got %s (read the file in the caller, or in a guest that mounts it, and pass its bytes)", path, typeName(data))
 	}
 	groups, err := readParquet(b, columns)
 	if err != nil {

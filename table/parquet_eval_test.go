@@ -60,7 +60,8 @@ func TestEval_ReadParquet(t *testing.T) {
 		x    map[string]any
 		want string
 	}{
-		{map[string]any{"op": "read_parquet", "data": "city,amount\n"}, `table: expression (read_parquet): data must be the Parquet file's bytes (binary), got a string (read the file in the caller, or in a guest that mounts it, and pass its bytes)`},
+		{map[string]any{"op": "read_parquet", "data": 7}, `table: expression (read_parquet): data must be the Parquet file's bytes, binary or a string, got an integer (read the file in the caller, or in a guest that mounts it, and pass its bytes)`},
+		{map[string]any{"op": "read_parquet", "data": "city,amount\n"}, `table: read_parquet: the data is not a Parquet file: it must begin and end with "PAR1" (pass the file's bytes, not its path or its text)`},
 		{map[string]any{"op": "read_parquet", "data": []byte("PAR1")}, `table: read_parquet: the data is not a Parquet file: it must begin and end with "PAR1" (pass the file's bytes, not its path or its text)`},
 		{map[string]any{"op": "read_parquet", "data": buf.Bytes(), "columns": []string{}}, `table: expression (read_parquet): columns names no column (leave it out to read every column)`},
 		{map[string]any{"op": "read_parquet", "data": buf.Bytes(), "chunk_rows": 0}, `table: expression (read_parquet): chunk_rows must be 1 or more, got 0`},
