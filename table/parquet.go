@@ -86,7 +86,9 @@ type parquetColumn struct {
 // or JSON) string, and a TIMESTAMP in milliseconds, microseconds or nanoseconds a timestamp.
 // Anything else is refused with the column it is in: a nested or repeated column, a type with
 // no table column type (INT96, DATE, TIME, DECIMAL, FIXED_LEN_BYTE_ARRAY…), a null (tables
-// have no nulls yet), text that is not UTF-8, a timestamp outside what a timestamp holds.
+// have no nulls yet), text that is not UTF-8, a timestamp outside what a timestamp holds, a
+// file of more than maxParquetValues values, and a damaged file (checked before the decoder
+// sees it, as far as its allocations depend on it: see checkThrift, checkPages).
 func readParquet(data []byte, columns []string) (out []*frame, err error) {
 	if len(data) < 12 || string(data[:4]) != "PAR1" || string(data[len(data)-4:]) != "PAR1" {
 		return nil, errNotParquet
@@ -116,7 +118,10 @@ func readParquet(data []byte, columns []string) (out []*frame, err error) {
 	meta := f.Metadata()
 	for g, rg := range f.RowGroups() {
 		n := rg.NumRows()
-		if n < 0 || total+n > math.MaxUint32 {
+		if n < 0 {
+			return nil, fmt.Errorf("table: read_parquet: the file is damaged: row group %d has %d rows", g, n)
+		}
+		if total+n > math.MaxUint32 {
 			return nil, fmt.Errorf("table: read_parquet: row group %d has %d rows, more than a table holds (fewer than 2^32 in all)", g, n)
 		}
 		if total += n; total*int64(len(cols)) > maxParquetValues {
