@@ -183,7 +183,7 @@ func TestEval_Errors(t *testing.T) {
 		x    any
 		want string
 	}{
-		{map[string]any{"op": "pivot", "x": csv}, `table: expression (pivot): unknown op "pivot" (want one of ["table" "read_csv" "chunks" "select" "filter" "assign" "head" "sort" "groupby" "join"])`},
+		{map[string]any{"op": "pivot", "x": csv}, `table: expression (pivot): unknown op "pivot" (want one of ["table" "read_csv" "read_parquet" "chunks" "select" "filter" "assign" "head" "sort" "groupby" "join"])`},
 		{map[string]any{"op": "select", "x": csv}, `table: expression (select): field "columns" is missing`},
 		{map[string]any{"op": "select", "x": csv, "columns": []string{}}, `table: expression (select): columns names no column`},
 		{map[string]any{"op": "head", "x": map[string]any{"op": "read_csv", "data": 3}}, `table: expression (head).x (read_csv): data must be the CSV's bytes, a string or binary, got an integer (read a file in the caller, or in a guest that mounts it, and pass its bytes)`},

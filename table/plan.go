@@ -49,7 +49,7 @@ func args(rs []ref) []any {
 }
 
 // ops are the operations of an expression, sources first.
-var ops = []string{"table", "read_csv", "chunks", "select", "filter", "assign", "head", "sort", "groupby", "join"}
+var ops = []string{"table", "read_csv", "read_parquet", "chunks", "select", "filter", "assign", "head", "sort", "groupby", "join"}
 
 // planner lowers an expression into chunk tasks spawned through a runtime.Nested.
 type planner struct {
@@ -200,6 +200,9 @@ func (pl *planner) lower(ctx context.Context, v any, path string) ([]ref, error)
 	}
 	if op == "chunks" {
 		return pl.sourceChunks(ctx, p)
+	}
+	if op == "read_parquet" {
+		return lowerParquet(p, path) // parquet.go
 	}
 	if op == "table" || op == "read_csv" {
 		rows := p.int("chunk_rows", DefaultChunkRows)
