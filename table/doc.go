@@ -3,7 +3,7 @@
 //
 // Function eval of the module is the planner. Its one argument is an expression, a map
 // docs/tables.md documents: a source (a table value; CSV bytes for read_csv, parsed by a
-// task per piece of records; or chunks, a list of tables or of Objects passed by reference,
+// task per piece of records; Parquet bytes for read_parquet, read by row groups; or chunks, a list of tables or of Objects passed by reference,
 // taken as the chunks without the planner reading them) under a chain of operations
 // (select, filter, assign, head, sort, groupby, join). The planner cuts the source into
 // chunks of rows, spawns one task per chunk through the engine of the call
