@@ -5,13 +5,12 @@ package mt_test
 import (
 	"context"
 	"fmt"
+	"github.com/mrun-dev/mrun/internal/sdktest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
-	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/guests/go/mrun"
 	"github.com/mrun-dev/mrun/guests/go/mrun/mt"
 	"github.com/mrun-dev/mrun/runtime"
@@ -110,37 +109,7 @@ func TestDriver2Tensor_Engine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var mu sync.Mutex
-			starts := map[string]int{}
-			e := dag.New(dag.Config{Slots: 2, Events: func(ev dag.Event) {
-				if ev.Kind == dag.EventStart {
-					mu.Lock()
-					starts[ev.Func.Name()]++
-					mu.Unlock()
-				}
-			}})
-			fetch := func(o *dag.Object) float64 {
-				t.Helper()
-				if err := e.Execute(ctx, o); err != nil {
-					t.Fatal(err)
-				}
-				var v float64
-				if err := e.Fetch(ctx, o, &v); err != nil {
-					t.Fatal(err)
-				}
-				return v
-			}
-			got := fetch(dag.Spawn(driver, 7))
-			if starts["driver2_tensor"] != 1 || starts["eval"] != 1 || starts["reduce"] != 1 {
-				t.Errorf("tasks started: %v, want driver2_tensor, eval and one reduce", starts)
-			}
-			want := fetch(dag.Spawn(eval, tensor.Rand(7, 10, 10).Sum(nil)))
-			if got != want || got < 30 || got > 70 {
-				t.Errorf("driver2_tensor(7) = %v, want %v (the host's sum of the same 100 numbers)", got, want)
-			}
-			if other := fetch(dag.Spawn(driver, 8)); other == got {
-				t.Errorf("driver2_tensor(8) = driver2_tensor(7) = %v: the seed is not passed on", got)
-			}
+			sdktest.Driver2Tensor(ctx, t, driver, eval)
 		})
 	}
 }
