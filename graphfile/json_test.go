@@ -1,4 +1,4 @@
-package main
+package graphfile
 
 import (
 	"fmt"
@@ -43,7 +43,7 @@ var notPlainJSON = []string{
 func TestParseJSONGraph(t *testing.T) {
 	srcs := append([]string{}, jsonGraphs...)
 	for _, name := range []string{"seed.json"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+		b, err := os.ReadFile(filepath.Join("..", "examples", name))
 		if err != nil {
 			t.Fatal(err)
 		}
