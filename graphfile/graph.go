@@ -729,6 +729,9 @@ func (g *Graph) foreachItems(t *taskSpec) ([]sval, error) {
 				what = fmt.Sprintf("%s is one value (task %q has no foreach and one output)", f.ref.raw, d.name)
 			}
 		}
+		if k, ok := f.lit.(int64); f.kind == vLit && ok && k > 0 {
+			return nil, g.errorf(f.pos, "task %q: foreach needs a list, and %d is a single value: for the numbers 0 to %d, write foreach: {range: %d}", t.name, k, k-1, k)
+		}
 		return nil, g.errorf(f.pos, "task %q: foreach needs a list, and %s", t.name, what)
 	}
 	return v.items, nil

@@ -103,6 +103,10 @@ type yamlReader struct {
 
 // parseYAML parses src (YAML or JSON) into a vnode tree.
 func parseYAML(file string, src []byte) (v *vnode, err error) {
+	src, err = checkText(file, src)
+	if err != nil {
+		return nil, err
+	}
 	if v, ok := parseJSONGraph(src); ok { // JSON, read without the YAML parser's copies
 		return v, nil
 	}
@@ -143,7 +147,15 @@ func parseYAMLText(file string, src []byte) (v *vnode, err error) {
 func yamlError(file string, src []byte, err error) error {
 	if ye, ok := err.(yaml.Error); ok && ye.GetToken() != nil {
 		p := ye.GetToken().Position
+		line := lineAt(src, p.Line)
+		if indent := strings.TrimLeft(line, " "); strings.HasPrefix(indent, "\t") && strings.Contains(ye.GetMessage(), "'\t'") {
+			col := len(line) - len(indent) + 1
+			return &Error{file: file, pos: pos{p.Line, col}, msg: "a tab indents this line: YAML indents with spaces only; replace the tab with spaces"}
+		}
 		msg := ye.GetMessage()
+		if m := flowIndexRef.FindStringSubmatch(line); m != nil {
+			msg += fmt.Sprintf(" (inside [ ] or { }, quote a reference with an index, as in %q, or write %s)", m[1], dotRef(m[1]))
+		}
 		return &Error{file: file, pos: pos{p.Line, p.Column}, msg: msg}
 	}
 	return &Error{file: file, msg: oneLine(err.Error())}

@@ -124,6 +124,14 @@ var dotKeywords = []string{"node", "edge", "graph", "digraph", "subgraph", "stri
 
 // dotID writes id as a DOT node id: bare when DOT takes it bare, quoted otherwise.
 func dotID(id string) string {
+	for _, k := range dotKeywords {
+		if strings.EqualFold(id, k) {
+			return dotQuote(id)
+		}
+	}
+	if !safeID.MatchString(id) {
+		return dotQuote(id)
+	}
 	return id
 }
 
