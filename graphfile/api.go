@@ -7,8 +7,12 @@
 //	g, err := graphfile.Parse("g.yaml", src, ".", graphfile.DefaultMaxCalls)
 //	mods := map[string]*runtime.Module{"seed": seed} // loaded as g.Modules() describe
 //	objs, err := g.Plan(mods, nil)
-//	eng.Run(ctx, objs...)
-//	outs, err := g.Outputs(fetch)
+//	err = eng.Execute(ctx, objs...)
+//	outs, err := g.Outputs(fetch) // fetch: the engine's Fetch
+//
+// Checking happens in three steps, each reporting the first problem as an *Error at its
+// place: Parse checks the file on its own, Check checks it against the loaded modules, and
+// the calls check their arguments when they run. Example shows the whole round.
 package graphfile
 
 import (
@@ -27,6 +31,15 @@ import (
 type Pos struct{ Line, Col int }
 
 func (p pos) export() Pos { return Pos{p.line, p.col} }
+
+// File returns the name of the file the problem is in, as given to Parse.
+func (e *Error) File() string { return e.file }
+
+// Pos returns the place of the problem; the zero Pos for the file as a whole.
+func (e *Error) Pos() Pos { return e.pos.export() }
+
+// Msg returns the problem without its place.
+func (e *Error) Msg() string { return e.msg }
 
 // Module is one entry of a graph file's modules: the module file (or native module) a name
 // stands for, with the capabilities and limits of the long form.
@@ -110,7 +123,7 @@ func (g *Graph) Errorf(p Pos, format string, args ...any) error {
 	return g.errorf(pos{p.Line, p.Col}, format, args...)
 }
 
-// Check checks the planned graph against its loaded modules, mods by module name: that each
+// Check checks the parsed graph against its loaded modules, mods by module name: that each
 // module is there and exports the functions its tasks call. Plan runs it first.
 func (g *Graph) Check(mods map[string]*runtime.Module) error {
 	if g.funcs == nil {

@@ -3,6 +3,7 @@ package graphfile_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"path/filepath"
@@ -67,4 +68,18 @@ outputs:
 	// Output:
 	// total: 10
 	// both: {"first":1,"last":4}
+}
+
+// ExampleParse shows a problem Parse reports: an *Error at its place in the file.
+func ExampleParse() {
+	src := []byte("modules: {seed: seed.wasm}\ntasks:\n  a: {call: seed.inc, foreach: 5, args: [$item]}\n")
+	_, err := graphfile.Parse("g.yaml", src, ".", graphfile.DefaultMaxCalls)
+	var fe *graphfile.Error
+	if errors.As(err, &fe) {
+		fmt.Printf("line %d, column %d\n", fe.Pos().Line, fe.Pos().Col)
+	}
+	fmt.Println(err)
+	// Output:
+	// line 3, column 32
+	// g.yaml:3:32: task "a": foreach needs a list, and 5 is a single value: for the numbers 0 to 4, write foreach: {range: 5}
 }

@@ -11,12 +11,14 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 )
 
-// LiteralError is a literal that cannot be built, at the value that is wrong (nil: the literal).
+// LiteralError is a tensor or table literal that cannot be built ($tensor, !tensor or
+// $table): its message names the value that is wrong.
 type LiteralError struct {
 	at  *vnode
 	msg string
 }
 
+// Error returns the message.
 func (e *LiteralError) Error() string { return e.msg }
 
 func litErrorf(at *vnode, format string, args ...any) error {

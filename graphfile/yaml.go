@@ -32,6 +32,7 @@ type Error struct {
 	msg  string
 }
 
+// Error returns file:line:col: message, or file: message for the file as a whole.
 func (e *Error) Error() string {
 	if e.pos.line == 0 {
 		return e.file + ": " + e.msg
