@@ -104,12 +104,14 @@ type yamlReader struct {
 
 // parseYAML parses src (YAML or JSON) into a vnode tree.
 func parseYAML(file string, src []byte) (v *vnode, err error) {
-	src, err = checkText(file, src)
-	if err != nil {
-		return nil, err
-	}
-	if v, ok := parseJSONGraph(src); ok { // JSON, read without the YAML parser's copies
+	src = bytes.TrimPrefix(src, byteOrderMark)
+	// JSON is read without the YAML parser's copies. The JSON reader takes UTF-8 strings only
+	// and ASCII between them, so the text needs checking only when it leaves a file to YAML.
+	if v, ok := parseJSONGraph(src); ok {
 		return v, nil
+	}
+	if err := checkText(file, src); err != nil {
+		return nil, err
 	}
 	return parseYAMLText(file, src)
 }
@@ -186,33 +188,34 @@ func lineAt(src []byte, n int) string {
 	return strings.TrimSuffix(string(src), "\r")
 }
 
+// byteOrderMark is the UTF-8 byte-order mark some editors start a file with: it is skipped.
+var byteOrderMark = []byte("\xef\xbb\xbf")
+
 // wasmMagic starts every WebAssembly module.
 var wasmMagic = []byte("\x00asm")
 
-// checkText checks that src is text a graph file can be, and returns it without a UTF-8
-// byte-order mark. A graph file is UTF-8: other bytes are an error at their place rather than
+// checkText checks that src is text a graph file can be. A graph file is UTF-8: other bytes are an error at their place rather than
 // text silently changed (the YAML parser would read a Latin-1 é as U+FFFD), and binary data,
 // a WebAssembly module passed where a graph file goes most of all, is named as such rather
 // than reported as a YAML syntax error deep inside it.
-func checkText(file string, src []byte) ([]byte, error) {
-	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
+func checkText(file string, src []byte) error {
 	if bytes.HasPrefix(src, wasmMagic) {
-		return nil, &Error{file: file, msg: "this is a WebAssembly module, not a graph file: call its functions with mrun call, or name it under modules: in a graph file"}
+		return &Error{file: file, msg: "this is a WebAssembly module, not a graph file: call its functions with mrun call, or name it under modules: in a graph file"}
 	}
 	if i := bytes.IndexByte(src, 0); i >= 0 {
-		return nil, &Error{file: file, pos: textPos(src, i), msg: "binary data (byte 0x00): a graph file is YAML or JSON text"}
+		return &Error{file: file, pos: textPos(src, i), msg: "binary data (byte 0x00): a graph file is YAML or JSON text"}
 	}
 	if utf8.Valid(src) {
-		return src, nil
+		return nil
 	}
 	for i := 0; i < len(src); {
 		r, n := utf8.DecodeRune(src[i:])
 		if r == utf8.RuneError && n <= 1 {
-			return nil, &Error{file: file, pos: textPos(src, i), msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a graph file is UTF-8 text; save it as UTF-8", src[i])}
+			return &Error{file: file, pos: textPos(src, i), msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a graph file is UTF-8 text; save it as UTF-8", src[i])}
 		}
 		i += n
 	}
-	return src, nil
+	return nil
 }
 
 // textPos returns the place of src[off]: its line, and its column in characters, as the
