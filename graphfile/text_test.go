@@ -1,6 +1,7 @@
 package graphfile
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -74,5 +75,17 @@ func TestParse_Hints(t *testing.T) {
 				t.Errorf("error\n%v\nwant\n%s", err, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkCheckText measures the check of a YAML file's text: 16 MiB of arguments with a
+// non-ASCII letter every 48 bytes.
+func BenchmarkCheckText(b *testing.B) {
+	src := bytes.Repeat([]byte("  - \"caf\u00e9 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n"), 16<<20/48)
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if err := checkText("b.yaml", src); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
