@@ -18,6 +18,7 @@ import (
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cache"
 	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
@@ -324,14 +325,14 @@ type execution struct {
 // hostTask is a task the user spawned: a call of a graph file, or the call of mrun call.
 // Labels are made when needed, so that a 100,000-call graph does not format 100,000 names.
 type hostTask struct {
-	call *callInst // nil for mrun call
-	name string    // the label when call is nil
+	call *graphfile.Call // nil for mrun call
+	name string          // the label when call is nil
 	rank int
 }
 
 func (h hostTask) label() string {
 	if h.call != nil {
-		return h.call.label()
+		return h.call.Label()
 	}
 	return h.name
 }
@@ -353,7 +354,7 @@ func newExecution(opts *execOptions, io streams, prefix bool, command string) *e
 
 // add records the host-level task that produces objs: c, or the function call named name. The
 // first task given a key keeps it: identical calls are one task.
-func (x *execution) add(c *callInst, name string, objs dag.Tuple) {
+func (x *execution) add(c *graphfile.Call, name string, objs dag.Tuple) {
 	k := objs[0].TaskKey()
 	if _, ok := x.tasks[k]; !ok {
 		x.tasks[k] = hostTask{call: c, name: name, rank: len(x.tasks)}
@@ -362,7 +363,7 @@ func (x *execution) add(c *callInst, name string, objs dag.Tuple) {
 			x.same = map[abi.Key][]string{}
 		}
 		if len(x.same[k]) < 3 { // enough to name them in a notice
-			x.same[k] = append(x.same[k], c.label())
+			x.same[k] = append(x.same[k], c.Label())
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/spf13/cobra"
 )
 
@@ -47,7 +48,7 @@ are not loaded and nothing runs.`,
 }
 
 func runGraph(o *graphOptions) error {
-	var write func(*strings.Builder, *graphSpec, []gnode)
+	var write func(*strings.Builder, *graphfile.Graph, []gnode)
 	switch o.format {
 	case "dot":
 		write = writeDot
@@ -61,7 +62,7 @@ func runGraph(o *graphOptions) error {
 		return err
 	}
 	var b strings.Builder
-	write(&b, g, g.nodes(o.expand))
+	write(&b, g, nodes(g, o.expand))
 	_, err = fmt.Fprint(o.io.Out, b.String())
 	return err
 }
@@ -72,8 +73,8 @@ type gnode struct {
 	deps      []int // indexes of the nodes it depends on
 }
 
-// nodes lists the graph's nodes in file order.
-func (g *graphSpec) nodes(expand bool) []gnode {
+// nodes lists the graph's nodes in file order, with ids and labels to draw.
+func nodes(g *graphfile.Graph, expand bool) []gnode {
 	var nodes []gnode
 	ids := map[string]bool{}
 	newID := func(name string) string {
@@ -84,77 +85,54 @@ func (g *graphSpec) nodes(expand bool) []gnode {
 		ids[id] = true
 		return id
 	}
-	if !expand {
-		index := map[*taskSpec]int{}
-		for i, t := range g.tasks {
-			index[t] = i
+	for _, n := range g.Nodes(expand) {
+		label := n.Name + "\n" + n.Func
+		if !expand {
+			if n.Instances > 0 {
+				label += fmt.Sprintf(" ×%d", n.Instances)
+			}
+			if n.NOutput > 1 {
+				label += fmt.Sprintf(" → %d outputs", n.NOutput)
+			}
 		}
-		for _, t := range g.tasks {
-			label := t.name + "\n" + t.module.name + "." + t.function
-			if t.foreach != nil {
-				label += fmt.Sprintf(" ×%d", len(t.insts))
-			}
-			if t.nOutput > 1 {
-				label += fmt.Sprintf(" → %d outputs", t.nOutput)
-			}
-			n := gnode{id: newID(t.name), label: label}
-			for _, d := range t.deps {
-				n.deps = append(n.deps, index[d])
-			}
-			nodes = append(nodes, n)
-		}
-		return nodes
-	}
-	index := map[*callInst]int{}
-	for _, t := range g.tasks {
-		for _, c := range t.insts {
-			index[c] = len(index)
-		}
-	}
-	for _, t := range g.tasks {
-		for _, c := range t.insts {
-			n := gnode{id: newID(c.label()), label: c.label() + "\n" + t.module.name + "." + t.function}
-			seen := map[int]bool{}
-			var visit func(s sval)
-			visit = func(s sval) {
-				switch s.kind {
-				case vRef:
-					if i := index[s.call]; !seen[i] {
-						seen[i] = true
-						n.deps = append(n.deps, i)
-					}
-				case vList, vMap:
-					for _, x := range s.items {
-						visit(x)
-					}
-				}
-			}
-			for _, a := range c.args {
-				visit(a)
-			}
-			visit(c.kwargs)
-			nodes = append(nodes, n)
-		}
+		nodes = append(nodes, gnode{id: newID(n.Name), label: label, deps: n.Deps})
 	}
 	return nodes
 }
 
 var safeID = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func writeDot(b *strings.Builder, g *graphSpec, nodes []gnode) {
-	name := strings.TrimSuffix(filepath.Base(g.file), filepath.Ext(g.file))
+func writeDot(b *strings.Builder, g *graphfile.Graph, nodes []gnode) {
+	name := strings.TrimSuffix(filepath.Base(g.Name()), filepath.Ext(g.Name()))
 	fmt.Fprintf(b, "digraph %s {\n", dotQuote(name))
 	b.WriteString("  rankdir=LR;\n")
 	b.WriteString("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n")
 	for _, n := range nodes {
-		fmt.Fprintf(b, "  %s [label=%s];\n", n.id, dotQuote(n.label))
+		fmt.Fprintf(b, "  %s [label=%s];\n", dotID(n.id), dotQuote(n.label))
 	}
 	for _, n := range nodes {
 		for _, d := range n.deps {
-			fmt.Fprintf(b, "  %s -> %s;\n", nodes[d].id, n.id)
+			fmt.Fprintf(b, "  %s -> %s;\n", dotID(nodes[d].id), dotID(n.id))
 		}
 	}
 	b.WriteString("}\n")
+}
+
+// dotKeywords are the words DOT reserves, in any case: a node with one of these ids must be
+// quoted.
+var dotKeywords = []string{"node", "edge", "graph", "digraph", "subgraph", "strict"}
+
+// dotID writes id as a DOT node id: bare when DOT takes it bare, quoted otherwise.
+func dotID(id string) string {
+	for _, k := range dotKeywords {
+		if strings.EqualFold(id, k) {
+			return dotQuote(id)
+		}
+	}
+	if !safeID.MatchString(id) {
+		return dotQuote(id)
+	}
+	return id
 }
 
 // dotQuote quotes s as a dot string; newlines become centred line breaks.
@@ -163,7 +141,7 @@ func dotQuote(s string) string {
 	return `"` + s + `"`
 }
 
-func writeMermaid(b *strings.Builder, g *graphSpec, nodes []gnode) {
+func writeMermaid(b *strings.Builder, g *graphfile.Graph, nodes []gnode) {
 	b.WriteString("flowchart LR\n")
 	for _, n := range nodes {
 		label := strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "\n", "<br/>").Replace(n.label)
@@ -174,4 +152,12 @@ func writeMermaid(b *strings.Builder, g *graphSpec, nodes []gnode) {
 			fmt.Fprintf(b, "  %s --> %s\n", nodes[d].id, n.id)
 		}
 	}
+}
+
+// plural prints n and word, with an s unless n is 1: "1 page", "3 pages".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -8,67 +8,18 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/mrun-dev/mrun/internal/termsafe"
 )
 
-// parseJSON decodes one JSON value, keeping integers as int64 (uint64 when larger). A map
-// whose only key is "$tensor" or "$table" is that value (see taggedMap); an error about it is
-// a *litError.
-func parseJSON(s string) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("more than one value")
-	}
-	return fromJSON(v)
-}
+// parseJSON decodes one JSON value as graphfile.ParseValue does; an error about a tensor or
+// table literal is a *litError.
+func parseJSON(s string) (any, error) { return graphfile.ParseValue(s) }
 
-func fromJSON(v any) (any, error) {
-	var err error
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i, nil
-		}
-		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
-			return u, nil
-		}
-		f, _ := v.Float64()
-		return f, nil
-	case []any:
-		for i := range v {
-			if v[i], err = fromJSON(v[i]); err != nil {
-				return nil, err
-			}
-		}
-	case map[string]any:
-		for k := range v {
-			if v[k], err = fromJSON(v[k]); err != nil {
-				return nil, err
-			}
-		}
-		if len(v) == 1 {
-			for k, x := range v {
-				switch tag, escaped := taggedKey(k); {
-				case escaped:
-					return map[string]any{k[1:]: x}, nil
-				case tag == "$tensor":
-					return tensorLiteral(literalNode(x), tag)
-				case tag == "$table":
-					return tableLiteral(literalNode(x))
-				}
-			}
-		}
-	}
-	return v, nil
-}
+// litError is a tensor or table literal that cannot be built.
+type litError = graphfile.LiteralError
 
 // toJSON turns a decoded value into something encoding/json prints faithfully.
 func toJSON(v any) (any, error) {
@@ -103,6 +54,8 @@ func toJSON(v any) (any, error) {
 			m[fmt.Sprint(k)] = x
 		}
 		return toJSON(m)
+	case *graphfile.Map:
+		return toJSON(&jsonObject{keys: v.Keys, vals: v.Values})
 	case *jsonObject:
 		if v.done {
 			return v, nil
@@ -117,7 +70,7 @@ func toJSON(v any) (any, error) {
 		// A plain map that would read back as a tagged value (its only key is $tensor, $table
 		// or one of them with more $s) gets one more $.
 		if len(v.keys) == 1 {
-			if _, escaped := taggedKey("$" + v.keys[0]); escaped {
+			if _, escaped := graphfile.TaggedKey("$" + v.keys[0]); escaped {
 				v.keys[0] = "$" + v.keys[0]
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/mrun-dev/mrun/table"
 	"github.com/mrun-dev/mrun/tensor"
@@ -35,31 +36,31 @@ func isNativeRef(path string) bool { return strings.HasPrefix(path, runtime.Nati
 
 // nativeFile resolves module m of a graph file whose path names a native module. A native
 // module is trusted host code: it takes none of the capabilities and limits of the long form.
-func (g *graphSpec) nativeFile(m *moduleSpec) (moduleFile, error) {
+func nativeFile(g *graphfile.Graph, m graphfile.Module) (moduleFile, error) {
 	var fields []string
-	if len(m.env) > 0 {
+	if len(m.Env) > 0 {
 		fields = append(fields, "env")
 	}
-	if len(m.mounts) > 0 {
+	if len(m.Mounts) > 0 {
 		fields = append(fields, "mounts")
 	}
-	if m.deterministic {
+	if m.Deterministic {
 		fields = append(fields, "deterministic")
 	}
-	if m.memoryPages > 0 {
+	if m.MemoryPages > 0 {
 		fields = append(fields, "memory_limit")
 	}
-	if len(m.spawns) > 0 {
+	if len(m.Spawns) > 0 {
 		fields = append(fields, "spawns")
 	}
 	if len(fields) > 0 {
-		return moduleFile{}, g.errorf(m.pos, "module %q: %s is a native module, built into mrun: it takes no %s", m.name, m.path, strings.Join(fields, ", "))
+		return moduleFile{}, g.Errorf(m.Pos, "module %q: %s is a native module, built into mrun: it takes no %s", m.Name, m.Path, strings.Join(fields, ", "))
 	}
 	var names []string
 	for _, native := range nativeModules {
 		nm := native()
-		if nm.Name == m.path {
-			return moduleFile{path: m.path, native: &nm}, nil
+		if nm.Name == m.Path {
+			return moduleFile{path: m.Path, native: &nm}, nil
 		}
 		names = append(names, nm.Name)
 	}
@@ -68,7 +69,7 @@ func (g *graphSpec) nativeFile(m *moduleSpec) (moduleFile, error) {
 	if len(names) > 0 {
 		have = "it has " + strings.Join(names, ", ")
 	}
-	return moduleFile{}, g.errorf(m.pos, "module %q: no native module %s is built into this mrun (%s)", m.name, m.path, have)
+	return moduleFile{}, g.Errorf(m.Pos, "module %q: no native module %s is built into this mrun (%s)", m.Name, m.Path, have)
 }
 
 // identity is the Identity the module of f has once loaded: the graph's plan key is made of

@@ -8,8 +8,8 @@ import (
 	"fmt"
 
 	"github.com/mrun-dev/mrun/abi"
-	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cache"
+	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -38,20 +38,21 @@ func (x *execution) resultCache() *cache.Cache {
 // memory limit included), which is all that decides the outputs' keys. With it, a graph whose
 // outputs are all cached is answered without spawning its calls, which for a 100,000-call
 // graph is most of the work left once no call runs. ok is false when there is no cache.
-func (x *execution) planKey(g *graphSpec, files []moduleFile) (k abi.Key, ok bool, err error) {
+func (x *execution) planKey(g *graphfile.Graph, files []moduleFile) (k abi.Key, ok bool, err error) {
 	if x.resultCache() == nil {
 		return abi.Key{}, false, nil
 	}
 	h := sha256.New()
 	h.Write([]byte("mrun/graph-outputs/v2\x00")) // v2: tensors print as {"$tensor": …}
-	h.Write(g.sum[:])
-	for i, m := range g.modules {
+	sum := g.Sum()
+	h.Write(sum[:])
+	for i, m := range g.Modules() {
 		id, err := files[i].identity() // native.go
 		if err != nil {
-			return abi.Key{}, false, g.errorf(m.pos, "module %q: %v", m.name, err)
+			return abi.Key{}, false, g.Errorf(m.Pos, "module %q: %v", m.Name, err)
 		}
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(m.name))))
-		h.Write([]byte(m.name))
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(m.Name))))
+		h.Write([]byte(m.Name))
 		h.Write(id[:])
 	}
 	copy(k[:], h.Sum(nil))
@@ -97,15 +98,12 @@ func (x *execution) cachedOutputs(plan abi.Key, ok bool) []byte {
 
 // keepOutputs records out, the graph's outputs, under plan once the result cache holds all the
 // values they are made of: only then were they all pure, and a later run may skip the graph.
-func (x *execution) keepOutputs(g *graphSpec, plan abi.Key, ok bool, out *jsonObject) {
+func (x *execution) keepOutputs(g *graphfile.Graph, plan abi.Key, ok bool, out *jsonObject) {
 	if !ok {
 		return
 	}
 	c := x.resultCache()
-	var objs []*dag.Object
-	for _, o := range g.outputs {
-		objs = o.value.appendObjects(objs)
-	}
+	objs := g.OutputObjects()
 	e := planEntry{Keys: make([][]byte, len(objs))}
 	for i, o := range objs {
 		k := o.Key()

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
@@ -72,7 +73,7 @@ N more times; the task fails only when the last attempt does.`,
 			return runRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().IntVar(&o.maxCalls, "max-calls", maxCalls, "refuse a graph file that expands to more than `N` calls (each takes about "+bytesText(callBytes)+" while planned and run)")
+	cmd.Flags().IntVar(&o.maxCalls, "max-calls", graphfile.DefaultMaxCalls, "refuse a graph file that expands to more than `N` calls (each takes about "+bytesText(graphfile.CallBytes)+" while planned and run)")
 	o.exec.addFlags(cmd.Flags())
 	return cmd
 }
@@ -86,11 +87,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 	x := newExecution(&o.exec, o.io, true, "mrun run "+o.graph)
 	// The outputs of a graph file run before may be in the result cache: the file's bytes and
 	// its modules' identities say which, before its tasks are even read.
-	g, root, err := parseModules(name, src, dir)
+	g, err := graphfile.ParseModules(name, src, dir)
 	if err != nil {
 		return err
 	}
-	files, err := g.readModuleFiles(o.exec.memoryLimit.pages)
+	files, err := readModuleFiles(g, o.exec.memoryLimit.pages)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if out := x.cachedOutputs(plan, planned); out != nil {
 		return writeResultJSON(o.io, out)
 	}
-	if err := g.parseTasks(root, o.maxCalls); err != nil {
+	if err := g.ParseTasks(o.maxCalls); err != nil {
 		return err
 	}
 	rt, err := newRuntime(ctx, o.global, o.exec.runtimeConfig())
@@ -110,7 +111,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	}
 	defer rt.Close(context.Background())
 	if x.opts.cluster.url != "" {
-		if err := g.checkClusterable(); err != nil {
+		if err := checkClusterable(g); err != nil {
 			return err
 		}
 	}
@@ -118,7 +119,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer x.close()
-	objs, err := g.spawn(ctx, rt, x, files)
+	objs, err := spawn(ctx, g, rt, x, files)
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := g.collect(eng)
+	out, err := collect(g, eng)
 	if err != nil {
 		return err
 	}
@@ -135,17 +136,17 @@ func runRun(ctx context.Context, o *runOptions) error {
 }
 
 // loadGraph reads and checks the graph file at path, or stdin when path is -.
-func loadGraph(path string, stdin io.Reader) (*graphSpec, error) {
-	return loadGraphLimit(path, stdin, maxCalls)
+func loadGraph(path string, stdin io.Reader) (*graphfile.Graph, error) {
+	return loadGraphLimit(path, stdin, graphfile.DefaultMaxCalls)
 }
 
 // loadGraphLimit is loadGraph for a file that may expand to at most limit calls.
-func loadGraphLimit(path string, stdin io.Reader, limit int) (*graphSpec, error) {
+func loadGraphLimit(path string, stdin io.Reader, limit int) (*graphfile.Graph, error) {
 	src, name, dir, err := readGraphSource(path, stdin)
 	if err != nil {
 		return nil, err
 	}
-	return parseGraphLimit(name, src, dir, limit)
+	return graphfile.Parse(name, src, dir, limit)
 }
 
 // readGraphSource reads the graph file at path, or stdin when path is -, and returns its bytes,
@@ -164,98 +165,44 @@ func readGraphSource(path string, stdin io.Reader) (src []byte, name, dir string
 	return src, name, dir, nil
 }
 
-// spawn loads the graph's modules and spawns every call, dependencies first. It returns the
-// Objects to execute, and tells x the label of each call.
-func (g *graphSpec) spawn(ctx context.Context, rt *runtime.Runtime, x *execution, files []moduleFile) ([]*dag.Object, error) {
-	mods := make(map[*moduleSpec]*runtime.Module, len(g.modules))
-	for i, m := range g.modules {
+// spawn loads the graph's modules and plans every call. It returns the Objects to execute,
+// and tells x the label of each call.
+func spawn(ctx context.Context, g *graphfile.Graph, rt *runtime.Runtime, x *execution, files []moduleFile) ([]*dag.Object, error) {
+	mods := make(map[string]*runtime.Module, len(files))
+	for i, m := range g.Modules() {
 		path := files[i].path
-		mod, err := files[i].load(ctx, rt, m.name) // native.go
+		mod, err := files[i].load(ctx, rt, m.Name) // native.go
 		if err != nil {
 			var me *runtime.ModuleError
 			if errors.As(err, &me) {
 				err = me.Err
 			}
-			return nil, g.errorf(m.pos, "module %q (%s): %v", m.name, path, err)
+			return nil, g.Errorf(m.Pos, "module %q (%s): %v", m.Name, path, err)
 		}
-		mods[m] = mod
+		mods[m.Name] = mod
 	}
-	// The execution asks for the outputs, and for the calls of tasks nothing else uses: that
-	// runs every call, and tells the engine which values are wanted (it keeps those in the
-	// result cache, not the intermediate ones).
-	used := map[*taskSpec]bool{}
-	for _, t := range g.order {
-		for _, d := range t.deps {
-			used[d] = true
-		}
-	}
-	var objs []*dag.Object
-	for _, t := range g.order {
-		fn, err := mods[t.module].Func(t.function)
-		if err != nil {
-			return nil, g.errorf(t.callPos, "task %q: %v", t.name, err)
-		}
-		for _, c := range t.insts {
-			args := make([]any, len(c.args))
-			for i, a := range c.args {
-				args[i] = a.goValue()
-			}
-			var kwargs map[string]any
-			if c.kwargs.kind == vMap {
-				kwargs, _ = c.kwargs.goValue().(map[string]any)
-			}
-			c.objs = dag.Call{Func: fn, Args: args, Kwargs: kwargs, NOutput: t.nOutput, Timeout: t.timeout, Retries: t.retries, Impure: t.impure}.Spawn()
-			if err := c.objs[0].Err(); err != nil {
-				return nil, g.errorf(t.pos, "task %q: %v", c.label(), err)
-			}
-			x.add(c, "", c.objs)
-			if !used[t] { // the others run as dependencies of these
-				objs = append(objs, c.objs...)
-			}
-			// The call's template holds its arguments now: let a large literal go before
-			// anything runs, rather than keep it twice.
-			c.args, c.kwargs = nil, sval{}
-		}
-		t.args, t.kwargs = nil, nil
-	}
-	for _, o := range g.outputs {
-		objs = o.value.appendObjects(objs)
-	}
-	return objs, nil
-}
-
-// appendObjects appends the Objects s refers to.
-func (s sval) appendObjects(objs []*dag.Object) []*dag.Object {
-	switch s.kind {
-	case vList, vMap:
-		for _, x := range s.items {
-			objs = x.appendObjects(objs)
-		}
-	case vRef:
-		objs = append(objs, s.call.objs[max(s.out, 0)])
-	}
-	return objs
+	return g.Plan(mods, func(c *graphfile.Call, objs dag.Tuple) { x.add(c, "", objs) })
 }
 
 // checkClusterable refuses the module capabilities a cluster cannot give its calls yet: the
 // workers would run them without, and that must not pass unnoticed.
-func (g *graphSpec) checkClusterable() error {
-	for _, m := range g.modules {
+func checkClusterable(g *graphfile.Graph) error {
+	for _, m := range g.Modules() {
 		var caps []string
-		if len(m.env) > 0 {
+		if len(m.Env) > 0 {
 			caps = append(caps, "env")
 		}
-		if len(m.mounts) > 0 {
+		if len(m.Mounts) > 0 {
 			caps = append(caps, "mounts")
 		}
-		if m.deterministic {
+		if m.Deterministic {
 			caps = append(caps, "deterministic")
 		}
-		if m.memoryPages > 0 {
+		if m.MemoryPages > 0 {
 			caps = append(caps, "memory_limit")
 		}
 		if len(caps) > 0 {
-			return g.errorf(m.pos, "module %q sets %s: a cluster cannot give its workers' calls module capabilities yet; run it without --cluster", m.name, strings.Join(caps, ", "))
+			return g.Errorf(m.Pos, "module %q sets %s: a cluster cannot give its workers' calls module capabilities yet; run it without --cluster", m.Name, strings.Join(caps, ", "))
 		}
 	}
 	return nil
@@ -274,128 +221,64 @@ type moduleFile struct {
 // memoryLimit, --memory-limit, is the limit of the modules without memory_limit: as the
 // module's, it is part of the module's identity, since a call can return another value under
 // another limit.
-func (g *graphSpec) readModuleFiles(memoryLimit uint32) ([]moduleFile, error) {
-	files := make([]moduleFile, len(g.modules))
-	for i, m := range g.modules {
-		if isNativeRef(m.path) { // built in, not a file (native.go)
-			f, err := g.nativeFile(m)
+func readModuleFiles(g *graphfile.Graph, memoryLimit uint32) ([]moduleFile, error) {
+	mods := g.Modules()
+	files := make([]moduleFile, len(mods))
+	for i, m := range mods {
+		if isNativeRef(m.Path) { // built in, not a file (native.go)
+			f, err := nativeFile(g, m)
 			if err != nil {
 				return nil, err
 			}
 			files[i] = f
 			continue
 		}
-		path := m.path
+		path := m.Path
 		if !filepath.IsAbs(path) {
-			path = filepath.Join(g.dir, path)
+			path = filepath.Join(g.Dir(), path)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, g.errorf(m.pos, "module %q: %v", m.name, err)
+			return nil, g.Errorf(m.Pos, "module %q: %v", m.Name, err)
 		}
-		mc := runtime.ModuleConfig{Env: m.env, Deterministic: m.deterministic, MemoryLimitPages: m.memoryPages, MaySpawn: m.spawns}
+		mc := runtime.ModuleConfig{Env: m.Env, Deterministic: m.Deterministic, MemoryLimitPages: m.MemoryPages, MaySpawn: m.Spawns}
 		if mc.MemoryLimitPages == 0 { // --memory-limit: see readModuleFiles
 			mc.MemoryLimitPages = memoryLimit
 		}
-		for _, mt := range m.mounts {
-			host := mt.host
+		for _, mt := range m.Mounts {
+			host := mt.Host
 			if !filepath.IsAbs(host) {
-				host = filepath.Join(g.dir, host)
+				host = filepath.Join(g.Dir(), host)
 			}
 			if err := checkDir(host); err != nil {
-				return nil, g.errorf(mt.pos, "module %q: mount %s: %v", m.name, mt.guest, err)
+				return nil, g.Errorf(mt.Pos, "module %q: mount %s: %v", m.Name, mt.Guest, err)
 			}
-			mc.Mounts = append(mc.Mounts, runtime.Mount{HostDir: host, GuestPath: mt.guest})
+			mc.Mounts = append(mc.Mounts, runtime.Mount{HostDir: host, GuestPath: mt.Guest})
 		}
 		files[i] = moduleFile{path: path, bytes: b, config: mc}
 	}
 	return files, nil
 }
 
-// goValue is the value to spawn with: Objects in place of references.
-func (s sval) goValue() any {
-	switch s.kind {
-	case vList:
-		l := make([]any, len(s.items))
-		for i, x := range s.items {
-			l[i] = x.goValue()
-		}
-		return l
-	case vMap:
-		m := make(map[string]any, len(s.items))
-		for i, x := range s.items {
-			m[s.keys[i]] = x.goValue()
-		}
-		return m
-	case vRef:
-		return s.call.objs[max(s.out, 0)]
-	}
-	return s.lit
-}
-
 // collect fetches the graph's outputs into one JSON object, in file order.
-func (g *graphSpec) collect(eng *dag.Engine) (*jsonObject, error) {
-	return g.collectWith(func(o *dag.Object) (any, error) {
+func collect(g *graphfile.Graph, eng *dag.Engine) (*jsonObject, error) {
+	outs, err := g.Outputs(func(o *dag.Object) (any, error) {
 		var v any
 		err := eng.Fetch(context.Background(), o, &v)
 		return v, err
-	}, nil)
-}
-
-// collectWith builds the outputs with the value of each reference from value, or, when objs
-// is nil, from values: the values of the references in the order appendObjects lists them.
-func (g *graphSpec) collectWith(value func(*dag.Object) (any, error), values []any) (*jsonObject, error) {
-	next := func(s sval) (any, error) {
-		if value != nil {
-			return value(s.call.objs[max(s.out, 0)])
-		}
-		if len(values) == 0 {
-			return nil, errors.New("fewer values than outputs")
-		}
-		v := values[0]
-		values = values[1:]
-		return v, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := &jsonObject{}
-	for _, o := range g.outputs {
-		v, err := o.value.fetch(next)
-		if err == nil {
-			v, err = toJSON(v)
-		}
+	for _, o := range outs {
+		v, err := toJSON(o.Value)
 		if err != nil {
-			return nil, fmt.Errorf("output %q: %w", o.name, err)
+			return nil, fmt.Errorf("output %q: %w", o.Name, err)
 		}
-		out.add(o.name, v)
+		out.add(o.Name, v)
 	}
 	return out, nil
-}
-
-func (s sval) fetch(leaf func(sval) (any, error)) (any, error) {
-	switch s.kind {
-	case vList:
-		l := make([]any, len(s.items))
-		for i, x := range s.items {
-			v, err := x.fetch(leaf)
-			if err != nil {
-				return nil, err
-			}
-			l[i] = v
-		}
-		return l, nil
-	case vMap:
-		m := &jsonObject{}
-		for i, x := range s.items {
-			v, err := x.fetch(leaf)
-			if err != nil {
-				return nil, err
-			}
-			m.add(s.keys[i], v)
-		}
-		return m, nil
-	case vRef:
-		return leaf(s)
-	}
-	return s.lit, nil
 }
 
 // completeFiles completes file names with the given extensions.

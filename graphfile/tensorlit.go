@@ -1,4 +1,4 @@
-package main
+package graphfile
 
 import (
 	"encoding/binary"
@@ -11,16 +11,18 @@ import (
 	"github.com/mrun-dev/mrun/abi"
 )
 
-// litError is a literal that cannot be built, at the value that is wrong (nil: the literal).
-type litError struct {
+// LiteralError is a tensor or table literal that cannot be built ($tensor, !tensor or
+// $table): its message names the value that is wrong.
+type LiteralError struct {
 	at  *vnode
 	msg string
 }
 
-func (e *litError) Error() string { return e.msg }
+// Error returns the message.
+func (e *LiteralError) Error() string { return e.msg }
 
 func litErrorf(at *vnode, format string, args ...any) error {
-	return &litError{at: at, msg: fmt.Sprintf(format, args...)}
+	return &LiteralError{at: at, msg: fmt.Sprintf(format, args...)}
 }
 
 // tensorLiteral builds the tensor a graph file writes with the !tensor tag (what is "!tensor")
@@ -243,9 +245,9 @@ func litText(x any) string {
 // and {"$$$tensor": 1} the map {"$$tensor": 1}. Maps of other keys, or of more than one key,
 // are never touched.
 
-// taggedKey reports which tagged value a one-key map with key k is ("$tensor" or "$table"),
+// TaggedKey reports which tagged value a one-key map with key k is ("$tensor" or "$table"),
 // or that it is an escaped plain map (escaped), or neither.
-func taggedKey(k string) (tag string, escaped bool) {
+func TaggedKey(k string) (tag string, escaped bool) {
 	name := strings.TrimLeft(k, "$")
 	if name != "tensor" && name != "table" {
 		return "", false
@@ -266,7 +268,7 @@ func taggedMap(v *vnode) (*vnode, error) {
 	if v.kind != vMap || len(v.keys) != 1 {
 		return v, nil
 	}
-	tag, escaped := taggedKey(v.keys[0])
+	tag, escaped := TaggedKey(v.keys[0])
 	switch {
 	case escaped:
 		v.keys[0] = v.keys[0][1:]

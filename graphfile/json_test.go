@@ -1,4 +1,4 @@
-package main
+package graphfile
 
 import (
 	"fmt"
@@ -43,7 +43,7 @@ var notPlainJSON = []string{
 func TestParseJSONGraph(t *testing.T) {
 	srcs := append([]string{}, jsonGraphs...)
 	for _, name := range []string{"seed.json"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+		b, err := os.ReadFile(filepath.Join("..", "examples", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,6 +112,8 @@ func TestParseJSONGraph_Memory(t *testing.T) {
 }
 
 func FuzzParseJSONGraph(f *testing.F) {
+	f.Add([]byte("{\"a\": \"caf\xe9\"}"))
+	f.Add([]byte("{\"a\": \"\x00\"}"))
 	for _, s := range append(jsonGraphs, notPlainJSON...) {
 		f.Add([]byte(s))
 	}
@@ -119,6 +121,10 @@ func FuzzParseJSONGraph(f *testing.F) {
 		got, ok := parseJSONGraph(src)
 		if !ok {
 			return
+		}
+		// parseYAML checks the text of the files the JSON reader leaves to YAML only.
+		if err := checkText("f.json", src); err != nil {
+			t.Fatalf("the JSON reader read %q, which is not text: %v", src, err)
 		}
 		want, err := parseYAMLText("f.json", src)
 		if err != nil {

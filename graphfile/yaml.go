@@ -1,6 +1,7 @@
-package main
+package graphfile
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -22,15 +24,16 @@ import (
 // pos is a place in a graph file. The zero pos means "the file as a whole".
 type pos struct{ line, col int }
 
-// fileError is a problem at a place in a graph file. It prints as file:line:col: message, the
+// Error is a problem at a place in a graph file. It prints as file:line:col: message, the
 // form editors and terminals turn into links.
-type fileError struct {
+type Error struct {
 	file string
 	pos  pos
 	msg  string
 }
 
-func (e *fileError) Error() string {
+// Error returns file:line:col: message, or file: message for the file as a whole.
+func (e *Error) Error() string {
 	if e.pos.line == 0 {
 		return e.file + ": " + e.msg
 	}
@@ -85,10 +88,12 @@ const (
 	maxAliasNodes = 1_000_000 // values produced by expanding YAML aliases
 )
 
-// maxCalls is the default limit on the calls a graph file expands to (--max-calls; a
-// variable for the fuzz test). At about callBytes each, a graph at the limit plans and runs
-// in under 2 GiB.
-var maxCalls = 1 << 20
+// DefaultMaxCalls is the usual limit on the calls a graph file expands to (mrun's --max-calls).
+// At about CallBytes each, a graph at the limit plans and runs in under 2 GiB.
+const DefaultMaxCalls = 1 << 20
+
+// maxCalls is the limit Parse applies: DefaultMaxCalls, lowered by the fuzz tests.
+var maxCalls = DefaultMaxCalls
 
 // yamlReader converts one parsed YAML document into vnodes.
 type yamlReader struct {
@@ -99,8 +104,14 @@ type yamlReader struct {
 
 // parseYAML parses src (YAML or JSON) into a vnode tree.
 func parseYAML(file string, src []byte) (v *vnode, err error) {
-	if v, ok := parseJSONGraph(src); ok { // JSON, read without the YAML parser's copies
+	src = bytes.TrimPrefix(src, byteOrderMark)
+	// JSON is read without the YAML parser's copies. The JSON reader takes UTF-8 strings only
+	// and ASCII between them, so the text needs checking only when it leaves a file to YAML.
+	if v, ok := parseJSONGraph(src); ok {
 		return v, nil
+	}
+	if err := checkText(file, src); err != nil {
+		return nil, err
 	}
 	return parseYAMLText(file, src)
 }
@@ -109,12 +120,12 @@ func parseYAML(file string, src []byte) (v *vnode, err error) {
 func parseYAMLText(file string, src []byte) (v *vnode, err error) {
 	defer func() { // a parser bug must not crash mrun with a stack trace
 		if r := recover(); r != nil {
-			v, err = nil, &fileError{file: file, msg: fmt.Sprintf("cannot parse the file as YAML (%v)", r)}
+			v, err = nil, &Error{file: file, msg: fmt.Sprintf("cannot parse the file as YAML (%v)", r)}
 		}
 	}()
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, src, err)
 	}
 	var docs []*ast.DocumentNode
 	for _, d := range f.Docs {
@@ -124,22 +135,95 @@ func parseYAMLText(file string, src []byte) (v *vnode, err error) {
 	}
 	switch len(docs) {
 	case 0:
-		return nil, &fileError{file: file, msg: "the graph file is empty"}
+		return nil, &Error{file: file, msg: "the graph file is empty"}
 	case 1:
 	default:
-		return nil, &fileError{file: file, pos: posOf(docs[1].Body), msg: fmt.Sprintf("the graph file holds %d YAML documents; want one", len(docs))}
+		return nil, &Error{file: file, pos: posOf(docs[1].Body), msg: fmt.Sprintf("the graph file holds %d YAML documents; want one", len(docs))}
 	}
 	r := &yamlReader{file: file, anchors: map[string]ast.Node{}}
 	return r.node(docs[0].Body, 0, false)
 }
 
-// yamlError turns a parser error into a fileError at its token.
-func yamlError(file string, err error) error {
+// yamlError turns a parser error into an Error at its token, with a hint for the mistakes
+// YAML makes easy: a tab that indents a line, and a reference with an index unquoted inside
+// [ ] or { }.
+func yamlError(file string, src []byte, err error) error {
 	if ye, ok := err.(yaml.Error); ok && ye.GetToken() != nil {
 		p := ye.GetToken().Position
-		return &fileError{file: file, pos: pos{p.Line, p.Column}, msg: ye.GetMessage()}
+		line := lineAt(src, p.Line)
+		if indent := strings.TrimLeft(line, " "); strings.HasPrefix(indent, "\t") && strings.Contains(ye.GetMessage(), "'\t'") {
+			col := len(line) - len(indent) + 1
+			return &Error{file: file, pos: pos{p.Line, col}, msg: "a tab indents this line: YAML indents with spaces only; replace the tab with spaces"}
+		}
+		msg := ye.GetMessage()
+		if m := flowIndexRef.FindStringSubmatch(line); m != nil {
+			msg += fmt.Sprintf(" (inside [ ] or { }, quote a reference with an index, as in %q, or write %s)", m[1], dotRef(m[1]))
+		}
+		return &Error{file: file, pos: pos{p.Line, p.Column}, msg: msg}
 	}
-	return &fileError{file: file, msg: oneLine(err.Error())}
+	return &Error{file: file, msg: oneLine(err.Error())}
+}
+
+// flowIndexRef finds a reference with a [ ] index written unquoted after the [ , { or : of
+// a flow collection, where YAML reads the [ as the start of a list.
+var flowIndexRef = regexp.MustCompile(`[\[,{:]\s*(\$[A-Za-z_][A-Za-z0-9_-]*(?:\[[0-9*]*\])+)`)
+
+// dotRef writes reference r, $t[0][*], in the dot form: $t.0.*.
+func dotRef(r string) string {
+	return strings.NewReplacer("[", ".", "]", "").Replace(r)
+}
+
+// lineAt returns line n (from 1) of src, without its line break.
+func lineAt(src []byte, n int) string {
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return ""
+		}
+		src = src[j+1:]
+	}
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return strings.TrimSuffix(string(src), "\r")
+}
+
+// byteOrderMark is the UTF-8 byte-order mark some editors start a file with: it is skipped.
+var byteOrderMark = []byte("\xef\xbb\xbf")
+
+// wasmMagic starts every WebAssembly module.
+var wasmMagic = []byte("\x00asm")
+
+// checkText checks that src is text a graph file can be. A graph file is UTF-8: other bytes are an error at their place rather than
+// text silently changed (the YAML parser would read a Latin-1 é as U+FFFD), and binary data,
+// a WebAssembly module passed where a graph file goes most of all, is named as such rather
+// than reported as a YAML syntax error deep inside it.
+func checkText(file string, src []byte) error {
+	if bytes.HasPrefix(src, wasmMagic) {
+		return &Error{file: file, msg: "this is a WebAssembly module, not a graph file: call its functions with mrun call, or name it under modules: in a graph file"}
+	}
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		return &Error{file: file, pos: textPos(src, i), msg: "binary data (byte 0x00): a graph file is YAML or JSON text"}
+	}
+	if utf8.Valid(src) {
+		return nil
+	}
+	for i := 0; i < len(src); {
+		r, n := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return &Error{file: file, pos: textPos(src, i), msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a graph file is UTF-8 text; save it as UTF-8", src[i])}
+		}
+		i += n
+	}
+	return nil
+}
+
+// textPos returns the place of src[off]: its line, and its column in characters, as the
+// parsers count them.
+func textPos(src []byte, off int) pos {
+	line := 1 + bytes.Count(src[:off], []byte("\n"))
+	start := bytes.LastIndexByte(src[:off], '\n') + 1
+	return pos{line, 1 + utf8.RuneCount(src[start:off])}
 }
 
 func posOf(n ast.Node) pos {
@@ -151,7 +235,7 @@ func posOf(n ast.Node) pos {
 }
 
 func (r *yamlReader) errorf(n ast.Node, format string, args ...any) error {
-	return &fileError{file: r.file, pos: posOf(n), msg: fmt.Sprintf(format, args...)}
+	return &Error{file: r.file, pos: posOf(n), msg: fmt.Sprintf(format, args...)}
 }
 
 // jsonNumber is the grammar of a JSON number. YAML's core schema reads some of them (1e3) as
@@ -255,7 +339,7 @@ func (r *yamlReader) str(s string, p pos) (*vnode, error) {
 	}
 	ref, err := parseRef(s)
 	if err != nil {
-		return nil, &fileError{file: r.file, pos: p, msg: err.Error()}
+		return nil, &Error{file: r.file, pos: p, msg: err.Error()}
 	}
 	return &vnode{kind: vRef, pos: p, ref: ref, hasRef: true}, nil
 }
@@ -277,10 +361,10 @@ func (r *yamlReader) tagged(v *vnode) (*vnode, error) {
 	x, err := taggedMap(v)
 	if err != nil {
 		p := v.pos
-		if le := (*litError)(nil); errors.As(err, &le) && le.at != nil && le.at.pos.line > 0 {
+		if le := (*LiteralError)(nil); errors.As(err, &le) && le.at != nil && le.at.pos.line > 0 {
 			p = le.at.pos
 		}
-		return nil, &fileError{file: r.file, pos: p, msg: err.Error()}
+		return nil, &Error{file: r.file, pos: p, msg: err.Error()}
 	}
 	return x, nil
 }

@@ -1,4 +1,4 @@
-package main
+package graphfile
 
 import (
 	"errors"
@@ -78,9 +78,9 @@ func TestParseGraph_Errors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}
-			var fe *fileError
+			var fe *Error
 			if !errors.As(err, &fe) {
-				t.Errorf("error %T is not a *fileError", err)
+				t.Errorf("error %T is not a *Error", err)
 			}
 			if err.Error() != tt.want {
 				t.Errorf("error\n%s\nwant\n%s", err, tt.want)
@@ -107,9 +107,9 @@ func plain(s sval) any {
 		return m
 	case vRef:
 		if s.out < 0 {
-			return "->" + s.call.label()
+			return "->" + s.call.Label()
 		}
-		return "->" + s.call.label() + "." + string(rune('0'+s.out))
+		return "->" + s.call.Label() + "." + string(rune('0'+s.out))
 	}
 	return s.lit
 }
@@ -142,7 +142,7 @@ outputs:
 	for _, task := range g.tasks {
 		var calls []any
 		for _, c := range task.insts {
-			calls = append(calls, []any{c.label(), plain(sval{kind: vList, items: c.args}), plain(c.kwargs)})
+			calls = append(calls, []any{c.Label(), plain(sval{kind: vList, items: c.args}), plain(c.kwargs)})
 		}
 		got[task.name] = calls
 	}
@@ -188,7 +188,7 @@ outputs:
 // The JSON and YAML forms of the seed example describe the same graph.
 func TestParseGraph_ExamplesAgree(t *testing.T) {
 	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+		b, err := os.ReadFile(filepath.Join("..", "examples", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestParseGraph_ExamplesAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b2 strings.Builder
-		writeDot(&b2, g, g.nodes(true))
+		fmt.Fprint(&b2, g.Nodes(true))
 		for _, o := range g.outputs {
 			b2.WriteString(o.name + " ")
 		}
@@ -209,10 +209,10 @@ func TestParseGraph_ExamplesAgree(t *testing.T) {
 }
 
 // FuzzParseGraph checks that no graph file makes the parser panic, and that every problem is
-// reported as a *fileError.
+// reported as a *Error.
 func FuzzParseGraph(f *testing.F) {
 	for _, name := range []string{"seed.yaml", "seed.json", "fanout.yaml", "pipeline.yaml"} {
-		if b, err := os.ReadFile(filepath.Join("..", "..", "examples", name)); err == nil {
+		if b, err := os.ReadFile(filepath.Join("..", "examples", name)); err == nil {
 			f.Add(b)
 		}
 	}
@@ -222,15 +222,14 @@ func FuzzParseGraph(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		g, err := parseGraph("f.yaml", src, ".")
 		if err != nil {
-			var fe *fileError
+			var fe *Error
 			if !errors.As(err, &fe) {
-				t.Fatalf("error %T is not a *fileError: %v", err, err)
+				t.Fatalf("error %T is not a *Error: %v", err, err)
 			}
 			return
 		}
-		var b strings.Builder
-		writeDot(&b, g, g.nodes(true))
-		writeMermaid(&b, g, g.nodes(false))
+		g.Nodes(true)
+		g.Nodes(false)
 	})
 }
 

@@ -1,4 +1,4 @@
-package main
+package graphfile
 
 import (
 	"crypto/sha256"
@@ -9,14 +9,16 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/runtime"
 )
 
-// This file reads a graph file into a graphSpec: modules, tasks expanded into calls, outputs,
+// This file reads a graph file into a Graph: modules, tasks expanded into calls, outputs,
 // with every reference resolved. It checks everything that can be checked without loading a
 // module; docs/graph-format.md is the user's description of the same rules.
 
-// graphSpec is a checked graph file.
-type graphSpec struct {
+// Graph is a graph file, parsed and checked: its modules, its tasks expanded into calls, and
+// its outputs, every reference resolved. Parse returns one; Plan spawns its calls.
+type Graph struct {
 	file    string // the file as the user named it, for messages
 	dir     string // module paths are relative to it
 	modules []*moduleSpec
@@ -29,6 +31,9 @@ type graphSpec struct {
 	// sum is the SHA-256 of the file's bytes: with its modules' identities, the key of its
 	// outputs in the result cache.
 	sum [32]byte
+
+	root  *vnode                          // between ParseModules and ParseTasks
+	funcs map[*taskSpec]*runtime.Function // each task's function, once Check found it
 }
 
 // moduleSpec is one entry of modules:.
@@ -68,13 +73,13 @@ type taskSpec struct {
 	retries  int           // dag.Call.Retries: 0 is the engine's (--retries), -1 never
 	impure   bool          // pure: false
 
-	insts []*callInst // one per foreach element, or one
-	count int         // len(insts), known before they are made (see countCalls)
-	shape sval        // what $name means: see instShape
+	insts []*Call // one per foreach element, or one
+	count int     // len(insts), known before they are made (see countCalls)
+	shape sval    // what $name means: see instShape
 }
 
-// callInst is one call of a task: the task itself, or one element of its foreach.
-type callInst struct {
+// Call is one call of a planned graph: a task itself, or one element of its foreach.
+type Call struct {
 	task   *taskSpec
 	index  int
 	args   []sval
@@ -83,8 +88,8 @@ type callInst struct {
 	objs dag.Tuple // the call's outputs, once spawned
 }
 
-// label names the call in messages, progress and traces: incs[3], or sum.
-func (c *callInst) label() string {
+// Label names the call in messages, progress and traces: incs[3], or sum.
+func (c *Call) Label() string {
 	if c.task.foreach == nil {
 		return c.task.name
 	}
@@ -104,7 +109,7 @@ type sval struct {
 	lit   any
 	items []sval   // vList items; vMap values
 	keys  []string // vMap keys
-	call  *callInst
+	call  *Call
 	out   int // the output of call, or -1 when the call has a single output
 }
 
@@ -119,12 +124,12 @@ var (
 // parseModules reads the top level and the modules of a graph file, and returns the file's
 // root for the rest of the reading: all a run needs to find the file's outputs in the result
 // cache.
-func parseModules(file string, src []byte, dir string) (*graphSpec, *vnode, error) {
+func parseModules(file string, src []byte, dir string) (*Graph, *vnode, error) {
 	root, err := parseYAML(file, src)
 	if err != nil {
 		return nil, nil, err
 	}
-	g := &graphSpec{file: file, dir: dir, sum: sha256.Sum256(src)}
+	g := &Graph{file: file, dir: dir, sum: sha256.Sum256(src)}
 	if root.kind != vMap {
 		return nil, nil, g.errorf(root.pos, "a graph file is a mapping with the keys modules, tasks and outputs")
 	}
@@ -140,12 +145,12 @@ func parseModules(file string, src []byte, dir string) (*graphSpec, *vnode, erro
 }
 
 // parseGraph reads and checks a graph file. dir is the directory module paths are relative to.
-func parseGraph(file string, src []byte, dir string) (*graphSpec, error) {
+func parseGraph(file string, src []byte, dir string) (*Graph, error) {
 	return parseGraphLimit(file, src, dir, maxCalls)
 }
 
 // parseGraphLimit is parseGraph for a file that may expand to at most limit calls.
-func parseGraphLimit(file string, src []byte, dir string, limit int) (*graphSpec, error) {
+func parseGraphLimit(file string, src []byte, dir string, limit int) (*Graph, error) {
 	g, root, err := parseModules(file, src, dir)
 	if err != nil {
 		return nil, err
@@ -155,7 +160,7 @@ func parseGraphLimit(file string, src []byte, dir string, limit int) (*graphSpec
 
 // parseTasks reads the tasks and outputs of the graph file whose root parseModules returned,
 // for at most limit calls.
-func (g *graphSpec) parseTasks(root *vnode, limit int) error {
+func (g *Graph) parseTasks(root *vnode, limit int) error {
 	g.maxCalls = limit
 	if err := g.readTasks(root); err != nil {
 		return err
@@ -178,11 +183,11 @@ func (g *graphSpec) parseTasks(root *vnode, limit int) error {
 	return nil
 }
 
-func (g *graphSpec) errorf(p pos, format string, args ...any) error {
-	return &fileError{file: g.file, pos: p, msg: fmt.Sprintf(format, args...)}
+func (g *Graph) errorf(p pos, format string, args ...any) error {
+	return &Error{file: g.file, pos: p, msg: fmt.Sprintf(format, args...)}
 }
 
-func (g *graphSpec) module(name string) *moduleSpec {
+func (g *Graph) module(name string) *moduleSpec {
 	for _, m := range g.modules {
 		if m.name == name {
 			return m
@@ -191,7 +196,7 @@ func (g *graphSpec) module(name string) *moduleSpec {
 	return nil
 }
 
-func (g *graphSpec) task(name string) *taskSpec {
+func (g *Graph) task(name string) *taskSpec {
 	for _, t := range g.tasks {
 		if t.name == name {
 			return t
@@ -200,7 +205,7 @@ func (g *graphSpec) task(name string) *taskSpec {
 	return nil
 }
 
-func (g *graphSpec) readModules(root *vnode) error {
+func (g *Graph) readModules(root *vnode) error {
 	mods := root.get("modules")
 	if mods == nil {
 		return g.errorf(root.pos, "no modules: name the WebAssembly modules the tasks call, as in modules: {seed: seed.wasm}")
@@ -231,7 +236,7 @@ func (g *graphSpec) readModules(root *vnode) error {
 
 // readModule reads a module's path, or the long form {path: ..., env: ..., mounts: ...,
 // deterministic: ..., memory_limit: ..., spawns: [...]}.
-func (g *graphSpec) readModule(name string, p pos, v *vnode) (*moduleSpec, error) {
+func (g *Graph) readModule(name string, p pos, v *vnode) (*moduleSpec, error) {
 	m := &moduleSpec{name: name, pos: p}
 	if v.kind != vMap {
 		path, ok := v.lit.(string)
@@ -304,18 +309,18 @@ func (g *graphSpec) readModule(name string, p pos, v *vnode) (*moduleSpec, error
 		m.deterministic = b
 	}
 	if ml := v.get("memory_limit"); ml != nil {
-		var size memSize
+		var pages uint32
 		err := fmt.Errorf("the value must be a size like 64MiB or 1GiB")
 		switch lit := ml.lit.(type) {
 		case string:
-			err = size.Set(lit)
+			pages, err = MemoryPages(lit)
 		case int64:
-			err = size.Set(fmt.Sprint(lit))
+			pages, err = MemoryPages(fmt.Sprint(lit))
 		}
 		if ml.kind != vLit || err != nil {
 			return nil, g.errorf(ml.pos, "module %q: memory_limit: %v", name, err)
 		}
-		m.memoryPages = size.pages
+		m.memoryPages = pages
 	}
 	if sp := v.get("spawns"); sp != nil {
 		if sp.kind != vList {
@@ -333,7 +338,7 @@ func (g *graphSpec) readModule(name string, p pos, v *vnode) (*moduleSpec, error
 	return m, nil
 }
 
-func (g *graphSpec) readTasks(root *vnode) error {
+func (g *Graph) readTasks(root *vnode) error {
 	tasks := root.get("tasks")
 	if tasks == nil {
 		return g.errorf(root.pos, "no tasks: a graph file needs tasks:")
@@ -358,7 +363,7 @@ func (g *graphSpec) readTasks(root *vnode) error {
 	return nil
 }
 
-func (g *graphSpec) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
+func (g *Graph) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 	t := &taskSpec{name: name, pos: p, nOutput: 1}
 	if v.kind != vMap {
 		return nil, g.errorf(v.pos, "task %q: a task is a mapping with call and optionally args, kwargs, n_output, foreach, timeout, retries, pure", name)
@@ -430,7 +435,7 @@ func (g *graphSpec) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 	return t, nil
 }
 
-func (g *graphSpec) moduleList() []string {
+func (g *Graph) moduleList() []string {
 	names := make([]string, len(g.modules))
 	for i, m := range g.modules {
 		names[i] = m.name
@@ -438,9 +443,9 @@ func (g *graphSpec) moduleList() []string {
 	return names
 }
 
-func (g *graphSpec) moduleNames() string { return strings.Join(g.moduleList(), ", ") }
+func (g *Graph) moduleNames() string { return strings.Join(g.moduleList(), ", ") }
 
-func (g *graphSpec) taskNames() []string {
+func (g *Graph) taskNames() []string {
 	names := make([]string, len(g.tasks))
 	for i, t := range g.tasks {
 		names[i] = t.name
@@ -450,7 +455,7 @@ func (g *graphSpec) taskNames() []string {
 
 // link finds each task's dependencies and rejects references to unknown tasks and loop
 // names used outside a foreach task's arguments.
-func (g *graphSpec) link() error {
+func (g *Graph) link() error {
 	for _, t := range g.tasks {
 		seen := map[*taskSpec]bool{}
 		visit := func(n *vnode, loop bool) error {
@@ -505,7 +510,7 @@ func walkRefs(n *vnode, f func(*vnode) error) error {
 
 // sort orders the tasks dependencies first, keeping file order where the graph allows, and
 // reports the first cycle it finds.
-func (g *graphSpec) sort() error {
+func (g *Graph) sort() error {
 	const (
 		unseen = iota
 		active
@@ -554,7 +559,7 @@ type loopEnv struct {
 }
 
 // expand turns each task into its calls, dependencies first, resolving every reference.
-func (g *graphSpec) expand() error {
+func (g *Graph) expand() error {
 	for _, t := range g.order {
 		owner := fmt.Sprintf("task %q", t.name)
 		var items []sval
@@ -569,9 +574,9 @@ func (g *graphSpec) expand() error {
 		if g.calls += n; g.calls > g.maxCalls || n*t.nOutput > g.maxCalls { // countCalls checked this already
 			return g.errorf(t.pos, "task %q: the graph expands to more than %d calls or outputs", t.name, g.maxCalls)
 		}
-		t.insts = make([]*callInst, n)
+		t.insts = make([]*Call, n)
 		for i := range n {
-			c := &callInst{task: t, index: i}
+			c := &Call{task: t, index: i}
 			var env *loopEnv
 			if t.foreach != nil {
 				env = &loopEnv{item: items[i], index: i}
@@ -607,16 +612,16 @@ func (g *graphSpec) expand() error {
 	return nil
 }
 
-// callBytes is about how much memory one call of a graph file takes, planned and run: its
+// CallBytes is about how much memory one call of a graph file takes, planned and run: its
 // parsed form, its spawned Object and the engine's record of it, and their share of the garbage
 // collector's headroom (measured by TestPlanMemory; docs/graph-format.md).
-const callBytes = 1600
+const CallBytes = 1600
 
 // countCalls computes how many calls each task expands to from the file alone, before any
 // is made, and refuses a graph that expands to more than g.maxCalls calls or outputs: a
 // graph over the limit must fail at once, not after planning has used the memory the limit
 // protects. A foreach whose length cannot be told here (a mistake expand reports) counts 1.
-func (g *graphSpec) countCalls() error {
+func (g *Graph) countCalls() error {
 	total, over := 0, (*taskSpec)(nil)
 	for _, t := range g.order {
 		t.count = 1
@@ -627,7 +632,7 @@ func (g *graphSpec) countCalls() error {
 		}
 		if t.nOutput > 1 && t.count > g.maxCalls/t.nOutput {
 			return g.errorf(t.pos, "task %q: %d calls of n_output %d make more than %d outputs, the limit (raise it with --max-calls; each output takes about %s)",
-				t.name, t.count, t.nOutput, g.maxCalls, bytesText(callBytes))
+				t.name, t.count, t.nOutput, g.maxCalls, bytesText(CallBytes))
 		}
 		total = min(total+t.count, math.MaxInt/2) // t.count is at most MaxInt64/2: no overflow
 		if total > g.maxCalls && over == nil {
@@ -636,7 +641,7 @@ func (g *graphSpec) countCalls() error {
 	}
 	if over != nil {
 		return g.errorf(over.pos, "task %q: the graph expands to %d calls, more than the limit of %d (raise it with --max-calls; each call takes about %s)",
-			over.name, total, g.maxCalls, bytesText(callBytes))
+			over.name, total, g.maxCalls, bytesText(CallBytes))
 	}
 	return nil
 }
@@ -644,7 +649,7 @@ func (g *graphSpec) countCalls() error {
 // foreachLen returns how many elements t's foreach has, computed from the file and the
 // counts of the tasks before t, or false when that takes more than counting (expand then
 // reports what is wrong).
-func (g *graphSpec) foreachLen(t *taskSpec) (int, bool) {
+func (g *Graph) foreachLen(t *taskSpec) (int, bool) {
 	f := t.foreach
 	switch f.kind {
 	case vList:
@@ -692,7 +697,7 @@ func (g *graphSpec) foreachLen(t *taskSpec) (int, bool) {
 
 // callShape is what a reference to one call means: its single output, or the list of its
 // n_output outputs.
-func callShape(c *callInst) sval {
+func callShape(c *Call) sval {
 	if c.task.nOutput == 1 {
 		return sval{kind: vRef, call: c, out: -1}
 	}
@@ -704,7 +709,7 @@ func callShape(c *callInst) sval {
 }
 
 // foreachItems returns the elements a foreach task iterates over.
-func (g *graphSpec) foreachItems(t *taskSpec) ([]sval, error) {
+func (g *Graph) foreachItems(t *taskSpec) ([]sval, error) {
 	f := t.foreach
 	if f.kind == vMap {
 		if len(f.keys) != 1 || f.keys[0] != "range" {
@@ -724,12 +729,15 @@ func (g *graphSpec) foreachItems(t *taskSpec) ([]sval, error) {
 				what = fmt.Sprintf("%s is one value (task %q has no foreach and one output)", f.ref.raw, d.name)
 			}
 		}
+		if k, ok := f.lit.(int64); f.kind == vLit && ok && k > 0 {
+			return nil, g.errorf(f.pos, "task %q: foreach needs a list, and %d is a single value: for the numbers 0 to %d, write foreach: {range: %d}", t.name, k, k-1, k)
+		}
 		return nil, g.errorf(f.pos, "task %q: foreach needs a list, and %s", t.name, what)
 	}
 	return v.items, nil
 }
 
-func (g *graphSpec) rangeItems(t *taskSpec, r *vnode) ([]sval, error) {
+func (g *Graph) rangeItems(t *taskSpec, r *vnode) ([]sval, error) {
 	start, step, n, err := g.rangeBounds(t, r)
 	if err != nil {
 		return nil, err
@@ -746,7 +754,7 @@ func (g *graphSpec) rangeItems(t *taskSpec, r *vnode) ([]sval, error) {
 
 // rangeBounds reads {range: N}, {range: [START, STOP]} or {range: [START, STOP, STEP]}: the
 // first element, the step and the number of elements.
-func (g *graphSpec) rangeBounds(t *taskSpec, r *vnode) (start, step, n int64, err error) {
+func (g *Graph) rangeBounds(t *taskSpec, r *vnode) (start, step, n int64, err error) {
 	bad := g.errorf(r.pos, "task %q: range takes N, [START, STOP] or [START, STOP, STEP], whole numbers", t.name)
 	var stop int64
 	step = 1
@@ -793,7 +801,7 @@ func (g *graphSpec) rangeBounds(t *taskSpec, r *vnode) (start, step, n int64, er
 
 // resolve turns a value of the file into an sval. owner names the task or output it belongs
 // to, for messages; env is the current foreach element, or nil.
-func (g *graphSpec) resolve(n *vnode, owner string, env *loopEnv) (sval, error) {
+func (g *Graph) resolve(n *vnode, owner string, env *loopEnv) (sval, error) {
 	switch n.kind {
 	case vLit:
 		return sval{kind: vLit, lit: n.lit}, nil
@@ -835,7 +843,7 @@ func (g *graphSpec) resolve(n *vnode, owner string, env *loopEnv) (sval, error) 
 
 // index applies the index steps of reference n to v. When the reference names a task t, level
 // is how many of its levels (foreach instances, then outputs) have been indexed already.
-func (g *graphSpec) index(n *vnode, owner string, v sval, steps []int, t *taskSpec, level int) (sval, error) {
+func (g *Graph) index(n *vnode, owner string, v sval, steps []int, t *taskSpec, level int) (sval, error) {
 	if len(steps) == 0 {
 		return v, nil
 	}
@@ -892,7 +900,7 @@ func taskLevels(t *taskSpec) []string {
 	return l
 }
 
-func (g *graphSpec) readOutputs(root *vnode) error {
+func (g *Graph) readOutputs(root *vnode) error {
 	outs := root.get("outputs")
 	if outs == nil { // every task is an output
 		for _, t := range g.tasks {

@@ -1,4 +1,4 @@
-package main
+package graphfile
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ type jsonReader struct {
 }
 
 // errNotPlainJSON is returned for input the JSON reader leaves to the YAML reader.
-var errNotPlainJSON = &fileError{msg: "not plain JSON"}
+var errNotPlainJSON = &Error{msg: "not plain JSON"}
 
 // parseJSONGraph reads src if it is a JSON object the YAML reader would read the same way.
 // It reports false otherwise.

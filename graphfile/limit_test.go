@@ -1,9 +1,8 @@
-package main
+package graphfile
 
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"testing"
@@ -68,7 +67,7 @@ func heapLive() uint64 {
 }
 
 // TestPlanMemory measures the memory one planned call of a graph file holds: parsed, expanded
-// and spawned, before it runs. callBytes, the figure --max-calls and docs/graph-format.md
+// and spawned, before it runs. CallBytes, the figure --max-calls and docs/graph-format.md
 // quote, adds the engine's state of a running task and the collector's headroom to it.
 func TestPlanMemory(t *testing.T) {
 	if testing.Short() {
@@ -76,9 +75,9 @@ func TestPlanMemory(t *testing.T) {
 	}
 	const n = 100_000
 	src := fmt.Appendf(nil, "modules: {seed: %s}\ntasks:\n  incs: {call: seed.inc, foreach: {range: %d}, args: [$item]}\n  total: {call: seed.sum_all, args: [$incs]}\n",
-		filepath.Join("..", "..", "testdata", "seed.wasm"), n)
+		filepath.Join("..", "testdata", "seed.wasm"), n)
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: sharedCache(t)})
+	rt, err := runtime.New(ctx, runtime.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,24 +88,22 @@ func TestPlanMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	parsed := heapLive()
-	x := newExecution(&execOptions{}, streams{Out: os.Stdout, Err: os.Stderr}, true, "")
-	files, err := g.readModuleFiles(0)
+	seed, err := rt.LoadFile(ctx, filepath.Join("..", "testdata", "seed.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := g.spawn(ctx, rt, x, files)
+	objs, err := g.Plan(map[string]*runtime.Module{"seed": seed}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	spawned := heapLive()
 	goruntime.KeepAlive(objs)
-	goruntime.KeepAlive(x)
 	goruntime.KeepAlive(g)
 	perParsed := float64(parsed-base) / n
 	perCall := float64(spawned-base) / n
 	t.Logf("planned memory per call: %.0f B parsed and expanded, %.0f B spawned (%d calls)", perParsed, perCall, n)
 	if perCall > 1024 {
-		t.Errorf("a planned call holds %.0f B, more than the 1 KiB callBytes (%d B with the run) allows for: measure a run and update callBytes and docs/graph-format.md", perCall, callBytes)
+		t.Errorf("a planned call holds %.0f B, more than the 1 KiB CallBytes (%d B with the run) allows for: measure a run and update CallBytes and docs/graph-format.md", perCall, CallBytes)
 	}
 }
 
