@@ -27,6 +27,7 @@ var workloads = []struct{ group, label string }{
 	{"FanOut10k", "fan-out: 10k inc + sum_all"},
 	{"FanOut10kReused", "fan-out, fully reused: mrun run again"},
 	{"ReusedCall", "reused call: mrun call inc again"},
+	{"NativeFanOut10k", "fan-out: 10k inc + sum_all, native"},
 	{"Chain1000", "chain: 1,000 inc"},
 	{"CPU64", "cpu: 64 × burn ≈20 ms"},
 	{"Nested20x100", "nested: 20 drivers × ~100 inc"},
