@@ -69,6 +69,8 @@ func Custom(wasm []byte, name string) ([][]byte, error) {
 
 // Set returns a copy of wasm without its custom sections called name, followed by one custom
 // section called name that holds content. Setting the same content twice gives the same bytes.
+// An empty content removes the section: wazero (v1.12.0) refuses a module with an empty
+// custom section.
 func Set(wasm []byte, name string, content []byte) ([]byte, error) {
 	if !utf8.ValidString(name) {
 		return nil, fmt.Errorf("custom section name %q is not UTF-8", name)
@@ -83,6 +85,9 @@ func Set(wasm []byte, name string, content []byte) ([]byte, error) {
 		if s.id != 0 || s.name != name {
 			out = append(out, wasm[s.start:s.end]...)
 		}
+	}
+	if len(content) == 0 {
+		return out, nil
 	}
 	body := binary.AppendUvarint(nil, uint64(len(name)))
 	body = append(body, name...)
