@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/abi/wasmsection"
@@ -19,8 +20,9 @@ type sigAddOptions struct {
 	io      streams
 	global  *globalOptions
 	module  string
-	sigFile string
+	sigFile string // empty: ask the module (runtime.ExportDescribe)
 	output  string
+	timeout time.Duration
 }
 
 func newSigCmd(g *globalOptions, io streams) *cobra.Command {
@@ -37,25 +39,38 @@ section (abi/ABI.md section 10): one line per function, such as
 	}
 	o := &sigAddOptions{io: io, global: g}
 	add := &cobra.Command{
-		Use:   "add MODULE SIGFILE",
-		Short: "Write the signatures of SIGFILE into MODULE's custom section",
+		Use:   "add MODULE [SIGFILE]",
+		Short: "Write signatures into MODULE's custom section",
 		Long: `Read the signature lines of SIGFILE ("-" for standard input), check them, and
 write them into MODULE's "mrun.signatures" custom section, in canonical form,
-replacing the section the module had. The result is checked as 'mrun inspect'
-loads a module (every function described must be exported) before MODULE is
-replaced, or written to --output. Any toolchain's module can get signatures this
-way: the code sections are copied byte for byte.`,
+replacing the section the module had (an empty SIGFILE removes it). The result
+is checked as 'mrun inspect' loads a module (every function described must be
+exported) before MODULE is replaced, or written to --output. Any toolchain's
+module can get signatures this way: the other sections are copied byte for byte.
+
+Without SIGFILE, ask the module: call its mrun_describe export once, in a fresh
+instance with no capabilities, interrupted after --describe-timeout. This is the
+build step of toolchains that cannot write a custom section.`,
 		Example: `  mrun sig add fns.wasm fns.sigs
-  echo 'inc(x: int) -> int  -- Adds one.' | mrun sig add fns.wasm - -o fns.typed.wasm`,
+  echo 'inc(x: int) -> int  -- Adds one.' | mrun sig add fns.wasm - -o fns.typed.wasm
+  mrun sig add fns.wasm`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 2 {
-				return usagef("sig add needs a MODULE file and a SIGFILE (see 'mrun sig add --help')")
+			switch len(args) {
+			case 0:
+				return usagef("sig add needs a MODULE file (see 'mrun sig add --help')")
+			case 1, 2:
+			default:
+				return usagef("sig add takes a MODULE file and at most one SIGFILE; unexpected %q (see 'mrun sig add --help')", args[2])
 			}
-			o.module, o.sigFile = args[0], args[1]
+			o.module = args[0]
+			if len(args) == 2 {
+				o.sigFile = args[1]
+			}
 			return runSigAdd(cmd.Context(), o)
 		},
 	}
 	add.Flags().StringVarP(&o.output, "output", "o", "", "write the module here instead of replacing MODULE")
+	add.Flags().DurationVar(&o.timeout, "describe-timeout", 10*time.Second, "without SIGFILE: how long mrun_describe may run")
 	cmd.AddCommand(add)
 	return cmd
 }
@@ -65,10 +80,32 @@ func runSigAdd(ctx context.Context, o *sigAddOptions) error {
 	if err != nil {
 		return &usageError{err}
 	}
+	rt, err := newRuntime(ctx, o.global, runtime.Config{})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	name := strings.TrimSuffix(filepath.Base(o.module), ".wasm")
 	var text []byte
-	if o.sigFile == "-" {
+	switch o.sigFile {
+	case "":
+		if o.timeout <= 0 {
+			return usagef("--describe-timeout must be more than 0")
+		}
+		mod, err := rt.Load(ctx, name, wasm)
+		if err != nil {
+			return &usageError{err}
+		}
+		dctx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("%s ran for longer than --describe-timeout %v", runtime.ExportDescribe, o.timeout))
+		text, err = mod.Describe(dctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		o.sigFile = runtime.ExportDescribe
+	case "-":
 		text, err = io.ReadAll(o.io.In)
-	} else {
+	default:
 		text, err = os.ReadFile(o.sigFile)
 	}
 	if err != nil {
@@ -86,12 +123,7 @@ func runSigAdd(ctx context.Context, o *sigAddOptions) error {
 	if err != nil {
 		return usagef("%s: %v", o.module, err)
 	}
-	rt, err := newRuntime(ctx, o.global, runtime.Config{})
-	if err != nil {
-		return err
-	}
-	defer rt.Close(context.Background())
-	if _, err := rt.Load(ctx, strings.TrimSuffix(filepath.Base(o.module), ".wasm"), out); err != nil {
+	if _, err := rt.Load(ctx, name, out); err != nil {
 		return &usageError{err}
 	}
 	dest := o.output
