@@ -2,6 +2,7 @@ package sig
 
 import (
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -161,4 +162,19 @@ func FuzzSignatures(f *testing.F) {
 			t.Fatalf("Format is not stable: %q then %q", canon, Format(again))
 		}
 	})
+}
+
+// BenchmarkParse parses the conformance module's 21 signatures, the work a load adds.
+func BenchmarkParse(b *testing.B) {
+	text, err := os.ReadFile("../../guests/wat/conformance.sigs")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(text); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
