@@ -405,3 +405,32 @@ func article(s string) string {
 	}
 	return ""
 }
+
+// ParseType reads one type in the notation of a signature: "list[float]", "tensor[int8]".
+func ParseType(text string) (Type, error) {
+	p := &parser{s: text, line: 1}
+	p.ws()
+	t, err := p.typ(0)
+	if err != nil {
+		return Type{}, err
+	}
+	p.ws()
+	if p.i < len(p.s) {
+		return Type{}, p.errf("unexpected %s after the type", p.found())
+	}
+	return t, nil
+}
+
+// UnmarshalJSON reads a type from its text, as MarshalJSON writes it.
+func (t *Type) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a type is a JSON string: %w", err)
+	}
+	v, err := ParseType(s)
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}

@@ -1,6 +1,7 @@
 package sig
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"reflect"
@@ -176,5 +177,30 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := Parse(text); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSignature_JSON(t *testing.T) {
+	s, err := ParseLine(`triage(xs: list[float], *, cut: float = 0.5, mode: str) -> (list[float], map[str, int])  impure  -- Splits.`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"name":"triage","params":[{"name":"xs","type":"list[float]"}],"kwargs":[{"name":"cut","type":"float","default":0.5,"required":false},{"name":"mode","type":"str","required":true}],"outputs":["list[float]","map[str, int]"],"doc":"Splits.","pure":false}`
+	if string(b) != want {
+		t.Fatalf("JSON\n got %s\nwant %s", b, want)
+	}
+	var back Signature
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, s) {
+		t.Fatalf("JSON reads back as %+v, want %+v", back, s)
+	}
+	if _, err := ParseType("list[int] x"); err == nil || err.Error() != `line 1, column 11: unexpected 'x' after the type` {
+		t.Fatalf("ParseType = %v", err)
 	}
 }
