@@ -24,6 +24,9 @@ var (
 	ErrBadImport = errors.New("invalid import")
 	// ErrMemoryLimit means the module declares more initial memory than Config.MemoryLimitPages.
 	ErrMemoryLimit = errors.New("memory limit too low for this module")
+	// ErrBadSignature means the module's "mrun.signatures" custom section is malformed, appears
+	// twice, or describes a function the module does not export (ABI.md section 10).
+	ErrBadSignature = errors.New("invalid signature")
 )
 
 // ErrUnknownFunction is returned when a module has no user function of the requested name.

@@ -43,6 +43,7 @@ type Function struct {
 	export string
 	index  int // position in Module.funcs, used to cache api.Function per instance
 	native NativeFunc
+	sig    *Signature // nil when the module does not describe the function
 }
 
 // Name returns the function's name (the export name without the "mrun_fn_" prefix).
@@ -188,6 +189,9 @@ func newModule(rt *Runtime, name string, sum [32]byte, wasm []byte, compiled waz
 	for i, f := range m.funcs {
 		f.index = i
 	}
+	if err := m.readSignatures(wasm); err != nil {
+		return nil, err
+	}
 
 	for _, def := range compiled.ImportedFunctions() {
 		mod, n, _ := def.Import()
@@ -245,7 +249,7 @@ func (m *Module) withName(name string) *Module {
 		memMax: m.memMax, hasMax: m.hasMax, hasInit: m.hasInit, nested: m.nested, wz: m.wz}
 	c.funcs = make([]*Function, len(m.funcs))
 	for i, f := range m.funcs {
-		g := &Function{mod: c, name: f.name, export: f.export, index: f.index}
+		g := &Function{mod: c, name: f.name, export: f.export, index: f.index, sig: f.sig}
 		c.funcs[i] = g
 		c.byName[g.name] = g
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
@@ -11,29 +12,47 @@ import (
 )
 
 type inspectOptions struct {
-	io     streams
-	global *globalOptions
-	module string
-	json   bool
+	io       streams
+	global   *globalOptions
+	module   string
+	function string // empty: the whole module
+	json     bool
 }
 
 func newInspectCmd(g *globalOptions, io streams) *cobra.Command {
 	o := &inspectOptions{io: io, global: g}
 	cmd := &cobra.Command{
-		Use:   "inspect MODULE",
-		Short: "Show a module's functions, ABI version, imports, memory, size and SHA-256",
-		Long: `Show what a WebAssembly module offers mrun, read from its export and import
-sections without running any of its code: the functions it exports, the ABI
-version it declares, the functions it imports, its declared memory limits, its
-size and its SHA-256 (the module's identity in task keys).
+		Use:   "inspect MODULE [FUNCTION]",
+		Short: "Show a module's functions and their signatures, ABI version, imports, memory, size and SHA-256",
+		Long: `Show what a WebAssembly module offers mrun, read from its sections without
+running any of its code: the functions it exports, with the signature and doc
+of each function the module describes (abi/ABI.md section 10), the ABI version
+it declares, the functions it imports, its declared memory limits, its size and
+its SHA-256 (the module's identity in task keys).
+
+With FUNCTION, show how to call that function: its signature and doc, each
+parameter with its type and default, and its outputs.
 
 The module is validated as 'mrun call' and 'mrun run' would load it.`,
 		Example: `  mrun inspect testdata/seed.wasm
-  mrun inspect testdata/seed.wasm --json | jq -r '.functions[]'`,
-		Args:              oneArg("a MODULE file"),
+  mrun inspect testdata/wat/conformance.wasm greet
+  mrun inspect testdata/seed.wasm --json | jq -r '.functions[]'
+  mrun inspect testdata/wat/conformance.wasm --json | jq -r '.signatures[].text'`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return usagef("inspect needs a MODULE file (see 'mrun inspect --help')")
+			case len(args) > 2:
+				return usagef("inspect takes a MODULE file and at most one FUNCTION; unexpected %q (see 'mrun inspect --help')", args[2])
+			}
+			return nil
+		},
 		ValidArgsFunction: completeFiles("wasm"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.module = args[0]
+			if len(args) == 2 {
+				o.function = args[1]
+			}
 			return runInspect(cmd.Context(), o)
 		},
 	}
@@ -50,10 +69,25 @@ type moduleInfo struct {
 	ABIVersion int        `json:"abi_version"`
 	Memory     memoryInfo `json:"memory"`
 	Functions  []string   `json:"functions"`
-	Imports    []string   `json:"imports"`
+	// Signatures holds the functions the module describes, by name.
+	Signatures map[string]signatureInfo `json:"signatures"`
+	Imports    []string                 `json:"imports"`
 	// Native is the version of a native module (Go code built into mrun); empty for a
 	// WebAssembly module.
 	Native string `json:"native,omitempty"`
+}
+
+// signatureInfo is a function's signature in inspect's JSON: its fields and its text.
+type signatureInfo struct {
+	*runtime.Signature
+	Text string `json:"text"`
+}
+
+// functionInfo is the --json output of inspect MODULE FUNCTION.
+type functionInfo struct {
+	Module    string         `json:"module"`
+	Name      string         `json:"name"`
+	Signature *signatureInfo `json:"signature"` // null: the module does not describe it
 }
 
 type memoryInfo struct {
@@ -71,9 +105,13 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 	if err != nil {
 		return &usageError{err}
 	}
+	if o.function != "" {
+		return inspectFunction(o, mod)
+	}
 	info := moduleInfo{
 		Name: mod.Name(), Path: o.module, SHA256: mod.SumHex(), Size: mod.Size(),
 		ABIVersion: mod.ABIVersion(), Functions: []string{}, Imports: mod.Imports(),
+		Signatures: map[string]signatureInfo{},
 	}
 	if info.Imports == nil {
 		info.Imports = []string{}
@@ -81,8 +119,13 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 	if mod.Native() {
 		info.Native = mod.Version()
 	}
+	lines := map[string]string{}
 	for _, f := range mod.Functions() {
 		info.Functions = append(info.Functions, f.Name())
+		if sg := f.Signature(); sg != nil {
+			info.Signatures[f.Name()] = signatureInfo{sg, sg.String()}
+			lines[f.Name()] = sg.String()
+		}
 	}
 	minP, maxP, hasMax := mod.Memory()
 	info.Memory.MinPages = minP
@@ -92,14 +135,7 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 	if o.json {
 		return writeResult(o.io, info)
 	}
-	// Function and import names come from the module file, which is untrusted: on a
-	// terminal, their control characters are shown escaped, as guest output is.
-	shown := func(s string) string {
-		if o.io.OutTTY {
-			return termsafe.String(s)
-		}
-		return s
-	}
+	shown := o.shown
 	mem := fmt.Sprintf("%s minimum, no maximum", pages(minP))
 	if hasMax {
 		mem = fmt.Sprintf("%s minimum, %s maximum", pages(minP), pages(maxP))
@@ -116,11 +152,80 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 	}
 	fmt.Fprintf(&b, "functions  %d\n", len(info.Functions))
 	for _, f := range info.Functions {
+		if l, ok := lines[f]; ok {
+			f = l
+		}
 		fmt.Fprintf(&b, "  %s\n", shown(f))
 	}
 	fmt.Fprintf(&b, "imports    %d\n", len(info.Imports))
 	for _, i := range info.Imports {
 		fmt.Fprintf(&b, "  %s\n", shown(i))
+	}
+	_, err = fmt.Fprint(o.io.Out, b.String())
+	return err
+}
+
+// shown returns s, read from the module file, which is untrusted: on a terminal, its
+// control characters are shown escaped, as guest output is.
+func (o *inspectOptions) shown(s string) string {
+	if o.io.OutTTY {
+		return termsafe.String(s)
+	}
+	return s
+}
+
+// inspectFunction prints the usage of one function of mod.
+func inspectFunction(o *inspectOptions, mod *runtime.Module) error {
+	f, err := mod.Func(o.function)
+	if err != nil {
+		return &usageError{err}
+	}
+	sg := f.Signature()
+	if o.json {
+		info := functionInfo{Module: mod.Name(), Name: f.Name()}
+		if sg != nil {
+			info.Signature = &signatureInfo{sg, sg.String()}
+		}
+		return writeResult(o.io, info)
+	}
+	var b strings.Builder
+	if sg == nil {
+		fmt.Fprintf(&b, "%s\n  The module does not describe this function's signature (abi/ABI.md section 10).\n", o.shown(f.Name()))
+		_, err := fmt.Fprint(o.io.Out, b.String())
+		return err
+	}
+	fmt.Fprintf(&b, "%s\n", o.shown(sg.Call()))
+	if sg.Doc != "" {
+		fmt.Fprintf(&b, "  %s\n", o.shown(sg.Doc))
+	}
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	if len(sg.Params) > 0 {
+		fmt.Fprintf(w, "\npositional\n")
+		for i, p := range sg.Params {
+			fmt.Fprintf(w, "  %d\t%s\t%s\n", i, p.Name, p.Type)
+		}
+	}
+	if len(sg.Kwargs) > 0 {
+		fmt.Fprintf(w, "\nkeyword\n")
+		for _, k := range sg.Kwargs {
+			def := "required"
+			if !k.Required() {
+				def = "default " + string(k.Default)
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", k.Name, k.Type, o.shown(def))
+		}
+	}
+	w.Flush()
+	if len(sg.Outputs) > 0 {
+		fmt.Fprintf(&b, "\noutputs (n_output %d)\n", len(sg.Outputs))
+		for i, t := range sg.Outputs {
+			fmt.Fprintf(&b, "  %d  %s\n", i, t)
+		}
+	} else if sg.Result != nil {
+		fmt.Fprintf(&b, "\nresult  %s\n", sg.Result)
+	}
+	if !sg.Pure {
+		fmt.Fprintf(&b, "\nimpure: its results depend on more than its arguments\n")
 	}
 	_, err = fmt.Fprint(o.io.Out, b.String())
 	return err
