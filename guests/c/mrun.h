@@ -291,6 +291,32 @@ typedef void mrun_fn(mrun_args *a, mrun_writer *out);
 	MRUN_WASM_EXPORT("mrun_fn_" #name) uint64_t mrun_fn_##name(uint32_t p, uint32_t n);    \
 	uint64_t mrun_fn_##name(uint32_t p, uint32_t n) { return mrun_call(#name, f, p, n); }
 
+/* MRUN_SIG(f, line) describes the function f in the module's "mrun.signatures" custom section
+ * (abi/ABI.md section 10): line is a string literal, one signature in the notation
+ * `mrun inspect` prints, without its newline; the macro adds it. f must name a function
+ * declared before (a typo fails the build); the line names the mrun function:
+ *
+ *     MRUN_SIG(inc, "inc(x: int) -> int  -- Returns x + 1.")
+ *
+ * The line goes to the section through top-level assembly: wasm-ld makes a custom section of
+ * an input section named ".custom_section.<name>", concatenating the lines of every object.
+ * (clang 14 places a variable with that section attribute in a data segment instead.) The
+ * literal is written into the assembly as it stands in the source, its escapes included, so
+ * quotes in it are written \" as in any C string. The host checks the section when it loads
+ * the module: a line that breaks the grammar, or that describes a function the module does
+ * not export, refuses the module with a message naming the line. Elsewhere (the SDK's native
+ * tests) only the check that f exists remains. */
+#ifdef __wasm__
+#define MRUN_SIG(f, line)                                                                      \
+	_Static_assert(sizeof(&f) > 0, "MRUN_SIG: " #f " is not a function");                  \
+	__asm__(".section .custom_section.mrun.signatures,\"\",@\n"                            \
+		".ascii " #line "\n"                                                           \
+		".ascii \"\\n\"\n"                                                             \
+		".text\n")
+#else
+#define MRUN_SIG(f, line) _Static_assert(sizeof(&f) > 0, "MRUN_SIG: " #f " is not a function")
+#endif
+
 /* mrun_call runs f on the argument frame at [p, p+n) and returns the packed result frame. It
  * is the body of every export made by MRUN_EXPORT. A call fails, with a message naming the
  * function, when f leaves positional arguments unread or keyword arguments unlooked-up. */

@@ -22,6 +22,7 @@ static void inc(mrun_args *a, mrun_writer *out)
 	mrun_write_int(out, x + 1);
 }
 MRUN_EXPORT(inc)
+MRUN_SIG(inc, "inc(x: int) -> int  -- Returns x + 1.");
 
 /* add returns a + b. */
 static void add(mrun_args *a, mrun_writer *out)
@@ -38,6 +39,7 @@ static void add(mrun_args *a, mrun_writer *out)
 	mrun_write_int(out, sum);
 }
 MRUN_EXPORT(add)
+MRUN_SIG(add, "add(a: int, b: int) -> int  -- Returns a + b.");
 
 /* sum_all is Python's sum(xs): integers add up to an integer; from the first float on, the
  * total is a float64 added left to right. */
@@ -70,6 +72,7 @@ static void sum_all(mrun_args *a, mrun_writer *out)
 		mrun_write_int(out, total);
 }
 MRUN_EXPORT(sum_all)
+MRUN_SIG(sum_all, "sum_all(xs: list) -> any  -- Sums xs like Python's sum(): an int, or a float from the first float on.");
 
 /* triage splits xs into the values below 0.5 and the others: spawn it with n_output = 2. */
 static void triage(mrun_args *a, mrun_writer *out)
@@ -102,6 +105,7 @@ static void triage(mrun_args *a, mrun_writer *out)
 	}
 }
 MRUN_EXPORT(triage)
+MRUN_SIG(triage, "triage(xs: list[float]) -> (list[float], list[float])  -- Splits xs into the elements below 0.5 and the others.");
 
 /* identity returns v, decoded and encoded again. */
 static void identity(mrun_args *a, mrun_writer *out)
@@ -111,6 +115,7 @@ static void identity(mrun_args *a, mrun_writer *out)
 		mrun_write_value(out, &v);
 }
 MRUN_EXPORT(identity)
+MRUN_SIG(identity, "identity(v: any) -> any  -- Returns v, byte for byte.");
 
 /* concat returns a + b. */
 static void concat(mrun_args *a, mrun_writer *out)
@@ -126,6 +131,7 @@ static void concat(mrun_args *a, mrun_writer *out)
 	}
 }
 MRUN_EXPORT(concat)
+MRUN_SIG(concat, "concat(a: str, b: str) -> str  -- Returns a + b.");
 
 /* rev_bytes returns the bytes of b in reverse order. */
 static void rev_bytes(mrun_args *a, mrun_writer *out)
@@ -138,6 +144,7 @@ static void rev_bytes(mrun_args *a, mrun_writer *out)
 		r[i] = b.ptr[b.len - 1 - i];
 }
 MRUN_EXPORT(rev_bytes)
+MRUN_SIG(rev_bytes, "rev_bytes(b: bytes) -> bytes  -- Returns the bytes of b in reverse order.");
 
 /* ints returns [i, u] for an int64 i and a uint64 u. */
 static void ints(mrun_args *a, mrun_writer *out)
@@ -151,6 +158,7 @@ static void ints(mrun_args *a, mrun_writer *out)
 	mrun_write_uint(out, u);
 }
 MRUN_EXPORT(ints)
+MRUN_SIG(ints, "ints(i: int, u: int) -> list[int]  -- Returns [i, u]; i is an int64, u a uint64.");
 
 /* fdiv returns a / b in IEEE 754: 1/0 is +Inf, 0/0 is NaN. */
 static void fdiv(mrun_args *a, mrun_writer *out)
@@ -160,6 +168,7 @@ static void fdiv(mrun_args *a, mrun_writer *out)
 	mrun_write_double(out, x / y);
 }
 MRUN_EXPORT(fdiv)
+MRUN_SIG(fdiv, "fdiv(a: float, b: float) -> float  -- Returns a / b in IEEE 754: 1/0 is +Inf, 0/0 is NaN.");
 
 /* greet(name, greeting="hello", punct="!") returns greeting + ", " + name + punct. */
 static void greet(mrun_args *a, mrun_writer *out)
@@ -178,6 +187,7 @@ static void greet(mrun_args *a, mrun_writer *out)
 	}
 }
 MRUN_EXPORT(greet)
+MRUN_SIG(greet, "greet(name: str, *, greeting: str = \"hello\", punct: str = \"!\") -> str  -- Returns greeting + \", \" + name + punct.");
 
 /* nothing returns nil: a function that writes no result returns nil. */
 static void nothing(mrun_args *a, mrun_writer *out)
@@ -185,6 +195,7 @@ static void nothing(mrun_args *a, mrun_writer *out)
 	(void)a, (void)out;
 }
 MRUN_EXPORT(nothing)
+MRUN_SIG(nothing, "nothing() -> none  -- Returns nil.");
 
 /* empties returns ["", b"", [], {}]. */
 static void empties(mrun_args *a, mrun_writer *out)
@@ -197,6 +208,7 @@ static void empties(mrun_args *a, mrun_writer *out)
 	mrun_write_map(out, 0);
 }
 MRUN_EXPORT(empties)
+MRUN_SIG(empties, "empties() -> list[any]  -- Returns [\"\", b\"\", [], {}].");
 
 /* fail fails with msg, verbatim. */
 static void fail(mrun_args *a, mrun_writer *out)
@@ -207,6 +219,7 @@ static void fail(mrun_args *a, mrun_writer *out)
 		mrun_error_str(msg.ptr, msg.len);
 }
 MRUN_EXPORT(fail)
+MRUN_SIG(fail, "fail(msg: str) -> none  -- Fails with msg, verbatim.");
 
 /* ---- Nested spawn ----------------------------------------------------------------------- */
 
@@ -239,6 +252,7 @@ static void driver(mrun_args *a, mrun_writer *out)
 	}
 }
 MRUN_EXPORT(driver)
+MRUN_SIG(driver, "driver() -> list[int]  -- Spawns inc(i) for i in 0..9 and returns their values.");
 
 /* divmod returns [a / b, a % b], truncating: spawn it with n_output = 2. */
 static void divmod(mrun_args *a, mrun_writer *out)
@@ -256,6 +270,7 @@ static void divmod(mrun_args *a, mrun_writer *out)
 	mrun_write_int(out, x % y);
 }
 MRUN_EXPORT(divmod)
+MRUN_SIG(divmod, "divmod(a: int, b: int) -> (int, int)  -- Returns a / b and a % b, truncating toward zero.");
 
 /* nested_split spawns divmod(a, b) with two outputs and add(q, r) on them, executes only the
  * add, and returns [q, r, q + r]. */
@@ -301,6 +316,7 @@ static void nested_split(mrun_args *a, mrun_writer *out)
 	}
 }
 MRUN_EXPORT(nested_split)
+MRUN_SIG(nested_split, "nested_split(a: int, b: int) -> list[int]  -- Returns [a / b, a % b, a / b + a % b] through nested spawns.");
 
 /* parent_fail spawns fail(msg) and fails because its child failed, naming it as the cause. */
 static void parent_fail(mrun_args *a, mrun_writer *out)
@@ -328,6 +344,7 @@ static void parent_fail(mrun_args *a, mrun_writer *out)
 	mrun_write_value(out, &v); /* the child did not fail after all */
 }
 MRUN_EXPORT(parent_fail)
+MRUN_SIG(parent_fail, "parent_fail(msg: str) -> none  -- Spawns fail(msg) and fails with its error as the cause.");
 
 /* ---- Tensors ---------------------------------------------------------------------------- */
 
@@ -343,6 +360,7 @@ static void tensor_sum(mrun_args *a, mrun_writer *out)
 	mrun_write_double(out, sum);
 }
 MRUN_EXPORT(tensor_sum)
+MRUN_SIG(tensor_sum, "tensor_sum(t: tensor[float64]) -> float  -- Sums the elements in row-major order.");
 
 /* matmul returns the matrix product of a (m×k) and b (k×n), both float64. */
 static void matmul(mrun_args *a, mrun_writer *out)
@@ -376,6 +394,7 @@ static void matmul(mrun_args *a, mrun_writer *out)
 	mrun_write_tensor(out, MRUN_FLOAT64, 2, shape, c);
 }
 MRUN_EXPORT(matmul)
+MRUN_SIG(matmul, "matmul(a: tensor[float64], b: tensor[float64]) -> tensor[float64]  -- Multiplies an m x k by a k x n matrix.");
 
 /* rand_matrix returns an r×c float64 tensor of pseudo-random numbers in [0, 1). The numbers
  * depend only on r and c, as a task's result should depend only on its arguments. */
@@ -406,6 +425,7 @@ static void rand_matrix(mrun_args *a, mrun_writer *out)
 	mrun_write_tensor(out, MRUN_FLOAT64, 2, shape, m);
 }
 MRUN_EXPORT(rand_matrix)
+MRUN_SIG(rand_matrix, "rand_matrix(r: int, c: int) -> tensor[float64]  impure  -- Returns an r x c matrix of uniform numbers in [0, 1).");
 
 /* driver2 is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10), impure as random
  * numbers are, and tensor_sum of it, executes the sum and returns it. */
@@ -436,6 +456,7 @@ static void driver2(mrun_args *a, mrun_writer *out)
 	mrun_write_double(out, total);
 }
 MRUN_EXPORT(driver2)
+MRUN_SIG(driver2, "driver2() -> float  impure  -- Sums a random 10 x 10 matrix made by rand_matrix.");
 
 /* driver2_tensor is driver2 on the tensor planner: mt.random.rand(10, 10).sum() as one
  * expression, evaluated by spawning eval of the native module mrun:tensor. Its rand is a
@@ -457,6 +478,7 @@ static void driver2_tensor(mrun_args *a, mrun_writer *out)
 	mrun_write_double(out, sum);
 }
 MRUN_EXPORT(driver2_tensor)
+MRUN_SIG(driver2_tensor, "driver2_tensor(seed: int) -> float  -- Sums rand(seed, 10, 10) evaluated by the tensor planner mrun:tensor.");
 
 /* tensor_exprs returns, without evaluating them, expressions written with every mrun_expr_*
  * helper: the same values the host's tensor/expr builder makes (guests/c/table_test.go). */
@@ -545,6 +567,7 @@ static void tensor_exprs(mrun_args *a, mrun_writer *out)
 	mrun_write_str(out, "y"), mrun_expr_tensor(out, MRUN_FLOAT64, 1, s2, m);
 }
 MRUN_EXPORT(tensor_exprs)
+MRUN_SIG(tensor_exprs, "tensor_exprs() -> list[map[str, any]]  -- Returns seven tensor expressions built with the mrun_expr_* helpers, unevaluated.");
 
 /* ---- Tables ----------------------------------------------------------------------------- */
 
@@ -614,6 +637,7 @@ static void table_stats(mrun_args *a, mrun_writer *out)
 	}
 }
 MRUN_EXPORT(table_stats)
+MRUN_SIG(table_stats, "table_stats(t: table) -> map[str, any]  -- Returns {\"rows\": n, \"columns\": {name: summary}}, a summary per column type.");
 
 /* table_echo returns its table argument, written anew from its columns. */
 static void table_echo(mrun_args *a, mrun_writer *out)
@@ -623,6 +647,7 @@ static void table_echo(mrun_args *a, mrun_writer *out)
 		mrun_error("table_echo: %s", mrun_table_error());
 }
 MRUN_EXPORT(table_echo)
+MRUN_SIG(table_echo, "table_echo(t: table) -> table  -- Returns t, written anew from its columns.");
 
 /* table_share returns the table with a float64 column "share" appended: each row's value of
  * the float64 column col divided by the column's total. A column that is not there or not
@@ -658,6 +683,7 @@ static void table_share(mrun_args *a, mrun_writer *out)
 		mrun_error("table_share: %s", mrun_table_error());
 }
 MRUN_EXPORT(table_share)
+MRUN_SIG(table_share, "table_share(col: str, t: table) -> table  -- Returns t with a float64 column \"share\": each value of col over the column's total.");
 
 /* table_groupby_sum is Mars's df.groupby(key).agg(sum of col) inside a spawned function: it
  * spawns eval of the native module mrun:table on the table argument and returns the result. */
@@ -690,3 +716,4 @@ static void table_groupby_sum(mrun_args *a, mrun_writer *out)
 	mrun_write_table(out, &sums);
 }
 MRUN_EXPORT(table_groupby_sum)
+MRUN_SIG(table_groupby_sum, "table_groupby_sum(key: str, col: str, t: table) -> table  -- Groups t by key with the sum of col, evaluated by mrun:table.");
