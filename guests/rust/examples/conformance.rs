@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 // Values.
 
+mrun::signature!("inc(x: int) -> int  -- Returns x + 1.");
 mrun::export! {
     /// inc(x) is x + 1.
     fn inc(x: i64) -> Result<i64, String> {
@@ -15,6 +16,14 @@ mrun::export! {
     }
 }
 
+mrun::signature!("add(a: int, b: int) -> int  -- Returns a + b.");
+mrun::signature!("concat(a: str, b: str) -> str  -- Returns a + b.");
+mrun::signature!("rev_bytes(b: bytes) -> bytes  -- Returns the bytes of b in reverse order.");
+mrun::signature!("ints(i: int, u: int) -> list[int]  -- Returns [i, u]; i is an int64, u a uint64.");
+mrun::signature!("fdiv(a: float, b: float) -> float  -- Returns a / b in IEEE 754: 1/0 is +Inf, 0/0 is NaN.");
+mrun::signature!("identity(v: any) -> any  -- Returns v, byte for byte.");
+mrun::signature!("nothing() -> none  -- Returns nil.");
+mrun::signature!(r#"empties() -> list[any]  -- Returns ["", b"", [], {}]."#);
 mrun::export! {
     /// add(a, b) is a + b.
     fn add(a: i64, b: i64) -> Result<i64, String> {
@@ -58,6 +67,8 @@ mrun::export! {
     }
 }
 
+mrun::signature!("sum_all(xs: list) -> any  -- Sums xs like Python's sum(): an int, or a float from the first float on.");
+mrun::signature!("triage(xs: list[float]) -> (list[float], list[float])  -- Splits xs into the elements below 0.5 and the others.");
 mrun::export! {
     /// sum_all(xs) is the sum of a list of numbers: an int when all are ints, otherwise a
     /// float64 added left to right.
@@ -75,6 +86,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!(r#"greet(name: str, *, greeting: str = "hello", punct: str = "!") -> str  -- Returns greeting + ", " + name + punct."#);
 mrun::export! {
     /// greet(name, greeting="hello", punct="!") is greeting + ", " + name + punct.
     fn greet(name: &str, kw: Kwargs) -> Result<String, Error> {
@@ -85,6 +97,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("fail(msg: str) -> none  -- Fails with msg, verbatim.");
 mrun::export! {
     /// fail(msg) fails with msg.
     fn fail(msg: &str) -> Result<(), String> {
@@ -94,6 +107,7 @@ mrun::export! {
 
 // Nested spawn.
 
+mrun::signature!("divmod(a: int, b: int) -> (int, int)  -- Returns a / b and a % b, truncating toward zero.");
 mrun::export! {
     /// divmod(a, b) is [a / b, a % b]: two outputs.
     fn divmod(a: i64, b: i64) -> Result<(i64, i64), String> {
@@ -104,6 +118,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("driver() -> list[int]  -- Spawns inc(i) for i in 0..9 and returns their values.");
 mrun::export! {
     /// driver() spawns inc(i) for i in 0..10, executes the ten together and returns their
     /// values, [1, 2, ..., 10].
@@ -114,6 +129,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("nested_split(a: int, b: int) -> list[int]  -- Returns [a / b, a % b, a / b + a % b] through nested spawns.");
 mrun::export! {
     /// nested_split(a, b) spawns divmod(a, b) with two outputs and add(q, r) over them,
     /// executes only the add, and returns [q, r, q + r].
@@ -126,6 +142,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("parent_fail(msg: str) -> none  -- Spawns fail(msg) and fails with its error as the cause.");
 mrun::export! {
     /// parent_fail(msg) spawns fail(msg) and fails with "parent_fail: " and the child's
     /// error; the host records the child as the cause.
@@ -138,6 +155,7 @@ mrun::export! {
 
 // Tensors.
 
+mrun::signature!("tensor_sum(t: tensor[float64]) -> float  -- Sums the elements in row-major order.");
 mrun::export! {
     /// tensor_sum(t) is the sum of the elements of a float64 tensor, in row-major order.
     fn tensor_sum(t: Tensor) -> Result<f64, String> {
@@ -146,6 +164,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("matmul(a: tensor[float64], b: tensor[float64]) -> tensor[float64]  -- Multiplies an m x k by a k x n matrix.");
 mrun::export! {
     /// matmul(a, b) is the matrix product of an m×k and a k×n float64 tensor.
     fn matmul(a: Tensor, b: Tensor) -> Result<Tensor<'static>, String> {
@@ -173,6 +192,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("rand_matrix(r: int, c: int) -> tensor[float64]  impure  -- Returns an r x c matrix of uniform numbers in [0, 1).");
 mrun::export! {
     /// rand_matrix(r, c) is an r×c float64 tensor of pseudo-random numbers in [0, 1).
     fn rand_matrix(r: u32, c: u32) -> Result<Tensor<'static>, String> {
@@ -184,6 +204,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("driver2() -> float  impure  -- Sums a random 10 x 10 matrix made by rand_matrix.");
 mrun::export! {
     /// driver2() is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10), impure
     /// because its numbers are random, and tensor_sum of it, executes the sum and returns it.
@@ -197,6 +218,7 @@ mrun::export! {
 
 // Beyond the contract: guests/rust/guest_test.go calls it.
 
+mrun::signature!("rand_sums(n: int) -> list[float]  impure  -- Spawns rand_matrix(10, 10) impure n times and returns the n sums.");
 mrun::export! {
     /// rand_sums(n) spawns rand_matrix(10, 10) impure n times and tensor_sum of each, executes
     /// the n sums together and returns them. Pure spawns would be one task with one matrix, and
@@ -215,6 +237,7 @@ mrun::export! {
 
 // Chunked tensors and tables, beyond the contract: guests/rust/guest_test.go calls them.
 
+mrun::signature!("driver2_tensor(seed: int) -> float  -- Sums rand(seed, 10, 10) evaluated by the tensor planner mrun:tensor.");
 mrun::export! {
     /// driver2_tensor(seed) is mt.random.rand(10, 10).sum() on the chunked tensors of module
     /// mrun:tensor: it spawns eval of the expression, nested, and returns the number.
@@ -223,6 +246,9 @@ mrun::export! {
     }
 }
 
+mrun::signature!("mt_matmul(seed: int) -> tensor[float64]  -- Returns rand(seed, 4, 4) @ ones(4, 4), in chunks of 2 x 2.");
+mrun::signature!("mt_bad_shapes() -> float  -- Fails: ones(2, 3) + ones(5) do not broadcast.");
+mrun::signature!("mt_exprs() -> list[map[str, any]]  -- Returns one tensor expression per operator, built with mrun::mt, unevaluated.");
 mrun::export! {
     /// mt_matmul(seed) is rand(seed, 4, 4) @ ones(4, 4), in chunks of 2 × 2, as a tensor.
     fn mt_matmul(seed: i64) -> Result<Tensor<'static>, Error> {
@@ -260,6 +286,8 @@ mrun::export! {
     }
 }
 
+mrun::signature!(r#"table_stats(t: table) -> map[str, any]  -- Returns {"rows": n, "columns": [[name, type]], "summary": {name: summary}}."#);
+mrun::signature!("table_echo(t: table) -> table  -- Returns t.");
 mrun::export! {
     /// table_stats(t) reads every column of a table and returns {"rows": n, "columns":
     /// [[name, type], …], "summary": {name: …}}: for int64 the sum, for float64 the sum of
@@ -303,6 +331,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("table_head(t: table, n: int) -> table  -- Returns the first n rows of t.");
 mrun::export! {
     /// table_head(t, n) is the first n rows of t. Its numeric columns are slices of the
     /// argument's: the result is written from the frame without another copy.
@@ -324,6 +353,7 @@ mrun::export! {
     }
 }
 
+mrun::signature!("table_totals(t: table) -> table  -- Groups t by city with the sum and the count of amount, evaluated by mrun:table.");
 mrun::export! {
     /// table_totals(t) is t grouped by its column city with the sum and the count of its
     /// column amount, computed by mrun:table in chunks of 2 rows.

@@ -102,6 +102,35 @@ macro_rules! export {
     )*};
 }
 
+/// signature! describes an exported function in the module's `mrun.signatures` custom section
+/// (abi/ABI.md section 10): one line in the notation `mrun inspect` prints, without its
+/// newline. Put it beside the function it describes:
+///
+/// ```ignore
+/// mrun::signature!("inc(x: int) -> int  -- Returns x + 1.");
+/// mrun::export! {
+///     fn inc(x: i64) -> i64 {
+///         x + 1
+///     }
+/// }
+/// ```
+///
+/// The linker concatenates the lines of every `signature!` of the module into the one section.
+/// The host checks the section when it loads the module: a line that breaks the grammar, or
+/// that describes a function the module does not export, refuses the module with a message
+/// naming the line. On targets other than wasm32 the line is a plain static, unused.
+#[macro_export]
+macro_rules! signature {
+    ($line:literal) => {
+        const _: () = {
+            const LINE: &str = concat!($line, "\n");
+            #[cfg_attr(target_arch = "wasm32", link_section = "mrun.signatures")]
+            #[used]
+            static SIGNATURE: [u8; LINE.len()] = $crate::rt::signature_bytes(LINE);
+        };
+    };
+}
+
 /// __export_name! is the mrun name of an exported function: the literal given before `=>`,
 /// or the Rust name.
 #[doc(hidden)]

@@ -54,6 +54,21 @@ pub(crate) fn current_call() -> u32 {
     unsafe { CALL }
 }
 
+/// signature_bytes copies line into an array of its length, the static that
+/// [`crate::signature!`] places in the `mrun.signatures` custom section: a custom section
+/// holds bytes, not a reference to them.
+#[doc(hidden)]
+pub const fn signature_bytes<const N: usize>(line: &str) -> [u8; N] {
+    let b = line.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = b[i];
+        i += 1;
+    }
+    out
+}
+
 /// call runs the body of the export of function `func` on the frame `[p, p+n)` and returns
 /// the packed result, or 0 after `set_error`/`fail_with`.
 #[doc(hidden)]

@@ -255,3 +255,13 @@ fn numbers_are_ints_or_floats() {
     assert_eq!(e.to_string(), "[1]: expected number, got str");
     assert_eq!(enc(&Number::try_from(-5i128).unwrap()), [0xfb]);
 }
+
+// signature! compiles outside wasm32 too, where its line is a plain static.
+crate::signature!(r#"greet(name: str, *, greeting: str = "hello") -> str  -- Greets."#);
+
+#[test]
+fn signature_bytes_copies_the_line() {
+    const LINE: &str = "inc(x: int) -> int  -- Adds one.\n";
+    let got: [u8; LINE.len()] = crate::rt::signature_bytes(LINE);
+    assert_eq!(&got[..], b"inc(x: int) -> int  -- Adds one.\n");
+}
