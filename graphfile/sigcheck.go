@@ -203,7 +203,7 @@ func nOutputMismatch(s *sig.Signature, n int) string {
 		for i, t := range s.Outputs {
 			outs[i] = t.String()
 		}
-		return fmt.Sprintf("n_output is %d, but %s returns %d outputs (%s): set n_output: %d", n, s.Name, len(s.Outputs), strings.Join(outs, ", "), len(s.Outputs))
+		return fmt.Sprintf("n_output is %d, but %s returns %d outputs (%s)", n, s.Name, len(s.Outputs), strings.Join(outs, ", "))
 	}
 	r := s.Result
 	if n == 1 || r == nil || !r.Known() || r.Name == sig.List || r.Name == sig.Any {

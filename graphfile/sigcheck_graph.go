@@ -32,6 +32,9 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 		if p == (pos{}) {
 			p = t.callPos
 		}
+		if len(s.Outputs) > 0 {
+			msg += fmt.Sprintf(": set n_output: %d", len(s.Outputs))
+		}
 		return fail(p, msg)
 	}
 	elem := g.elemType(t)

@@ -111,7 +111,7 @@ func TestCheckCall(t *testing.T) {
 		{"fits", ok, map[string]any{"mode": "a", "t": f64}, 2, ""},
 		{"too many", []any{int64(1), []any{}, int64(3)}, map[string]any{"mode": "a"}, 2, "f takes 2 positional arguments (x: int, xs: list[float]), got 3"},
 		{"too few", nil, map[string]any{"mode": "a"}, 2, "f takes 2 positional arguments (x: int, xs: list[float]), got 0"},
-		{"n_output", ok, map[string]any{"mode": "a"}, 1, "n_output is 1, but f returns 2 outputs (int, str): set n_output: 2"},
+		{"n_output", ok, map[string]any{"mode": "a"}, 1, "n_output is 1, but f returns 2 outputs (int, str)"},
 		{"literal type", []any{"1", []any{}}, map[string]any{"mode": "a"}, 2, `f argument x must be int, got str "1"`},
 		{"element type", []any{int64(1), []any{1.5, true}}, map[string]any{"mode": "a"}, 2, "f argument xs[1] must be float, got bool true"},
 		{"misspelled keyword", ok, map[string]any{"mdoe": "a"}, 2, `f has no keyword argument "mdoe"; did you mean "mode"?`},

@@ -145,6 +145,9 @@ func runCall(ctx context.Context, o *callOptions) error {
 	}
 	if s := fn.Signature(); s != nil {
 		if err := graphfile.CheckCall(s, args, kwargs, o.nOutput); err != nil {
+			if o.nOutput != s.NOutput() && len(s.Outputs) > 0 {
+				return usagef("%v: pass --n-output %d", err, s.NOutput())
+			}
 			return &usageError{err}
 		}
 	}
