@@ -101,8 +101,8 @@ func CheckCall(s *sig.Signature, args []any, kwargs map[string]any, nOutput int)
 	}
 	for i, a := range args {
 		p := s.Params[i]
-		if msg := matchValue(a, p.Type, s.Name+" argument "+p.Name); msg != "" {
-			return fmt.Errorf("%s", msg)
+		if m := matchValue(a, p.Type); m != nil {
+			return fmt.Errorf("%s", m.message(s.Name+" argument "+p.Name))
 		}
 	}
 	keys := make([]string, 0, len(kwargs))
@@ -115,8 +115,8 @@ func CheckCall(s *sig.Signature, args []any, kwargs map[string]any, nOutput int)
 		if !ok {
 			return fmt.Errorf("%s", unknownKwarg(s, k))
 		}
-		if msg := matchValue(kwargs[k], kw.Type, s.Name+" keyword argument "+k); msg != "" {
-			return fmt.Errorf("%s", msg)
+		if m := matchValue(kwargs[k], kw.Type); m != nil {
+			return fmt.Errorf("%s", m.message(s.Name+" keyword argument "+k))
 		}
 	}
 	for _, kw := range s.Kwargs {
@@ -127,18 +127,39 @@ func CheckCall(s *sig.Signature, args []any, kwargs map[string]any, nOutput int)
 	return nil
 }
 
-// matchValue reports why v cannot be passed as a value of type want, or "". what names the
-// value in the message: "inc argument x", then "inc argument xs[2]" inside a list.
-func matchValue(v any, want sig.Type, what string) string {
+// mismatch is a value that does not fit its parameter: at path inside the argument ("",
+// or "[2]" for an element of a list), a value described by got where want is expected. It
+// is made only when a check fails, so that a list of a million numbers is checked without
+// allocating.
+type mismatch struct {
+	path, want, got string
+}
+
+// message says that the value what names does not fit: "inc argument xs[2] must be ...".
+func (m *mismatch) message(what string) string {
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s%s must be %s, got %s", what, m.path, m.want, m.got)
+}
+
+// at returns m moved one level down, to the element step ("[2]") of the value m was at.
+func (m *mismatch) at(step string) *mismatch {
+	m.path = step + m.path
+	return m
+}
+
+// matchValue reports how v does not fit type want, or nil.
+func matchValue(v any, want sig.Type) *mismatch {
 	switch x := v.(type) {
 	case []any:
 		if want.Name == sig.List && want.Elem != nil {
 			for i, e := range x {
-				if msg := matchValue(e, *want.Elem, fmt.Sprintf("%s[%d]", what, i)); msg != "" {
-					return msg
+				if m := matchValue(e, *want.Elem); m != nil {
+					return m.at(fmt.Sprintf("[%d]", i))
 				}
 			}
-			return ""
+			return nil
 		}
 	case map[string]any:
 		if want.Name == sig.Map && want.Elem != nil {
@@ -148,18 +169,25 @@ func matchValue(v any, want sig.Type, what string) string {
 			}
 			slices.Sort(keys)
 			for _, k := range keys {
-				if msg := matchValue(x[k], *want.Elem, fmt.Sprintf("%s[%q]", what, k)); msg != "" {
-					return msg
+				if m := matchValue(x[k], *want.Elem); m != nil {
+					return m.at(fmt.Sprintf("[%q]", k))
 				}
 			}
-			return ""
+			return nil
 		}
+	}
+	if name := scalarName(v); name != "" { // without allocating
+		have := sig.Type{Name: name}
+		if Accepts(&want, &have) {
+			return nil
+		}
+		return &mismatch{want: want.String(), got: describe(v, &have)}
 	}
 	have := TypeOf(v)
 	if Accepts(&want, have) {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("%s must be %s, got %s", what, want.String(), describe(v, have))
+	return &mismatch{want: want.String(), got: describe(v, have)}
 }
 
 // describe names a value for a message: its type, and its text when short.
@@ -241,4 +269,23 @@ func closest(s string, names []string) string {
 		}
 	}
 	return best
+}
+
+// scalarName returns the type name of a number, bool, string, bytes or nil, or "".
+func scalarName(v any) string {
+	switch v.(type) {
+	case nil:
+		return sig.None
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return sig.Int
+	case float32, float64:
+		return sig.Float
+	case bool:
+		return sig.Bool
+	case string:
+		return sig.Str
+	case []byte:
+		return sig.Bytes
+	}
+	return ""
 }

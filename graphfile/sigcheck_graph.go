@@ -40,8 +40,8 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 	elem := g.elemType(t)
 	for i, a := range args {
 		prm := s.Params[i]
-		if p, msg := g.matchNode(a, prm.Type, s.Name+" argument "+prm.Name, elem); msg != "" {
-			return fail(p, msg)
+		if p, m := g.matchNode(a, prm.Type, elem); m != nil {
+			return fail(p, m.message(s.Name+" argument "+prm.Name))
 		}
 	}
 	given := map[string]bool{}
@@ -52,8 +52,8 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 			if !ok {
 				return fail(t.kwargs.keyPos[i], unknownKwarg(s, k))
 			}
-			if p, msg := g.matchNode(t.kwargs.items[i], kw.Type, s.Name+" keyword argument "+k, elem); msg != "" {
-				return fail(p, msg)
+			if p, m := g.matchNode(t.kwargs.items[i], kw.Type, elem); m != nil {
+				return fail(p, m.message(s.Name+" keyword argument "+k))
 			}
 		}
 	}
@@ -69,39 +69,40 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 	return nil
 }
 
-// matchNode reports where and why the value n cannot be passed as type want, or "". elem is
-// the type of $item, nil when unknown.
-func (g *Graph) matchNode(n *vnode, want sig.Type, what string, elem *sig.Type) (pos, string) {
+// matchNode reports where and how the value n does not fit type want, or nil. elem is the
+// type of $item, nil when unknown.
+func (g *Graph) matchNode(n *vnode, want sig.Type, elem *sig.Type) (pos, *mismatch) {
 	switch n.kind {
 	case vLit:
-		return n.pos, matchValue(n.lit, want, what)
+		return n.pos, matchValue(n.lit, want)
 	case vList:
 		if want.Name == sig.List && want.Elem != nil {
 			for i, x := range n.items {
-				if p, msg := g.matchNode(x, *want.Elem, fmt.Sprintf("%s[%d]", what, i), elem); msg != "" {
-					return p, msg
+				if p, m := g.matchNode(x, *want.Elem, elem); m != nil {
+					return p, m.at(fmt.Sprintf("[%d]", i))
 				}
 			}
-			return n.pos, ""
+			return n.pos, nil
 		}
 	case vMap:
 		if want.Name == sig.Map && want.Elem != nil {
 			for i, x := range n.items {
-				if p, msg := g.matchNode(x, *want.Elem, fmt.Sprintf("%s[%q]", what, n.keys[i]), elem); msg != "" {
-					return p, msg
+				if p, m := g.matchNode(x, *want.Elem, elem); m != nil {
+					return p, m.at(fmt.Sprintf("[%q]", n.keys[i]))
 				}
 			}
-			return n.pos, ""
+			return n.pos, nil
 		}
 	}
 	have := g.nodeType(n, elem)
 	if Accepts(&want, have) {
-		return n.pos, ""
+		return n.pos, nil
 	}
+	m := &mismatch{want: want.String(), got: have.String()}
 	if n.kind == vRef {
-		return n.pos, fmt.Sprintf("%s must be %s, got %s %s", what, want.String(), have.String(), n.ref.raw)
+		m.got += " " + n.ref.raw
 	}
-	return n.pos, fmt.Sprintf("%s must be %s, got %s", what, want.String(), have.String())
+	return n.pos, m
 }
 
 // nodeType returns the type of the value n, nil when it cannot be told before the run.
