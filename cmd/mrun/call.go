@@ -145,7 +145,9 @@ func runCall(ctx context.Context, o *callOptions) error {
 	}
 	if s := fn.Signature(); s != nil {
 		if err := graphfile.CheckCall(s, args, kwargs, o.nOutput); err != nil {
-			if o.nOutput != s.NOutput() && len(s.Outputs) > 0 {
+			// With the right number of arguments, a wrong --n-output for declared outputs is
+			// what CheckCall reports first: say how to fix it in the flag's terms.
+			if len(args) == len(s.Params) && len(s.Outputs) > 0 && o.nOutput != len(s.Outputs) {
 				return usagef("%v: pass --n-output %d", err, s.NOutput())
 			}
 			return &usageError{err}
