@@ -124,7 +124,9 @@ func (g *Graph) Errorf(p Pos, format string, args ...any) error {
 }
 
 // Check checks the parsed graph against its loaded modules, mods by module name: that each
-// module is there and exports the functions its tasks call. Plan runs it first.
+// module is there and exports the functions its tasks call, and, for a function its module
+// describes (abi/ABI.md section 10), that each task's arguments and n_output fit the
+// function's signature. Plan runs it first.
 func (g *Graph) Check(mods map[string]*runtime.Module) error {
 	if g.funcs == nil {
 		g.funcs = make(map[*taskSpec]*runtime.Function, len(g.order))
@@ -140,6 +142,9 @@ func (g *Graph) Check(mods map[string]*runtime.Module) error {
 		fn, err := mod.Func(t.function)
 		if err != nil {
 			return g.errorf(t.callPos, "task %q: %v", t.name, err)
+		}
+		if err := g.checkSignature(t, fn.Signature()); err != nil {
+			return err
 		}
 		g.funcs[t] = fn
 	}

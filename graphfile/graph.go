@@ -67,6 +67,7 @@ type taskSpec struct {
 	args     *vnode // a vList, or nil
 	kwargs   *vnode // a vMap, or nil
 	nOutput  int
+	nOutPos  pos    // of n_output, when the task sets it
 	foreach  *vnode // nil when the task is a single call
 	deps     []*taskSpec
 	timeout  time.Duration // 0: the engine's (--task-timeout)
@@ -402,6 +403,7 @@ func (g *Graph) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 			return nil, g.errorf(n.pos, "task %q: n_output must be a whole number from 1 to %d", name, 1<<20)
 		}
 		t.nOutput = int(k)
+		t.nOutPos = n.pos
 	}
 	t.foreach = v.get("foreach")
 	if to := v.get("timeout"); to != nil {

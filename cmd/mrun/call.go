@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
@@ -141,6 +142,16 @@ func runCall(ctx context.Context, o *callOptions) error {
 	fn, err := mod.Func(o.function)
 	if err != nil {
 		return &usageError{err}
+	}
+	if s := fn.Signature(); s != nil {
+		if err := graphfile.CheckCall(s, args, kwargs, o.nOutput); err != nil {
+			// With the right number of arguments, a wrong --n-output for declared outputs is
+			// what CheckCall reports first: say how to fix it in the flag's terms.
+			if len(args) == len(s.Params) && len(s.Outputs) > 0 && o.nOutput != len(s.Outputs) {
+				return usagef("%v: pass --n-output %d", err, s.NOutput())
+			}
+			return &usageError{err}
+		}
 	}
 	objs := dag.Call{Func: fn, Args: args, Kwargs: kwargs, NOutput: o.nOutput}.Spawn()
 	if err := objs[0].Err(); err != nil {
