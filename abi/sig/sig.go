@@ -247,3 +247,30 @@ func (e *SyntaxError) Error() string {
 
 // Unwrap returns ErrSyntax.
 func (e *SyntaxError) Unwrap() error { return ErrSyntax }
+
+// UnknownTypes returns the types of s's parameters and outputs that this version does not
+// know, as written (each once, in order): a later revision's types, or a misspelling such as
+// "flaot". Both accept any value, so a tool that writes or shows signatures tells its user.
+func (s *Signature) UnknownTypes() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(t Type) {
+		if !t.Known() && !seen[t.String()] {
+			seen[t.String()] = true
+			out = append(out, t.String())
+		}
+	}
+	for _, p := range s.Params {
+		add(p.Type)
+	}
+	for _, k := range s.Kwargs {
+		add(k.Type)
+	}
+	if s.Result != nil {
+		add(*s.Result)
+	}
+	for _, t := range s.Outputs {
+		add(t)
+	}
+	return out
+}

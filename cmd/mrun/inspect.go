@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/mrun-dev/mrun/abi/sig"
 	"strings"
 	"text/tabwriter"
 
@@ -120,12 +121,17 @@ func runInspect(ctx context.Context, o *inspectOptions) error {
 		info.Native = mod.Version()
 	}
 	lines := map[string]string{}
+	var sigs []*sig.Signature
 	for _, f := range mod.Functions() {
 		info.Functions = append(info.Functions, f.Name())
 		if sg := f.Signature(); sg != nil {
 			info.Signatures[f.Name()] = signatureInfo{sg, sg.String()}
 			lines[f.Name()] = sg.String()
+			sigs = append(sigs, sg)
 		}
+	}
+	if !o.json {
+		noteUnknownTypes(o.io, sigs)
 	}
 	minP, maxP, hasMax := mod.Memory()
 	info.Memory.MinPages = minP

@@ -134,7 +134,18 @@ func runSigAdd(ctx context.Context, o *sigAddOptions) error {
 		return err
 	}
 	_, err = fmt.Fprintf(o.io.Out, "%s: %s in %d bytes\n", dest, plural(len(sigs), "signature"), len(out))
+	noteUnknownTypes(o.io, sigs)
 	return err
+}
+
+// noteUnknownTypes tells, on stderr, of each type in sigs this mrun does not know: a later
+// revision's type or a misspelling, which accepts any value either way.
+func noteUnknownTypes(io streams, sigs []*sig.Signature) {
+	for _, s := range sigs {
+		for _, t := range s.UnknownTypes() {
+			fmt.Fprintf(io.Err, "mrun: note: %s: type %q is not one this mrun knows, so it accepts any value (a misspelling?)\n", s.Name, t)
+		}
+	}
 }
 
 // writeFileAtomic replaces path with b through a temporary file in the same directory, so
