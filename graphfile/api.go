@@ -19,7 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"github.com/mrun-dev/mrun/internal/bytesize"
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
@@ -374,7 +374,7 @@ func (s sval) fetch(leaf func(sval) (any, error)) (any, error) {
 // MemoryPages parses a memory limit like 65536, 512KiB, 64MiB or 4GiB into whole 64 KiB
 // pages, rounding down, as a module's memory_limit (and mrun's --memory-limit) reads it.
 func MemoryPages(s string) (uint32, error) {
-	n, err := parseSize(s)
+	n, err := bytesize.Parse(s)
 	if err != nil {
 		return 0, err
 	}
@@ -386,21 +386,6 @@ func MemoryPages(s string) (uint32, error) {
 }
 
 const pageSize = 64 << 10
-
-func parseSize(s string) (uint64, error) {
-	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	unit := strings.TrimSpace(s[len(num):])
-	mult := map[string]uint64{"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KiB": 1 << 10,
-		"M": 1 << 20, "MB": 1 << 20, "MiB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GiB": 1 << 30}[unit]
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || mult == 0 {
-		return 0, fmt.Errorf("%q is not a size like 64MiB or 1GiB", s)
-	}
-	if n > (1<<32)/mult {
-		return 0, fmt.Errorf("%s is more than 4GiB, the WebAssembly maximum", s)
-	}
-	return n * mult, nil
-}
 
 // bytesText prints a size in binary units with one decimal: 4.1 MiB.
 func bytesText(n uint64) string {

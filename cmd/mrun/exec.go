@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mrun-dev/mrun/internal/bytesize"
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -150,10 +150,10 @@ const pageSize = 64 << 10
 func (m *memSize) String() string { return m.text }
 func (m *memSize) Type() string   { return "size" }
 
-// Set parses sizes like 65536, 512KiB, 64MiB, 4GiB (see parseSize) and rounds down to whole
+// Set parses sizes like 65536, 512KiB, 64MiB, 4GiB (see bytesize.Parse) and rounds down to whole
 // pages.
 func (m *memSize) Set(s string) error {
-	n, err := parseSize(s)
+	n, err := bytesize.Parse(s)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (b *byteSize) String() string { return b.text }
 func (b *byteSize) Type() string   { return "size" }
 
 func (b *byteSize) Set(s string) error {
-	n, err := parseSize(s)
+	n, err := bytesize.Parse(s)
 	if err != nil {
 		return err
 	}
@@ -184,23 +184,6 @@ func (b *byteSize) Set(s string) error {
 	}
 	b.n, b.text = int(n), s
 	return nil
-}
-
-// parseSize parses sizes like 65536, 512KiB, 64MiB, 4GiB, in bytes (K, M, G and KB, MB, GB
-// mean the same powers of 1024), up to 4GiB: nothing in a guest is larger than its memory.
-func parseSize(s string) (uint64, error) {
-	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	unit := strings.TrimSpace(s[len(num):])
-	mult := map[string]uint64{"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KiB": 1 << 10,
-		"M": 1 << 20, "MB": 1 << 20, "MiB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GiB": 1 << 30}[unit]
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || mult == 0 {
-		return 0, fmt.Errorf("%q is not a size like 64MiB or 1GiB", s)
-	}
-	if n > (1<<32)/mult {
-		return 0, fmt.Errorf("%s is more than 4GiB, the WebAssembly maximum", s)
-	}
-	return n * mult, nil
 }
 
 // timeoutError is the cause of a context cancelled by --timeout.

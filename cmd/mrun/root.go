@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mrun-dev/mrun/internal/bytesize"
 	"io"
 	"math"
 	"os"
@@ -349,10 +350,10 @@ type budgetSize struct {
 func (b *budgetSize) String() string { return b.text }
 func (b *budgetSize) Type() string   { return "size" }
 
-// Set parses sizes like 512MiB or 16GiB, with the units parseSize accepts.
+// Set parses sizes like 512MiB or 16GiB, with the units bytesize.Parse accepts.
 func (b *budgetSize) Set(s string) error {
 	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	unit, uerr := parseSize("1" + s[len(num):]) // the unit alone, in bytes
+	unit, uerr := bytesize.Parse("1" + s[len(num):]) // the unit alone, in bytes
 	n, err := strconv.ParseInt(num, 10, 64)
 	if uerr != nil || err != nil {
 		return fmt.Errorf("%q is not a size like 512MiB or 16GiB", s)
