@@ -63,6 +63,28 @@ var sigModules = []struct {
 		"table_totals(t: table) -> table",
 	}},
 	{name: "wat", module: "testdata/wat/conformance.wasm"},
+	{name: "go", module: "testdata/seed.wasm", extra: []string{
+		"trap() -> none",
+		"burn(n: int) -> int",
+		"pow(x: float, *, exp: float = 2.0) -> float",
+		"hello(name: str) -> str",
+		"driver_n(m: int) -> list[int]",
+		"fib(n: int) -> int",
+		"fanout(n: int) -> int",
+		"catch(msg: str) -> str",
+		"forward(obj: any, n: int) -> list[int]",
+		"bogus(h: int) -> str",
+		"bomb(n: int) -> int",
+		"deep(n: int) -> int",
+		"again(x: int) -> any",
+		"relay(module: str, fn: str, arg: any) -> any",
+		"getenv(name: str) -> list[any]",
+		"readfile(path: str) -> str  impure",
+		"writefile(path: str, contents: str) -> none",
+		"clock() -> list[any]  impure",
+		"driver2_tensor(seed: int) -> float",
+		"sample_clocks(n: int) -> list[int]  impure",
+	}},
 }
 
 // withoutDoc returns a copy of s without what may differ between equal signatures: the doc

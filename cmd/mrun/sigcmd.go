@@ -71,7 +71,7 @@ build step of toolchains that cannot write a custom section.`,
 	}
 	add.Flags().StringVarP(&o.output, "output", "o", "", "write the module here instead of replacing MODULE")
 	add.Flags().DurationVar(&o.timeout, "describe-timeout", 10*time.Second, "without SIGFILE: how long mrun_describe may run")
-	cmd.AddCommand(add)
+	cmd.AddCommand(add, newSigGoCmd(io))
 	return cmd
 }
 

@@ -5,6 +5,11 @@
 # testdata/go_command.wasm. The builds are reproducible: the same sources and Go version give
 # the same bytes.
 #
+# seed.wasm gets the signatures of its functions (abi/ABI.md section 10) in its
+# "mrun.signatures" custom section, which Go's linker cannot write: 'mrun sig go' reads them
+# from the package's source (names, Go types, doc comments, //mrun: directives) and 'mrun sig
+# add' writes them into the built module. Both run from an mrun built from this checkout.
+#
 #   guests/go/build.sh          build testdata/seed.wasm and testdata/go_command.wasm
 #   guests/go/build.sh --check  fail if either differs from a fresh build
 #
@@ -40,12 +45,19 @@ case "${1:-}" in
 esac
 
 tmps=()
-trap 'rm -f "${tmps[@]}"' EXIT
+trap 'rm -rf "${tmps[@]}"' EXIT
+bin="$(mktemp -d)"
+tmps+=("$bin")
+(cd "$root" && GOTOOLCHAIN=local GOWORK=off GOFLAGS= "$go" build -o "$bin/mrun" ./cmd/mrun)
+
 one() { # one OUT PKG [FLAGS...]
 	local out="$1" tmp
 	tmp="$(mktemp "$root/testdata/.$(basename "$out").XXXXXX")"
 	tmps+=("$tmp")
 	build "$tmp" "${@:2}"
+	if [ "$2" = ./examples/seed ]; then
+		"$bin/mrun" sig go "$here/examples/seed" | "$bin/mrun" --cache-dir "" sig add "$tmp" - >/dev/null
+	fi
 	if [ "${mode}" = --check ]; then
 		if ! cmp -s "$tmp" "$out"; then
 			echo "build.sh: $out is stale: run guests/go/build.sh" >&2

@@ -32,6 +32,8 @@ func inc(x int) int { return x + 1 }
 //
 // It is named like its export because the SDK's own messages ("sum_all: argument 1: ...") name
 // the Go function.
+//
+//mrun:type xs list
 func sum_all(xs []any) (any, error) {
 	var n int64
 	for i, x := range xs {
@@ -89,11 +91,11 @@ func typeName(x any) string {
 	return fmt.Sprintf("a %T", x)
 }
 
-// triage splits alist into the values below 0.5 and the others: spawn it with n_output=2.
+// triage splits xs into the values below 0.5 and the others: spawn it with n_output=2.
 // Both lists are arrays even when empty.
-func triage(alist []float64) ([]float64, []float64) {
-	low, high := make([]float64, 0, len(alist)), make([]float64, 0, len(alist))
-	for _, x := range alist {
+func triage(xs []float64) ([]float64, []float64) {
+	low, high := make([]float64, 0, len(xs)), make([]float64, 0, len(xs))
+	for _, x := range xs {
 		if x < 0.5 {
 			low = append(low, x)
 		} else {
@@ -104,7 +106,10 @@ func triage(alist []float64) ([]float64, []float64) {
 }
 
 // fail fails with the message msg, verbatim, or "fail: asked to fail" when called without
-// arguments. Its optional argument is a variadic parameter.
+// arguments. Its optional argument is a variadic parameter, which a signature cannot say: the
+// signature describes the call of guests/CONFORMANCE.md, with one message.
+//
+//mrun:sig fail(msg: str) -> none
 func fail(msg ...string) error {
 	switch len(msg) {
 	case 0:
@@ -119,7 +124,7 @@ func fail(msg ...string) error {
 func trap() { panic("trap: asked to trap") }
 
 // identity returns its argument, decoded and encoded again.
-func identity(x any) any { return x }
+func identity(v any) any { return v }
 
 // burn does n rounds of xorshift64 and returns a checksum of them: deterministic CPU work
 // without allocation, for load tests. Measured on the development machine (2 cores, wazero
@@ -168,6 +173,8 @@ func getenv(name string) ([]any, error) {
 
 // readfile returns the contents of the file at path, which exists only inside a read-only
 // mount granted to the module (runtime.ModuleConfig.Mounts).
+//
+//mrun:impure
 func readfile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
@@ -180,6 +187,8 @@ func writefile(path, contents string) error {
 
 // clock returns the wall clock as Unix nanoseconds and a random 63-bit number: both differ
 // between calls unless the module is deterministic (runtime.ModuleConfig.Deterministic).
+//
+//mrun:impure
 func clock() ([]any, error) {
 	return []any{time.Now().UnixNano(), rand.Int64()}, nil
 }
@@ -198,6 +207,8 @@ func rev_bytes(b []byte) []byte {
 
 // ints returns [i, u]: both arguments go through native 64-bit integers, so -2^63 and 2^64-1
 // come back unchanged.
+//
+//mrun:type result list[int]
 func ints(i int64, u uint64) []any { return []any{i, u} }
 
 // fdiv returns a / b in IEEE 754 arithmetic: fdiv(1, 0) is +Inf and fdiv(0, 0) is NaN.

@@ -13,6 +13,8 @@ import (
 
 // driver is the driver of the Mars guide: it spawns inc(i) for i in 0..9, executes the ten
 // children together and returns their values, [1, 2, ..., 10].
+//
+//mrun:type result list[int]
 func driver() ([]any, error) {
 	results := make(mrun.Tuple, 10)
 	for i := range results {
@@ -22,6 +24,8 @@ func driver() ([]any, error) {
 }
 
 // driver_n is driver with m children: it returns [1, 2, ..., m].
+//
+//mrun:type result list[int]
 func driver_n(m int) ([]any, error) {
 	if m < 0 {
 		return nil, fmt.Errorf("driver_n: m must not be negative, got %d", m)
@@ -77,17 +81,17 @@ func fanout(n int) (int, error) {
 // wrapped: "parent_fail: " and the child's message. Because the error wraps the child's
 // *mrun.TaskError, the SDK fails the call with fail_with, and the host's chain reads
 // parent_fail → fail → msg.
-func parent_fail(msg string) (any, error) {
+func parent_fail(msg string) error {
 	child := mrun.Spawn("fail", msg)
 	err := child.Execute()
-	var v any
 	if err == nil {
+		var v any
 		err = child.Fetch(&v)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parent_fail: %w", err)
+		return fmt.Errorf("parent_fail: %w", err)
 	}
-	return v, nil
+	return nil
 }
 
 // catch spawns fail(msg), executes it and returns the child's error message (the host's text,
@@ -118,6 +122,8 @@ func divmod(a, b int) (int, int, error) {
 
 // nested_split spawns divmod(a, b) with two outputs and add(q, r) over them, executes only the
 // add (its dependencies run first), and fetches all three: [a / b, a % b, a/b + a%b].
+//
+//mrun:type result list[int]
 func nested_split(a, b int) ([]any, error) {
 	qr := mrun.SpawnN("divmod", 2, a, b)
 	sum := mrun.Spawn("add", qr[0], qr[1])
@@ -130,6 +136,8 @@ func nested_split(a, b int) ([]any, error) {
 // sample_clocks spawns clock() n times, impure, executes the n children together and returns
 // their wall-clock readings in Unix nanoseconds. Pure spawns of clock() would all be one task
 // (same function, same arguments) with one reading; impure, each spawn is a task of its own.
+//
+//mrun:impure
 func sample_clocks(n int) ([]int64, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("sample_clocks: n must not be negative, got %d", n)
@@ -158,6 +166,8 @@ func sample_clocks(n int) ([]int64, error) {
 // forward receives obj by reference (the host test passes it with ext type 3) and spawns
 // add(obj, i) for i in 0..n-1, with obj as a dependency: each child receives obj's value. It
 // returns their values, [obj, obj+1, ..., obj+n-1], without ever fetching obj itself.
+//
+//mrun:type result list[int]
 func forward(obj mrun.Object, n int) ([]any, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("forward: n must not be negative, got %d", n)
@@ -192,6 +202,11 @@ func bogus(h int) (string, error) {
 // number of its descendants. It never ends on its own: the tree has n, n², n³, ... tasks per
 // level until the host's depth limit or task budget refuses a spawn, and then it fails with
 // that error (mrun.ErrLimit) at once, without spawning more.
+//
+// The signature describes the call a caller makes, with n alone: the calls with a path are
+// the ones bomb spawns, and nested spawns are not checked against signatures.
+//
+//mrun:sig bomb(n: int) -> int
 func bomb(n int, path ...int) (int, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("bomb: n must be positive, got %d", n)
@@ -259,6 +274,11 @@ func again(x int) (any, error) {
 // relay spawns fn(args...) of module (empty: this module; otherwise the name or SHA-256 of
 // another module loaded in the same runtime), executes it and returns its value: it shows a
 // guest calling into another module.
+//
+// The signature describes relay with one argument for fn, the commonest call; mrun call and
+// graph files, which check arguments against it, refuse other counts.
+//
+//mrun:sig relay(module: str, fn: str, arg: any) -> any
 func relay(module, fn string, args ...any) (any, error) {
 	child := mrun.SpawnIn(module, fn, args...)
 	if err := child.Execute(); err != nil {

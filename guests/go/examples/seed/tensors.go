@@ -17,6 +17,8 @@ const maxElements = 1 << 26
 
 // tensor_sum returns the sum of the elements of a float64 tensor of any shape, added in
 // row-major order. Float64s reads the elements where they are, without copying them.
+//
+//mrun:type t tensor[float64]
 func tensor_sum(t mrun.Tensor) (float64, error) {
 	if t.DType() != mrun.Float64 {
 		return 0, fmt.Errorf("tensor_sum: want a float64 tensor, got a %s", t)
@@ -30,6 +32,10 @@ func tensor_sum(t mrun.Tensor) (float64, error) {
 
 // matmul returns the matrix product a·b of an m×k and a k×n float64 matrix, an m×n float64
 // matrix.
+//
+//mrun:type a tensor[float64]
+//mrun:type b tensor[float64]
+//mrun:type result tensor[float64]
 func matmul(a, b mrun.Tensor) (mrun.Tensor, error) {
 	if a.DType() != mrun.Float64 || b.DType() != mrun.Float64 || a.NDim() != 2 || b.NDim() != 2 {
 		return mrun.Tensor{}, fmt.Errorf("matmul: want two float64 matrices, got a %s and a %s", a, b)
@@ -54,6 +60,9 @@ func matmul(a, b mrun.Tensor) (mrun.Tensor, error) {
 }
 
 // rand_matrix returns an r×c float64 matrix of pseudo-random numbers in [0, 1).
+//
+//mrun:type result tensor[float64]
+//mrun:impure
 func rand_matrix(r, c int) (mrun.Tensor, error) {
 	if r < 0 || c < 0 || (c != 0 && r > maxElements/c) {
 		return mrun.Tensor{}, fmt.Errorf("rand_matrix: want 0 ≤ r×c ≤ %d, got %d×%d", maxElements, r, c)
@@ -77,6 +86,8 @@ func driver2_tensor(seed int64) (float64, error) {
 // tensor_sum over it (the matrix's Object as the argument: a dependency), executes the sum
 // and returns it. rand_matrix is spawned impure, as random numbers must be: a pure spawn would
 // be one task shared by every driver2, and every driver2 would return the same sum.
+//
+//mrun:impure
 func driver2() (float64, error) {
 	matrix := mrun.Task{Func: "rand_matrix", Args: []any{10, 10}, Impure: true}.Spawn()[0]
 	sum := mrun.Spawn("tensor_sum", matrix)
