@@ -227,7 +227,11 @@ func (a *analysis) export(name string, fd *ast.FuncDecl) (*sig.Signature, error)
 		a.note(fd.Pos(), name, "the body of %s is not %q with f a function of this package: no signature", fd.Name.Name, want)
 		return nil, nil
 	}
-	switch f := call.Args[2].(type) {
+	fn := call.Args[2]
+	if ix, ok := fn.(*ast.IndexExpr); ok { // an instance of a generic function: describe says why not
+		fn = ix.X
+	}
+	switch f := fn.(type) {
 	case *ast.Ident:
 		decl := a.funcs[f.Name]
 		if decl == nil {

@@ -95,6 +95,31 @@
 // call fails as a trap ("wasm error: unreachable", with the stack) and the host discards the
 // instance. Use errors for failures a caller should handle, and let panics mean bugs.
 //
+// # Signatures
+//
+// A module can describe its functions (parameter names and types, keywords, results, a doc
+// line) in its mrun.signatures custom section, which mrun inspect shows and mrun call checks
+// arguments against (abi/ABI.md section 10). Go's linker cannot write that section, so
+// "mrun sig go DIR" reads the signatures from the package's source and "mrun sig add" writes
+// them into the built module:
+//
+//	mrun sig go . | mrun sig add fns.wasm -
+//
+// Each function's parameter names and Go types give the line, the keywords it reads with
+// [Kwarg] and their defaults give its keyword parameters, and the first sentence of its doc
+// comment gives the doc. Directive lines in the doc comment add what the Go types cannot say:
+//
+//	// rand_matrix returns an r×c float64 matrix of pseudo-random numbers in [0, 1).
+//	//
+//	//mrun:type result tensor[float64]
+//	//mrun:impure
+//	func rand_matrix(r, c int) (mrun.Tensor, error) {
+//
+// //mrun:impure marks a function whose result depends on more than its arguments;
+// //mrun:type NAME TYPE narrows the type of a parameter, a keyword, "result" or an output
+// "result.I"; //mrun:sig LINE gives the whole line, for a variadic function. A type the
+// mapping does not know becomes any, with a note.
+//
 // # Performance
 //
 // Functions with at most one parameter and one result (plus an optional error) among int,
