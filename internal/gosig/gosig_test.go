@@ -6,6 +6,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -387,8 +389,14 @@ func TestDir(t *testing.T) {
 }
 
 func TestDir_errors(t *testing.T) {
+	// A source that does not parse is written here, not committed: gofmt -l would stop at it.
+	broken := t.TempDir()
+	src := "package main\n\nimport \"github.com/mrun-dev/mrun/guests/go/mrun\"\n\n//go:wasmexport mrun_fn_inc\nfunc incExport(p, n uint32) uint64 { return mrun.Call(p, n, inc }\n"
+	if err := os.WriteFile(filepath.Join(broken, "broken.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct{ dir, want string }{
-		{"testdata/broken", "cannot describe the Go source: testdata/broken/broken.go:6:65: missing ',' in argument list"},
+		{broken, "cannot describe the Go source: " + filepath.Join(broken, "broken.go") + ":6:65: missing ',' in argument list"},
 		{"testdata", "cannot describe the Go source: testdata has no Go files for GOOS=wasip1 GOARCH=wasm"},
 	}
 	for _, tt := range tests {
