@@ -25,7 +25,7 @@ func TestCall(t *testing.T) {
 		code    int
 	}{
 		{"inc", []string{"call", "../../testdata/seed.wasm", "inc", "0"}, "1\n", "", 0},
-		{"triage", []string{"call", "../../testdata/seed.wasm", "triage", "[0.4,0.7,0.2,0.8]"}, "[[0.4,0.2],[0.7,0.8]]\n", "", 0},
+		{"triage", []string{"call", "../../testdata/seed.wasm", "triage", "[0.4,0.7,0.2,0.8]", "--n-output", "2"}, "[[0.4,0.2],[0.7,0.8]]\n", "", 0},
 		{"n-output", []string{"call", fixtures, "pair", "--n-output", "2"}, "[10,20]\n", "", 0},
 		{"echo frame", []string{"call", fixtures, "echo", "1", `{"b":[1.5,"x"],"a":null}`}, `[[1,{"a":null,"b":[1.5,"x"]}],{}]` + "\n", "", 0},
 		{"kwargs", []string{"call", fixtures, "echo", "--kwargs", `{"exp": 10}`}, `[[],{"exp":10}]` + "\n", "", 0},

@@ -176,7 +176,7 @@ outputs: {burns: $burns}
 tasks:
   fine:  {call: seed.inc, args: [1000]}
   bad:   {call: seed.fail, args: ["disk on fire"]}
-  after: {call: seed.inc, args: [$bad]}
+  after: {call: seed.identity, args: [$bad]}
 outputs: {fine: $fine, after: $after}
 `, filepath.Join(root, "testdata", "seed.wasm")))
 		want := runOne("run", graph)

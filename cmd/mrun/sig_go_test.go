@@ -40,7 +40,8 @@ func TestSigGo_usage(t *testing.T) {
 		errText string
 	}{
 		{[]string{"sig", "go", "a", "b"}, "mrun: sig go takes at most one DIR; unexpected \"b\" (see 'mrun sig go --help')\n"},
-		{[]string{"sig", "go", filepath.Join(dir, "nope")}, "mrun: cannot describe the Go source: reading the package in " + filepath.Join(dir, "nope") + ": cannot find package \".\" in:\n\t" + filepath.Join(dir, "nope") + "\n"},
+		{[]string{"sig", "go", filepath.Join(dir, "nope")}, "mrun: cannot describe the Go source: stat " + filepath.Join(dir, "nope") + ": no such file or directory\n"},
+		{[]string{"sig", "go", "../../testdata/seed.wasm"}, "mrun: cannot describe the Go source: ../../testdata/seed.wasm is not a directory: give the package's directory\n"},
 	}
 	for _, tt := range tests {
 		out, errText, code := mrun(t, tt.args...)

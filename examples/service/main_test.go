@@ -378,7 +378,7 @@ func TestRequestLog(t *testing.T) {
 	mu.Unlock()
 	want := `level=INFO msg=request label=req-1 method=POST path=/sum status=200 tasks=6 cached=0
 level=INFO msg=request label=req-2 method=POST path=/sum status=200 tasks=0 cached=0
-level=INFO msg=request label=req-3 method=GET path=/call/fail status=422 tasks=1 cached=0 error="task fail (key 33b963e3e67a3e0b167b67feb11987c3, module seed): boom"
+level=INFO msg=request label=req-3 method=GET path=/call/fail status=422 tasks=1 cached=0 error="task fail (key c3abf125792840d549491d3133149544, module seed): boom"
 level=INFO msg=request label=req-1 method=POST path=/sum status=200 tasks=0 cached=1
 `
 	if got != want {

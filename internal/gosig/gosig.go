@@ -30,6 +30,7 @@ import (
 	"go/doc"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -70,6 +71,11 @@ func (n Note) String() string { return fmt.Sprintf("%s: %s: %s", n.Pos, n.Func, 
 // Dir describes the package in directory dir: its non-test Go files that a GOOS=wasip1
 // GOARCH=wasm build compiles.
 func Dir(dir string) (*Result, error) {
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSource, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory: give the package's directory", ErrSource, dir)
+	}
 	ctx := build.Default
 	ctx.GOOS, ctx.GOARCH, ctx.CgoEnabled = "wasip1", "wasm", false
 	pkg, err := ctx.ImportDir(dir, 0)
