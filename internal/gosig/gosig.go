@@ -469,7 +469,42 @@ func (a *analysis) describe(name string, fd *ast.FuncDecl) (*sig.Signature, erro
 			return nil, err
 		}
 	}
+	// A name the grammar cannot hold, or one name twice, would make a line mrun refuses.
+	seen := map[string]bool{}
+	names := make([]string, 0, len(s.Params)+len(s.Kwargs))
+	for _, p := range s.Params {
+		names = append(names, p.Name)
+	}
+	for _, k := range s.Kwargs {
+		names = append(names, k.Name)
+	}
+	for _, n := range names {
+		if !isIdent(n) {
+			a.note(fd.Pos(), name, "parameter or keyword %q is not an ASCII identifier, which a signature needs: no signature (rename it, or describe the function with //mrun:sig)", n)
+			return nil, nil
+		}
+		if seen[n] {
+			a.note(fd.Pos(), name, "%q is both a parameter and a keyword: no signature (rename one)", n)
+			return nil, nil
+		}
+		seen[n] = true
+	}
 	return s, nil
+}
+
+// isIdent reports whether s is an identifier of the signature grammar: an ASCII letter or _,
+// then letters, digits or _.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '_' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && !(i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // refine applies a //mrun:type directive to s.

@@ -421,3 +421,31 @@ func TestDir_seed(t *testing.T) {
 		t.Errorf("%d signatures, want 41", len(res.Sigs))
 	}
 }
+
+// Names a signature cannot hold leave the function without one, with a note, rather than
+// write a line mrun sig add refuses.
+func TestFiles_badNames(t *testing.T) {
+	const decls = `
+// café takes a non-ASCII parameter name.
+func cafe(crème int) int { return crème }
+
+// empty reads a keyword with an empty name.
+func empty(kw mrun.Kwargs) int { n, _ := mrun.Kwarg(kw, "", 1); return n }
+
+// twice has x as a parameter and a keyword.
+func twice(x int, kw mrun.Kwargs) int { y, _ := mrun.Kwarg(kw, "x", 1); return x + y }
+`
+	res, err := describe(t, decls, "cafe", "empty", "twice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, notes := lines(res)
+	want := []string{
+		`cafe: parameter or keyword "crème" is not an ASCII identifier, which a signature needs: no signature (rename it, or describe the function with //mrun:sig)`,
+		`empty: parameter or keyword "" is not an ASCII identifier, which a signature needs: no signature (rename it, or describe the function with //mrun:sig)`,
+		`twice: "x" is both a parameter and a keyword: no signature (rename one)`,
+	}
+	if len(sigs) != 0 || !slices.Equal(notes, want) {
+		t.Errorf("sigs %q\nnotes\n%s\nwant\n%s", sigs, strings.Join(notes, "\n"), strings.Join(want, "\n"))
+	}
+}
