@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/internal/suggest"
 	"github.com/mrun-dev/mrun/runtime"
@@ -35,6 +36,7 @@ type Graph struct {
 
 	root  *vnode                          // between ParseModules and ParseTasks
 	funcs map[*taskSpec]*runtime.Function // each task's function, once Check found it
+	sigs  map[*taskSpec]*sig.Signature    // each checked task's signature, nil if undescribed
 }
 
 // moduleSpec is one entry of modules:.
@@ -865,7 +867,7 @@ func (g *Graph) index(n *vnode, owner string, v sval, steps []int, t *taskSpec, 
 		if t != nil {
 			switch levels := taskLevels(t); {
 			case len(levels) == 0:
-				msg = fmt.Sprintf("task %q has one output and no foreach; indexes select outputs and foreach instances, not parts of a value", t.name)
+				msg = fmt.Sprintf("task %q has one output and no foreach (to split its result into outputs, give it n_output); indexes select outputs and foreach instances, not parts of a value", t.name)
 			default:
 				what := strings.NewReplacer("instances", "foreach instance", "outputs", "output").Replace(strings.Join(levels, ", then "))
 				msg = fmt.Sprintf("too many indexes: task %q takes %d (%s); indexes select outputs and foreach instances, not parts of a value", t.name, len(levels), what)

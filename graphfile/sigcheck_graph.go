@@ -139,10 +139,10 @@ func (g *Graph) refType(r *refExpr, elem *sig.Type) *sig.Type {
 		return indexType(elem, r.steps)
 	}
 	d := g.task(r.name)
-	if d == nil || g.funcs[d] == nil || g.funcs[d].Signature() == nil {
+	if d == nil || g.sigs[d] == nil {
 		return nil
 	}
-	return g.taskType(d, g.funcs[d].Signature(), r.steps)
+	return g.taskType(d, g.sigs[d], r.steps)
 }
 
 // indexType applies index steps to a value of type t, nil when unknown.
