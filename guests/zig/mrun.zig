@@ -9,6 +9,12 @@
 //!         return mrun.call(inc, p, n);
 //!     }
 //!
+//! and described, for `mrun inspect` and the host's argument checks, in one more:
+//!
+//!     comptime {
+//!         mrun.signature(inc, "inc", .{"x"}, "Returns x + 1.");
+//!     }
+//!
 //! Everything a call decodes or allocates lives in a per-call arena (`mrun.allocator()`), which
 //! is reset, keeping its memory, when the next call starts. The argument buffer, the result
 //! buffer and the fetch buffer are kept and reused from call to call.
