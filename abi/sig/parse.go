@@ -62,6 +62,12 @@ func Read(wasm []byte) ([]*Signature, error) {
 	return nil, fmt.Errorf("the module has %d %q custom sections, want at most one", len(secs), SectionName)
 }
 
+// Embed returns wasm with sigs, in canonical form, as its "mrun.signatures" custom section:
+// the section the module had is replaced, every other section is copied byte for byte.
+func Embed(wasm []byte, sigs []*Signature) ([]byte, error) {
+	return wasmsection.Set(wasm, SectionName, Format(sigs))
+}
+
 // ParseLine reads one signature line, without its line end.
 func ParseLine(line string) (*Signature, error) {
 	s, err := parseLine(line, 1)
