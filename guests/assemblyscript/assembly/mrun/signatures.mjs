@@ -124,19 +124,22 @@ function describe(decl, source, functions, note) {
     s = derive(decl, name, functions, note);
   }
   for (const t of doc.tags.get("param") || []) {
-    const m = /^\{(.*)\}\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(t);
+    // @param {type} name description, or @param name description (no type: a description)
+    const m = /^(?:\{([^}]*)\}\s*)?([A-Za-z_][A-Za-z0-9_]*)/.exec(t);
     if (m === null) throw new TagError(`@param ${t}: write @param {type} name, the type in mrun's notation (int, list[float], tensor[float64], ...)`);
     const p = s.params.find((p) => p.name === m[2]) || s.kwargs.find((p) => p.name === m[2]);
-    if (p === undefined) throw new TagError(`@param names ${m[2]}, which is not a parameter of ${name}(${s.params.map((p) => p.name).join(", ")})`);
-    p.type = tagType(m[1], `@param {${m[1]}} ${m[2]}`, false);
+    const names = s.params.map((p) => p.name).concat(s.kwargs.map((k) => k.name));
+    if (p === undefined) throw new TagError(`@param names ${m[2]}, which is not a parameter of ${name}(${names.join(", ")})`);
+    if (m[1] !== undefined) p.type = tagType(m[1], `@param {${m[1]}} ${m[2]}`, false);
   }
   const ret = (doc.tags.get("returns") || []).concat(doc.tags.get("return") || []);
   if (ret.length > 0) {
     const m = /^\{(.*)\}/.exec(ret[0]);
-    if (m === null) throw new TagError(`@returns ${ret[0]}: write @returns {type}, or @returns {(T1, T2)} for two outputs`);
-    const r = tagType(m[1], `@returns {${m[1]}}`, true);
-    s.result = r.result;
-    s.outputs = r.outputs;
+    if (m !== null) {
+      const r = tagType(m[1], `@returns {${m[1]}}`, true);
+      s.result = r.result;
+      s.outputs = r.outputs;
+    }
   }
   if (doc.tags.has("impure")) s.pure = false;
   if (s.doc === "") s.doc = doc.text;
@@ -146,6 +149,11 @@ function describe(decl, source, functions, note) {
 
 // tagType reads the type of a @param or @returns tag, in mrun's notation.
 function tagType(text, tag, outputs) {
+  const as = /^[\s(]*([A-Za-z_][A-Za-z0-9_]*)/.exec(text);
+  if (as !== null && !KNOWN.has(as[1]) && (SCALARS.has(as[1]) || as[1] === "Array")) {
+    const hint = SCALARS.has(as[1]) ? `, such as ${SCALARS.get(as[1])}` : " (list[T] for an array)";
+    throw new TagError(`${tag}: ${as[1]} is an AssemblyScript type: write the mrun type${hint}`);
+  }
   try {
     const p = new Parser(text.trim());
     let r;
@@ -310,8 +318,13 @@ class Parser {
     }
     return false;
   }
+  // found describes what is at the parser's position, as Go's %q quotes a rune.
   found() {
-    return this.i >= this.s.length ? "the end of the line" : JSON.stringify(String.fromCodePoint(this.s.codePointAt(this.i)));
+    if (this.i >= this.s.length) return "the end of the line";
+    const c = String.fromCodePoint(this.s.codePointAt(this.i));
+    if (c === "'" || c === "\\") return `'\\${c}'`;
+    if (c < " " || c === "\x7f") return `'\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}'`;
+    return `'${c}'`;
   }
   expect(tok) {
     if (!this.eat(tok)) this.fail(`want ${JSON.stringify(tok)}, found ${this.found()}`);
@@ -322,39 +335,38 @@ class Parser {
     this.i += m[0].length;
     return m[0];
   }
-  // json reads one JSON literal and returns its compact text.
+  // json reads one JSON literal, as much as a JSON decoder reads, and returns its compact text.
   json() {
     const start = this.i;
-    let depth = 0;
-    let inStr = false;
-    for (; this.i < this.s.length; this.i++) {
-      const c = this.s[this.i];
-      if (inStr) {
-        if (c === "\\") this.i++;
-        else if (c === '"') {
-          inStr = false;
-          if (depth === 0) {
-            this.i++;
-            break;
-          }
-        }
-      } else if (c === '"') inStr = true;
-      else if (c === "[" || c === "{") depth++;
-      else if (c === "]" || c === "}") {
-        if (--depth === 0) {
+    const c = this.s[this.i];
+    if (c === '"' || c === "[" || c === "{") {
+      let depth = 0;
+      let inStr = false;
+      for (; this.i < this.s.length; this.i++) {
+        const d = this.s[this.i];
+        if (inStr) {
+          if (d === "\\") this.i++;
+          else if (d === '"') inStr = false;
+        } else if (d === '"') inStr = true;
+        else if (d === "[" || d === "{") depth++;
+        else if (d === "]" || d === "}") depth--;
+        if (!inStr && depth === 0) {
           this.i++;
           break;
         }
-        if (depth < 0) break;
-      } else if (depth === 0 && /[\s,)]/.test(c)) break;
+      }
+    } else {
+      const m = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/.exec(this.s.slice(this.i));
+      if (m !== null) this.i += m[0].length;
     }
     const raw = this.s.slice(start, this.i);
     try {
       JSON.parse(raw);
-      return compact(raw);
     } catch {
-      this.fail(`want a JSON literal as the default, found ${JSON.stringify(this.s.slice(start, this.i) || "nothing")}`, start);
+      this.i = start;
+      this.fail(`want a JSON literal as the default, found ${this.found()}`);
     }
+    return compact(raw);
   }
   type(depth) {
     if (depth >= MAX_DEPTH) this.fail(`types nested over ${MAX_DEPTH} deep`);
@@ -368,7 +380,8 @@ class Parser {
       t.elem = this.type(depth + 1);
     } else if (name === "map") {
       const k = this.i;
-      if (this.ident("a key type") !== "str") this.fail("map keys are str", k);
+      const key = this.ident("a key type");
+      if (key !== "str") this.fail(`map keys are str, not ${key}`, k);
       this.ws();
       this.expect(",");
       this.ws();
@@ -416,7 +429,11 @@ class Parser {
 // parseLine reads a signature line; it returns null for a blank line.
 export function parseLine(line) {
   const p = new Parser(line);
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) p.fail("control character");
+  const cc = /[\x00-\x08\x0a-\x1f\x7f]/.exec(line);
+  if (cc !== null) {
+    p.i = cc.index;
+    p.fail(`control character ${p.found()}`);
+  }
   p.ws();
   if (p.i === line.length) return null;
   const s = { name: "", params: [], kwargs: [], result: null, outputs: null, pure: true, doc: "" };
@@ -431,6 +448,9 @@ export function parseLine(line) {
     s.name = m[0];
     p.i += m[0].length;
   }
+  if (s.name === "") p.fail("want a function name, found the empty string");
+  if (new TextEncoder().encode(s.name).length > 128) p.fail(`function name is ${new TextEncoder().encode(s.name).length} bytes, over the limit of 128`, 0);
+  if (s.name.includes("\0")) p.fail("function name contains NUL", 0);
   p.ws();
   p.expect("(");
   p.ws();
