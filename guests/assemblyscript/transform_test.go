@@ -386,3 +386,24 @@ export function mrun_fn_rest(p: u32, n: u32): u64 {
 		t.Errorf("section:\n%s\nwant:\n%s", text, want)
 	}
 }
+
+// TestTransform_renamedExport checks that a function exported under an mrun_fn_ name it was
+// not declared with, which the transform cannot see, fails the build rather than leaving the
+// function without a signature.
+func TestTransform_renamedExport(t *testing.T) {
+	needNode(t)
+	src := `import { call1 } from "../mrun";
+export { mrun_abi_v1, mrun_alloc } from "../mrun";
+function twice(x: i64): i64 { return 2 * x; }
+function wrap(p: u32, n: u32): u64 { return call1<i64, i64>(p, n, "twice", twice); }
+export { wrap as mrun_fn_twice };
+`
+	wasm, stderr, err := build(t, src)
+	if err == nil {
+		t.Fatalf("the build succeeded (%d bytes); stderr:\n%s", len(wasm), stderr)
+	}
+	want := "FAILURE mrun signatures: mrun_fn_twice: exported, but not declared as export function mrun_fn_twice(p: u32, n: u32): u64 in a source file, so the transform cannot describe it: declare it so"
+	if got := strings.TrimSpace(stderr); got != want {
+		t.Errorf("stderr:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -57,7 +57,7 @@ export default class SignatureTransform extends Transform {
         }
       }
     }
-    this.lines = new Map(); // function name -> canonical line
+    this.lines = new Map(); // function name -> canonical line, or null for @nosig
     for (const source of sources) {
       for (const st of source.statements) {
         if (st.kind !== NodeKind.FunctionDeclaration || !(st.flags & CommonFlags.Export)) continue;
@@ -66,7 +66,7 @@ export default class SignatureTransform extends Transform {
         const where = `${source.normalizedPath}:${source.lineAt(st.range.start)}`;
         try {
           const line = describe(st, source, functions, (msg) => notes.push(`${where}: note: ${msg}`));
-          if (line !== null) this.lines.set(exported.slice(PREFIX.length), line);
+          this.lines.set(exported.slice(PREFIX.length), line);
         } catch (e) {
           if (!(e instanceof TagError)) throw e;
           errors.push(`${where}: ${exported}: ${e.message}`);
@@ -88,7 +88,13 @@ export default class SignatureTransform extends Transform {
     }
     let text = "";
     for (const [name, line] of this.lines) {
-      if (exported.has(PREFIX + name)) text += line + "\n";
+      if (exported.has(PREFIX + name) && line !== null) text += line + "\n";
+    }
+    const missing = [...exported].filter((e) => e.startsWith(PREFIX) && !this.lines.has(e.slice(PREFIX.length)));
+    if (missing.length > 0) {
+      const e = new Error(`mrun signatures: ${missing.join(", ")}: exported, but not declared as export function ${missing[0]}(p: u32, n: u32): u64 in a source file, so the transform cannot describe ${missing.length === 1 ? "it" : "them"}: declare ${missing.length === 1 ? "it" : "each"} so`);
+      e.stack = e.message;
+      throw e;
     }
     if (text !== "") module.addCustomSection(SECTION, new TextEncoder().encode(text));
   }
