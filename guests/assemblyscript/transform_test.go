@@ -228,11 +228,11 @@ export function mrun_fn_lost(p: u32, n: u32): u64 {
   return call1<i64, i64>(p, n, "lost", Math.abs);
 }
 
-class Point { x: i32 = 0; }
+type Count = i64;
 
-/** odd(pt) takes a class of its own. */
+/** odd(c) takes a type alias of its own. */
 export function mrun_fn_odd(p: u32, n: u32): u64 {
-  return call1<Point, i32>(p, n, "odd", (pt: Point): i32 => pt.x);
+  return call1<Count, i32>(p, n, "odd", (c: Count): i32 => <i32>(c & 1));
 }
 
 /**
@@ -247,7 +247,7 @@ export function mrun_fn_notext(p: u32, n: u32): u64 {
 		t.Fatalf("the build succeeded (%d bytes); stderr:\n%s", len(wasm), stderr)
 	}
 	want := []string{
-		"/m.ts:72: note: odd: parameter pt: Point has no mrun type, so it is described as any: add @param {type} pt",
+		"/m.ts:72: note: odd: parameter c: Count has no mrun type, so it is described as any: add @param {type} c",
 		"FAILURE mrun signatures:",
 		`/m.ts:4: mrun_fn_nodoc: no doc comment: write /** nodoc(...) does what. */ above the function (its first paragraph is the signature's doc)`,
 		`/m.ts:9: mrun_fn_linedoc: its // comment is not a doc comment: write it as /** ... */ (its first paragraph is the signature's doc)`,
@@ -353,6 +353,17 @@ export function mrun_fn_opts(p: u32, n: u32): u64 {
   return call(p, n, "opts", (a: Args): Value => Value.int(a.i64(0) + a.kwI64("k", 2)));
 }
 
+type Count = i64;
+
+/**
+ * count(c) takes and returns a type alias, described by tags.
+ * @param {int} c
+ * @returns {int}
+ */
+export function mrun_fn_count(p: u32, n: u32): u64 {
+  return call1<Count, Count>(p, n, "count", (c: Count): Count => c + 1);
+}
+
 /**
  * rest(...) takes any arguments.
  * @nosig
@@ -381,6 +392,7 @@ export function mrun_fn_rest(p: u32, n: u32): u64 {
 		"clock() -> int  impure  -- clock() reads the clock: impure, its result described by a tag.",
 		"pair(o: any, v: float) -> (any, float)  -- pair(o, v) returns two outputs.",
 		`opts(x: int, *, k: int = 2, name: str) -> int  -- the doc of the tag wins`,
+		"count(c: int) -> int  -- count(c) takes and returns a type alias, described by tags.",
 	}, "\n") + "\n"
 	if string(text) != want {
 		t.Errorf("section:\n%s\nwant:\n%s", text, want)

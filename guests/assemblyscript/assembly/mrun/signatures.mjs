@@ -27,8 +27,9 @@ export const SECTION = "mrun.signatures";
 
 const PREFIX = "mrun_fn_";
 
-// Each AssemblyScript type the SDK decodes or encodes, and its mrun type (abi/ABI.md
-// section 5). Value[] is a list of anything, `list`.
+// Each AssemblyScript type the SDK decodes or encodes (Args.get, write), and its mrun type
+// (abi/ABI.md section 5); Array<T> is list[T], and Value[] a list of anything, `list`.
+// Another type would not compile as a parameter or result of call0 ... call3 anyway.
 const SCALARS = new Map([
   ["i8", "int"], ["i16", "int"], ["i32", "int"], ["i64", "int"], ["isize", "int"],
   ["u8", "int"], ["u16", "int"], ["u32", "int"], ["u64", "int"], ["usize", "int"],
@@ -38,7 +39,6 @@ const SCALARS = new Map([
   ["Uint8Array", "bytes"],
   ["Value", "any"], ["Obj", "any"],
   ["Tensor", "tensor"], ["Table", "table"],
-  ["void", "none"],
 ]);
 
 const CALLS = new Map([["call0", 0], ["call1", 1], ["call2", 2], ["call3", 3]]);
@@ -121,7 +121,7 @@ function describe(decl, source, functions, note) {
     try {
       s = parseLine(text);
     } catch (e) {
-      if (!(e instanceof SyntaxError)) throw e;
+      if (!(e instanceof NotationError)) throw e;
       throw new TagError(`@mrun ${text}: ${e.message}`);
     }
     if (s === null) throw new TagError("@mrun is empty: follow it with the signature, name(params) -> result");
@@ -174,7 +174,7 @@ function tagType(text, tag, outputs) {
     if (p.i < p.s.length) p.fail(`unexpected ${p.found()} after the type`);
     return r;
   } catch (e) {
-    if (!(e instanceof SyntaxError)) throw e;
+    if (!(e instanceof NotationError)) throw e;
     throw new TagError(`${tag}: ${e.message}`);
   }
 }
@@ -246,12 +246,9 @@ function mapType(node, unknown) {
   const n = tn.identifier.text;
   if (n === "null") return { name: "none" };
   const args = node.typeArguments || [];
-  if ((n === "Array" || n === "StaticArray") && args.length === 1) {
+  if (n === "Array" && args.length === 1) {
     const e = mapType(args[0], unknown);
     return e.name === "any" && !e.elem ? { name: "list" } : { name: "list", elem: e };
-  }
-  if (n === "Map" && args.length === 2 && mapType(args[0], () => {}).name === "str") {
-    return { name: "map", elem: mapType(args[1], unknown) };
   }
   if (args.length === 0 && SCALARS.has(n)) return { name: SCALARS.get(n) };
   unknown(typeText(node));
@@ -306,13 +303,16 @@ const KNOWN = new Set(["int", "float", "bool", "str", "bytes", "any", "none", "t
 const DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "bool"];
 const MAX_DEPTH = 32;
 
+/** NotationError is a text that breaks the signature notation, with its column (from 1). */
+class NotationError extends Error {}
+
 class Parser {
   constructor(s) {
     this.s = s;
     this.i = 0;
   }
   fail(msg, at = this.i) {
-    throw new SyntaxError(`column ${at + 1}: ${msg}`);
+    throw new NotationError(`column ${at + 1}: ${msg}`);
   }
   ws() {
     while (this.i < this.s.length && (this.s[this.i] === " " || this.s[this.i] === "\t")) this.i++;
