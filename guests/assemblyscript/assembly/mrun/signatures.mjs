@@ -136,7 +136,10 @@ function describe(decl, source, functions, note) {
     const p = s.params.find((p) => p.name === m[2]) || s.kwargs.find((p) => p.name === m[2]);
     const names = s.params.map((p) => p.name).concat(s.kwargs.map((k) => k.name));
     if (p === undefined) throw new TagError(`@param names ${m[2]}, which is not a parameter of ${name}(${names.join(", ")})`);
-    if (m[1] !== undefined) p.type = tagType(m[1], `@param {${m[1]}} ${m[2]}`, false);
+    if (m[1] !== undefined) {
+      p.type = tagType(m[1], `@param {${m[1]}} ${m[2]}`, false);
+      p.unknown = null;
+    }
   }
   const ret = (doc.tags.get("returns") || []).concat(doc.tags.get("return") || []);
   if (ret.length > 0) {
@@ -145,8 +148,13 @@ function describe(decl, source, functions, note) {
       const r = tagType(m[1], `@returns {${m[1]}}`, true);
       s.result = r.result;
       s.outputs = r.outputs;
+      s.resultUnknown = null;
     }
   }
+  for (const p of s.params) {
+    if (p.unknown) note(`${name}: parameter ${p.name}: ${p.unknown} has no mrun type, so it is described as any: add @param {type} ${p.name}`);
+  }
+  if (s.resultUnknown) note(`${name}: result: ${s.resultUnknown} has no mrun type, so it is described as any: add @returns {type}`);
   if (doc.tags.has("impure")) s.pure = false;
   if (s.doc === "") s.doc = doc.text;
   for (const t of unknownTypes(s)) note(`${name}: type ${JSON.stringify(t)} is not one mrun knows, so it accepts any value (a misspelling?)`);
@@ -208,11 +216,13 @@ function derive(decl, name, functions, note) {
     types.push(node);
   }
   const s = { name, params: [], kwargs: [], result: null, outputs: null, pure: true, doc: "" };
+  // A type with no mrun counterpart is noted after the tags, unless a tag gives its type.
   for (let i = 0; i < arity; i++) {
-    const pname = params[i].name.text;
-    s.params.push({ name: pname, type: mapType(types[i], (t) => note(`${name}: parameter ${pname}: ${t} has no mrun type, so it is described as any: add @param {type} ${pname}`)) });
+    const p = { name: params[i].name.text, type: null, unknown: null };
+    p.type = mapType(types[i], (t) => (p.unknown = t));
+    s.params.push(p);
   }
-  s.result = mapType(types[arity], (t) => note(`${name}: result: ${t} has no mrun type, so it is described as any: add @returns {type}`));
+  s.result = mapType(types[arity], (t) => (s.resultUnknown = t));
   return s;
 }
 
