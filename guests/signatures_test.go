@@ -64,6 +64,9 @@ var sigModules = []struct {
 	}},
 	{name: "wat", module: "testdata/wat/conformance.wasm"},
 	{name: "zig", module: "testdata/zig/conformance.wasm"},
+	{name: "assemblyscript", module: "testdata/assemblyscript/conformance.wasm", extra: []string{
+		"driver2_tensor(seed: int) -> float",
+	}},
 }
 
 // withoutDoc returns a copy of s without what may differ between equal signatures: the doc
@@ -75,8 +78,8 @@ func withoutDoc(s *sig.Signature) sig.Signature {
 }
 
 // TestSignatures_conformanceModules loads the conformance modules whose SDKs write the
-// mrun.signatures section (C with MRUN_SIG, Rust with mrun::signature!, WAT with mrun sig add, Zig with
-// mrun.signature)
+// mrun.signatures section (C with MRUN_SIG, Rust with mrun::signature!, WAT with mrun sig add,
+// Zig with mrun.signature, AssemblyScript with its compiler transform)
 // and checks that every exported function is described, as the table says.
 func TestSignatures_conformanceModules(t *testing.T) {
 	root, err := filepath.Abs("..")
