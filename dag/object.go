@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
@@ -242,6 +243,13 @@ func (t *task) init(c Call) error {
 		}
 		byKey[o.Key()] = o
 	}
+	if s := c.Func.Signature(); s != nil {
+		// Checked here, so that Execute reports a mismatch before any task runs; a function
+		// without a signature checks its arguments when it runs.
+		if err := s.CheckCall(c.Args, c.Kwargs, max(c.NOutput, 1)); err != nil {
+			return err
+		}
+	}
 	tmpl, err := abi.EncodeTemplate(c.Args, c.Kwargs)
 	if err != nil {
 		return err
@@ -277,6 +285,27 @@ func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 			return fmt.Errorf("draw the nonce of an impure call: %w", err)
 		}
 		t.key = abi.ImpureKey(t.key, t.nonce)
+	}
+	return nil
+}
+
+// SigType returns the type of o's value as the signature of its function declares it (ABI.md
+// section 10), or nil when the function does not describe its result: it is how a task that
+// takes o as an argument is checked against its own function's signature at spawn.
+func (o *Object) SigType() *sig.Type {
+	if o.t.fn == nil {
+		return nil
+	}
+	s := o.t.fn.Signature()
+	switch {
+	case s == nil:
+		return nil
+	case o.t.nOutput == 1:
+		return s.Result
+	case o.index < len(s.Outputs):
+		return &s.Outputs[o.index]
+	case len(s.Outputs) == 0 && s.Result != nil && s.Result.Name == sig.List:
+		return s.Result.Elem // a list split into n_output outputs: each is an element
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/internal/bytesize"
 	"strings"
 
@@ -130,6 +131,7 @@ func (g *Graph) Errorf(p Pos, format string, args ...any) error {
 func (g *Graph) Check(mods map[string]*runtime.Module) error {
 	if g.funcs == nil {
 		g.funcs = make(map[*taskSpec]*runtime.Function, len(g.order))
+		g.sigs = make(map[*taskSpec]*sig.Signature, len(g.order))
 	}
 	for _, t := range g.order {
 		if g.funcs[t] != nil {
@@ -147,6 +149,33 @@ func (g *Graph) Check(mods map[string]*runtime.Module) error {
 			return err
 		}
 		g.funcs[t] = fn
+		g.sigs[t] = fn.Signature()
+	}
+	return nil
+}
+
+// CheckSignatures checks the tasks' arguments and n_output against signatures alone, sigs by
+// module name (as sig.Read gives them from a module's bytes), without loaded modules: what
+// mrun graph checks. Tasks of a module missing from sigs, and calls of functions their module
+// does not describe, are not checked. Check does all this and more once modules are loaded.
+func (g *Graph) CheckSignatures(sigs map[string][]*sig.Signature) error {
+	byName := map[string]map[string]*sig.Signature{}
+	for mod, list := range sigs {
+		m := make(map[string]*sig.Signature, len(list))
+		for _, s := range list {
+			m[s.Name] = s
+		}
+		byName[mod] = m
+	}
+	if g.sigs == nil {
+		g.sigs = make(map[*taskSpec]*sig.Signature, len(g.order))
+	}
+	for _, t := range g.order {
+		s := byName[t.module.name][t.function]
+		if err := g.checkSignature(t, s); err != nil {
+			return err
+		}
+		g.sigs[t] = s
 	}
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/internal/suggest"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
@@ -34,6 +36,7 @@ type Graph struct {
 
 	root  *vnode                          // between ParseModules and ParseTasks
 	funcs map[*taskSpec]*runtime.Function // each task's function, once Check found it
+	sigs  map[*taskSpec]*sig.Signature    // each checked task's signature, nil if undescribed
 }
 
 // moduleSpec is one entry of modules:.
@@ -136,7 +139,7 @@ func parseModules(file string, src []byte, dir string) (*Graph, *vnode, error) {
 	}
 	for i, k := range root.keys {
 		if !slices.Contains(topFields, k) {
-			return nil, nil, g.errorf(root.keyPos[i], "unknown key %q%s (a graph file has %s)", k, suggest(k, topFields), strings.Join(topFields, ", "))
+			return nil, nil, g.errorf(root.keyPos[i], "unknown key %q%s (a graph file has %s)", k, didYouMean(k, topFields), strings.Join(topFields, ", "))
 		}
 	}
 	if err := g.readModules(root); err != nil {
@@ -228,7 +231,7 @@ func (g *Graph) readModules(root *vnode) error {
 	for _, m := range g.modules {
 		for i, name := range m.spawns {
 			if g.module(name) == nil {
-				return g.errorf(m.spawnsPos[i], "module %q: spawns: unknown module %q%s (modules: %s)", m.name, name, suggest(name, g.moduleList()), g.moduleNames())
+				return g.errorf(m.spawnsPos[i], "module %q: spawns: unknown module %q%s (modules: %s)", m.name, name, didYouMean(name, g.moduleList()), g.moduleNames())
 			}
 		}
 	}
@@ -249,7 +252,7 @@ func (g *Graph) readModule(name string, p pos, v *vnode) (*moduleSpec, error) {
 	}
 	for i, k := range v.keys {
 		if !slices.Contains(moduleFields, k) {
-			return nil, g.errorf(v.keyPos[i], "module %q: unknown field %q%s (a module has %s)", name, k, suggest(k, moduleFields), strings.Join(moduleFields, ", "))
+			return nil, g.errorf(v.keyPos[i], "module %q: unknown field %q%s (a module has %s)", name, k, didYouMean(k, moduleFields), strings.Join(moduleFields, ", "))
 		}
 	}
 	path := v.get("path")
@@ -371,7 +374,7 @@ func (g *Graph) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 	}
 	for i, k := range v.keys {
 		if !slices.Contains(taskFields, k) {
-			return nil, g.errorf(v.keyPos[i], "task %q: unknown field %q%s (a task has %s)", name, k, suggest(k, taskFields), strings.Join(taskFields, ", "))
+			return nil, g.errorf(v.keyPos[i], "task %q: unknown field %q%s (a task has %s)", name, k, didYouMean(k, taskFields), strings.Join(taskFields, ", "))
 		}
 	}
 	call := v.get("call")
@@ -388,7 +391,7 @@ func (g *Graph) readTask(name string, p pos, v *vnode) (*taskSpec, error) {
 		return nil, g.errorf(call.pos, "task %q: call %q must name MODULE.FUNCTION (modules: %s)", name, s, g.moduleNames())
 	}
 	if t.module = g.module(modName); t.module == nil {
-		return nil, g.errorf(call.pos, "task %q: unknown module %q in call %q%s (modules: %s)", name, modName, s, suggest(modName, g.moduleList()), g.moduleNames())
+		return nil, g.errorf(call.pos, "task %q: unknown module %q in call %q%s (modules: %s)", name, modName, s, didYouMean(modName, g.moduleList()), g.moduleNames())
 	}
 	t.function = fn
 	if t.args = v.get("args"); t.args != nil && t.args.kind != vList {
@@ -470,7 +473,7 @@ func (g *Graph) link() error {
 				}
 				d := g.task(r.ref.name)
 				if d == nil {
-					return g.errorf(r.pos, "task %q: %s: no task named %q%s", t.name, r.ref.raw, r.ref.name, suggest(r.ref.name, g.taskNames()))
+					return g.errorf(r.pos, "task %q: %s: no task named %q%s", t.name, r.ref.raw, r.ref.name, didYouMean(r.ref.name, g.taskNames()))
 				}
 				if !seen[d] {
 					seen[d] = true
@@ -838,7 +841,7 @@ func (g *Graph) resolve(n *vnode, owner string, env *loopEnv) (sval, error) {
 	}
 	t := g.task(r.name)
 	if t == nil { // link reported these for tasks; outputs get here
-		return sval{}, g.errorf(n.pos, "%s: %s: no task named %q%s", owner, r.raw, r.name, suggest(r.name, g.taskNames()))
+		return sval{}, g.errorf(n.pos, "%s: %s: no task named %q%s", owner, r.raw, r.name, didYouMean(r.name, g.taskNames()))
 	}
 	return g.index(n, owner, t.shape, r.steps, t, 0)
 }
@@ -864,7 +867,7 @@ func (g *Graph) index(n *vnode, owner string, v sval, steps []int, t *taskSpec, 
 		if t != nil {
 			switch levels := taskLevels(t); {
 			case len(levels) == 0:
-				msg = fmt.Sprintf("task %q has one output and no foreach; indexes select outputs and foreach instances, not parts of a value", t.name)
+				msg = fmt.Sprintf("task %q has one output and no foreach (to split its result into outputs, give it n_output); indexes select outputs and foreach instances, not parts of a value", t.name)
 			default:
 				what := strings.NewReplacer("instances", "foreach instance", "outputs", "output").Replace(strings.Join(levels, ", then "))
 				msg = fmt.Sprintf("too many indexes: task %q takes %d (%s); indexes select outputs and foreach instances, not parts of a value", t.name, len(levels), what)
@@ -930,40 +933,11 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// suggest returns ` (did you mean "x"?)` when one of names is close to s.
-func suggest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD && d < len(s) {
-			best, bestD = n, d
-		}
-	}
+// didYouMean returns ` (did you mean "x"?)` when one of names is close to s.
+func didYouMean(s string, names []string) string {
+	best := suggest.Closest(s, names)
 	if best == "" || best == s {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -21,13 +21,14 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 	if t.args != nil {
 		args, argsPos = t.args.items, t.args.pos
 	}
-	if msg := arity(s, len(args)); msg != "" {
+	if err := s.CheckArity(len(args)); err != nil {
 		if len(args) > len(s.Params) {
 			argsPos = args[len(s.Params)].pos
 		}
-		return fail(argsPos, msg)
+		return fail(argsPos, err.Error())
 	}
-	if msg := nOutputMismatch(s, t.nOutput); msg != "" {
+	if err := s.CheckNOutput(t.nOutput); err != nil {
+		msg := err.Error()
 		p := t.nOutPos
 		if p == (pos{}) {
 			p = t.callPos
@@ -41,45 +42,43 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 	for i, a := range args {
 		prm := s.Params[i]
 		if p, m := g.matchNode(a, prm.Type, elem); m != nil {
-			return fail(p, m.message(s.Name+" argument "+prm.Name))
+			return fail(p, m.Message(s.Name+" argument "+prm.Name))
 		}
 	}
 	given := map[string]bool{}
 	if t.kwargs != nil {
 		for i, k := range t.kwargs.keys {
 			given[k] = true
-			kw, ok := s.Kwarg(k)
-			if !ok {
-				return fail(t.kwargs.keyPos[i], unknownKwarg(s, k))
+			kw, err := s.CheckKwargName(k)
+			if err != nil {
+				return fail(t.kwargs.keyPos[i], err.Error())
 			}
 			if p, m := g.matchNode(t.kwargs.items[i], kw.Type, elem); m != nil {
-				return fail(p, m.message(s.Name+" keyword argument "+k))
+				return fail(p, m.Message(s.Name+" keyword argument "+k))
 			}
 		}
 	}
-	for _, kw := range s.Kwargs {
-		if !given[kw.Name] && kw.Required() {
-			p := t.callPos
-			if t.kwargs != nil {
-				p = t.kwargs.pos
-			}
-			return fail(p, missingKwarg(s, kw))
+	if err := s.CheckRequired(func(k string) bool { return given[k] }); err != nil {
+		p := t.callPos
+		if t.kwargs != nil {
+			p = t.kwargs.pos
 		}
+		return fail(p, err.Error())
 	}
 	return nil
 }
 
 // matchNode reports where and how the value n does not fit type want, or nil. elem is the
 // type of $item, nil when unknown.
-func (g *Graph) matchNode(n *vnode, want sig.Type, elem *sig.Type) (pos, *mismatch) {
+func (g *Graph) matchNode(n *vnode, want sig.Type, elem *sig.Type) (pos, *sig.Mismatch) {
 	switch n.kind {
 	case vLit:
-		return n.pos, matchValue(n.lit, want)
+		return n.pos, sig.Match(n.lit, want)
 	case vList:
 		if want.Name == sig.List && want.Elem != nil {
 			for i, x := range n.items {
 				if p, m := g.matchNode(x, *want.Elem, elem); m != nil {
-					return p, m.at(fmt.Sprintf("[%d]", i))
+					return p, m.At(fmt.Sprintf("[%d]", i))
 				}
 			}
 			return n.pos, nil
@@ -88,19 +87,19 @@ func (g *Graph) matchNode(n *vnode, want sig.Type, elem *sig.Type) (pos, *mismat
 		if want.Name == sig.Map && want.Elem != nil {
 			for i, x := range n.items {
 				if p, m := g.matchNode(x, *want.Elem, elem); m != nil {
-					return p, m.at(fmt.Sprintf("[%q]", n.keys[i]))
+					return p, m.At(fmt.Sprintf("[%q]", n.keys[i]))
 				}
 			}
 			return n.pos, nil
 		}
 	}
 	have := g.nodeType(n, elem)
-	if Accepts(&want, have) {
+	if sig.Accepts(&want, have) {
 		return n.pos, nil
 	}
-	m := &mismatch{want: want.String(), got: have.String()}
+	m := &sig.Mismatch{Want: want.String(), Got: have.String()}
 	if n.kind == vRef {
-		m.got += " " + n.ref.raw
+		m.Got += " " + n.ref.raw
 	}
 	return n.pos, m
 }
@@ -109,7 +108,7 @@ func (g *Graph) matchNode(n *vnode, want sig.Type, elem *sig.Type) (pos, *mismat
 func (g *Graph) nodeType(n *vnode, elem *sig.Type) *sig.Type {
 	switch n.kind {
 	case vLit:
-		return TypeOf(n.lit)
+		return sig.TypeOf(n.lit)
 	case vList, vMap:
 		ts := make([]*sig.Type, len(n.items))
 		for i, x := range n.items {
@@ -119,7 +118,7 @@ func (g *Graph) nodeType(n *vnode, elem *sig.Type) *sig.Type {
 		if n.kind == vMap {
 			name = sig.Map
 		}
-		return &sig.Type{Name: name, Elem: common(ts)}
+		return &sig.Type{Name: name, Elem: sig.Common(ts)}
 	case vRef:
 		return g.refType(n.ref, elem)
 	}
@@ -140,10 +139,10 @@ func (g *Graph) refType(r *refExpr, elem *sig.Type) *sig.Type {
 		return indexType(elem, r.steps)
 	}
 	d := g.task(r.name)
-	if d == nil || g.funcs[d] == nil || g.funcs[d].Signature() == nil {
+	if d == nil || g.sigs[d] == nil {
 		return nil
 	}
-	return g.taskType(d, g.funcs[d].Signature(), r.steps)
+	return g.taskType(d, g.sigs[d], r.steps)
 }
 
 // indexType applies index steps to a value of type t, nil when unknown.
@@ -186,7 +185,7 @@ func (g *Graph) taskType(d *taskSpec, s *sig.Signature, steps []int) *sig.Type {
 			for k := range ts {
 				ts[k] = output(k)
 			}
-			return &sig.Type{Name: sig.List, Elem: common(ts)}
+			return &sig.Type{Name: sig.List, Elem: sig.Common(ts)}
 		}
 		if len(steps) > 1 {
 			return nil

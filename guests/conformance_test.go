@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/runtime"
 )
@@ -54,6 +55,7 @@ type tcase struct {
 	want   any                          // the value (a []any of outputs when nOut ≥ 2)
 	check  func(got any) error          // instead of want, for values that are not fixed
 	err    func(err error) error        // the call must fail; checks the error
+	direct bool                         // call the function itself, not through the engine
 	graph  func(f fns) (dag.Tuple, any) // a graph of several calls instead of one, and its values
 }
 
@@ -101,6 +103,20 @@ func guestErrorNaming(word string) func(error) error {
 			return fmt.Errorf("guest error %q does not name %q", ge.Message, word)
 		}
 		return nil
+	}
+}
+
+// signatureOrGuestError checks err of a spawn of fn with arguments that do not fit: the engine
+// refuses it with msg when the module describes fn, the guest names fn when it does not.
+func signatureOrGuestError(fn, msg string) func(error) error {
+	return func(err error) error {
+		if errors.Is(err, sig.ErrArgs) {
+			if err.Error() != msg {
+				return fmt.Errorf("got %q, want %q", err, msg)
+			}
+			return nil
+		}
+		return guestErrorNaming(fn)(err)
 	}
 }
 
@@ -185,7 +201,11 @@ func cases() []tcase {
 
 		// Errors.
 		{name: "fail", group: "errors", fn: "fail", args: []any{"boom: ünïcode ✗"}, err: guestError("boom: ünïcode ✗")},
-		{name: "bad_argument", group: "errors", fn: "inc", args: []any{"x"}, err: guestErrorNaming("inc")},
+		// The guest checks its arguments itself (a nested spawn, a module without signatures):
+		// called directly, past the engine's check.
+		{name: "bad_argument", group: "errors", fn: "inc", args: []any{"x"}, direct: true, err: guestErrorNaming("inc")},
+		// A spawn through the engine is checked against the signature first, nothing runs.
+		{name: "bad_argument_spawned", group: "errors", fn: "inc", args: []any{"x"}, err: signatureOrGuestError("inc", `cannot spawn inc: inc argument x must be int, got str "x"`)},
 
 		// Nested spawn.
 		{name: "driver", group: "nested", fn: "driver", want: ints(1, 10)},
@@ -296,6 +316,20 @@ func (c tcase) run(ctx context.Context, eng *dag.Engine, mod *runtime.Module, lo
 	switch {
 	case c.graph != nil:
 		objs, want = c.graph(lookup)
+	case c.direct:
+		tmpl, err := abi.EncodeTemplate(c.args, c.kwargs)
+		if err != nil {
+			return err
+		}
+		if _, err := lookup(c.fn).Call(ctx, tmpl.Frame()); c.err != nil {
+			if err == nil {
+				return errors.New("succeeded, want an error")
+			}
+			return c.err(err)
+		} else if err != nil {
+			return err
+		}
+		return errors.New("a direct case must expect an error")
 	default:
 		if _, err := mod.Func(c.fn); err != nil {
 			return fmt.Errorf("the module does not export %s", c.fn)

@@ -63,6 +63,10 @@ var sigModules = []struct {
 		"table_totals(t: table) -> table",
 	}},
 	{name: "wat", module: "testdata/wat/conformance.wasm"},
+	{name: "zig", module: "testdata/zig/conformance.wasm"},
+	{name: "assemblyscript", module: "testdata/assemblyscript/conformance.wasm", extra: []string{
+		"driver2_tensor(seed: int) -> float",
+	}},
 	{name: "go", module: "testdata/seed.wasm", extra: []string{
 		"trap() -> none",
 		"burn(n: int) -> int",
@@ -96,7 +100,8 @@ func withoutDoc(s *sig.Signature) sig.Signature {
 }
 
 // TestSignatures_conformanceModules loads the conformance modules whose SDKs write the
-// mrun.signatures section (C with MRUN_SIG, Rust with mrun::signature!, WAT with mrun sig add)
+// mrun.signatures section (C with MRUN_SIG, Rust with mrun::signature!, WAT with mrun sig add,
+// Zig with mrun.signature, AssemblyScript with its compiler transform, Go with mrun sig go)
 // and checks that every exported function is described, as the table says.
 func TestSignatures_conformanceModules(t *testing.T) {
 	root, err := filepath.Abs("..")

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -20,20 +21,14 @@ func (f *Function) Signature() *Signature { return f.sig }
 // to its function. A malformed section, a second section, or a signature of a function the
 // module does not export is an error wrapping ErrBadSignature. It runs no guest code.
 func (m *Module) readSignatures(wasm []byte) error {
-	secs, err := wasmsection.Custom(wasm, sig.SectionName)
-	if err != nil {
+	sigs, err := sig.Read(wasm)
+	switch {
+	case errors.Is(err, wasmsection.ErrNotWasm):
 		return fmt.Errorf("%w: %v", ErrNotWasm, err)
-	}
-	switch len(secs) {
-	case 0:
-		return nil
-	case 1:
-	default:
-		return fmt.Errorf("%w: the module has %d %q custom sections, want at most one", ErrBadSignature, len(secs), sig.SectionName)
-	}
-	sigs, err := sig.Parse(secs[0])
-	if err != nil {
+	case errors.As(err, new(*sig.SyntaxError)):
 		return fmt.Errorf("%w: %s %v", ErrBadSignature, sig.SectionName, err)
+	case err != nil:
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
 	for _, s := range sigs {
 		f, ok := m.byName[s.Name]

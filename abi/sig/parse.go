@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mrun-dev/mrun/abi/wasmsection"
 )
 
 // maxDepth bounds the nesting of types (list[list[...]]), so that a hostile section cannot
@@ -39,6 +41,31 @@ func Parse(text []byte) ([]*Signature, error) {
 		sigs = append(sigs, s)
 	}
 	return sigs, nil
+}
+
+// Read returns the signatures a WebAssembly module carries in its "mrun.signatures" custom
+// section, without compiling or running it: none when it has no such section. More than one
+// section, or one that does not parse, is an error; bytes that are not a module give an error
+// wrapping wasmsection.ErrNotWasm. Whether each signature names a function
+// the module exports is for the runtime to check, when it loads the module.
+func Read(wasm []byte) ([]*Signature, error) {
+	secs, err := wasmsection.Custom(wasm, SectionName)
+	if err != nil {
+		return nil, err
+	}
+	switch len(secs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return Parse(secs[0])
+	}
+	return nil, fmt.Errorf("the module has %d %q custom sections, want at most one", len(secs), SectionName)
+}
+
+// Embed returns wasm with sigs, in canonical form, as its "mrun.signatures" custom section:
+// the section the module had is replaced, every other section is copied byte for byte.
+func Embed(wasm []byte, sigs []*Signature) ([]byte, error) {
+	return wasmsection.Set(wasm, SectionName, Format(sigs))
 }
 
 // ParseLine reads one signature line, without its line end.

@@ -3,8 +3,11 @@
 //
 //	inc(x: int) -> int  -- Adds one.
 //
-// It has no dependencies beyond the standard library, so every layer of mrun (the runtime
-// that reads modules, the graph-file checker, the CLI) can use the same types.
+// It also checks a call's arguments against a signature (Signature.CheckCall), so that graph
+// files, mrun call and the Go API (package dag) report a mismatch the same way, before anything
+// runs. It depends on the standard library alone (and a spelling helper of this module), so
+// every layer of mrun (the runtime that reads modules, the engine, the graph-file checker, the
+// CLI) can use the same types.
 package sig
 
 import (

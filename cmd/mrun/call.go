@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/mrun-dev/mrun/dag"
-	"github.com/mrun-dev/mrun/graphfile"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
@@ -144,7 +143,7 @@ func runCall(ctx context.Context, o *callOptions) error {
 		return &usageError{err}
 	}
 	if s := fn.Signature(); s != nil {
-		if err := graphfile.CheckCall(s, args, kwargs, o.nOutput); err != nil {
+		if err := s.CheckCall(args, kwargs, o.nOutput); err != nil {
 			// With the right number of arguments, a wrong --n-output for declared outputs is
 			// what CheckCall reports first: say how to fix it in the flag's terms.
 			if len(args) == len(s.Params) && len(s.Outputs) > 0 && o.nOutput != len(s.Outputs) {

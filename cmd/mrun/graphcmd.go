@@ -1,12 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
+	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/graphfile"
+	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
 
@@ -29,8 +34,9 @@ Mermaid flowchart that GitHub renders inside Markdown.
 
 Each task is one node (a foreach task shows its call count as ×N); an edge
 goes from a task to each task that uses its value. --expand draws one node
-per call instead. The file is checked as 'mrun run' checks it, but modules
-are not loaded and nothing runs.`,
+per call instead. The file is checked as 'mrun run' checks it, including each
+task's arguments against the signatures its module carries (read from the
+module files that exist; modules are not compiled) and nothing runs.`,
 		Example: `  mrun graph examples/seed.yaml | dot -Tsvg > seed.svg
   mrun graph examples/seed.yaml --format mermaid
   mrun graph examples/seed.yaml --expand`,
@@ -59,6 +65,9 @@ func runGraph(o *graphOptions) error {
 	}
 	g, err := loadGraph(o.graph, o.io.In)
 	if err != nil {
+		return err
+	}
+	if err := checkSignatures(g); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -160,4 +169,31 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// checkSignatures checks the tasks' arguments against the signatures in the graph's module
+// files, read without compiling them. A module file that is not there yet is skipped: drawing
+// a graph needs no modules.
+func checkSignatures(g *graphfile.Graph) error {
+	sigs := map[string][]*sig.Signature{}
+	for _, m := range g.Modules() {
+		if isNativeRef(m.Path) {
+			continue
+		}
+		path := m.Path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(g.Dir(), path)
+		}
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return g.Errorf(m.Pos, "module %q: %v", m.Name, err)
+		}
+		if sigs[m.Name], err = sig.Read(b); err != nil {
+			return g.Errorf(m.Pos, "module %q (%s): %v: %v", m.Name, path, runtime.ErrBadSignature, err)
+		}
+	}
+	return g.CheckSignatures(sigs)
 }

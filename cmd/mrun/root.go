@@ -266,6 +266,9 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 		newWorkerCmd(g, io),
 		newClusterCmd(io),
 		newCacheCmd(g, io),
+		newNewCmd(io),
+		newBuildCmd(io),
+		newToolchainCmd(io),
 		newVersionCmd(io),
 	)
 	addBuiltinExamples(root)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mrun-dev/mrun/project/toolchain"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -113,7 +115,30 @@ func TestScripts(t *testing.T) {
 					return err
 				}
 			}
+			// testscript's HOME is /no-home: builds of function projects (mrun build) use the
+			// user's Go caches and toolchain directory, as they would outside a test.
+			for _, v := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
+				if out, err := exec.Command("go", "env", v).Output(); err == nil {
+					env.Setenv(v, strings.TrimSpace(string(out)))
+				}
+			}
+			if d, err := toolchain.DefaultDir(); err == nil {
+				env.Setenv("MRUN_TOOLCHAINS", d)
+			}
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			// toolchain:LANG: LANG's toolchain is installed. CI installs every one, so there a
+			// missing toolchain fails the script instead of skipping it.
+			lang, ok := strings.CutPrefix(cond, "toolchain:")
+			if !ok {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			_, err := toolchain.Find(context.Background(), lang, toolchain.Config{})
+			if err != nil && os.Getenv("CI") == "true" {
+				return false, fmt.Errorf("CI installs every toolchain, but: %w", err)
+			}
+			return err == nil, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"jsoneq":     cmdJSONEq,

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi/sig"
-	"github.com/mrun-dev/mrun/abi/wasmsection"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
@@ -119,7 +118,7 @@ func runSigAdd(ctx context.Context, o *sigAddOptions) error {
 		}
 		return &usageError{err}
 	}
-	out, err := wasmsection.Set(wasm, sig.SectionName, sig.Format(sigs))
+	out, err := sig.Embed(wasm, sigs)
 	if err != nil {
 		return usagef("%s: %v", o.module, err)
 	}

@@ -19,6 +19,10 @@
 #   --use abort=assembly/mrun/call/onAbort
 #                                       no env.abort import: an abort reports its message
 #                                       with mrun.set_error and traps
+#   --transform ./assembly/mrun/signatures.mjs
+#                                       writes the mrun.signatures section from each
+#                                       mrun_fn_ function's types and doc comment; a function
+#                                       it cannot describe fails the build
 # Assertions stay on, so an SDK bug traps with a message instead of reading address 0. The
 # compiler runs from this directory with relative paths, so no local path enters the output.
 set -euo pipefail
@@ -43,7 +47,8 @@ build() {
 		cd "$here"
 		node node_modules/assemblyscript/bin/asc.js "assembly/$1.ts" -O3 \
 			--runtime minimal --exportStart _initialize \
-			--use abort=assembly/mrun/call/onAbort -o "$2"
+			--use abort=assembly/mrun/call/onAbort \
+			--transform ./assembly/mrun/signatures.mjs -o "$2"
 	)
 }
 

@@ -3,6 +3,8 @@
 # the repository: conformance (every function of guests/CONFORMANCE.md) and extras (what
 # sdk_test.go tests beyond it). The build is reproducible: the same sources and Zig give the
 # same bytes (no paths, no timestamps, no debug sections), so --check can compare them.
+# Each module's mrun.signatures section comes from the mrun.signature calls in its source,
+# written by the compiler: no step here.
 #
 #   guests/zig/build.sh          build testdata/zig/*.wasm
 #   guests/zig/build.sh --check  fail if a committed module differs from a fresh build

@@ -9,6 +9,12 @@
 //!         return mrun.call(inc, p, n);
 //!     }
 //!
+//! and described, for `mrun inspect` and the host's argument checks, in one more:
+//!
+//!     comptime {
+//!         mrun.signature(inc, "inc", .{"x"}, "Returns x + 1.");
+//!     }
+//!
 //! Everything a call decodes or allocates lives in a per-call arena (`mrun.allocator()`), which
 //! is reset, keeping its memory, when the next call starts. The argument buffer, the result
 //! buffer and the fetch buffer are kept and reused from call to call.
@@ -318,6 +324,307 @@ fn decodeArgs(comptime F: type, comptime kw: bool, args: *std.meta.ArgsTuple(F),
 
 fn plural(n: usize) []const u8 {
     return if (n == 1) "" else "s";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures (ABI.md section 10)
+
+/// SignatureOptions are what `signatureWith` cannot read from a function's types.
+pub const SignatureOptions = struct {
+    /// kw says the function is exported with `callKw`: its last parameter is the struct of
+    /// keyword arguments, described after `*` with the fields' defaults.
+    kw: bool = false,
+    /// outputs is k when the function is meant to be spawned with `n_output = k` (k >= 2): its
+    /// result, a tuple or an array of k elements, is described as the k outputs `(T1, ..., Tk)`.
+    outputs: u32 = 1,
+    /// impure marks a function whose result depends on more than its arguments (randomness,
+    /// the clock): equal calls are not to share a result.
+    impure: bool = false,
+};
+
+/// signature describes function `f`, exported as `mrun_fn_<name>`, in the module's
+/// `mrun.signatures` custom section, from f's own types: `params` are the names of its
+/// parameters (a tuple of strings, one per parameter) and `doc` is one line of text.
+/// Call it in a `comptime` block beside the export:
+///
+///     comptime {
+///         mrun.signature(inc, "inc", .{"x"}, "Returns x + 1.");
+///     }
+///
+/// A mistake is a compile error that names the function: a count of names that differs from
+/// the parameters, a name that is not an identifier, an empty doc or one with a line break.
+pub fn signature(comptime f: anytype, comptime name: []const u8, comptime params: anytype, comptime doc: []const u8) void {
+    signatureWith(f, name, params, doc, .{});
+}
+
+/// signatureWith is `signature` for functions exported with `callKw` (`.kw = true`), meant for
+/// several outputs (`.outputs = k`), or impure (`.impure = true`).
+pub fn signatureWith(comptime f: anytype, comptime name: []const u8, comptime params: anytype, comptime doc: []const u8, comptime opts: SignatureOptions) void {
+    const text = comptime ".section .custom_section.mrun.signatures,\"\",@\n.ascii \"" ++
+        asmEscape(signatureLine(f, name, params, doc, opts) ++ "\n") ++ "\"\n.text\n";
+    // The line reaches the custom section through top-level assembly, as in the C SDK: the
+    // linker makes a custom section of an input section named ".custom_section.<name>",
+    // concatenating the lines of every declaration. A container's comptime block is top
+    // level, where asm inside this function would not be. Native builds (zig test) only
+    // check the line.
+    if (builtin.target.isWasm()) {
+        _ = struct {
+            comptime {
+                asm (text);
+            }
+        };
+    }
+}
+
+/// signatureLine is the canonical line (ABI.md section 10.2, without its newline) that
+/// `signatureWith` writes for f.
+fn signatureLine(comptime f: anytype, comptime name: []const u8, comptime params: anytype, comptime doc: []const u8, comptime opts: SignatureOptions) []const u8 {
+    comptime {
+        @setEvalBranchQuota(100_000);
+        const where = "mrun.signature(" ++ name ++ "): ";
+        const F = @TypeOf(f);
+        if (@typeInfo(F) != .Fn) @compileError(where ++ "the first argument must be a function, not a " ++ @typeName(F));
+        const info = @typeInfo(F).Fn;
+        if (name.len == 0 or name.len > 128) @compileError(where ++ "a function's name is 1 to 128 bytes");
+        if (std.mem.indexOfScalar(u8, name, 0) != null) @compileError(where ++ "a function's name cannot hold a NUL byte");
+        if (doc.len == 0) @compileError(where ++ "the doc is empty: describe the function in one line");
+        for (doc) |c| {
+            if (c < 0x20 and c != '\t' or c == 0x7f) @compileError(where ++ "the doc must be one line, without control characters");
+        }
+        if (std.mem.trim(u8, doc, " \t").len != doc.len) @compileError(where ++ "the doc starts or ends with a space");
+
+        const n_pos = if (opts.kw) info.params.len -% 1 else info.params.len;
+        if (opts.kw and (info.params.len == 0 or info.params[info.params.len - 1].type == null or !isMap(info.params[info.params.len - 1].type.?)))
+            @compileError(where ++ ".kw: the last parameter must be a struct of keyword arguments");
+        if (params.len != n_pos)
+            @compileError(std.fmt.comptimePrint("{s}{d} parameter name{s} given for {d} positional parameter{s}", .{ where, params.len, plural(params.len), n_pos, plural(n_pos) }));
+
+        var out: []const u8 = nameText(name) ++ "(";
+        for (0..n_pos) |i| {
+            const p: []const u8 = params[i];
+            if (!isIdent(p)) @compileError(where ++ "parameter name \"" ++ p ++ "\" is not an identifier (a letter or _, then letters, digits or _)");
+            for (0..i) |j| {
+                const q: []const u8 = params[j];
+                if (std.mem.eql(u8, p, q)) @compileError(where ++ "two parameters are named \"" ++ p ++ "\"");
+            }
+            const T = info.params[i].type orelse @compileError(where ++ "parameter \"" ++ p ++ "\" has no type (anytype)");
+            out = out ++ (if (i > 0) ", " else "") ++ p ++ ": " ++ typeText(T, .param);
+        }
+        if (opts.kw) {
+            const K = info.params[info.params.len - 1].type.?;
+            const fields = @typeInfo(K).Struct.fields;
+            if (fields.len > 0) out = out ++ (if (n_pos > 0) ", *" else "*");
+            for (fields) |fld| {
+                if (!isIdent(fld.name)) @compileError(where ++ "keyword \"" ++ fld.name ++ "\" is not an identifier");
+                for (0..n_pos) |i| {
+                    const p: []const u8 = params[i];
+                    if (std.mem.eql(u8, p, fld.name)) @compileError(where ++ "a parameter and a keyword are both named \"" ++ p ++ "\"");
+                }
+                out = out ++ ", " ++ fld.name ++ ": " ++ typeText(fld.type, .param);
+                if (fld.default_value) |d| {
+                    const v = @as(*const fld.type, @ptrCast(@alignCast(d))).*;
+                    out = out ++ " = " ++ jsonLiteral(fld.type, v, where ++ "the default of keyword \"" ++ fld.name ++ "\"");
+                }
+            }
+        }
+        out = out ++ ") -> ";
+
+        var R = info.return_type orelse @compileError(where ++ "the result type is generic");
+        if (@typeInfo(R) == .ErrorUnion) R = @typeInfo(R).ErrorUnion.payload;
+        if (opts.outputs == 0) @compileError(where ++ ".outputs is at least 1");
+        if (opts.outputs == 1) {
+            out = out ++ typeText(R, .result);
+        } else {
+            const k = std.fmt.comptimePrint("{d}", .{opts.outputs});
+            const bad = where ++ ".outputs = " ++ k ++ ": the result must be a tuple or an array of " ++ k ++ " elements, not " ++ @typeName(R);
+            out = out ++ "(";
+            switch (@typeInfo(R)) {
+                .Struct => |s| {
+                    if (!s.is_tuple or s.fields.len != opts.outputs) @compileError(bad);
+                    for (s.fields, 0..) |fld, i| out = out ++ (if (i > 0) ", " else "") ++ typeText(fld.type, .result);
+                },
+                .Array => |a| {
+                    if (a.len != opts.outputs) @compileError(bad);
+                    for (0..a.len) |i| out = out ++ (if (i > 0) ", " else "") ++ typeText(a.child, .result);
+                },
+                else => @compileError(bad),
+            }
+            out = out ++ ")";
+        }
+        if (opts.impure) out = out ++ "  impure";
+        return out ++ "  -- " ++ doc;
+    }
+}
+
+const TypeUse = enum { param, result };
+
+/// typeText is the signature type of Zig type T as a parameter (what the decoder takes) or as a
+/// result (what the writer writes). Types the notation cannot say exactly are `any`: `?T`
+/// (nil or a T), `Value`, `Raw`, `Ext` and an `Object` parameter (a value of any type).
+fn typeText(comptime T: type, comptime use: TypeUse) []const u8 {
+    comptime {
+        if (T == Value or T == Raw or T == Ext or T == Object or T == ByRef) return "any";
+        if (T == Bytes) return "bytes";
+        if (T == Table) return "table";
+        if (T == mt.Expr) return "map[str, any]";
+        if (isTensor(T)) return "tensor[" ++ dtype_names[T.dtype] ++ "]";
+        return switch (@typeInfo(T)) {
+            .Void, .Null => "none",
+            .Bool => "bool",
+            .Int, .ComptimeInt => "int",
+            .Float, .ComptimeFloat => "float",
+            .Enum, .EnumLiteral => "str",
+            .Optional => "any",
+            .ErrorUnion => |e| typeText(e.payload, use),
+            .Pointer => |p| switch (p.size) {
+                .One => typeText(p.child, use),
+                // A []u8 parameter is a writable buffer in the frame: bytes. As a result, and
+                // []const u8 anywhere, it is text.
+                .Slice => if (p.child == u8)
+                    (if (use == .param and !p.is_const) "bytes" else "str")
+                else
+                    listOf(typeText(p.child, use)),
+                else => "any",
+            },
+            .Array => |a| if (a.child == u8 and use == .result) "str" else listOf(typeText(a.child, use)),
+            .Struct => |s| blk: {
+                var elem: ?[]const u8 = null;
+                var same = true;
+                for (s.fields) |fld| {
+                    const t = typeText(fld.type, use);
+                    if (elem) |e| {
+                        if (!std.mem.eql(u8, e, t)) same = false;
+                    } else elem = t;
+                }
+                const e = if (same and elem != null) elem.? else "any";
+                break :blk if (s.is_tuple) "list[" ++ e ++ "]" else "map[str, " ++ e ++ "]";
+            },
+            else => "any",
+        };
+    }
+}
+
+/// listOf is a list of elements of type e: `list` alone when they may be anything.
+fn listOf(comptime e: []const u8) []const u8 {
+    return if (std.mem.eql(u8, e, "any")) "list" else "list[" ++ e ++ "]";
+}
+
+fn isMap(comptime T: type) bool {
+    return @typeInfo(T) == .Struct and !@typeInfo(T).Struct.is_tuple and T != Bytes and T != Raw and
+        T != Ext and T != Table and T != Object and !isTensor(T);
+}
+
+fn isIdent(comptime s: []const u8) bool {
+    if (s.len == 0 or std.ascii.isDigit(s[0])) return false;
+    for (s) |c| {
+        if (!std.ascii.isAlphanumeric(c) and c != '_') return false;
+    }
+    return true;
+}
+
+/// nameText writes a function's name as it stands, or as a JSON string when it holds a byte a
+/// plain name cannot (ABI.md section 10.2).
+fn nameText(comptime name: []const u8) []const u8 {
+    comptime {
+        var plain = name[0] != '#';
+        for (name) |c| {
+            if (c <= 0x20 or c == 0x7f or c == '(' or c == ')' or c == '"') plain = false;
+        }
+        return if (plain) name else jsonString(name);
+    }
+}
+
+/// jsonLiteral writes value v of type T as compact JSON, or fails the build naming `what`.
+fn jsonLiteral(comptime T: type, comptime v: T, comptime what: []const u8) []const u8 {
+    comptime {
+        if (T == Value) {
+            return switch (v) {
+                .nil => "null",
+                .bool => |b| jsonLiteral(bool, b, what),
+                .int => |i| jsonLiteral(i64, i, what),
+                .uint => |u| jsonLiteral(u64, u, what),
+                .float => |x| jsonLiteral(f64, x, what),
+                .float32 => |x| jsonLiteral(f32, x, what),
+                .str => |s| jsonString(s),
+                else => @compileError(what ++ " cannot be written as JSON: use a default of a plainer type"),
+            };
+        }
+        switch (@typeInfo(T)) {
+            .Bool => return if (v) "true" else "false",
+            .Int, .ComptimeInt => return std.fmt.comptimePrint("{d}", .{v}),
+            .Float, .ComptimeFloat => {
+                if (std.math.isNan(v) or std.math.isInf(v)) @compileError(what ++ " is not a finite number, which JSON cannot write");
+                return std.fmt.comptimePrint("{d}", .{v});
+            },
+            .Null => return "null",
+            .Optional => return if (v) |x| jsonLiteral(@TypeOf(x), x, what) else "null",
+            .Enum => return jsonString(@tagName(v)),
+            .Pointer => |p| switch (p.size) {
+                .One => return jsonLiteral(p.child, v.*, what),
+                .Slice => {
+                    if (p.child == u8) return jsonString(v);
+                    var out: []const u8 = "[";
+                    for (v, 0..) |x, i| out = out ++ (if (i > 0) "," else "") ++ jsonLiteral(p.child, x, what);
+                    return out ++ "]";
+                },
+                else => {},
+            },
+            .Array => |a| {
+                if (a.child == u8) return jsonString(&v);
+                var out: []const u8 = "[";
+                for (v, 0..) |x, i| out = out ++ (if (i > 0) "," else "") ++ jsonLiteral(a.child, x, what);
+                return out ++ "]";
+            },
+            .Struct => |s| if (isMap(T) or s.is_tuple) {
+                var out: []const u8 = if (s.is_tuple) "[" else "{";
+                for (s.fields, 0..) |fld, i| {
+                    out = out ++ (if (i > 0) "," else "");
+                    if (!s.is_tuple) out = out ++ jsonString(fld.name) ++ ":";
+                    out = out ++ jsonLiteral(fld.type, @field(v, fld.name), what);
+                }
+                return out ++ (if (s.is_tuple) "]" else "}");
+            },
+            else => {},
+        }
+        @compileError(what ++ " (" ++ @typeName(T) ++ ") cannot be written as JSON: use a default of a plainer type");
+    }
+}
+
+/// jsonString writes s as a JSON string: quotes, backslashes and control characters escaped.
+fn jsonString(comptime s: []const u8) []const u8 {
+    comptime {
+        var out: []const u8 = "\"";
+        for (s) |c| {
+            out = out ++ switch (c) {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                0...8, 11, 12, 14...0x1f => std.fmt.comptimePrint("\\u{x:0>4}", .{c}),
+                else => &[_]u8{c},
+            };
+        }
+        return out ++ "\"";
+    }
+}
+
+/// asmEscape writes s for an assembler string: quotes and backslashes escaped, and every byte
+/// outside printable ASCII in octal.
+fn asmEscape(comptime s: []const u8) []const u8 {
+    comptime {
+        @setEvalBranchQuota(100_000);
+        var out: []const u8 = "";
+        for (s) |c| {
+            out = out ++ switch (c) {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                0x20...'"' - 1, '"' + 1...'\\' - 1, '\\' + 1...0x7e => &[_]u8{c},
+                else => std.fmt.comptimePrint("\\{o:0>3}", .{c}),
+            };
+        }
+        return out;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2505,4 +2812,81 @@ test "mt: every operator builds" {
     try r.skip();
     try testing.expect(r.atEnd());
     try testing.expectError(error.BadExpr, encodeForTest(mt.Expr{}));
+}
+
+const sig_test = struct {
+    fn inc(x: i64) !i64 {
+        return x + 1;
+    }
+    const GreetOptions = struct { greeting: []const u8 = "hello", punct: []const u8 = "!" };
+    fn greet(name: []const u8, opts: GreetOptions) []const u8 {
+        _ = opts;
+        return name;
+    }
+    const Options = struct {
+        n: u32,
+        scale: f64 = 2.5,
+        label: ?[]const u8 = null,
+        color: enum { red, green } = .green,
+        sizes: []const i64 = &.{ 1, 2 },
+        quoted: []const u8 = "a \"b\"\\\n",
+        on: bool = true,
+    };
+    fn kwOnly(opts: Options) void {
+        _ = opts;
+    }
+    fn split(xs: []const f64) struct { []f64, []const f64 } {
+        _ = xs;
+        return .{ &.{}, &.{} };
+    }
+    fn pair(a: u8, b: i32) [2]u16 {
+        return .{ a, @intCast(b) };
+    }
+    const Point = struct { x: f64, y: f64 };
+    const Mixed = struct { n: i64, s: []const u8 };
+    fn many(
+        a: []u8,
+        b: Bytes,
+        c: []const Value,
+        d: ?i64,
+        e: Point,
+        f: Mixed,
+        g: Tensor(i32),
+        h: Table,
+        i: Object,
+        j: [3]u8,
+        k: []const []const u8,
+        l: enum { x, y },
+        m: struct { i64, []const u8 },
+    ) !struct { []u8, [2]u8, Raw, mt.Expr, Tensor(bool) } {
+        _ = .{ a, b, c, d, e, f, g, h, i, j, k, l, m };
+        return error.Failed;
+    }
+};
+
+test "signatureLine: the canonical line from a function's types" {
+    try testing.expectEqualStrings("inc(x: int) -> int  -- Returns x + 1.", comptime signatureLine(sig_test.inc, "inc", .{"x"}, "Returns x + 1.", .{}));
+    try testing.expectEqualStrings(
+        \\greet(name: str, *, greeting: str = "hello", punct: str = "!") -> str  -- Greets.
+    , comptime signatureLine(sig_test.greet, "greet", .{"name"}, "Greets.", .{ .kw = true }));
+    try testing.expectEqualStrings(
+        \\kw_only(*, n: int, scale: float = 2.5, label: any = null, color: str = "green", sizes: list[int] = [1,2], quoted: str = "a \"b\"\\\n", on: bool = true) -> none  impure  -- Takes keywords.
+    , comptime signatureLine(sig_test.kwOnly, "kw_only", .{}, "Takes keywords.", .{ .kw = true, .impure = true }));
+    try testing.expectEqualStrings("split(xs: list[float]) -> (list[float], list[float])  -- Splits.", comptime signatureLine(sig_test.split, "split", .{"xs"}, "Splits.", .{ .outputs = 2 }));
+    try testing.expectEqualStrings("split(xs: list[float]) -> list[list[float]]  -- One list.", comptime signatureLine(sig_test.split, "split", .{"xs"}, "One list.", .{}));
+    try testing.expectEqualStrings("\"odd name\"(a: int, b: int) -> (int, int)  -- Pairs.", comptime signatureLine(sig_test.pair, "odd name", .{ "a", "b" }, "Pairs.", .{ .outputs = 2 }));
+    try testing.expectEqualStrings(
+        "many(a: bytes, b: bytes, c: list, d: any, e: map[str, float], f: map[str, any], g: tensor[int32], h: table, " ++
+            "i: any, j: list[int], k: list[str], l: str, m: list[any]) -> list[any]  -- Many types.",
+        comptime signatureLine(sig_test.many, "many", .{ "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m" }, "Many types.", .{}),
+    );
+    try testing.expectEqualStrings("many() -> (str, str, any, map[str, any], tensor[bool])", comptime blk: {
+        const line = signatureLine(sig_test.many, "many", .{ "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m" }, "x", .{ .outputs = 5 });
+        const at = std.mem.indexOf(u8, line, ") -> ").?;
+        break :blk "many()" ++ line[at + 1 .. line.len - "  -- x".len];
+    });
+}
+
+test "asmEscape: quotes, backslashes and bytes beyond ASCII" {
+    try testing.expectEqualStrings("a \\\"b\\\\ \\303\\227\\012", comptime asmEscape("a \"b\\ \u{d7}\n"));
 }

@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -755,5 +756,53 @@ func TestTensorError_Engine(t *testing.T) {
 	want := "tensor_error: task eval (key %, module mrun:tensor): tensor: expression.x (reshape): cannot reshape float64[10 10] of 100 elements into shape [7]"
 	if !match(want, ge.Message) {
 		t.Errorf("got the message %q, want %q", ge.Message, want)
+	}
+}
+
+// TestExtrasSignatures checks the lines mrun.signature derives from the extras module's Zig
+// types, which cover what the conformance module does not: an Object parameter, optional,
+// struct and enum parameters, an integer keyword with its default, unsigned integers, a
+// tensor of int32, an array of expressions, and a struct result of mixed field types.
+func TestExtrasSignatures(t *testing.T) {
+	want := []string{
+		"add(a: int, b: int) -> int  -- Returns a + b.",
+		"big_fetch(n: int) -> list[int]  -- Returns the sums of iota(n) and iota(2000), fetched from spawns.",
+		"bogus(h: int) -> str  -- Returns the host's message for fetching handle h, never issued.",
+		"by_ref(x: int) -> list[int]  -- Returns [x, x + 1, x + 2] through forward, given add(x, 0) by reference.",
+		"catch_fail(msg: str) -> str  -- Returns the error text of a child fail(msg).",
+		"driver2_tensor(seed: int) -> float  -- Sums rand(seed, 10, 10) evaluated by the tensor planner mrun:tensor.",
+		"fail(msg: str) -> none  -- Fails with msg, verbatim.",
+		"flip(c: str) -> str  -- Returns the other color: red for green, green for red.",
+		"forward(obj: any, n: int) -> list[int]  -- Returns [obj + 0, ..., obj + n - 1] from n spawns of add with obj as a dependency.",
+		`greet(name: str, *, greeting: str = "hello", times: int = 1) -> str  -- Returns "greeting, name!" times times.`,
+		"iota(n: int) -> list[int]  -- Returns [0, 1, ..., n - 1].",
+		"leak() -> any  -- Fails: returns an Object, which a result cannot hold.",
+		"norm1(p: map[str, any], scale: any) -> list[any]  -- Returns [(|p.x| + |p.y|) * scale, p.label]; scale is 1 when left out.",
+		"ones(shape: list[int]) -> tensor[int32]  -- Returns an int32 tensor of the given shape, all ones.",
+		"pass_on(msg: str) -> int  -- Fails with the error of a child fail(msg) as the cause.",
+		`spawn_kw(name: str) -> str  -- Returns greet(name, greeting="hey", times=2) through a spawn.`,
+		"table_echo(t: table) -> table  -- Returns t.",
+		"table_groupby(t: table, key: str, value: str) -> table  -- Sums and counts column value of t per distinct key, with mrun:table.",
+		"table_select(t: table, names: list[str]) -> table  -- Returns the named columns of t and a column total of its float64 columns per row.",
+		"table_stats(t: table) -> map[str, any]  -- Returns the rows, column names and types, and per-type sums of t.",
+		"tensor_error() -> float  -- Fails: reshapes 100 elements into 7 with mrun:tensor.",
+		"tensor_exprs(m: tensor[float64]) -> list[map[str, any]]  -- Returns one tensor expression per builder, unevaluated.",
+		"tensor_matmul(seed: int, n: int) -> tensor[float64]  -- Returns rand(seed, n, n) @ ones(n, n) + 1, evaluated by mrun:tensor.",
+		"unknown() -> none  -- Fails: spawns a function the module does not have.",
+		"wrong_type() -> str  -- Returns the host's message for fetching an int as a str.",
+	}
+	mod, _ := loadModule(t, extras)
+	var got []string
+	for _, f := range mod.Functions() {
+		s := f.Signature()
+		if s == nil {
+			t.Errorf("function %s has no signature", f.Name())
+			continue
+		}
+		got = append(got, s.String())
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("signatures:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 }

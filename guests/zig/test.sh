@@ -18,6 +18,43 @@ trap 'rm -rf "$work"' EXIT
 cd "$here"
 "$zig" fmt --check mrun.zig examples/*.zig
 "$zig" test mrun.zig --cache-dir "$work/cache" --global-cache-dir "$work/global"
+
+# A mistake in mrun.signature fails the build with a message that names the function.
+refuses() {
+	local call="$1" want="$2"
+	cat >"$work/bad.zig" <<EOF
+const mrun = @import("mrun");
+fn inc(x: i64) i64 {
+    return x + 1;
+}
+export fn mrun_fn_inc(p: u32, n: u32) u64 {
+    return mrun.call(inc, p, n);
+}
+comptime {
+    $call
+}
+EOF
+	if "$zig" build-lib --mod mrun::mrun.zig --deps mrun "$work/bad.zig" -target wasm32-wasi -dynamic -rdynamic \
+		-fno-emit-bin --cache-dir "$work/cache" --global-cache-dir "$work/global" 2>"$work/err"; then
+		echo "test.sh: '$call' built; want the error: $want" >&2
+		exit 1
+	fi
+	if ! grep -qF "$want" "$work/err"; then
+		echo "test.sh: '$call' failed without the error: $want" >&2
+		cat "$work/err" >&2
+		exit 1
+	fi
+}
+refuses 'mrun.signature(inc, "inc", .{ "x", "y" }, "Returns x + 1.");' \
+	'error: mrun.signature(inc): 2 parameter names given for 1 positional parameter'
+refuses 'mrun.signature(inc, "inc", .{"x"}, "");' \
+	'error: mrun.signature(inc): the doc is empty: describe the function in one line'
+refuses 'mrun.signature(inc, "inc", .{"x-1"}, "Returns x + 1.");' \
+	'error: mrun.signature(inc): parameter name "x-1" is not an identifier'
+refuses 'mrun.signatureWith(inc, "inc", .{"x"}, "Returns x + 1.", .{ .outputs = 2 });' \
+	'error: mrun.signature(inc): .outputs = 2: the result must be a tuple or an array of 2 elements, not i64'
+refuses 'mrun.signatureWith(inc, "inc", .{}, "Returns x + 1.", .{ .kw = true });' \
+	'error: mrun.signature(inc): .kw: the last parameter must be a struct of keyword arguments'
 cd "$root"
 go test ./guests/zig/
 echo "test.sh: ok"

@@ -9,7 +9,9 @@ import {
 // Every module re-exports the version marker and the allocator.
 export { mrun_abi_v1, mrun_alloc } from "./mrun";
 
-// inc(x) is x + 1: a typed function, its argument decoded as an i64.
+/**
+ * inc(x) is x + 1: a typed function, its argument decoded as an i64.
+ */
 export function mrun_fn_inc(p: u32, n: u32): u64 {
   return call1<i64, i64>(p, n, "inc", inc);
 }
@@ -18,12 +20,17 @@ function inc(x: i64): i64 {
   return x + 1;
 }
 
-// add(a, b) is a + b.
+/**
+ * add(a, b) is a + b.
+ */
 export function mrun_fn_add(p: u32, n: u32): u64 {
   return call2<i64, i64, i64>(p, n, "add", (a: i64, b: i64): i64 => a + b);
 }
 
-// greet(name, greeting="hello", punct="!"): keyword arguments with defaults.
+/**
+ * greet(name, greeting="hello", punct="!"): keyword arguments with defaults.
+ * @mrun greet(name: str, *, greeting: str = "hello", punct: str = "!") -> str
+ */
 export function mrun_fn_greet(p: u32, n: u32): u64 {
   return call(p, n, "greet", greet);
 }
@@ -35,12 +42,18 @@ function greet(a: Args): Value {
   return Value.str(greeting + ", " + name + punct);
 }
 
-// fail(msg) fails the call with msg, verbatim.
+/**
+ * fail(msg) fails the call with msg, verbatim.
+ * @returns {none}
+ */
 export function mrun_fn_fail(p: u32, n: u32): u64 {
   return call1<string, Value>(p, n, "fail", (msg: string): Value => fail(msg));
 }
 
-// divmod(a, b) is [a / b, a % b]: two outputs when spawned with n_output = 2.
+/**
+ * divmod(a, b) is [a / b, a % b]: two outputs when spawned with n_output = 2.
+ * @returns {(int, int)}
+ */
 export function mrun_fn_divmod(p: u32, n: u32): u64 {
   return call2<i64, i64, i64[]>(p, n, "divmod", divmod);
 }
@@ -53,7 +66,10 @@ function divmod(a: i64, b: i64): i64[] {
   return [a / b, a % b];
 }
 
-// driver spawns inc(i) for i in 0..9, executes the ten together and fetches [1, ..., 10].
+/**
+ * driver spawns inc(i) for i in 0..9, executes the ten together and fetches [1, ..., 10].
+ * @returns {list[int]}
+ */
 export function mrun_fn_driver(p: u32, n: u32): u64 {
   return call0<Value>(p, n, "driver", driver);
 }
@@ -67,8 +83,11 @@ function driver(): Value {
   return values;
 }
 
-// nested_split(a, b) spawns divmod(a, b) with two outputs and add(q, r) over them, executes
-// only the add and fetches all three: [a / b, a % b, a / b + a % b].
+/**
+ * nested_split(a, b) spawns divmod(a, b) with two outputs and add(q, r) over them, executes
+ * only the add and fetches all three: [a / b, a % b, a / b + a % b].
+ * @returns {list[int]}
+ */
 export function mrun_fn_nested_split(p: u32, n: u32): u64 {
   return call2<i64, i64, Value>(p, n, "nested_split", nestedSplit);
 }
@@ -85,7 +104,10 @@ function nestedSplit(a: i64, b: i64): Value {
   return values;
 }
 
-// parent_fail(msg) spawns fail(msg) and fails with the child's error as the cause.
+/**
+ * parent_fail(msg) spawns fail(msg) and fails with the child's error as the cause.
+ * @returns {none}
+ */
 export function mrun_fn_parent_fail(p: u32, n: u32): u64 {
   return call1<string, Value>(p, n, "parent_fail", parentFail);
 }
@@ -99,7 +121,10 @@ function parentFail(msg: string): Value {
   return fail("parent_fail: the child did not fail");
 }
 
-// tensor_sum(t) is the sum of a float64 tensor's elements, read in place.
+/**
+ * tensor_sum(t) is the sum of a float64 tensor's elements, read in place.
+ * @param {tensor[float64]} t
+ */
 export function mrun_fn_tensor_sum(p: u32, n: u32): u64 {
   return call1<Tensor, f64>(p, n, "tensor_sum", tensorSum);
 }
@@ -115,7 +140,12 @@ function tensorSum(t: Tensor): f64 {
   return s;
 }
 
-// matmul(a, b) is the matrix product of two float64 tensors, m×k and k×n.
+/**
+ * matmul(a, b) is the matrix product of two float64 tensors, m×k and k×n.
+ * @param {tensor[float64]} a
+ * @param {tensor[float64]} b
+ * @returns {tensor[float64]}
+ */
 export function mrun_fn_matmul(p: u32, n: u32): u64 {
   return call2<Tensor, Tensor, Tensor | null>(p, n, "matmul", matmul);
 }
@@ -146,8 +176,12 @@ function shape(t: Tensor): string {
   return t.dtypeName() + "[" + t.shape.join("×") + "]";
 }
 
-// driver2 is mt.random.rand(10, 10).sum(): rand_matrix, spawned impure as random numbers
-// are, and tensor_sum of it, nested.
+/**
+ * driver2 is mt.random.rand(10, 10).sum(): rand_matrix, spawned impure as random numbers
+ * are, and tensor_sum of it, nested.
+ * @returns {float}
+ * @impure
+ */
 export function mrun_fn_driver2(p: u32, n: u32): u64 {
   return call0<Value>(p, n, "driver2", driver2);
 }
@@ -165,8 +199,10 @@ function driver2(): Value {
   return v;
 }
 
-// driver2_tensor(seed) is driver2 on the tensor planner: mt.random.rand(10, 10).sum() as one
-// expression, evaluated by a nested spawn of eval of the native module mrun:tensor.
+/**
+ * driver2_tensor(seed) is driver2 on the tensor planner: mt.random.rand(10, 10).sum() as one
+ * expression, evaluated by a nested spawn of eval of the native module mrun:tensor.
+ */
 export function mrun_fn_driver2_tensor(p: u32, n: u32): u64 {
   return call1<i64, f64>(p, n, "driver2_tensor", driver2Tensor);
 }
@@ -179,8 +215,12 @@ function driver2Tensor(seed: i64): f64 {
   return sum;
 }
 
-// rand_matrix(r, c) is an r×c float64 tensor of pseudo-random numbers in [0, 1). The
-// numbers depend only on r and c, as a task's value depends only on its arguments.
+/**
+ * rand_matrix(r, c) is an r×c float64 tensor of pseudo-random numbers in [0, 1). The
+ * numbers depend only on r and c, as a task's value depends only on its arguments.
+ * @returns {tensor[float64]}
+ * @impure
+ */
 export function mrun_fn_rand_matrix(p: u32, n: u32): u64 {
   return call2<i64, i64, Tensor | null>(p, n, "rand_matrix", randMatrix);
 }
@@ -205,7 +245,9 @@ function randMatrix(r: i64, c: i64): Tensor | null {
   return t;
 }
 
-// sum_all(xs): an int when every element is an int, else a float64 added left to right.
+/**
+ * sum_all(xs): an int when every element is an int, else a float64 added left to right.
+ */
 export function mrun_fn_sum_all(p: u32, n: u32): u64 {
   return call1<Value[], Value>(p, n, "sum_all", sumAll);
 }
@@ -227,7 +269,10 @@ function sumAll(xs: Value[]): Value {
   return Value.float(f);
 }
 
-// triage(xs) is [low, high]: the elements below 0.5 and the others. Spawn with n_output = 2.
+/**
+ * triage(xs) is [low, high]: the elements below 0.5 and the others. Spawn with n_output = 2.
+ * @returns {(list[float], list[float])}
+ */
 export function mrun_fn_triage(p: u32, n: u32): u64 {
   return call1<f64[], f64[][]>(p, n, "triage", triage);
 }
@@ -242,37 +287,54 @@ function triage(xs: f64[]): f64[][] {
   return [low, high];
 }
 
-// identity(v) is v, decoded into a Value and encoded again.
+/**
+ * identity(v) is v, decoded into a Value and encoded again.
+ */
 export function mrun_fn_identity(p: u32, n: u32): u64 {
   return call1<Value, Value>(p, n, "identity", (v: Value): Value => v);
 }
 
-// concat(a, b) is a + b.
+/**
+ * concat(a, b) is a + b.
+ */
 export function mrun_fn_concat(p: u32, n: u32): u64 {
   return call2<string, string, string>(p, n, "concat", (a: string, b: string): string => a + b);
 }
 
-// rev_bytes(b) is the bytes of b in reverse order.
+/**
+ * rev_bytes(b) is the bytes of b in reverse order.
+ */
 export function mrun_fn_rev_bytes(p: u32, n: u32): u64 {
   return call1<Uint8Array, Uint8Array>(p, n, "rev_bytes", (b: Uint8Array): Uint8Array => b.reverse());
 }
 
-// ints(i, u) is [i, u], decoded as a native i64 and u64.
+/**
+ * ints(i, u) is [i, u], decoded as a native i64 and u64.
+ * @returns {list[int]}
+ */
 export function mrun_fn_ints(p: u32, n: u32): u64 {
   return call2<i64, u64, Value>(p, n, "ints", (i: i64, u: u64): Value => Value.list([Value.int(i), Value.uint(u)]));
 }
 
-// fdiv(a, b) is a / b in IEEE 754.
+/**
+ * fdiv(a, b) is a / b in IEEE 754.
+ */
 export function mrun_fn_fdiv(p: u32, n: u32): u64 {
   return call2<f64, f64, f64>(p, n, "fdiv", (a: f64, b: f64): f64 => a / b);
 }
 
-// nothing() is nil.
+/**
+ * nothing() is nil.
+ * @returns {none}
+ */
 export function mrun_fn_nothing(p: u32, n: u32): u64 {
   return call0<Value>(p, n, "nothing", (): Value => Value.nil());
 }
 
-// empties() is ["", b"", [], {}].
+/**
+ * empties() is ["", b"", [], {}].
+ * @returns {list[any]}
+ */
 export function mrun_fn_empties(p: u32, n: u32): u64 {
   return call0<Value>(p, n, "empties", (): Value =>
     Value.list([Value.str(""), Value.bytes(new Uint8Array(0)), Value.list([]), Value.newMap()]));

@@ -10,12 +10,16 @@ import {
 
 export { mrun_abi_v1, mrun_alloc } from "./mrun";
 
-// inc(x) is x + 1.
+/**
+ * inc(x) is x + 1.
+ */
 export function mrun_fn_inc(p: u32, n: u32): u64 {
   return call1<i64, i64>(p, n, "inc", (x: i64): i64 => x + 1);
 }
 
-// total(xs) is the sum of a list of ints.
+/**
+ * total(xs) is the sum of a list of ints.
+ */
 export function mrun_fn_total(p: u32, n: u32): u64 {
   return call1<i64[], i64>(p, n, "total", (xs: i64[]): i64 => {
     let s: i64 = 0;
@@ -24,8 +28,11 @@ export function mrun_fn_total(p: u32, n: u32): u64 {
   });
 }
 
-// fanout(n) spawns inc(i) for i in 0..n-1 and total over the list of them (each a dependency),
-// executes only the total and returns it: fanout(100) is 5050.
+/**
+ * fanout(k) spawns inc(i) for i in 0..k-1 and total over the list of them (each a dependency),
+ * executes only the total and returns it: fanout(100) is 5050.
+ * @returns {int}
+ */
 export function mrun_fn_fanout(p: u32, n: u32): u64 {
   return call1<i32, Value>(p, n, "fanout", (k: i32): Value => {
     const incs = new Tuple();
@@ -40,7 +47,9 @@ export function mrun_fn_fanout(p: u32, n: u32): u64 {
   });
 }
 
-// fetch_ref(o) fetches an Object it received by reference and returns its value.
+/**
+ * fetch_ref(o) fetches an Object it received by reference and returns its value.
+ */
 export function mrun_fn_fetch_ref(p: u32, n: u32): u64 {
   return call1<Obj, Value>(p, n, "fetch_ref", (o: Obj): Value => {
     const v = o.fetch();
@@ -50,7 +59,10 @@ export function mrun_fn_fetch_ref(p: u32, n: u32): u64 {
   });
 }
 
-// forward(x) spawns inc(x) and passes it by reference to fetch_ref, which fetches it.
+/**
+ * forward(x) spawns inc(x) and passes it by reference to fetch_ref, which fetches it.
+ * @returns {int}
+ */
 export function mrun_fn_forward(p: u32, n: u32): u64 {
   return call1<i64, Value>(p, n, "forward", (x: i64): Value => {
     const o = spawn("inc", [Value.int(x)]);
@@ -63,7 +75,10 @@ export function mrun_fn_forward(p: u32, n: u32): u64 {
   });
 }
 
-// catch(msg) spawns fail(msg), catches its error and returns [code, message].
+/**
+ * catch(msg) spawns fail(msg), catches its error and returns [code, message].
+ * @returns {list}
+ */
 export function mrun_fn_catch(p: u32, n: u32): u64 {
   return call1<string, Value>(p, n, "catch", (msg: string): Value => {
     const child = spawn("fail", [Value.str(msg)]);
@@ -73,13 +88,19 @@ export function mrun_fn_catch(p: u32, n: u32): u64 {
   });
 }
 
-// fail(msg) fails with msg.
+/**
+ * fail(msg) fails with msg.
+ * @returns {none}
+ */
 export function mrun_fn_fail(p: u32, n: u32): u64 {
   return call1<string, Value>(p, n, "fail", (msg: string): Value => fail(msg));
 }
 
-// spawn_unknown() spawns a function the module lacks and returns [code, message] of the
-// error that comes out of execute.
+/**
+ * spawn_unknown() spawns a function the module lacks and returns [code, message] of the
+ * error that comes out of execute.
+ * @returns {list}
+ */
 export function mrun_fn_spawn_unknown(p: u32, n: u32): u64 {
   return call0<Value>(p, n, "spawn_unknown", (): Value => {
     const o = spawn("nope", []);
@@ -89,7 +110,10 @@ export function mrun_fn_spawn_unknown(p: u32, n: u32): u64 {
   });
 }
 
-// kw_task(name) spawns greet(name, greeting="hey") through a Task with keyword arguments.
+/**
+ * kw_task(name) spawns greet(name, greeting="hey") through a Task with keyword arguments.
+ * @returns {str}
+ */
 export function mrun_fn_kw_task(p: u32, n: u32): u64 {
   return call1<string, Value>(p, n, "kw_task", (name: string): Value => {
     const t = new Task("greet", [Value.str(name)]);
@@ -102,13 +126,19 @@ export function mrun_fn_kw_task(p: u32, n: u32): u64 {
   });
 }
 
-// greet(name, greeting="hello") is greeting + ", " + name.
+/**
+ * greet(name, greeting="hello") is greeting + ", " + name.
+ * @mrun greet(name: str, *, greeting: str = "hello") -> str
+ */
 export function mrun_fn_greet(p: u32, n: u32): u64 {
   return call(p, n, "greet", (a: Args): Value =>
     Value.str(a.kwStr("greeting", "hello") + ", " + a.str(0)));
 }
 
-// kw_types(i=1, f=0.5, b=false, v=nil) returns [i, f, b, v].
+/**
+ * kw_types(i=1, f=0.5, b=false, v=nil) returns [i, f, b, v].
+ * @mrun kw_types(*, i: int = 1, f: float = 0.5, b: bool = false, v: any = null) -> list
+ */
 export function mrun_fn_kw_types(p: u32, n: u32): u64 {
   return call(p, n, "kw_types", (a: Args): Value => Value.list([
     Value.int(a.kwI64("i", 1)), Value.float(a.kwF64("f", 0.5)),
@@ -116,7 +146,10 @@ export function mrun_fn_kw_types(p: u32, n: u32): u64 {
   ]));
 }
 
-// variadic(...xs) returns the number of positional arguments and the keyword names.
+/**
+ * variadic(...xs) returns the number of positional arguments and the keyword names.
+ * @nosig any number of positional and keyword arguments
+ */
 export function mrun_fn_variadic(p: u32, n: u32): u64 {
   return call(p, n, "variadic", (a: Args): Value => {
     const names: Value[] = [];
@@ -126,13 +159,19 @@ export function mrun_fn_variadic(p: u32, n: u32): u64 {
   });
 }
 
-// small(a: u8, b: i16, c: f32) returns [a, b, c], c as a float32.
+/**
+ * small(a: u8, b: i16, c: f32) returns [a, b, c], c as a float32.
+ * @returns {list}
+ */
 export function mrun_fn_small(p: u32, n: u32): u64 {
   return call3<u8, i16, f32, Value>(p, n, "small", (a: u8, b: i16, c: f32): Value =>
     Value.list([Value.int(a), Value.int(b), Value.float32(c)]));
 }
 
-// describe(t) is [dtype, shape, size] of a tensor of any dtype.
+/**
+ * describe(t) is [dtype, shape, size] of a tensor of any dtype.
+ * @returns {list}
+ */
 export function mrun_fn_describe(p: u32, n: u32): u64 {
   return call1<Tensor, Value>(p, n, "describe", (t: Tensor): Value => {
     const shape: Value[] = [];
@@ -141,7 +180,11 @@ export function mrun_fn_describe(p: u32, n: u32): u64 {
   });
 }
 
-// scale32(t, k) is the float32 tensor t times k.
+/**
+ * scale32(t, k) is the float32 tensor t times k.
+ * @param {tensor[float32]} t
+ * @returns {tensor[float32]}
+ */
 export function mrun_fn_scale32(p: u32, n: u32): u64 {
   return call2<Tensor, f32, Tensor | null>(p, n, "scale32", (t: Tensor, k: f32): Tensor | null => {
     if (t.dtype != DType.Float32) {
@@ -155,8 +198,11 @@ export function mrun_fn_scale32(p: u32, n: u32): u64 {
   });
 }
 
-// aligned(t) tells whether a tensor argument was read in place (its elements are in the
-// argument buffer) rather than copied.
+/**
+ * aligned(t) tells whether a tensor argument was read in place (its elements are in the
+ * argument buffer) rather than copied.
+ * @mrun aligned(t: tensor) -> bool
+ */
 export function mrun_fn_aligned(p: u32, n: u32): u64 {
   return call(p, n, "aligned", (a: Args): Value => {
     const t = a.tensor(0);
@@ -164,7 +210,9 @@ export function mrun_fn_aligned(p: u32, n: u32): u64 {
   });
 }
 
-// abort_oob() indexes past the end of an array: AssemblyScript aborts, and the call traps.
+/**
+ * abort_oob(i) indexes past the end of an array: AssemblyScript aborts, and the call traps.
+ */
 export function mrun_fn_abort_oob(p: u32, n: u32): u64 {
   return call1<i32, i64>(p, n, "abort_oob", (i: i32): i64 => {
     const xs: i64[] = [1, 2, 3];
@@ -172,12 +220,16 @@ export function mrun_fn_abort_oob(p: u32, n: u32): u64 {
   });
 }
 
-// error_message() is the text of an Err, to check toString.
+/**
+ * error_message() is the text of an Err, to check toString.
+ */
 export function mrun_fn_error_message(p: u32, n: u32): u64 {
   return call0<string>(p, n, "error_message", (): string => new Err("fetch", -3, 7, "not yet").toString());
 }
 
-// table_total(t) is the sum of the float64 column "amount" of a table, read in place.
+/**
+ * table_total(t) is the sum of the float64 column "amount" of a table, read in place.
+ */
 export function mrun_fn_table_total(p: u32, n: u32): u64 {
   return call1<Table, f64>(p, n, "table_total", tableTotal);
 }
@@ -194,16 +246,21 @@ function tableTotal(t: Table): f64 {
   return s;
 }
 
-// table_total_after(x, t) is table_total(t), with another argument first (for
-// BenchmarkTableTotal: it moves the table in the frame).
+/**
+ * table_total_after(x, t) is table_total(t), with another argument first (for
+ * BenchmarkTableTotal: it moves the table in the frame).
+ */
 export function mrun_fn_table_total_after(p: u32, n: u32): u64 {
   return call2<string, Table, f64>(p, n, "table_total_after", (x: string, t: Table): f64 => tableTotal(t));
 }
 
-// table_stats(t) reads every column of a table through the view of its type and returns
-// {"rows": n, "columns": [[name, type, summary], ...]}: an int64 column's sum, a float64
-// column's [sum of the non-NaN values, number of NaNs], a bool column's count of true, a string
-// column's values and their UTF-8 lengths, a timestamp column's [first, last].
+/**
+ * table_stats(t) reads every column of a table through the view of its type and returns
+ * {"rows": n, "columns": [[name, type, summary], ...]}: an int64 column's sum, a float64
+ * column's [sum of the non-NaN values, number of NaNs], a bool column's count of true, a string
+ * column's values and their UTF-8 lengths, a timestamp column's [first, last].
+ * @returns {map[str, any]}
+ */
 export function mrun_fn_table_stats(p: u32, n: u32): u64 {
   return call1<Table, Value>(p, n, "table_stats", tableStats);
 }
@@ -258,14 +315,18 @@ function tableStats(t: Table): Value {
   return Value.newMap().set("rows", Value.int(t.rows)).set("columns", Value.list(cols));
 }
 
-// table_echo(t) returns its table argument: the columns are views of the argument frame,
-// written back in one copy each.
+/**
+ * table_echo(t) returns its table argument: the columns are views of the argument frame,
+ * written back in one copy each.
+ */
 export function mrun_fn_table_echo(p: u32, n: u32): u64 {
   return call1<Table, Table>(p, n, "table_echo", (t: Table): Table => t);
 }
 
-// table_build(n) makes a table of n rows with a column of every type, from scratch: i = 0..n-1,
-// f = i / 2, b = i is odd, s = "é" repeated i times, ts = i seconds after the epoch.
+/**
+ * table_build(rows) makes a table of that many rows with a column of every type, from scratch: i = 0..rows-1,
+ * f = i / 2, b = i is odd, s = "é" repeated i times, ts = i seconds after the epoch.
+ */
 export function mrun_fn_table_build(p: u32, n: u32): u64 {
   return call1<i32, Table>(p, n, "table_build", (rows: i32): Table => {
     const i = new Int64Array(rows), f = new Float64Array(rows), ts = new Int64Array(rows);
@@ -281,7 +342,9 @@ export function mrun_fn_table_build(p: u32, n: u32): u64 {
   });
 }
 
-// table_bad() returns a table whose columns have different lengths: the encoding fails.
+/**
+ * table_bad() returns a table whose columns have different lengths: the encoding fails.
+ */
 export function mrun_fn_table_bad(p: u32, n: u32): u64 {
   return call0<Table>(p, n, "table_bad", (): Table => {
     const a = new Int64Array(2);
@@ -289,7 +352,10 @@ export function mrun_fn_table_bad(p: u32, n: u32): u64 {
   });
 }
 
-// table_column(t, name) is the values of column `name` as a list, or fails naming it.
+/**
+ * table_column(t, name) is the values of column `name` as a list, or fails naming it.
+ * @returns {list}
+ */
 export function mrun_fn_table_column(p: u32, n: u32): u64 {
   return call2<Table, string, Value>(p, n, "table_column", (t: Table, name: string): Value => {
     const c = t.column(name);
@@ -308,8 +374,10 @@ export function mrun_fn_table_column(p: u32, n: u32): u64 {
   });
 }
 
-// table_groupby(t) is the sum and mean of column v by column k, evaluated by a nested spawn of
-// eval of the native module mrun:table, in chunks of 2 rows.
+/**
+ * table_groupby(t) is the sum and mean of column v by column k, evaluated by a nested spawn of
+ * eval of the native module mrun:table, in chunks of 2 rows.
+ */
 export function mrun_fn_table_groupby(p: u32, n: u32): u64 {
   return call1<Table, Table | null>(p, n, "table_groupby", (t: Table): Table | null => {
     const e = tableOf(t, 2).groupby(["k"], [["v", "sum"], ["v", "mean", "avg"]]).sort(["k"], [true]);
@@ -320,8 +388,10 @@ export function mrun_fn_table_groupby(p: u32, n: u32): u64 {
   });
 }
 
-// table_csv(csv) reads a CSV through mrun:table, keeps the rows with x > 1, adds y = x * 2 and
-// returns the first 3 rows.
+/**
+ * table_csv(csv) reads a CSV through mrun:table, keeps the rows with x > 1, adds y = x * 2 and
+ * returns the first 3 rows.
+ */
 export function mrun_fn_table_csv(p: u32, n: u32): u64 {
   return call1<string, Table | null>(p, n, "table_csv", (csv: string): Table | null => {
     const e = readCSV(csv).filter("x > 1").assign("y", "x * 2").select(["y", "x"]).head(3);
@@ -332,8 +402,11 @@ export function mrun_fn_table_csv(p: u32, n: u32): u64 {
   });
 }
 
-// mt_exprs() is the expression maps of the tensor builder, operator by operator, for
-// comparison with the host's builder (tensor/expr).
+/**
+ * mt_exprs() is the expression maps of the tensor builder, operator by operator, for
+ * comparison with the host's builder (tensor/expr).
+ * @returns {list[map[str, any]]}
+ */
 export function mrun_fn_mt_exprs(p: u32, n: u32): u64 {
   return call0<Value>(p, n, "mt_exprs", mtExprs);
 }
@@ -358,9 +431,11 @@ function mtExprs(): Value {
   return Value.list(out);
 }
 
-// mt_eval(which) evaluates one of a few expressions on mrun:tensor: 0 the matrix product of
-// arange(0, 6) as 2×3 and its transpose (a tensor), 1 the std of linspace(0, 1, 5) (a number),
-// 2 a bad reshape (the planner's error), 3 a sum read as a tensor (the SDK's error).
+/**
+ * mt_eval(which) evaluates one of a few expressions on mrun:tensor: 0 the matrix product of
+ * arange(0, 6) as 2×3 and its transpose (a tensor), 1 the std of linspace(0, 1, 5) (a number),
+ * 2 a bad reshape (the planner's error), 3 a sum read as a tensor (the SDK's error).
+ */
 export function mrun_fn_mt_eval(p: u32, n: u32): u64 {
   return call1<i32, Value>(p, n, "mt_eval", (which: i32): Value => {
     const a = arange(0, 6).reshape([2, 3]).astype(DType.Float64);
@@ -384,8 +459,10 @@ export function mrun_fn_mt_eval(p: u32, n: u32): u64 {
   });
 }
 
-// table_buffer(t) is the size of the buffer that holds the first column: the argument buffer
-// when the table was read in place, a copy of the table's payload otherwise.
+/**
+ * table_buffer(t) is the size of the buffer that holds the first column: the argument buffer
+ * when the table was read in place, a copy of the table's payload otherwise.
+ */
 export function mrun_fn_table_buffer(p: u32, n: u32): u64 {
   return call1<Table, i32>(p, n, "table_buffer", (t: Table): i32 => t.ncols > 0 ? t.at(0).buffer.byteLength : -1);
 }

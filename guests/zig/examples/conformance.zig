@@ -13,12 +13,18 @@ fn inc(x: i64) !i64 {
 export fn mrun_fn_inc(p: u32, n: u32) u64 {
     return mrun.call(inc, p, n);
 }
+comptime {
+    mrun.signature(inc, "inc", .{"x"}, "Returns x + 1.");
+}
 
 fn add(a: i64, b: i64) !i64 {
     return std.math.add(i64, a, b);
 }
 export fn mrun_fn_add(p: u32, n: u32) u64 {
     return mrun.call(add, p, n);
+}
+comptime {
+    mrun.signature(add, "add", .{ "a", "b" }, "Returns a + b.");
 }
 
 /// sum_all is an int when every element is an int, otherwise a float added left to right.
@@ -49,6 +55,9 @@ fn sum_all(xs: []const mrun.Value) !mrun.Value {
 export fn mrun_fn_sum_all(p: u32, n: u32) u64 {
     return mrun.call(sum_all, p, n);
 }
+comptime {
+    mrun.signature(sum_all, "sum_all", .{"xs"}, "Sums xs like Python's sum(): an int, or a float from the first float on.");
+}
 
 /// triage splits xs into the elements below 0.5 and the others; spawn it with n_output = 2.
 fn triage(xs: []const f64) !struct { []f64, []f64 } {
@@ -63,6 +72,9 @@ fn triage(xs: []const f64) !struct { []f64, []f64 } {
 export fn mrun_fn_triage(p: u32, n: u32) u64 {
     return mrun.call(triage, p, n);
 }
+comptime {
+    mrun.signatureWith(triage, "triage", .{"xs"}, "Splits xs into the elements below 0.5 and the others.", .{ .outputs = 2 });
+}
 
 fn identity(v: mrun.Value) mrun.Value {
     return v;
@@ -70,12 +82,18 @@ fn identity(v: mrun.Value) mrun.Value {
 export fn mrun_fn_identity(p: u32, n: u32) u64 {
     return mrun.call(identity, p, n);
 }
+comptime {
+    mrun.signature(identity, "identity", .{"v"}, "Returns v, byte for byte.");
+}
 
 fn concat(a: []const u8, b: []const u8) ![]const u8 {
     return std.mem.concat(mrun.allocator(), u8, &.{ a, b });
 }
 export fn mrun_fn_concat(p: u32, n: u32) u64 {
     return mrun.call(concat, p, n);
+}
+comptime {
+    mrun.signature(concat, "concat", .{ "a", "b" }, "Returns a + b.");
 }
 
 /// rev_bytes reverses b in place: a []u8 parameter points into the argument frame.
@@ -86,6 +104,9 @@ fn rev_bytes(b: []u8) mrun.Bytes {
 export fn mrun_fn_rev_bytes(p: u32, n: u32) u64 {
     return mrun.call(rev_bytes, p, n);
 }
+comptime {
+    mrun.signature(rev_bytes, "rev_bytes", .{"b"}, "Returns the bytes of b in reverse order.");
+}
 
 fn ints(i: i64, u: u64) struct { i64, u64 } {
     return .{ i, u };
@@ -93,12 +114,18 @@ fn ints(i: i64, u: u64) struct { i64, u64 } {
 export fn mrun_fn_ints(p: u32, n: u32) u64 {
     return mrun.call(ints, p, n);
 }
+comptime {
+    mrun.signature(ints, "ints", .{ "i", "u" }, "Returns [i, u]; i is an int64, u a uint64.");
+}
 
 fn fdiv(a: f64, b: f64) f64 {
     return a / b;
 }
 export fn mrun_fn_fdiv(p: u32, n: u32) u64 {
     return mrun.call(fdiv, p, n);
+}
+comptime {
+    mrun.signature(fdiv, "fdiv", .{ "a", "b" }, "Returns a / b in IEEE 754: 1/0 is +Inf, 0/0 is NaN.");
 }
 
 // Keyword arguments: the last parameter is a struct, one field per keyword, with defaults.
@@ -113,10 +140,16 @@ fn greet(name: []const u8, opts: GreetOptions) ![]const u8 {
 export fn mrun_fn_greet(p: u32, n: u32) u64 {
     return mrun.callKw(greet, p, n);
 }
+comptime {
+    mrun.signatureWith(greet, "greet", .{"name"}, "Returns greeting + \", \" + name + punct.", .{ .kw = true });
+}
 
 fn nothing() void {}
 export fn mrun_fn_nothing(p: u32, n: u32) u64 {
     return mrun.call(nothing, p, n);
+}
+comptime {
+    mrun.signature(nothing, "nothing", .{}, "Returns nil.");
 }
 
 // empties returns ["", b"", [], {}]: an empty slice is an empty list, and the empty map is
@@ -127,6 +160,9 @@ fn empties() struct { []const u8, mrun.Bytes, []const i64, mrun.Value } {
 export fn mrun_fn_empties(p: u32, n: u32) u64 {
     return mrun.call(empties, p, n);
 }
+comptime {
+    mrun.signature(empties, "empties", .{}, "Returns [\"\", b\"\", [], {}].");
+}
 
 // Returning an error: mrun.fail records the message and returns error.Failed.
 fn fail(msg: []const u8) !void {
@@ -134,6 +170,9 @@ fn fail(msg: []const u8) !void {
 }
 export fn mrun_fn_fail(p: u32, n: u32) u64 {
     return mrun.call(fail, p, n);
+}
+comptime {
+    mrun.signature(fail, "fail", .{"msg"}, "Fails with msg, verbatim.");
 }
 
 // ---- Nested spawn ----------------------------------------------------------------------------
@@ -150,6 +189,9 @@ fn driver() ![10]i64 {
 export fn mrun_fn_driver(p: u32, n: u32) u64 {
     return mrun.call(driver, p, n);
 }
+comptime {
+    mrun.signature(driver, "driver", .{}, "Spawns inc(i) for i in 0..9 and returns their values.");
+}
 
 fn divmod(a: i64, b: i64) !struct { i64, i64 } {
     if (b == 0) return mrun.fail("divmod: division by zero", .{});
@@ -158,6 +200,9 @@ fn divmod(a: i64, b: i64) !struct { i64, i64 } {
 }
 export fn mrun_fn_divmod(p: u32, n: u32) u64 {
     return mrun.call(divmod, p, n);
+}
+comptime {
+    mrun.signatureWith(divmod, "divmod", .{ "a", "b" }, "Returns a / b and a % b, truncating toward zero.", .{ .outputs = 2 });
 }
 
 // nested_split spawns divmod with two outputs and add over both handles (dependencies),
@@ -171,6 +216,9 @@ fn nested_split(a: i64, b: i64) ![3]i64 {
 export fn mrun_fn_nested_split(p: u32, n: u32) u64 {
     return mrun.call(nested_split, p, n);
 }
+comptime {
+    mrun.signature(nested_split, "nested_split", .{ "a", "b" }, "Returns [a / b, a % b, a / b + a % b] through nested spawns.");
+}
 
 // parent_fail gives up because its child failed: failWith names the child as the cause.
 fn parent_fail(msg: []const u8) !void {
@@ -182,6 +230,9 @@ fn parent_fail(msg: []const u8) !void {
 }
 export fn mrun_fn_parent_fail(p: u32, n: u32) u64 {
     return mrun.call(parent_fail, p, n);
+}
+comptime {
+    mrun.signature(parent_fail, "parent_fail", .{"msg"}, "Spawns fail(msg) and fails with its error as the cause.");
 }
 
 // ---- Tensors ---------------------------------------------------------------------------------
@@ -201,6 +252,9 @@ fn tensor_sum(t: mrun.Tensor(f64)) f64 {
 }
 export fn mrun_fn_tensor_sum(p: u32, n: u32) u64 {
     return mrun.call(tensor_sum, p, n);
+}
+comptime {
+    mrun.signature(tensor_sum, "tensor_sum", .{"t"}, "Sums the elements in row-major order.");
 }
 
 fn matmul(a: mrun.Tensor(f64), b: mrun.Tensor(f64)) !mrun.Tensor(f64) {
@@ -224,6 +278,9 @@ fn matmul(a: mrun.Tensor(f64), b: mrun.Tensor(f64)) !mrun.Tensor(f64) {
 export fn mrun_fn_matmul(p: u32, n: u32) u64 {
     return mrun.call(matmul, p, n);
 }
+comptime {
+    mrun.signature(matmul, "matmul", .{ "a", "b" }, "Multiplies an m x k by a k x n matrix.");
+}
 
 /// rand_matrix is an r×c tensor of pseudo-random numbers in [0, 1), from a fixed seed.
 fn rand_matrix(r: u32, c: u32) !mrun.Tensor(f64) {
@@ -234,6 +291,9 @@ fn rand_matrix(r: u32, c: u32) !mrun.Tensor(f64) {
 }
 export fn mrun_fn_rand_matrix(p: u32, n: u32) u64 {
     return mrun.call(rand_matrix, p, n);
+}
+comptime {
+    mrun.signatureWith(rand_matrix, "rand_matrix", .{ "r", "c" }, "Returns an r x c matrix of uniform numbers in [0, 1).", .{ .impure = true });
 }
 
 // driver2 passes the rand_matrix handle to tensor_sum: a dependency, so the sum gets the tensor.
@@ -246,4 +306,7 @@ fn driver2() !f64 {
 }
 export fn mrun_fn_driver2(p: u32, n: u32) u64 {
     return mrun.call(driver2, p, n);
+}
+comptime {
+    mrun.signatureWith(driver2, "driver2", .{}, "Sums a random 10 x 10 matrix made by rand_matrix.", .{ .impure = true });
 }

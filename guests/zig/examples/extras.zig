@@ -13,12 +13,18 @@ fn add(a: i64, b: i64) !i64 {
 export fn mrun_fn_add(p: u32, n: u32) u64 {
     return mrun.call(add, p, n);
 }
+comptime {
+    mrun.signature(add, "add", .{ "a", "b" }, "Returns a + b.");
+}
 
 fn fail(msg: []const u8) !void {
     return mrun.fail("{s}", .{msg});
 }
 export fn mrun_fn_fail(p: u32, n: u32) u64 {
     return mrun.call(fail, p, n);
+}
+comptime {
+    mrun.signature(fail, "fail", .{"msg"}, "Fails with msg, verbatim.");
 }
 
 // forward receives an Object by reference and spawns add(obj, i) for i in 0..n-1 with it as a
@@ -34,6 +40,9 @@ fn forward(obj: mrun.Object, n: u32) ![]i64 {
 export fn mrun_fn_forward(p: u32, n: u32) u64 {
     return mrun.call(forward, p, n);
 }
+comptime {
+    mrun.signature(forward, "forward", .{ "obj", "n" }, "Returns [obj + 0, ..., obj + n - 1] from n spawns of add with obj as a dependency.");
+}
 
 // by_ref spawns add(x, 0) and hands it to forward by reference: [x, x+1, x+2].
 fn by_ref(x: i64) ![]const i64 {
@@ -44,6 +53,9 @@ fn by_ref(x: i64) ![]const i64 {
 }
 export fn mrun_fn_by_ref(p: u32, n: u32) u64 {
     return mrun.call(by_ref, p, n);
+}
+comptime {
+    mrun.signature(by_ref, "by_ref", .{"x"}, "Returns [x, x + 1, x + 2] through forward, given add(x, 0) by reference.");
 }
 
 const Options = struct { greeting: []const u8 = "hello", times: u8 = 1 };
@@ -56,6 +68,9 @@ fn greet(name: []const u8, opts: Options) ![]const u8 {
 export fn mrun_fn_greet(p: u32, n: u32) u64 {
     return mrun.callKw(greet, p, n);
 }
+comptime {
+    mrun.signatureWith(greet, "greet", .{"name"}, "Returns \"greeting, name!\" times times.", .{ .kw = true });
+}
 
 // spawn_kw spawns greet with keyword arguments.
 fn spawn_kw(name: []const u8) ![]const u8 {
@@ -65,6 +80,9 @@ fn spawn_kw(name: []const u8) ![]const u8 {
 }
 export fn mrun_fn_spawn_kw(p: u32, n: u32) u64 {
     return mrun.call(spawn_kw, p, n);
+}
+comptime {
+    mrun.signature(spawn_kw, "spawn_kw", .{"name"}, "Returns greet(name, greeting=\"hey\", times=2) through a spawn.");
 }
 
 // catch_fail returns the child's error text instead of failing.
@@ -79,6 +97,9 @@ fn catch_fail(msg: []const u8) ![]const u8 {
 export fn mrun_fn_catch_fail(p: u32, n: u32) u64 {
     return mrun.call(catch_fail, p, n);
 }
+comptime {
+    mrun.signature(catch_fail, "catch_fail", .{"msg"}, "Returns the error text of a child fail(msg).");
+}
 
 // pass_on lets the child's failure through with try: the SDK fails the call with fail_with.
 fn pass_on(msg: []const u8) !i64 {
@@ -88,6 +109,9 @@ fn pass_on(msg: []const u8) !i64 {
 }
 export fn mrun_fn_pass_on(p: u32, n: u32) u64 {
     return mrun.call(pass_on, p, n);
+}
+comptime {
+    mrun.signature(pass_on, "pass_on", .{"msg"}, "Fails with the error of a child fail(msg) as the cause.");
 }
 
 // bogus fetches a handle that was never issued and returns the host's message.
@@ -101,6 +125,9 @@ fn bogus(h: u32) ![]const u8 {
 export fn mrun_fn_bogus(p: u32, n: u32) u64 {
     return mrun.call(bogus, p, n);
 }
+comptime {
+    mrun.signature(bogus, "bogus", .{"h"}, "Returns the host's message for fetching handle h, never issued.");
+}
 
 // unknown spawns a function the module does not have, and passes the error on.
 fn unknown() !void {
@@ -108,6 +135,9 @@ fn unknown() !void {
 }
 export fn mrun_fn_unknown(p: u32, n: u32) u64 {
     return mrun.call(unknown, p, n);
+}
+comptime {
+    mrun.signature(unknown, "unknown", .{}, "Fails: spawns a function the module does not have.");
 }
 
 const Point = struct { x: f64, y: f64 = 0, label: ?[]const u8 = null };
@@ -119,6 +149,9 @@ fn norm1(p: Point, scale: ?f64) struct { f64, ?[]const u8 } {
 export fn mrun_fn_norm1(p: u32, n: u32) u64 {
     return mrun.call(norm1, p, n);
 }
+comptime {
+    mrun.signature(norm1, "norm1", .{ "p", "scale" }, "Returns [(|p.x| + |p.y|) * scale, p.label]; scale is 1 when left out.");
+}
 
 const Color = enum { red, green };
 
@@ -129,6 +162,9 @@ fn flip(c: Color) Color {
 export fn mrun_fn_flip(p: u32, n: u32) u64 {
     return mrun.call(flip, p, n);
 }
+comptime {
+    mrun.signature(flip, "flip", .{"c"}, "Returns the other color: red for green, green for red.");
+}
 
 // leak tries to return an Object: a result cannot hold one.
 fn leak() !mrun.Object {
@@ -136,6 +172,9 @@ fn leak() !mrun.Object {
 }
 export fn mrun_fn_leak(p: u32, n: u32) u64 {
     return mrun.call(leak, p, n);
+}
+comptime {
+    mrun.signature(leak, "leak", .{}, "Fails: returns an Object, which a result cannot hold.");
 }
 
 // ones returns an int32 tensor of the given shape, all ones.
@@ -149,6 +188,9 @@ fn ones(shape: []const u64) !mrun.Tensor(i32) {
 export fn mrun_fn_ones(p: u32, n: u32) u64 {
     return mrun.call(ones, p, n);
 }
+comptime {
+    mrun.signature(ones, "ones", .{"shape"}, "Returns an int32 tensor of the given shape, all ones.");
+}
 
 // iota returns [0, 1, ..., n-1].
 fn iota(n: u32) ![]u32 {
@@ -158,6 +200,9 @@ fn iota(n: u32) ![]u32 {
 }
 export fn mrun_fn_iota(p: u32, n: u32) u64 {
     return mrun.call(iota, p, n);
+}
+comptime {
+    mrun.signature(iota, "iota", .{"n"}, "Returns [0, 1, ..., n - 1].");
 }
 
 // big_fetch fetches values larger than the SDK's first fetch buffer: iota(n) as a slice (kept in
@@ -174,6 +219,9 @@ fn big_fetch(n: u32) ![2]u64 {
 export fn mrun_fn_big_fetch(p: u32, n: u32) u64 {
     return mrun.call(big_fetch, p, n);
 }
+comptime {
+    mrun.signature(big_fetch, "big_fetch", .{"n"}, "Returns the sums of iota(n) and iota(2000), fetched from spawns.");
+}
 
 // wrong_type fetches an int as a string: the error says which handle and why.
 fn wrong_type() ![]const u8 {
@@ -188,6 +236,9 @@ fn wrong_type() ![]const u8 {
 export fn mrun_fn_wrong_type(p: u32, n: u32) u64 {
     return mrun.call(wrong_type, p, n);
 }
+comptime {
+    mrun.signature(wrong_type, "wrong_type", .{}, "Returns the host's message for fetching an int as a str.");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tensors: mrun.mt builds an expression of mrun:tensor and evaluates it with a nested spawn.
@@ -201,6 +252,9 @@ fn driver2_tensor(seed: i64) !f64 {
 export fn mrun_fn_driver2_tensor(p: u32, n: u32) u64 {
     return mrun.call(driver2_tensor, p, n);
 }
+comptime {
+    mrun.signature(driver2_tensor, "driver2_tensor", .{"seed"}, "Sums rand(seed, 10, 10) evaluated by the tensor planner mrun:tensor.");
+}
 
 // tensor_matmul is rand(seed, n, n) @ ones(n, n) + 1, a tensor result, read into a Tensor(f64).
 fn tensor_matmul(seed: i64, n: i64) !mrun.Tensor(f64) {
@@ -210,6 +264,9 @@ fn tensor_matmul(seed: i64, n: i64) !mrun.Tensor(f64) {
 export fn mrun_fn_tensor_matmul(p: u32, n: u32) u64 {
     return mrun.call(tensor_matmul, p, n);
 }
+comptime {
+    mrun.signature(tensor_matmul, "tensor_matmul", .{ "seed", "n" }, "Returns rand(seed, n, n) @ ones(n, n) + 1, evaluated by mrun:tensor.");
+}
 
 // tensor_error evaluates an expression the planner refuses (100 elements into 7): the child's
 // error comes back as error.TaskFailed, and try passes it on with fail_with.
@@ -218,6 +275,9 @@ fn tensor_error() !f64 {
 }
 export fn mrun_fn_tensor_error(p: u32, n: u32) u64 {
     return mrun.call(tensor_error, p, n);
+}
+comptime {
+    mrun.signature(tensor_error, "tensor_error", .{}, "Fails: reshapes 100 elements into 7 with mrun:tensor.");
 }
 
 // tensor_exprs returns expressions that use every builder, unevaluated, for sdk_test.go to
@@ -238,6 +298,9 @@ fn tensor_exprs(m: mrun.Tensor(f64)) [7]mrun.mt.Expr {
 }
 export fn mrun_fn_tensor_exprs(p: u32, n: u32) u64 {
     return mrun.call(tensor_exprs, p, n);
+}
+comptime {
+    mrun.signature(tensor_exprs, "tensor_exprs", .{"m"}, "Returns one tensor expression per builder, unevaluated.");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +355,9 @@ fn table_stats(t: mrun.Table) !Stats {
 export fn mrun_fn_table_stats(p: u32, n: u32) u64 {
     return mrun.call(table_stats, p, n);
 }
+comptime {
+    mrun.signature(table_stats, "table_stats", .{"t"}, "Returns the rows, column names and types, and per-type sums of t.");
+}
 
 // table_echo returns its argument: the columns it read in place, written again.
 fn table_echo(t: mrun.Table) mrun.Table {
@@ -299,6 +365,9 @@ fn table_echo(t: mrun.Table) mrun.Table {
 }
 export fn mrun_fn_table_echo(p: u32, n: u32) u64 {
     return mrun.call(table_echo, p, n);
+}
+comptime {
+    mrun.signature(table_echo, "table_echo", .{"t"}, "Returns t.");
 }
 
 // table_select returns the named columns of t, in that order, with a float64 column "total"
@@ -322,6 +391,9 @@ fn table_select(t: mrun.Table, names: []const []const u8) !mrun.Table {
 export fn mrun_fn_table_select(p: u32, n: u32) u64 {
     return mrun.call(table_select, p, n);
 }
+comptime {
+    mrun.signature(table_select, "table_select", .{ "t", "names" }, "Returns the named columns of t and a column total of its float64 columns per row.");
+}
 
 // table_groupby sums and counts column `value` of t per distinct `key`, with the table
 // planner: an expression of mrun:table is any struct, written as a map, and eval returns a
@@ -339,4 +411,7 @@ fn table_groupby(t: mrun.Table, key: []const u8, value: []const u8) !mrun.Table 
 }
 export fn mrun_fn_table_groupby(p: u32, n: u32) u64 {
     return mrun.call(table_groupby, p, n);
+}
+comptime {
+    mrun.signature(table_groupby, "table_groupby", .{ "t", "key", "value" }, "Sums and counts column value of t per distinct key, with mrun:table.");
 }
