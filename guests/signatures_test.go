@@ -38,10 +38,12 @@ var conformanceSigs = []string{
 }
 
 // sigModules are the modules that carry signatures, with the functions each has beyond
-// CONFORMANCE.md and their signatures.
+// CONFORMANCE.md and their signatures, and the functions it leaves undescribed on purpose
+// (a variadic Go function: no signature fits all its calls).
 var sigModules = []struct {
 	name, module string
 	extra        []string
+	undescribed  []string
 }{
 	{name: "c", module: "testdata/c/conformance.wasm", extra: []string{
 		"driver2_tensor(seed: int) -> float",
@@ -81,14 +83,13 @@ var sigModules = []struct {
 		"bomb(n: int) -> int",
 		"deep(n: int) -> int",
 		"again(x: int) -> any",
-		"relay(module: str, fn: str, arg: any) -> any",
 		"getenv(name: str) -> list[any]",
 		"readfile(path: str) -> str  impure",
 		"writefile(path: str, contents: str) -> none",
 		"clock() -> list[any]  impure",
 		"driver2_tensor(seed: int) -> float",
 		"sample_clocks(n: int) -> list[int]  impure",
-	}},
+	}, undescribed: []string{"relay"}},
 }
 
 // withoutDoc returns a copy of s without what may differ between equal signatures: the doc
@@ -134,6 +135,9 @@ func TestSignatures_conformanceModules(t *testing.T) {
 			for _, f := range mod.Functions() {
 				exported = append(exported, f.Name())
 				s := f.Signature()
+				if s == nil && slices.Contains(m.undescribed, f.Name()) {
+					continue
+				}
 				if s == nil {
 					t.Errorf("%s: function %s has no signature", m.module, f.Name())
 					continue
@@ -151,7 +155,7 @@ func TestSignatures_conformanceModules(t *testing.T) {
 				}
 			}
 			slices.Sort(exported)
-			var names []string
+			names := slices.Clone(m.undescribed)
 			for n := range want {
 				names = append(names, n)
 			}

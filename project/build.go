@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi/sig"
+	"github.com/mrun-dev/mrun/internal/gosig"
 	"github.com/mrun-dev/mrun/project/toolchain"
 	"github.com/mrun-dev/mrun/runtime"
 )
@@ -35,6 +36,9 @@ type Built struct {
 	// Functions are the module's functions, in export order, each as its signature line
 	// (sig.Signature.String) or, for a function it does not describe, its name.
 	Functions []string
+	// Notes are what the signatures could not say exactly (a Go type written as any, a
+	// function left undescribed), one line each, for the user to read.
+	Notes []string
 }
 
 // ErrBuild is wrapped by Build's error when the compiler rejects the project; the error holds
@@ -91,7 +95,7 @@ func (p *Project) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	if err := writeAtomic(p.Module(), wasm); err != nil {
 		return nil, err
 	}
-	return &Built{Path: p.Module(), Size: len(wasm), Took: time.Since(start), Toolchain: tc, Functions: funcs}, nil
+	return &Built{Path: p.Module(), Size: len(wasm), Took: time.Since(start), Toolchain: tc, Functions: funcs, Notes: b.notes}, nil
 }
 
 // check loads wasm as the host does and lists its functions.
@@ -123,6 +127,7 @@ type builder struct {
 	log      io.Writer
 	out, tmp string
 	sigs     []*sig.Signature // signatures to write into the module, when the compiler does not
+	notes    []string
 }
 
 // run runs a command in the project's directory; a failure is an ErrBuild with its output.
@@ -202,10 +207,22 @@ func (b *builder) wat(ctx context.Context) error {
 	return nil
 }
 
-// golang builds the project's main package as a WASI reactor.
+// golang builds the project's main package as a WASI reactor. Go's linker cannot write the
+// signatures, so they come from the package source (internal/gosig, as 'mrun sig go').
 func (b *builder) golang(ctx context.Context) error {
 	env := []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off"}
-	return b.run(ctx, env, b.tc.Tools["go"], "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-o", b.out, ".")
+	if err := b.run(ctx, env, b.tc.Tools["go"], "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-o", b.out, "."); err != nil {
+		return err
+	}
+	res, err := gosig.Dir(b.p.Dir)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBuild, err)
+	}
+	b.sigs = res.Sigs
+	for _, n := range res.Notes {
+		b.notes = append(b.notes, n.String())
+	}
+	return nil
 }
 
 // writeAtomic replaces path with data through a temporary file in the same directory.

@@ -39,7 +39,7 @@ func TestErrorLine_CauseChain(t *testing.T) {
 		// The Go SDK's parent_fail quotes its child's error in its own message: the line
 		// does not say it twice.
 		{"call, cause already in the message", []string{"call", "../../testdata/seed.wasm", "parent_fail", `"boom"`},
-			"mrun: task parent_fail (seed.parent_fail, key b06567521278ab292d49bccd012e1c3f): parent_fail: task fail (key c3abf125792840d549491d3133149544, module seed): boom\n"},
+			"mrun: task parent_fail (seed.parent_fail, key 50548a22067623c7ffe27f55bc578695): parent_fail: task fail (key b1d25a4b85b9e5ad3f5398b04e7a9f3d, module seed): boom\n"},
 		// In a graph, the first failed task in file order, with the chain; x, an inc of its
 		// own, is the same task as the driver's child, so no other task failed.
 		{"run", []string{"run", "--quiet", graph},

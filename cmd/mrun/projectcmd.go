@@ -138,6 +138,9 @@ func runBuild(ctx context.Context, io streams, dir string, verbose bool) error {
 	for _, f := range b.Functions {
 		fmt.Fprintf(io.Out, "  %s\n", f)
 	}
+	for _, n := range b.Notes {
+		fmt.Fprintf(io.Err, "mrun: note: %s\n", n)
+	}
 	return nil
 }
 

@@ -254,7 +254,7 @@ func TestHTTPErrors(t *testing.T) {
 		{"post", "POST", "/call/sum_all", `{"args": [[1, 2.5, 3]]}`, 200, "6.5"},
 		{"guest error", "GET", "/call/fail?arg=boom", "", 422, "boom"},
 		{"guest error in a sum", "POST", "/sum", `{"n": 2, "offset": 9223372036854775804}`, 422, "sum_all: integer overflow at element 1"},
-		{"argument the guest refuses", "POST", "/call/inc", `{"args": ["x"]}`, 422, "inc: argument 1: cannot decode string into int"},
+		{"argument the signature refuses", "POST", "/call/inc", `{"args": ["x"]}`, 400, `cannot spawn inc: inc argument x must be int, got str "x"`},
 		{"timeout", "GET", "/call/burn?arg=100000000000", "", 504, "the request's deadline of 500ms passed (raise it with -timeout)"},
 		{"trap", "GET", "/call/trap", "", 500, "internal error; the server's log has the details under req-"},
 		{"bad JSON", "POST", "/sum", `{"n":`, 400, "the body is not valid JSON for this endpoint: unexpected EOF"},
@@ -378,7 +378,7 @@ func TestRequestLog(t *testing.T) {
 	mu.Unlock()
 	want := `level=INFO msg=request label=req-1 method=POST path=/sum status=200 tasks=6 cached=0
 level=INFO msg=request label=req-2 method=POST path=/sum status=200 tasks=0 cached=0
-level=INFO msg=request label=req-3 method=GET path=/call/fail status=422 tasks=1 cached=0 error="task fail (key c3abf125792840d549491d3133149544, module seed): boom"
+level=INFO msg=request label=req-3 method=GET path=/call/fail status=422 tasks=1 cached=0 error="task fail (key b1d25a4b85b9e5ad3f5398b04e7a9f3d, module seed): boom"
 level=INFO msg=request label=req-1 method=POST path=/sum status=200 tasks=0 cached=1
 `
 	if got != want {

@@ -275,10 +275,9 @@ func again(x int) (any, error) {
 // another module loaded in the same runtime), executes it and returns its value: it shows a
 // guest calling into another module.
 //
-// The signature describes relay with one argument for fn, the commonest call; mrun call and
-// graph files, which check arguments against it, refuse other counts.
-//
-//mrun:sig relay(module: str, fn: str, arg: any) -> any
+// relay has no signature: it takes fn's arguments, any number of them, as a variadic parameter,
+// and a signature (which fixes the number of positional arguments) would refuse all calls but
+// one count. mrun sig go notes this when it describes the module.
 func relay(module, fn string, args ...any) (any, error) {
 	child := mrun.SpawnIn(module, fn, args...)
 	if err := child.Execute(); err != nil {
