@@ -56,7 +56,7 @@ one() { # one OUT PKG [FLAGS...]
 	tmps+=("$tmp")
 	build "$tmp" "${@:2}"
 	if [ "$2" = ./examples/seed ]; then
-		"$bin/mrun" sig go "$here/examples/seed" | "$bin/mrun" --cache-dir "" sig add "$tmp" - >/dev/null
+		(cd "$root" && "$bin/mrun" sig go guests/go/examples/seed) | "$bin/mrun" --cache-dir "" sig add "$tmp" - >/dev/null
 	fi
 	if [ "${mode}" = --check ]; then
 		if ! cmp -s "$tmp" "$out"; then
