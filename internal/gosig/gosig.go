@@ -435,7 +435,10 @@ func (a *analysis) describe(name string, fd *ast.FuncDecl) (*sig.Signature, erro
 		}
 	}
 	if kwName != "" {
-		s.Kwargs = a.keywords(name, kwName, fd.Body)
+		var ok bool
+		if s.Kwargs, ok = a.keywords(name, kwName, fd.Body); !ok {
+			return nil, nil
+		}
 	}
 
 	// Results: a final error is how the function fails, not an output.

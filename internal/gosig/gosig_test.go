@@ -143,9 +143,9 @@ func f(x float64, kw mrun.Kwargs) (float64, error) {
 	a, _ = mrun.Kwarg(kw, "a", 2.0)
 	var limit int
 	kw.Get("limit", &limit)
-	var name string
-	_, _ = kw.Get("n" + "ame", &name)
-	helper(kw)
+	if kw.Has("verbose") && kw.Len() > 0 {
+		x++
+	}
 	_, _, _, _, _, _, _, _, _, _ = a, b, c, d, e, g, h, i, j, k
 	return x, nil
 }
@@ -159,25 +159,46 @@ func big(kw mrun.Kwargs) uint64 {
 
 // ignores has a Kwargs it does not name.
 func ignores(x int, _ mrun.Kwargs) int { return x }
+
+// passes hands its keywords on.
+func passes(kw mrun.Kwargs) int { return helper(kw) }
+
+// computed reads keywords by computed names.
+func computed(kw mrun.Kwargs) int {
+	var name string
+	_, _ = kw.Get("n" + "ame", &name)
+	v, _ := mrun.Kwarg(kw, name, 1)
+	return v
+}
+
+// lists reads every keyword.
+func lists(kw mrun.Kwargs) int { return len(kw.Names()) }
+
+// copies keeps its keywords for later.
+func copies(kw mrun.Kwargs) int { saved = kw; return 0 }
 `
-	res, err := describe(t, decls, "f", "big", "ignores")
+	res, err := describe(t, decls, "f", "big", "ignores", "passes", "computed", "lists", "copies")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sigs, notes := lines(res)
 	want := []string{
-		`f(x: float, *, a: float = 2.0, b: int = -3, c: str = "<b> & \"q\"", d: bool = true, e: int = 65, g: float = 1, h: str = "cm", i: float = 2.5, j: any = null, k: list[int] = null, limit: int = null) -> float  -- f reads keywords.`,
+		`f(x: float, *, a: float = 2.0, b: int = -3, c: str = "<b> & \"q\"", d: bool = true, e: int = 65, g: float = 1, h: str = "cm", i: float = 2.5, j: any = null, k: list[int] = null, limit: int = null, verbose: any = null) -> float  -- f reads keywords.`,
 		`big(*, n: any = null, m: int = 18446744073709551615) -> int  -- big takes a large default.`,
 		`ignores(x: int) -> int  -- ignores has a Kwargs it does not name.`,
 	}
 	if !slices.Equal(sigs, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(sigs, "\n"), strings.Join(want, "\n"))
 	}
+	const none = ": no signature, which would refuse keywords the function takes (describe it with //mrun:sig)"
 	wantNotes := []string{
 		`f: keyword "j": its default is not a literal: described with the default null`,
-		`f: kw.Get reads a keyword whose name is not a constant string: it is not described`,
-		`f: kw is passed to helper: the keywords read there are not described`,
 		`big: keyword "n": its default is not a literal: described with the default null`,
+		`passes: kw is passed to helper, which may read keywords the source here does not name` + none,
+		`computed: kw.Get reads a keyword whose name is not a constant string` + none,
+		`computed: mrun.Kwarg reads a keyword whose name is not a constant string` + none,
+		`lists: kw.Names lists keywords the source does not name` + none,
+		`copies: kw is used other than by mrun.Kwarg, Get, Has and Len, so keywords may be read where the source here does not name them` + none,
 	}
 	if !slices.Equal(notes, wantNotes) {
 		t.Errorf("notes\n%s\nwant\n%s", strings.Join(notes, "\n"), strings.Join(wantNotes, "\n"))

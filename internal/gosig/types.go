@@ -89,11 +89,19 @@ func (a *analysis) mapType(e ast.Expr, fn, what string, seen map[string]bool) si
 
 // keywords returns the keyword parameters body reads from its mrun.Kwargs parameter kw: each
 // mrun.Kwarg(kw, "name", def) gives a keyword of def's type with def as its default, each
-// kw.Get("name", &v) a keyword of v's type whose default is null (the function handles its
-// absence). Names must be constants; a keyword read twice is described once.
-func (a *analysis) keywords(fn, kw string, body *ast.BlockStmt) []sig.Kwarg {
+// kw.Get("name", &v) a keyword of v's type and kw.Has("name") one of any, whose default is
+// null (the function handles its absence). A keyword read twice is described once. When the
+// body reads keywords the source does not name (a name that is not a constant, kw.Names, kw
+// passed to another function), a signature would refuse keywords the function takes: ok is
+// false, and each reason is a note.
+func (a *analysis) keywords(fn, kw string, body *ast.BlockStmt) (_ []sig.Kwarg, ok bool) {
 	if body == nil {
-		return nil
+		return nil, true
+	}
+	ok = true
+	unknown := func(pos token.Pos, format string, args ...any) {
+		a.note(pos, fn, format+": no signature, which would refuse keywords the function takes (describe it with //mrun:sig)", args...)
+		ok = false
 	}
 	locals := localTypes(body)
 	var out []sig.Kwarg
@@ -109,16 +117,22 @@ func (a *analysis) keywords(fn, kw string, body *ast.BlockStmt) []sig.Kwarg {
 		out = append(out, k)
 	}
 	isKw := func(e ast.Expr) bool { id, ok := e.(*ast.Ident); return ok && id.Name == kw }
+	read := map[token.Pos]bool{} // the uses of kw that read keywords the source names
+	passed := map[token.Pos]string{}
 	ast.Inspect(body, func(n ast.Node) bool {
 		call, ok := n.(*ast.CallExpr)
 		if !ok {
 			return true
 		}
+		if s, ok := call.Fun.(*ast.SelectorExpr); ok && isKw(s.X) {
+			read[s.X.Pos()] = true
+		}
 		switch {
 		case a.isSDK(call.Fun, "Kwarg") && len(call.Args) == 3 && isKw(call.Args[0]):
+			read[call.Args[0].Pos()] = true
 			name, ok := a.constString(call.Args[1])
 			if !ok {
-				a.note(call.Args[1].Pos(), fn, "mrun.Kwarg reads a keyword whose name is not a constant string: it is not described")
+				unknown(call.Args[1].Pos(), "mrun.Kwarg reads a keyword whose name is not a constant string")
 				return true
 			}
 			var explicit ast.Expr
@@ -129,10 +143,19 @@ func (a *analysis) keywords(fn, kw string, body *ast.BlockStmt) []sig.Kwarg {
 				explicit = f.Indices[0]
 			}
 			add(a.kwargDefault(fn, name, explicit, call.Args[2]), call.Pos())
+		case isSelectorOf(call.Fun, kw, "Has") && len(call.Args) == 1:
+			name, ok := a.constString(call.Args[0])
+			if !ok {
+				unknown(call.Args[0].Pos(), "%s.Has asks for a keyword whose name is not a constant string", kw)
+				return true
+			}
+			add(sig.Kwarg{Name: name, Type: anyType, Default: json.RawMessage("null")}, call.Pos())
+		case isSelectorOf(call.Fun, kw, "Names"):
+			unknown(call.Pos(), "%s.Names lists keywords the source does not name", kw)
 		case isSelectorOf(call.Fun, kw, "Get") && len(call.Args) == 2:
 			name, ok := a.constString(call.Args[0])
 			if !ok {
-				a.note(call.Args[0].Pos(), fn, "%s.Get reads a keyword whose name is not a constant string: it is not described", kw)
+				unknown(call.Args[0].Pos(), "%s.Get reads a keyword whose name is not a constant string", kw)
 				return true
 			}
 			t := anyType
@@ -146,14 +169,25 @@ func (a *analysis) keywords(fn, kw string, body *ast.BlockStmt) []sig.Kwarg {
 			add(sig.Kwarg{Name: name, Type: t, Default: json.RawMessage("null")}, call.Pos())
 		default:
 			for _, arg := range call.Args {
-				if isKw(arg) && !a.isSDK(call.Fun, "Kwarg") {
-					a.note(arg.Pos(), fn, "%s is passed to %s: the keywords read there are not described", kw, exprString(call.Fun))
+				if isKw(arg) {
+					passed[arg.Pos()] = exprString(call.Fun)
 				}
 			}
 		}
 		return true
 	})
-	return out
+	// Any other use (passed on, copied, captured) may read keywords elsewhere.
+	ast.Inspect(body, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Name == kw && !read[id.Pos()] {
+			if to, ok := passed[id.Pos()]; ok {
+				unknown(id.Pos(), "%s is passed to %s, which may read keywords the source here does not name", kw, to)
+			} else {
+				unknown(id.Pos(), "%s is used other than by mrun.Kwarg, Get, Has and Len, so keywords may be read where the source here does not name them", kw)
+			}
+		}
+		return true
+	})
+	return out, ok
 }
 
 func isSelectorOf(e ast.Expr, recv, sel string) bool {
