@@ -69,6 +69,10 @@ func (p *Project) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		err = b.wat(ctx)
 	case "go":
 		err = b.golang(ctx)
+	case "assemblyscript":
+		err = b.assemblyscript(ctx)
+	case "zig":
+		err = b.zig(ctx)
 	default:
 		err = fmt.Errorf("mrun build does not build %s projects yet", p.Language)
 	}
@@ -206,6 +210,43 @@ func (b *builder) wat(ctx context.Context) error {
 func (b *builder) golang(ctx context.Context) error {
 	env := []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off"}
 	return b.run(ctx, env, b.tc.Tools["go"], "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-o", b.out, ".")
+}
+
+// assemblyscript compiles assembly/index.ts with the SDK's flags and its signatures transform.
+// The transform imports the compiler's modules, which node finds in the project's
+// node_modules: a project without one gets a link to the toolchain's.
+func (b *builder) assemblyscript(ctx context.Context) error {
+	mods := filepath.Join(b.p.Dir, "node_modules")
+	if _, err := os.Lstat(mods); errors.Is(err, os.ErrNotExist) {
+		if err := os.Symlink(b.tc.Tools["node_modules"], mods); err != nil {
+			return fmt.Errorf("link the AssemblyScript compiler into the project: %w", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(mods, "assemblyscript", "package.json")); err != nil {
+		return fmt.Errorf("%w: %s has no assemblyscript package: run npm install there, or remove node_modules and mrun build links the toolchain's", ErrBuild, mods)
+	}
+	return b.run(ctx, nil, b.tc.Tools["node"], b.tc.Tools["asc"], "assembly/index.ts",
+		"-O3", "--runtime", "minimal", "--exportStart", "_initialize",
+		"--use", "abort=assembly/mrun/call/onAbort",
+		"--transform", "./assembly/mrun/signatures.mjs", "-o", b.out)
+}
+
+// zig compiles main.zig with the SDK as module mrun, into a WASI reactor library; the
+// signatures come from the sources (mrun.signature). Zig's global cache is the toolchain's,
+// shared by every project.
+func (b *builder) zig(ctx context.Context) error {
+	global := filepath.Join(b.tc.Where, "global-cache")
+	if b.tc.Where == "system" {
+		dir, err := toolchain.DefaultDir()
+		if err != nil {
+			return err
+		}
+		global = filepath.Join(dir, "zig-global-cache")
+	}
+	return b.run(ctx, nil, b.tc.Tools["zig"], "build-lib", "--mod", "mrun::mrun/mrun.zig", "--deps", "mrun", "main.zig",
+		"-target", "wasm32-wasi", "-mcpu=generic+bulk_memory", "-dynamic", "-rdynamic", "-O", "ReleaseSmall", "-fstrip",
+		"--cache-dir", "zig-cache", "--global-cache-dir", global,
+		"--name", b.p.Name, "-femit-bin="+b.out, "-fno-emit-implib")
 }
 
 // writeAtomic replaces path with data through a temporary file in the same directory.
