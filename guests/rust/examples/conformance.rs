@@ -192,8 +192,9 @@ mrun::export! {
 }
 
 mrun::export! {
-    /// driver2() is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10), impure
-    /// because its numbers are random, and tensor_sum of it, executes the sum and returns it.
+    /// driver2() is mt.random.rand(10, 10).sum(), by nested spawns. It spawns
+    /// rand_matrix(10, 10), impure because its numbers are random, and tensor_sum of it,
+    /// executes the sum and returns it.
     #[mrun(impure)]
     fn driver2() -> Result<f64, Error> {
         let m = mrun::Task::new("rand_matrix").impure().spawn((10, 10)).remove(0);
@@ -206,9 +207,10 @@ mrun::export! {
 // Beyond the contract: guests/rust/guest_test.go calls it.
 
 mrun::export! {
-    /// rand_sums(n) spawns rand_matrix(10, 10) impure n times and tensor_sum of each, executes
-    /// the n sums together and returns them. Pure spawns would be one task with one matrix, and
-    /// n equal sums; impure, each spawn is a task of its own and the n sums differ.
+    /// rand_sums(n) is the sums of n random 10 × 10 matrices. It spawns rand_matrix(10, 10)
+    /// impure n times and tensor_sum of each, executes the n sums together and returns them.
+    /// Pure spawns would be one task with one matrix, and n equal sums; impure, each spawn is
+    /// a task of its own and the n sums differ.
     #[mrun(impure)]
     fn rand_sums(n: u32) -> Result<Vec<f64>, Error> {
         let sums: Vec<Object> = (0..n)
@@ -225,8 +227,8 @@ mrun::export! {
 // Chunked tensors and tables, beyond the contract: guests/rust/guest_test.go calls them.
 
 mrun::export! {
-    /// driver2_tensor(seed) is mt.random.rand(10, 10).sum() on the chunked tensors of module
-    /// mrun:tensor: it spawns eval of the expression, nested, and returns the number.
+    /// driver2_tensor(seed) is rand(seed, 10, 10).sum(), evaluated by mrun:tensor. It spawns
+    /// eval of the expression of chunked tensors, nested, and returns the number.
     fn driver2_tensor(seed: i64) -> Result<f64, Error> {
         mt::rand(seed, &[10, 10]).sum(None).float64()
     }
@@ -240,8 +242,8 @@ mrun::export! {
         a.matmul(mt::ones(&[4, 4])).tensor()
     }
 
-    /// mt_bad_shapes() sums ones(2, 3) + ones(5), whose shapes do not broadcast: it fails with
-    /// the planner's error, the error of its child eval.
+    /// mt_bad_shapes() fails: ones(2, 3) + ones(5) do not broadcast. Its error is the
+    /// planner's, the error of its child eval.
     fn mt_bad_shapes() -> Result<f64, Error> {
         mt::ones(&[2, 3]).add(mt::ones(&[5])).sum(None).float64()
     }
@@ -271,10 +273,10 @@ mrun::export! {
 }
 
 mrun::export! {
-    /// table_stats(t) reads every column of a table and returns {"rows": n, "columns":
-    /// [[name, type], …], "summary": {name: …}}: for int64 the sum, for float64 the sum of
-    /// the numbers and the count of NaNs, for bool the count of trues, for string the count
-    /// of characters and of empty values, for timestamp the earliest and latest.
+    /// table_stats(t) is {"rows": n, "columns": [[name, type], …], "summary": {name: …}}.
+    /// A column's summary is for int64 the sum, for float64 the sum of the numbers and the
+    /// count of NaNs, for bool the count of trues, for string the count of characters and of
+    /// empty values, for timestamp the earliest and latest.
     #[mrun(returns = "map[str, any]")]
     fn table_stats(t: Table) -> Value {
         let mut columns = Vec::new();
