@@ -220,14 +220,15 @@ macro_rules! __sig_opt {
 
 /// signature! describes an exported function in the module's `mrun.signatures` custom section
 /// (abi/ABI.md section 10): one line in the notation `mrun inspect` prints, without its
-/// newline. Put it beside the function it describes:
+/// newline. It is for a function exported without [`export!`], which writes the line of
+/// each of its functions itself; a `signature!` for one of those would describe it twice,
+/// which the host refuses (write `#[mrun(sig = "...")]` in the `export!` instead):
 ///
 /// ```ignore
 /// mrun::signature!("inc(x: int) -> int  -- Returns x + 1.");
-/// mrun::export! {
-///     fn inc(x: i64) -> i64 {
-///         x + 1
-///     }
+/// #[export_name = "mrun_fn_inc"]
+/// extern "C" fn inc(p: u32, n: u32) -> u64 {
+///     // ...
 /// }
 /// ```
 ///
