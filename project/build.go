@@ -69,6 +69,8 @@ func (p *Project) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		err = b.wat(ctx)
 	case "go":
 		err = b.golang(ctx)
+	case "rust":
+		err = b.rust(ctx)
 	case "assemblyscript":
 		err = b.assemblyscript(ctx)
 	case "zig":
@@ -210,6 +212,29 @@ func (b *builder) wat(ctx context.Context) error {
 func (b *builder) golang(ctx context.Context) error {
 	env := []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off"}
 	return b.run(ctx, env, b.tc.Tools["go"], "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-o", b.out, ".")
+}
+
+// RustFlags are the flags mrun build compiles Rust with, for the SDK crate and the project's.
+var RustFlags = []string{"--edition", "2021", "--target", "wasm32-wasi",
+	"-C", "opt-level=3", "-C", "codegen-units=1", "-C", "lto=fat", "-C", "panic=abort", "-C", "strip=debuginfo"}
+
+// rust compiles the SDK crate in mrun/ as an rlib, then src/lib.rs as a cdylib against it,
+// linked as a WASI reactor. The signatures come from the sources (mrun::export!).
+func (b *builder) rust(ctx context.Context) error {
+	rustc := b.tc.Tools["rustc"]
+	rlib := filepath.Join(b.tmp, "libmrun.rlib")
+	remap := []string{"--remap-path-prefix", b.p.Dir + "=.", "--remap-path-prefix", b.tmp + "=build"}
+	args := append([]string{rustc}, RustFlags...)
+	args = append(args, remap...)
+	args = append(args, "--crate-type", "rlib", "--crate-name", "mrun", "-C", "metadata=mrun", filepath.Join("mrun", "src", "lib.rs"), "-o", rlib)
+	if err := b.run(ctx, nil, args...); err != nil {
+		return err
+	}
+	args = append([]string{rustc}, RustFlags...)
+	args = append(args, remap...)
+	args = append(args, "--crate-type", "cdylib", "--crate-name", b.p.Name, "-C", "metadata="+b.p.Name,
+		"-C", "link-arg="+toolchain.RustReactor, "--extern", "mrun="+rlib, filepath.Join("src", "lib.rs"), "-o", b.out)
+	return b.run(ctx, nil, args...)
 }
 
 // assemblyscript compiles assembly/index.ts with the SDK's flags and its signatures transform.

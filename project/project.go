@@ -72,6 +72,17 @@ mrun new --update-sdk refreshes mrun/ from your mrun.
 The guest ABI: https://github.com/mrun-dev/mrun/blob/main/abi/ABI.md
 Describe each function you add in fns.sigs.
 `},
+	"rust": {sdkDir: "mrun", readme: `Functions in Rust (src/lib.rs), built with the mrun Rust SDK (the crate in mrun/) into __NAME__.wasm.
+
+    mrun build                 # Debian's rustc for wasm32-wasi: a reactor, LTO, no debug info
+    cargo test                 # the functions' tests, on this machine
+    mrun call __NAME__.wasm add 2 3                          # 5
+    mrun call __NAME__.wasm stats '[1,2,3.5,10]' --n-output 2  # [4.125,10]
+    mrun run graph.yaml
+
+mrun::export! exports each function and writes its signature from its types and doc comment;
+#[mrun(...)] inside it says what the types cannot (keywords, impure). See mrun/src/lib.rs.
+`},
 	"assemblyscript": {sdkDir: "assembly/mrun", readme: `Functions in AssemblyScript (assembly/index.ts), built with the mrun SDK (in
 assembly/mrun/) into __NAME__.wasm.
 
@@ -167,9 +178,14 @@ func (p *Project) templateFiles() (map[string][]byte, error) {
 			return err
 		}
 		rel := strings.TrimSuffix(strings.TrimPrefix(name, root+"/"), ".tmpl")
-		if rel == "gitignore" { // embed leaves out dot files
-			rel = ".gitignore"
+		// embed leaves out dot files: a template's dot-x is the project's .x
+		parts := strings.Split(rel, "/")
+		for i, part := range parts {
+			if rest, ok := strings.CutPrefix(part, "dot-"); ok {
+				parts[i] = "." + rest
+			}
 		}
+		rel = strings.Join(parts, "/")
 		files[rel] = []byte(strings.NewReplacer("__NAME__", p.Name, "__GOVERSION__", goDirective()).Replace(string(b)))
 		return nil
 	})
