@@ -17,6 +17,24 @@ import (
 //go:embed c/mrun.h c/mrun.c go/mrun rust/mrun assemblyscript/assembly/mrun zig/mrun.zig
 var sdks embed.FS
 
+// npmLocks are the npm manifests that pin the AssemblyScript and Zig compilers the SDKs are
+// built and tested with, down to each package's hash.
+//
+//go:embed assemblyscript/package.json assemblyscript/package-lock.json zig/package.json zig/package-lock.json
+var npmLocks embed.FS
+
+// NPMLock returns the package.json and package-lock.json that pin lang's compiler (for
+// assemblyscript and zig, whose compilers come from npm): installing them with npm ci gives
+// the compiler this repository builds its modules with. ok is false for other languages.
+func NPMLock(lang string) (packageJSON, packageLock []byte, ok bool) {
+	pj, err1 := npmLocks.ReadFile(lang + "/package.json")
+	pl, err2 := npmLocks.ReadFile(lang + "/package-lock.json")
+	if err1 != nil || err2 != nil {
+		return nil, nil, false
+	}
+	return pj, pl, true
+}
+
 // sdkDirs are the files of each language's SDK in sdks: a directory or single files.
 var sdkDirs = map[string][]string{
 	"c":              {"c/mrun.h", "c/mrun.c"},

@@ -73,6 +73,12 @@ func (p *Project) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		err = b.wat(ctx)
 	case "go":
 		err = b.golang(ctx)
+	case "rust":
+		err = b.rust(ctx)
+	case "assemblyscript":
+		err = b.assemblyscript(ctx)
+	case "zig":
+		err = b.zig(ctx)
 	default:
 		err = fmt.Errorf("mrun build does not build %s projects yet", p.Language)
 	}
@@ -223,6 +229,66 @@ func (b *builder) golang(ctx context.Context) error {
 		b.notes = append(b.notes, n.String())
 	}
 	return nil
+}
+
+// RustFlags are the flags mrun build compiles Rust with, for the SDK crate and the project's.
+var RustFlags = []string{"--edition", "2021", "--target", "wasm32-wasi",
+	"-C", "opt-level=3", "-C", "codegen-units=1", "-C", "lto=fat", "-C", "panic=abort", "-C", "strip=debuginfo"}
+
+// rust compiles the SDK crate in mrun/ as an rlib, then src/lib.rs as a cdylib against it,
+// linked as a WASI reactor. The signatures come from the sources (mrun::export!).
+func (b *builder) rust(ctx context.Context) error {
+	rustc := b.tc.Tools["rustc"]
+	rlib := filepath.Join(b.tmp, "libmrun.rlib")
+	remap := []string{"--remap-path-prefix", b.p.Dir + "=.", "--remap-path-prefix", b.tmp + "=build"}
+	args := append([]string{rustc}, RustFlags...)
+	args = append(args, remap...)
+	args = append(args, "--crate-type", "rlib", "--crate-name", "mrun", "-C", "metadata=mrun", filepath.Join("mrun", "src", "lib.rs"), "-o", rlib)
+	if err := b.run(ctx, nil, args...); err != nil {
+		return err
+	}
+	args = append([]string{rustc}, RustFlags...)
+	args = append(args, remap...)
+	args = append(args, "--crate-type", "cdylib", "--crate-name", b.p.Name, "-C", "metadata="+b.p.Name,
+		"-C", "link-arg="+toolchain.RustReactor, "--extern", "mrun="+rlib, filepath.Join("src", "lib.rs"), "-o", b.out)
+	return b.run(ctx, nil, args...)
+}
+
+// assemblyscript compiles assembly/index.ts with the SDK's flags and its signatures transform.
+// The transform imports the compiler's modules, which node finds in the project's
+// node_modules: a project without one gets a link to the toolchain's.
+func (b *builder) assemblyscript(ctx context.Context) error {
+	mods := filepath.Join(b.p.Dir, "node_modules")
+	if _, err := os.Lstat(mods); errors.Is(err, os.ErrNotExist) {
+		if err := os.Symlink(b.tc.Tools["node_modules"], mods); err != nil {
+			return fmt.Errorf("link the AssemblyScript compiler into the project: %w", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(mods, "assemblyscript", "package.json")); err != nil {
+		return fmt.Errorf("%w: %s has no assemblyscript package: run npm install there, or remove node_modules and mrun build links the toolchain's", ErrBuild, mods)
+	}
+	return b.run(ctx, nil, b.tc.Tools["node"], b.tc.Tools["asc"], "assembly/index.ts",
+		"-O3", "--runtime", "minimal", "--exportStart", "_initialize",
+		"--use", "abort=assembly/mrun/call/onAbort",
+		"--transform", "./assembly/mrun/signatures.mjs", "-o", b.out)
+}
+
+// zig compiles main.zig with the SDK as module mrun, into a WASI reactor library; the
+// signatures come from the sources (mrun.signature). Zig's global cache is the toolchain's,
+// shared by every project.
+func (b *builder) zig(ctx context.Context) error {
+	global := filepath.Join(b.tc.Where, "global-cache")
+	if b.tc.Where == "system" {
+		dir, err := toolchain.DefaultDir()
+		if err != nil {
+			return err
+		}
+		global = filepath.Join(dir, "zig-global-cache")
+	}
+	return b.run(ctx, nil, b.tc.Tools["zig"], "build-lib", "--mod", "mrun::mrun/mrun.zig", "--deps", "mrun", "main.zig",
+		"-target", "wasm32-wasi", "-mcpu=generic+bulk_memory", "-dynamic", "-rdynamic", "-O", "ReleaseSmall", "-fstrip",
+		"--cache-dir", "zig-cache", "--global-cache-dir", global,
+		"--name", b.p.Name, "-femit-bin="+b.out, "-fno-emit-implib")
 }
 
 // writeAtomic replaces path with data through a temporary file in the same directory.

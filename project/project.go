@@ -72,6 +72,40 @@ mrun new --update-sdk refreshes mrun/ from your mrun.
 The guest ABI: https://github.com/mrun-dev/mrun/blob/main/abi/ABI.md
 Describe each function you add in fns.sigs.
 `},
+	"rust": {sdkDir: "mrun", readme: `Functions in Rust (src/lib.rs), built with the mrun Rust SDK (the crate in mrun/) into __NAME__.wasm.
+
+    mrun build                 # Debian's rustc for wasm32-wasi: a reactor, LTO, no debug info
+    cargo test                 # the functions' tests, on this machine
+    mrun call __NAME__.wasm add 2 3                          # 5
+    mrun call __NAME__.wasm stats '[1,2,3.5,10]' --n-output 2  # [4.125,10]
+    mrun run graph.yaml
+
+mrun::export! exports each function and writes its signature from its types and doc comment;
+#[mrun(...)] inside it says what the types cannot (keywords, impure). See mrun/src/lib.rs.
+`},
+	"assemblyscript": {sdkDir: "assembly/mrun", readme: `Functions in AssemblyScript (assembly/index.ts), built with the mrun SDK (in
+assembly/mrun/) into __NAME__.wasm.
+
+    mrun build                 # asc with the SDK's flags and its signatures transform
+    mrun inspect __NAME__.wasm
+    mrun call __NAME__.wasm add 2 3                          # 5
+    mrun call __NAME__.wasm stats '[1,2,3.5,10]' --n-output 2  # [4.125,10]
+    mrun run graph.yaml
+
+mrun build uses the AssemblyScript compiler of 'mrun toolchain install assemblyscript'.
+A function's doc comment becomes its signature's doc; @returns {(float, float)} declares outputs.
+`},
+	"zig": {sdkDir: "mrun", readme: `Functions in Zig (fns.zig, exported by main.zig), built with the mrun Zig SDK (mrun/mrun.zig) into __NAME__.wasm.
+
+    mrun build                 # or: zig build (see build.zig)
+    zig build test             # the functions' tests, on this machine
+    mrun call __NAME__.wasm add 2 3                          # 5
+    mrun call __NAME__.wasm stats '[1,2,3.5,10]' --n-output 2  # [4.125,10]
+    mrun run graph.yaml
+
+Export each function in main.zig with mrun.call, and describe it with mrun.signature beside it.
+mrun build uses the Zig of 'mrun toolchain install zig'.
+`},
 	"go": {sdkDir: "mrun", readme: `Functions in Go, built with the mrun Go SDK (in mrun/) into __NAME__.wasm.
 
     mrun build                 # GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared
@@ -87,7 +121,7 @@ mrun build writes its signature from the Go declaration and its doc comment.
 
 // Languages returns the languages New knows.
 func Languages() []string {
-	return []string{"go", "c", "wat"}
+	return []string{"go", "c", "rust", "assemblyscript", "zig", "wat"}
 }
 
 // ErrNotProject is wrapped by Open's error for a directory that holds no project.
@@ -144,6 +178,14 @@ func (p *Project) templateFiles() (map[string][]byte, error) {
 			return err
 		}
 		rel := strings.TrimSuffix(strings.TrimPrefix(name, root+"/"), ".tmpl")
+		// embed leaves out dot files: a template's dot-x is the project's .x
+		parts := strings.Split(rel, "/")
+		for i, part := range parts {
+			if rest, ok := strings.CutPrefix(part, "dot-"); ok {
+				parts[i] = "." + rest
+			}
+		}
+		rel = strings.Join(parts, "/")
 		files[rel] = []byte(strings.NewReplacer("__NAME__", p.Name, "__GOVERSION__", goDirective()).Replace(string(b)))
 		return nil
 	})

@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/mrun-dev/mrun/guests"
 )
 
 // Languages are the languages a toolchain exists for, in the order List reports them.
@@ -207,7 +209,9 @@ func needNpm(ctx context.Context, log io.Writer) error {
 	return aptInstall(ctx, log, []string{"nodejs", "npm"})
 }
 
-// npmInstall installs pkgs into the cache directory of lang, and nowhere else.
+// npmInstall installs lang's compiler into the cache directory of lang, and nowhere else:
+// with npm ci from the lock file this repository pins it with, or, without one, npm install
+// of pkgs at their exact versions.
 func npmInstall(ctx context.Context, c Config, lang string, pkgs []string) error {
 	root, err := c.dir()
 	if err != nil {
@@ -217,14 +221,21 @@ func npmInstall(ctx context.Context, c Config, lang string, pkgs []string) error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	// A package.json of its own, so that npm installs here and not in a parent project.
-	pj := filepath.Join(dir, "package.json")
-	if _, err := os.Stat(pj); err != nil {
-		if err := os.WriteFile(pj, []byte(`{"name": "mrun-toolchain-`+lang+`", "private": true}`+"\n"), 0o644); err != nil {
+	args := []string{"npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"}
+	if pj, lock, ok := guests.NPMLock(lang); ok {
+		for name, b := range map[string][]byte{"package.json": pj, "package-lock.json": lock} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				return err
+			}
+		}
+	} else {
+		// A package.json of its own, so that npm installs here and not in a parent project.
+		pj := []byte(`{"name": "mrun-toolchain-` + lang + `", "private": true}` + "\n")
+		if err := os.WriteFile(filepath.Join(dir, "package.json"), pj, 0o644); err != nil {
 			return err
 		}
+		args = append([]string{"npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--save-exact"}, pkgs...)
 	}
-	args := append([]string{"npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--save-exact"}, pkgs...)
 	fmt.Fprintf(c.log(), "$ (cd %s && %s)\n", dir, strings.Join(args, " "))
 	return run(ctx, c.log(), dir, args...)
 }

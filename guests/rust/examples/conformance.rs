@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 // Values.
 
-mrun::signature!("inc(x: int) -> int  -- Returns x + 1.");
 mrun::export! {
     /// inc(x) is x + 1.
     fn inc(x: i64) -> Result<i64, String> {
@@ -16,14 +15,6 @@ mrun::export! {
     }
 }
 
-mrun::signature!("add(a: int, b: int) -> int  -- Returns a + b.");
-mrun::signature!("concat(a: str, b: str) -> str  -- Returns a + b.");
-mrun::signature!("rev_bytes(b: bytes) -> bytes  -- Returns the bytes of b in reverse order.");
-mrun::signature!("ints(i: int, u: int) -> list[int]  -- Returns [i, u]; i is an int64, u a uint64.");
-mrun::signature!("fdiv(a: float, b: float) -> float  -- Returns a / b in IEEE 754: 1/0 is +Inf, 0/0 is NaN.");
-mrun::signature!("identity(v: any) -> any  -- Returns v, byte for byte.");
-mrun::signature!("nothing() -> none  -- Returns nil.");
-mrun::signature!(r#"empties() -> list[any]  -- Returns ["", b"", [], {}]."#);
 mrun::export! {
     /// add(a, b) is a + b.
     fn add(a: i64, b: i64) -> Result<i64, String> {
@@ -44,6 +35,7 @@ mrun::export! {
     }
 
     /// ints(i, u) decodes a signed and an unsigned 64-bit integer and returns both.
+    #[mrun(returns = "list[int]")]
     fn ints(i: i64, u: u64) -> (i64, u64) {
         (i, u)
     }
@@ -62,13 +54,12 @@ mrun::export! {
     fn nothing() {}
 
     /// empties() is ["", b"", [], {}].
+    #[mrun(returns = "list[any]")]
     fn empties() -> (&'static str, Vec<u8>, Vec<i64>, BTreeMap<String, i64>) {
         ("", Vec::new(), Vec::new(), BTreeMap::new())
     }
 }
 
-mrun::signature!("sum_all(xs: list) -> any  -- Sums xs like Python's sum(): an int, or a float from the first float on.");
-mrun::signature!("triage(xs: list[float]) -> (list[float], list[float])  -- Splits xs into the elements below 0.5 and the others.");
 mrun::export! {
     /// sum_all(xs) is the sum of a list of numbers: an int when all are ints, otherwise a
     /// float64 added left to right.
@@ -86,9 +77,9 @@ mrun::export! {
     }
 }
 
-mrun::signature!(r#"greet(name: str, *, greeting: str = "hello", punct: str = "!") -> str  -- Returns greeting + ", " + name + punct."#);
 mrun::export! {
     /// greet(name, greeting="hello", punct="!") is greeting + ", " + name + punct.
+    #[mrun(kwargs = r#"greeting: str = "hello", punct: str = "!""#)]
     fn greet(name: &str, kw: Kwargs) -> Result<String, Error> {
         kw.allow(&["greeting", "punct"])?;
         let greeting: &str = kw.get_or("greeting", "hello")?;
@@ -97,7 +88,6 @@ mrun::export! {
     }
 }
 
-mrun::signature!("fail(msg: str) -> none  -- Fails with msg, verbatim.");
 mrun::export! {
     /// fail(msg) fails with msg.
     fn fail(msg: &str) -> Result<(), String> {
@@ -107,7 +97,6 @@ mrun::export! {
 
 // Nested spawn.
 
-mrun::signature!("divmod(a: int, b: int) -> (int, int)  -- Returns a / b and a % b, truncating toward zero.");
 mrun::export! {
     /// divmod(a, b) is [a / b, a % b]: two outputs.
     fn divmod(a: i64, b: i64) -> Result<(i64, i64), String> {
@@ -118,7 +107,6 @@ mrun::export! {
     }
 }
 
-mrun::signature!("driver() -> list[int]  -- Spawns inc(i) for i in 0..9 and returns their values.");
 mrun::export! {
     /// driver() spawns inc(i) for i in 0..10, executes the ten together and returns their
     /// values, [1, 2, ..., 10].
@@ -129,10 +117,10 @@ mrun::export! {
     }
 }
 
-mrun::signature!("nested_split(a: int, b: int) -> list[int]  -- Returns [a / b, a % b, a / b + a % b] through nested spawns.");
 mrun::export! {
     /// nested_split(a, b) spawns divmod(a, b) with two outputs and add(q, r) over them,
     /// executes only the add, and returns [q, r, q + r].
+    #[mrun(returns = "list[int]")]
     fn nested_split(a: i64, b: i64) -> Result<(i64, i64, i64), Error> {
         let qr = mrun::spawn_n("divmod", (a, b), 2);
         let (q, r) = (&qr[0], &qr[1]);
@@ -142,11 +130,10 @@ mrun::export! {
     }
 }
 
-mrun::signature!("parent_fail(msg: str) -> none  -- Spawns fail(msg) and fails with its error as the cause.");
 mrun::export! {
     /// parent_fail(msg) spawns fail(msg) and fails with "parent_fail: " and the child's
     /// error; the host records the child as the cause.
-    fn parent_fail(msg: &str) -> Result<Value, Error> {
+    fn parent_fail(msg: &str) -> Result<(), Error> {
         let child = mrun::spawn("fail", (msg,));
         let value = child.execute().and_then(|()| child.fetch());
         value.map_err(|e| e.context("parent_fail"))
@@ -155,18 +142,18 @@ mrun::export! {
 
 // Tensors.
 
-mrun::signature!("tensor_sum(t: tensor[float64]) -> float  -- Sums the elements in row-major order.");
 mrun::export! {
     /// tensor_sum(t) is the sum of the elements of a float64 tensor, in row-major order.
+    #[mrun(args(t = "tensor[float64]"))]
     fn tensor_sum(t: Tensor) -> Result<f64, String> {
         let xs = t.as_f64().ok_or_else(|| format!("tensor_sum: want a float64 tensor, got {}", t.dtype()))?;
         Ok(xs.iter().sum())
     }
 }
 
-mrun::signature!("matmul(a: tensor[float64], b: tensor[float64]) -> tensor[float64]  -- Multiplies an m x k by a k x n matrix.");
 mrun::export! {
     /// matmul(a, b) is the matrix product of an m×k and a k×n float64 tensor.
+    #[mrun(args(a = "tensor[float64]", b = "tensor[float64]"), returns = "tensor[float64]")]
     fn matmul(a: Tensor, b: Tensor) -> Result<Tensor<'static>, String> {
         let (x, y) = match (a.as_f64(), b.as_f64(), a.shape(), b.shape()) {
             (Some(x), Some(y), &[_, k1], &[k2, _]) if k1 == k2 => (x, y),
@@ -192,9 +179,9 @@ mrun::export! {
     }
 }
 
-mrun::signature!("rand_matrix(r: int, c: int) -> tensor[float64]  impure  -- Returns an r x c matrix of uniform numbers in [0, 1).");
 mrun::export! {
     /// rand_matrix(r, c) is an r×c float64 tensor of pseudo-random numbers in [0, 1).
+    #[mrun(impure, returns = "tensor[float64]")]
     fn rand_matrix(r: u32, c: u32) -> Result<Tensor<'static>, String> {
         let n = (r as usize).checked_mul(c as usize).filter(|&n| n <= 1 << 24);
         let n = n.ok_or_else(|| format!("rand_matrix: {}×{} is too large", r, c))?;
@@ -204,10 +191,11 @@ mrun::export! {
     }
 }
 
-mrun::signature!("driver2() -> float  impure  -- Sums a random 10 x 10 matrix made by rand_matrix.");
 mrun::export! {
-    /// driver2() is mt.random.rand(10, 10).sum(): it spawns rand_matrix(10, 10), impure
-    /// because its numbers are random, and tensor_sum of it, executes the sum and returns it.
+    /// driver2() is mt.random.rand(10, 10).sum(), by nested spawns. It spawns
+    /// rand_matrix(10, 10), impure because its numbers are random, and tensor_sum of it,
+    /// executes the sum and returns it.
+    #[mrun(impure)]
     fn driver2() -> Result<f64, Error> {
         let m = mrun::Task::new("rand_matrix").impure().spawn((10, 10)).remove(0);
         let total = mrun::spawn("tensor_sum", (&m,));
@@ -218,11 +206,12 @@ mrun::export! {
 
 // Beyond the contract: guests/rust/guest_test.go calls it.
 
-mrun::signature!("rand_sums(n: int) -> list[float]  impure  -- Spawns rand_matrix(10, 10) impure n times and returns the n sums.");
 mrun::export! {
-    /// rand_sums(n) spawns rand_matrix(10, 10) impure n times and tensor_sum of each, executes
-    /// the n sums together and returns them. Pure spawns would be one task with one matrix, and
-    /// n equal sums; impure, each spawn is a task of its own and the n sums differ.
+    /// rand_sums(n) is the sums of n random 10 × 10 matrices. It spawns rand_matrix(10, 10)
+    /// impure n times and tensor_sum of each, executes the n sums together and returns them.
+    /// Pure spawns would be one task with one matrix, and n equal sums; impure, each spawn is
+    /// a task of its own and the n sums differ.
+    #[mrun(impure)]
     fn rand_sums(n: u32) -> Result<Vec<f64>, Error> {
         let sums: Vec<Object> = (0..n)
             .map(|_| {
@@ -237,27 +226,24 @@ mrun::export! {
 
 // Chunked tensors and tables, beyond the contract: guests/rust/guest_test.go calls them.
 
-mrun::signature!("driver2_tensor(seed: int) -> float  -- Sums rand(seed, 10, 10) evaluated by the tensor planner mrun:tensor.");
 mrun::export! {
-    /// driver2_tensor(seed) is mt.random.rand(10, 10).sum() on the chunked tensors of module
-    /// mrun:tensor: it spawns eval of the expression, nested, and returns the number.
+    /// driver2_tensor(seed) is rand(seed, 10, 10).sum(), evaluated by mrun:tensor. It spawns
+    /// eval of the expression of chunked tensors, nested, and returns the number.
     fn driver2_tensor(seed: i64) -> Result<f64, Error> {
         mt::rand(seed, &[10, 10]).sum(None).float64()
     }
 }
 
-mrun::signature!("mt_matmul(seed: int) -> tensor[float64]  -- Returns rand(seed, 4, 4) @ ones(4, 4), in chunks of 2 x 2.");
-mrun::signature!("mt_bad_shapes() -> float  -- Fails: ones(2, 3) + ones(5) do not broadcast.");
-mrun::signature!("mt_exprs() -> list[map[str, any]]  -- Returns one tensor expression per operator, built with mrun::mt, unevaluated.");
 mrun::export! {
     /// mt_matmul(seed) is rand(seed, 4, 4) @ ones(4, 4), in chunks of 2 × 2, as a tensor.
+    #[mrun(returns = "tensor[float64]")]
     fn mt_matmul(seed: i64) -> Result<Tensor<'static>, Error> {
         let a = mt::rand(seed, &[4, 4]).with_chunks(&[2, 2]);
         a.matmul(mt::ones(&[4, 4])).tensor()
     }
 
-    /// mt_bad_shapes() sums ones(2, 3) + ones(5), whose shapes do not broadcast: it fails with
-    /// the planner's error, the error of its child eval.
+    /// mt_bad_shapes() fails: ones(2, 3) + ones(5) do not broadcast. Its error is the
+    /// planner's, the error of its child eval.
     fn mt_bad_shapes() -> Result<f64, Error> {
         mt::ones(&[2, 3]).add(mt::ones(&[5])).sum(None).float64()
     }
@@ -286,13 +272,12 @@ mrun::export! {
     }
 }
 
-mrun::signature!(r#"table_stats(t: table) -> map[str, any]  -- Returns {"rows": n, "columns": [[name, type]], "summary": {name: summary}}."#);
-mrun::signature!("table_echo(t: table) -> table  -- Returns t.");
 mrun::export! {
-    /// table_stats(t) reads every column of a table and returns {"rows": n, "columns":
-    /// [[name, type], …], "summary": {name: …}}: for int64 the sum, for float64 the sum of
-    /// the numbers and the count of NaNs, for bool the count of trues, for string the count
-    /// of characters and of empty values, for timestamp the earliest and latest.
+    /// table_stats(t) is {"rows": n, "columns": [[name, type], …], "summary": {name: …}}.
+    /// A column's summary is for int64 the sum, for float64 the sum of the numbers and the
+    /// count of NaNs, for bool the count of trues, for string the count of characters and of
+    /// empty values, for timestamp the earliest and latest.
+    #[mrun(returns = "map[str, any]")]
     fn table_stats(t: Table) -> Value {
         let mut columns = Vec::new();
         let mut summary = Vec::new();
@@ -331,7 +316,6 @@ mrun::export! {
     }
 }
 
-mrun::signature!("table_head(t: table, n: int) -> table  -- Returns the first n rows of t.");
 mrun::export! {
     /// table_head(t, n) is the first n rows of t. Its numeric columns are slices of the
     /// argument's: the result is written from the frame without another copy.
@@ -353,7 +337,6 @@ mrun::export! {
     }
 }
 
-mrun::signature!("table_totals(t: table) -> table  -- Groups t by city with the sum and the count of amount, evaluated by mrun:table.");
 mrun::export! {
     /// table_totals(t) is t grouped by its column city with the sum and the count of its
     /// column amount, computed by mrun:table in chunks of 2 rows.

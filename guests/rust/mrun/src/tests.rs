@@ -230,6 +230,8 @@ fn hash_maps_encode_in_key_order() {
 // export! compiles in all its forms (the exports themselves only run in a wasm guest).
 crate::export! {
     /// A plain function.
+    #[mrun(kwargs = r#"punct: str = "!""#)]
+    #[inline]
     fn plain(x: i64, s: &str, kw: Kwargs) -> Result<String, Error> {
         let punct: &str = kw.get_or("punct", "!")?;
         Ok(format!("{}{}{}", s, x, punct))
