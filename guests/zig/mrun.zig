@@ -408,6 +408,8 @@ fn signatureLine(comptime f: anytype, comptime name: []const u8, comptime params
                 if (std.mem.eql(u8, p, q)) @compileError(where ++ "two parameters are named \"" ++ p ++ "\"");
             }
             const T = info.params[i].type orelse @compileError(where ++ "parameter \"" ++ p ++ "\" has no type (anytype)");
+            if (i == n_pos - 1 and @typeInfo(T) == .Optional)
+                @compileError(where ++ "parameter \"" ++ p ++ "\" is optional (" ++ @typeName(T) ++ ") and may be left out, which a signature cannot say: leave the function undescribed, or make the parameter required");
             out = out ++ (if (i > 0) ", " else "") ++ p ++ ": " ++ typeText(T, .param);
         }
         if (opts.kw) {

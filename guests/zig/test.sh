@@ -55,6 +55,26 @@ refuses 'mrun.signatureWith(inc, "inc", .{"x"}, "Returns x + 1.", .{ .outputs = 
 	'error: mrun.signature(inc): .outputs = 2: the result must be a tuple or an array of 2 elements, not i64'
 refuses 'mrun.signatureWith(inc, "inc", .{}, "Returns x + 1.", .{ .kw = true });' \
 	'error: mrun.signature(inc): .kw: the last parameter must be a struct of keyword arguments'
+# A trailing optional parameter may be left out, which a signature cannot say: refused.
+cat >"$work/opt.zig" <<EOF
+const mrun = @import("mrun");
+fn scaled(x: f64, k: ?f64) f64 {
+    return x * (k orelse 1);
+}
+export fn mrun_fn_scaled(p: u32, n: u32) u64 {
+    return mrun.call(scaled, p, n);
+}
+comptime {
+    mrun.signature(scaled, "scaled", .{ "x", "k" }, "Returns x * k.");
+}
+EOF
+if "$zig" build-lib --mod mrun::mrun.zig --deps mrun "$work/opt.zig" -target wasm32-wasi -dynamic -rdynamic \
+	-fno-emit-bin --cache-dir "$work/cache" --global-cache-dir "$work/global" 2>"$work/err" ||
+	! grep -qF 'error: mrun.signature(scaled): parameter "k" is optional (?f64) and may be left out' "$work/err"; then
+	echo "test.sh: a trailing optional parameter was described, or failed without the error" >&2
+	cat "$work/err" >&2
+	exit 1
+fi
 cd "$root"
 go test ./guests/zig/
 echo "test.sh: ok"
