@@ -22,7 +22,7 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 		args, argsPos = t.args.items, t.args.pos
 	}
 	if err := s.CheckArity(len(args)); err != nil {
-		if len(args) > len(s.Params) {
+		if len(args) > len(s.Params) && s.Variadic == nil {
 			argsPos = args[len(s.Params)].pos
 		}
 		return fail(argsPos, err.Error())
@@ -40,9 +40,9 @@ func (g *Graph) checkSignature(t *taskSpec, s *sig.Signature) error {
 	}
 	elem := g.elemType(t)
 	for i, a := range args {
-		prm := s.Params[i]
-		if p, m := g.matchNode(a, prm.Type, elem); m != nil {
-			return fail(p, m.Message(s.Name+" argument "+prm.Name))
+		name, typ := s.Positional(i)
+		if p, m := g.matchNode(a, typ, elem); m != nil {
+			return fail(p, m.Message(s.Name+" argument "+name))
 		}
 	}
 	given := map[string]bool{}

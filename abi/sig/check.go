@@ -164,9 +164,9 @@ func (s *Signature) CheckCall(args []any, kwargs map[string]any, nOutput int) er
 		return err
 	}
 	for i, a := range args {
-		p := s.Params[i]
-		if m := Match(a, p.Type); m != nil {
-			return callError("%s", m.Message(s.Name+" argument "+p.Name))
+		what, t := s.Positional(i)
+		if m := Match(a, t); m != nil {
+			return callError("%s", m.Message(s.Name+" argument "+what))
 		}
 	}
 	keys := make([]string, 0, len(kwargs))
@@ -186,13 +186,21 @@ func (s *Signature) CheckCall(args []any, kwargs map[string]any, nOutput int) er
 	return s.CheckRequired(func(k string) bool { _, ok := kwargs[k]; return ok })
 }
 
-// CheckArity reports a number of positional arguments other than the signature's.
-func (s *Signature) CheckArity(n int) error {
-	if n == len(s.Params) {
-		return nil
+// Positional returns the name and type of positional argument i (from 0), which must be one
+// the signature takes: a parameter's name, or for an argument past them the variadic
+// parameter's name indexed, as in "args[0]".
+func (s *Signature) Positional(i int) (name string, t Type) {
+	if i < len(s.Params) {
+		return s.Params[i].Name, s.Params[i].Type
 	}
-	if len(s.Params) == 0 {
-		return callError("%s takes no positional arguments, got %d", s.Name, n)
+	return fmt.Sprintf("%s[%d]", s.Variadic.Name, i-len(s.Params)), s.Variadic.Type
+}
+
+// CheckArity reports a number of positional arguments the signature does not take: other
+// than len(Params), or fewer with a variadic parameter.
+func (s *Signature) CheckArity(n int) error {
+	if n == len(s.Params) || n > len(s.Params) && s.Variadic != nil {
+		return nil
 	}
 	params := make([]string, len(s.Params))
 	for i, p := range s.Params {
@@ -201,6 +209,12 @@ func (s *Signature) CheckArity(n int) error {
 	word := "positional arguments"
 	if len(s.Params) == 1 {
 		word = "positional argument"
+	}
+	switch {
+	case s.Variadic != nil:
+		return callError("%s takes at least %d %s (%s, *%s: %s), got %d", s.Name, len(s.Params), word, strings.Join(params, ", "), s.Variadic.Name, s.Variadic.Type.String(), n)
+	case len(s.Params) == 0:
+		return callError("%s takes no positional arguments, got %d", s.Name, n)
 	}
 	return callError("%s takes %d %s (%s), got %d", s.Name, len(s.Params), word, strings.Join(params, ", "), n)
 }

@@ -128,6 +128,36 @@ func TestCheckCall(t *testing.T) {
 	}
 }
 
+// TestCheckCall_Variadic: *args takes any number of further positional arguments, each of
+// its type, named by their index in it.
+func TestCheckCall_Variadic(t *testing.T) {
+	s, err := sig.ParseLine(`relay(module: str, *args: int, scale: float = 1) -> any`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args   []any
+		kwargs map[string]any
+		want   string
+	}{
+		{[]any{"m"}, nil, ""},
+		{[]any{"m", int64(1), int64(2)}, map[string]any{"scale": 2.0}, ""},
+		{nil, nil, "relay takes at least 1 positional argument (module: str, *args: int), got 0"},
+		{[]any{"m", int64(1), "two"}, nil, `relay argument args[1] must be int, got str "two"`},
+		{[]any{"m"}, map[string]any{"scael": 1.0}, `relay has no keyword argument "scael"; did you mean "scale"?`},
+	}
+	for _, tt := range tests {
+		err := s.CheckCall(tt.args, tt.kwargs, 1)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("CheckCall(%v, %v) = %q, want %q", tt.args, tt.kwargs, got, tt.want)
+		}
+	}
+}
+
 func TestCheckCall_NOutput(t *testing.T) {
 	tests := []struct {
 		line    string

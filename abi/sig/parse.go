@@ -227,6 +227,34 @@ func (p *parser) params(s *Signature) error {
 				return p.errAt(star, "a second \"*\"")
 			}
 			kw = true
+			p.ws()
+			if p.i < len(p.s) && identStart(p.s[p.i]) {
+				// *name: T takes any number of further positional arguments, as in Python;
+				// keyword parameters may follow it directly.
+				at := p.i
+				name, err := p.ident("a parameter name")
+				if err != nil {
+					return err
+				}
+				if seen[name] {
+					return p.errAt(at, "parameter %q is described twice", name)
+				}
+				seen[name] = true
+				p.ws()
+				if err := p.expect(":"); err != nil {
+					return err
+				}
+				p.ws()
+				t, err := p.typ(0)
+				if err != nil {
+					return err
+				}
+				p.ws()
+				if p.i < len(p.s) && p.s[p.i] == '=' {
+					return p.errf("*%s takes the remaining positional arguments and has no default", name)
+				}
+				s.Variadic = &Param{Name: name, Type: t}
+			}
 		} else {
 			at := p.i
 			name, err := p.ident("a parameter name")
@@ -271,7 +299,7 @@ func (p *parser) params(s *Signature) error {
 			return p.errf("want \",\" or \")\", found %s", p.found())
 		}
 	}
-	if kw && len(s.Kwargs) == 0 {
+	if kw && len(s.Kwargs) == 0 && s.Variadic == nil {
 		return p.errAt(p.i-1, "\"*\" must be followed by keyword parameters")
 	}
 	return nil

@@ -120,6 +120,9 @@ type Signature struct {
 	Name string `json:"name"`
 	// Params are the positional parameters, in order.
 	Params []Param `json:"params"`
+	// Variadic, when not nil, takes any number of positional arguments after Params, each of
+	// its type, as Python's *args does; nil when the function takes exactly len(Params).
+	Variadic *Param `json:"variadic,omitempty"`
 	// Kwargs are the keyword parameters, in the order written.
 	Kwargs []Kwarg `json:"kwargs"`
 	// Result is the type of the result when the function has one output.
@@ -165,11 +168,19 @@ func (s *Signature) Call() string {
 		}
 		b.WriteString(p.Name + ": " + p.Type.String())
 	}
-	if len(s.Kwargs) > 0 {
+	if s.Variadic != nil {
 		if len(s.Params) > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("*")
+		b.WriteString("*" + s.Variadic.Name + ": " + s.Variadic.Type.String())
+	}
+	if len(s.Kwargs) > 0 {
+		if len(s.Params) > 0 && s.Variadic == nil {
+			b.WriteString(", ")
+		}
+		if s.Variadic == nil {
+			b.WriteString("*")
+		}
 		for _, k := range s.Kwargs {
 			b.WriteString(", " + k.Name + ": " + k.Type.String())
 			if !k.Required() {

@@ -24,6 +24,8 @@ func TestParseLine_Canonical(t *testing.T) {
 		{"rev-bytes.v2(b: bytes) -> bytes", "rev-bytes.v2(b: bytes) -> bytes"},
 		{"impure() -> int  impure", "impure() -> int  impure"},
 		{"f() -> int  -- -- two dashes", "f() -> int  -- -- two dashes"},
+		{"relay(module: str, fn: str, *args: any) -> any", "relay(module: str, fn: str, *args: any) -> any"},
+		{"f( * xs : int , k : str = \"a\" ) -> int", `f(*xs: int, k: str = "a") -> int`},
 	}
 	for _, tt := range tests {
 		s, err := ParseLine(tt.in)
@@ -79,6 +81,9 @@ func TestParse_Errors(t *testing.T) {
 		{"inc(x: int = 1) -> int", `line 1, column 12: a positional parameter has no default: put keyword parameters after "*"`},
 		{"f(*) -> int", `line 1, column 4: "*" must be followed by keyword parameters`},
 		{"f(*, a: int, *, b: int) -> int", `line 1, column 14: a second "*"`},
+		{"f(a: int, *xs: list[int], *, k: int) -> int", `line 1, column 27: a second "*"`},
+		{"f(*xs: int = 1) -> int", `line 1, column 12: *xs takes the remaining positional arguments and has no default`},
+		{"f(x: int, *x: int) -> int", `line 1, column 12: parameter "x" is described twice`},
 		{"f(a: int, a: str) -> int", `line 1, column 11: parameter "a" is described twice`},
 		{"f(*, a: int = 1.5) -> int", `line 1, column 15: default 1.5 is not an int`},
 		{`f(*, a: bytes = "x") -> int`, `line 1, column 17: default "x" is not a bytes`},

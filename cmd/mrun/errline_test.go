@@ -39,7 +39,7 @@ func TestErrorLine_CauseChain(t *testing.T) {
 		// The Go SDK's parent_fail quotes its child's error in its own message: the line
 		// does not say it twice.
 		{"call, cause already in the message", []string{"call", "../../testdata/seed.wasm", "parent_fail", `"boom"`},
-			"mrun: task parent_fail (seed.parent_fail, key 50548a22067623c7ffe27f55bc578695): parent_fail: task fail (key b1d25a4b85b9e5ad3f5398b04e7a9f3d, module seed): boom\n"},
+			"mrun: task parent_fail (seed.parent_fail, key 42c28f5be9b6e2a9885836dd27aa9b2f): parent_fail: task fail (key 43f03713ad79131606b456544953db00, module seed): boom\n"},
 		// In a graph, the first failed task in file order, with the chain; x, an inc of its
 		// own, is the same task as the driver's child, so no other task failed.
 		{"run", []string{"run", "--quiet", graph},

@@ -205,10 +205,13 @@ func inspectFunction(o *inspectOptions, mod *runtime.Module) error {
 		fmt.Fprintf(&b, "  %s\n", o.shown(sg.Doc))
 	}
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	if len(sg.Params) > 0 {
+	if len(sg.Params) > 0 || sg.Variadic != nil {
 		fmt.Fprintf(w, "\npositional\n")
 		for i, p := range sg.Params {
 			fmt.Fprintf(w, "  %d\t%s\t%s\n", i, p.Name, p.Type)
+		}
+		if v := sg.Variadic; v != nil {
+			fmt.Fprintf(w, "  %d…\t*%s\t%s\t(any number of them)\n", len(sg.Params), v.Name, v.Type)
 		}
 	}
 	if len(sg.Kwargs) > 0 {

@@ -378,7 +378,7 @@ func TestRequestLog(t *testing.T) {
 	mu.Unlock()
 	want := `level=INFO msg=request label=req-1 method=POST path=/sum status=200 tasks=6 cached=0
 level=INFO msg=request label=req-2 method=POST path=/sum status=200 tasks=0 cached=0
-level=INFO msg=request label=req-3 method=GET path=/call/fail status=422 tasks=1 cached=0 error="task fail (key b1d25a4b85b9e5ad3f5398b04e7a9f3d, module seed): boom"
+level=INFO msg=request label=req-3 method=GET path=/call/fail status=422 tasks=1 cached=0 error="task fail (key 43f03713ad79131606b456544953db00, module seed): boom"
 level=INFO msg=request label=req-1 method=POST path=/sum status=200 tasks=0 cached=1
 `
 	if got != want {

@@ -14,8 +14,10 @@
 //	//mrun:type NAME TYPE       a narrower type for a parameter, a keyword, "result" (one
 //	                            output) or "result.I" (output I, from 1) than its Go type says,
 //	                            e.g. "//mrun:type t tensor[float64]" for an mrun.Tensor
-//	//mrun:sig LINE             the whole signature, for what Go types cannot say (a variadic
-//	                            function); the doc comment still gives the doc
+//	//mrun:sig LINE             the whole signature, when the Go types allow more calls than
+//	                            the function means to take; the doc comment still gives the doc
+//
+// A final variadic parameter args ...T is *args: T (any number of further arguments).
 //
 // What the source cannot tell is a Note, never a wrong signature: a type the mapping does not
 // know becomes any; a function it cannot describe gets no signature. Mistakes that would write
@@ -414,9 +416,14 @@ func (a *analysis) describe(name string, fd *ast.FuncDecl) (*sig.Signature, erro
 			}
 			break
 		}
-		if _, ok := f.Type.(*ast.Ellipsis); ok {
-			a.note(f.Pos(), name, "%s is variadic, which a signature cannot say: no signature, so callers' arguments are not checked (describe the calls it takes with //mrun:sig)", fd.Name.Name)
-			return nil, nil
+		if el, ok := f.Type.(*ast.Ellipsis); ok {
+			// A final ...T takes any number of further arguments: *name: T.
+			vname := "args"
+			if len(f.Names) == 1 && f.Names[0].Name != "_" {
+				vname = f.Names[0].Name
+			}
+			s.Variadic = &sig.Param{Name: vname, Type: a.typeOf(el.Elt, name, "parameter "+vname)}
+			break
 		}
 		names := f.Names
 		if len(names) == 0 {
@@ -478,6 +485,9 @@ func (a *analysis) describe(name string, fd *ast.FuncDecl) (*sig.Signature, erro
 	for _, p := range s.Params {
 		names = append(names, p.Name)
 	}
+	if s.Variadic != nil {
+		names = append(names, s.Variadic.Name)
+	}
 	for _, k := range s.Kwargs {
 		names = append(names, k.Name)
 	}
@@ -522,6 +532,9 @@ func (a *analysis) refine(s *sig.Signature, td typeDirective, fn string) error {
 		if s.Kwargs[i].Name == td.name {
 			slot = &s.Kwargs[i].Type
 		}
+	}
+	if s.Variadic != nil && s.Variadic.Name == td.name {
+		slot = &s.Variadic.Type
 	}
 	switch {
 	case td.name == "result" && s.Result != nil:

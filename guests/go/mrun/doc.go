@@ -117,7 +117,8 @@
 //
 // //mrun:impure marks a function whose result depends on more than its arguments;
 // //mrun:type NAME TYPE narrows the type of a parameter, a keyword, "result" or an output
-// "result.I"; //mrun:sig LINE gives the whole line, for a variadic function. A type the
+// "result.I"; //mrun:sig LINE gives the whole line, for a function whose Go types allow more
+// calls than it means to take. A final variadic parameter args ...T is *args: T. A type the
 // mapping does not know becomes any, with a note.
 //
 // # Performance

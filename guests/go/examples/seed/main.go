@@ -106,8 +106,8 @@ func triage(xs []float64) ([]float64, []float64) {
 }
 
 // fail fails with the message msg, verbatim, or "fail: asked to fail" when called without
-// arguments. Its optional argument is a variadic parameter, which a signature cannot say: the
-// signature describes the call of guests/CONFORMANCE.md, with one message.
+// arguments. Its optional argument is a variadic parameter (*msg: str), and the signature
+// describes the call of guests/CONFORMANCE.md instead, with exactly one message.
 //
 //mrun:sig fail(msg: str) -> none
 func fail(msg ...string) error {

@@ -275,9 +275,8 @@ func again(x int) (any, error) {
 // another module loaded in the same runtime), executes it and returns its value: it shows a
 // guest calling into another module.
 //
-// relay has no signature: it takes fn's arguments, any number of them, as a variadic parameter,
-// and a signature (which fixes the number of positional arguments) would refuse all calls but
-// one count. mrun sig go notes this when it describes the module.
+// fn's arguments, any number of them, are relay's variadic parameter: its signature says
+// *args: any.
 func relay(module, fn string, args ...any) (any, error) {
 	child := mrun.SpawnIn(module, fn, args...)
 	if err := child.Execute(); err != nil {
