@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi/sig"
+	"github.com/mrun-dev/mrun/internal/atomicfile"
 	"github.com/mrun-dev/mrun/internal/gosig"
 	"github.com/mrun-dev/mrun/project/toolchain"
 	"github.com/mrun-dev/mrun/runtime"
@@ -98,7 +99,7 @@ func (p *Project) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(p.Module(), wasm); err != nil {
+	if err := atomicfile.Write(p.Module(), wasm); err != nil {
 		return nil, err
 	}
 	return &Built{Path: p.Module(), Size: len(wasm), Took: time.Since(start), Toolchain: tc, Functions: funcs, Notes: b.notes}, nil
@@ -289,26 +290,4 @@ func (b *builder) zig(ctx context.Context) error {
 		"-target", "wasm32-wasi", "-mcpu=generic+bulk_memory", "-dynamic", "-rdynamic", "-O", "ReleaseSmall", "-fstrip",
 		"--cache-dir", "zig-cache", "--global-cache-dir", global,
 		"--name", b.p.Name, "-femit-bin="+b.out, "-fno-emit-implib")
-}
-
-// writeAtomic replaces path with data through a temporary file in the same directory.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".mrun-build-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

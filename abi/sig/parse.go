@@ -231,50 +231,20 @@ func (p *parser) params(s *Signature) error {
 			if p.i < len(p.s) && identStart(p.s[p.i]) {
 				// *name: T takes any number of further positional arguments, as in Python;
 				// keyword parameters may follow it directly.
-				at := p.i
-				name, err := p.ident("a parameter name")
+				name, t, err := p.param(seen)
 				if err != nil {
 					return err
 				}
-				if seen[name] {
-					return p.errAt(at, "parameter %q is described twice", name)
-				}
-				seen[name] = true
-				p.ws()
-				if err := p.expect(":"); err != nil {
-					return err
-				}
-				p.ws()
-				t, err := p.typ(0)
-				if err != nil {
-					return err
-				}
-				p.ws()
 				if p.i < len(p.s) && p.s[p.i] == '=' {
 					return p.errf("*%s takes the remaining positional arguments and has no default", name)
 				}
 				s.Variadic = &Param{Name: name, Type: t}
 			}
 		} else {
-			at := p.i
-			name, err := p.ident("a parameter name")
+			name, t, err := p.param(seen)
 			if err != nil {
 				return err
 			}
-			if seen[name] {
-				return p.errAt(at, "parameter %q is described twice", name)
-			}
-			seen[name] = true
-			p.ws()
-			if err := p.expect(":"); err != nil {
-				return err
-			}
-			p.ws()
-			t, err := p.typ(0)
-			if err != nil {
-				return err
-			}
-			p.ws()
 			if !kw {
 				if p.i < len(p.s) && p.s[p.i] == '=' {
 					return p.errf("a positional parameter has no default: put keyword parameters after \"*\"")
@@ -303,6 +273,31 @@ func (p *parser) params(s *Signature) error {
 		return p.errAt(p.i-1, "\"*\" must be followed by keyword parameters")
 	}
 	return nil
+}
+
+// param reads "name: type" and the spaces after it; a name already in seen is an error, and
+// the name is added to seen.
+func (p *parser) param(seen map[string]bool) (string, Type, error) {
+	at := p.i
+	name, err := p.ident("a parameter name")
+	if err != nil {
+		return "", Type{}, err
+	}
+	if seen[name] {
+		return "", Type{}, p.errAt(at, "parameter %q is described twice", name)
+	}
+	seen[name] = true
+	p.ws()
+	if err := p.expect(":"); err != nil {
+		return "", Type{}, err
+	}
+	p.ws()
+	t, err := p.typ(0)
+	if err != nil {
+		return "", Type{}, err
+	}
+	p.ws()
+	return name, t, nil
 }
 
 func (p *parser) result(s *Signature) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mrun-dev/mrun/internal/atomicfile"
 
 	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/internal/gosig"
@@ -88,7 +89,7 @@ func runSigGo(_ context.Context, o *sigGoOptions) error {
 		_, err = o.io.Out.Write(text)
 		return err
 	}
-	if err := writeFileAtomic(o.output, text); err != nil {
+	if err := atomicfile.Write(o.output, text); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(o.io.Out, "%s: %s\n", o.output, plural(len(res.Sigs), "signature"))

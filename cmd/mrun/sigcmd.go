@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mrun-dev/mrun/abi/sig"
+	"github.com/mrun-dev/mrun/internal/atomicfile"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"
 )
@@ -129,7 +130,7 @@ func runSigAdd(ctx context.Context, o *sigAddOptions) error {
 	if dest == "" {
 		dest = o.module
 	}
-	if err := writeFileAtomic(dest, out); err != nil {
+	if err := atomicfile.Write(dest, out); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(o.io.Out, "%s: %s in %d bytes\n", dest, plural(len(sigs), "signature"), len(out))
@@ -145,32 +146,4 @@ func noteUnknownTypes(io streams, sigs []*sig.Signature) {
 			fmt.Fprintf(io.Err, "mrun: note: %s: type %q is not one this mrun knows, so it accepts any value (a misspelling?)\n", s.Name, t)
 		}
 	}
-}
-
-// writeFileAtomic replaces path with b through a temporary file in the same directory, so
-// that a failed write leaves the old file whole.
-func writeFileAtomic(path string, b []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".mrun-sig-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), mode)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
