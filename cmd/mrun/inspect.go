@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/mrun-dev/mrun/abi/sig"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/mrun-dev/mrun/abi/sig"
 	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
 	"github.com/spf13/cobra"

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mrun-dev/mrun/internal/atomicfile"
 
 	"github.com/mrun-dev/mrun/abi/sig"
+	"github.com/mrun-dev/mrun/internal/atomicfile"
 	"github.com/mrun-dev/mrun/internal/gosig"
 	"github.com/spf13/cobra"
 )
