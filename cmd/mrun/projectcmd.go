@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -204,6 +205,43 @@ must be Go ` + toolchain.MinGo + ` or newer on PATH.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(list, install)
+	which := &cobra.Command{
+		Use:   "which LANG [TOOL]",
+		Short: "Print the path of LANG's compiler, or of another of its tools, for scripts",
+		Long: `Print the path of a tool of LANG's toolchain: by default its compiler (go, cc,
+rustc, asc, zig, wat2wasm); TOOL names another (node and node_modules for
+assemblyscript). Exits 2, saying how to install it, when the toolchain is missing.`,
+		Example: `  mrun toolchain which zig
+  mrun toolchain which assemblyscript node_modules`,
+		ValidArgs: toolchain.Languages,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return usagef("toolchain which needs a LANG (%s) and at most one TOOL", strings.Join(toolchain.Languages, ", "))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tc, err := toolchain.Find(cmd.Context(), args[0], toolchain.Config{Dir: dir})
+			if err != nil {
+				return &usageError{err}
+			}
+			tool := toolchain.Compiler[args[0]]
+			if len(args) == 2 {
+				tool = args[1]
+			}
+			path, ok := tc.Tools[tool]
+			if !ok {
+				names := make([]string, 0, len(tc.Tools))
+				for n := range tc.Tools {
+					names = append(names, n)
+				}
+				slices.Sort(names)
+				return usagef("the %s toolchain has no tool %q (it has %s)", args[0], tool, strings.Join(names, ", "))
+			}
+			_, err = fmt.Fprintln(io.Out, path)
+			return err
+		},
+	}
+	cmd.AddCommand(list, install, which)
 	return cmd
 }

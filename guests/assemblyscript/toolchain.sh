@@ -1,24 +1,21 @@
 #!/usr/bin/env bash
-# toolchain.sh installs the AssemblyScript compiler (asc) pinned by package-lock.json into
-# guests/assemblyscript/node_modules with `npm ci`, and Node.js from Debian if it is missing.
-# It does nothing when the pinned version is already installed.
+# toolchain.sh installs the AssemblyScript compiler (asc) pinned by package-lock.json with
+# `mrun toolchain install assemblyscript` (guests/mrun-toolchain.sh): `npm ci` into the user's
+# cache directory ($XDG_CACHE_HOME/mrun/toolchains/assemblyscript, or $MRUN_TOOLCHAINS), the
+# compiler every AssemblyScript project of mrun build uses, with Node.js from Debian if it is
+# missing. The SDK's signature transform imports the compiler's modules, which node looks for
+# in guests/assemblyscript/node_modules: when there is none, it becomes a link to the cache's.
+# It does nothing when the pinned version is already installed and linked.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-want="0.28.20"
-
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi
-}
-
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	if ! as_root apt-get -o DPkg::Lock::Timeout=600 install -y nodejs npm; then
-		as_root apt-get -o DPkg::Lock::Timeout=600 update
-		as_root apt-get -o DPkg::Lock::Timeout=600 install -y nodejs npm
-	fi
+mods="$("$here/../mrun-toolchain.sh" assemblyscript node_modules)"
+if [ ! -e "$here/node_modules" ]; then
+	ln -s "$mods" "$here/node_modules"
 fi
-
+want="$(node -p 'require(process.argv[1]).version' "$mods/assemblyscript/package.json")"
 have="$(node -p 'require(process.argv[1]).version' "$here/node_modules/assemblyscript/package.json" 2>/dev/null || true)"
 if [ "$have" != "$want" ]; then
-	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+	echo "toolchain.sh: $here/node_modules has assemblyscript ${have:-nothing}, not $want: remove it, and run this again to link the installed compiler" >&2
+	exit 1
 fi

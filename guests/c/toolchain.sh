@@ -32,18 +32,20 @@ if have_toolchain; then
 	exit 0
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
-	sudo="sudo"
-fi
-packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
-if [ -n "$test_too" ]; then
-	packages+=(libclang-rt-14-dev)
-fi
-echo "toolchain.sh: installing ${packages[*]}" >&2
-if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y "${packages[@]}"; then
-	$sudo apt-get -o DPkg::Lock::Timeout=600 update
-	$sudo apt-get -o DPkg::Lock::Timeout=600 install -y "${packages[@]}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# What build.sh needs, as mrun build's users get it: mrun toolchain install c.
+"$here/../mrun-toolchain.sh" c >/dev/null
+if [ -n "$test_too" ] && ! have_toolchain; then
+	# test.sh's sanitizers and libFuzzer: the compiler runtime for this machine.
+	sudo=""
+	if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+		sudo="sudo"
+	fi
+	echo "toolchain.sh: installing libclang-rt-14-dev" >&2
+	if ! $sudo apt-get -o DPkg::Lock::Timeout=600 install -y libclang-rt-14-dev; then
+		$sudo apt-get -o DPkg::Lock::Timeout=600 update
+		$sudo apt-get -o DPkg::Lock::Timeout=600 install -y libclang-rt-14-dev
+	fi
 fi
 if ! have_toolchain; then
 	echo "toolchain.sh: clang, wasm-ld, wasi-libc or the wasm32 compiler runtime is still missing" >&2

@@ -25,6 +25,9 @@ import (
 // Languages are the languages a toolchain exists for, in the order List reports them.
 var Languages = []string{"go", "c", "rust", "assemblyscript", "zig", "wat"}
 
+// Compiler names, for each language, the tool in Toolchain.Tools that compiles it.
+var Compiler = map[string]string{"go": "go", "c": "cc", "rust": "rustc", "assemblyscript": "asc", "zig": "zig", "wat": "wat2wasm"}
+
 // ErrMissing is wrapped by Find's error when a language's toolchain is not installed.
 var ErrMissing = errors.New("toolchain not installed")
 
