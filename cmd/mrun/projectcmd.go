@@ -128,6 +128,13 @@ func runBuild(ctx context.Context, io streams, dir string, verbose bool) error {
 	switch {
 	case errors.Is(err, toolchain.ErrMissing):
 		return &usageError{err}
+	case errors.Is(err, project.ErrBuild):
+		// The compiler's own lines, as it printed them, then mrun's one line; exit status 1.
+		first, rest, _ := strings.Cut(err.Error(), "\n")
+		if rest != "" && !verbose { // -v printed them already
+			fmt.Fprintln(io.Err, rest)
+		}
+		return &buildFailure{first}
 	case err != nil:
 		return err
 	}
@@ -144,6 +151,11 @@ func runBuild(ctx context.Context, io streams, dir string, verbose bool) error {
 	}
 	return nil
 }
+
+// buildFailure is a build the compiler refused: exit status 1, like a task that failed.
+type buildFailure struct{ msg string }
+
+func (e *buildFailure) Error() string { return e.msg }
 
 func mustGetwd() string {
 	wd, err := os.Getwd()

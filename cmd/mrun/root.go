@@ -168,11 +168,12 @@ func exitCode(err error) int {
 		ce *runtime.CallError
 		to *timeoutError
 		cu *clusterUnreachable
+		bf *buildFailure
 	)
 	switch {
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
-	case errors.As(err, &tf), errors.As(err, &te), errors.As(err, &ce), errors.As(err, &to), errors.As(err, &cu):
+	case errors.As(err, &tf), errors.As(err, &te), errors.As(err, &ce), errors.As(err, &to), errors.As(err, &cu), errors.As(err, &bf):
 		return exitTaskFail
 	}
 	return exitUsage
