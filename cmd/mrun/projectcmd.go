@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/mrun-dev/mrun/project"
 	"github.com/mrun-dev/mrun/project/toolchain"
@@ -83,7 +84,7 @@ one this mrun carries.`,
 }
 
 func newBuildCmd(io streams) *cobra.Command {
-	var verbose bool
+	var verbose, watch bool
 	cmd := &cobra.Command{
 		Use:   "build [DIR]",
 		Short: "Build the function project in DIR (default: the current directory) into a module",
@@ -91,9 +92,12 @@ func newBuildCmd(io streams) *cobra.Command {
 toolchain (or say which command installs it), compile with the flags an mrun
 module needs (a WASI reactor, optimised, no debug info), write the functions'
 signatures into the module, and load it as mrun does. Prints the module's path,
-size, functions with their signatures, and the build time.`,
+size, functions with their signatures, and the build time.
+
+With --watch, build again whenever a source file changes, until interrupted.`,
 		Example: `  mrun build
-  mrun build ~/src/pricing -v`,
+  mrun build ~/src/pricing -v
+  mrun build --watch`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usagef("build takes at most one project DIR; unexpected %q", args[1])
@@ -108,10 +112,14 @@ size, functions with their signatures, and the build time.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
+			if watch {
+				return watchBuild(cmd.Context(), io, dir, verbose)
+			}
 			return runBuild(cmd.Context(), io, dir, verbose)
 		},
 	}
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the commands the build runs, and their output")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "build again whenever a source changes, until interrupted")
 	return cmd
 }
 
@@ -150,6 +158,21 @@ func runBuild(ctx context.Context, io streams, dir string, verbose bool) error {
 		fmt.Fprintf(io.Err, "mrun: note: %s\n", n)
 	}
 	return nil
+}
+
+// watchBuild builds the project in dir now and after every change of its sources, printing
+// each outcome (a failed build is printed, not returned), until ctx ends.
+func watchBuild(ctx context.Context, io streams, dir string, verbose bool) error {
+	p, err := project.Open(dir)
+	if err != nil {
+		return &usageError{err}
+	}
+	fmt.Fprintf(io.Err, "mrun: watching %s; interrupt to stop\n", dir)
+	return p.Watch(ctx, 300*time.Millisecond, func() {
+		if err := runBuild(ctx, io, dir, verbose); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(io.Err, "mrun: %s\n", oneLine(errorText(err)))
+		}
+	})
 }
 
 // buildFailure is a build the compiler refused: exit status 1, like a task that failed.
