@@ -6,31 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mrun-dev/mrun/project"
 	"github.com/mrun-dev/mrun/project/toolchain"
 )
-
-// lockedBuffer is a bytes.Buffer that a command writes while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestBuild_watch: mrun build --watch builds at once, builds again when a source changes,
 // and stops with exit status 0 when interrupted.
@@ -47,7 +28,7 @@ func TestBuild_watch(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb lockedBuffer
+	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"build", "--watch", dir}, streams{In: new(bytes.Buffer), Out: &out, Err: &errb}) }()
 
