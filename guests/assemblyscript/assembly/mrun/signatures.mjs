@@ -478,6 +478,21 @@ export function parseLine(line) {
       if (p.eat("*")) {
         if (kw) p.fail('a second "*"', p.i - 1);
         kw = true;
+        p.ws();
+        if (/^[A-Za-z_]/.test(line.slice(p.i, p.i + 1))) {
+          // *name: T takes any number of further positional arguments, as in Python.
+          const at = p.i;
+          const name = p.ident("a parameter name");
+          if (seen.has(name)) p.fail(`parameter ${JSON.stringify(name)} is described twice`, at);
+          seen.add(name);
+          p.ws();
+          p.expect(":");
+          p.ws();
+          const type = p.type(0);
+          p.ws();
+          if (line[p.i] === "=") p.fail(`*${name} takes the remaining positional arguments and has no default`);
+          s.variadic = { name, type };
+        }
       } else {
         const at = p.i;
         const name = p.ident("a parameter name");
@@ -507,7 +522,7 @@ export function parseLine(line) {
       if (p.eat(")")) break;
       if (!p.eat(",")) p.fail(`want "," or ")", found ${p.found()}`);
     }
-    if (kw && s.kwargs.length === 0) p.fail('"*" must be followed by keyword parameters', p.i - 1);
+    if (kw && s.kwargs.length === 0 && !s.variadic) p.fail('"*" must be followed by keyword parameters', p.i - 1);
   }
   p.ws();
   p.expect("->");
@@ -573,6 +588,7 @@ function unknownTypes(s) {
     else walk(t.elem);
   };
   for (const p of s.params) walk(p.type);
+  if (s.variadic) walk(s.variadic.type);
   for (const k of s.kwargs) walk(k.type);
   walk(s.result);
   for (const o of s.outputs || []) walk(o);
@@ -592,8 +608,9 @@ export function typeString(t) {
 export function format(s) {
   const name = /^[^\x00-\x20\x7f()"#][^\x00-\x20\x7f()"]*$/.test(s.name) ? s.name : JSON.stringify(s.name);
   const parts = s.params.map((p) => `${p.name}: ${typeString(p.type)}`);
+  if (s.variadic) parts.push(`*${s.variadic.name}: ${typeString(s.variadic.type)}`);
   if (s.kwargs.length > 0) {
-    parts.push("*");
+    if (!s.variadic) parts.push("*");
     for (const k of s.kwargs) parts.push(`${k.name}: ${typeString(k.type)}` + (k.def !== null ? ` = ${k.def}` : ""));
   }
   const result = s.outputs ? `(${s.outputs.map(typeString).join(", ")})` : typeString(s.result);
