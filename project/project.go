@@ -75,7 +75,8 @@ Describe each function you add in fns.sigs.
 	"rust": {sdkDir: "mrun", readme: `Functions in Rust (src/lib.rs), built with the mrun Rust SDK (the crate in mrun/) into __NAME__.wasm.
 
     mrun build                 # Debian's rustc for wasm32-wasi: a reactor, LTO, no debug info
-    cargo test                 # the functions' tests, on this machine
+    cargo test                 # the functions' tests, on this machine (with Debian's Rust:
+                               # RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc cargo test)
     mrun call __NAME__.wasm add 2 3                          # 5
     mrun call __NAME__.wasm stats '[1,2,3.5,10]' --n-output 2  # [4.125,10]
     mrun run graph.yaml
