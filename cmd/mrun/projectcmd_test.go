@@ -30,7 +30,9 @@ func TestBuild_watch(t *testing.T) {
 	defer cancel()
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"build", "--watch", dir}, streams{In: new(bytes.Buffer), Out: &out, Err: &errb}) }()
+	go func() {
+		done <- run(ctx, []string{"build", "--watch", dir}, streams{In: new(bytes.Buffer), Out: &out, Err: &errb})
+	}()
 
 	// waitFor waits until stdout holds want, or fails after a minute (a loaded machine).
 	waitFor := func(want string) {
