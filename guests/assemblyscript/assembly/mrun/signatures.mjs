@@ -473,6 +473,19 @@ export function parseLine(line) {
   if (!p.eat(")")) {
     let kw = false;
     const seen = new Set();
+    // param reads "name: type" and the spaces after it; a name seen before is refused.
+    const param = () => {
+      const at = p.i;
+      const name = p.ident("a parameter name");
+      if (seen.has(name)) p.fail(`parameter ${JSON.stringify(name)} is described twice`, at);
+      seen.add(name);
+      p.ws();
+      p.expect(":");
+      p.ws();
+      const type = p.type(0);
+      p.ws();
+      return { name, type };
+    };
     for (;;) {
       p.ws();
       if (p.eat("*")) {
@@ -481,28 +494,12 @@ export function parseLine(line) {
         p.ws();
         if (/^[A-Za-z_]/.test(line.slice(p.i, p.i + 1))) {
           // *name: T takes any number of further positional arguments, as in Python.
-          const at = p.i;
-          const name = p.ident("a parameter name");
-          if (seen.has(name)) p.fail(`parameter ${JSON.stringify(name)} is described twice`, at);
-          seen.add(name);
-          p.ws();
-          p.expect(":");
-          p.ws();
-          const type = p.type(0);
-          p.ws();
+          const { name, type } = param();
           if (line[p.i] === "=") p.fail(`*${name} takes the remaining positional arguments and has no default`);
           s.variadic = { name, type };
         }
       } else {
-        const at = p.i;
-        const name = p.ident("a parameter name");
-        if (seen.has(name)) p.fail(`parameter ${JSON.stringify(name)} is described twice`, at);
-        seen.add(name);
-        p.ws();
-        p.expect(":");
-        p.ws();
-        const type = p.type(0);
-        p.ws();
+        const { name, type } = param();
         if (!kw) {
           if (line[p.i] === "=") p.fail('a positional parameter has no default: put keyword parameters after "*"');
           s.params.push({ name, type });
