@@ -183,6 +183,26 @@ type Event struct {
 	// shared with other executions or cached. Effects says what the call itself read.
 	Impure  bool
 	Effects runtime.Effects
+	// Usage is what the call cost, on EventFinish and EventFail.
+	Usage Usage
+}
+
+// Usage is what one call cost (Event.Usage). Fields an executor cannot measure are zero.
+type Usage struct {
+	// Wall is the time from the start of the call's first attempt to its outcome, retries
+	// included; Guest is the part of it spent running guest code.
+	Wall, Guest time.Duration
+	// PeakMemory is the largest size, in bytes, the linear memory of the instance that ran the
+	// call reached during it.
+	PeakMemory uint64
+	// ArgBytes and ResultBytes are the sizes of the argument frame and of the result frame.
+	ArgBytes, ResultBytes int
+	// Spawned counts the tasks the call's guest spawned (nested spawn).
+	Spawned int
+	// Attempts is how many times the call ran: 1, or more with retries.
+	Attempts int
+	// Worker names the cluster worker that ran the call; empty in process.
+	Worker string
 }
 
 type labelKey struct{}
