@@ -124,7 +124,7 @@ func TestReplay_deterministicIsBitForBit(t *testing.T) {
 		fn   string
 		args []any
 	}{
-		{"clock", nil},         // the wall clock and a random number, in the result
+		{"clock", nil},          // the wall clock and a random number, in the result
 		{"hello", []any{"ann"}}, // stdout and stderr
 	} {
 		t.Run(c.fn, func(t *testing.T) {
