@@ -226,7 +226,12 @@ type manifestOutcome struct {
 
 // Write writes b to the directory dir, creating it, in the format of the package comment.
 // Files of another bundle already in dir are replaced.
-func Write(dir string, b *Bundle) error {
+func Write(dir string, b *Bundle) error { return write(dir, b, nil) }
+
+// write is Write. shared, when set, returns the path of a file holding a module's bytes that
+// the bundle's copy may be a hard link to, or "": the bundles of one Recorder share the
+// disk space of their modules and still stand alone.
+func write(dir string, b *Bundle, shared func(sum [32]byte, data []byte) string) error {
 	m, err := b.manifest()
 	if err != nil {
 		return fmt.Errorf("write bundle %s: %w", dir, err)
@@ -251,9 +256,20 @@ func Write(dir string, b *Bundle) error {
 		}
 	}
 	for _, mod := range b.Modules {
-		if mod.Bytes != nil {
-			files[filepath.Join(modulesDir, hex.EncodeToString(mod.SHA256[:])+".wasm")] = mod.Bytes
+		if mod.Bytes == nil {
+			continue
 		}
+		name := filepath.Join(modulesDir, hex.EncodeToString(mod.SHA256[:])+".wasm")
+		if shared != nil {
+			if src := shared(mod.SHA256, mod.Bytes); src != "" {
+				dst := filepath.Join(dir, name)
+				os.Remove(dst)
+				if os.Link(src, dst) == nil {
+					continue
+				}
+			}
+		}
+		files[name] = mod.Bytes
 	}
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if err := writeFile(filepath.Join(dir, name), files[name]); err != nil {

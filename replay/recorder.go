@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -50,9 +51,9 @@ type Recorder struct {
 	// MaxMemory bounds the bytes of the bundles kept in memory (without Dir): the oldest are
 	// dropped first. Zero means DefaultMaxMemory.
 	MaxMemory int
-	// Notify, when set, is called after a task's bundle is written to Dir for the first time
-	// (path set) or could not be kept (err set), from the goroutine that ran the call.
-	Notify func(key abi.Key, fn *runtime.Function, path string, err error)
+	// Notify, when set, is called after a task's bundle is written to Dir for the first time,
+	// or could not be kept, from the goroutine that ran the call.
+	Notify func(Kept)
 
 	mu      sync.Mutex
 	files   map[[32]byte]string          // module files by SHA-256
@@ -62,9 +63,21 @@ type Recorder struct {
 	size    int                          // bytes of kept
 	written map[abi.Key]string           // paths of the bundles written
 	tmp     string                       // where Write writes without Dir
+	shared  map[[32]byte]string          // module files the bundles' copies link to
 }
 
 var _ dag.Executor = (*Recorder)(nil)
+
+// Kept says what became of the bundle of one call (Recorder.Notify).
+type Kept struct {
+	Key  abi.Key
+	Func *runtime.Function
+	// Failed says the call failed.
+	Failed bool
+	// Path is the bundle's directory; Err, when set, says why the call has none.
+	Path string
+	Err  error
+}
 
 // ModuleFile tells r that the module bytes with SHA-256 sum were read from the file at path,
 // so that a bundle may refer to the file instead of holding a large module's bytes.
@@ -104,7 +117,7 @@ func (r *Recorder) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 	b, berr := r.bundle(ctx, t, res, err)
 	if berr != nil {
 		if r.Notify != nil {
-			r.Notify(t.Key, t.Func, "", berr)
+			r.Notify(Kept{Key: t.Key, Func: t.Func, Failed: err != nil, Err: berr})
 		}
 		return res, err
 	}
@@ -187,7 +200,7 @@ func (r *Recorder) keep(b *Bundle, fn *runtime.Function) {
 		return
 	}
 	path := filepath.Join(r.Dir, dirName(b.Function, b.Key))
-	err := Write(path, b)
+	err := write(path, b, r.sharedModule)
 	r.mu.Lock()
 	if r.written == nil {
 		r.written = map[abi.Key]string{}
@@ -198,8 +211,37 @@ func (r *Recorder) keep(b *Bundle, fn *runtime.Function) {
 	}
 	r.mu.Unlock()
 	if r.Notify != nil && (err != nil || !again) {
-		r.Notify(b.Key, fn, path, err)
+		r.Notify(Kept{Key: b.Key, Func: fn, Failed: b.Outcome.Failed, Path: path, Err: err})
 	}
+}
+
+// sharedModuleDir is the directory, under Dir, of the module files that the bundles' copies
+// are hard links to.
+const sharedModuleDir = ".modules"
+
+// sharedModule returns the path of a file under Dir holding data, the bytes of the module
+// with SHA-256 sum, writing it on first use; "" when it cannot.
+func (r *Recorder) sharedModule(sum [32]byte, data []byte) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.shared[sum]; ok {
+		return p
+	}
+	if r.shared == nil {
+		r.shared = map[[32]byte]string{}
+	}
+	root := r.Dir
+	if root == "" {
+		root = r.tmp
+	}
+	p := filepath.Join(root, sharedModuleDir, hex.EncodeToString(sum[:])+".wasm")
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Size() == int64(len(data)) {
+		// written by an earlier process: Read checks the SHA-256 of every bundle's copy
+	} else if os.MkdirAll(filepath.Dir(p), 0o755) != nil || writeFile(p, data) != nil {
+		p = ""
+	}
+	r.shared[sum] = p
+	return p
 }
 
 // remember keeps b in memory, dropping the oldest bundles beyond MaxMemory.
@@ -299,7 +341,7 @@ func (r *Recorder) Write(ctx context.Context, k abi.Key) (string, error) {
 		return "", fmt.Errorf("task %s: %w: only the latest failed calls of this process are kept in memory, up to %d bytes", k, ErrNotKept, r.maxMemory())
 	}
 	path := filepath.Join(dir, dirName(b.Function, b.Key))
-	if err := Write(path, b); err != nil {
+	if err := write(path, b, r.sharedModule); err != nil {
 		return "", err
 	}
 	r.mu.Lock()

@@ -16,6 +16,9 @@ type Options struct {
 	// CacheDir is the runtime's compilation cache (runtime.Config.CacheDir); empty compiles
 	// in memory.
 	CacheDir string
+	// MemoryBudget caps the linear memory of all the replay's instances together
+	// (runtime.Config.MemoryBudget).
+	MemoryBudget int64
 }
 
 // Replay runs the call of b again, once, in a fresh runtime and a fresh engine (so that the
@@ -34,7 +37,7 @@ type Options struct {
 func (b *Bundle) Replay(ctx context.Context, opts Options) (runtime.Result, error) {
 	rt, err := runtime.New(ctx, runtime.Config{
 		MemoryLimitPages: b.Limits.MemoryLimitPages, MaxResult: b.Limits.MaxResult, MaxOutput: b.Limits.MaxOutput,
-		CacheDir: opts.CacheDir,
+		CacheDir: opts.CacheDir, MemoryBudget: opts.MemoryBudget,
 	})
 	if err != nil {
 		return runtime.Result{}, fmt.Errorf("replay: %w", err)

@@ -83,8 +83,8 @@ func replayDir(t *testing.T, dir string) (*replay.Bundle, replay.Outcome, error)
 func TestReplay_failedCallGivesTheSameError(t *testing.T) {
 	dir := t.TempDir()
 	var notified []string
-	rec := &replay.Recorder{Dir: dir, Notify: func(k abi.Key, fn *runtime.Function, path string, err error) {
-		notified = append(notified, fmt.Sprintf("%s %s %v", fn.Name(), filepath.Base(path), err))
+	rec := &replay.Recorder{Dir: dir, Notify: func(k replay.Kept) {
+		notified = append(notified, fmt.Sprintf("%s %v %s %v", k.Func.Name(), k.Failed, filepath.Base(k.Path), k.Err))
 	}}
 	key, err := record(t, rec, "seed", readModule(t, "testdata/seed.wasm"), runtime.ModuleConfig{}, "fail", "the disk is full")
 	if err == nil {
@@ -94,7 +94,7 @@ func TestReplay_failedCallGivesTheSameError(t *testing.T) {
 	if !ok {
 		t.Fatal("no bundle written for the failed call")
 	}
-	if want := []string{"fail fail-" + key.String()[:16] + " <nil>"}; fmt.Sprint(notified) != fmt.Sprint(want) {
+	if want := []string{"fail true fail-" + key.String()[:16] + " <nil>"}; fmt.Sprint(notified) != fmt.Sprint(want) {
 		t.Errorf("Notify was told %q, want %q", notified, want)
 	}
 	b, got, rerr := replayDir(t, path)
