@@ -293,8 +293,11 @@ func TestRecorder_successfulRetryDropsTheBundle(t *testing.T) {
 	if _, ok := rec.Path(obj.TaskKey()); ok {
 		t.Error("the bundle of a failed attempt outlived the attempt that succeeded")
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("left in the directory: %v", entries)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != ".modules" { // the module's bytes, which later bundles link to
+			t.Errorf("left in the directory: %s", e.Name())
+		}
 	}
 }
 
