@@ -196,7 +196,7 @@ func sameText(b *replay.Bundle, got replay.Outcome) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "replay: the outcome differs from the recorded one in %s", strings.Join(diff, ", "))
 	if fx := b.Outcome.Effects | got.Effects; fx&(runtime.ReadClock|runtime.ReadRandom) != 0 {
-		fmt.Fprintf(&s, " (the call read %s, which differ from run to run: give its module deterministic: true, or mrun call --deterministic, to replay it bit for bit)", fx)
+		fmt.Fprintf(&s, " (the call read %s, which is not the same from run to run: give its module deterministic: true in a graph file, or use mrun call --deterministic, to replay it bit for bit)", strings.ReplaceAll((fx&^runtime.ReadFile).String(), "+", " and "))
 	} else if b.Modules[0].Config.Deterministic {
 		s.WriteString(" (its module is deterministic: the recorded call may have run on an instance that served earlier calls, whose clock and random stream had moved on)")
 	}
