@@ -304,3 +304,79 @@ func TestRecorder_successfulRetryDropsTheBundle(t *testing.T) {
 type executorFunc func(ctx context.Context, t *dag.Task) (runtime.Result, error)
 
 func (f executorFunc) Run(ctx context.Context, t *dag.Task) (runtime.Result, error) { return f(ctx, t) }
+
+// spawnFails runs fail(msg) for each message on one engine whose executor is rec, and returns
+// the calls' keys.
+func spawnFails(t *testing.T, rec *replay.Recorder, msgs ...string) []abi.Key {
+	t.Helper()
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(ctx) })
+	mod, err := rt.Load(ctx, "fixtures", readModule(t, "testdata/wat/fixtures.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := mod.Func("fail")
+	eng := dag.New(dag.Config{Executor: rec, Slots: 1})
+	var keys []abi.Key
+	var objs []*dag.Object
+	for _, m := range msgs {
+		o := dag.Call{Func: f, Args: []any{m}}.Spawn()[0]
+		objs = append(objs, o)
+		keys = append(keys, o.TaskKey())
+	}
+	if err := eng.Execute(ctx, objs...); err == nil {
+		t.Fatal("fail succeeded")
+	}
+	return keys
+}
+
+func TestRecorder_bundlesShareTheirModule(t *testing.T) {
+	dir := t.TempDir()
+	rec := &replay.Recorder{Dir: dir}
+	keys := spawnFails(t, rec, "a", "b")
+	wasm := readModule(t, "testdata/wat/fixtures.wasm")
+	name := fmt.Sprintf("%x.wasm", sha256.Sum256(wasm))
+	shared, err := os.Stat(filepath.Join(dir, ".modules", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		path, ok := rec.Path(k)
+		if !ok {
+			t.Fatalf("no bundle for %s", k)
+		}
+		st, err := os.Stat(filepath.Join(path, "modules", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(st, shared) {
+			t.Errorf("%s holds a copy of the module, not a link to .modules/%s", path, name)
+		}
+		if _, err := replay.Read(path); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestRecorder_MaxMemoryDropsTheOldest(t *testing.T) {
+	rec := &replay.Recorder{MaxMemory: 1} // room for one bundle at a time
+	keys := spawnFails(t, rec, "a", "b", "c")
+	kept := 0
+	for _, k := range keys {
+		path, err := rec.Write(context.Background(), k)
+		switch {
+		case err == nil:
+			kept++
+			t.Cleanup(func() { os.RemoveAll(filepath.Dir(path)) })
+		case !errors.Is(err, replay.ErrNotKept):
+			t.Errorf("Write: %v", err)
+		}
+	}
+	if kept != 1 {
+		t.Errorf("%d bundles kept in memory, want 1 (MaxMemory 1 keeps the latest only)", kept)
+	}
+}
