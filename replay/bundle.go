@@ -24,7 +24,7 @@
 //	{
 //	  "format": "mrun-replay-bundle",
 //	  "version": 1,
-//	  "key": "…64 hex digits: the task key…",
+//	  "key": "…32 hex digits: the task key…",
 //	  "module": "seed",                  // the name of the called module, in modules
 //	  "function": "fail",
 //	  "n_output": 1,
