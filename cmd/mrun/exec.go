@@ -46,6 +46,8 @@ type execOptions struct {
 	noCache     bool         // --no-cache: neither read nor write the result cache
 	resultCache string       // --result-cache, the global flag
 	storeBudget budgetSize   // --store-budget
+
+	replay replayOptions // --keep-failed, --record (replay.go)
 }
 
 func (o *execOptions) addFlags(fs *pflag.FlagSet) {
@@ -386,6 +388,9 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 		if x.opts.trace != "" { // a trace shows the calls: run them all, and keep what they return
 			cfg.Cache = writeOnly{c}
 		}
+	}
+	if err := x.recordBundles(&cfg); err != nil { // replay.go
+		return nil, err
 	}
 	eng := dag.New(cfg)
 	var traceFile *os.File

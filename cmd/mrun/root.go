@@ -261,6 +261,7 @@ bad input (module, graph file, arguments), 130 interrupted.`,
 	root.AddCommand(
 		newRunCmd(g, io),
 		newCallCmd(g, io),
+		newReplayCmd(g, io),
 		newInspectCmd(g, io),
 		newSigCmd(g, io),
 		newGraphCmd(io),
