@@ -161,14 +161,14 @@ func plan(roots, closure []string, cands map[string]aptCandidate, installed map[
 	for _, r := range roots {
 		c, ok := cands[r]
 		if !ok {
-			return nil, nil, fmt.Errorf("the package lists have no %s", r)
+			return nil, nil, fmt.Errorf("have no %s", r)
 		}
 		family[c.Source] = true
 	}
 	for _, name := range closure {
 		c, ok := cands[name]
 		if !ok {
-			return nil, nil, fmt.Errorf("the package lists have no candidate version of %s", name)
+			return nil, nil, fmt.Errorf("have no version of %s to install", name)
 		}
 		v, have := installed[name]
 		if !family[c.Source] && have && (v == c.Version || loaderBound[name]) {
@@ -188,8 +188,13 @@ func debFile(c aptCandidate) string {
 	return c.Name + "_" + strings.ReplaceAll(c.Version, ":", "%3a") + "_" + c.Arch + ".deb"
 }
 
-// errLists marks an install that failed because apt's package lists are missing or stale.
-var errLists = errors.New("package lists")
+// geteuid is os.Geteuid, replaced in tests.
+var geteuid = os.Geteuid
+
+// listsError is an install that failed because apt's package lists are missing or stale.
+type listsError struct{ msg string }
+
+func (e *listsError) Error() string { return e.msg }
 
 // debInstall installs lang's Debian toolchain into c.Dir/lang. As root, it updates apt's
 // package lists when they lack a package or a download fails; otherwise it says to.
@@ -201,10 +206,11 @@ func debInstall(ctx context.Context, c Config, lang string, s debSpec) error {
 		}
 	}
 	err := debInstallOnce(ctx, c, lang, s)
-	if !errors.Is(err, errLists) {
+	var le *listsError
+	if !errors.As(err, &le) {
 		return err
 	}
-	if os.Geteuid() != 0 {
+	if geteuid() != 0 {
 		return fmt.Errorf("%w: run: sudo apt-get update, then mrun toolchain install %s again", err, lang)
 	}
 	fmt.Fprintf(c.log(), "%v; updating them\n$ apt-get update\n", err)
@@ -224,6 +230,9 @@ func debInstallOnce(ctx context.Context, c Config, lang string, s debSpec) error
 		return err
 	}
 	closure := parseClosure(out)
+	if len(closure) == 0 { // apt-cache depends says nothing of packages it does not know
+		return &listsError{"apt's package lists have no " + strings.Join(s.roots, ", ")}
+	}
 	if out, err = output(ctx, append([]string{"apt-cache", "show", "--no-all-versions"}, closure...)...); err != nil {
 		return err
 	}
@@ -234,7 +243,7 @@ func debInstallOnce(ctx context.Context, c Config, lang string, s debSpec) error
 	qout, _ := q.Output()
 	unpack, system, err := plan(s.roots, closure, cands, parseInstalled(string(qout)))
 	if err != nil {
-		return fmt.Errorf("%w: %v", errLists, err)
+		return &listsError{"apt's package lists " + err.Error()}
 	}
 
 	debs := filepath.Join(root, "debs")
@@ -312,13 +321,17 @@ func download(ctx context.Context, log io.Writer, debs string, pkgs []aptCandida
 	}
 	defer os.RemoveAll(tmp)
 	args := []string{"apt-get", "download"}
-	if os.Geteuid() == 0 {
+	if geteuid() == 0 {
 		// As root apt fetches as the _apt user, which cannot write to the user's directory.
 		args = append(args, "-o", "APT::Sandbox::User=root")
 	}
 	fmt.Fprintf(log, "$ (cd %s && %s %s)\n", debs, strings.Join(args, " "), strings.Join(need, " "))
 	if err := run(ctx, log, tmp, append(args, need...)...); err != nil {
-		return fmt.Errorf("%w: download failed (%v)", errLists, err)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = ee
+		}
+		return &listsError{fmt.Sprintf("apt-get download failed (%v)", err)}
 	}
 	ents, err := os.ReadDir(tmp)
 	if err != nil {
