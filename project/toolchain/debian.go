@@ -419,13 +419,14 @@ func readManifest(dir string) (*manifest, error) {
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("read %s: %w: run mrun toolchain install again", filepath.Join(dir, "manifest.json"), err)
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, "manifest.json"), err)
 	}
 	return &m, nil
 }
 
 // findDebUser finds lang's toolchain in c's directory: its tools, by the manifest, and the
-// compiler's version, which running it proves works.
+// compiler's version, which running it proves works. Its errors say what is wrong, not what
+// to do: Find adds that.
 func findDebUser(ctx context.Context, c Config, lang string) (*Toolchain, error) {
 	root, err := c.dir()
 	if err != nil {
@@ -440,17 +441,17 @@ func findDebUser(ctx context.Context, c Config, lang string) (*Toolchain, error)
 	for role, rel := range m.Tools {
 		p := filepath.Join(dir, rel)
 		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("the %s toolchain in %s lacks %s: run mrun toolchain install %s again", lang, dir, p, lang)
+			return nil, fmt.Errorf("the %s toolchain in %s lacks %s", lang, dir, p)
 		}
 		tc.Tools[role] = p
 	}
 	cc, ok := tc.Tools[Compiler[lang]]
 	if !ok {
-		return nil, fmt.Errorf("the %s toolchain in %s has no %s: run mrun toolchain install %s again", lang, dir, Compiler[lang], lang)
+		return nil, fmt.Errorf("the %s toolchain in %s has no %s", lang, dir, Compiler[lang])
 	}
 	v, err := output(ctx, cc, "--version")
 	if err != nil {
-		return nil, fmt.Errorf("the %s toolchain in %s does not run (%v): run mrun toolchain install %s again", lang, dir, err, lang)
+		return nil, fmt.Errorf("the %s toolchain in %s does not run (%v)", lang, dir, err)
 	}
 	tc.Version = debSpecs[lang].prefix + firstVersion(firstLine(v))
 	return tc, nil

@@ -304,7 +304,7 @@ func TestInstall_debianUserDir(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "wat", "root", "usr", "bin", "wat2wasm"), "#!/bin/sh\nexit 3\n", 0o755)
 	os.Remove(sys)
 	_, err = Find(ctx, "wat", Config{Dir: dir})
-	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "the wat toolchain in "+filepath.Join(dir, "wat")+" does not run ("+wat+" --version: exit status 3: ): run mrun toolchain install wat again") {
+	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "the wat toolchain in "+filepath.Join(dir, "wat")+" does not run ("+wat+" --version: exit status 3: ); run: mrun toolchain install wat") {
 		t.Errorf("Find(wat) of a broken tree = %v", err)
 	}
 }
