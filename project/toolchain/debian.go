@@ -248,7 +248,7 @@ func debInstallOnce(ctx context.Context, c Config, lang string, s debSpec) error
 
 	debs := filepath.Join(root, "debs")
 	if err := os.MkdirAll(debs, 0o755); err != nil {
-		return err
+		return fmt.Errorf("create the package cache: %w", err)
 	}
 	if err := download(ctx, c.log(), debs, unpack); err != nil {
 		return err
@@ -256,17 +256,25 @@ func debInstallOnce(ctx context.Context, c Config, lang string, s debSpec) error
 
 	dir := filepath.Join(root, lang)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("create the toolchain directory: %w", err)
+	}
+	// What an interrupted install left behind.
+	if old, _ := filepath.Glob(filepath.Join(dir, ".root-*")); len(old) > 0 {
+		for _, o := range old {
+			os.RemoveAll(o)
+		}
 	}
 	tmp, err := os.MkdirTemp(dir, ".root-")
 	if err != nil {
-		return err
+		return fmt.Errorf("create the toolchain directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	fmt.Fprintf(c.log(), "unpacking %d packages into %s (%d more are the system's)\n", len(unpack), filepath.Join(dir, "root"), len(system))
 	for _, p := range unpack {
-		if err := run(ctx, io.Discard, "", "dpkg-deb", "-x", filepath.Join(debs, debFile(p)), tmp); err != nil {
-			return err
+		deb := filepath.Join(debs, debFile(p))
+		if err := run(ctx, io.Discard, "", "dpkg-deb", "-x", deb, tmp); err != nil {
+			os.Remove(deb) // downloaded again next time
+			return fmt.Errorf("unpack %s (removed it: install again to download it anew): %w", debFile(p), err)
 		}
 	}
 	m := manifest{Lang: lang, Tools: map[string]string{}}
