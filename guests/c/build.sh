@@ -33,12 +33,14 @@ case "${1:-}" in
 	;;
 esac
 
-"$here/toolchain.sh"
+# The clang of the user's toolchain directory (mrun toolchain install c), else the system's,
+# installed when missing; the toolchain's clang finds its own wasi-libc and wasm-ld.
+cc="$("$here/toolchain.sh")"
 
 build() {
 	(
 		cd "$root"
-		clang --target=wasm32-wasi -mexec-model=reactor -O2 -mbulk-memory -std=c11 \
+		"$cc" --target=wasm32-wasi -mexec-model=reactor -O2 -mbulk-memory -std=c11 \
 			-Wall -Wextra -Werror -ffile-prefix-map="$root"=. \
 			-Wl,--strip-debug -I guests/c -o "$1" guests/c/mrun.c guests/c/examples/conformance.c
 	)

@@ -1,41 +1,38 @@
 #!/usr/bin/env bash
-# toolchain.sh installs what guests/c/build.sh needs, and does nothing when it is all there:
-# clang and wasm-ld, the WASI libc (sysroot /usr), and the wasm32 compiler runtime
-# (libclang_rt.builtins-wasm32.a), all from Debian. With --test it also installs the compiler
-# runtime for the machine itself (sanitizers and libFuzzer), which test.sh needs.
+# toolchain.sh installs what guests/c/build.sh needs when it is missing and prints the path of
+# its clang: `mrun toolchain which c`, the toolchain in the user's directory first (clang, lld,
+# wasi-libc and the wasm32 compiler runtime, unpacked from Debian packages by `mrun toolchain
+# install c`, without root), else the system's. With --test it installs instead what test.sh
+# needs, which compiles for this machine with the system's clang: clang system-wide (`mrun
+# toolchain install --system c`) and the compiler runtime for the machine (sanitizers and
+# libFuzzer, Debian's libclang-rt-14-dev); it prints nothing then.
 #
-#   guests/c/toolchain.sh          what build.sh needs
-#   guests/c/toolchain.sh --test   ... and what test.sh needs
+#   guests/c/toolchain.sh          what build.sh needs; prints its clang
+#   guests/c/toolchain.sh --test   what test.sh needs
 set -euo pipefail
 
-test_too=""
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 case "${1:-}" in
-"") ;;
---test) test_too=1 ;;
+"")
+	"$here/../mrun-toolchain.sh" c
+	exit 0
+	;;
+--test) ;;
 *)
 	echo "usage: toolchain.sh [--test]" >&2
 	exit 2
 	;;
 esac
 
-have_toolchain() {
+have_test() {
 	command -v clang >/dev/null 2>&1 &&
-		command -v wasm-ld >/dev/null 2>&1 &&
-		[ -f /usr/lib/wasm32-wasi/crt1-reactor.o ] &&
-		[ -f /usr/include/wasm32-wasi/stdio.h ] &&
-		compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null &&
-		{ [ -z "$test_too" ] ||
-			compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null; }
+		compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null
 }
-
-if have_toolchain; then
+if have_test; then
 	exit 0
 fi
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# What build.sh needs, as mrun build's users get it: mrun toolchain install c.
-"$here/../mrun-toolchain.sh" c >/dev/null
-if [ -n "$test_too" ] && ! have_toolchain; then
+"$here/../mrun-toolchain.sh" --system c
+if ! have_test; then
 	# test.sh's sanitizers and libFuzzer: the compiler runtime for this machine.
 	sudo=""
 	if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
@@ -47,7 +44,7 @@ if [ -n "$test_too" ] && ! have_toolchain; then
 		$sudo apt-get -o DPkg::Lock::Timeout=600 install -y libclang-rt-14-dev
 	fi
 fi
-if ! have_toolchain; then
-	echo "toolchain.sh: clang, wasm-ld, wasi-libc or the wasm32 compiler runtime is still missing" >&2
+if ! have_test; then
+	echo "toolchain.sh: clang or its compiler runtime for this machine (libclang-rt-14-dev) is still missing" >&2
 	exit 1
 fi

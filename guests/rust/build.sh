@@ -8,7 +8,9 @@
 #
 # There is no cargo: the SDK is compiled as an rlib and the example as a cdylib against it.
 # Flags, and why:
-#   /usr/bin/rustc --target wasm32-wasi   Debian's rustc; a rustup rustc on PATH has no wasm target
+#   rustc --target wasm32-wasi            Debian's rustc, as mrun toolchain which rust finds it (the
+#                                         user's toolchain directory, else /usr/bin/rustc); a rustup
+#                                         rustc on PATH has no wasm target
 #   crt1-reactor.o                        a reactor: exports _initialize, which runs constructors
 #                                         once; without it every export runs them (10x slower)
 #   -C panic=abort                        a panic traps; no unwinding tables
@@ -23,10 +25,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="$root/testdata/rust/conformance.wasm"
 
-"$here/toolchain.sh"
-
-rustc=/usr/bin/rustc
-reactor=/usr/lib/rustlib/wasm32-wasi/lib/self-contained/crt1-reactor.o
+# rustc and its WASI reactor start file, installed when missing (guests/mrun-toolchain.sh).
+tools="$("$here/../mrun-toolchain.sh" rust rustc reactor)"
+rustc="$(sed -n 1p <<<"$tools")"
+reactor="$(sed -n 2p <<<"$tools")"
 flags=(
 	--edition 2021 --target wasm32-wasi
 	-C opt-level=3 -C codegen-units=1 -C lto=fat -C panic=abort -C strip=debuginfo

