@@ -81,7 +81,7 @@ type Server struct {
 	nested   map[nestedKey]int // child groups, by parent group and function
 	keys     map[abi.Key]int32 // the group of each task key
 	running  map[abi.Key]int32 // how many runs of each key are running
-	total    counts
+	total    Counts
 	retries  int
 	slots    []slotState // by slot number
 	spans    []span      // a ring of the calls that ended, the newest at seq-1
@@ -104,8 +104,9 @@ type nestedKey struct {
 	fn     *runtime.Function
 }
 
-// counts are the tasks in each state. Waiting is planned minus the others.
-type counts struct {
+// Counts are the tasks in each state: Planned is all of them; those waiting are Planned minus
+// the others.
+type Counts struct {
 	Planned   int `json:"planned"`
 	Running   int `json:"running"`
 	Done      int `json:"done"`
@@ -118,7 +119,7 @@ type group struct {
 	name, fn string
 	parent   int // index of the parent group of a nested spawn, or -1
 	deps     []string
-	counts
+	Counts
 }
 
 // slotState is the call running on a slot, for the timeline.
@@ -211,8 +212,8 @@ func (s *Server) group(name string) int {
 	return len(s.groups) - 1
 }
 
-// Plan says that the task with key will run as part of group: it counts as waiting until it
-// starts. A key planned twice (identical calls, which run once) counts once.
+// Plan says that the task with key will run as part of group: it Counts as waiting until it
+// starts. A key planned twice (identical calls, which run once) Counts once.
 func (s *Server) Plan(key abi.Key, group string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -238,10 +239,13 @@ func (s *Server) End(err error) {
 
 // Event records ev. Pass it as dag.Config.Events, or call it from there.
 func (s *Server) Event(ev dag.Event) {
+	if ev.Time.IsZero() { // an event made by hand
+		ev.Time = time.Now()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.taskGroup(ev)
-	c := &s.groups[g].counts
+	c := &s.groups[g].Counts
 	switch ev.Kind {
 	case dag.EventStart:
 		c.Running++
@@ -283,7 +287,7 @@ func (s *Server) Event(ev dag.Event) {
 }
 
 // ended1 takes a call that ended off the running count, if its start was seen.
-func (s *Server) ended1(c *counts, ev dag.Event) {
+func (s *Server) ended1(c *Counts, ev dag.Event) {
 	n, ok := s.running[ev.Key]
 	if !ok {
 		return
@@ -303,7 +307,7 @@ func (s *Server) ended1(c *counts, ev dag.Event) {
 func (s *Server) taskGroup(ev dag.Event) int {
 	if g, ok := s.keys[ev.Key]; ok {
 		// A guest may spawn a call with the same key again: each spawn is a task of its own,
-		// as the CLI counts them, that runs or finds its value stored.
+		// as the CLI Counts them, that runs or finds its value stored.
 		if ev.Depth > 0 && (ev.Kind == dag.EventStart || ev.Kind == dag.EventCached || ev.Kind == dag.EventStored) {
 			s.groups[g].Planned++
 			s.total.Planned++
@@ -404,7 +408,7 @@ func clip(b []byte) string {
 	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
-// rateMeter counts calls that ended, per 250 ms bucket, for the last few seconds.
+// rateMeter Counts calls that ended, per 250 ms bucket, for the last few seconds.
 type rateMeter struct {
 	buckets [16]struct {
 		at int64 // bucket number: Unix time / 250 ms
@@ -416,6 +420,9 @@ const bucket = int64(250 * time.Millisecond)
 
 func (m *rateMeter) add(t time.Time) {
 	b := t.UnixNano() / bucket
+	if b < 0 {
+		return
+	}
 	x := &m.buckets[b%int64(len(m.buckets))]
 	if x.at != b {
 		x.at, x.n = b, 0
@@ -535,13 +542,17 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
-	var since uint64
+	// A page that reconnects says what it saw last: the calls that ended after it.
+	since, _ := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64)
 	var buf []byte
 	for {
 		st := s.snapshot(since)
 		since = st.Seq
 		var err error
-		buf, err = appendJSON(buf[:0], st)
+		buf = append(buf[:0], "id: "...)
+		buf = strconv.AppendUint(buf, st.Seq, 10)
+		buf = append(buf, '\n')
+		buf, err = appendJSON(buf, st)
 		if err != nil {
 			return
 		}
@@ -577,7 +588,7 @@ type State struct {
 	Now      int64          `json:"now"`
 	Ended    bool           `json:"ended"`
 	Result   string         `json:"result,omitempty"`
-	Total    counts         `json:"total"`
+	Total    Counts         `json:"total"`
 	Waiting  int            `json:"waiting"`
 	Retries  int            `json:"retries"`
 	Rate     float64        `json:"rate"`
@@ -587,7 +598,7 @@ type State struct {
 	Seq      uint64         `json:"seq"`
 	Slots    int            `json:"slots"`
 	Failures []stateFailure `json:"failures"`
-	// MoreFailures counts the failures beyond Config.MaxFailures.
+	// MoreFailures Counts the failures beyond Config.MaxFailures.
 	MoreFailures int           `json:"more_failures"`
 	Workers      []stateWorker `json:"workers"`
 	Cluster      bool          `json:"cluster"`
@@ -602,7 +613,7 @@ type stateGroup struct {
 	Parent  int    `json:"parent"`
 	Deps    []int  `json:"deps"`
 	Waiting int    `json:"waiting"`
-	counts
+	Counts
 }
 
 type stateRunning struct {
@@ -648,7 +659,7 @@ func (s *Server) snapshot(since uint64) *State {
 		Failures: make([]stateFailure, len(s.failures)), Workers: []stateWorker{}}
 	st.Waiting = waiting(s.total)
 	for i, g := range s.groups {
-		sg := stateGroup{Name: g.name, Func: g.fn, Parent: g.parent, Deps: []int{}, counts: g.counts, Waiting: waiting(g.counts)}
+		sg := stateGroup{Name: g.name, Func: g.fn, Parent: g.parent, Deps: []int{}, Counts: g.Counts, Waiting: waiting(g.Counts)}
 		for _, d := range g.deps {
 			if j, ok := s.byName[d]; ok {
 				sg.Deps = append(sg.Deps, j)
@@ -685,7 +696,7 @@ func (s *Server) snapshot(since uint64) *State {
 	return st
 }
 
-func waiting(c counts) int {
+func waiting(c Counts) int {
 	return max(c.Planned-c.Running-c.Done-c.Cached-c.Failed-c.Cancelled, 0)
 }
 
