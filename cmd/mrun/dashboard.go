@@ -33,6 +33,19 @@ type dashboardOptions struct {
 	srv *dashboard.Server // nil until started, and without --dashboard
 	url string
 	hs  *http.Server
+	cl  *clusterDashboard // the workers of --cluster; nil: in process
+}
+
+// close stops serving the dashboard.
+func (d *dashboardOptions) close() {
+	if d.srv == nil {
+		return
+	}
+	d.srv.Close()
+	d.hs.Close()
+	if d.cl != nil {
+		d.cl.close()
+	}
 }
 
 func (d *dashboardOptions) String() string { return d.addr }
@@ -88,8 +101,12 @@ func (x *execution) startDashboard() error {
 		Replay:     d.replay,
 		ReplayHint: "run the graph again with mrun run --keep-failed DIR to keep a replay bundle of each failed task, then mrun replay DIR/BUNDLE",
 	}
-	if x.conn != nil {
-		cfg.Workers = workerLister(x.conn)
+	if c := x.opts.cluster; c.url != "" {
+		// A connection of its own: it lists the workers after the execution's is closed,
+		// while mrun run keeps serving the dashboard.
+		d.cl = &clusterDashboard{url: c.url, opts: cluster.Options{Name: x.command + " --dashboard",
+			NkeyFile: c.nkey, CredsFile: c.creds, TLSCA: c.tlsCA, TLSCert: c.tlsCert, TLSKey: c.tlsKey}}
+		cfg.Workers = d.cl.workers
 	}
 	srv := dashboard.New(cfg)
 	if d.graph != nil {
@@ -168,8 +185,7 @@ func lingerDashboard(ctx context.Context, d *dashboardOptions, io streams, err e
 		fmt.Fprintln(io.Err, "mrun: --dashboard: nothing ran (the outputs came from the result cache, or the run stopped before it started)")
 		return err
 	}
-	defer d.srv.Close()
-	defer d.hs.Close()
+	defer d.close()
 	if err != nil {
 		msg := "mrun: " + oneLine(errorText(err))
 		if io.ErrTTY {
@@ -190,6 +206,15 @@ type clusterDashboard struct {
 
 	mu   sync.Mutex
 	conn *cluster.Conn
+}
+
+func (c *clusterDashboard) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
 }
 
 func (c *clusterDashboard) workers(ctx context.Context) ([]dashboard.Worker, error) {
@@ -221,15 +246,10 @@ func serveClusterDashboard(ctx context.Context, d *dashboardOptions, io streams,
 		s.Close()
 		return err
 	}
+	d.srv, d.cl = s, cd
 	go func() {
 		<-ctx.Done()
-		s.Close()
-		d.hs.Close()
-		cd.mu.Lock()
-		if cd.conn != nil {
-			cd.conn.Close()
-		}
-		cd.mu.Unlock()
+		d.close()
 	}()
 	return nil
 }

@@ -8,7 +8,7 @@ let state = null;
 let offset = 0; // server clock minus this page's clock, in ms
 let spans = []; // [slot, group, start, end, state], ms since state.begin
 const MAX_SPANS = 20000;
-const WINDOW_MS = 30000;
+const MAX_WINDOW_MS = 30000;
 let shape = ""; // the groups' structure the graph was drawn for
 let nodes = []; // group index -> its node element
 let failuresShown = -1;
@@ -37,8 +37,9 @@ function dur(ms) {
   return Math.floor(ms / 60000) + " min " + Math.round((ms % 60000) / 1000) + " s";
 }
 
-// hue gives each group a colour of its own in the timeline.
-function hue(i) { return (i * 137.508) % 360; }
+// hue gives each group a colour of its own in the timeline, from blue to green: red and grey
+// mean failed and cancelled.
+function hue(i) { return 90 + (i * 67) % 160; }
 
 function counts(c) {
   return { waiting: c.waiting, running: c.running, done: c.done, cached: c.cached, failed: c.failed, cancelled: c.cancelled };
@@ -209,7 +210,7 @@ function renderWorkers(st) {
   tb.replaceChildren(...st.workers.map((w) => {
     const tr = el("tr");
     tr.dataset.worker = w.id;
-    for (const v of [w.id, w.host, w.pid, w.running + " / " + w.slots, w.running, fmt(w.done), fmt(w.failed),
+    for (const v of [w.id, w.host, w.pid, w.slots, w.running, fmt(w.done), fmt(w.failed),
       w.rate.toFixed(1), w.memory ? bytes(w.memory) : "–", dur(w.last_seen) + " ago"]) {
       tr.appendChild(el("td", "", String(v)));
     }
@@ -300,19 +301,25 @@ function drawTimeline() {
   const lanes = Math.max(state.slots, 1);
   const lh = Math.max((h - 14) / lanes, 1);
   const now = state.ended ? state.now - state.begin : Date.now() + offset - state.begin;
-  const x0 = now - WINDOW_MS;
-  const X = (t) => ((t - x0) / WINDOW_MS) * w;
+  // The window grows with the run up to MAX_WINDOW_MS, then scrolls.
+  const win = Math.min(Math.max(Math.ceil(now * 1.1 / 5000) * 5000, 5000), MAX_WINDOW_MS);
+  $("window").textContent = String(win / 1000);
+  const x0 = now - win;
+  const L = 44; // the lanes' labels
+  const X = (t) => L + ((t - x0) / win) * (w - L);
   const paint = (slot, g, a, b, st) => {
     if (b < x0) return;
     ctx.fillStyle = st === 1 ? "#d73a49" : st === 2 ? "#8a8f98" : `hsl(${hue(g)},55%,${st === 3 ? 60 : 45}%)`;
-    const xa = Math.max(X(a), 0), xb = Math.max(X(b), xa + 1);
+    const xa = Math.max(X(a), L), xb = Math.max(X(b), xa + 1);
     ctx.fillRect(xa, slot * lh + 1, xb - xa, Math.max(lh - 2, 1));
   };
   for (const s of spans) paint(s[0], s[1], s[2], s[3], s[4]);
   for (const r of state.running) paint(r.slot, r.group, r.start, now, 3);
   ctx.fillStyle = "#57606a";
   ctx.font = "10px sans-serif";
-  for (let s = 0; s <= WINDOW_MS / 1000; s += 5) {
+  if (lh >= 10) for (let s = 0; s < lanes; s++) ctx.fillText("slot " + s, 2, s * lh + lh / 2 + 4);
+  const step = win > 10000 ? 5 : 1;
+  for (let s = 0; s <= win / 1000; s += step) {
     const x = X(now - s * 1000);
     ctx.fillRect(x, h - 12, 1, 4);
     ctx.fillText(s ? "-" + s + "s" : "now", Math.min(x + 2, w - 24), h - 2);
