@@ -79,8 +79,8 @@ type Server struct {
 	groups   []*group
 	byName   map[string]int
 	nested   map[nestedKey]int // child groups, by parent group and function
-	keys     map[abi.Key]int32 // the group of each task key
-	running  map[abi.Key]int32 // how many runs of each key are running
+	keys     map[abi.Key]int32 // the index in tasks of each task key
+	tasks    []task
 	total    Counts
 	retries  int
 	slots    []slotState // by slot number
@@ -98,6 +98,12 @@ type Server struct {
 
 // spanRing is how many ended calls the server keeps for the timeline.
 const spanRing = 8192
+
+// task is what the server knows of one task key.
+type task struct {
+	group   int32
+	running int32 // runs of it under way: a guest may spawn a call whose key is running
+}
 
 type nestedKey struct {
 	parent int
@@ -133,7 +139,7 @@ type slotState struct {
 // span is one call that ended on a slot, for the timeline.
 type span struct {
 	slot, group int32
-	start, end  time.Time
+	start, end  int64 // Unix nanoseconds
 	state       uint8
 }
 
@@ -178,7 +184,7 @@ func New(cfg Config) *Server {
 	sub, _ := fs.Sub(assets, "assets")
 	s := &Server{
 		cfg: cfg, begin: time.Now(), files: http.FileServerFS(sub), stop: make(chan struct{}),
-		byName: map[string]int{}, nested: map[nestedKey]int{}, keys: map[abi.Key]int32{}, running: map[abi.Key]int32{},
+		byName: map[string]int{}, nested: map[nestedKey]int{}, keys: map[abi.Key]int32{},
 		spans: make([]span, 0, 1024), peak: map[string]uint64{},
 	}
 	if cfg.Workers != nil {
@@ -221,7 +227,8 @@ func (s *Server) Plan(key abi.Key, group string) {
 		return
 	}
 	i := s.group(group)
-	s.keys[key] = int32(i)
+	s.keys[key] = int32(len(s.tasks))
+	s.tasks = append(s.tasks, task{group: int32(i)})
 	s.groups[i].Planned++
 	s.total.Planned++
 }
@@ -243,26 +250,26 @@ func (s *Server) Event(ev dag.Event) {
 		ev.Time = time.Now()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.taskGroup(ev)
+	t := s.task(&ev)
+	g := int(t.group)
 	c := &s.groups[g].Counts
 	switch ev.Kind {
 	case dag.EventStart:
 		c.Running++
 		s.total.Running++
-		s.running[ev.Key]++
-		s.slotStart(ev, g)
+		t.running++
+		s.slotStart(&ev, g)
 	case dag.EventFinish:
-		s.ended1(c, ev)
+		s.ended1(c, t)
 		c.Done++
 		s.total.Done++
-		s.slotEnd(ev, g, stateDone)
+		s.slotEnd(&ev, g, stateDone)
 		s.rate.add(ev.Time)
 		if ev.Usage.Worker != "" && ev.Usage.PeakMemory > s.peak[ev.Usage.Worker] {
 			s.peak[ev.Usage.Worker] = ev.Usage.PeakMemory
 		}
 	case dag.EventFail:
-		s.ended1(c, ev)
+		s.ended1(c, t)
 		st := stateFailed
 		if s.cfg.Cancelled(ev.Err) {
 			st = stateCancelled
@@ -271,9 +278,9 @@ func (s *Server) Event(ev dag.Event) {
 		} else {
 			c.Failed++
 			s.total.Failed++
-			s.fail(ev, g)
+			s.fail(&ev, g)
 		}
-		s.slotEnd(ev, g, st)
+		s.slotEnd(&ev, g, st)
 		s.rate.add(ev.Time)
 	case dag.EventSkip:
 		c.Cancelled++
@@ -284,38 +291,36 @@ func (s *Server) Event(ev dag.Event) {
 	case dag.EventRetry:
 		s.retries++
 	}
+	s.mu.Unlock()
 }
 
 // ended1 takes a call that ended off the running count, if its start was seen.
-func (s *Server) ended1(c *Counts, ev dag.Event) {
-	n, ok := s.running[ev.Key]
-	if !ok {
+func (s *Server) ended1(c *Counts, t *task) {
+	if t.running == 0 {
 		return
 	}
-	if n <= 1 {
-		delete(s.running, ev.Key)
-	} else {
-		s.running[ev.Key] = n - 1
-	}
+	t.running--
 	c.Running--
 	s.total.Running--
 }
 
-// taskGroup returns the group of the task of ev. A task nobody planned is planned now: a
-// nested spawn goes to its parent's group's child for its function, anything else to a group
-// named after its function.
-func (s *Server) taskGroup(ev dag.Event) int {
-	if g, ok := s.keys[ev.Key]; ok {
+// task returns the task of ev. A task nobody planned is planned now: a nested spawn goes to
+// its parent's group's child for its function, anything else to a group named after its
+// function.
+func (s *Server) task(ev *dag.Event) *task {
+	if i, ok := s.keys[ev.Key]; ok {
+		t := &s.tasks[i]
 		// A guest may spawn a call with the same key again: each spawn is a task of its own,
-		// as the CLI Counts them, that runs or finds its value stored.
+		// as the CLI counts them, that runs or finds its value stored.
 		if ev.Depth > 0 && (ev.Kind == dag.EventStart || ev.Kind == dag.EventCached || ev.Kind == dag.EventStored) {
-			s.groups[g].Planned++
+			s.groups[t.group].Planned++
 			s.total.Planned++
 		}
-		return int(g)
+		return t
 	}
 	var g int
-	if p, ok := s.keys[ev.Parent]; ok && ev.Depth > 0 {
+	if i, ok := s.keys[ev.Parent]; ok && ev.Depth > 0 {
+		p := s.tasks[i].group
 		nk := nestedKey{int(p), ev.Func}
 		var ok bool
 		if g, ok = s.nested[nk]; !ok {
@@ -328,10 +333,11 @@ func (s *Server) taskGroup(ev dag.Event) int {
 		g = s.group(funcName(ev.Func))
 		s.groups[g].fn = qualified(ev.Func)
 	}
-	s.keys[ev.Key] = int32(g)
+	s.keys[ev.Key] = int32(len(s.tasks))
+	s.tasks = append(s.tasks, task{group: int32(g)})
 	s.groups[g].Planned++
 	s.total.Planned++
-	return g
+	return &s.tasks[len(s.tasks)-1]
 }
 
 func funcName(f *runtime.Function) string {
@@ -351,7 +357,7 @@ func qualified(f *runtime.Function) string {
 // maxSlots bounds the lanes of the timeline.
 const maxSlots = 1 << 12
 
-func (s *Server) slotStart(ev dag.Event, g int) {
+func (s *Server) slotStart(ev *dag.Event, g int) {
 	if ev.Slot < 0 || ev.Slot >= maxSlots {
 		return
 	}
@@ -363,14 +369,14 @@ func (s *Server) slotStart(ev dag.Event, g int) {
 
 // slotEnd ends the span of the call of ev on its slot. A call that waited on the calls its
 // guest spawned gave its slot to them: its span is theirs.
-func (s *Server) slotEnd(ev dag.Event, g int, st uint8) {
+func (s *Server) slotEnd(ev *dag.Event, g int, st uint8) {
 	slot := ev.Slot
 	if slot < 0 || slot >= len(s.slots) || !s.slots[slot].busy || s.slots[slot].key != ev.Key {
 		return
 	}
 	r := s.slots[slot]
 	s.slots[slot].busy = false
-	sp := span{slot: int32(slot), group: int32(g), start: r.start, end: ev.Time, state: st}
+	sp := span{slot: int32(slot), group: int32(g), start: r.start.UnixNano(), end: ev.Time.UnixNano(), state: st}
 	if len(s.spans) < spanRing {
 		s.spans = append(s.spans, sp)
 	} else {
@@ -383,7 +389,7 @@ func (s *Server) slotEnd(ev dag.Event, g int, st uint8) {
 const maxOutput = 64 << 10
 
 // fail keeps the detail of a failed call.
-func (s *Server) fail(ev dag.Event, g int) {
+func (s *Server) fail(ev *dag.Event, g int) {
 	if len(s.failures) >= s.cfg.MaxFailures {
 		s.failed++
 		return
@@ -684,7 +690,8 @@ func (s *Server) snapshot(since uint64) *State {
 		if len(s.spans) < spanRing {
 			sp = s.spans[q]
 		}
-		st.Spans = append(st.Spans, [5]int64{int64(sp.slot), int64(sp.group), ms(sp.start), ms(sp.end), int64(sp.state)})
+		b := s.begin.UnixNano()
+		st.Spans = append(st.Spans, [5]int64{int64(sp.slot), int64(sp.group), (sp.start - b) / 1e6, (sp.end - b) / 1e6, int64(sp.state)})
 	}
 	for i, f := range s.failures {
 		st.Failures[i] = stateFailure{ID: f.id, Key: f.key.String(), Group: s.groups[f.group].name, Error: f.err}
