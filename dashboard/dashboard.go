@@ -489,7 +489,7 @@ func (s *Server) pollWorkers() {
 
 // ServeHTTP serves the page and its data: / the page, events the stream of updates,
 // api/state one update as JSON, api/task?id=N the detail of a failed task, and POST
-// api/replay?id=N the replay of one.
+// api/replay?id=N (with the header X-Mrun-Dashboard: 1) the replay of one.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if i := strings.LastIndex(path, "/api/"); i >= 0 {
@@ -776,6 +776,12 @@ func (s *Server) serveReplay(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		httpError(w, http.StatusMethodNotAllowed, "replay wants POST")
+		return
+	}
+	// Another site's page cannot send this header without the server's leave (CORS), which
+	// it never gives: it cannot make a browser ask for replays.
+	if r.Header.Get("X-Mrun-Dashboard") != "1" {
+		httpError(w, http.StatusForbidden, "replay wants the header X-Mrun-Dashboard: 1")
 		return
 	}
 	if s.cfg.Replay == nil {

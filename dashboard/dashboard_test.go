@@ -199,6 +199,18 @@ func TestServer_replay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var e struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || e.Error != "replay wants the header X-Mrun-Dashboard: 1" || asked != (abi.Key{}) {
+		t.Errorf("a POST without the header: %d %q, asked %s", resp.StatusCode, e.Error, asked)
+	}
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/api/replay?id=0", nil)
+	req.Header.Set("X-Mrun-Dashboard", "1")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var r struct{ Path, Command string }
 	json.NewDecoder(resp.Body).Decode(&r)
 	resp.Body.Close()

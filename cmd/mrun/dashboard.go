@@ -56,7 +56,7 @@ func (d *dashboardOptions) Set(s string) error {
 		s = defaultDashboard
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
-		return fmt.Errorf("want HOST:PORT, as in %s or :0 for any free port: %v", defaultDashboard, err)
+		return fmt.Errorf("want HOST:PORT, as in %s, or 127.0.0.1:0 for any free port: %v", defaultDashboard, err)
 	}
 	d.addr = s
 	return nil
@@ -80,10 +80,30 @@ func (d *dashboardOptions) listen(h http.Handler, w io.Writer, command string) e
 		host = "localhost"
 	}
 	d.url = "http://" + net.JoinHostPort(host, port) + "/"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		h = loopbackOnly(h)
+	}
 	d.hs = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go d.hs.Serve(ln)
 	fmt.Fprintf(w, "%s: dashboard at %s\n", command, d.url)
 	return nil
+}
+
+// loopbackOnly refuses requests that name another host than a loopback one: a web page
+// whose domain is made to resolve to 127.0.0.1 (DNS rebinding) must not read what the
+// dashboard shows of a run on this machine.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if ip := net.ParseIP(strings.Trim(host, "[]")); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "the dashboard on a loopback address answers requests for localhost, 127.0.0.1 or [::1] only", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // startDashboard starts the dashboard of --dashboard, if given, for the execution: it

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -295,4 +299,86 @@ func namedWorkersCluster(t *testing.T, ids ...string) string {
 		}
 	})
 	return srv.URL()
+}
+
+func TestDashboard_badAddress(t *testing.T) {
+	_, stderr, code := mrun(t, "run", "--dashboard=8267", "../../examples/seed.yaml")
+	want := `mrun: invalid argument "8267" for "--dashboard" flag: want HOST:PORT, as in 127.0.0.1:8267, or 127.0.0.1:0 for any free port: address 8267: missing port in address (see 'mrun run --help')` + "\n"
+	if code != exitUsage || stderr != want {
+		t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr, exitUsage, want)
+	}
+}
+
+// TestDashboard_call serves the dashboard of mrun call while it runs, and exits when the call
+// is done.
+func TestDashboard_call(t *testing.T) {
+	stdout, stderr, code := mrun(t, "call", "--dashboard=127.0.0.1:0", "../../testdata/seed.wasm", "inc", "41")
+	if code != exitOK || stdout != "42\n" || !regexp.MustCompile(`^mrun: dashboard at http://127\.0\.0\.1:\d+/\n$`).MatchString(stderr) {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestDashboard_clusterUp lists the workers of the cluster mrun cluster up serves.
+func TestDashboard_clusterUp(t *testing.T) {
+	url, stop := dashboardRun(t, "cluster", "up", "--port", "-1", "--dashboard=127.0.0.1:0")
+	defer stop()
+	// The server's URL is on stdout; dashboardRun keeps stderr: the state says which workers.
+	var st struct {
+		Title   string
+		Cluster bool
+		Workers []struct{ ID string }
+	}
+	getState := func() {
+		resp, err := http.Get(url + "api/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	getState()
+	nats, ok := strings.CutPrefix(st.Title, "mrun cluster ")
+	if !ok || !st.Cluster {
+		t.Fatalf("state %+v: want the title mrun cluster URL, and a cluster", st)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for _, id := range []string{"w1", "w2"} {
+		wg.Go(func() {
+			var out syncBuffer
+			run(ctx, []string{"--cache-dir", sharedCache(t), "worker", "--cluster", nats, "--id", id, "--quiet"}, streams{Out: &out, Err: &out})
+		})
+	}
+	for deadline := time.Now().Add(time.Minute); len(st.Workers) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		getState()
+	}
+	var ids []string
+	for _, w := range st.Workers {
+		ids = append(ids, w.ID)
+	}
+	slices.Sort(ids)
+	if strings.Join(ids, " ") != "w1 w2" {
+		t.Errorf("workers %v, want w1 w2", ids)
+	}
+}
+
+// TestDashboard_loopbackHost refuses a request for another host name on a loopback address,
+// as a page whose domain was made to resolve to 127.0.0.1 would send.
+func TestDashboard_loopbackHost(t *testing.T) {
+	h := loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	for host, want := range map[string]int{
+		"127.0.0.1:8267": http.StatusOK, "localhost:8267": http.StatusOK, "[::1]:8267": http.StatusOK, "localhost": http.StatusOK,
+		"evil.example:8267": http.StatusMisdirectedRequest, "evil.example": http.StatusMisdirectedRequest, "10.0.0.5:8267": http.StatusMisdirectedRequest,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/api/state", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, w.Code, want)
+		}
+	}
 }

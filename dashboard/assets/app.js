@@ -280,7 +280,7 @@ $("d-replay").addEventListener("click", async () => {
   const out = $("d-replay-out");
   out.textContent = "writing…";
   try {
-    const r = await fetch("api/replay?id=" + encodeURIComponent($("d-replay").dataset.id), { method: "POST" });
+    const r = await fetch("api/replay?id=" + encodeURIComponent($("d-replay").dataset.id), { method: "POST", headers: { "X-Mrun-Dashboard": "1" } });
     const d = await r.json();
     out.textContent = r.ok ? "wrote " + d.path + " — run: " + d.command : d.error;
   } catch (e) {
