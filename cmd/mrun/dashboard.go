@@ -198,11 +198,16 @@ func workerLister(conn *cluster.Conn) func(context.Context) ([]dashboard.Worker,
 // at once. A failed graph's error is printed at once, and its exit status is then that of
 // the interruption.
 func lingerDashboard(ctx context.Context, d *dashboardOptions, io streams, err error) error {
-	if d.addr == "" {
+	switch {
+	case d.addr == "":
 		return err
-	}
-	if d.srv == nil {
-		fmt.Fprintln(io.Err, "mrun: --dashboard: nothing ran (the outputs came from the result cache, or the run stopped before it started)")
+	case d.srv == nil:
+		if err == nil {
+			fmt.Fprintln(io.Err, "mrun: --dashboard: nothing ran: the outputs came from the result cache (--no-cache runs the graph)")
+		}
+		return err
+	case ctx.Err() != nil: // interrupted while the graph ran
+		d.close()
 		return err
 	}
 	defer d.close()
