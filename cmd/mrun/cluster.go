@@ -272,7 +272,7 @@ well.`,
 	cmd.Flags().StringVar(&o.clusterListen, "cluster-listen", "", "join a cluster of servers, listening for the others' routes on `HOST:PORT`, as in 0.0.0.0:6222 (with --routes)")
 	cmd.Flags().StringVar(&o.routes, "routes", "", "the route addresses of the servers of the cluster, this one's among them, separated by commas: `URLS` as in nats://10.0.0.5:6222,nats://10.0.0.6:6222")
 	cmd.Flags().IntVar(&o.replicas, "replicas", 1, "keep `N` copies of every stream and bucket, on N servers of the cluster (at most 5; 3 for three servers)")
-	o.dashboard.addFlag(cmd.Flags())
+	o.dashboard.addFlag(cmd.Flags(), "the cluster's workers")
 	return cmd
 }
 

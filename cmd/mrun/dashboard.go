@@ -63,9 +63,9 @@ func (d *dashboardOptions) Set(s string) error {
 }
 
 // addFlag adds --dashboard, whose value is optional: --dashboard alone serves on
-// defaultDashboard, --dashboard=ADDR on ADDR.
-func (d *dashboardOptions) addFlag(fs *pflag.FlagSet) {
-	f := fs.VarPF(d, "dashboard", "", "serve a live web dashboard of the run on `ADDR`, as in --dashboard=0.0.0.0:8267 (alone: "+defaultDashboard+"; the URL is printed on stderr)")
+// defaultDashboard, --dashboard=ADDR on ADDR. what is what the page shows.
+func (d *dashboardOptions) addFlag(fs *pflag.FlagSet, what string) {
+	f := fs.VarPF(d, "dashboard", "", "serve a live web page of "+what+" on `ADDR`, as in --dashboard=127.0.0.1:9000 (alone: "+defaultDashboard+"; no authentication; the URL is printed on stderr)")
 	f.NoOptDefVal = defaultDashboard
 }
 

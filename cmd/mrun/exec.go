@@ -70,7 +70,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(&o.storeBudget, "store-budget", "keep at most this much of the values no run holds in memory, as in 64MiB (default: 256MiB)")
 	o.cluster.addFlags(fs, "run the calls on the workers of the cluster at `URL`, as in nats://127.0.0.1:4222 (env "+clusterEnv+"; empty: in process)")
 	o.cluster.addTimeoutFlag(fs)
-	o.dashboard.addFlag(fs)
+	o.dashboard.addFlag(fs, "the run")
 }
 
 // parsed completes the options once cobra has parsed the flags.
