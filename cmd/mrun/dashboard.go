@@ -27,7 +27,7 @@ const defaultDashboard = "127.0.0.1:8267"
 type dashboardOptions struct {
 	addr  string // empty: no dashboard
 	graph *graphfile.Graph
-	// replay, when set, writes a replay bundle of a failed task (see cmd/mrun/replay.go).
+	// replay, when set, writes a replay bundle of a failed task (replay.go).
 	replay func(ctx context.Context, key abi.Key) (string, error)
 
 	srv *dashboard.Server // nil until started, and without --dashboard
@@ -89,6 +89,20 @@ func (d *dashboardOptions) listen(h http.Handler, w io.Writer, command string) e
 	return nil
 }
 
+// dashboardPlan prepares the dashboard of mrun run, if --dashboard is given: it groups the
+// tasks as the graph file g does, and has the failed calls kept for its replay button (in
+// process only: on a cluster, the workers run the calls).
+func (x *execution) dashboardPlan(g *graphfile.Graph) {
+	d := &x.opts.dashboard
+	if d.addr == "" {
+		return
+	}
+	d.graph = g
+	if x.opts.cluster.url == "" {
+		d.replay = x.replayHook() // replay.go
+	}
+}
+
 // loopbackOnly refuses requests that name another host than a loopback one: a web page
 // whose domain is made to resolve to 127.0.0.1 (DNS rebinding) must not read what the
 // dashboard shows of a run on this machine.
@@ -120,6 +134,9 @@ func (x *execution) startDashboard() error {
 		Cancelled:  x.cancelledBy,
 		Replay:     d.replay,
 		ReplayHint: "run the graph again with mrun run --keep-failed DIR to keep a replay bundle of each failed task, then mrun replay DIR/BUNDLE",
+	}
+	if x.opts.cluster.url != "" {
+		cfg.ReplayHint = "a cluster's workers keep no replay bundles: run the graph again without --cluster, with --keep-failed DIR, then mrun replay DIR/BUNDLE"
 	}
 	if c := x.opts.cluster; c.url != "" {
 		// A connection of its own: it lists the workers after the execution's is closed,

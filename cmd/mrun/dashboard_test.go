@@ -227,8 +227,20 @@ func TestDashboard_browser(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById("d-function").textContent`); got != "seed.fail" {
 		t.Errorf("detail function %q, want seed.fail", got)
 	}
-	if got := eval[string](t, ctx, `document.getElementById("d-replay-out").textContent`); !strings.Contains(got, "mrun run --keep-failed DIR") {
-		t.Errorf("without a replay hook the detail says %q, want how to use --keep-failed", got)
+	// The replay button writes the failed call's bundle, for mrun replay.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.getElementById("d-replay").click()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, "the replay bundle's path", `document.getElementById("d-replay-out").textContent.startsWith("wrote ")`)
+	out := eval[string](t, ctx, `document.getElementById("d-replay-out").textContent`)
+	bundle, cmd, ok := strings.Cut(strings.TrimPrefix(out, "wrote "), " — run: ")
+	if !ok || cmd != "mrun replay "+bundle {
+		t.Errorf("after the replay button: %q, want wrote DIR — run: mrun replay DIR", out)
+	} else {
+		t.Cleanup(func() { os.RemoveAll(filepath.Dir(bundle)) }) // the temporary directory of the in-memory bundles
+		if _, err := os.Stat(filepath.Join(bundle, "bundle.json")); err != nil {
+			t.Errorf("the bundle the button wrote: %v", err)
+		}
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#failures-view img, #failures-view b").length`); n != 0 {
 		t.Errorf("the guest's message made %d elements in the page", n)

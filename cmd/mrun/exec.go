@@ -48,6 +48,7 @@ type execOptions struct {
 	storeBudget budgetSize   // --store-budget
 
 	replay replayOptions // --keep-failed, --record (replay.go)
+
 	dashboard dashboardOptions // --dashboard (dashboard.go)
 }
 

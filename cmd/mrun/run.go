@@ -124,7 +124,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	o.exec.dashboard.graph = g
+	x.dashboardPlan(g) // dashboard.go
 	eng, err := x.execute(ctx, objs)
 	if err != nil {
 		return err
