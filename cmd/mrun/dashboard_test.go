@@ -18,7 +18,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/mrun-dev/mrun/abi"
+	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
+	"github.com/mrun-dev/mrun/dashboard"
 )
 
 // browser returns the path of a headless-capable Chromium, or skips the test: it fails
@@ -392,5 +395,32 @@ func TestDashboard_loopbackHost(t *testing.T) {
 		if w.Code != want {
 			t.Errorf("Host %s: %d, want %d", host, w.Code, want)
 		}
+	}
+}
+
+// TestDashboard_browserPacked draws the timeline of calls spread over many slots, as on a
+// cluster's coordinator, which has a thousand: packed on as many lanes as calls run at once.
+func TestDashboard_browserPacked(t *testing.T) {
+	ctx := page(t)
+	s := dashboard.New(dashboard.Config{})
+	now := time.Now()
+	for i := range 60 {
+		var k abi.Key
+		k[0] = byte(i)
+		s.Plan(k, "incs")
+		s.Event(dag.Event{Kind: dag.EventStart, Key: k, Slot: 2 * i, Time: now})
+		if i >= 40 { // 40 run on, 20 ended
+			s.Event(dag.Event{Kind: dag.EventFinish, Key: k, Slot: 2 * i, Time: now.Add(time.Millisecond)})
+		}
+	}
+	hs := httptest.NewServer(s)
+	defer func() { s.Close(); hs.Close() }() // the page's stream ends first: Close waits for it
+	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL)); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, "packed lanes", `document.getElementById("lanes").textContent === "calls in flight, packed"`)
+	// The 20 ended calls started with the others: they need lanes of their own.
+	if n := eval[int](t, ctx, `packedLanes`); n != 60 {
+		t.Errorf("%d lanes, want 60", n)
 	}
 }

@@ -90,6 +90,13 @@ function render(st) {
   $("n-rate").textContent = fmt(Math.round(st.rate));
   $("n-retries").textContent = fmt(st.retries);
   $("elapsed").textContent = dur(st.now - st.begin) + " since start";
+  if (st.slots > MAX_LANES) {
+    pack(st);
+    $("lanes").textContent = "calls in flight, packed";
+  } else {
+    packed = null;
+    $("lanes").textContent = "slots";
+  }
   renderGraph(st);
   renderRunning(st);
   renderWorkers(st);
@@ -288,7 +295,37 @@ $("d-replay").addEventListener("click", async () => {
   }
 });
 
-// drawTimeline draws the last WINDOW_MS of the slots' calls, each slot a lane, scrolling.
+// MAX_LANES is the most slots drawn as lanes of their own. Beyond (a cluster's coordinator
+// has a thousand slots), the calls are packed into as few lanes as they need, at most
+// MAX_PACKED.
+const MAX_LANES = 32;
+const MAX_PACKED = 64;
+let packed = null; // [lane, group, start, end, state] when packing, made at each update
+let packedLanes = 0;
+
+// pack lays the calls of the window out on the fewest lanes, in the order they started.
+function pack(st) {
+  const now = st.now - st.begin;
+  const from = now - MAX_WINDOW_MS;
+  const all = spans.filter((s) => s[3] >= from).map((s) => s.slice());
+  for (const r of st.running) all.push([r.slot, r.group, r.start, Infinity, 3]);
+  all.sort((a, b) => a[2] - b[2]);
+  const ends = [];
+  packed = [];
+  for (const s of all) {
+    let l = ends.findIndex((e) => e <= s[2]);
+    if (l < 0) {
+      if (ends.length >= MAX_PACKED) continue;
+      l = ends.push(0) - 1;
+    }
+    ends[l] = s[3];
+    s[0] = l;
+    packed.push(s);
+  }
+  packedLanes = ends.length;
+}
+
+// drawTimeline draws the last MAX_WINDOW_MS of the calls, each slot a lane, scrolling.
 function drawTimeline() {
   requestAnimationFrame(drawTimeline);
   const cv = $("timeline");
@@ -298,7 +335,7 @@ function drawTimeline() {
   const ctx = cv.getContext("2d");
   ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  const lanes = Math.max(state.slots, 1);
+  const lanes = Math.max(packed ? packedLanes : state.slots, 1);
   const lh = Math.max((h - 14) / lanes, 1);
   const now = state.ended ? state.now - state.begin : Date.now() + offset - state.begin;
   // The window grows with the run up to MAX_WINDOW_MS, then scrolls.
@@ -313,11 +350,15 @@ function drawTimeline() {
     const xa = Math.max(X(a), L), xb = Math.max(X(b), xa + 1);
     ctx.fillRect(xa, slot * lh + 1, xb - xa, Math.max(lh - 2, 1));
   };
-  for (const s of spans) paint(s[0], s[1], s[2], s[3], s[4]);
-  for (const r of state.running) paint(r.slot, r.group, r.start, now, 3);
+  if (packed) {
+    for (const s of packed) paint(s[0], s[1], s[2], Math.min(s[3], now), s[4]);
+  } else {
+    for (const s of spans) paint(s[0], s[1], s[2], s[3], s[4]);
+    for (const r of state.running) paint(r.slot, r.group, r.start, now, 3);
+  }
   ctx.fillStyle = "#57606a";
   ctx.font = "10px sans-serif";
-  if (lh >= 10) for (let s = 0; s < lanes; s++) ctx.fillText("slot " + s, 2, s * lh + lh / 2 + 4);
+  if (lh >= 10 && !packed) for (let s = 0; s < lanes; s++) ctx.fillText("slot " + s, 2, s * lh + lh / 2 + 4);
   const step = win > 10000 ? 5 : 1;
   for (let s = 0; s <= win / 1000; s += step) {
     const x = X(now - s * 1000);
