@@ -102,6 +102,7 @@ call, and with --retries N a failed attempt runs again, up to N more times.`,
 	cmd.Flags().StringArrayVar(&o.mounts, "mount", nil, "let the guest read the host directory HOST at GUEST, an absolute path: `HOST:GUEST` (repeatable, read-only)")
 	cmd.Flags().BoolVar(&o.deterministic, "deterministic", false, "give the guest a fixed clock and seeded randomness instead of real ones")
 	o.exec.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.exec.stats, "stats", false, statsUsage)
 	return cmd
 }
 
