@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -16,13 +17,16 @@ func TestUsage_Cluster(t *testing.T) {
 	tc := startCluster(t, 1, 1, cluster.Options{})
 	var mu sync.Mutex
 	got := map[abi.Key]dag.Event{}
-	e := dag.New(dag.Config{Slots: 4, Executor: tc.conn.Executor(), Store: tc.conn.Store(), Events: func(ev dag.Event) {
+	events := func(ev dag.Event) {
 		if ev.Kind == dag.EventFinish || ev.Kind == dag.EventFail {
 			mu.Lock()
 			got[ev.Key] = ev
 			mu.Unlock()
 		}
-	}})
+	}
+	e := dag.New(dag.Config{Slots: 4, Executor: tc.conn.Executor(), Store: tc.conn.Store(), Events: events})
+	tc.conn.Executor().SetEvents(events) // the driver's children run on the worker's engine
+	defer tc.conn.Executor().SetEvents(nil)
 	conf := "../../testdata/wat/conformance.wasm"
 	inc := dag.Spawn(tc.fn(t, conf, "inc"), 41)
 	driver := dag.Spawn(tc.fn(t, conf, "driver"))
@@ -30,16 +34,22 @@ func TestUsage_Cluster(t *testing.T) {
 	_ = e.Execute(context.Background(), inc, driver, flaky)
 
 	const initial = 2 << 16 // the conformance module's memory: 2 pages
-	for _, c := range []struct {
+	type check struct {
 		name string
 		o    *dag.Object
 		kind dag.EventKind
 		want dag.Usage // times and memory are checked apart
-	}{
+	}
+	var children []check // the events of nested calls come from the worker that spawned them
+	for i := range 10 {
+		children = append(children, check{fmt.Sprintf("driver's inc(%d)", i), dag.Spawn(inc.Func(), i), dag.EventFinish,
+			dag.Usage{ArgBytes: 4, ResultBytes: 1, Attempts: 1, Worker: "w0"}})
+	}
+	for _, c := range append([]check{
 		{"inc", inc, dag.EventFinish, dag.Usage{ArgBytes: 4, ResultBytes: 1, Attempts: 1, Worker: "w0"}},
 		{"driver", driver, dag.EventFinish, dag.Usage{ArgBytes: 3, ResultBytes: 11, Spawned: 10, Attempts: 1, Worker: "w0"}},
 		{"flaky", flaky, dag.EventFail, dag.Usage{ArgBytes: 3, Attempts: 2, Worker: "w0"}},
-	} {
+	}, children...) {
 		ev, ok := got[c.o.Key()]
 		if !ok {
 			t.Errorf("%s: no EventFinish or EventFail", c.name)
