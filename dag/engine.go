@@ -777,6 +777,9 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	if r.e.maxArg > 0 || r.e.events != nil {
 		size = t.tmpl.Size(task.Inputs)
 	}
+	if r.e.events != nil {
+		task.Usage.ArgBytes = size // an executor that measures otherwise says so in Run
+	}
 	if r.e.maxArg > 0 && size > r.e.maxArg {
 		return runtime.Result{}, &ArgumentError{Size: size, Limit: r.e.maxArg}
 	}
@@ -785,9 +788,6 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		n.impure = true
 	}
 	if r.e.events != nil {
-		if task.Usage.ArgBytes == 0 {
-			task.Usage.ArgBytes = size
-		}
 		if sc != nil && task.Usage.Spawned == 0 {
 			task.Usage.Spawned = sc.spawned
 		}

@@ -104,4 +104,13 @@ func TestUsage_InProcess(t *testing.T) {
 		t.Errorf("flaky: event %d, usage %+v; want EventFail, %+v with PeakMemory > 0", kind, u, want)
 	}
 	checkTimes(t, "flaky", u)
+
+	// A call whose arguments are over the limit does not run: its usage says how large they were.
+	var small usages
+	big := dag.Spawn(fn(t, conf, "inc"), 1000)
+	_ = dag.New(dag.Config{MaxArgument: 4, Events: small.event}).Execute(ctx, big)
+	u, kind = small.of(t, big)
+	if want := (dag.Usage{Wall: u.Wall, ArgBytes: 6, Attempts: 1}); kind != dag.EventFail || u != want {
+		t.Errorf("inc(1000) over MaxArgument: event %d, usage %+v; want EventFail, %+v", kind, u, want)
+	}
 }
