@@ -749,6 +749,14 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	}
 	task.Inputs = slices.Grow(task.Inputs, len(t.holes))[:len(t.holes)]
 	defer clear(task.Inputs) // drop references to values while the worker idles
+	if r.e.events != nil {
+		// Only then does the runtime read the clock around the guest (Usage.Guest); like the
+		// scope's, the context is reused while the execution's stays the same.
+		if sl.usageParent != ctx {
+			sl.usageParent, sl.usageCtx = ctx, runtime.WithUsage(ctx)
+		}
+		ctx = sl.usageCtx
+	}
 	var sc *scope
 	if t.fn.Module().Nested() || t.anyByRef {
 		// The worker's scope is reused from call to call, and so is the context that carries

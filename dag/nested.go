@@ -21,6 +21,10 @@ type slot struct {
 	scope       scope
 	scopeParent context.Context
 	scopeCtx    context.Context
+	// usageCtx asks the runtime to measure the call's guest time (runtime.WithUsage), when
+	// Config.Events is set; derived from usageParent, the context it was last made for.
+	usageParent context.Context
+	usageCtx    context.Context
 	// outer, when set, is the capacity of whoever runs the call outside the engine's workers
 	// (see Engine.Nested): releasing and acquiring go to it instead of the engine's slots.
 	outer Slot

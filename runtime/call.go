@@ -21,11 +21,12 @@ type Result struct {
 	// randomness, files under its mounts. Zero means the result depends on the arguments
 	// (and the module's bytes and ModuleConfig) alone, so it may be cached or shared.
 	Effects Effects
-	// Guest is how long the guest's code ran during the call: the call of the function's
-	// export, less the time the guest spent blocked in the host waiting for nested executes and
-	// fetches (ABI.md section 2.2). Taking an instance from the pool or making one, allocating
-	// the argument buffer and copying the argument frame in are not counted; time the guest
-	// spent asleep (it asked for it) is. Zero for a native function.
+	// Guest is how long the guest's code ran during the call, when the call's context asked
+	// for it (WithUsage; zero otherwise): the call of the function's export, less the time the
+	// guest spent blocked in the host waiting for nested executes and fetches (ABI.md section
+	// 2.2). Taking an instance from the pool or making one, allocating the argument buffer and
+	// copying the argument frame in are not counted; time the guest spent asleep (it asked for
+	// it) is. Zero for a native function.
 	Guest time.Duration
 	// Memory is the size in bytes of the linear memory of the instance that ran the call, as
 	// the call returned. Linear memory never shrinks, so it is the largest size the instance

@@ -39,8 +39,10 @@ type instance struct {
 	effects Effects
 
 	// What the running call cost, for Result.Guest and Result.Memory: reset as it starts and
-	// set as its export returns. blocked is the time the guest spent waiting in the nested
-	// execute and fetch imports (nested.go), which guestTime leaves out.
+	// set as its export returns. The times are measured when measure is set (WithUsage):
+	// blocked is the time the guest spent waiting in the nested execute and fetch imports
+	// (nested.go), which guestTime leaves out.
+	measure            bool
 	guestTime, blocked time.Duration
 	memSize            uint64
 
@@ -184,6 +186,7 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	defer func() { inst.call = nil }()
 	inst.effects = 0 // reads made while the instance started or by earlier calls are not this call's
 	inst.guestTime, inst.blocked, inst.memSize = 0, 0, 0
+	inst.measure = measured(ctx)
 	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
 		want := max(uint32(n), 256)
 		inst.stack[0] = uint64(want)
@@ -210,9 +213,14 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	}
 	inst.errMsg, inst.failed, inst.cause, inst.lastErr, inst.cancelled = "", false, nil, "", false
 	inst.stack[0], inst.stack[1] = uint64(inst.buf), uint64(n)
-	began := monotonic()
+	var began time.Duration
+	if inst.measure {
+		began = monotonic()
+	}
 	err := fn.CallWithStack(cctx, inst.stack)
-	inst.guestTime = max(monotonic()-began-inst.blocked, 0)
+	if inst.measure {
+		inst.guestTime = max(monotonic()-began-inst.blocked, 0)
+	}
 	inst.memSize = uint64(inst.mem.Size())
 	if err != nil {
 		return nil, &callFailure{err: inst.callError(ctx, err), discard: true}

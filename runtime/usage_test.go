@@ -9,12 +9,14 @@ import (
 	"github.com/mrun-dev/mrun/runtime"
 )
 
-// TestResult_Usage: a call reports how long its guest ran and the size its instance's memory
-// had reached; a failed call reports the same in its *CallError.
+// TestResult_Usage: a call made with WithUsage reports how long its guest ran, and every call
+// the size its instance's memory had reached; a failed call reports the same in its
+// *CallError.
 func TestResult_Usage(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{MemoryLimitPages: 33})
 	conf := load(t, rt, "conformance")
-	res, err := fn(t, conf, "inc").Call(context.Background(), frame(t, []any{41}, nil))
+	ctx := runtime.WithUsage(context.Background())
+	res, err := fn(t, conf, "inc").Call(ctx, frame(t, []any{41}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,9 +24,14 @@ func TestResult_Usage(t *testing.T) {
 	if res.Guest <= 0 || res.Memory != 2<<16 {
 		t.Errorf("inc: Guest %v, Memory %d; want > 0 and %d", res.Guest, res.Memory, 2<<16)
 	}
+	// Without WithUsage nothing reads the clock.
+	res, err = fn(t, conf, "inc").Call(context.Background(), frame(t, []any{41}, nil))
+	if err != nil || res.Guest != 0 || res.Memory != 2<<16 {
+		t.Errorf("inc without WithUsage: Guest %v, Memory %d, %v; want 0 and %d", res.Guest, res.Memory, err, 2<<16)
+	}
 
 	bomb := fn(t, load(t, rt, "membomb"), "grow_untouched")
-	_, err = bomb.Call(context.Background(), frame(t, nil, nil))
+	_, err = bomb.Call(ctx, frame(t, nil, nil))
 	var ce *runtime.CallError
 	if !errors.As(err, &ce) {
 		t.Fatalf("grow_untouched: got %v, want a *runtime.CallError", err)
@@ -56,7 +63,7 @@ func TestResult_GuestLeavesOutNestedWaits(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{})
 	driver := fn(t, load(t, rt, "conformance"), "driver")
 	const wait = 300 * time.Millisecond
-	ctx := runtime.WithNested(context.Background(), sleepyNested{wait: wait})
+	ctx := runtime.WithNested(runtime.WithUsage(context.Background()), sleepyNested{wait: wait})
 	start := time.Now()
 	res, err := driver.Call(ctx, frame(t, nil, nil))
 	took := time.Since(start)

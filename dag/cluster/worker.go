@@ -696,6 +696,7 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool,
 		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
 	u.Args = tmpl.Size(inputs)
+	ctx = runtime.WithUsage(ctx) // a worker reports what the call cost, whoever listens
 	res, err = fn.CallFill(ctx, u.Args, func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
 	took = time.Since(start)
 	u.Guest, u.Memory, u.Result = int64(res.Guest), res.Memory, len(res.Value)
