@@ -42,6 +42,7 @@ type execOptions struct {
 	progress    bool
 	progressSet bool // --progress was given: otherwise progress follows whether stderr is a terminal
 	trace       string
+	stats       bool         // --stats: what the tasks cost, on stderr after the run (stats.go)
 	cluster     clusterFlags // run the calls on a cluster's workers instead of in process
 	noCache     bool         // --no-cache: neither read nor write the result cache
 	resultCache string       // --result-cache, the global flag
@@ -289,6 +290,7 @@ type execution struct {
 	// liveProg is prog while the execution runs, for lines written from other goroutines.
 	liveProg atomic.Pointer[progress]
 	trace    *tracer
+	stats    *stats        // --stats; nil without
 	conn     *cluster.Conn // nil: calls run in process
 	// stopping is closed when the whole command is stopped (--timeout, Ctrl-C): calls
 	// interrupted then are cancelled, not failed.
@@ -420,9 +422,13 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	if traceFile != nil {
 		x.trace = newTracer(start, eng.Slots())
 	}
+	if x.opts.stats {
+		x.stats = newStats()
+	}
 	x.prog.start()
 	err := eng.Execute(runCtx, objs...)
 	x.prog.stop()
+	x.stats.write(x.io.Err, x.label)
 	x.noticeImpure()
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -553,6 +559,7 @@ func (x *execution) causes(err error) []causeLink {
 
 // event receives the engine's events, from the goroutines that run the tasks.
 func (x *execution) event(ev dag.Event) {
+	x.stats.event(ev)
 	switch ev.Kind {
 	case dag.EventStart:
 		if ev.Depth > 0 {

@@ -76,6 +76,7 @@ N more times; the task fails only when the last attempt does.`,
 	cmd.Flags().IntVar(&o.maxCalls, "max-calls", graphfile.DefaultMaxCalls, "refuse a graph file that expands to more than `N` calls (each takes about "+bytesText(graphfile.CallBytes)+" while planned and run)")
 	o.exec.addFlags(cmd.Flags())
 	o.exec.replay.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.exec.stats, "stats", false, statsUsage)
 	return cmd
 }
 
