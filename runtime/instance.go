@@ -313,9 +313,12 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	return newInstance(ctx, p.mod)
 }
 
+// put gives inst back for the next call, or closes it. Instances of a Deterministic module are
+// never reused: a call on one would see the clock and random stream where the previous call
+// left them, and whatever state the guest kept, so its outcome would depend on its history.
 func (p *pool) put(inst *instance) {
 	p.mu.Lock()
-	if !p.closed && len(p.idle) < p.maxIdle {
+	if !p.closed && len(p.idle) < p.maxIdle && !p.mod.config.Deterministic {
 		p.idle = append(p.idle, inst)
 		p.mu.Unlock()
 		return
