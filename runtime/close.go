@@ -132,6 +132,11 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	for _, wz := range own {
 		err = errors.Join(err, wz.Close(cctx))
 	}
+	rt.interpMu.Lock()
+	if rt.interp != nil {
+		err = errors.Join(err, rt.interp.Close(cctx))
+	}
+	rt.interpMu.Unlock()
 	if rt.stopped() {
 		rt.awaitDrained(unwindGrace) // the guests in a loop stop at their next check
 	}

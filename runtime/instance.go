@@ -267,7 +267,7 @@ func classify(ctx context.Context, err error, stderr *capBuffer) error {
 	if i := strings.Index(reason, "\nwasm stack trace:"); i >= 0 {
 		reason = reason[:i]
 	}
-	return &TrapError{Reason: reason}
+	return &TrapError{Reason: sameOnEveryTier(reason)}
 }
 
 // pool keeps idle instances of one module.
@@ -295,7 +295,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 
 func (p *pool) put(inst *instance) {
 	p.mu.Lock()
-	if !p.closed && len(p.idle) < p.maxIdle {
+	if !p.closed && len(p.idle) < p.maxIdle && !p.mod.stale(inst) {
 		p.idle = append(p.idle, inst)
 		p.mu.Unlock()
 		return
