@@ -93,6 +93,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	rt.closed = true
 	rt.mu.Unlock()
+	rt.abandonCompilers()
 	if rt.work.Add(closingBit) == closingBit {
 		rt.drainOnce.Do(func() { close(rt.drained) })
 	}

@@ -85,7 +85,10 @@ type Runtime struct {
 	interp   wazero.Runtime
 	// holdCompiler, set by tests, runs before a compilation in the background.
 	holdCompiler func(*code)
-	noCompiler   bool // set by tests: modules stay on the interpreter
+	// abandon is closed when Close begins on a runtime without a compilation cache: the
+	// compilations in the background then stop, as nothing would use their code.
+	abandon    chan struct{}
+	noCompiler bool // set by tests: modules stay on the interpreter
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module     // by Module.Identity
@@ -118,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages > 65536 {
 		return nil, fmt.Errorf("runtime: memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", cfg.MemoryLimitPages)
 	}
-	rt := &Runtime{cfg: cfg, modules: map[[32]byte]*Module{}, drained: make(chan struct{}), stopping: make(chan struct{})}
+	rt := &Runtime{cfg: cfg, abandon: make(chan struct{}), modules: map[[32]byte]*Module{}, drained: make(chan struct{}), stopping: make(chan struct{})}
 	rt.mem = newMemBudget(rt, cfg.MemoryBudget)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)

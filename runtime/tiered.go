@@ -131,7 +131,8 @@ func (rt *Runtime) interpreter(ctx context.Context) (wazero.Runtime, error) {
 
 // startCompiler compiles the module of c in the background, unless it is compiled already
 // or the runtime is closing, and switches c to the compiled code when done. Close waits for
-// it (it counts as work) and cancels it when Close's context ends.
+// it (it counts as work) and cancels it when Close's context ends, or at once when there is
+// no compilation cache to fill.
 func (rt *Runtime) startCompiler(c *code, sum [32]byte, wasm []byte) {
 	if !c.cur.Load().interpreted {
 		return
@@ -157,6 +158,8 @@ func (rt *Runtime) startCompiler(c *code, sum [32]byte, wasm []byte) {
 			select {
 			case <-rt.stopping:
 				cancel()
+			case <-rt.abandon:
+				cancel()
 			case <-ctx.Done():
 			}
 		}()
@@ -171,6 +174,15 @@ func (rt *Runtime) startCompiler(c *code, sum [32]byte, wasm []byte) {
 		c.cur.Store(&tier{wz: rt.wz, compiled: compiled})
 		rt.dropStale(c)
 	}()
+}
+
+// abandonCompilers stops the compilations in the background when Close begins, unless their
+// code would land in the compilation cache for the next process: then Close waits for them,
+// as long as its context allows.
+func (rt *Runtime) abandonCompilers() {
+	if rt.cache == nil {
+		close(rt.abandon)
+	}
 }
 
 // dropStale closes the idle instances of the modules that run c but were made from the code
