@@ -138,8 +138,9 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 	if limit := m.memoryLimit(); limit > 0 {
 		a.limit = min(uint64(limit)*wasmPage, maxMemory)
 	}
-	t := m.tier()
+	t := m.useTier()
 	guest, err := t.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, a), t.compiled, cfg)
+	t.use.RUnlock()
 	if err != nil {
 		if a.mem != nil {
 			a.mem.Free() // wazero may not have: it frees a memory when it closes the module

@@ -29,6 +29,12 @@ type tier struct {
 	wz          wazero.Runtime
 	compiled    wazero.CompiledModule
 	interpreted bool
+
+	// use is read-locked while an instance is made from compiled; retired is set under its
+	// write lock once the tier is replaced, then compiled is closed to free the
+	// interpreter's code (the instances made from it hold on to what they run).
+	use     sync.RWMutex
+	retired bool
 }
 
 // code is what a module's new instances run. Modules loaded from the same bytes share it.
@@ -48,6 +54,19 @@ func newCode(t *tier) *code {
 
 // tier returns the code the module's new instances run.
 func (m *Module) tier() *tier { return m.code.cur.Load() }
+
+// useTier returns the code the module's new instances run, read-locked so that it is not
+// retired while an instance is made from it: the caller unlocks t.use.
+func (m *Module) useTier() *tier {
+	for {
+		t := m.code.cur.Load()
+		t.use.RLock()
+		if !t.retired {
+			return t
+		}
+		t.use.RUnlock()
+	}
+}
 
 // stale reports whether inst runs code the module has since replaced, so that it should
 // not go back to the pool.
@@ -171,8 +190,12 @@ func (rt *Runtime) startCompiler(c *code, sum [32]byte, wasm []byte) {
 			return // the module's instances stay on the interpreter, which accepted it
 		}
 		rt.markCached(sum)
-		c.cur.Store(&tier{wz: rt.wz, compiled: compiled})
+		old := c.cur.Swap(&tier{wz: rt.wz, compiled: compiled})
 		rt.dropStale(c)
+		old.use.Lock()
+		old.retired = true
+		old.use.Unlock()
+		old.compiled.Close(context.Background())
 	}()
 }
 
