@@ -161,6 +161,9 @@ func TestTiered_SandboxOnInterpreter(t *testing.T) {
 	if os.Getenv("MRUN_TEST_TIER") != "" {
 		t.Skip("already running on one tier")
 	}
+	if testing.Short() {
+		t.Skip("-short: .ci/run runs every runtime test on the interpreter")
+	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^(TestHostile|TestSandbox|TestCall_)", "-test.count", "1")
 	cmd.Env = append(os.Environ(), "MRUN_TEST_TIER=interpreter")
 	out, err := cmd.CombinedOutput()
