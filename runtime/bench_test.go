@@ -21,6 +21,9 @@ func BenchmarkCall(b *testing.B) {
 			}
 			defer rt.Close(context.Background())
 			m, err := rt.LoadFile(context.Background(), "../testdata/seed.wasm")
+			if err == nil {
+				err = m.WaitCompiled(context.Background()) // measure compiled code, not the interpreter
+			}
 			if err != nil {
 				b.Fatal(err)
 			}
