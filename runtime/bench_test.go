@@ -11,15 +11,23 @@ import (
 // host→guest→host round trip the engine pays per task.
 func BenchmarkCall(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		cfg  runtime.Config
-	}{{"interruptible", runtime.Config{}}, {"uninterruptible", runtime.Config{Uninterruptible: true}}} {
+		name        string
+		cfg         runtime.Config
+		interpreted bool
+	}{
+		{"interruptible", runtime.Config{}, false},
+		{"uninterruptible", runtime.Config{Uninterruptible: true}, false},
+		{"interpreted", runtime.Config{}, true}, // the first tier of a cold load
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			rt, err := runtime.New(context.Background(), tc.cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer rt.Close(context.Background())
+			if tc.interpreted {
+				runtime.StayInterpreted(rt)
+			}
 			m, err := rt.LoadFile(context.Background(), "../testdata/seed.wasm")
 			if err == nil {
 				err = m.WaitCompiled(context.Background()) // measure compiled code, not the interpreter
@@ -39,5 +47,37 @@ func BenchmarkCall(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLoad measures a cold load, with no compilation cache, of the C and Go guests: on
+// the interpreter (the first tier) and with the compiler (Config.WaitForCompiler). Each
+// iteration starts a runtime, loads the module and closes the runtime.
+func BenchmarkLoad(b *testing.B) {
+	for _, guest := range []struct{ name, path string }{
+		{"c", "../testdata/c/conformance.wasm"},
+		{"go", "../testdata/seed.wasm"},
+	} {
+		for _, interpreted := range []bool{true, false} {
+			tier := "compiled"
+			if interpreted {
+				tier = "interpreted"
+			}
+			b.Run(guest.name+"/"+tier, func(b *testing.B) {
+				for b.Loop() {
+					rt, err := runtime.New(context.Background(), runtime.Config{WaitForCompiler: !interpreted})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if interpreted {
+						runtime.StayInterpreted(rt)
+					}
+					if _, err := rt.LoadFile(context.Background(), guest.path); err != nil {
+						b.Fatal(err)
+					}
+					rt.Close(context.Background())
+				}
+			})
+		}
 	}
 }
