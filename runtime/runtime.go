@@ -61,14 +61,15 @@ type Config struct {
 	// physical memory (MemTotal in /proc/meminfo, or the cgroup's memory limit when lower);
 	// a negative value means no budget.
 	MemoryBudget int64
-	// WaitForCompiler makes a load compile the module with wazero's optimizing compiler before
-	// it returns, as a cold load always did before tiering. By default a module the
-	// compilation cache does not hold yet is translated for wazero's interpreter instead, which
-	// takes a fraction of the time, and its first calls run there (many times slower than
-	// compiled code, under the same sandbox and limits) while the compiler works in the
+	// WaitForCompiler makes a load of a module the compilation cache does not hold compile
+	// it with wazero's optimizing compiler before it returns. By default such a module is
+	// translated for wazero's interpreter instead, which takes a fraction of the time, and its
+	// first calls run there (under the same sandbox and limits, but many times slower than
+	// compiled code; a call that starts there ends there) while the compiler works in the
 	// background; new instances run the compiled code once it is ready, and the compiled code
 	// lands in the compilation cache for the next process. Close waits for a compilation still
-	// running. Module.WaitCompiled waits for the switch.
+	// running when there is a cache to fill, and cancels it when there is none.
+	// Module.WaitCompiled waits for the switch. Set it when the first calls are long.
 	WaitForCompiler bool
 }
 
