@@ -16,3 +16,6 @@ func HoldCompiler(rt *Runtime) (release chan struct{}) {
 // StayInterpreted keeps the modules rt loads on the interpreter for good. Set it before the
 // first load.
 func StayInterpreted(rt *Runtime) { rt.noCompiler = true }
+
+// Closing reports whether Close has begun on rt.
+func Closing(rt *Runtime) bool { return rt.work.Load()&closingBit != 0 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mrun-dev/mrun/runtime"
 )
@@ -121,11 +122,13 @@ func TestTiered_StartsCompiled(t *testing.T) {
 	}
 }
 
-// Close waits for a compilation in the background, and closes both tiers' runtimes (the
-// package's TestMain fails on a goroutine left behind).
+// Close waits for a compilation in the background when its code would land in the cache,
+// and closes both tiers' runtimes (the package's TestMain fails on a goroutine left behind);
+// the next runtime with that cache starts the module compiled.
 func TestTiered_CloseWaitsForCompiler(t *testing.T) {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{})
+	dir := t.TempDir()
+	rt, err := runtime.New(ctx, runtime.Config{CacheDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +137,7 @@ func TestTiered_CloseWaitsForCompiler(t *testing.T) {
 	counter(t, fn(t, m, "counter"))
 	closed := make(chan error)
 	go func() { closed <- rt.Close(ctx) }()
+	awaitClosing(t, rt)
 	select {
 	case err := <-closed:
 		t.Fatalf("Close returned %v while the compiler was held", err)
@@ -143,6 +147,48 @@ func TestTiered_CloseWaitsForCompiler(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
+	if m.Interpreted() {
+		t.Fatal("Close returned before the compiler finished")
+	}
+	if m := load(t, newTieredRuntime(t, runtime.Config{CacheDir: dir}), "fixtures"); m.Interpreted() {
+		t.Fatal("the next runtime with the cache started on the interpreter")
+	}
+}
+
+// Without a compilation cache, Close does not compile what nothing would use.
+func TestTiered_CloseCancelsWithoutCache(t *testing.T) {
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := runtime.HoldCompiler(rt)
+	m := load(t, rt, "fixtures")
+	closed := make(chan error)
+	go func() { closed <- rt.Close(ctx) }()
+	awaitClosing(t, rt)
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if !m.Interpreted() {
+		t.Fatal("compiled after Close began on a runtime without a cache")
+	}
+	if err := m.WaitCompiled(ctx); err != nil {
+		t.Fatalf("WaitCompiled after Close: %v", err)
+	}
+}
+
+// awaitClosing waits until Close has begun on rt.
+func awaitClosing(t *testing.T, rt *runtime.Runtime) {
+	t.Helper()
+	for range 1000 {
+		if runtime.Closing(rt) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("Close did not begin within 5 s")
 }
 
 func newTieredRuntime(t *testing.T, cfg runtime.Config) *runtime.Runtime {
