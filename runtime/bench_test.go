@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/runtime"
 )
 
@@ -79,5 +80,55 @@ func BenchmarkLoad(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkCallSumAll measures a call that loops, the C guest's sum_all over 10,000 integers,
+// on compiled code and on the interpreter, the first tier of a cold load.
+func BenchmarkCallSumAll(b *testing.B) {
+	xs := make([]any, 10000)
+	want := int64(0)
+	for i := range xs {
+		xs[i] = i
+		want += int64(i)
+	}
+	frame, err := abi.EncodeFrame([]any{xs}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, interpreted := range []bool{false, true} {
+		name := "compiled"
+		if interpreted {
+			name = "interpreted"
+		}
+		b.Run(name, func(b *testing.B) {
+			rt, err := runtime.New(context.Background(), runtime.Config{WaitForCompiler: !interpreted})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rt.Close(context.Background())
+			if interpreted {
+				runtime.StayInterpreted(rt)
+			}
+			m, err := rt.LoadFile(context.Background(), "../testdata/c/conformance.wasm")
+			if err != nil {
+				b.Fatal(err)
+			}
+			sumAll, err := m.Func("sum_all")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for b.Loop() {
+				res, err := sumAll.Call(ctx, frame)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if v, err := abi.Decode(res.Value); err != nil || v != want {
+					b.Fatalf("sum_all = %v, %v; want %d", v, err, want)
+				}
+			}
+		})
 	}
 }

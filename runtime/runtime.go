@@ -64,12 +64,13 @@ type Config struct {
 	// WaitForCompiler makes a load of a module the compilation cache does not hold compile
 	// it with wazero's optimizing compiler before it returns. By default such a module is
 	// translated for wazero's interpreter instead, which takes a fraction of the time, and its
-	// first calls run there (under the same sandbox and limits, but many times slower than
-	// compiled code; a call that starts there ends there) while the compiler works in the
-	// background; new instances run the compiled code once it is ready, and the compiled code
-	// lands in the compilation cache for the next process. Close waits for a compilation still
-	// running when there is a cache to fill, and cancels it when there is none.
-	// Module.WaitCompiled waits for the switch. Set it when the first calls are long.
+	// first calls run there, under the same sandbox and limits but slower (a call that loops
+	// takes about 20 times as long, and a call that starts there ends there), while the
+	// compiler works in the background; new instances run the compiled code once it is ready,
+	// and the compiled code lands in the compilation cache for the next process. Close waits
+	// for a compilation still running when there is a cache to fill, and cancels it when
+	// there is none. Module.WaitCompiled waits for the switch. Set WaitForCompiler when the
+	// first calls are long.
 	WaitForCompiler bool
 }
 
