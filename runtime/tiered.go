@@ -169,7 +169,14 @@ func (rt *Runtime) startCompiler(c *code, sum [32]byte, wasm []byte) {
 		defer rt.end()
 		defer close(c.done)
 		if rt.holdCompiler != nil {
-			rt.holdCompiler(c) // tests: keep the module on the interpreter for now, or for good
+			rt.holdCompiler(c) // tests: keep the module on the interpreter for now
+		}
+		select {
+		case <-rt.stopping:
+			return
+		case <-rt.abandon:
+			return
+		default:
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -182,9 +189,6 @@ func (rt *Runtime) startCompiler(c *code, sum [32]byte, wasm []byte) {
 			case <-ctx.Done():
 			}
 		}()
-		if ctx.Err() != nil {
-			return
-		}
 		compiled, err := rt.wz.CompileModule(experimental.WithCompilationWorkers(ctx, rt.cfg.CompileWorkers), wasm)
 		if err != nil {
 			return // the module's instances stay on the interpreter, which accepted it
