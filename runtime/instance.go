@@ -287,7 +287,7 @@ func classify(ctx context.Context, err error, stderr *capBuffer) error {
 	if i := strings.Index(reason, "\nwasm stack trace:"); i >= 0 {
 		reason = reason[:i]
 	}
-	return &TrapError{Reason: reason}
+	return &TrapError{Reason: sameOnEveryTier(reason)}
 }
 
 // pool keeps idle instances of one module.
@@ -316,9 +316,10 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 // put gives inst back for the next call, or closes it. Instances of a Deterministic module are
 // never reused: a call on one would see the clock and random stream where the previous call
 // left them, and whatever state the guest kept, so its outcome would depend on its history.
+// Nor are instances of the interpreter's code once the module runs compiled (tiered.go).
 func (p *pool) put(inst *instance) {
 	p.mu.Lock()
-	if !p.closed && len(p.idle) < p.maxIdle && !p.mod.config.Deterministic {
+	if !p.closed && len(p.idle) < p.maxIdle && !p.mod.config.Deterministic && !p.mod.stale(inst) {
 		p.idle = append(p.idle, inst)
 		p.mu.Unlock()
 		return

@@ -120,7 +120,8 @@ func (p *pool) takeIdle() *instance {
 // guestModule is an instantiated guest together with its linear memory.
 type guestModule struct {
 	api.Module
-	mem *linearMemory // nil when the module has no memory
+	mem  *linearMemory // nil when the module has no memory
+	tier *tier         // the code it runs
 }
 
 // instantiate instantiates m's compiled module with a linear memory charged to the runtime's
@@ -137,7 +138,9 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 	if limit := m.memoryLimit(); limit > 0 {
 		a.limit = min(uint64(limit)*wasmPage, maxMemory)
 	}
-	guest, err := m.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, a), m.compiled, cfg)
+	t := m.useTier()
+	guest, err := t.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, a), t.compiled, cfg)
+	t.use.RUnlock()
 	if err != nil {
 		if a.mem != nil {
 			a.mem.Free() // wazero may not have: it frees a memory when it closes the module
@@ -146,7 +149,7 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 		}
 		return nil, err
 	}
-	return &guestModule{Module: guest, mem: a.mem}, nil
+	return &guestModule{Module: guest, mem: a.mem, tier: t}, nil
 }
 
 // memoryLimit returns the limit of the module's memory in pages, 0 when there is none.
