@@ -4,10 +4,11 @@
 // A Runtime compiles each distinct module once (identified by the SHA-256 of its bytes),
 // validates it against the ABI without running it, and keeps a pool of ready instances per
 // module. A module the compilation cache does not hold runs on wazero's interpreter until the
-// compiler, working in the background, has compiled it (Config.WaitForCompiler). A call takes an instance from the pool, writes the argument frame into the
-// instance's argument buffer, calls the function export once, copies the result frame out and
-// returns the instance, unless the call trapped, was interrupted or returned a malformed
-// result, in which case the instance is closed.
+// compiler, working in the background, has compiled it (Config.WaitForCompiler). A call takes
+// an instance from the pool, writes the argument frame into the instance's argument buffer,
+// calls the function export once, copies the result frame out and returns the instance, unless
+// the call trapped, was interrupted or returned a malformed result, in which case the instance
+// is closed.
 //
 // Guests run with no filesystem, no environment, no arguments and no network; what they write
 // to stdout and stderr is captured per call.

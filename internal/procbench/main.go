@@ -298,6 +298,16 @@ func coldstart(args []string, out io.Writer) error {
 			return err
 		}
 		print("mrun-"+name+"-warm", warm)
+		// Without a compilation cache every process starts cold: the first calls run on the
+		// interpreter and the compilation stops at exit, so the exit is the figure.
+		nocache, err := median(func() (time.Duration, error) {
+			_, d, err := timeRun(cache, "2\n", mrun, "--cache-dir", "", "call", module, "inc", "1")
+			return d, err
+		})
+		if err != nil {
+			return err
+		}
+		print("mrun-"+name+"-nocache", nocache)
 	}
 	return nil
 }
