@@ -45,6 +45,10 @@ func newMemBudget(rt *Runtime, limit int64) *memBudget {
 	return &memBudget{rt: rt, limit: limit}
 }
 
+// DefaultMemoryBudget returns what Config.MemoryBudget is when zero, on this machine: three
+// quarters of its memory, or of the cgroup's limit when that is lower.
+func DefaultMemoryBudget() int64 { return defaultMemoryBudget() }
+
 // defaultMemoryBudget is three quarters of the machine's memory (or of the cgroup's limit when
 // that is lower), rounded down to MiB: the rest is for the host's own heap, compiled code and
 // everything else the machine runs. Without a way to know, 4 GiB.

@@ -61,7 +61,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
 	fs.Var(&o.maxArg, "max-arg", "fail a call whose arguments encode to more than this, dependency values included, as in 1GiB (default: 256MiB)")
 	fs.IntVar(&o.maxDepth, "max-depth", 0, "how deeply guests may nest spawns (default: 100)")
-	fs.IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks guests may spawn in one run (default: 100000)")
+	fs.IntVar(&o.maxTasks, "max-tasks", 0, fmt.Sprintf("how many tasks guests may spawn in one run (default: one per 4 KiB of 3/4 of the machine's memory, at least 100000: %d here)", dag.DefaultMaxTasks()))
 	fs.IntVar(&o.maxWaiting, "max-waiting", 0, "how many tasks may wait on nested spawns at once (default: 128)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not show what guests write to stdout and stderr")
 	fs.BoolVar(&o.progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
