@@ -57,6 +57,9 @@ var fastRuntime = sync.OnceValue(func() *runtime.Runtime {
 func loadOnce(rt func() *runtime.Runtime, path string) func() *runtime.Module {
 	return sync.OnceValue(func() *runtime.Module {
 		m, err := rt().LoadFile(context.Background(), path)
+		if err == nil {
+			err = m.WaitCompiled(context.Background()) // measure compiled code, not the interpreter
+		}
 		if err != nil {
 			panic(err)
 		}
@@ -69,7 +72,7 @@ func loadOnce(rt func() *runtime.Runtime, path string) func() *runtime.Module {
 // and in Go.
 func BenchmarkFanOut10k(b *testing.B) {
 	const n = 10_000
-	fanout := func(b *testing.B, m *runtime.Module) {
+	fanoutWith := func(b *testing.B, m *runtime.Module, events func(dag.Event)) {
 		inc, sumAll := fn(b, m, "inc"), fn(b, m, "sum_all")
 		for b.Loop() {
 			objs := make(dag.Tuple, n)
@@ -77,7 +80,7 @@ func BenchmarkFanOut10k(b *testing.B) {
 				objs[i] = dag.Spawn(inc, i)
 			}
 			total := dag.Spawn(sumAll, objs)
-			e := dag.New(dag.Config{})
+			e := dag.New(dag.Config{Events: events})
 			mustExecute(b, e, total)
 			var got int
 			if err := e.Fetch(context.Background(), total, &got); err != nil || got != 50_005_000 {
@@ -86,7 +89,31 @@ func BenchmarkFanOut10k(b *testing.B) {
 		}
 		report(b, n+1)
 	}
+	fanout := func(b *testing.B, m *runtime.Module) { fanoutWith(b, m, nil) }
 	b.Run("mrun-c", func(b *testing.B) { fanout(b, cGuest()) })
+	// With accounting: an Events function that adds up every call's Usage, as a run's
+	// statistics (mrun run --stats) do; benchfmt compares it with mrun-c.
+	b.Run("mrun-c-accounting", func(b *testing.B) {
+		var mu sync.Mutex
+		var sum dag.Usage
+		fanoutWith(b, cGuest(), func(ev dag.Event) {
+			if ev.Kind != dag.EventFinish && ev.Kind != dag.EventFail {
+				return
+			}
+			mu.Lock()
+			sum.Wall += ev.Usage.Wall
+			sum.Guest += ev.Usage.Guest
+			sum.PeakMemory = max(sum.PeakMemory, ev.Usage.PeakMemory)
+			sum.ArgBytes += ev.Usage.ArgBytes
+			sum.ResultBytes += ev.Usage.ResultBytes
+			sum.Spawned += ev.Usage.Spawned
+			sum.Attempts += ev.Usage.Attempts
+			mu.Unlock()
+		})
+		if sum.Attempts != b.N*(n+1) {
+			b.Fatalf("%d attempts counted, want %d", sum.Attempts, b.N*(n+1))
+		}
+	})
 	b.Run("mrun-wat", func(b *testing.B) { fanout(b, watGuest()) })
 	b.Run("mrun-go", func(b *testing.B) { fanout(b, seed) })
 	b.Run("mrun-c-uninterruptible", func(b *testing.B) { fanout(b, fastC()) })

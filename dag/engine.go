@@ -78,7 +78,7 @@ type Config struct {
 	// Zero means 100.
 	MaxDepth int
 	// MaxTasks limits how many tasks guests may spawn under one host-level Execute, so that a
-	// spawn bomb fails with an error instead of exhausting memory. Zero means 100,000.
+	// spawn bomb fails with an error instead of exhausting memory. Zero means DefaultMaxTasks.
 	MaxTasks int
 	// Timeout is the wall-clock limit of one attempt of a call, unless its Call sets one. The
 	// guest is interrupted when it passes, even in a tight loop. Zero means no limit.
@@ -118,6 +118,12 @@ type Task struct {
 	// Nonce is set when the call was declared impure (Call.Impure): Key is then
 	// abi.ImpureKey of the content key and Nonce.
 	Nonce *[16]byte
+	// Usage is for an executor to report what the attempt cost beyond what the
+	// runtime.Result (or *runtime.CallError) it returns says: a remote executor sets the
+	// fields its worker measured (Worker, ArgBytes, ResultBytes, Spawned, Guest, PeakMemory)
+	// before Run returns. The engine fills in the fields left zero that it can measure itself,
+	// and adds up the attempts of a call into Event.Usage; Wall and Attempts are its own.
+	Usage Usage
 }
 
 // A RemoteExecutor runs calls on workers elsewhere that read each call's inputs from the
@@ -248,6 +254,21 @@ type Cache interface {
 	Put(key abi.Key, value []byte)
 }
 
+// TaskMemory is the memory the default task budget allows per nested task (DefaultMaxTasks):
+// a task takes about 1.1 KiB of the host's memory while it is planned and run (a 1,000,000-child
+// nested fan-out of the Go seed guest peaked at 1.17 GB), so a spawn bomb stopped at the
+// default limit holds about a quarter of the memory budget.
+const TaskMemory = 4 << 10
+
+// DefaultMaxTasks returns Config.MaxTasks when zero: one task per TaskMemory bytes of the
+// machine's memory budget (runtime.DefaultMemoryBudget, three quarters of its memory), and at
+// least 100,000: about 4.6 million on a machine with 24 GiB of memory.
+func DefaultMaxTasks() int { return defaultMaxTasks() }
+
+var defaultMaxTasks = sync.OnceValue(func() int {
+	return int(max(100_000, runtime.DefaultMemoryBudget()/TaskMemory))
+})
+
 // DefaultCacheMinDuration is Config.CacheMinDuration when zero.
 const DefaultCacheMinDuration = time.Millisecond
 
@@ -269,7 +290,7 @@ func New(cfg Config) *Engine {
 		cfg.MaxDepth = 100
 	}
 	if cfg.MaxTasks <= 0 {
-		cfg.MaxTasks = 100_000
+		cfg.MaxTasks = DefaultMaxTasks()
 	}
 	if cfg.MaxWaiting <= 0 {
 		cfg.MaxWaiting = 128
@@ -670,17 +691,27 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	}
 	var res runtime.Result
 	var err error
-	var start time.Time
+	var start, first time.Time
+	var u Usage // what the attempts cost, summed: only with Config.Events
 	attempt := 1
 	for ; ; attempt++ {
 		start = time.Now()
+		if attempt == 1 {
+			first = start
+		}
 		res, err = r.attempt(ctx, n, sl, f, timeout)
+		if r.e.events != nil {
+			u.add(&sl.task.Usage, res, err)
+		}
 		if err == nil || attempt > retries || ctx.Err() != nil || !retryable(err) {
 			break
 		}
 		if r.e.events != nil {
 			r.event(Event{Kind: EventRetry, Key: t.key, Func: t.fn, Slot: sl.n, Err: err, Attempt: attempt})
 		}
+	}
+	if r.e.events != nil {
+		u.Wall, u.Attempts = time.Since(first), attempt
 	}
 	if err != nil && attempt > 1 {
 		err = &RetryError{Attempts: attempt, Err: err}
@@ -692,7 +723,7 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 	if err != nil {
 		if r.e.events != nil {
 			var ce *runtime.CallError
-			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Slot: sl.n, Err: err, Stdout: res.Stdout, Stderr: res.Stderr}
+			ev := Event{Kind: EventFail, Key: t.key, Func: t.fn, Slot: sl.n, Err: err, Stdout: res.Stdout, Stderr: res.Stderr, Usage: u}
 			if errors.As(err, &ce) {
 				ev.Stdout, ev.Stderr = ce.Stdout, ce.Stderr
 			}
@@ -703,7 +734,7 @@ func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, er
 		return nil, te
 	}
 	if r.e.events != nil {
-		r.event(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Slot: sl.n, Stdout: res.Stdout, Stderr: res.Stderr, Impure: n.impure, Effects: res.Effects})
+		r.event(Event{Kind: EventFinish, Key: t.key, Func: t.fn, Slot: sl.n, Stdout: res.Stdout, Stderr: res.Stderr, Impure: n.impure, Effects: res.Effects, Usage: u})
 	}
 	return r.succeed(n), nil
 }
@@ -733,6 +764,14 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	}
 	task.Inputs = slices.Grow(task.Inputs, len(t.holes))[:len(t.holes)]
 	defer clear(task.Inputs) // drop references to values while the worker idles
+	if r.e.events != nil {
+		// Only then does the runtime read the clock around the guest (Usage.Guest); like the
+		// scope's, the context is reused while the execution's stays the same.
+		if sl.usageParent != ctx {
+			sl.usageParent, sl.usageCtx = ctx, runtime.WithUsage(ctx)
+		}
+		ctx = sl.usageCtx
+	}
 	var sc *scope
 	if t.fn.Module().Nested() || t.anyByRef {
 		// The worker's scope is reused from call to call, and so is the context that carries
@@ -757,14 +796,51 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		n.impure = n.impure || priv
 		task.Inputs[i] = v
 	}
-	if size := t.tmpl.Size(task.Inputs); r.e.maxArg > 0 && size > r.e.maxArg {
+	size := -1
+	if r.e.maxArg > 0 || r.e.events != nil {
+		size = t.tmpl.Size(task.Inputs)
+	}
+	if r.e.events != nil {
+		task.Usage.ArgBytes = size // an executor that measures otherwise says so in Run
+	}
+	if r.e.maxArg > 0 && size > r.e.maxArg {
 		return runtime.Result{}, &ArgumentError{Size: size, Limit: r.e.maxArg}
 	}
 	res, err := r.e.exec.Run(ctx, task)
 	if sc != nil && sc.impure { // the guest fetched an impure value
 		n.impure = true
 	}
+	if r.e.events != nil {
+		if sc != nil && task.Usage.Spawned == 0 {
+			task.Usage.Spawned = sc.spawned
+		}
+	}
 	return res, err
+}
+
+// add counts one attempt into u: what the executor reported in tu, completed from the
+// attempt's result or error. Guest time and spawned tasks add up over attempts; memory is the
+// largest any attempt's instance reached; the sizes and the worker are the last attempt's.
+func (u *Usage) add(tu *Usage, res runtime.Result, err error) {
+	guest, mem := res.Guest, res.Memory
+	var ce *runtime.CallError
+	if err != nil && errors.As(err, &ce) {
+		guest, mem = ce.Guest, ce.Memory
+	}
+	if tu.Guest != 0 {
+		guest = tu.Guest
+	}
+	if tu.PeakMemory != 0 {
+		mem = tu.PeakMemory
+	}
+	u.Guest += guest
+	u.PeakMemory = max(u.PeakMemory, mem)
+	u.Spawned += tu.Spawned
+	u.ArgBytes, u.Worker = tu.ArgBytes, tu.Worker
+	u.ResultBytes = tu.ResultBytes
+	if u.ResultBytes == 0 && err == nil {
+		u.ResultBytes = len(res.Value)
+	}
 }
 
 // get returns the value of key k as this execution sees it, and whether it is one of the

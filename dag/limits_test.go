@@ -88,3 +88,12 @@ func TestTimeout(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestDefaultMaxTasks: the default task budget is one task per TaskMemory bytes of the machine's
+// memory budget, never below 100,000, so that a 100,000-child fan-out runs with defaults.
+func TestDefaultMaxTasks(t *testing.T) {
+	want := max(100_000, int(runtime.DefaultMemoryBudget()/dag.TaskMemory))
+	if got := dag.DefaultMaxTasks(); got != want || got < 100_000 {
+		t.Fatalf("DefaultMaxTasks() = %d, want %d (and at least 100,000)", got, want)
+	}
+}

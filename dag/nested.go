@@ -21,6 +21,10 @@ type slot struct {
 	scope       scope
 	scopeParent context.Context
 	scopeCtx    context.Context
+	// usageCtx asks the runtime to measure the call's guest time (runtime.WithUsage), when
+	// Config.Events is set; derived from usageParent, the context it was last made for.
+	usageParent context.Context
+	usageCtx    context.Context
 	// outer, when set, is the capacity of whoever runs the call outside the engine's workers
 	// (see Engine.Nested): releasing and acquiring go to it instead of the engine's slots.
 	outer Slot
@@ -81,6 +85,15 @@ func (e *Engine) Nested(key abi.Key, fn *runtime.Function, depth int, hold Slot,
 	return &scope{r: r, key: key, fn: fn, depth: depth, slot: &slot{outer: hold, held: true}}, func() { e.release(l) }
 }
 
+// Spawned returns how many tasks the guest of a call has spawned through n, a Nested that
+// Engine.Nested returned (Usage.Spawned); 0 for any other Nested.
+func Spawned(n runtime.Nested) int {
+	if s, ok := n.(*scope); ok {
+		return s.spawned
+	}
+	return 0
+}
+
 // Budget counts the tasks guests spawn under one host-level execution, against
 // Config.MaxTasks: Add adds n and returns the new count. In process it is an *atomic.Int64;
 // the calls of one graph on a cluster's workers share one kept by the server.
@@ -100,6 +113,7 @@ type scope struct {
 	flight  *flight   // the running call this scope belongs to
 	handles []*Object // handle h names handles[h-1]
 	impure  bool      // the call fetched an impure value: its own is impure too
+	spawned int       // tasks the guest spawned (Usage.Spawned)
 }
 
 var _ runtime.Nested = (*scope)(nil)
@@ -176,6 +190,7 @@ func (s *scope) Spawn(ctx context.Context, mod, fn string, frame []byte, nOutput
 	t.makeOutputs()
 	first := uint32(len(s.handles) + 1)
 	s.handles = append(s.handles, t.outputs()...)
+	s.spawned++
 	return first, nil
 }
 

@@ -77,7 +77,8 @@ func TestPlanMemory(t *testing.T) {
 	src := fmt.Appendf(nil, "modules: {seed: %s}\ntasks:\n  incs: {call: seed.inc, foreach: {range: %d}, args: [$item]}\n  total: {call: seed.sum_all, args: [$incs]}\n",
 		filepath.Join("..", "testdata", "seed.wasm"), n)
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{})
+	// The compiler must not allocate in the background while the heap is measured.
+	rt, err := runtime.New(ctx, runtime.Config{WaitForCompiler: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ func BenchmarkCall(b *testing.B) {
 		name string
 		cfg  runtime.Config
 	}{{"interruptible", runtime.Config{}}, {"uninterruptible", runtime.Config{Uninterruptible: true}}} {
+		mode.cfg.WaitForCompiler = true // measure compiled code, not the interpreter
 		rt, err := runtime.New(ctx, mode.cfg)
 		if err != nil {
 			b.Fatal(err)

@@ -18,6 +18,9 @@ const tensorElems = 8 << 20
 func loadFuncs(tb testing.TB, rt *runtime.Runtime, path string) func(string) *runtime.Function {
 	tb.Helper()
 	mod, err := rt.LoadFile(context.Background(), filepath.Join("..", path))
+	if err == nil {
+		err = mod.WaitCompiled(context.Background()) // measure compiled code, not the interpreter
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -31,9 +31,8 @@ type Options struct {
 //
 // Whether the outcome is the same (Outcome.Diff) depends on the call: a call that reads the
 // clock or randomness (Outcome.Effects) differs from run to run unless its module is
-// deterministic, and a deterministic module's clock and random stream start afresh in each
-// instance, so a call that ran on an instance that had served earlier calls saw later
-// values than a replay does.
+// deterministic (runtime.ModuleConfig.Deterministic: each call on a fresh instance, with the
+// clock and random stream at their start, as in the replay).
 func (b *Bundle) Replay(ctx context.Context, opts Options) (runtime.Result, error) {
 	rt, err := runtime.New(ctx, runtime.Config{
 		MemoryLimitPages: b.Limits.MemoryLimitPages, MaxResult: b.Limits.MaxResult, MaxOutput: b.Limits.MaxOutput,

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mrun-dev/mrun/abi"
@@ -20,6 +21,18 @@ type Result struct {
 	// randomness, files under its mounts. Zero means the result depends on the arguments
 	// (and the module's bytes and ModuleConfig) alone, so it may be cached or shared.
 	Effects Effects
+	// Guest is how long the guest's code ran during the call, when the call's context asked
+	// for it (WithUsage; zero otherwise): the call of the function's export, less the time the
+	// guest spent blocked in the host waiting for nested executes and fetches (ABI.md section
+	// 2.2). Taking an instance from the pool or making one, allocating the argument buffer and
+	// copying the argument frame in are not counted; time the guest spent asleep (it asked for
+	// it) is. Zero for a native function.
+	Guest time.Duration
+	// Memory is the size in bytes of the linear memory of the instance that ran the call, as
+	// the call returned. Linear memory never shrinks, so it is the largest size the instance
+	// reached: in this call, or in an earlier call that ran on the same pooled instance. Zero
+	// for a native function.
+	Memory uint64
 }
 
 // Call runs f with the given argument frame (ABI.md section 3) in a pooled instance.
@@ -49,7 +62,8 @@ func (f *Function) CallFill(ctx context.Context, n int, fill func(dst []byte)) (
 		return Result{}, &CallError{Module: m.name, Function: f.name, Err: m.rt.closing(err)}
 	}
 	value, fail := inst.run(ctx, f, n, fill)
-	res := Result{Value: value, Stdout: inst.stdout.take(), Stderr: inst.stderr.take(), Effects: inst.effects}
+	res := Result{Value: value, Stdout: inst.stdout.take(), Stderr: inst.stderr.take(), Effects: inst.effects,
+		Guest: inst.guestTime, Memory: inst.memSize}
 	if fail == nil {
 		m.pool.put(inst)
 		return res, nil
@@ -59,7 +73,8 @@ func (f *Function) CallFill(ctx context.Context, n int, fill func(dst []byte)) (
 	} else {
 		m.pool.put(inst)
 	}
-	return Result{}, &CallError{Module: m.name, Function: f.name, Err: m.rt.closing(fail.err), Stdout: res.Stdout, Stderr: res.Stderr, Effects: res.Effects}
+	return Result{}, &CallError{Module: m.name, Function: f.name, Err: m.rt.closing(fail.err), Stdout: res.Stdout, Stderr: res.Stderr, Effects: res.Effects,
+		Guest: res.Guest, Memory: res.Memory}
 }
 
 func interrupted(ctx context.Context) error {

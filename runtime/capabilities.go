@@ -23,7 +23,9 @@ type ModuleConfig struct {
 	// Deterministic replaces the wall clock, the monotonic clock and sleep with wazero's fake
 	// ones (the clock starts at a fixed instant and advances 1 ms per read; sleep returns at
 	// once) and randomness with a fixed-seed stream, so that the same inputs give the same
-	// outputs bit for bit.
+	// outputs bit for bit. Each call of a deterministic module runs on a fresh instance (it
+	// pays the instantiation: microseconds for a C guest, tens of milliseconds for a Go one), so that
+	// its outcome does not depend on the calls that ran before it.
 	Deterministic bool
 	// MemoryLimitPages caps this module's linear memory, in 64 KiB pages, instead of
 	// Config.MemoryLimitPages. Zero means the runtime's limit.

@@ -95,6 +95,33 @@ func TestCapabilities_Deterministic(t *testing.T) {
 	}
 }
 
+// TestCapabilities_DeterministicPerCall checks that a deterministic call's outcome does not
+// depend on the calls that ran before it in the same module: the second call of clock sees
+// the clock the first call saw, and so does a call after one that read randomness (rand_matrix).
+func TestCapabilities_DeterministicPerCall(t *testing.T) {
+	m := loadSeed(t, newRuntime(t, runtime.Config{}), runtime.ModuleConfig{Deterministic: true})
+	first, err := call(t, m, "clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"clock", "rand_matrix", "clock"} {
+		var args []any
+		if f == "rand_matrix" {
+			args = []any{3, 3}
+		}
+		v, err := call(t, m, f, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "clock" && !reflect.DeepEqual(v, first) {
+			t.Fatalf("clock gave %v after other calls, %v on a fresh module", v, first)
+		}
+	}
+	if n := m.Idle(); n != 0 {
+		t.Fatalf("a deterministic module keeps %d idle instances, want 0", n)
+	}
+}
+
 func TestCapabilities_Errors(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{})
 	b, _ := os.ReadFile("../testdata/wat/fixtures.wasm")

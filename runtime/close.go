@@ -93,6 +93,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	rt.closed = true
 	rt.mu.Unlock()
+	rt.abandonCompilers()
 	if rt.work.Add(closingBit) == closingBit {
 		rt.drainOnce.Do(func() { close(rt.drained) })
 	}
@@ -132,6 +133,11 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	for _, wz := range own {
 		err = errors.Join(err, wz.Close(cctx))
 	}
+	rt.interpMu.Lock()
+	if rt.interp != nil {
+		err = errors.Join(err, rt.interp.Close(cctx))
+	}
+	rt.interpMu.Unlock()
 	if rt.stopped() {
 		rt.awaitDrained(unwindGrace) // the guests in a loop stop at their next check
 	}

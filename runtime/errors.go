@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Errors a module can fail to load with. They are wrapped in a *ModuleError; match them with
@@ -84,6 +85,12 @@ type CallError struct {
 	Stderr   []byte // what the call wrote to stderr before it failed (capped)
 	// Effects is what the call read of the world before it failed, as in Result.Effects.
 	Effects Effects
+	// Guest and Memory are what Result.Guest and Result.Memory would have been: how long the
+	// guest's code ran before the call failed, and the size of its instance's linear memory
+	// then. Both are zero when the guest did not run (no instance could be had, the argument
+	// buffer could not be allocated, the call was cancelled before it started).
+	Guest  time.Duration
+	Memory uint64
 }
 
 // Error returns "NAME (module MOD): cause".

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/tetratelabs/wazero"
@@ -36,6 +37,14 @@ type instance struct {
 	// effects is what the running call read of the world (effects.go), reset as it starts.
 	// Only the goroutine running the call sets it: host functions run on it.
 	effects Effects
+
+	// What the running call cost, for Result.Guest and Result.Memory: reset as it starts and
+	// set as its export returns. The times are measured when measure is set (WithUsage):
+	// blocked is the time the guest spent waiting in the nested execute and fetch imports
+	// (nested.go), which guestTime leaves out.
+	measure            bool
+	guestTime, blocked time.Duration
+	memSize            uint64
 
 	// call is the context of the running call (or of _initialize), nil between calls. The
 	// guest's sleep watches it: wazero hands the sleep function no context, and the function
@@ -176,6 +185,8 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	inst.call = cctx
 	defer func() { inst.call = nil }()
 	inst.effects = 0 // reads made while the instance started or by earlier calls are not this call's
+	inst.guestTime, inst.blocked, inst.memSize = 0, 0, 0
+	inst.measure = measured(ctx)
 	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
 		want := max(uint32(n), 256)
 		inst.stack[0] = uint64(want)
@@ -202,7 +213,16 @@ func (inst *instance) run(ctx context.Context, f *Function, n int, fill func([]b
 	}
 	inst.errMsg, inst.failed, inst.cause, inst.lastErr, inst.cancelled = "", false, nil, "", false
 	inst.stack[0], inst.stack[1] = uint64(inst.buf), uint64(n)
-	if err := fn.CallWithStack(cctx, inst.stack); err != nil {
+	var began time.Duration
+	if inst.measure {
+		began = monotonic()
+	}
+	err := fn.CallWithStack(cctx, inst.stack)
+	if inst.measure {
+		inst.guestTime = max(monotonic()-began-inst.blocked, 0)
+	}
+	inst.memSize = uint64(inst.mem.Size())
+	if err != nil {
 		return nil, &callFailure{err: inst.callError(ctx, err), discard: true}
 	}
 	if inst.cancelled && ctx.Err() != nil {
@@ -267,7 +287,7 @@ func classify(ctx context.Context, err error, stderr *capBuffer) error {
 	if i := strings.Index(reason, "\nwasm stack trace:"); i >= 0 {
 		reason = reason[:i]
 	}
-	return &TrapError{Reason: reason}
+	return &TrapError{Reason: sameOnEveryTier(reason)}
 }
 
 // pool keeps idle instances of one module.
@@ -293,9 +313,13 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	return newInstance(ctx, p.mod)
 }
 
+// put gives inst back for the next call, or closes it. Instances of a Deterministic module are
+// never reused: a call on one would see the clock and random stream where the previous call
+// left them, and whatever state the guest kept, so its outcome would depend on its history.
+// Nor are instances of the interpreter's code once the module runs compiled (tiered.go).
 func (p *pool) put(inst *instance) {
 	p.mu.Lock()
-	if !p.closed && len(p.idle) < p.maxIdle {
+	if !p.closed && len(p.idle) < p.maxIdle && !p.mod.config.Deterministic && !p.mod.stale(inst) {
 		p.idle = append(p.idle, inst)
 		p.mu.Unlock()
 		return

@@ -45,6 +45,10 @@ func newMemBudget(rt *Runtime, limit int64) *memBudget {
 	return &memBudget{rt: rt, limit: limit}
 }
 
+// DefaultMemoryBudget returns what Config.MemoryBudget is when zero, on this machine: three
+// quarters of its memory, or of the cgroup's limit when that is lower.
+func DefaultMemoryBudget() int64 { return defaultMemoryBudget() }
+
 // defaultMemoryBudget is three quarters of the machine's memory (or of the cgroup's limit when
 // that is lower), rounded down to MiB: the rest is for the host's own heap, compiled code and
 // everything else the machine runs. Without a way to know, 4 GiB.
@@ -120,7 +124,8 @@ func (p *pool) takeIdle() *instance {
 // guestModule is an instantiated guest together with its linear memory.
 type guestModule struct {
 	api.Module
-	mem *linearMemory // nil when the module has no memory
+	mem  *linearMemory // nil when the module has no memory
+	tier *tier         // the code it runs
 }
 
 // instantiate instantiates m's compiled module with a linear memory charged to the runtime's
@@ -137,7 +142,9 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 	if limit := m.memoryLimit(); limit > 0 {
 		a.limit = min(uint64(limit)*wasmPage, maxMemory)
 	}
-	guest, err := m.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, a), m.compiled, cfg)
+	t := m.useTier()
+	guest, err := t.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, a), t.compiled, cfg)
+	t.use.RUnlock()
 	if err != nil {
 		if a.mem != nil {
 			a.mem.Free() // wazero may not have: it frees a memory when it closes the module
@@ -146,7 +153,7 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 		}
 		return nil, err
 	}
-	return &guestModule{Module: guest, mem: a.mem}, nil
+	return &guestModule{Module: guest, mem: a.mem, tier: t}, nil
 }
 
 // memoryLimit returns the limit of the module's memory in pages, 0 when there is none.

@@ -30,6 +30,7 @@ type Module struct {
 	hasInit  bool
 	nested   bool           // imports nested-spawn host functions
 	wz       wazero.Runtime // the runtime that compiled it: its own when it has its own memory cap
+	code     *code          // what new instances run (tiered.go); nil for a native module
 	config   ModuleConfig
 	pool     *pool
 	native   bool   // its functions are Go code (native.go)
@@ -246,7 +247,7 @@ func sigText(params, results []api.ValueType) string {
 func (m *Module) withName(name string) *Module {
 	c := &Module{rt: m.rt, name: name, sum: m.sum, size: m.size, bin: m.bin, compiled: m.compiled,
 		byName: make(map[string]*Function, len(m.funcs)), imports: m.imports, memMin: m.memMin,
-		memMax: m.memMax, hasMax: m.hasMax, hasInit: m.hasInit, nested: m.nested, wz: m.wz}
+		memMax: m.memMax, hasMax: m.hasMax, hasInit: m.hasInit, nested: m.nested, wz: m.wz, code: m.code}
 	c.funcs = make([]*Function, len(m.funcs))
 	for i, f := range m.funcs {
 		g := &Function{mod: c, name: f.name, export: f.export, index: f.index, sig: f.sig}

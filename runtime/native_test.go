@@ -341,6 +341,9 @@ func newBenchRuntime(b *testing.B, cfg runtime.Config) *runtime.Runtime {
 func benchGuestFunc(b *testing.B, cfg runtime.Config, name string) *runtime.Function {
 	b.Helper()
 	m, err := newBenchRuntime(b, cfg).LoadFile(context.Background(), "../testdata/wat/conformance.wasm")
+	if err == nil {
+		err = m.WaitCompiled(context.Background()) // measure compiled code, not the interpreter
+	}
 	if err != nil {
 		b.Fatal(err)
 	}

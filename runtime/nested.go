@@ -216,7 +216,9 @@ func hostExecute(ctx context.Context, mod api.Module, stack []uint64) {
 	for i := range handles {
 		handles[i] = binary.LittleEndian.Uint32(raw[4*i:])
 	}
+	began := inst.clock()
 	allOK, err := n.Execute(ctx, handles)
+	inst.blocked += inst.clock() - began
 	switch {
 	case err != nil:
 		ret(inst.fail(ctx, err))
@@ -235,7 +237,9 @@ func hostFetch(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	ret := func(v int64) { stack[0] = i64result(v) }
 	handle, ptr, capacity := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	began := inst.clock()
 	v, err := n.Fetch(ctx, handle)
+	inst.blocked += inst.clock() - began
 	if err != nil {
 		ret(int64(inst.fail(ctx, err)))
 		return

@@ -3,10 +3,12 @@
 //
 // A Runtime compiles each distinct module once (identified by the SHA-256 of its bytes),
 // validates it against the ABI without running it, and keeps a pool of ready instances per
-// module. A call takes an instance from the pool, writes the argument frame into the
-// instance's argument buffer, calls the function export once, copies the result frame out and
-// returns the instance, unless the call trapped, was interrupted or returned a malformed
-// result, in which case the instance is closed.
+// module. A module the compilation cache does not hold runs on wazero's interpreter until the
+// compiler, working in the background, has compiled it (Config.WaitForCompiler). A call takes
+// an instance from the pool, writes the argument frame into the instance's argument buffer,
+// calls the function export once, copies the result frame out and returns the instance, unless
+// the call trapped, was interrupted or returned a malformed result, in which case the instance
+// is closed.
 //
 // Guests run with no filesystem, no environment, no arguments and no network; what they write
 // to stdout and stderr is captured per call.
@@ -25,7 +27,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -62,6 +63,17 @@ type Config struct {
 	// physical memory (MemTotal in /proc/meminfo, or the cgroup's memory limit when lower);
 	// a negative value means no budget.
 	MemoryBudget int64
+	// WaitForCompiler makes a load of a module the compilation cache does not hold compile
+	// it with wazero's optimizing compiler before it returns. By default such a module is
+	// translated for wazero's interpreter instead, which takes a fraction of the time, and its
+	// first calls run there, under the same sandbox and limits but slower (a call that loops
+	// takes about 20 times as long, and a call that starts there ends there), while the
+	// compiler works in the background; new instances run the compiled code once it is ready,
+	// and the compiled code lands in the compilation cache for the next process. Close waits
+	// for a compilation still running when there is a cache to fill, and cancels it when
+	// there is none. Module.WaitCompiled waits for the switch. Set WaitForCompiler when the
+	// first calls are long.
+	WaitForCompiler bool
 }
 
 // Runtime compiles modules and runs their functions. It is safe for concurrent use.
@@ -70,6 +82,17 @@ type Runtime struct {
 	wz    wazero.Runtime
 	cache wazero.CompilationCache
 	mem   *memBudget // the linear memory of every instance
+
+	// interp runs modules on wazero's interpreter while the compiler compiles them
+	// (tiered.go); started on first use, under interpMu.
+	interpMu sync.Mutex
+	interp   wazero.Runtime
+	// holdCompiler, set by tests, runs before a compilation in the background.
+	holdCompiler func(*code)
+	// abandon is closed when Close begins on a runtime without a compilation cache: the
+	// compilations in the background then stop, as nothing would use their code.
+	abandon    chan struct{}
+	noCompiler bool // set by tests: modules stay on the interpreter
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module     // by Module.Identity
@@ -102,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages > 65536 {
 		return nil, fmt.Errorf("runtime: memory limit of %d pages exceeds the 4 GiB (65536 pages) WebAssembly maximum", cfg.MemoryLimitPages)
 	}
-	rt := &Runtime{cfg: cfg, modules: map[[32]byte]*Module{}, drained: make(chan struct{}), stopping: make(chan struct{})}
+	rt := &Runtime{cfg: cfg, abandon: make(chan struct{}), modules: map[[32]byte]*Module{}, drained: make(chan struct{}), stopping: make(chan struct{})}
 	rt.mem = newMemBudget(rt, cfg.MemoryBudget)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
@@ -111,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		}
 		rt.cache = cache
 	}
-	wz, err := rt.newWazero(ctx)
+	wz, err := rt.newWazero(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +142,17 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return rt, nil
 }
 
-// newWazero starts a wazero runtime with the host modules, sharing the compilation cache.
-// It sets no memory limit: the memory allocator enforces each module's (memory.go), so that it
-// knows when a guest's memory.grow failed at the limit.
-func (rt *Runtime) newWazero(ctx context.Context) (wazero.Runtime, error) {
-	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(!rt.cfg.Uninterruptible)
-	if rt.cache != nil {
+// newWazero starts a wazero runtime with the host modules: a compiling one sharing the
+// compilation cache, or an interpreting one. It sets no memory limit: the memory allocator
+// enforces each module's (memory.go), so that it knows when a guest's memory.grow failed at
+// the limit.
+func (rt *Runtime) newWazero(ctx context.Context, interpreted bool) (wazero.Runtime, error) {
+	wcfg := wazero.NewRuntimeConfig()
+	if interpreted {
+		wcfg = wazero.NewRuntimeConfigInterpreter()
+	}
+	wcfg = wcfg.WithCloseOnContextDone(!rt.cfg.Uninterruptible)
+	if rt.cache != nil && !interpreted {
 		wcfg = wcfg.WithCompilationCache(rt.cache)
 	}
 	wz := wazero.NewRuntimeWithConfig(ctx, wcfg)
@@ -209,13 +237,14 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 	}
 	rt.mu.Unlock()
 
-	wz, limit := rt.wz, rt.cfg.MemoryLimitPages
+	limit := rt.cfg.MemoryLimitPages
 	if mc.MemoryLimitPages != 0 {
 		limit = mc.MemoryLimitPages
 	}
 	var compiled wazero.CompiledModule
+	var cd *code
 	if base != nil {
-		compiled = base.compiled
+		compiled, cd = base.compiled, base.code
 	} else {
 		if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: missing the \\0asm magic number", ErrNotWasm)}
@@ -223,10 +252,11 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 		if err := precheck(wasm); err != nil {
 			return nil, &ModuleError{Module: name, Err: fmt.Errorf("%w: %v", ErrNotWasm, err)}
 		}
-		compiled, err = wz.CompileModule(experimental.WithCompilationWorkers(ctx, rt.cfg.CompileWorkers), wasm)
+		cd, err = rt.compile(ctx, sum, wasm)
 		if err != nil {
 			return nil, &ModuleError{Module: name, Err: rt.closing(fmt.Errorf("%w: %v", ErrNotWasm, err))}
 		}
+		compiled = cd.cur.Load().compiled
 	}
 	closeOwn := func() {
 		if base == nil {
@@ -253,7 +283,8 @@ func (rt *Runtime) LoadWith(ctx context.Context, name string, wasm []byte, mc Mo
 			closeOwn()
 			return nil, &ModuleError{Module: name, Err: err}
 		}
-		m.wz, m.bin = wz, slices.Clone(wasm)
+		m.wz, m.bin, m.code = rt.wz, slices.Clone(wasm), cd
+		rt.startCompiler(cd, sum, m.bin)
 	}
 	m.config, m.identity = mc.clone(), id
 

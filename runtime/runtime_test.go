@@ -16,11 +16,19 @@ import (
 	"github.com/mrun-dev/mrun/runtime"
 )
 
+// newRuntime starts a runtime for a test. Its modules run compiled code from the start, or,
+// with MRUN_TEST_TIER=interpreter in the environment, on the interpreter for good (the first
+// tier of a module the compilation cache does not hold, tiered.go).
 func newRuntime(t *testing.T, cfg runtime.Config) *runtime.Runtime {
 	t.Helper()
+	interpreted := os.Getenv("MRUN_TEST_TIER") == "interpreter"
+	cfg.WaitForCompiler = !interpreted
 	rt, err := runtime.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if interpreted {
+		runtime.StayInterpreted(rt)
 	}
 	t.Cleanup(func() { rt.Close(context.Background()) })
 	return rt

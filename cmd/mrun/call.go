@@ -103,6 +103,7 @@ call, and with --retries N a failed attempt runs again, up to N more times.`,
 	cmd.Flags().BoolVar(&o.deterministic, "deterministic", false, "give the guest a fixed clock and seeded randomness instead of real ones")
 	o.exec.addFlags(cmd.Flags())
 	o.exec.replay.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.exec.stats, "stats", false, statsUsage)
 	return cmd
 }
 

@@ -25,6 +25,8 @@ func TestCall(t *testing.T) {
 		code    int
 	}{
 		{"inc", []string{"call", "../../testdata/seed.wasm", "inc", "0"}, "1\n", "", 0},
+		// 100,001 tasks: the default task budget scales with the machine (dag.DefaultMaxTasks)
+		{"100k nested children with default flags", []string{"call", "--no-cache", "-q", "../../testdata/seed.wasm", "fanout", "100000"}, "5000050000\n", "", 0},
 		{"triage", []string{"call", "../../testdata/seed.wasm", "triage", "[0.4,0.7,0.2,0.8]", "--n-output", "2"}, "[[0.4,0.2],[0.7,0.8]]\n", "", 0},
 		{"n-output", []string{"call", fixtures, "pair", "--n-output", "2"}, "[10,20]\n", "", 0},
 		{"echo frame", []string{"call", fixtures, "echo", "1", `{"b":[1.5,"x"],"a":null}`}, `[[1,{"a":null,"b":[1.5,"x"]}],{}]` + "\n", "", 0},

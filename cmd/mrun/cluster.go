@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mrun-dev/mrun/dag"
 	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/internal/termsafe"
 	"github.com/mrun-dev/mrun/runtime"
@@ -603,7 +604,7 @@ gets the stricter of the worker's limits and its graph's. One line per event
 	cmd.Flags().Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
 	cmd.Flags().DurationVar(&o.maxTimeout, "max-timeout", 0, "interrupt a call that runs longer than this, whatever its own timeout, as in 10m (default: none)")
 	cmd.Flags().IntVar(&o.maxDepth, "max-depth", 0, "how deeply the calls' guests may nest spawns (default: the graph's, else 100)")
-	cmd.Flags().IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks one call's guest may spawn (default: the graph's, else 100000)")
+	cmd.Flags().IntVar(&o.maxTasks, "max-tasks", 0, fmt.Sprintf("how many tasks one call's guest may spawn (default: the graph's, else one per 4 KiB of 3/4 of the machine's memory: %d here)", dag.DefaultMaxTasks()))
 	cmd.Flags().DurationVar(&o.storeWait, "store-wait", cluster.DefaultStoreWait, "how long to keep trying to store a finished call's results while the server is away, before leaving the call to run again once it is back")
 	return cmd
 }

@@ -42,6 +42,7 @@ type execOptions struct {
 	progress    bool
 	progressSet bool // --progress was given: otherwise progress follows whether stderr is a terminal
 	trace       string
+	stats       bool         // --stats: what the tasks cost, on stderr after the run (stats.go)
 	cluster     clusterFlags // run the calls on a cluster's workers instead of in process
 	noCache     bool         // --no-cache: neither read nor write the result cache
 	resultCache string       // --result-cache, the global flag
@@ -62,7 +63,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(&o.maxOutput, "max-output", "keep at most this much of what one call writes to stdout, and to stderr (default: 1MiB)")
 	fs.Var(&o.maxArg, "max-arg", "fail a call whose arguments encode to more than this, dependency values included, as in 1GiB (default: 256MiB)")
 	fs.IntVar(&o.maxDepth, "max-depth", 0, "how deeply guests may nest spawns (default: 100)")
-	fs.IntVar(&o.maxTasks, "max-tasks", 0, "how many tasks guests may spawn in one run (default: 100000)")
+	fs.IntVar(&o.maxTasks, "max-tasks", 0, fmt.Sprintf("how many tasks guests may spawn in one run (default: one per 4 KiB of 3/4 of the machine's memory, at least 100000: %d here)", dag.DefaultMaxTasks()))
 	fs.IntVar(&o.maxWaiting, "max-waiting", 0, "how many tasks may wait on nested spawns at once (default: 128)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not show what guests write to stdout and stderr")
 	fs.BoolVar(&o.progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
@@ -292,6 +293,7 @@ type execution struct {
 	// liveProg is prog while the execution runs, for lines written from other goroutines.
 	liveProg atomic.Pointer[progress]
 	trace    *tracer
+	stats    *stats        // --stats; nil without
 	conn     *cluster.Conn // nil: calls run in process
 	// stopping is closed when the whole command is stopped (--timeout, Ctrl-C): calls
 	// interrupted then are cancelled, not failed.
@@ -423,12 +425,16 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	if traceFile != nil {
 		x.trace = newTracer(start, eng.Slots())
 	}
+	if x.opts.stats {
+		x.stats = newStats()
+	}
 	if err := x.startDashboard(); err != nil {
 		return nil, err
 	}
 	x.prog.start()
 	err := eng.Execute(runCtx, objs...)
 	x.prog.stop()
+	x.stats.write(x.io.Err, x.label)
 	x.noticeImpure()
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -560,6 +566,7 @@ func (x *execution) causes(err error) []causeLink {
 
 // event receives the engine's events, from the goroutines that run the tasks.
 func (x *execution) event(ev dag.Event) {
+	x.stats.event(ev)
 	x.dashboardEvent(ev)
 	switch ev.Kind {
 	case dag.EventStart:

@@ -198,7 +198,7 @@ func sameText(b *replay.Bundle, got replay.Outcome) string {
 	if fx := b.Outcome.Effects | got.Effects; fx&(runtime.ReadClock|runtime.ReadRandom) != 0 {
 		fmt.Fprintf(&s, " (the call read %s, which is not the same from run to run: give its module deterministic: true in a graph file, or use mrun call --deterministic, to replay it bit for bit)", strings.ReplaceAll((fx&^runtime.ReadFile).String(), "+", " and "))
 	} else if b.Modules[0].Config.Deterministic {
-		s.WriteString(" (its module is deterministic: the recorded call may have run on an instance that served earlier calls, whose clock and random stream had moved on)")
+		s.WriteString(" (its module is deterministic: something else the call read has changed since, such as a file under a mount, or the bundle was recorded by an mrun that reused instances of deterministic modules)")
 	}
 	if b.Outcome.Failed && got.Err != b.Outcome.Err {
 		fmt.Fprintf(&s, "; the recorded error was: %s", oneLine(b.Outcome.Err))

@@ -316,10 +316,16 @@ func defaultCacheDir() string {
 func newRuntime(ctx context.Context, g *globalOptions, cfg runtime.Config) (*runtime.Runtime, error) {
 	cfg.CacheDir = g.cacheDir
 	cfg.MemoryBudget = g.memBudget.n
+	// With a compilation cache, the process would wait at its exit for the compiler to fill
+	// it, so running the first calls on the interpreter meanwhile would only make it end
+	// later: compile first, once per module and cache. Without one, the interpreter answers
+	// sooner and the compilation stops at exit.
+	cfg.WaitForCompiler = g.cacheDir != ""
 	rt, err := runtime.New(ctx, cfg)
 	if err != nil && g.cacheDir != "" {
 		// An unusable cache directory must not stop the work: compile in memory instead.
 		cfg.CacheDir = ""
+		cfg.WaitForCompiler = false
 		rt, err = runtime.New(ctx, cfg)
 	}
 	if err != nil {

@@ -22,6 +22,8 @@ type runOptions struct {
 	graph  string // path of the graph file, or - for stdin
 	// maxCalls is the most calls the graph file may expand to.
 	maxCalls int
+	// deterministic makes every module of the graph deterministic, as deterministic: true.
+	deterministic bool
 }
 
 func newRunCmd(g *globalOptions, io streams) *cobra.Command {
@@ -76,6 +78,8 @@ N more times; the task fails only when the last attempt does.`,
 	cmd.Flags().IntVar(&o.maxCalls, "max-calls", graphfile.DefaultMaxCalls, "refuse a graph file that expands to more than `N` calls (each takes about "+bytesText(graphfile.CallBytes)+" while planned and run)")
 	o.exec.addFlags(cmd.Flags())
 	o.exec.replay.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.exec.stats, "stats", false, statsUsage)
+	cmd.Flags().BoolVar(&o.deterministic, "deterministic", false, "give every module a fixed clock and seeded randomness, as deterministic: true in the graph file does")
 	return cmd
 }
 
@@ -92,7 +96,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	files, err := readModuleFiles(g, o.exec.memoryLimit.pages)
+	files, err := readModuleFiles(g, o.exec.memoryLimit.pages, o.deterministic)
 	if err != nil {
 		return err
 	}
@@ -114,6 +118,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if x.opts.cluster.url != "" {
 		if err := checkClusterable(g); err != nil {
 			return err
+		}
+		if o.deterministic {
+			return usagef("--deterministic: a cluster cannot give its workers' calls module capabilities yet; run it without --cluster")
 		}
 	}
 	if err := x.connect(ctx); err != nil {
@@ -222,8 +229,8 @@ type moduleFile struct {
 // mounts.
 // memoryLimit, --memory-limit, is the limit of the modules without memory_limit: as the
 // module's, it is part of the module's identity, since a call can return another value under
-// another limit.
-func readModuleFiles(g *graphfile.Graph, memoryLimit uint32) ([]moduleFile, error) {
+// another limit. deterministic, --deterministic, makes every module deterministic.
+func readModuleFiles(g *graphfile.Graph, memoryLimit uint32, deterministic bool) ([]moduleFile, error) {
 	mods := g.Modules()
 	files := make([]moduleFile, len(mods))
 	for i, m := range mods {
@@ -243,7 +250,7 @@ func readModuleFiles(g *graphfile.Graph, memoryLimit uint32) ([]moduleFile, erro
 		if err != nil {
 			return nil, g.Errorf(m.Pos, "module %q: %v", m.Name, err)
 		}
-		mc := runtime.ModuleConfig{Env: m.Env, Deterministic: m.Deterministic, MemoryLimitPages: m.MemoryPages, MaySpawn: m.Spawns}
+		mc := runtime.ModuleConfig{Env: m.Env, Deterministic: m.Deterministic || deterministic, MemoryLimitPages: m.MemoryPages, MaySpawn: m.Spawns}
 		if mc.MemoryLimitPages == 0 { // --memory-limit: see readModuleFiles
 			mc.MemoryLimitPages = memoryLimit
 		}

@@ -23,7 +23,9 @@ import (
 // instant events on a lane of their own. A failed attempt that runs again (a retry) is an
 // instant event on its task's lane, and the task's args count its attempts. Tasks whose
 // values were already there (stored on a cluster, or in the result cache) did not run either:
-// they are instant events on a lane of their own, "reused", when planning found them.
+// they are instant events on a lane of their own, "reused", when planning found them. A task
+// that finished or failed has what it cost (dag.Usage) in its args: wall_us, guest_us,
+// peak_memory, arg_bytes, result_bytes, spawned, and worker on a cluster.
 type tracer struct {
 	begin time.Time
 	slots int
@@ -44,6 +46,7 @@ type span struct {
 	status, err       string
 	lane              int
 	retries           []retry
+	usage             dag.Usage // on its end
 }
 
 // retry is an attempt of a task that failed and ran again.
@@ -96,7 +99,7 @@ func (t *tracer) end(ev dag.Event, status string) {
 	} else {
 		t.open[ev.Key] = open[1:]
 	}
-	s.end, s.status = ev.Time, status
+	s.end, s.status, s.usage = ev.Time, status, ev.Usage
 	if ev.Err != nil {
 		s.err = causeText(ev.Err)
 	}
@@ -212,6 +215,7 @@ func (t *tracer) write(w io.Writer, command string) error {
 		if len(s.retries) > 0 {
 			args["attempts"] = len(s.retries) + 1
 		}
+		usageArgs(args, s.usage)
 		if s.depth > 0 {
 			args["depth"] = s.depth
 			args["parent"] = s.parent.String()
@@ -242,6 +246,25 @@ func (t *tracer) write(w io.Writer, command string) error {
 	}
 	bw.WriteString(`],"displayTimeUnit":"ms","otherData":` + jsonString(map[string]string{"command": command, "mrun": versionString()}) + "}\n")
 	return bw.Flush()
+}
+
+// usageArgs adds what a task cost to its args, when its executor said.
+func usageArgs(args map[string]any, u dag.Usage) {
+	if u == (dag.Usage{}) {
+		return
+	}
+	args["wall_us"] = float64(u.Wall.Nanoseconds()) / 1e3
+	args["guest_us"] = float64(u.Guest.Nanoseconds()) / 1e3
+	args["peak_memory"] = u.PeakMemory
+	args["arg_bytes"] = u.ArgBytes
+	args["result_bytes"] = u.ResultBytes
+	args["spawned"] = u.Spawned
+	if u.Attempts > 1 {
+		args["attempts"] = u.Attempts
+	}
+	if u.Worker != "" {
+		args["worker"] = u.Worker
+	}
 }
 
 func jsonString(v any) string {

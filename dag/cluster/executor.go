@@ -309,6 +309,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		select {
 		case d := <-ch:
 			x.learn(fnID, d.Took)
+			t.Usage = d.usage()
 			if d.Err != nil {
 				return runtime.Result{}, x.failure(d, msg.Module, fn)
 			}
@@ -326,6 +327,7 @@ func (x *Executor) run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 			if e, err := x.c.failed.Get(ctx, msg.ID); err == nil {
 				var d doneMsg
 				if abi.Unmarshal(e.Value(), &d) == nil && d.Err != nil {
+					t.Usage = d.usage()
 					return runtime.Result{}, x.failure(d, msg.Module, fn)
 				}
 			}
@@ -764,7 +766,8 @@ func (x *Executor) onEvent(em *eventMsg) {
 		return
 	}
 	ev := dag.Event{Kind: dag.EventKind(em.Kind), Key: abi.Key(em.Key), Parent: abi.Key(em.Parent), Depth: em.Depth,
-		Func: fn, Time: time.Now(), Stdout: em.Stdout, Stderr: em.Stderr, Attempt: em.Attempt, Impure: em.Impure}
+		Func: fn, Time: time.Now(), Stdout: em.Stdout, Stderr: em.Stderr, Attempt: em.Attempt, Impure: em.Impure,
+		Usage: em.Usage.usage()}
 	if em.Err != nil {
 		ev.Err = fromWire(em.Err, fn, em.Stdout, em.Stderr)
 	}

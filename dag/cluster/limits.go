@@ -321,7 +321,7 @@ func (w *worker) forward(ev dag.Event) {
 	}
 	em := eventMsg{Root: r.root, Kind: int(ev.Kind), Key: ev.Key[:], Parent: ev.Parent[:], Depth: ev.Depth,
 		Module: ev.Func.Module().SumHex(), Func: ev.Func.Name(), Attempt: ev.Attempt, Impure: ev.Impure,
-		Stdout: capOutput(ev.Stdout), Stderr: capOutput(ev.Stderr)}
+		Stdout: capOutput(ev.Stdout), Stderr: capOutput(ev.Stderr), Usage: toUsageMsg(ev.Usage)}
 	if ev.Err != nil {
 		em.Err = toWire(ev.Err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
@@ -121,6 +122,51 @@ type doneMsg struct {
 	Took int64 `msgpack:"took,omitempty"`
 	// Event, when set, makes the message an event of a nested call instead of a completion.
 	Event *eventMsg `msgpack:"ev,omitempty"`
+	// Usage is what the attempt cost, as its worker measured it (dag.Usage; the worker is
+	// Worker). Nil from workers that do not say: coordinators then report only the worker and
+	// what they measure themselves, and coordinators that do not know the field skip it.
+	Usage *usageMsg `msgpack:"usage,omitempty"`
+}
+
+// usageMsg is a dag.Usage as it crosses the network: in a completion, what one attempt cost
+// on the worker that sends it; in the event of a nested call, the Usage of that event.
+type usageMsg struct {
+	Wall     int64  `msgpack:"wall,omitempty"`  // nanoseconds; events only
+	Guest    int64  `msgpack:"guest,omitempty"` // nanoseconds
+	Memory   uint64 `msgpack:"mem,omitempty"`
+	Args     int    `msgpack:"args,omitempty"`
+	Result   int    `msgpack:"result,omitempty"`
+	Spawned  int    `msgpack:"spawned,omitempty"`
+	Attempts int    `msgpack:"attempts,omitempty"` // events only
+	Worker   string `msgpack:"worker,omitempty"`   // events only
+}
+
+// usage is what the attempt d reports cost, for dag.Task.Usage: the worker's measurements,
+// and its name.
+func (d *doneMsg) usage() dag.Usage {
+	u := d.Usage.usage()
+	u.Wall, u.Attempts, u.Worker = 0, 0, d.Worker // the coordinator's engine counts those
+	return u
+}
+
+// toUsageMsg returns u for the wire, nil when it says nothing.
+func toUsageMsg(u dag.Usage) *usageMsg {
+	if u == (dag.Usage{}) {
+		return nil
+	}
+	return &usageMsg{Wall: int64(u.Wall), Guest: int64(u.Guest), Memory: u.PeakMemory, Args: u.ArgBytes,
+		Result: u.ResultBytes, Spawned: u.Spawned, Attempts: u.Attempts, Worker: u.Worker}
+}
+
+// usage returns the dag.Usage u carries; anyone who may publish to a coordinator's subject
+// can send one, so negative counts and times are read as zero.
+func (u *usageMsg) usage() dag.Usage {
+	if u == nil {
+		return dag.Usage{}
+	}
+	return dag.Usage{Wall: time.Duration(max(u.Wall, 0)), Guest: time.Duration(max(u.Guest, 0)), PeakMemory: u.Memory,
+		ArgBytes: max(u.Args, 0), ResultBytes: max(u.Result, 0), Spawned: max(u.Spawned, 0), Attempts: max(u.Attempts, 0),
+		Worker: u.Worker}
 }
 
 // eventMsg is a dag.Event of a call a worker's guest spawned, as it crosses the network to
@@ -138,6 +184,8 @@ type eventMsg struct {
 	Stderr  []byte   `msgpack:"stderr,omitempty"`
 	Attempt int      `msgpack:"attempt,omitempty"`
 	Impure  bool     `msgpack:"impure,omitempty"`
+	// Usage is the event's dag.Usage, on EventFinish and EventFail; nil from earlier workers.
+	Usage *usageMsg `msgpack:"usage,omitempty"`
 }
 
 // maxEventOutput bounds the output an event carries, per stream, so that an event fits a

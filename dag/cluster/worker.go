@@ -386,6 +386,7 @@ type attempted struct {
 	err     error
 	started time.Time
 	took    time.Duration
+	usage   usageMsg // what the guest cost, when it ran
 }
 
 // attempt runs the call of t on slot, which the call holds, releasing the slot once the guest
@@ -404,12 +405,12 @@ func (w *worker) attempt(ctx context.Context, t *taskMsg, slot *callSlot, keep b
 	}()
 
 	start := time.Now()
-	res, outputs, took, err := w.run(callCtx, t, slot, keep)
-	a := attempted{res: res, outputs: outputs, err: err, started: start, took: took}
-	if ctx.Err() != nil && err != nil {
+	a := attempted{started: start}
+	a.res, a.outputs, a.took, a.err = w.run(callCtx, t, slot, keep, &a.usage)
+	if ctx.Err() != nil && a.err != nil {
 		return a, outGiveBack // the worker is stopping: leave the call to another worker
 	}
-	if err != nil && errors.Is(context.Cause(callCtx), errCoordinatorGone) {
+	if a.err != nil && errors.Is(context.Cause(callCtx), errCoordinatorGone) {
 		return a, outDropped
 	}
 	if !keep {
@@ -435,6 +436,9 @@ func (w *worker) storeOutputs(ctx context.Context, t *taskMsg, outputs []output)
 // records a failure in FailedBucket.
 func (w *worker) ended(ctx context.Context, t *taskMsg, a attempted) doneMsg {
 	done := doneMsg{ID: t.ID, Worker: w.cfg.ID, Stdout: a.res.Stdout, Stderr: a.res.Stderr, Took: max(a.took.Nanoseconds(), 1)}
+	if a.usage != (usageMsg{}) {
+		done.Usage = &a.usage
+	}
 	if a.err == nil {
 		w.done.Add(1)
 		w.learn(t.Module+"."+t.Func, done.Took)
@@ -638,8 +642,9 @@ type output struct {
 
 // run runs the call of t, releasing slot once the guest has returned unless keep is set, and
 // returns its outputs, for the caller to store, and how long reading its inputs and running
-// its guest took (not loading its module: that is once per module and worker).
-func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool) (res runtime.Result, outputs []output, took time.Duration, err error) {
+// its guest took (not loading its module: that is once per module and worker). Once the
+// guest has run, u holds what it cost.
+func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool, u *usageMsg) (res runtime.Result, outputs []output, took time.Duration, err error) {
 	frame := t.Frame
 	if t.FrameRef != "" {
 		if frame, err = w.c.frames.GetBytes(ctx, t.FrameRef); err != nil {
@@ -682,6 +687,7 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool)
 		}
 		nested, release := w.engine(n.maxDepth, n.maxTasks).Nested(key, fn, t.Depth, slot, budget)
 		defer release()
+		defer func() { u.Spawned = dag.Spawned(nested) }()
 		ctx = runtime.WithNested(ctx, nested)
 		if t.Events != "" {
 			n.events, n.root = t.Events, t.Root
@@ -689,8 +695,14 @@ func (w *worker) run(ctx context.Context, t *taskMsg, slot *callSlot, keep bool)
 		}
 		ctx = context.WithValue(ctx, nestingKey{}, n)
 	}
-	res, err = fn.CallFill(ctx, tmpl.Size(inputs), func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
+	u.Args = tmpl.Size(inputs)
+	ctx = runtime.WithUsage(ctx) // a worker reports what the call cost, whoever listens
+	res, err = fn.CallFill(ctx, u.Args, func(dst []byte) { tmpl.AppendFrame(dst[:0], inputs) })
 	took = time.Since(start)
+	u.Guest, u.Memory, u.Result = int64(res.Guest), res.Memory, len(res.Value)
+	if ce := (*runtime.CallError)(nil); errors.As(err, &ce) {
+		u.Guest, u.Memory = int64(ce.Guest), ce.Memory
+	}
 	if !keep {
 		slot.Release()
 	}

@@ -48,10 +48,12 @@ const (
 	cpuSpeedup     = 1.9     // CPU64: time on 1 slot ÷ time on 2 slots, at least
 	scalePeakKiB   = 1 << 20 // Scale, N = 1M: peak RSS, at most
 	scaleLinearity = 1.5     // Scale: time per task at the largest N ÷ at the one before, at most
-	coldSmallNs    = 50e6    // ColdStart, C and WAT, cold and warm: at most
+	coldSmallNs    = 50e6    // ColdStart, C and WAT, cold (until the result) and warm: at most
+	coldGoNs       = 500e6   // ColdStart, Go with an empty cache, until the result: at most
 	coldGoWarmNs   = 300e6   // ColdStart, Go with a warm cache: at most
 	tensorMBps     = 1000    // TensorHandoff/handoff: at least
 	distributedNs  = 150e3   // FanOut10k on a cluster (…-distributed-…): time per task, at most
+	accountingCost = 1.05    // FanOut10k/mrun-c-accounting: time ÷ FanOut10k/mrun-c's in the same run, at most
 	concurrentRate = 0.9     // Concurrent200: tasks/s all at once ÷ one after another, at least
 	rerunShare     = 0.1     // Rerun: the cached second run's wall time ÷ the first's, at most
 	reusedNs       = 300e6   // FanOut10kReused: wall time of a run whose output the cluster stored, at most
@@ -231,10 +233,21 @@ func measured(benches map[string]*bench, g, variant string) row {
 	switch {
 	case g == "Scale" && strings.HasSuffix(variant, "/n=1000000") && !strings.HasPrefix(variant, "goroutines"):
 		r.target = check(b.metrics["peak-KiB"] <= scalePeakKiB, "RSS ≤ 1 GiB")
+	case g == "ColdStart" && strings.HasSuffix(variant, "-coldexit"): // the compiler filling the cache: no target
 	case g == "ColdStart" && (strings.HasPrefix(variant, "mrun-c-") || strings.HasPrefix(variant, "mrun-wat-")):
 		r.target = check(ns <= coldSmallNs, fmt.Sprintf("≤ %s", dur(coldSmallNs)))
+	case g == "ColdStart" && (variant == "mrun-go-cold" || variant == "mrun-go-nocache"):
+		r.target = check(ns <= coldGoNs, fmt.Sprintf("≤ %s", dur(coldGoNs)))
 	case g == "ColdStart" && variant == "mrun-go-warm":
 		r.target = check(ns <= coldGoWarmNs, fmt.Sprintf("≤ %s", dur(coldGoWarmNs)))
+	case g == "FanOut10k" && variant == "mrun-c-accounting":
+		plain, ok := benches["FanOut10k/mrun-c"]
+		if !ok || plain.perTask() == 0 {
+			r.target = fmt.Sprintf("≤ %.2f× C without (no FanOut10k/mrun-c)", accountingCost)
+			break
+		}
+		x := b.perTask() / plain.perTask()
+		r.target = check(x <= accountingCost, fmt.Sprintf("%.3f× C without (≤ %.2f×)", x, accountingCost))
 	case g == "FanOut10k" && strings.Contains(variant, "-distributed"):
 		r.target = check(b.perTask() <= distributedNs, fmt.Sprintf("≤ %s/task", dur(distributedNs)))
 	case g == "FanOut10kReused":
@@ -367,8 +380,9 @@ func derived(benches map[string]*bench, g string) []row {
 func label(variant string) string {
 	words := map[string]string{
 		"c": "C", "wat": "WAT", "go": "Go", "1slot": "1 slot", "2slots": "2 slots",
-		"cold": "cold (compiles)", "warm": "warm (median)", "handoff": "hand-off, WAT → WAT",
+		"cold": "cold (compiles), to the result", "coldexit": "cold, to the process's exit", "warm": "warm (median)", "nocache": "no compilation cache, to the exit (median)", "handoff": "hand-off, WAT → WAT",
 		"first": "first, empty result cache", "cached": "second, cached", "uncached": "third, --no-cache",
+		"accounting": "with accounting",
 	}
 	if strings.HasSuffix(variant, "-cached") && !strings.Contains(variant, "/") { // ReusedCall
 		words["cached"] = "in process, from the result cache"

@@ -13,8 +13,10 @@
 //
 // times `MRUN call MODULE inc 1` as a new process: once with an empty compilation cache
 // (the run compiles the module) and then -runs times with that cache warm, reporting the
-// median. `MRUN version`, a process that loads no module, is timed the same way as the
-// baseline.
+// median. A run is timed until its result is on stdout; the cold run is also timed until the
+// process exits (mrun-NAME-coldexit), which includes the compiler finishing in the background
+// to fill the cache. `MRUN version`, a process that loads no module, is timed the same way as
+// the baseline.
 //
 //	procbench distributed [-workers 2] [-slots 2] [-runs 3] [-cpuprofile FILE] [-worker-cpuprofile PREFIX] MRUN NAME=MODULE N
 //
@@ -198,7 +200,8 @@ func loadFanOut(ctx context.Context, rt *runtime.Runtime, module string) (inc, s
 	if sumAll, err = m.Func("sum_all"); err != nil {
 		return nil, nil, err
 	}
-	return inc, sumAll, nil
+	// The fan-out measures calls of compiled code, not of the interpreter's first tier.
+	return inc, sumAll, m.WaitCompiled(ctx)
 }
 
 // currentRSS is the process's resident set now, in bytes (Linux); elsewhere, the peak so far.
@@ -261,7 +264,10 @@ func coldstart(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "BenchmarkColdStart/%s\t1\t%d ns/op\n", name, d.Nanoseconds())
 	}
 
-	base, err := median(func() (time.Duration, error) { return timeRun(filepath.Join(tmp, "none"), "", mrun, "version") })
+	base, err := median(func() (time.Duration, error) {
+		_, d, err := timeRun(filepath.Join(tmp, "none"), "", mrun, "version")
+		return d, err
+	})
 	if err != nil {
 		return err
 	}
@@ -275,36 +281,64 @@ func coldstart(args []string, out io.Writer) error {
 		if err := os.Mkdir(cache, 0o755); err != nil {
 			return err
 		}
-		call := func() (time.Duration, error) { return timeRun(cache, "2\n", mrun, "call", module, "inc", "1") }
-		cold, err := call()
+		call := func() (result, exit time.Duration, err error) {
+			return timeRun(cache, "2\n", mrun, "call", module, "inc", "1")
+		}
+		cold, exit, err := call()
 		if err != nil {
 			return err
 		}
 		print("mrun-"+name+"-cold", cold)
-		warm, err := median(call)
+		print("mrun-"+name+"-coldexit", exit)
+		warm, err := median(func() (time.Duration, error) {
+			d, _, err := call()
+			return d, err
+		})
 		if err != nil {
 			return err
 		}
 		print("mrun-"+name+"-warm", warm)
+		// Without a compilation cache every process starts cold: the first calls run on the
+		// interpreter and the compilation stops at exit, so the exit is the figure.
+		nocache, err := median(func() (time.Duration, error) {
+			_, d, err := timeRun(cache, "2\n", mrun, "--cache-dir", "", "call", module, "inc", "1")
+			return d, err
+		})
+		if err != nil {
+			return err
+		}
+		print("mrun-"+name+"-nocache", nocache)
 	}
 	return nil
 }
 
-// timeRun runs the command with MRUN_CACHE_DIR set to cache and returns its wall time; when
+// timeRun runs the command with MRUN_CACHE_DIR set to cache and returns its wall time until
+// its stdout holds a whole line (or it exits, when it prints none) and until it exits; when
 // want is not empty, the command's stdout must be want.
-func timeRun(cache, want string, name string, args ...string) (time.Duration, error) {
+func timeRun(cache, want string, name string, args ...string) (result, exit time.Duration, err error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), "MRUN_CACHE_DIR="+cache)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, errb.String())
+		return 0, 0, err
 	}
-	if want != "" && out.String() != want {
-		return 0, fmt.Errorf("%s printed %q, want %q", strings.Join(cmd.Args, " "), out.String(), want)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
 	}
-	return d, nil
+	r := bufio.NewReader(stdout)
+	line, _ := r.ReadString('\n')
+	result = time.Since(start)
+	rest, _ := io.ReadAll(r)
+	err = cmd.Wait()
+	exit = time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, errb.String())
+	}
+	if out := line + string(rest); want != "" && out != want {
+		return 0, 0, fmt.Errorf("%s printed %q, want %q", strings.Join(cmd.Args, " "), out, want)
+	}
+	return result, exit, nil
 }

@@ -55,3 +55,15 @@ func TestDistributed_Usage(t *testing.T) {
 		}
 	}
 }
+
+// timeRun checks what the command printed and times its result no later than its exit.
+func TestTimeRun(t *testing.T) {
+	result, exit, err := timeRun(t.TempDir(), "2\n", "sh", "-c", "echo 2")
+	if err != nil || result <= 0 || result > exit {
+		t.Fatalf("timeRun = %v, %v, %v; want a result no later than the exit", result, exit, err)
+	}
+	_, _, err = timeRun(t.TempDir(), "3\n", "sh", "-c", "echo 2")
+	if want := `sh -c echo 2 printed "2\n", want "3\n"`; err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}

@@ -151,7 +151,7 @@ func child(out io.Writer, name string, args ...string) error {
 
 // runOne evaluates one workload on a fresh runtime and engine and prints its line.
 func runOne(ctx context.Context, w string, out io.Writer) error {
-	rt, err := runtime.New(ctx, runtime.Config{MaxResult: resultB})
+	rt, err := runtime.New(ctx, runtime.Config{MaxResult: resultB, WaitForCompiler: true})
 	if err != nil {
 		return err
 	}
