@@ -209,6 +209,7 @@ type clusterUpOptions struct {
 	clusterListen string
 	routes        string
 	replicas      int
+	dashboard     dashboardOptions // --dashboard (dashboard.go)
 }
 
 func newClusterUpCmd(io streams) *cobra.Command {
@@ -272,6 +273,7 @@ well.`,
 	cmd.Flags().StringVar(&o.clusterListen, "cluster-listen", "", "join a cluster of servers, listening for the others' routes on `HOST:PORT`, as in 0.0.0.0:6222 (with --routes)")
 	cmd.Flags().StringVar(&o.routes, "routes", "", "the route addresses of the servers of the cluster, this one's among them, separated by commas: `URLS` as in nats://10.0.0.5:6222,nats://10.0.0.6:6222")
 	cmd.Flags().IntVar(&o.replicas, "replicas", 1, "keep `N` copies of every stream and bucket, on N servers of the cluster (at most 5; 3 for three servers)")
+	o.dashboard.addFlag(cmd.Flags(), "the cluster's workers")
 	return cmd
 }
 
@@ -341,6 +343,9 @@ func runClusterUp(ctx context.Context, o *clusterUpOptions) error {
 				fmt.Fprintf(o.io.Err, "mrun cluster up: streams and buckets ready, with %d replicas\n", cfg.Assets.Replicas)
 			}
 		}()
+	}
+	if err := serveClusterDashboard(ctx, &o.dashboard, o.io, srv, cfg.CredsDir, o.tlsCert); err != nil {
+		return err
 	}
 	<-ctx.Done()
 	fmt.Fprintln(o.io.Err, "mrun cluster up: stopping")

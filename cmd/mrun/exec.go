@@ -49,6 +49,8 @@ type execOptions struct {
 	storeBudget budgetSize   // --store-budget
 
 	replay replayOptions // --keep-failed, --record (replay.go)
+
+	dashboard dashboardOptions // --dashboard (dashboard.go)
 }
 
 func (o *execOptions) addFlags(fs *pflag.FlagSet) {
@@ -70,6 +72,7 @@ func (o *execOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Var(&o.storeBudget, "store-budget", "keep at most this much of the values no run holds in memory, as in 64MiB (default: 256MiB)")
 	o.cluster.addFlags(fs, "run the calls on the workers of the cluster at `URL`, as in nats://127.0.0.1:4222 (env "+clusterEnv+"; empty: in process)")
 	o.cluster.addTimeoutFlag(fs)
+	o.dashboard.addFlag(fs, "the run")
 }
 
 // parsed completes the options once cobra has parsed the flags.
@@ -425,6 +428,9 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	if x.opts.stats {
 		x.stats = newStats()
 	}
+	if err := x.startDashboard(); err != nil {
+		return nil, err
+	}
 	x.prog.start()
 	err := eng.Execute(runCtx, objs...)
 	x.prog.stop()
@@ -438,6 +444,7 @@ func (x *execution) execute(ctx context.Context, objs []*dag.Object) (*dag.Engin
 	case err != nil:
 		err = x.failure(runCtx, err)
 	}
+	x.dashboardEnd(err)
 	if traceFile != nil { // written when tasks failed too: that is when it helps most
 		werr := x.trace.write(traceFile, x.command)
 		if cerr := traceFile.Close(); werr == nil {
@@ -560,6 +567,7 @@ func (x *execution) causes(err error) []causeLink {
 // event receives the engine's events, from the goroutines that run the tasks.
 func (x *execution) event(ev dag.Event) {
 	x.stats.event(ev)
+	x.dashboardEvent(ev)
 	switch ev.Kind {
 	case dag.EventStart:
 		if ev.Depth > 0 {

@@ -72,7 +72,7 @@ N more times; the task fails only when the last attempt does.`,
 			if o.maxCalls < 1 {
 				return usagef("--max-calls must be at least 1, got %d", o.maxCalls)
 			}
-			return runRun(cmd.Context(), o)
+			return lingerDashboard(cmd.Context(), &o.exec.dashboard, o.io, runRun(cmd.Context(), o))
 		},
 	}
 	cmd.Flags().IntVar(&o.maxCalls, "max-calls", graphfile.DefaultMaxCalls, "refuse a graph file that expands to more than `N` calls (each takes about "+bytesText(graphfile.CallBytes)+" while planned and run)")
@@ -131,6 +131,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	x.dashboardPlan(g) // dashboard.go
 	eng, err := x.execute(ctx, objs)
 	if err != nil {
 		return err
