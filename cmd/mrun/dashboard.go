@@ -237,8 +237,19 @@ func lingerDashboard(ctx context.Context, d *dashboardOptions, io streams, err e
 	}
 	fmt.Fprintf(io.Err, "mrun: the graph ended; the dashboard keeps serving at %s until interrupted (Ctrl-C)\n", d.url)
 	<-ctx.Done()
-	return err
+	if err != nil {
+		return &reportedError{err}
+	}
+	return nil
 }
+
+// reportedError is the error of a command that has printed it already and then waited, as
+// mrun run --dashboard serves after a failed graph: the command's status is the error's, not
+// the interruption's that ended the wait, and it is not printed again.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
 
 // clusterDashboard is the dashboard of mrun cluster up --dashboard: the workers of the
 // cluster the server serves, polled through a client connection of its own.

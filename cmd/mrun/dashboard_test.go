@@ -253,11 +253,14 @@ func TestDashboard_browser(t *testing.T) {
 	}
 	screenshot(t, ctx, "failed", "#failures-view")
 
-	// The failure was reported when the graph ended; the exit status is the interruption's
-	// that stopped the dashboard.
+	// The failure was reported when the graph ended, once; the exit status is the failed
+	// graph's, not the interruption's that stopped the dashboard.
 	code, stderr := stop()
-	if code != exitInterrupted {
-		t.Errorf("exit code %d, want %d", code, exitInterrupted)
+	if code != exitTaskFail {
+		t.Errorf("exit code %d, want %d", code, exitTaskFail)
+	}
+	if n := strings.Count(stderr, "mrun: task boom"); n != 1 {
+		t.Errorf("the failure is on stderr %d times, want once:\n%s", n, stderr)
 	}
 	for _, want := range []string{"mrun: task boom (seed.fail, key ", "the dashboard keeps serving at " + url + " until interrupted"} {
 		if !strings.Contains(stderr, want) {

@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, io streams) int {
 	if err == nil {
 		return exitOK
 	}
+	if rep := (*reportedError)(nil); errors.As(err, &rep) {
+		return exitCode(rep.err)
+	}
 	if ctx.Err() != nil { // whatever was interrupted (a compile, a task) failed because of it
 		err = errInterrupted
 	}

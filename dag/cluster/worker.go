@@ -134,7 +134,7 @@ func (c *Conn) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	}
 	host, _ := os.Hostname()
 	if cfg.ID == "" {
-		cfg.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), nuid.Next()[:6])
+		cfg.ID = defaultWorkerID(host)
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -965,4 +965,12 @@ func (c *Conn) Workers(ctx context.Context) ([]WorkerInfo, error) {
 		}
 	}
 	return out, nil
+}
+
+// defaultWorkerID names a worker that was given no ID: host, process ID and the end of a NUID.
+// A NUID's first characters are the same for the whole process and its last ones change with
+// every NUID, so workers of one process get different names.
+func defaultWorkerID(host string) string {
+	n := nuid.Next()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), n[len(n)-6:])
 }

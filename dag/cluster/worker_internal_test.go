@@ -82,3 +82,15 @@ func testConn(t *testing.T, opts Options) (context.Context, *Conn) {
 	t.Cleanup(c.Close)
 	return ctx, c
 }
+
+// TestDefaultWorkerID: workers started in one process without an ID get different names.
+func TestDefaultWorkerID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		id := defaultWorkerID("h")
+		if seen[id] {
+			t.Fatalf("two workers of one process are both named %s", id)
+		}
+		seen[id] = true
+	}
+}
