@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mrun-dev/mrun/dag"
+	"github.com/mrun-dev/mrun/dashboard"
 	"github.com/mrun-dev/mrun/internal/gobaseline"
 	"github.com/mrun-dev/mrun/runtime"
 )
@@ -113,6 +114,13 @@ func BenchmarkFanOut10k(b *testing.B) {
 		if sum.Attempts != b.N*(n+1) {
 			b.Fatalf("%d attempts counted, want %d", sum.Attempts, b.N*(n+1))
 		}
+	})
+	// With the dashboard: its server fed with every event (nobody watching), the tasks
+	// planned in two groups as a graph file's would be; benchfmt compares it with mrun-c.
+	b.Run("mrun-c-dashboard", func(b *testing.B) {
+		dash := dashboard.New(dashboard.Config{})
+		defer dash.Close()
+		fanoutWith(b, cGuest(), dash.Event)
 	})
 	b.Run("mrun-wat", func(b *testing.B) { fanout(b, watGuest()) })
 	b.Run("mrun-go", func(b *testing.B) { fanout(b, seed) })

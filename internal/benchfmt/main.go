@@ -240,7 +240,7 @@ func measured(benches map[string]*bench, g, variant string) row {
 		r.target = check(ns <= coldGoNs, fmt.Sprintf("≤ %s", dur(coldGoNs)))
 	case g == "ColdStart" && variant == "mrun-go-warm":
 		r.target = check(ns <= coldGoWarmNs, fmt.Sprintf("≤ %s", dur(coldGoWarmNs)))
-	case g == "FanOut10k" && variant == "mrun-c-accounting":
+	case g == "FanOut10k" && (variant == "mrun-c-accounting" || variant == "mrun-c-dashboard"):
 		plain, ok := benches["FanOut10k/mrun-c"]
 		if !ok || plain.perTask() == 0 {
 			r.target = fmt.Sprintf("≤ %.2f× C without (no FanOut10k/mrun-c)", accountingCost)
@@ -382,7 +382,7 @@ func label(variant string) string {
 		"c": "C", "wat": "WAT", "go": "Go", "1slot": "1 slot", "2slots": "2 slots",
 		"cold": "cold (compiles), to the result", "coldexit": "cold, to the process's exit", "warm": "warm (median)", "nocache": "no compilation cache, to the exit (median)", "handoff": "hand-off, WAT → WAT",
 		"first": "first, empty result cache", "cached": "second, cached", "uncached": "third, --no-cache",
-		"accounting": "with accounting",
+		"accounting": "with accounting", "dashboard": "with the dashboard",
 	}
 	if strings.HasSuffix(variant, "-cached") && !strings.Contains(variant, "/") { // ReusedCall
 		words["cached"] = "in process, from the result cache"
