@@ -46,6 +46,9 @@ type Config struct {
 	Replay func(ctx context.Context, key abi.Key) (path string, err error)
 	// ReplayHint tells, when Replay is nil, how to get a failed task replayed.
 	ReplayHint string
+	// Arguments returns a summary of the arguments of the failed task with the key, as
+	// replay.Recorder.Arguments does, for the task's detail. Nil, or false: none is shown.
+	Arguments func(key abi.Key) (string, bool)
 	// Workers lists a cluster's workers; the page polls it about once a second. Nil: the
 	// calls run in process, and the page has no cluster view.
 	Workers func(ctx context.Context) ([]Worker, error)
@@ -714,7 +717,9 @@ type TaskDetail struct {
 	Label    string `json:"label"`
 	Group    string `json:"group"`
 	Function string `json:"function"`
-	Error    string `json:"error"`
+	// Args summarises the call's arguments (Config.Arguments); empty when unknown.
+	Args  string `json:"args,omitempty"`
+	Error string `json:"error"`
 	// Chain are the errors the error wraps, outermost first.
 	Chain      []string `json:"chain"`
 	Stdout     string   `json:"stdout"`
@@ -759,6 +764,11 @@ func (s *Server) serveTask(w http.ResponseWriter, r *http.Request) {
 			ArgBytes: f.usage.ArgBytes, ResultBytes: f.usage.ResultBytes, Spawned: f.usage.Spawned, Attempts: f.usage.Attempts, Worker: f.usage.Worker}}
 	if d.Chain == nil {
 		d.Chain = []string{}
+	}
+	if s.cfg.Arguments != nil {
+		if a, ok := s.cfg.Arguments(f.key); ok {
+			d.Args = a
+		}
 	}
 	s.mu.Lock()
 	d.Group = s.groups[f.group].name

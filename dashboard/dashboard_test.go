@@ -162,10 +162,11 @@ func TestServer_nestedGroups(t *testing.T) {
 }
 
 func TestServer_task(t *testing.T) {
-	_, hs := fed(t, dashboard.Config{Label: func(k abi.Key) string { return "boom" }, ReplayHint: "use --keep-failed"})
+	_, hs := fed(t, dashboard.Config{Label: func(k abi.Key) string { return "boom" }, ReplayHint: "use --keep-failed",
+		Arguments: func(abi.Key) (string, bool) { return `41, "<i>x</i>"`, true }})
 	var d dashboard.TaskDetail
 	get(t, hs.URL+"/api/task?id=0", &d)
-	if d.Label != "boom" || d.Group != "boom" || d.Error != `call fail: <script>alert("x")</script>` ||
+	if d.Label != "boom" || d.Group != "boom" || d.Args != `41, "<i>x</i>"` || d.Error != `call fail: <script>alert("x")</script>` ||
 		strings.Join(d.Chain, "|") != `<script>alert("x")</script>` || d.Stdout != "<b>out</b>\n" || d.Stderr != "err & more\n" {
 		t.Errorf("detail = %+v", d)
 	}

@@ -29,6 +29,8 @@ type dashboardOptions struct {
 	graph *graphfile.Graph
 	// replay, when set, writes a replay bundle of a failed task (replay.go).
 	replay func(ctx context.Context, key abi.Key) (string, error)
+	// arguments, when set, summarises the arguments of a failed task (replay.go).
+	arguments func(key abi.Key) (string, bool)
 
 	srv *dashboard.Server // nil until started, and without --dashboard
 	url string
@@ -100,6 +102,7 @@ func (x *execution) dashboardPlan(g *graphfile.Graph) {
 	d.graph = g
 	if x.opts.cluster.url == "" {
 		d.replay = x.replayHook() // replay.go
+		d.arguments = x.opts.replay.recorder().Arguments
 	}
 }
 
@@ -133,6 +136,7 @@ func (x *execution) startDashboard() error {
 		Label:      func(k abi.Key) string { return x.label(k, nil) },
 		Cancelled:  x.cancelledBy,
 		Replay:     d.replay,
+		Arguments:  d.arguments,
 		ReplayHint: "run the graph again with mrun run --keep-failed DIR to keep a replay bundle of each failed task, then mrun replay DIR/BUNDLE",
 	}
 	if x.opts.cluster.url != "" {

@@ -230,6 +230,9 @@ func TestDashboard_browser(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById("d-function").textContent`); got != "seed.fail" {
 		t.Errorf("detail function %q, want seed.fail", got)
 	}
+	if got, want := eval[string](t, ctx, `document.getElementById("d-args").textContent`), strconv.Quote(msg); got != want {
+		t.Errorf("detail arguments %q, want %q", got, want)
+	}
 	// The replay button writes the failed call's bundle, for mrun replay.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.getElementById("d-replay").click()`)); err != nil {
 		t.Fatal(err)

@@ -261,6 +261,7 @@ async function showTask(id) {
   $("detail").hidden = false;
   $("d-title").textContent = "Failed: " + d.label;
   $("d-function").textContent = d.function;
+  $("d-args").textContent = d.args || "(not kept: only the failed calls of mrun run in process are)";
   $("d-key").textContent = d.key;
   $("d-error").textContent = d.error;
   $("d-chain").replaceChildren(...d.chain.map((c) => el("li", "mono", c)));
