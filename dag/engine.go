@@ -396,18 +396,27 @@ func (e *Engine) execute(ctx context.Context, l *lease, id uint64, objs []*Objec
 	return e.outcome(ctx, r, objs)
 }
 
-// node is a call in one execution.
+// node is a call in one execution. An execution of a million calls holds a million nodes:
+// the fields are ordered so that a node fits a 96-byte allocation.
 type node struct {
 	t          *task
-	flight     *flight // while this node's call runs here (guarded by Engine.mu)
 	waitingOn  *flight // while this node waits for another execution's run (Engine.mu)
-	own        flight  // the flight of this node's call when it runs here
-	pending    int     // dependencies not yet finished
+	own        flight  // the flight of this node's call while it runs here (see running)
 	dependents []*node
+	err        error
+	pending    int32 // dependencies not yet finished
+	running    bool  // own is the call's flight in Engine.inflight (guarded by Engine.mu)
 	done       bool
 	requested  bool // an Object of the execution's caller: its values are worth caching
 	impure     bool // the call's value is its execution's alone (see Event.Impure)
-	err        error
+}
+
+// flight returns the flight of n's call while it runs here, or nil. Called with Engine.mu held.
+func (n *node) flight() *flight {
+	if n.running {
+		return &n.own
+	}
+	return nil
 }
 
 // run is the state of one Execute.
@@ -678,7 +687,7 @@ func unwrapTask(err error) error {
 // next (see succeed), or the error the call failed with.
 func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, error) {
 	t := n.t
-	retries, timeout := t.retries, t.timeout
+	retries, timeout := int(t.retries), t.timeout
 	if retries < 0 {
 		retries = r.e.retries
 	}
@@ -746,7 +755,7 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	task := &sl.task
 	*task = Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: task.Inputs[:0]}
 	if t.impure {
-		task.Nonce = &t.nonce
+		task.Nonce = t.nonce
 	}
 	if timeout > 0 {
 		var cancel context.CancelFunc

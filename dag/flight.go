@@ -41,7 +41,7 @@ func (e *Engine) claim(r *run, n *node) (*flight, bool, *TaskError) {
 	f := &n.own // most calls are never waited for: no channel until one is
 	*f = flight{}
 	e.inflight[n.t.key] = f
-	n.flight = f
+	n.running = true
 	return f, false, nil
 }
 
@@ -51,7 +51,7 @@ func (e *Engine) land(n *node, f *flight, err error) {
 	if e.inflight[n.t.key] == f {
 		delete(e.inflight, n.t.key)
 	}
-	n.flight = nil
+	n.running = false
 	f.err = err
 	done := f.done
 	e.mu.Unlock()
@@ -77,7 +77,7 @@ func (e *Engine) reaches(from, target *flight, seen map[*flight]bool) bool {
 	}
 	seen[from] = true
 	for _, n := range from.waits.order {
-		if n.flight != nil && e.reaches(n.flight, target, seen) {
+		if f := n.flight(); f != nil && e.reaches(f, target, seen) {
 			return true
 		}
 		if n.waitingOn != nil && e.reaches(n.waitingOn, target, seen) {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sync"
 	"time"
@@ -70,7 +71,8 @@ func (t Tuple) Keys() []abi.Key {
 	return keys
 }
 
-// task is one spawned call: the unit the engine schedules.
+// task is one spawned call: the unit the engine schedules. A million-task graph holds a
+// million of them, so the fields only some calls need are packed or behind pointers.
 type task struct {
 	fn      *runtime.Function
 	key     abi.Key
@@ -78,8 +80,6 @@ type task struct {
 	tmpl    *abi.Template
 	holes   []*Object // aligned with tmpl.Holes(): the Object each reference names
 	deps    []*task   // distinct producer tasks of holes
-	// anyByRef says some hole is passed by reference (see Ref).
-	anyByRef bool
 	// one holds the Object of a call with one output, the common case, so that a task and its
 	// Object are one allocation; more holds all the Objects of a call with several outputs.
 	one     [1]*Object
@@ -87,11 +87,13 @@ type task struct {
 	more    *[]*Object
 	err     error         // spawn-time failure
 	timeout time.Duration // per attempt; -1: the engine's default
-	retries int           // -1: the engine's default
+	retries int32         // -1: the engine's default
+	// anyByRef says some hole is passed by reference (see Ref).
+	anyByRef bool
 	// impure says the call was declared impure (Call.Impure): its key mixes in nonce, drawn
 	// at spawn, and its values stay with the execution that computed them.
 	impure bool
-	nonce  [16]byte
+	nonce  *[16]byte
 }
 
 // Call is the full form of a spawn: a function, positional and keyword arguments, and the
@@ -138,7 +140,7 @@ var ErrSpawn = errors.New("cannot spawn")
 // (no function, an argument that cannot be encoded, a nil Object argument, a negative
 // NOutput) do not panic: the Objects carry the error, and executing them returns it.
 func (c Call) Spawn() Tuple {
-	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1), timeout: c.Timeout, retries: c.Retries, impure: c.Impure}
+	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1), timeout: c.Timeout, retries: int32(min(c.Retries, math.MaxInt32)), impure: c.Impure}
 	switch {
 	case c.Timeout == 0:
 		t.timeout = -1 // the engine's default
@@ -262,11 +264,14 @@ func (t *task) init(c Call) error {
 func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 	t.tmpl = tmpl
 	holes := tmpl.Holes()
+	t.holes = make([]*Object, 0, len(holes))
+	if len(byKey) > 0 {
+		t.deps = make([]*task, 0, len(byKey)) // at least as many keys as producer tasks
+	}
 	var seen map[*task]bool
 	if len(holes) > 0 {
-		seen = make(map[*task]bool, len(holes))
+		seen = make(map[*task]bool, len(byKey))
 	}
-	t.holes = make([]*Object, 0, len(holes))
 	for _, h := range holes {
 		o, ok := byKey[h.Key]
 		if !ok {
@@ -281,10 +286,11 @@ func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 	}
 	t.key = abi.TaskKey(t.fn.Module().Identity(), t.fn.Name(), t.nOutput, tmpl)
 	if t.impure {
+		t.nonce = new([16]byte)
 		if _, err := rand.Read(t.nonce[:]); err != nil {
 			return fmt.Errorf("draw the nonce of an impure call: %w", err)
 		}
-		t.key = abi.ImpureKey(t.key, t.nonce)
+		t.key = abi.ImpureKey(t.key, *t.nonce)
 	}
 	return nil
 }
