@@ -384,8 +384,8 @@ func (e *Engine) execute(ctx context.Context, l *lease, id uint64, objs []*Objec
 		if o == nil {
 			return fmt.Errorf("execute: object %d is nil", i)
 		}
-		if o.t.err != nil {
-			return o.t.err
+		if o.t.spawnErr() != nil {
+			return o.t.spawnErr()
 		}
 	}
 	label, _ := ctx.Value(labelKey{}).(string)
@@ -397,26 +397,19 @@ func (e *Engine) execute(ctx context.Context, l *lease, id uint64, objs []*Objec
 }
 
 // node is a call in one execution. An execution of a million calls holds a million nodes:
-// the fields are ordered so that a node fits a 96-byte allocation.
+// the fields are ordered so that a node fits a 64-byte allocation, and the flight of a call
+// is allocated when it starts (see Engine.claim).
 type node struct {
-	t          *task
-	waitingOn  *flight // while this node waits for another execution's run (Engine.mu)
-	own        flight  // the flight of this node's call while it runs here (see running)
+	t *task
+	// fl is the flight of the call while it runs here, or that of another execution's run of
+	// it while this node waits for that (waiting); nil otherwise (guarded by Engine.mu).
+	fl         *flight
 	dependents []*node
 	err        error
 	pending    int32 // dependencies not yet finished
-	running    bool  // own is the call's flight in Engine.inflight (guarded by Engine.mu)
 	done       bool
 	requested  bool // an Object of the execution's caller: its values are worth caching
 	impure     bool // the call's value is its execution's alone (see Event.Impure)
-}
-
-// flight returns the flight of n's call while it runs here, or nil. Called with Engine.mu held.
-func (n *node) flight() *flight {
-	if n.running {
-		return &n.own
-	}
-	return nil
 }
 
 // run is the state of one Execute.

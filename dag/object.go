@@ -45,7 +45,7 @@ func (o *Object) Output() (index, of int) { return o.index, o.t.nOutput }
 
 // Err returns the error that made spawning the Object impossible (for example an argument
 // that cannot be encoded), or nil. Execute reports the same error.
-func (o *Object) Err() error { return o.t.err }
+func (o *Object) Err() error { return o.t.spawnErr() }
 
 // String formats the Object like Mars: Object <op=inc, key=e0b3…>.
 func (o *Object) String() string {
@@ -81,11 +81,10 @@ type task struct {
 	holes   []*Object // aligned with tmpl.Holes(): the Object each reference names
 	deps    []*task   // distinct producer tasks of holes
 	// one holds the Object of a call with one output, the common case, so that a task and its
-	// Object are one allocation; more holds all the Objects of a call with several outputs.
+	// Object are one allocation; rare.more holds all the Objects of a call with several.
 	one     [1]*Object
 	first   Object
-	more    *[]*Object
-	err     error         // spawn-time failure
+	rare    *taskRare     // nil unless the call has several outputs or failed to spawn
 	timeout time.Duration // per attempt; -1: the engine's default
 	retries int32         // -1: the engine's default
 	// anyByRef says some hole is passed by reference (see Ref).
@@ -94,6 +93,20 @@ type task struct {
 	// at spawn, and its values stay with the execution that computed them.
 	impure bool
 	nonce  *[16]byte
+}
+
+// taskRare holds what few tasks need.
+type taskRare struct {
+	more []*Object // the Objects of a call with several outputs
+	err  error     // spawn-time failure
+}
+
+// spawnErr returns the error that made spawning t impossible, or nil.
+func (t *task) spawnErr() error {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.err
 }
 
 // Call is the full form of a spawn: a function, positional and keyword arguments, and the
@@ -153,13 +166,12 @@ func (c Call) Spawn() Tuple {
 	case c.Retries < 0:
 		t.retries = 0
 	}
-	t.err = t.init(c)
-	if t.err != nil {
+	if err := t.init(c); err != nil {
 		name := "<nil>"
 		if c.Func != nil {
 			name = c.Func.Name()
 		}
-		t.err = fmt.Errorf("%w %s: %w", ErrSpawn, name, t.err)
+		t.rare = &taskRare{err: fmt.Errorf("%w %s: %w", ErrSpawn, name, err)}
 	}
 	t.makeOutputs()
 	return t.outputs()
@@ -167,8 +179,8 @@ func (c Call) Spawn() Tuple {
 
 // outputs returns the call's Objects, output 0 first.
 func (t *task) outputs() []*Object {
-	if t.more != nil {
-		return *t.more
+	if t.rare != nil && t.rare.more != nil {
+		return t.rare.more
 	}
 	return t.one[:]
 }
@@ -177,7 +189,10 @@ func (t *task) makeOutputs() {
 	outs := t.one[:]
 	if t.nOutput > 1 {
 		outs = make([]*Object, t.nOutput)
-		t.more = &outs
+		if t.rare == nil {
+			t.rare = &taskRare{}
+		}
+		t.rare.more = outs
 	}
 	for i := range outs {
 		o := &t.first
@@ -186,7 +201,7 @@ func (t *task) makeOutputs() {
 		}
 		*o = Object{t: t, index: i}
 		switch {
-		case t.err != nil: // no key: executing the Object reports t.err before anything runs
+		case t.spawnErr() != nil: // no key: executing the Object reports the error before anything runs
 		case t.nOutput == 1:
 			o.ref = abi.NewRef(t.key)
 		default:
@@ -240,8 +255,8 @@ func (t *task) init(c Call) error {
 		byKey = make(map[abi.Key]*Object, len(objs))
 	}
 	for _, o := range objs {
-		if o.t.err != nil {
-			return fmt.Errorf("argument depends on an Object that could not be spawned: %w", o.t.err)
+		if o.t.spawnErr() != nil {
+			return fmt.Errorf("argument depends on an Object that could not be spawned: %w", o.t.spawnErr())
 		}
 		byKey[o.Key()] = o
 	}
