@@ -532,7 +532,7 @@ func (r *run) add(t *task) *node {
 	}
 	n := &node{t: t}
 	r.nodes[t.key] = n
-	for _, d := range t.deps {
+	for _, d := range t.deps() {
 		if _, ok := r.nodes[d.key]; !ok && r.planStored(d) {
 			continue
 		}
@@ -764,7 +764,8 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		}
 		return r.e.exec.Run(ctx, task)
 	}
-	task.Inputs = slices.Grow(task.Inputs, len(t.holes))[:len(t.holes)]
+	holes := t.holes()
+	task.Inputs = slices.Grow(task.Inputs, len(holes))[:len(holes)]
 	defer clear(task.Inputs) // drop references to values while the worker idles
 	if r.e.events != nil {
 		// Only then does the runtime read the clock around the guest (Usage.Guest); like the
@@ -786,7 +787,7 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		}
 		ctx = sl.scopeCtx
 	}
-	for i, o := range t.holes {
+	for i, o := range holes {
 		if t.tmpl.ByRef(i) {
 			task.Inputs[i] = abi.AppendHandle(nil, sc.add(o))
 			continue

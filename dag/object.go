@@ -78,8 +78,7 @@ type task struct {
 	key     abi.Key
 	nOutput int
 	tmpl    *abi.Template
-	holes   []*Object // aligned with tmpl.Holes(): the Object each reference names
-	deps    []*task   // distinct producer tasks of holes
+	links   *taskLinks // nil when the call takes no Object: the leaves of a fan-out
 	// one holds the Object of a call with one output, the common case, so that a task and its
 	// Object are one allocation; rare.more holds all the Objects of a call with several.
 	one     [1]*Object
@@ -93,6 +92,28 @@ type task struct {
 	// at spawn, and its values stay with the execution that computed them.
 	impure bool
 	nonce  *[16]byte
+}
+
+// taskLinks holds the Objects a task's arguments name.
+type taskLinks struct {
+	holes []*Object // aligned with tmpl.Holes(): the Object each reference names
+	deps  []*task   // distinct producer tasks of holes
+}
+
+// holes returns the Object each reference of t's template names, in order.
+func (t *task) holes() []*Object {
+	if t.links == nil {
+		return nil
+	}
+	return t.links.holes
+}
+
+// deps returns the distinct tasks t's references name.
+func (t *task) deps() []*task {
+	if t.links == nil {
+		return nil
+	}
+	return t.links.deps
 }
 
 // taskRare holds what few tasks need.
@@ -279,25 +300,22 @@ func (t *task) init(c Call) error {
 func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 	t.tmpl = tmpl
 	holes := tmpl.Holes()
-	t.holes = make([]*Object, 0, len(holes))
-	if len(byKey) > 0 {
-		t.deps = make([]*task, 0, len(byKey)) // at least as many keys as producer tasks
-	}
-	var seen map[*task]bool
 	if len(holes) > 0 {
-		seen = make(map[*task]bool, len(byKey))
-	}
-	for _, h := range holes {
-		o, ok := byKey[h.Key]
-		if !ok {
-			return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", h.Key)
+		l := &taskLinks{holes: make([]*Object, 0, len(holes)), deps: make([]*task, 0, len(byKey))}
+		seen := make(map[*task]bool, len(byKey))
+		for _, h := range holes {
+			o, ok := byKey[h.Key]
+			if !ok {
+				return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", h.Key)
+			}
+			l.holes = append(l.holes, o)
+			t.anyByRef = t.anyByRef || h.ByRef
+			if !seen[o.t] {
+				seen[o.t] = true
+				l.deps = append(l.deps, o.t)
+			}
 		}
-		t.holes = append(t.holes, o)
-		t.anyByRef = t.anyByRef || h.ByRef
-		if !seen[o.t] {
-			seen[o.t] = true
-			t.deps = append(t.deps, o.t)
-		}
+		t.links = l
 	}
 	t.key = abi.TaskKey(t.fn.Module().Identity(), t.fn.Name(), t.nOutput, tmpl)
 	if t.impure {
