@@ -255,9 +255,9 @@ type Cache interface {
 }
 
 // TaskMemory is the memory the default task budget allows per nested task (DefaultMaxTasks):
-// a task takes about 1.1 KiB of the host's memory while it is planned and run (a 1,000,000-child
-// nested fan-out of the Go seed guest peaked at 1.17 GB), so a spawn bomb stopped at the
-// default limit holds about a quarter of the memory budget.
+// a task takes about 1 KiB of the host's memory while it is planned and run (a 1,000,000-child
+// nested fan-out of the Go seed guest peaked at 0.95 GiB of RSS on 2026-12-08), so a spawn
+// bomb stopped at the default limit holds about a quarter of the memory budget.
 const TaskMemory = 4 << 10
 
 // DefaultMaxTasks returns Config.MaxTasks when zero: one task per TaskMemory bytes of the
