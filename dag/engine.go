@@ -255,9 +255,9 @@ type Cache interface {
 }
 
 // TaskMemory is the memory the default task budget allows per nested task (DefaultMaxTasks):
-// a task takes about 1.1 KiB of the host's memory while it is planned and run (a 1,000,000-child
-// nested fan-out of the Go seed guest peaked at 1.17 GB), so a spawn bomb stopped at the
-// default limit holds about a quarter of the memory budget.
+// a task takes about 1 KiB of the host's memory while it is planned and run (a 1,000,000-child
+// nested fan-out of the Go seed guest peaked at 0.95 GiB of RSS on 2026-12-08), so a spawn
+// bomb stopped at the default limit holds about a quarter of the memory budget.
 const TaskMemory = 4 << 10
 
 // DefaultMaxTasks returns Config.MaxTasks when zero: one task per TaskMemory bytes of the
@@ -384,8 +384,8 @@ func (e *Engine) execute(ctx context.Context, l *lease, id uint64, objs []*Objec
 		if o == nil {
 			return fmt.Errorf("execute: object %d is nil", i)
 		}
-		if o.t.err != nil {
-			return o.t.err
+		if o.t.spawnErr() != nil {
+			return o.t.spawnErr()
 		}
 	}
 	label, _ := ctx.Value(labelKey{}).(string)
@@ -396,18 +396,20 @@ func (e *Engine) execute(ctx context.Context, l *lease, id uint64, objs []*Objec
 	return e.outcome(ctx, r, objs)
 }
 
-// node is a call in one execution.
+// node is a call in one execution. An execution of a million calls holds a million nodes:
+// the fields are ordered so that a node fits a 64-byte allocation, and the flight of a call
+// is allocated when it starts (see Engine.claim).
 type node struct {
-	t          *task
-	flight     *flight // while this node's call runs here (guarded by Engine.mu)
-	waitingOn  *flight // while this node waits for another execution's run (Engine.mu)
-	own        flight  // the flight of this node's call when it runs here
-	pending    int     // dependencies not yet finished
+	t *task
+	// fl is the flight of the call while it runs here, or that of another execution's run of
+	// it while this node waits for that (waiting); nil otherwise (guarded by Engine.mu).
+	fl         *flight
 	dependents []*node
+	err        error
+	pending    int32 // dependencies not yet finished
 	done       bool
 	requested  bool // an Object of the execution's caller: its values are worth caching
 	impure     bool // the call's value is its execution's alone (see Event.Impure)
-	err        error
 }
 
 // run is the state of one Execute.
@@ -530,7 +532,7 @@ func (r *run) add(t *task) *node {
 	}
 	n := &node{t: t}
 	r.nodes[t.key] = n
-	for _, d := range t.deps {
+	for _, d := range t.deps() {
 		if _, ok := r.nodes[d.key]; !ok && r.planStored(d) {
 			continue
 		}
@@ -678,7 +680,7 @@ func unwrapTask(err error) error {
 // next (see succeed), or the error the call failed with.
 func (r *run) call(ctx context.Context, n *node, sl *slot, f *flight) (*node, error) {
 	t := n.t
-	retries, timeout := t.retries, t.timeout
+	retries, timeout := int(t.retries), t.timeout
 	if retries < 0 {
 		retries = r.e.retries
 	}
@@ -746,7 +748,7 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 	task := &sl.task
 	*task = Task{Key: t.key, Func: t.fn, NOutput: t.nOutput, Template: t.tmpl, Inputs: task.Inputs[:0]}
 	if t.impure {
-		task.Nonce = &t.nonce
+		task.Nonce = t.nonce
 	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -762,7 +764,8 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		}
 		return r.e.exec.Run(ctx, task)
 	}
-	task.Inputs = slices.Grow(task.Inputs, len(t.holes))[:len(t.holes)]
+	holes := t.holes()
+	task.Inputs = slices.Grow(task.Inputs, len(holes))[:len(holes)]
 	defer clear(task.Inputs) // drop references to values while the worker idles
 	if r.e.events != nil {
 		// Only then does the runtime read the clock around the guest (Usage.Guest); like the
@@ -784,7 +787,7 @@ func (r *run) attempt(ctx context.Context, n *node, sl *slot, f *flight, timeout
 		}
 		ctx = sl.scopeCtx
 	}
-	for i, o := range t.holes {
+	for i, o := range holes {
 		if t.tmpl.ByRef(i) {
 			task.Inputs[i] = abi.AppendHandle(nil, sc.add(o))
 			continue

@@ -67,8 +67,8 @@ func readable(ctx context.Context, o *Object) error {
 	switch {
 	case o == nil:
 		return errors.New("value: nil *Object")
-	case o.t.err != nil:
-		return o.t.err
+	case o.t.spawnErr() != nil:
+		return o.t.spawnErr()
 	case ctx.Err() != nil:
 		return fmt.Errorf("value of %s: %w", o, context.Cause(ctx))
 	}
@@ -344,7 +344,7 @@ func (e *Engine) keep(x *Execution, objs []*Object) {
 		e.mu.Unlock()
 	}
 	for _, o := range objs {
-		if o.t.err != nil {
+		if o.t.spawnErr() != nil {
 			continue
 		}
 		k := o.Key()
@@ -373,7 +373,7 @@ func (e *Engine) keep(x *Execution, objs []*Object) {
 // until that execution is released.
 func (e *Engine) Forget(objs ...*Object) {
 	for _, o := range objs {
-		if o == nil || o.t.err != nil {
+		if o == nil || o.t.spawnErr() != nil {
 			continue
 		}
 		k := o.Key()

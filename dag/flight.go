@@ -32,16 +32,15 @@ func (e *Engine) claim(r *run, n *node) (*flight, bool, *TaskError) {
 		if r.owner != nil && e.reaches(f, r.owner, map[*flight]bool{}) {
 			return nil, false, n.t.error(fmt.Errorf("%w: it is already running further up this graph", ErrCycle))
 		}
-		n.waitingOn = f
+		n.fl = f
 		if f.done == nil {
 			f.done = make(chan struct{})
 		}
 		return f, true, nil
 	}
-	f := &n.own // most calls are never waited for: no channel until one is
-	*f = flight{}
+	f := &flight{} // most calls are never waited for: no channel until one is
 	e.inflight[n.t.key] = f
-	n.flight = f
+	n.fl = f
 	return f, false, nil
 }
 
@@ -51,7 +50,7 @@ func (e *Engine) land(n *node, f *flight, err error) {
 	if e.inflight[n.t.key] == f {
 		delete(e.inflight, n.t.key)
 	}
-	n.flight = nil
+	n.fl = nil
 	f.err = err
 	done := f.done
 	e.mu.Unlock()
@@ -62,7 +61,7 @@ func (e *Engine) land(n *node, f *flight, err error) {
 
 func (e *Engine) unwait(n *node) {
 	e.mu.Lock()
-	n.waitingOn = nil
+	n.fl = nil
 	e.mu.Unlock()
 }
 
@@ -77,10 +76,7 @@ func (e *Engine) reaches(from, target *flight, seen map[*flight]bool) bool {
 	}
 	seen[from] = true
 	for _, n := range from.waits.order {
-		if n.flight != nil && e.reaches(n.flight, target, seen) {
-			return true
-		}
-		if n.waitingOn != nil && e.reaches(n.waitingOn, target, seen) {
+		if n.fl != nil && e.reaches(n.fl, target, seen) {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sync"
 	"time"
@@ -44,7 +45,7 @@ func (o *Object) Output() (index, of int) { return o.index, o.t.nOutput }
 
 // Err returns the error that made spawning the Object impossible (for example an argument
 // that cannot be encoded), or nil. Execute reports the same error.
-func (o *Object) Err() error { return o.t.err }
+func (o *Object) Err() error { return o.t.spawnErr() }
 
 // String formats the Object like Mars: Object <op=inc, key=e0b3…>.
 func (o *Object) String() string {
@@ -70,28 +71,63 @@ func (t Tuple) Keys() []abi.Key {
 	return keys
 }
 
-// task is one spawned call: the unit the engine schedules.
+// task is one spawned call: the unit the engine schedules. A million-task graph holds a
+// million of them, so the fields only some calls need are packed or behind pointers.
 type task struct {
 	fn      *runtime.Function
 	key     abi.Key
 	nOutput int
 	tmpl    *abi.Template
-	holes   []*Object // aligned with tmpl.Holes(): the Object each reference names
-	deps    []*task   // distinct producer tasks of holes
-	// anyByRef says some hole is passed by reference (see Ref).
-	anyByRef bool
+	links   *taskLinks // nil when the call takes no Object: the leaves of a fan-out
 	// one holds the Object of a call with one output, the common case, so that a task and its
-	// Object are one allocation; more holds all the Objects of a call with several outputs.
+	// Object are one allocation; rare.more holds all the Objects of a call with several.
 	one     [1]*Object
 	first   Object
-	more    *[]*Object
-	err     error         // spawn-time failure
+	rare    *taskRare     // nil unless the call has several outputs or failed to spawn
 	timeout time.Duration // per attempt; -1: the engine's default
-	retries int           // -1: the engine's default
+	retries int32         // -1: the engine's default
+	// anyByRef says some hole is passed by reference (see Ref).
+	anyByRef bool
 	// impure says the call was declared impure (Call.Impure): its key mixes in nonce, drawn
 	// at spawn, and its values stay with the execution that computed them.
 	impure bool
-	nonce  [16]byte
+	nonce  *[16]byte
+}
+
+// taskLinks holds the Objects a task's arguments name.
+type taskLinks struct {
+	holes []*Object // aligned with tmpl.Holes(): the Object each reference names
+	deps  []*task   // distinct producer tasks of holes
+}
+
+// holes returns the Object each reference of t's template names, in order.
+func (t *task) holes() []*Object {
+	if t.links == nil {
+		return nil
+	}
+	return t.links.holes
+}
+
+// deps returns the distinct tasks t's references name.
+func (t *task) deps() []*task {
+	if t.links == nil {
+		return nil
+	}
+	return t.links.deps
+}
+
+// taskRare holds what few tasks need.
+type taskRare struct {
+	more []*Object // the Objects of a call with several outputs
+	err  error     // spawn-time failure
+}
+
+// spawnErr returns the error that made spawning t impossible, or nil.
+func (t *task) spawnErr() error {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.err
 }
 
 // Call is the full form of a spawn: a function, positional and keyword arguments, and the
@@ -138,7 +174,7 @@ var ErrSpawn = errors.New("cannot spawn")
 // (no function, an argument that cannot be encoded, a nil Object argument, a negative
 // NOutput) do not panic: the Objects carry the error, and executing them returns it.
 func (c Call) Spawn() Tuple {
-	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1), timeout: c.Timeout, retries: c.Retries, impure: c.Impure}
+	t := &task{fn: c.Func, nOutput: max(c.NOutput, 1), timeout: c.Timeout, retries: int32(min(c.Retries, math.MaxInt32)), impure: c.Impure}
 	switch {
 	case c.Timeout == 0:
 		t.timeout = -1 // the engine's default
@@ -151,13 +187,12 @@ func (c Call) Spawn() Tuple {
 	case c.Retries < 0:
 		t.retries = 0
 	}
-	t.err = t.init(c)
-	if t.err != nil {
+	if err := t.init(c); err != nil {
 		name := "<nil>"
 		if c.Func != nil {
 			name = c.Func.Name()
 		}
-		t.err = fmt.Errorf("%w %s: %w", ErrSpawn, name, t.err)
+		t.rare = &taskRare{err: fmt.Errorf("%w %s: %w", ErrSpawn, name, err)}
 	}
 	t.makeOutputs()
 	return t.outputs()
@@ -165,8 +200,8 @@ func (c Call) Spawn() Tuple {
 
 // outputs returns the call's Objects, output 0 first.
 func (t *task) outputs() []*Object {
-	if t.more != nil {
-		return *t.more
+	if t.rare != nil && t.rare.more != nil {
+		return t.rare.more
 	}
 	return t.one[:]
 }
@@ -175,7 +210,10 @@ func (t *task) makeOutputs() {
 	outs := t.one[:]
 	if t.nOutput > 1 {
 		outs = make([]*Object, t.nOutput)
-		t.more = &outs
+		if t.rare == nil {
+			t.rare = &taskRare{}
+		}
+		t.rare.more = outs
 	}
 	for i := range outs {
 		o := &t.first
@@ -184,7 +222,7 @@ func (t *task) makeOutputs() {
 		}
 		*o = Object{t: t, index: i}
 		switch {
-		case t.err != nil: // no key: executing the Object reports t.err before anything runs
+		case t.spawnErr() != nil: // no key: executing the Object reports the error before anything runs
 		case t.nOutput == 1:
 			o.ref = abi.NewRef(t.key)
 		default:
@@ -238,8 +276,8 @@ func (t *task) init(c Call) error {
 		byKey = make(map[abi.Key]*Object, len(objs))
 	}
 	for _, o := range objs {
-		if o.t.err != nil {
-			return fmt.Errorf("argument depends on an Object that could not be spawned: %w", o.t.err)
+		if o.t.spawnErr() != nil {
+			return fmt.Errorf("argument depends on an Object that could not be spawned: %w", o.t.spawnErr())
 		}
 		byKey[o.Key()] = o
 	}
@@ -262,29 +300,30 @@ func (t *task) init(c Call) error {
 func (t *task) link(tmpl *abi.Template, byKey map[abi.Key]*Object) error {
 	t.tmpl = tmpl
 	holes := tmpl.Holes()
-	var seen map[*task]bool
 	if len(holes) > 0 {
-		seen = make(map[*task]bool, len(holes))
-	}
-	t.holes = make([]*Object, 0, len(holes))
-	for _, h := range holes {
-		o, ok := byKey[h.Key]
-		if !ok {
-			return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", h.Key)
+		l := &taskLinks{holes: make([]*Object, 0, len(holes)), deps: make([]*task, 0, len(byKey))}
+		seen := make(map[*task]bool, len(byKey))
+		for _, h := range holes {
+			o, ok := byKey[h.Key]
+			if !ok {
+				return fmt.Errorf("argument holds a reference to object %s that is not an Object argument", h.Key)
+			}
+			l.holes = append(l.holes, o)
+			t.anyByRef = t.anyByRef || h.ByRef
+			if !seen[o.t] {
+				seen[o.t] = true
+				l.deps = append(l.deps, o.t)
+			}
 		}
-		t.holes = append(t.holes, o)
-		t.anyByRef = t.anyByRef || h.ByRef
-		if !seen[o.t] {
-			seen[o.t] = true
-			t.deps = append(t.deps, o.t)
-		}
+		t.links = l
 	}
 	t.key = abi.TaskKey(t.fn.Module().Identity(), t.fn.Name(), t.nOutput, tmpl)
 	if t.impure {
+		t.nonce = new([16]byte)
 		if _, err := rand.Read(t.nonce[:]); err != nil {
 			return fmt.Errorf("draw the nonce of an impure call: %w", err)
 		}
-		t.key = abi.ImpureKey(t.key, t.nonce)
+		t.key = abi.ImpureKey(t.key, *t.nonce)
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
 // Command procbench runs the benchmarks that need a process of their own, and prints each
 // result as a `go test -bench` line so that internal/benchfmt reads them with the rest.
 //
-//	procbench scale [-goroutines] [-cpuprofile FILE] NAME=MODULE N
+//	procbench scale [-goroutines] [-cpuprofile FILE] [-memprofile FILE] NAME=MODULE N
 //
 // builds a fan-out of N inc calls and one sum_all over all of them with dag.Spawn, executes
 // it, checks the sum and reports the wall time, tasks per second and peak RSS: run it once per
@@ -103,11 +103,12 @@ func scale(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	goroutines := fs.Bool("goroutines", false, "run the plain-Go baseline instead of mrun")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to `file`")
+	memprofile := fs.String("memprofile", "", "write a heap profile of the timed part's allocations to `file` (see -sample_index=alloc_space)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return errors.New("usage: procbench scale [-goroutines] [-cpuprofile FILE] NAME=MODULE N")
+		return errors.New("usage: procbench scale [-goroutines] [-cpuprofile FILE] [-memprofile FILE] NAME=MODULE N")
 	}
 	name, module, ok := strings.Cut(fs.Arg(0), "=")
 	if !ok {
@@ -159,6 +160,11 @@ func scale(args []string, out io.Writer) error {
 	pprof.StopCPUProfile()
 	if err != nil {
 		return err
+	}
+	if *memprofile != "" {
+		if err := writeHeapProfile(*memprofile); err != nil {
+			return err
+		}
 	}
 	if got != want {
 		return fmt.Errorf("scale %d: sum = %d, want %d", n, got, want)
@@ -341,4 +347,18 @@ func timeRun(cache, want string, name string, args ...string) (result, exit time
 		return 0, 0, fmt.Errorf("%s printed %q, want %q", strings.Join(cmd.Args, " "), out, want)
 	}
 	return result, exit, nil
+}
+
+// writeHeapProfile writes the heap profile to path: its alloc_space sample counts every byte
+// the run allocated, by call site.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create the heap profile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("write the heap profile %s: %w", path, err)
+	}
+	return f.Close()
 }
