@@ -26,7 +26,9 @@ var (
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	if rt, err = runtime.New(ctx, runtime.Config{}); err != nil {
+	// Compiled before the tests and benchmarks start: a compilation in the background would
+	// take a core from whatever ran first (the runtime's tests cover the interpreter tier).
+	if rt, err = runtime.New(ctx, runtime.Config{WaitForCompiler: true}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
