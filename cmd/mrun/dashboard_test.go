@@ -20,7 +20,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/mrun-dev/mrun/abi"
 	"github.com/mrun-dev/mrun/dag"
-	"github.com/mrun-dev/mrun/dag/cluster"
 	"github.com/mrun-dev/mrun/dashboard"
 )
 
@@ -293,33 +292,6 @@ func TestDashboard_browserCluster(t *testing.T) {
 	// The workers' counts are their heartbeats': wait for the one after the run.
 	waitPage(t, ctx, "the workers' calls", `[...document.querySelectorAll("#workers tbody tr")].reduce((n, tr) => n + Number(tr.children[5].textContent.replace(/,/g, "")), 0) >= 6`)
 	screenshot(t, ctx, "cluster", "#cluster-view")
-}
-
-// namedWorkersCluster is inProcessCluster with one slot per worker, and names of their own:
-// the default name of a worker is unique per process only.
-func namedWorkersCluster(t *testing.T, ids ...string) string {
-	t.Helper()
-	srv, err := cluster.StartServer(cluster.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var wg sync.WaitGroup
-	var werr syncBuffer
-	for _, id := range ids {
-		wg.Go(func() {
-			run(ctx, []string{"--cache-dir", sharedCache(t), "worker", "--cluster", srv.URL(), "--slots", "1", "--id", id, "--quiet"}, streams{Out: &werr, Err: &werr})
-		})
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		srv.Shutdown()
-		if t.Failed() {
-			t.Logf("workers:\n%s", werr.String())
-		}
-	})
-	return srv.URL()
 }
 
 func TestDashboard_badAddress(t *testing.T) {
