@@ -17,15 +17,7 @@ import (
 // idle are closed.
 func TestTiered_InterpreterThenCompiled(t *testing.T) {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := runtime.HoldCompiler(rt)
-	t.Cleanup(func() {
-		close(release)
-		rt.Close(ctx)
-	})
+	rt, release := heldRuntime(t)
 	m := load(t, rt, "fixtures")
 	if !m.Interpreted() {
 		t.Fatal("a module not in the compilation cache started compiled")
@@ -59,15 +51,7 @@ func TestTiered_InterpreterThenCompiled(t *testing.T) {
 // Modules loaded from the same bytes with other capabilities share the code and the switch.
 func TestTiered_SharedBySameBytes(t *testing.T) {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := runtime.HoldCompiler(rt)
-	t.Cleanup(func() {
-		close(release)
-		rt.Close(ctx)
-	})
+	rt, release := heldRuntime(t)
 	b, err := os.ReadFile(filepath.Join("..", "testdata", "wat", "fixtures.wasm"))
 	if err != nil {
 		t.Fatal(err)
@@ -216,4 +200,21 @@ func TestTiered_SandboxOnInterpreter(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "PASS") {
 		t.Fatalf("hostile and sandbox tests on the interpreter: %v\n%s", err, out)
 	}
+}
+
+// heldRuntime returns a runtime whose compilations in the background wait for a send on release
+// (runtime.HoldCompiler); both end with the test.
+func heldRuntime(t *testing.T) (*runtime.Runtime, chan struct{}) {
+	t.Helper()
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := runtime.HoldCompiler(rt)
+	t.Cleanup(func() {
+		close(release)
+		rt.Close(ctx)
+	})
+	return rt, release
 }
