@@ -55,15 +55,18 @@ type Recorder struct {
 	// or could not be kept, from the goroutine that ran the call.
 	Notify func(Kept)
 
+	// seen holds the modules whose calls ran, as keys (*runtime.Module: no allocation per
+	// lookup): read on every call, so without the mutex.
+	seen sync.Map
+
 	mu      sync.Mutex
-	files   map[[32]byte]string          // module files by SHA-256
-	seen    map[[32]byte]*runtime.Module // modules whose calls ran, by Identity
-	kept    map[abi.Key]*Bundle          // in memory, without Dir
-	order   []abi.Key                    // kept, oldest first
-	size    int                          // bytes of kept
-	written map[abi.Key]string           // paths of the bundles written
-	tmp     string                       // where Write writes without Dir
-	shared  map[[32]byte]string          // module files the bundles' copies link to
+	files   map[[32]byte]string // module files by SHA-256
+	kept    map[abi.Key]*Bundle // in memory, without Dir
+	order   []abi.Key           // kept, oldest first
+	size    int                 // bytes of kept
+	written map[abi.Key]string  // paths of the bundles written
+	tmp     string              // where Write writes without Dir
+	shared  map[[32]byte]string // module files the bundles' copies link to
 }
 
 var _ dag.Executor = (*Recorder)(nil)
@@ -101,14 +104,9 @@ func (r *Recorder) Run(ctx context.Context, t *dag.Task) (runtime.Result, error)
 		next = dag.InProcess{}
 	}
 	mod := t.Func.Module()
-	r.mu.Lock()
-	if r.seen == nil {
-		r.seen = map[[32]byte]*runtime.Module{}
+	if _, ok := r.seen.Load(mod); !ok {
+		r.seen.LoadOrStore(mod, true)
 	}
-	if _, ok := r.seen[mod.Identity()]; !ok {
-		r.seen[mod.Identity()] = mod
-	}
-	r.mu.Unlock()
 	res, err := next.Run(ctx, t)
 	if err == nil && !r.All {
 		r.forget(t.Key) // an earlier attempt failed: this one did not
@@ -156,14 +154,13 @@ func (r *Recorder) bundle(ctx context.Context, t *dag.Task, res runtime.Result, 
 	}
 	b.Modules = append(b.Modules, r.module(mod))
 	if mod.Nested() { // its spawns may name the other modules that ran
-		r.mu.Lock()
 		var others []*runtime.Module
-		for _, m := range r.seen {
-			if m != mod && !m.Native() {
+		r.seen.Range(func(k, _ any) bool {
+			if m := k.(*runtime.Module); m != mod && !m.Native() {
 				others = append(others, m)
 			}
-		}
-		r.mu.Unlock()
+			return true
+		})
 		names := map[string]bool{mod.Name(): true}
 		for _, m := range others {
 			if !names[m.Name()] {
